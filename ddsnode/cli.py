@@ -1,0 +1,60 @@
+"""The ``ddsnode`` command line: one parser, a subcommand module per command group.
+
+Each module in :data:`COMMAND_MODULES` defines ``add_parser(subparsers)`` and sets
+``func`` on its parsers; ``func(args)`` returns the exit status. Errors that a user can
+fix are printed as one line, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ddsnode import __version__
+from ddsnode.problem import Problem
+
+COMMAND_MODULES = (
+    "ddsnode.commands.validate",
+    "ddsnode.commands.ontology",
+    "ddsnode.commands.node",
+    "ddsnode.commands.token",
+)
+
+
+class UsageError(Exception):
+    """A mistake the user can fix; printed as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser."""
+    parser = argparse.ArgumentParser(prog="ddsnode", description="Democracy Data Space node")
+    parser.add_argument("--version", action="version", version=f"ddsnode {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:  # a command group not written yet
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        status: int = args.func(args)
+        return status
+    except (UsageError, Problem, OSError, ValueError) as e:
+        print(f"ddsnode: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

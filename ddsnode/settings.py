@@ -1,0 +1,158 @@
+"""Settings as data: one table of (name, default, help) rows.
+
+A value comes, from weakest to strongest, from the default here, the node directory's
+``settings.toml``, a ``DDS_<NAME>`` environment variable, then a command-line flag.
+``docs/settings.md`` and the README's table are checked against this table by a test.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+SETTINGS_FILE = "settings.toml"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table."""
+
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        """The environment variable that sets it."""
+        return "DDS_" + self.name.upper()
+
+    def parse(self, raw: Any) -> Any:
+        """Coerce a raw value (a string from the environment, or TOML) to the default's type."""
+        kind = type(self.default)
+        if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
+            return raw
+        text = str(raw).strip()
+        if kind is bool:
+            if text.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if text.lower() in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(f"{self.env}: expected true or false, got {text!r}")
+        if kind is int:
+            try:
+                return int(text)
+            except ValueError:
+                raise ValueError(f"{self.env}: expected a whole number, got {text!r}") from None
+        if kind is float:
+            try:
+                return float(text)
+            except ValueError:
+                raise ValueError(f"{self.env}: expected a number, got {text!r}") from None
+        return text
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("base_url", "http://127.0.0.1:8000/",
+            "Public base IRI of the node; every resource IRI starts with it"),
+    Setting("host", "127.0.0.1", "Interface `ddsnode serve` binds to"),
+    Setting("port", 8000, "TCP port `ddsnode serve` listens on"),
+    Setting("name", "ddsnode", "Human name of the node, shown in its description"),
+    Setting("operator", "", "Name of the institution that operates the node"),
+    Setting("operator_url", "", "Home page (IRI) of the operator"),
+    Setting("license", "https://creativecommons.org/licenses/by/4.0/",
+            "Licence of the published data (dct:license)"),
+    Setting("store", "embedded", "Storage backend: `embedded` (SQLite + pyoxigraph in DIR) or `sparql`"),
+    Setting("sparql_query_url", "", "SPARQL 1.1 Query endpoint when store = sparql"),
+    Setting("sparql_update_url", "", "SPARQL 1.1 Update endpoint when store = sparql"),
+    Setting("max_body_bytes", 4 * 1024 * 1024, "Largest request body accepted (413 above)"),
+    Setting("page_size", 50, "Default number of members in a container page"),
+    Setting("max_page_size", 500, "Largest page a client may ask for"),
+    Setting("sparql_timeout", 5.0, "Seconds a query on /sparql may run"),
+    Setting("sparql_result_limit", 10000, "Most rows or triples /sparql returns"),
+    Setting("private_containers", "", "Comma-separated container paths readable only with a token"),
+    Setting("open_containers", "",
+            "Comma-separated container paths with no shape that anyone may read and write "
+            "(e.g. `open/` for conformance tests)"),
+    Setting("validation_engine", "fast", "Validator for writes: `fast` or `pyshacl` (same results)"),
+    Setting("cors_origins", "*", "Origins allowed to read cross-origin (comma-separated, or *)"),
+    Setting("log_level", "info", "Log level of the server"),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class Settings:
+    """Resolved settings of one node; attribute access by setting name."""
+
+    def __init__(self, values: Mapping[str, Any], node_dir: Path | None = None) -> None:
+        unknown = set(values) - set(_BY_NAME)
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        self._values = {s.name: s.parse(values.get(s.name, s.default)) for s in SETTINGS}
+        self.node_dir = node_dir
+        if not str(self._values["base_url"]).endswith("/"):
+            self._values["base_url"] = self._values["base_url"] + "/"
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every setting with its resolved value."""
+        return dict(self._values)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some values changed."""
+        return Settings({**self._values, **changes}, self.node_dir)
+
+    @classmethod
+    def load(cls, node_dir: Path | None = None, *, env: Mapping[str, str] | None = None,
+             overrides: Mapping[str, Any] | None = None) -> Settings:
+        """Resolve settings: defaults < DIR/settings.toml < DDS_* environment < overrides."""
+        values: dict[str, Any] = {}
+        if node_dir is not None and (node_dir / SETTINGS_FILE).is_file():
+            with (node_dir / SETTINGS_FILE).open("rb") as f:
+                try:
+                    values.update(tomllib.load(f))
+                except tomllib.TOMLDecodeError as e:
+                    raise ValueError(f"{node_dir / SETTINGS_FILE}: {e}") from None
+        environ = os.environ if env is None else env
+        for s in SETTINGS:
+            if s.env in environ:
+                values[s.name] = environ[s.env]
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        return cls(values, node_dir)
+
+
+def write_settings_file(path: Path, values: Mapping[str, Any]) -> None:
+    """Write a settings.toml listing every setting, set ones active and the rest commented."""
+    lines = ["# ddsnode settings. Each may also be set by a DDS_<NAME> environment variable.", ""]
+    for s in SETTINGS:
+        lines.append(f"# {s.help}")
+        value = values.get(s.name, s.default)
+        rendered = _toml_value(value)
+        lines.append(f"{s.name} = {rendered}" if s.name in values else f"# {s.name} = {rendered}")
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def settings_table_markdown() -> str:
+    """The settings table as Markdown (name, environment variable, default, meaning)."""
+    rows = ["| name | environment | default | meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        rows.append(f"| `{s.name}` | `{s.env}` | `{s.default}` | {s.help} |")
+    return "\n".join(rows)

@@ -1,0 +1,23 @@
+"""Validation of data against the shapes in ``shapes/``.
+
+``validate(graph)`` returns a :class:`ShapeReport`. Two engines give the same results:
+``pyshacl`` (the reference) and ``fast`` (shapes compiled once to Python checks, for the
+write path). ``tests/test_validation_differential.py`` holds them to each other.
+"""
+
+from __future__ import annotations
+
+from ddsnode.validation.report import ShapeReport, ShapeResult
+
+__all__ = ["ShapeReport", "ShapeResult", "validate"]
+
+
+def validate(graph: object, *, engine: str = "fast") -> ShapeReport:
+    """Validate ``graph`` (an rdflib.Graph) against the bundled shapes."""
+    if engine == "pyshacl":
+        from ddsnode.validation.reference import validate_pyshacl
+        return validate_pyshacl(graph)
+    if engine == "fast":
+        from ddsnode.validation.fast import validate_fast
+        return validate_fast(graph)
+    raise ValueError(f"unknown validation engine {engine!r} (fast or pyshacl)")

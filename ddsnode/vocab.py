@@ -1,0 +1,69 @@
+"""Vocabulary terms loaded from ``ontology/``, so no IRI of ours is typed by hand.
+
+``DDS.Proposal`` is the IRI of the class as the ontology declares it; a term the
+ontology does not declare raises AttributeError, so code and ontology cannot drift.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import rdflib
+from rdflib.namespace import DCAT, DCTERMS, FOAF, LDP, ORG, OWL, PROV, RDF, RDFS, SKOS, XSD
+
+from ddsnode import resources
+
+DDS_NS = "https://w3id.org/dds/ns#"
+SHAPES_NS = "https://w3id.org/dds/shapes#"
+SOLID = rdflib.Namespace("http://www.w3.org/ns/solid/terms#")
+AS = rdflib.Namespace("https://www.w3.org/ns/activitystreams#")
+SCHEMA = rdflib.Namespace("https://schema.org/")
+ODRL = rdflib.Namespace("http://www.w3.org/ns/odrl/2/")
+SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+GEO = rdflib.Namespace("http://www.w3.org/2003/01/geo/wgs84_pos#")
+LOCN = rdflib.Namespace("http://www.w3.org/ns/locn#")
+
+__all__ = ["DDS", "AS", "DCAT", "DCTERMS", "FOAF", "LDP", "ORG", "OWL", "PROV", "RDF", "RDFS",
+           "SKOS", "XSD", "SOLID", "SCHEMA", "ODRL", "SH", "GEO", "LOCN", "ontology_graph",
+           "DDS_NS", "SHAPES_NS"]
+
+
+@cache
+def ontology_graph() -> rdflib.Graph:
+    """Every ontology file parsed into one graph (modules, schemes, alignment)."""
+    g = rdflib.Graph()
+    for path in resources.ontology_files():
+        g.parse(path, format="turtle")
+    return g
+
+
+class _DeclaredNamespace:
+    """A namespace whose terms are the subjects the ontology declares under it."""
+
+    def __init__(self, base: str) -> None:
+        self._base = base
+
+    @property
+    def terms(self) -> frozenset[str]:
+        """Local names the ontology declares."""
+        return _declared(self._base)
+
+    def __getattr__(self, name: str) -> rdflib.URIRef:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in _declared(self._base):
+            raise AttributeError(f"{self._base}{name} is not declared in ontology/")
+        return rdflib.URIRef(self._base + name)
+
+    def __getitem__(self, name: str) -> rdflib.URIRef:
+        return self.__getattr__(name)
+
+
+@cache
+def _declared(base: str) -> frozenset[str]:
+    g = ontology_graph()
+    return frozenset(str(s)[len(base):] for s in set(g.subjects())
+                     if isinstance(s, rdflib.URIRef) and str(s).startswith(base))
+
+
+DDS = _DeclaredNamespace(DDS_NS)
