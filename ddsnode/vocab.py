@@ -9,12 +9,13 @@ from __future__ import annotations
 from functools import cache
 
 import rdflib
-from rdflib.namespace import DCAT, DCTERMS, FOAF, LDP, ORG, OWL, PROV, RDF, RDFS, SKOS, XSD
+from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SKOS, XSD
 
 from ddsnode import resources
 
 DDS_NS = "https://w3id.org/dds/ns#"
 SHAPES_NS = "https://w3id.org/dds/shapes#"
+LDP = rdflib.Namespace("http://www.w3.org/ns/ldp#")
 SOLID = rdflib.Namespace("http://www.w3.org/ns/solid/terms#")
 AS = rdflib.Namespace("https://www.w3.org/ns/activitystreams#")
 SCHEMA = rdflib.Namespace("https://schema.org/")
