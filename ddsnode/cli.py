@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     "ddsnode.commands.ontology",
     "ddsnode.commands.node",
     "ddsnode.commands.token",
+    "ddsnode.commands.demo",
+    "ddsnode.commands.imports",
 )
 
 

@@ -1,0 +1,2 @@
+-- GET with an Accept header from the environment (ACCEPT).
+wrk.headers["Accept"] = os.getenv("ACCEPT")

@@ -1,0 +1,1 @@
+"""Subcommands of the ``ddsnode`` command line, one module per group."""

@@ -1,0 +1,80 @@
+"""``ddsnode init DIR`` and ``ddsnode serve DIR``: create and run a node."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ddsnode.settings import SETTINGS_FILE, Settings, write_settings_file
+
+KEY_FILE = "node-key.pem"
+
+
+def require_node_dir(path: Path) -> Path:
+    """``path`` if it is a node directory made by ``ddsnode init``; ValueError otherwise."""
+    if not (path / SETTINGS_FILE).is_file():
+        raise ValueError(f"{path} is not a node directory (no {SETTINGS_FILE}); "
+                         f"create one with: ddsnode init {path}")
+    Settings.load(path)  # a broken settings file is reported now, in one line
+    return path
+
+
+def init_node(path: Path, *, base_url: str | None = None, name: str | None = None,
+              extra: dict[str, Any] | None = None) -> Settings:
+    """Create a node directory: settings file, store, signing key, token database."""
+    if path.exists() and any(path.iterdir()):
+        raise ValueError(f"{path} exists and is not empty; choose a new directory")
+    path.mkdir(parents=True, exist_ok=True)
+    values: dict[str, Any] = dict(extra or {})
+    if base_url:
+        values["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
+    if name:
+        values["name"] = name
+    write_settings_file(path / SETTINGS_FILE, values)
+    settings = Settings.load(path)
+    from ddsnode.keys import generate_node_key
+    generate_node_key(path / KEY_FILE)
+    from ddsnode.tokens import TokenRegistry
+    TokenRegistry(path)
+    from ddsnode.store import open_store
+    open_store(settings).close()
+    return settings
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``init`` and ``serve``."""
+    p = sub.add_parser("init", help="create a node directory")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--base-url", help="public base IRI (default http://127.0.0.1:8000/)")
+    p.add_argument("--name", help="human name of the node")
+    p.set_defaults(func=_init)
+    s = sub.add_parser("serve", help="serve a node directory over HTTP")
+    s.add_argument("dir", type=Path)
+    s.add_argument("--host", help="interface to bind (default from settings: 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port to listen on (default from settings: 8000)")
+    s.set_defaults(func=_serve)
+
+
+def _init(args: argparse.Namespace) -> int:
+    settings = init_node(args.dir, base_url=args.base_url, name=args.name)
+    print(f"created node {settings.name!r} at {args.dir} (base {settings.base_url})")
+    print(f"next: ddsnode serve {args.dir}    and for writes: ddsnode token create {args.dir}")
+    return 0
+
+
+def serve(settings: Settings) -> None:
+    """Run the node with uvicorn until interrupted."""
+    import uvicorn
+
+    from ddsnode.http.app import create_app
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                access_log=settings.log_level == "debug", lifespan="on")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    node_dir = require_node_dir(args.dir)
+    settings = Settings.load(node_dir, overrides={"host": args.host, "port": args.port})
+    serve(settings)
+    return 0

@@ -1,0 +1,53 @@
+"""Outside judges the tests call: independent RDF parsers from npm (jsonld.js, N3.js).
+
+Installed once into ``~/.cache/ddsnode-judges/parsers`` (``JUDGES_CACHE`` overrides) from the
+npm registry, so CI on a fresh machine gets them by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import rdflib
+
+from ddsnode import resources
+
+CACHE = Path(os.environ.get("JUDGES_CACHE", Path.home() / ".cache" / "ddsnode-judges"))
+PARSERS = CACHE / "parsers"
+SCRIPT = Path(__file__).resolve().parent / "js" / "to_nquads.js"
+
+
+def node_available() -> bool:
+    """True when node and npm are on PATH."""
+    return bool(shutil.which("node") and shutil.which("npm"))
+
+
+def ensure_parsers() -> Path:
+    """Install jsonld.js and N3.js once; returns the folder holding node_modules."""
+    if not (PARSERS / ".ok").is_file():
+        PARSERS.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "init", "-y"], cwd=PARSERS, check=True, capture_output=True)
+        subprocess.run(["npm", "install", "-s", "--no-audit", "--no-fund", "jsonld@8", "n3@1"],
+                       cwd=PARSERS, check=True, capture_output=True, timeout=600)
+        (PARSERS / ".ok").touch()
+    return PARSERS
+
+
+def parse_independently(body: bytes, fmt: str, base: str | None = None) -> rdflib.Graph:
+    """Parse ``body`` (json-ld, turtle or n-triples) with the npm parsers; an rdflib graph."""
+    folder = ensure_parsers()
+    ctx_file = folder / "contexts.json"
+    ctx_file.write_text(json.dumps({resources.CONTEXT_IRI: resources.context_document()}))
+    env = {**os.environ, "NODE_PATH": str(folder / "node_modules"), "CONTEXTS": str(ctx_file),
+           "BASE": base or ""}
+    out = subprocess.run(["node", str(SCRIPT), fmt], input=body, capture_output=True, env=env,
+                         timeout=60)
+    if out.returncode != 0:
+        raise AssertionError(f"independent {fmt} parser refused the body: {out.stderr[:500]!r}")
+    g = rdflib.Graph()
+    g.parse(data=out.stdout.decode("utf-8"), format="nquads")
+    return g
