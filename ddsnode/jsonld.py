@@ -8,6 +8,7 @@ contexts bundled with ddsnode (the shared context, under its IRI) and refuses th
 from __future__ import annotations
 
 import json
+import warnings
 from functools import cache
 from typing import Any
 
@@ -68,28 +69,59 @@ def _unwrap(e: Exception) -> Exception | None:
     return None
 
 
-def to_nquads(document: Any, base: str | None = None) -> str:
-    """A JSON-LD document (parsed JSON) as N-Quads text, resolving bundled contexts only."""
+def _dataset(document: Any, base: str | None) -> dict[str, Any]:
     try:
-        text: str = jsonld.to_rdf(document, {**_options(base), "format": "application/n-quads"})
+        dataset: dict[str, Any] = jsonld.to_rdf(document, _options(base))
     except jsonld.JsonLdError as e:
         refused = _unwrap(e)
         if refused is not None:
             raise refused from None
         raise BadRequest(f"Invalid JSON-LD: {str(e)[:300]}") from None
+    return dataset
+
+
+def to_nquads(document: Any, base: str | None = None) -> str:
+    """A JSON-LD document (parsed JSON) as N-Quads text, resolving bundled contexts only."""
+    text: str = jsonld.to_nquads(_dataset(document, base))
     return text
+
+
+def _term(node: dict[str, Any]) -> rdflib.term.Node:
+    kind, value = node["type"], node["value"]
+    if kind == "IRI":
+        return rdflib.URIRef(value)
+    if kind == "blank node":
+        return rdflib.BNode(value[2:] if value.startswith("_:") else value)
+    if node.get("language"):
+        return rdflib.Literal(value, lang=node["language"])
+    datatype = node.get("datatype")
+    if datatype and datatype != str(rdflib.XSD.string):
+        return rdflib.Literal(value, datatype=rdflib.URIRef(datatype))
+    return rdflib.Literal(value)
+
+
+def jsonld_to_graph(document: Any, base: str | None = None) -> rdflib.Graph:
+    """A JSON-LD document (parsed JSON) as a graph; named graphs are refused (one resource)."""
+    dataset = _dataset(document, base)
+    named = [name for name, triples in dataset.items() if name != "@default" and triples]
+    if named:
+        raise BadRequest("Named graphs are not accepted: a document describes one resource "
+                         f"(found graph {named[0][:200]!r}).")
+    graph = rdflib.Graph()
+    for t in dataset.get("@default", []):
+        graph.add((_term(t["subject"]), _term(t["predicate"]), _term(t["object"])))
+    return graph
 
 
 def parse_rdf(data: bytes | str, fmt: str, base: str | None = None) -> rdflib.Graph:
     """Parse a body in ``fmt`` (json-ld, turtle, nt) into a graph; BadRequest on bad syntax."""
-    graph = rdflib.Graph()
     if fmt == "json-ld":
         try:
             document = json.loads(data)
         except (ValueError, UnicodeDecodeError) as e:
             raise BadRequest(f"The body is not valid JSON: {e}") from None
-        graph.parse(data=to_nquads(document, base), format="nquads")
-        return graph
+        return jsonld_to_graph(document, base)
+    graph = rdflib.Graph()
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         graph.parse(data=text, format=fmt, publicID=base)
