@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -22,6 +23,8 @@ COMMAND_MODULES = (
     "ddsnode.commands.token",
     "ddsnode.commands.demo",
     "ddsnode.commands.imports",
+    "ddsnode.commands.peer",
+    "ddsnode.commands.trace",
 )
 
 
@@ -47,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    # rdflib logs a traceback for each ill-typed literal it reads; validation reports
+    # those literals properly, so the log would only bury the report.
+    logging.getLogger("rdflib.term").setLevel(logging.ERROR)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

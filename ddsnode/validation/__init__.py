@@ -7,12 +7,14 @@ write path). ``tests/test_validation_differential.py`` holds them to each other.
 
 from __future__ import annotations
 
+import rdflib
+
 from ddsnode.validation.report import ShapeReport, ShapeResult
 
 __all__ = ["ShapeReport", "ShapeResult", "validate"]
 
 
-def validate(graph: object, *, engine: str = "fast") -> ShapeReport:
+def validate(graph: rdflib.Graph, *, engine: str = "fast") -> ShapeReport:
     """Validate ``graph`` (an rdflib.Graph) against the bundled shapes."""
     if engine == "pyshacl":
         from ddsnode.validation.reference import validate_pyshacl

@@ -1,0 +1,137 @@
+"""A tree of standards files: ontology modules, context, shapes, examples and manifest.
+
+The bundled tree is the one the node runs with; ``--root DIR`` points the authoring tools
+at another (a working copy, or a test fixture). Examples name the shared context by its
+IRI; here that IRI resolves to *this tree's* ``context.jsonld``, never to the network.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import rdflib
+from pyld import jsonld
+
+from ddsnode import resources
+from ddsnode.jsonld import RemoteContextRefused
+from ddsnode.problem import BadRequest
+from ddsnode.validation.shapes import load_shapes, parse_turtle
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where one tree keeps its ontology, shapes and examples."""
+
+    ontology_dir: Path
+    shapes_dir: Path
+    examples_dir: Path
+
+    @classmethod
+    def bundled(cls) -> Sources:
+        """The tree ddsnode ships with."""
+        return cls(resources.ontology_dir(), resources.shapes_dir(), resources.examples_dir())
+
+    @classmethod
+    def at(cls, root: Path) -> Sources:
+        """The tree of a checkout at ``root`` (``ontology/``, ``shapes/``, ``examples/``)."""
+        return cls(root / "ontology", root / "shapes", root / "examples")
+
+    @property
+    def context_path(self) -> Path:
+        """The JSON-LD context file."""
+        return self.ontology_dir / "context.jsonld"
+
+    @property
+    def manifest_path(self) -> Path:
+        """The manifest of invalid examples."""
+        return self.examples_dir / "invalid" / "manifest.json"
+
+    def ontology_files(self) -> list[Path]:
+        """Every Turtle file of the ontology (modules, schemes, alignment, external), sorted."""
+        return sorted(self.ontology_dir.rglob("*.ttl"))
+
+    def shape_files(self) -> list[Path]:
+        """Every Turtle file of the shapes, sorted."""
+        return sorted(self.shapes_dir.rglob("*.ttl"))
+
+    def example_files(self) -> list[Path]:
+        """The valid examples (``examples/*.jsonld``), sorted."""
+        return sorted(self.examples_dir.glob("*.jsonld"))
+
+    def invalid_example_files(self) -> list[Path]:
+        """The invalid examples (``examples/invalid/*.jsonld``), sorted."""
+        return sorted((self.examples_dir / "invalid").glob("*.jsonld"))
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the tree's root, for messages."""
+        root = self.ontology_dir.parent
+        try:
+            return str(path.relative_to(root))
+        except ValueError:
+            return str(path)
+
+    @cached_property
+    def context(self) -> dict[str, Any]:
+        """The ``@context`` object of the context file."""
+        with self.context_path.open(encoding="utf-8") as f:
+            doc = json.load(f)
+        ctx = doc.get("@context") if isinstance(doc, dict) else None
+        if not isinstance(ctx, dict):
+            raise ValueError(f"{self.context_path}: no \"@context\" object")  # noqa: TRY004
+        return ctx
+
+    @cached_property
+    def ontology(self) -> rdflib.Graph:
+        """Every ontology file parsed into one graph."""
+        graph = rdflib.Graph()
+        for path in self.ontology_files():
+            parse_turtle(path, graph)
+        return graph
+
+    @cached_property
+    def shapes(self) -> rdflib.Graph:
+        """Every shapes file parsed into one graph."""
+        return load_shapes(self.shape_files())
+
+    def document_loader(self, url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+        """pyld loader: the shared context IRI gives this tree's context; nothing is fetched."""
+        if url.rstrip("/").removesuffix(".jsonld") != resources.CONTEXT_IRI:
+            raise RemoteContextRefused(f"The context {url[:200]!r} is not the shared context; "
+                                       "contexts are never fetched from the network.")
+        return {"contextUrl": None, "documentUrl": url, "document": {"@context": self.context}}
+
+    def parse_jsonld(self, document: Any) -> rdflib.Graph:
+        """A JSON-LD document (parsed JSON) as a graph, with this tree's context."""
+        try:
+            nquads = jsonld.to_rdf(document, {"documentLoader": self.document_loader,
+                                              "format": "application/n-quads"})
+        except jsonld.JsonLdError as e:
+            raise BadRequest(f"Invalid JSON-LD: {str(e)[:300]}") from None
+        graph = rdflib.Graph()
+        with warnings.catch_warnings():
+            # rdflib 7.6's N-Quads parser warns about its own use of Dataset.default_context.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            graph.parse(data=nquads, format="nquads")
+        return graph
+
+    def parse_example(self, path: Path) -> rdflib.Graph:
+        """An example file as a graph; BadRequest when it is not JSON or not JSON-LD."""
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as e:  # bad JSON, or not UTF-8
+            raise BadRequest(f"not valid JSON: {e}") from None
+        return self.parse_jsonld(document)
+
+    def manifest(self) -> list[dict[str, Any]]:
+        """The entries of ``examples/invalid/manifest.json`` (empty when there is none)."""
+        if not self.manifest_path.exists():
+            return []
+        entries = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise ValueError(f"{self.manifest_path}: expected a list of objects")
+        return entries
