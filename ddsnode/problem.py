@@ -19,6 +19,7 @@ The tree::
     ├── TooManyRequests          429
     ├── UpstreamError            502  a peer answered badly (keeps URL, status, 1 KiB of body)
     └── Unavailable              503
+        └── QueryTimeout         503  a SPARQL query hit its time limit and was stopped
 
 Everything here is plain Python: the HTTP layer turns a ``Problem`` into a response with
 :func:`problem_body`, the CLI prints ``str(problem)``.
@@ -152,6 +153,12 @@ class Unavailable(Problem):
     """The node cannot answer now (RFC 9110 15.6.4)."""
 
     status, slug, title = 503, "unavailable", "Service unavailable"
+
+
+class QueryTimeout(Unavailable):
+    """A SPARQL query ran longer than its time limit and was stopped."""
+
+    slug, title = "query-timeout", "The query exceeded the time limit"
 
 
 def problem_body(problem: Problem, *, instance: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,196 @@
+"""The storage interface: what the LDP layer asks of a backend.
+
+It mirrors HTTP (read, write, delete, children) rather than RDF. Contract, for every
+backend (``tests/test_store.py`` runs the same suite over each):
+
+* ``get(iri)`` returns the stored resource, a tombstone (``kind == "tombstone"``) for a
+  deleted one, or ``None``. It never returns a half-written resource.
+* ``put(resource, ...)`` creates or replaces atomically: after it returns, the new
+  version is durable (survives SIGKILL of the process) and every later ``get`` sees it;
+  if it raises, nothing changed. ``expect_version`` makes it conditional (compare and
+  swap: ``PreconditionFailed`` if the current version differs; ``0`` means "must not
+  exist"). Writing over a tombstone is allowed (the IRI is reused); the container row
+  of a child must exist (``Conflict`` otherwise), except for the root.
+* ``delete(iri, ...)`` replaces the resource by a tombstone (kept forever, so clients
+  and peers learn it is gone) and removes it from its container's children.
+* ``children(container, ...)`` pages through a container's live members in a stable
+  order (newest first by ``seq``), by keyset (``after`` is an opaque cursor returned by
+  the previous page), with filters; it never loads the whole container.
+* ``changes(after, limit)`` lists the change log (every put/delete, in commit order,
+  with a monotonic ``seq``): the federation change feed and the SPARQL index's replay.
+* ``sparql(query, accept)`` runs a read-only SPARQL 1.1 query over all live resources
+  (the default graph is the union of the resources' graphs) within the time and result
+  limits; updates, ``SERVICE`` and ``LOAD`` are refused.
+"""
+
+from __future__ import annotations
+
+import abc
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from ddsnode.problem import QueryTimeout  # noqa: F401  (re-exported for backends)
+
+Kind = Literal["rdf", "container", "binary", "tombstone"]
+
+
+@dataclass(frozen=True)
+class Representation:
+    """One serialisation of a resource, computed at write time, with its strong ETag."""
+
+    media_type: str
+    body: bytes
+    etag: str
+
+
+@dataclass(frozen=True)
+class IndexFields:
+    """What container filters look at, extracted from the resource's graph at write time."""
+
+    types: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()  # IRIs or codes (NUTS/LAU/OCD-ID) of administrative areas
+    platform: str | None = None  # source platform IRI
+    lat: float | None = None
+    long: float | None = None
+    date: str | None = None  # ISO date/dateTime the resource is about (start/created)
+    title: str = ""  # a human title, any language, for listings
+    text: str = ""  # every text literal, for full-text search
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    """A resource as stored: its graph, precomputed representations and metadata."""
+
+    iri: str
+    container: str | None
+    kind: Kind
+    ntriples: str  # the resource's own graph (for binary: its description)
+    representations: dict[str, Representation]  # media type -> representation
+    created: datetime
+    modified: datetime
+    index: IndexFields = field(default_factory=IndexFields)
+    binary: bytes | None = None  # the bytes of a non-RDF source
+    binary_type: str | None = None  # its media type
+    version: int = 0  # set by the store: 1 on create, +1 on each write
+    seq: int = 0  # set by the store: creation order, used for paging
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Container filters; every field None/empty means no filter on it."""
+
+    type: str | None = None
+    topic: str | None = None
+    state: str | None = None
+    area: str | None = None
+    platform: str | None = None
+    bbox: tuple[float, float, float, float] | None = None  # min_long, min_lat, max_long, max_lat
+    date_from: str | None = None
+    date_to: str | None = None
+    text: str | None = None
+
+
+NO_FILTERS = Filters()
+
+
+@dataclass(frozen=True)
+class Child:
+    """A container member as listed on a page (no full graph)."""
+
+    iri: str
+    kind: Kind
+    types: tuple[str, ...]
+    title: str
+    modified: datetime
+    index: IndexFields = field(default_factory=IndexFields)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of children and the cursor to the next page (None on the last)."""
+
+    items: list[Child]
+    next: str | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of the change log."""
+
+    seq: int
+    iri: str
+    action: Literal["create", "update", "delete"]
+    at: datetime
+    container: str | None
+    types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """A SPARQL result serialised in the negotiated format.
+
+    ``truncated`` is True when the result had more than ``limit`` rows (or triples) and
+    only the first ``limit`` are in ``body``; the HTTP layer should say so (a header).
+    """
+
+    media_type: str
+    body: bytes
+    truncated: bool = False
+
+
+def encode_cursor(*parts: object) -> str:
+    """An opaque, URL-safe cursor."""
+    raw = "\x1f".join(str(p) for p in parts).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[str]:
+    """The parts of a cursor made by :func:`encode_cursor`; ValueError if it is not one."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8").split("\x1f")
+    except (ValueError, UnicodeError):
+        raise ValueError("malformed cursor") from None
+
+
+class Store(abc.ABC):
+    """A backend that keeps a node's resources (see the module docstring for the contract)."""
+
+    @abc.abstractmethod
+    def get(self, iri: str) -> StoredResource | None:
+        """The resource or its tombstone, or None."""
+
+    @abc.abstractmethod
+    def put(self, resource: StoredResource, *, expect_version: int | None = None) -> StoredResource:
+        """Create or replace atomically; returns it with version and seq set."""
+
+    @abc.abstractmethod
+    def delete(self, iri: str, *, tombstone: StoredResource,
+               expect_version: int | None = None) -> None:
+        """Replace the resource by ``tombstone`` (kind "tombstone") atomically."""
+
+    @abc.abstractmethod
+    def children(self, container: str, *, after: str | None = None, limit: int = 50,
+                 filters: Filters = Filters()) -> Page:
+        """A page of live members of ``container``."""
+
+    @abc.abstractmethod
+    def count_children(self, container: str) -> int:
+        """How many live members ``container`` has (may be an estimate for huge ones)."""
+
+    @abc.abstractmethod
+    def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
+        """Change-log entries with seq > after, oldest first."""
+
+    @abc.abstractmethod
+    def sparql(self, query: str, *, accept: Sequence[str], timeout: float,
+               limit: int) -> QueryResult:
+        """Run a read-only SPARQL query over all live resources."""
+
+    def close(self) -> None:
+        """Release files and connections."""

@@ -1,0 +1,400 @@
+"""The embedded store: SQLite as the source of truth, pyoxigraph as a derived SPARQL index.
+
+Every ``put``/``delete`` is one SQLite transaction (``BEGIN IMMEDIATE`` … ``COMMIT``) that
+writes the resource row, its representations, its filter tags, its full-text row and one
+change-log entry; it is acknowledged when ``COMMIT`` returns (WAL, ``synchronous=FULL``).
+Several processes may open the same directory (the CLI while the node runs); writers
+serialise on SQLite's write lock, readers never block. The SPARQL index (``index.py``)
+replays the change log and is opened lazily, by the first ``sparql()`` call, because only
+one process may hold it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ddsnode.problem import BadRequest, Conflict, Gone, NotFound, PreconditionFailed
+from ddsnode.store import readonly
+from ddsnode.store.base import (
+    NO_FILTERS,
+    Change,
+    Child,
+    Filters,
+    IndexFields,
+    Page,
+    QueryResult,
+    Representation,
+    Store,
+    StoredResource,
+    decode_cursor,
+    encode_cursor,
+)
+from ddsnode.store.sqlite_schema import connect, create
+
+DB_FILE = "store.sqlite3"
+INDEX_DIR = "index"
+
+# The multi-valued filters kept in the ``tags`` table: Filters field -> IndexFields field.
+TAG_FIELDS = {"type": "types", "topic": "topics", "state": "states", "area": "areas"}
+
+_COLUMNS = ("seq, iri, container, kind, version, created, modified, ntriples, binary, "
+            "binary_type, index_json")
+
+
+class EmbeddedStore(Store):
+    """SQLite + derived pyoxigraph index in one directory; needs no server."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.db_path = directory / DB_FILE
+        self.index_dir = directory / INDEX_DIR
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._index: Any = None  # ddsnode.store.index.SparqlIndex, imported lazily
+        create(self._conn())
+
+    # -- connections ------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        # One connection per thread: sqlite3 connections must not be shared between
+        # threads mid-transaction, and WAL lets per-thread readers run concurrently.
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise RuntimeError("store is closed")
+            conn = connect(self.db_path)
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        # IMMEDIATE takes the write lock now, so the version check and the write see the
+        # same state even with writers in other processes.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        """Close every connection and stop the SPARQL index worker."""
+        self._closed = True
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- reads ------------------------------------------------------------------------
+
+    def get(self, iri: str) -> StoredResource | None:
+        """The resource or its tombstone, or None (one primary-key lookup + its representations)."""
+        conn = self._conn()
+        conn.execute("BEGIN")  # one snapshot for both selects
+        try:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM resources WHERE iri = ?",
+                               (iri,)).fetchone()
+            if row is None:
+                return None
+            reps = conn.execute("SELECT media_type, etag, body FROM representations "
+                                "WHERE seq = ?", (row[0],)).fetchall()
+        finally:
+            conn.execute("COMMIT")
+        return StoredResource(
+            iri=row[1], container=row[2], kind=row[3], version=row[4],
+            created=datetime.fromisoformat(row[5]), modified=datetime.fromisoformat(row[6]),
+            ntriples=row[7], binary=row[8], binary_type=row[9],
+            index=index_from_json(row[10]), seq=row[0],
+            representations={m: Representation(m, bytes(b), e) for m, e, b in reps})
+
+    def children(self, container: str, *, after: str | None = None, limit: int = 50,
+                 filters: Filters = NO_FILTERS) -> Page:
+        """A keyset page of live members, newest first; never scans into memory."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        before = parse_cursor(after) if after else None
+        sql, params = _children_query(container, before, limit + 1, filters)
+        rows = self._conn().execute(sql, params).fetchall()
+        items = [_child(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return Page(items=items, next=encode_cursor("s", rows[limit - 1][0]) if more else None)
+
+    def count_children(self, container: str) -> int:
+        """Exact count of live members (a counter kept by every write)."""
+        row = self._conn().execute("SELECT live FROM members WHERE container = ?",
+                                   (container,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
+        """Change-log entries with seq > after, oldest first."""
+        rows = self._conn().execute(
+            "SELECT seq, iri, action, at, container, types FROM changes WHERE seq > ? "
+            "ORDER BY seq LIMIT ?", (after, limit)).fetchall()
+        return [Change(seq=r[0], iri=r[1], action=r[2], at=datetime.fromisoformat(r[3]),
+                       container=r[4], types=tuple(json.loads(r[5]))) for r in rows]
+
+    def sparql(self, query: str, *, accept: Sequence[str], timeout: float,
+               limit: int) -> QueryResult:
+        """Run a guarded read-only query on the pyoxigraph index, caught up with the log."""
+        form = readonly.check_query(query)
+        return self.sparql_index().query(query, form=form, accept=accept, timeout=timeout,
+                                          limit=limit)
+
+    def sparql_index(self) -> Any:
+        """The SPARQL index handle (:class:`ddsnode.store.index.SparqlIndex`), started
+        on first use: only one process may hold ``DIR/index/``."""
+        with self._lock:
+            if self._index is None:
+                if self._closed:
+                    raise RuntimeError("store is closed")
+                from ddsnode.store.index import SparqlIndex
+                self._index = SparqlIndex(self.db_path, self.index_dir)
+            return self._index
+
+    def sync_index(self, timeout: float = 600.0) -> int:
+        """Bring the SPARQL index up to the change log now; returns the seq it reached."""
+        return int(self.sparql_index().sync(timeout=timeout))
+
+    # -- writes -----------------------------------------------------------------------
+
+    def put(self, resource: StoredResource, *, expect_version: int | None = None) -> StoredResource:
+        """Create or replace in one transaction; durable when it returns."""
+        with self._write() as conn:
+            return _put(conn, resource, expect_version)
+
+    def put_many(self, resources: Iterable[StoredResource]) -> list[StoredResource]:
+        """Write many resources in one transaction (imports and benchmarks): all or none."""
+        with self._write() as conn:
+            return [_put(conn, r, None) for r in resources]
+
+    def delete(self, iri: str, *, tombstone: StoredResource,
+               expect_version: int | None = None) -> None:
+        """Replace by ``tombstone``; NotFound if absent, Gone if already deleted,
+        Conflict for a container that still has members."""
+        if tombstone.kind != "tombstone":
+            raise ValueError("delete() needs a resource of kind 'tombstone'")
+        with self._write() as conn:
+            row = conn.execute("SELECT seq, kind, version, container, index_json "
+                               "FROM resources WHERE iri = ?", (iri,)).fetchone()
+            if row is None:
+                raise NotFound(f"no resource at {iri}")
+            seq, kind, version, container, index_json = row
+            if kind == "tombstone":
+                raise Gone(f"{iri} was already deleted")
+            check_version(iri, version, expect_version)
+            if kind == "container" and conn.execute(
+                    "SELECT 1 FROM resources WHERE container = ? AND kind != 'tombstone' "
+                    "LIMIT 1", (iri,)).fetchone():
+                raise Conflict(f"container {iri} still has members")
+            _log(conn, iri, "delete", tombstone.modified, container,
+                 index_from_json(index_json).types)
+            _count(conn, container, -1)
+            _clear_derived(conn, seq)
+            conn.execute(
+                "UPDATE resources SET kind = 'tombstone', version = ?, created = ?, "
+                "modified = ?, ntriples = ?, binary = NULL, binary_type = NULL, "
+                "index_json = ?, platform = NULL, lat = NULL, long = NULL, date = NULL "
+                "WHERE seq = ?",
+                (version + 1, tombstone.created.isoformat(), tombstone.modified.isoformat(),
+                 tombstone.ntriples, index_to_json(tombstone.index), seq))
+            _insert_representations(conn, seq, tombstone.representations)
+
+
+# -- helpers shared with the index worker and the tests ---------------------------------
+
+
+def check_version(iri: str, current: int, expected: int | None) -> None:
+    """Compare-and-swap check; ``current`` is 0 when there is no live resource."""
+    if expected is None or expected == current:
+        return
+    if expected == 0:
+        raise PreconditionFailed(f"{iri} already exists (version {current})")
+    raise PreconditionFailed(f"{iri} is at version {current}, not {expected}")
+
+
+def parse_cursor(cursor: str) -> int:
+    """The seq a cursor of :meth:`children` points after; BadRequest if it is not one."""
+    try:
+        parts = decode_cursor(cursor)
+        if len(parts) != 2 or parts[0] != "s":
+            raise ValueError
+        return int(parts[1])
+    except ValueError:
+        raise BadRequest(f"malformed page cursor {cursor[:64]!r}") from None
+
+
+def index_to_json(index: IndexFields) -> str:
+    """IndexFields as compact JSON."""
+    return json.dumps(dataclasses.asdict(index), separators=(",", ":"), ensure_ascii=False)
+
+
+def index_from_json(text: str) -> IndexFields:
+    """The inverse of :func:`index_to_json`."""
+    data: dict[str, Any] = json.loads(text)
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                              for k, v in data.items()}
+    return IndexFields(**fields)
+
+
+def fts_query(text: str) -> str:
+    """User text as an FTS5 query: every word must occur (quoted, so no FTS syntax leaks)."""
+    words = [w.replace('"', '""') for w in text.split()]
+    return " ".join(f'"{w}"' for w in words) or '""'
+
+
+def _put(conn: sqlite3.Connection, r: StoredResource,
+         expect_version: int | None) -> StoredResource:
+    if r.kind == "tombstone":
+        raise ValueError("use delete() to write a tombstone")
+    row = conn.execute("SELECT seq, kind, version, container FROM resources WHERE iri = ?",
+                       (r.iri,)).fetchone()
+    live = row is not None and row[1] != "tombstone"
+    # A tombstone counts as "absent" for expect_version=0, but versions keep counting
+    # up across delete and re-create, so a stale ETag never matches again.
+    check_version(r.iri, row[2] if live else 0, expect_version)
+    if r.container is not None:
+        parent = conn.execute("SELECT kind FROM resources WHERE iri = ?",
+                              (r.container,)).fetchone()
+        if parent is None or parent[0] != "container":
+            raise Conflict(f"container {r.container} of {r.iri} does not exist")
+    version = (row[2] if row else 0) + 1
+    change = _log(conn, r.iri, "update" if live else "create", r.modified, r.container,
+                  r.index.types)
+    if not live or row[3] != r.container:
+        _count(conn, row[3] if live else None, -1)
+        _count(conn, r.container, +1)
+    i = r.index
+    values = (r.iri, r.container, r.kind, version, r.created.isoformat(),
+              r.modified.isoformat(), r.ntriples, r.binary, r.binary_type, index_to_json(i),
+              i.platform, i.lat, i.long, i.date)
+    if live:
+        seq = row[0]
+        _clear_derived(conn, seq)
+        conn.execute("UPDATE resources SET iri = ?, container = ?, kind = ?, version = ?, "
+                     "created = ?, modified = ?, ntriples = ?, binary = ?, binary_type = ?, "
+                     "index_json = ?, platform = ?, lat = ?, long = ?, date = ? "
+                     "WHERE seq = ?", (*values, seq))
+    else:
+        if row is not None:  # re-create over a tombstone: a new seq, newest in listings
+            _clear_derived(conn, row[0])
+            conn.execute("DELETE FROM resources WHERE seq = ?", (row[0],))
+        seq = change
+        conn.execute("INSERT INTO resources (iri, container, kind, version, created, "
+                     "modified, ntriples, binary, binary_type, index_json, platform, lat, "
+                     "long, date, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     (*values, seq))
+    _insert_representations(conn, seq, r.representations)
+    if r.container is not None:
+        tags = [(f, v, r.container, seq) for f, attr in TAG_FIELDS.items()
+                for v in set(getattr(i, attr))]
+        if i.platform:
+            tags.append(("platform", i.platform, r.container, seq))
+        conn.executemany("INSERT INTO tags VALUES (?,?,?,?)", tags)
+    if i.title or i.text:
+        conn.execute("INSERT INTO fulltext (rowid, title, text) VALUES (?,?,?)",
+                     (seq, i.title, i.text))
+    return dataclasses.replace(r, version=version, seq=seq)
+
+
+def _child(row: tuple[Any, ...]) -> Child:
+    # A page carries the index fields but not the full text: pages stay small.
+    index = dataclasses.replace(index_from_json(row[4]), text="")
+    return Child(iri=row[1], kind=row[2], types=index.types, title=index.title,
+                 modified=datetime.fromisoformat(row[3]), index=index)
+
+
+def _log(conn: sqlite3.Connection, iri: str, action: str, at: datetime,
+         container: str | None, types: Sequence[str]) -> int:
+    cur = conn.execute("INSERT INTO changes (iri, action, at, container, types) "
+                       "VALUES (?,?,?,?,?)",
+                       (iri, action, at.isoformat(), container, json.dumps(list(types))))
+    return int(cur.lastrowid or 0)
+
+
+def _count(conn: sqlite3.Connection, container: str | None, delta: int) -> None:
+    if container is not None:
+        conn.execute("INSERT INTO members VALUES (?, ?) ON CONFLICT (container) "
+                     "DO UPDATE SET live = live + excluded.live", (container, delta))
+
+
+def _clear_derived(conn: sqlite3.Connection, seq: int) -> None:
+    conn.execute("DELETE FROM representations WHERE seq = ?", (seq,))
+    conn.execute("DELETE FROM tags WHERE seq = ?", (seq,))
+    conn.execute("DELETE FROM fulltext WHERE rowid = ?", (seq,))
+
+
+def _insert_representations(conn: sqlite3.Connection, seq: int,
+                            reps: dict[str, Representation]) -> None:
+    conn.executemany("INSERT INTO representations VALUES (?,?,?,?)",
+                     [(seq, m, rep.etag, rep.body) for m, rep in reps.items()])
+
+
+def _children_query(container: str, before: int | None, limit: int,
+                    filters: Filters) -> tuple[str, list[Any]]:
+    """SQL for one page, driven by the FTS5 index for a text filter, else by the (field,
+    value, container, seq) tag index for a tag filter, else by the (container, seq)
+    partial index; the other filters are checked per row. ORDER BY follows the driving
+    index, so SQLite stops after ``limit`` matching rows and never sorts."""
+    cols = "r.seq, r.iri, r.kind, r.modified, r.index_json"
+    tags = [(f, v) for f, v in (("type", filters.type), ("topic", filters.topic),
+                                 ("state", filters.state), ("area", filters.area),
+                                 ("platform", filters.platform)) if v]
+    params: list[Any] = []
+    if filters.text:
+        # FTS5 walks its doclist in rowid (= seq) order and takes the rowid bound, so
+        # the page stops after ``limit`` matches instead of collecting every match.
+        sql = (f"SELECT {cols} FROM fulltext f JOIN resources r ON r.seq = f.rowid "
+               "WHERE fulltext MATCH ? AND r.container = ? AND r.kind != 'tombstone'")
+        params += [fts_query(filters.text), container]
+        key = "f.rowid"
+    elif tags:
+        field, value = tags.pop(0)
+        sql = (f"SELECT {cols} FROM tags t JOIN resources r ON r.seq = t.seq "
+               "WHERE t.field = ? AND t.value = ? AND t.container = ?")
+        params += [field, value, container]
+        key = "t.seq"
+    else:
+        sql = f"SELECT {cols} FROM resources r WHERE r.container = ? AND r.kind != 'tombstone'"
+        params.append(container)
+        key = "r.seq"
+    for field, value in tags:
+        sql += (" AND EXISTS (SELECT 1 FROM tags x WHERE x.field = ? AND x.value = ? "
+                "AND x.container = ? AND x.seq = r.seq)")
+        params += [field, value, container]
+    if before is not None:
+        sql += f" AND {key} < ?"
+        params.append(before)
+    if filters.bbox is not None:
+        min_long, min_lat, max_long, max_lat = filters.bbox
+        sql += " AND r.lat BETWEEN ? AND ? AND r.long BETWEEN ? AND ?"
+        params += [min_lat, max_lat, min_long, max_long]
+    if filters.date_from:
+        sql += " AND r.date >= ?"
+        params.append(filters.date_from)
+    if filters.date_to:
+        # Lexical ISO comparison; the \uffff suffix makes a bare date include its whole day.
+        sql += " AND r.date <= ?"
+        params.append(filters.date_to + "\uffff")
+    sql += f" ORDER BY {key} DESC LIMIT ?"
+    params.append(limit)
+    return sql, params
