@@ -82,7 +82,7 @@ def _dataset(document: Any, base: str | None) -> dict[str, Any]:
 
 def to_nquads(document: Any, base: str | None = None) -> str:
     """A JSON-LD document (parsed JSON) as N-Quads text, resolving bundled contexts only."""
-    text: str = jsonld.to_nquads(_dataset(document, base))
+    text: str = jsonld.JsonLdProcessor.to_nquads(_dataset(document, base))
     return text
 
 

@@ -1,0 +1,80 @@
+"""THE routes table: every path the node answers, in one place.
+
+The fixed paths are looked up exactly (one dict lookup per request, no pattern
+matching on the hot path); every other path is an LDP resource under the base IRI —
+root, containers, members, files and their ``.meta`` descriptions — served by
+:class:`ResourceEndpoint`. Each endpoint checks its own methods, so that a wrong
+method gets a 405 problem document with ``Allow``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ddsnode import description as d
+from ddsnode import resources
+from ddsnode.http.documents import DocumentEndpoint, context_endpoint
+from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send
+from ddsnode.http.federation import federated, federation_routes, start_federation, stop_federation
+from ddsnode.http.ldp import ResourceEndpoint
+from ddsnode.http.sparql import SparqlEndpoint
+from ddsnode.node import Node
+
+
+@dataclass(frozen=True)
+class Route:
+    """One row of the table: a path, the ASGI endpoint serving it, a name for docs."""
+
+    path: str
+    endpoint: ASGIApp
+    name: str
+
+
+def routes(node: Node) -> list[Route]:
+    """The routes of ``node``; the last row (``/{path}``) catches every other path."""
+    s, base = node.settings, node.base
+    return [
+        Route("/sparql", SparqlEndpoint(node), "sparql"),
+        Route("/" + d.WELL_KNOWN_SOLID, DocumentEndpoint(
+            base + d.WELL_KNOWN_SOLID, lambda: d.storage_description(s),
+            title="Storage description"), "storage-description"),
+        Route("/" + d.WELL_KNOWN_VOID, DocumentEndpoint(
+            base + "#dataset", lambda: d.void_description(s), title="VoID description"), "void"),
+        Route("/" + d.ONTOLOGY_PATH, DocumentEndpoint(
+            resources.ONTOLOGY_IRI, d.ontology_document,
+            title="Democracy Data Space ontology"), "ontology"),
+        Route("/" + d.SHAPES_PATH, DocumentEndpoint(
+            resources.SHAPES_IRI, d.shapes_document, title="Democracy Data Space shapes"),
+            "shapes"),
+        Route("/" + d.CONTEXT_PATH, context_endpoint(), "context"),
+        # Federation (docs/federation.md): /feed, /inbox, /trace, /federation/resource.
+        *(Route(path, endpoint, name) for path, endpoint, name in federation_routes(node)),
+        # LDP resources; the federation wrapper adds ?scope=federation listings and the
+        # LDN inbox Link header (LDN 2).
+        Route("/{path}", federated(ResourceEndpoint(node), node), "resource"),
+    ]
+
+
+class Router:
+    """ASGI dispatch over a routes table, plus the lifespan protocol (startup, shutdown)."""
+
+    def __init__(self, table: list[Route], node: Node) -> None:
+        *fixed, fallback = table
+        self.exact = {r.path: r.endpoint for r in fixed}
+        self.fallback = fallback.endpoint
+        self.node = node
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.exact.get(scope["path"], self.fallback)(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await start_federation(self.node)
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await stop_federation(self.node)
+                    self.node.close()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return

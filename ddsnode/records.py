@@ -1,0 +1,168 @@
+"""The StoredResource a write makes: RDF source, container, non-RDF source or tombstone.
+
+Plain functions, called by :class:`ddsnode.node.Node` inside its compare-and-swap loop:
+each takes what the request carried and the current version (or None) and returns the
+complete record — graph, every representation, index fields, timestamps — so that the
+store writes it in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import rdflib
+
+from ddsnode import conneg, representation
+from ddsnode.admission import check_document, validation_problem
+from ddsnode.containers import Container, parent_path
+from ddsnode.description import container_triples
+from ddsnode.indexing import index_fields, title_of
+from ddsnode.jsonld import parse_rdf
+from ddsnode.problem import Conflict, UnsupportedMediaType
+from ddsnode.store.base import IndexFields, Kind, Representation, StoredResource
+from ddsnode.vocab import AS, DCAT, DCTERMS, LDP, RDF
+
+BINARY_KEY = "binary"  # representations key holding the ETag of a non-RDF source's bytes
+
+
+def now() -> datetime:
+    """The current time, UTC, to the second (as Last-Modified and xsd:dateTime show it)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def date_time(moment: datetime) -> rdflib.Literal:
+    """``moment`` as an xsd:dateTime literal in UTC."""
+    return rdflib.Literal(moment.strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=rdflib.XSD.dateTime)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A request IRI resolved against the node: its path and its top-level container."""
+
+    iri: str
+    path: str
+    container: Container | None
+
+    @property
+    def is_container(self) -> bool:
+        """Paths ending in ``/`` name containers (Solid Protocol 0.11, 3.1)."""
+        return self.iri.endswith("/")
+
+    @property
+    def parent(self) -> str | None:
+        """The IRI of the container this resource is a member of (None for the root)."""
+        parent = parent_path(self.path)
+        return None if parent is None else self.iri[:len(self.iri) - len(self.path)] + parent
+
+
+def container_record(iri: str, parent: str | None, graph: rdflib.Graph,
+                     current: StoredResource | None = None) -> StoredResource:
+    """A container with its own triples (its page is built per request, so no representations)."""
+    moment = now()
+    return StoredResource(
+        iri=iri, container=parent, kind="container",
+        ntriples=representation.ntriples(graph).decode("utf-8"), representations={},
+        created=current.created if current is not None else moment, modified=moment,
+        index=index_fields(graph, rdflib.URIRef(iri)))
+
+
+def from_body(target: Target, container: Container, body: bytes, media_type: str,
+              current: StoredResource | None, *, publisher: str, engine: str) -> StoredResource:
+    """The record a PUT/POST body makes: RDF source, container or non-RDF source."""
+    fmt = conneg.RDF_INPUT.get(media_type)
+    if target.is_container:
+        if fmt is None and (media_type or body.strip()):
+            raise UnsupportedMediaType("A container is described in RDF (Turtle, JSON-LD)")
+        graph = parse_rdf(body, fmt or "turtle", base=target.iri)
+        return rdf_record(target, container, graph, current, publisher=publisher, engine=engine)
+    if fmt is not None and container.rdf:
+        graph = parse_rdf(body, fmt, base=target.iri)
+        return rdf_record(target, container, graph, current, publisher=publisher, engine=engine)
+    if fmt is None and container.binary:
+        return binary_record(target, body, media_type or "application/octet-stream", current,
+                             publisher=publisher)
+    if not media_type:
+        raise UnsupportedMediaType("The request has a body but no Content-Type")
+    accepted = "any non-RDF media type" if container.binary else ", ".join(conneg.RDF_INPUT)
+    raise UnsupportedMediaType(f"{container.path} accepts {accepted}; got {media_type}",
+                               headers={"Accept-Post": "*/*" if container.binary else
+                                        ", ".join(conneg.RDF_INPUT)})
+
+
+def rdf_record(target: Target, container: Container, graph: rdflib.Graph,
+               current: StoredResource | None, *, publisher: str, engine: str
+               ) -> StoredResource:
+    """An RDF source (or a container's own triples): checked, stamped, validated, serialised."""
+    main = rdflib.URIRef(target.iri)
+    moment = now()
+    created = current.created if current is not None else moment
+    kind: Kind = "container" if target.is_container else "rdf"
+    if kind == "container" and any(graph.triples((main, LDP.contains, None))):
+        raise Conflict("Containment triples are managed by the server (Solid Protocol 5.3)")
+    for triple in list(graph.triples((None, LDP.contains, None))):
+        graph.remove(triple)  # containment is the server's (LDP 5.2.4.1)
+    if not container.open:
+        check_document(graph, target.iri, container)
+        # Server-managed triples replace whatever the client sent.
+        for predicate in (DCTERMS.created, DCTERMS.modified, DCTERMS.publisher):
+            graph.remove((main, predicate, None))
+        graph.add((main, DCTERMS.created, date_time(created)))
+        graph.add((main, DCTERMS.modified, date_time(moment)))
+        graph.add((main, DCTERMS.publisher, rdflib.URIRef(publisher)))
+        problem = validation_problem(graph, engine)
+        if problem is not None:
+            raise problem
+    reps: dict[str, Representation] = {}
+    if kind == "container":
+        container_triples(graph, main, "")
+    else:
+        reps = representation.render_all(graph, target.iri, title=title_of(graph, main),
+                                         compact=not container.open)
+    return StoredResource(
+        iri=target.iri, container=target.parent, kind=kind,
+        ntriples=representation.ntriples(graph).decode("utf-8"), representations=reps,
+        created=created, modified=moment, index=index_fields(graph, main))
+
+
+def binary_record(target: Target, body: bytes, media_type: str,
+                  current: StoredResource | None, *, publisher: str) -> StoredResource:
+    """A non-RDF source (LDP 4.4) with its description (dcat:mediaType, byteSize …)."""
+    moment = now()
+    created = current.created if current is not None else moment
+    subject = rdflib.URIRef(target.iri)
+    graph = rdflib.Graph()
+    graph.add((subject, RDF.type, LDP.NonRDFSource))
+    graph.add((subject, RDF.type, DCAT.Distribution))
+    graph.add((subject, DCAT.mediaType, rdflib.Literal(media_type)))
+    graph.add((subject, DCAT.byteSize,
+               rdflib.Literal(len(body), datatype=rdflib.XSD.nonNegativeInteger)))
+    graph.add((subject, DCTERMS.created, date_time(created)))
+    graph.add((subject, DCTERMS.modified, date_time(moment)))
+    graph.add((subject, DCTERMS.publisher, rdflib.URIRef(publisher)))
+    name = target.path.rsplit("/", 1)[-1]
+    graph.add((subject, DCTERMS.title, rdflib.Literal(name)))
+    free_form = target.container is not None and target.container.open
+    reps = representation.render_all(graph, target.iri, title=name, compact=not free_form)
+    reps[BINARY_KEY] = Representation(media_type, b"", representation.etag(body))
+    return StoredResource(
+        iri=target.iri, container=target.parent, kind="binary",
+        ntriples=representation.ntriples(graph).decode("utf-8"), representations=reps,
+        created=created, modified=moment, index=replace(index_fields(graph, subject), text=""),
+        binary=body, binary_type=media_type)
+
+
+def tombstone_record(current: StoredResource) -> StoredResource:
+    """What replaces a deleted resource: ``as:Tombstone``, ``as:deleted``, ``as:formerType``."""
+    moment = now()
+    subject = rdflib.URIRef(current.iri)
+    graph = rdflib.Graph()
+    graph.add((subject, RDF.type, AS.Tombstone))
+    graph.add((subject, AS.deleted, date_time(moment)))
+    for t in current.index.types:
+        graph.add((subject, AS.formerType, rdflib.URIRef(t)))
+    return StoredResource(
+        iri=current.iri, container=current.container, kind="tombstone",
+        ntriples=representation.ntriples(graph).decode("utf-8"),
+        representations=representation.render_all(graph, current.iri, title="Deleted"),
+        created=current.created, modified=moment, index=IndexFields(types=current.index.types))

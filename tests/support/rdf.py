@@ -1,0 +1,7 @@
+"""Parsing response bodies in tests: the node's own parser (bundled contexts only)."""
+
+from __future__ import annotations
+
+from ddsnode.jsonld import parse_rdf
+
+__all__ = ["parse_rdf"]

@@ -1,0 +1,454 @@
+"""LDP resources over real HTTP: create, read, replace, delete, conneg, conditions, errors.
+
+Every status code the node answers with has a test here or in the other
+``test_http_*`` modules; the problem+json shape is pinned by one test.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import rdflib
+from rdflib.compare import isomorphic
+
+from ddsnode import resources
+from ddsnode.problem import MEDIA_TYPE, PROBLEM_BASE
+from tests.support.node import RunningNode, shared_node
+from tests.support.rdf import parse_rdf
+
+JSONLD = "application/ld+json"
+EXPANDED = 'application/ld+json; profile="http://www.w3.org/ns/json-ld#expanded"'
+DCT = rdflib.Namespace("http://purl.org/dc/terms/")
+LDP = "http://www.w3.org/ns/ldp#"
+
+
+@pytest.fixture(scope="module")
+def node() -> RunningNode:
+    return shared_node()
+
+
+def proposal(node: RunningNode, slug: str | None = None, **extra: object) -> tuple[str, bytes]:
+    """A valid proposal at proposals/<slug> (a fresh slug by default)."""
+    slug = slug or f"p-{uuid.uuid4().hex[:10]}"
+    iri, body = node.example("a-proposal-quai-bike-lane")
+    doc = json.loads(body)
+    new_iri = node.url(f"proposals/{slug}")
+    text = json.dumps({**doc, **extra}).replace(iri, new_iri)
+    return new_iri, text.encode()
+
+
+def put(node: RunningNode, iri: str, body: bytes, media_type: str = JSONLD,
+        **headers: str) -> httpx.Response:
+    return httpx.put(iri, content=body, headers={"Content-Type": media_type, **node.auth(),
+                                                 **headers})
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == MEDIA_TYPE
+    body = response.json()
+    assert body["status"] == status
+    if slug:
+        assert body["type"] == PROBLEM_BASE + slug
+    return body
+
+
+# --- the problem document ------------------------------------------------------------
+
+def test_problem_document_shape_is_pinned(node: RunningNode) -> None:
+    response = httpx.get(node.url("proposals/does-not-exist"))
+    body = assert_problem(response, 404, "not-found")
+    assert set(body) == {"type", "title", "status", "detail", "instance"}
+    assert body["title"] == "Not found"
+    assert body["instance"] == "/proposals/does-not-exist"
+    assert "does-not-exist" in body["detail"]
+
+
+# --- create, read, replace ----------------------------------------------------------
+
+def test_put_creates_201_then_replaces_204(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    created = put(node, iri, body)
+    assert created.status_code == 201, created.text
+    assert created.headers["location"] == iri
+    replaced = put(node, iri, body)
+    assert replaced.status_code == 204
+    got = httpx.get(iri, headers={"Accept": "text/turtle"})
+    assert got.status_code == 200
+    assert got.headers["content-type"].startswith("text/turtle")
+
+
+def test_post_honours_slug_and_mints_on_conflict(node: RunningNode) -> None:
+    slug = f"Quai Bike {uuid.uuid4().hex[:6]}"
+    _, body = proposal(node)
+    doc = json.loads(body)
+    doc["id"] = ""  # the client names the new resource with a relative IRI
+    data = json.dumps(doc).encode()
+    headers = {"Content-Type": JSONLD, "Slug": slug, **node.auth()}
+    first = httpx.post(node.url("proposals/"), content=data, headers=headers)
+    assert first.status_code == 201, first.text
+    location = first.headers["location"]
+    assert location == node.url("proposals/" + slug.lower().replace(" ", "-"))
+    assert f'<{LDP}RDFSource>; rel="type"' in first.headers["link"]
+    second = httpx.post(node.url("proposals/"), content=data, headers=headers)
+    assert second.status_code == 201
+    assert second.headers["location"] != location
+    assert second.headers["location"].startswith(location + "-")
+    graph = parse_rdf(httpx.get(location, headers={"Accept": "text/turtle"}).content, "turtle")
+    assert (rdflib.URIRef(location), rdflib.RDF.type, None) in graph
+
+
+def test_post_without_slug_mints_an_iri(node: RunningNode) -> None:
+    _, body = proposal(node)
+    doc = json.loads(body)
+    doc["id"] = ""
+    response = httpx.post(node.url("proposals/"), content=json.dumps(doc).encode(),
+                          headers={"Content-Type": JSONLD, **node.auth()})
+    assert response.status_code == 201
+    assert response.headers["location"].startswith(node.url("proposals/"))
+
+
+def test_server_managed_triples_replace_the_clients(node: RunningNode) -> None:
+    iri, body = proposal(node, created="1999-01-01T00:00:00Z",
+                         publisher="https://elsewhere.example/")
+    doc = json.loads(body)
+    assert put(node, iri, body).status_code == 201
+    graph = parse_rdf(httpx.get(iri, headers={"Accept": "text/turtle"}).content, "turtle")
+    subject = rdflib.URIRef(iri)
+    assert list(graph.objects(subject, DCT.publisher)) == [rdflib.URIRef(node.base)]
+    created = list(graph.objects(subject, DCT.created))
+    assert len(created) == 1 and not str(created[0]).startswith("1999")
+    assert len(list(graph.objects(subject, DCT.modified))) == 1
+    assert doc["created"].startswith("1999")
+
+
+def test_write_document_of_every_example_over_http(node: RunningNode) -> None:
+    for path in sorted(resources.examples_dir().glob("*.jsonld")):
+        iri, body = node.example(path.stem)
+        response = put(node, iri, body)
+        assert response.status_code in (201, 204), (path.name, response.text)
+
+
+# --- content negotiation ------------------------------------------------------------
+
+@pytest.mark.parametrize("accept,fmt", [
+    (JSONLD, "json-ld"), (EXPANDED, "json-ld"), ("text/turtle", "turtle"),
+    ("application/n-triples", "nt"), ("application/json", "json-ld")])
+def test_conneg_round_trips_to_the_same_triples(node: RunningNode, accept: str, fmt: str) -> None:
+    iri, body = node.example("a-proposal-protected-bike-lanes")
+    put(node, iri, body)
+    reference = parse_rdf(httpx.get(iri, headers={"Accept": "application/n-triples"}).content,
+                          "nt")
+    response = httpx.get(iri, headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["vary"].startswith("Accept")
+    assert response.headers["content-type"].split(";")[0] == accept.split(";")[0]
+    graph = parse_rdf(response.content, fmt, base=iri)
+    assert isomorphic(graph, reference)
+    if accept == EXPANDED:
+        assert isinstance(response.json(), list)
+        assert "profile=" in response.headers["content-type"]
+    if accept == JSONLD:
+        assert response.json()["@context"] == resources.CONTEXT_IRI
+
+
+def test_html_is_readable_and_escaped(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    doc = json.loads(body)
+    doc["title"] = {"en": "<script>alert(1)</script> & more"}
+    put(node, iri, json.dumps(doc).encode())
+    page = httpx.get(iri, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<script>alert(1)" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page.text
+    assert f'href="{node.url("participants/p-19c2")}"' in page.text
+
+
+def test_default_representation_is_turtle(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    put(node, iri, body)
+    for accept in (None, "*/*"):
+        headers = {"Accept": accept} if accept else {}
+        response = httpx.get(iri, headers=headers)
+        assert response.headers["content-type"].startswith("text/turtle")
+
+
+def test_406_when_nothing_matches(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    put(node, iri, body)
+    assert_problem(httpx.get(iri, headers={"Accept": "image/png"}), 406, "not-acceptable")
+    assert_problem(httpx.get(node.url("proposals/"), headers={"Accept": "application/pdf"}), 406)
+
+
+# --- conditional requests -----------------------------------------------------------
+
+def test_etags_are_strong_per_representation_and_304(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    put(node, iri, body)
+    turtle = httpx.get(iri, headers={"Accept": "text/turtle"})
+    jsonld = httpx.get(iri, headers={"Accept": JSONLD})
+    assert turtle.headers["etag"].startswith('"') and jsonld.headers["etag"].startswith('"')
+    assert turtle.headers["etag"] != jsonld.headers["etag"]
+    again = httpx.get(iri, headers={"Accept": "text/turtle",
+                                    "If-None-Match": turtle.headers["etag"]})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == turtle.headers["etag"]
+    other = httpx.get(iri, headers={"Accept": JSONLD, "If-None-Match": turtle.headers["etag"]})
+    assert other.status_code == 200
+
+
+def test_last_modified_and_if_modified_since(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    put(node, iri, body)
+    first = httpx.get(iri)
+    assert "GMT" in first.headers["last-modified"]
+    again = httpx.get(iri, headers={"If-Modified-Since": first.headers["last-modified"]})
+    assert again.status_code == 304
+
+
+def test_if_match_412_on_mismatch_and_success_on_match(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    put(node, iri, body)
+    etag = httpx.get(iri, headers={"Accept": JSONLD}).headers["etag"]
+    assert_problem(put(node, iri, body, **{"If-Match": '"not-the-etag"'}), 412,
+                   "precondition-failed")
+    assert put(node, iri, body, **{"If-Match": etag}).status_code == 204
+    # The write changed dct:modified, hence the ETag: the old one no longer matches.
+    stale = put(node, iri, body, **{"If-Match": etag})
+    assert stale.status_code in (204, 412)
+
+
+def test_if_none_match_star_is_create_only(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    assert put(node, iri, body, **{"If-None-Match": "*"}).status_code == 201
+    assert_problem(put(node, iri, body, **{"If-None-Match": "*"}), 412)
+
+
+def test_if_match_on_a_missing_resource_is_412(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    assert_problem(put(node, iri, body, **{"If-Match": '"abc"'}), 412)
+
+
+def test_malformed_if_match_is_400(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    assert_problem(put(node, iri, body, **{"If-Match": "no-quotes"}), 400, "bad-request")
+    assert_problem(httpx.get(node.url("proposals/"), headers={"If-None-Match": "W/x"}), 400)
+
+
+# --- headers --------------------------------------------------------------------------
+
+def test_link_allow_and_accept_headers(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    put(node, iri, body)
+    response = httpx.get(iri)
+    link = response.headers["link"]
+    assert f'<{LDP}RDFSource>; rel="type"' in link
+    assert f'<{LDP}Resource>; rel="type"' in link
+    assert f'<https://w3id.org/dds/shapes#ProposalShape>; rel="{LDP}constrainedBy"' in link
+    assert 'rel="http://www.w3.org/ns/solid/terms#storageDescription"' in link
+    assert response.headers["allow"] == "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
+    assert response.headers["accept-patch"] == "text/n3, application/sparql-update"
+    container = httpx.get(node.url("proposals/"))
+    assert f'<{LDP}BasicContainer>; rel="type"' in container.headers["link"]
+    assert "text/turtle" in container.headers["accept-post"]
+    assert "POST" in container.headers["allow"]
+
+
+def test_head_and_options(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    put(node, iri, body)
+    get = httpx.get(iri, headers={"Accept": "text/turtle"})
+    head = httpx.head(iri, headers={"Accept": "text/turtle"})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == get.headers["etag"]
+    assert head.headers["content-length"] == str(len(get.content))
+    options = httpx.options(iri)
+    assert options.status_code == 204
+    assert "PATCH" in options.headers["allow"]
+    assert options.headers["accept-patch"]
+
+
+# --- authentication -----------------------------------------------------------------
+
+def test_writes_need_a_token_401_and_scope_403(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    none = httpx.put(iri, content=body, headers={"Content-Type": JSONLD})
+    assert_problem(none, 401, "unauthorized")
+    assert none.headers["www-authenticate"].startswith("Bearer")
+    bad = httpx.put(iri, content=body, headers={"Content-Type": JSONLD,
+                                                "Authorization": "Bearer dds_nope_nope"})
+    assert_problem(bad, 401)
+    read_only = httpx.put(iri, content=body, headers={"Content-Type": JSONLD,
+                                                      **node.auth(node.read_token)})
+    assert_problem(read_only, 403, "forbidden")
+    assert httpx.get(iri).status_code == 404  # nothing was written
+
+
+# --- refusals -----------------------------------------------------------------------
+
+def test_405_on_the_root_configured_containers_and_unknown_methods(node: RunningNode) -> None:
+    r = httpx.put(node.url(""), content=b"", headers={"Content-Type": "text/turtle",
+                                                      **node.auth()})
+    assert_problem(r, 405, "method-not-allowed")
+    assert r.headers["allow"] == "GET, HEAD, OPTIONS"
+    assert_problem(httpx.delete(node.url("proposals/"), headers=node.auth()), 405)
+    iri, body = proposal(node)
+    put(node, iri, body)
+    assert_problem(httpx.post(iri, content=body, headers={"Content-Type": JSONLD,
+                                                          **node.auth()}), 405)
+    assert_problem(httpx.request("PROPFIND", iri), 405)  # before any credential check
+
+
+def test_404_outside_any_container(node: RunningNode) -> None:
+    assert_problem(httpx.get(node.url("nowhere/thing")), 404)
+    iri, body = proposal(node)
+    assert_problem(httpx.put(node.url("nowhere/thing"), content=body,
+                             headers={"Content-Type": JSONLD, **node.auth()}), 404)
+
+
+def test_409_nested_paths_in_a_shaped_container(node: RunningNode) -> None:
+    _, body = proposal(node)
+    assert_problem(put(node, node.url("proposals/a/b"), body), 409, "conflict")
+
+
+def test_delete_leaves_a_tombstone_410_and_is_listed_nowhere(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    put(node, iri, body)
+    assert httpx.delete(iri, headers=node.auth()).status_code == 204
+    gone = assert_problem(httpx.get(iri), 410, "gone")
+    assert gone["formerType"] == ["https://w3id.org/dds/ns#Proposal"]
+    assert "deleted" in gone
+    assert_problem(httpx.delete(iri, headers=node.auth()), 410)
+    listing = httpx.get(node.url("proposals/?limit=200"), headers={"Accept": "text/turtle"})
+    assert iri not in listing.text
+    query = f"ASK {{ <{iri}> ?p ?o }}"
+    answer = httpx.get(node.url("sparql"), params={"query": query},
+                       headers={"Accept": "application/sparql-results+json",
+                                **node.auth(node.read_token)})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["boolean"] is False
+    # The IRI may be reused.
+    assert put(node, iri, body).status_code == 201
+
+
+def test_413_for_a_body_over_the_limit(node: RunningNode) -> None:
+    iri, _ = proposal(node)
+    big = b"{" + b" " * 300_000 + b"}"
+    assert_problem(put(node, iri, big), 413, "payload-too-large")
+
+
+def test_413_while_streaming_a_body_without_content_length(node: RunningNode) -> None:
+    iri, _ = proposal(node)
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(64):
+            yield b" " * 8192
+
+    response = httpx.put(iri, content=chunks(), headers={"Content-Type": JSONLD,
+                                                         **node.auth()})
+    assert_problem(response, 413)
+
+
+def test_415_for_unsupported_media_types(node: RunningNode) -> None:
+    iri, _ = proposal(node)
+    response = put(node, iri, b"just text", "text/plain")
+    assert_problem(response, 415, "unsupported-media-type")
+    assert_problem(httpx.patch(iri, content=b"x", headers={"Content-Type": "text/plain",
+                                                           **node.auth()}), 415)
+
+
+def test_400_for_malformed_bodies_and_headers(node: RunningNode) -> None:
+    iri, _ = proposal(node)
+    assert_problem(put(node, iri, b"{not json"), 400, "bad-request")
+    assert_problem(put(node, iri, b"<a> <b> .", "text/turtle"), 400)
+    _, body = proposal(node)
+    assert_problem(httpx.post(node.url("proposals/"), content=body,
+                              headers={"Content-Type": JSONLD, "Slug": "a/b", **node.auth()}),
+                   400)
+    assert_problem(httpx.get(node.url("proposals/?limit=many")), 400)
+
+
+def raw_request(node: RunningNode, line: str) -> tuple[int, bytes]:
+    """Send a request line as is (httpx would normalise dot segments away)."""
+    host, port = urlsplit(node.base).hostname, urlsplit(node.base).port
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(f"{line}\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return int(data.split(b" ", 2)[1]), data
+
+
+@pytest.mark.parametrize("path", ["/proposals/../open/x", "/proposals/%2e%2e/x",
+                                  "/proposals/%ff", "/proposals//x", "/proposals/%00"])
+def test_400_for_unclean_paths(node: RunningNode, path: str) -> None:
+    status, data = raw_request(node, f"GET {path} HTTP/1.1")
+    assert status == 400, data
+    assert b"application/problem+json" in data
+
+
+# --- 422 ------------------------------------------------------------------------------
+
+def test_422_validation_carries_the_shacl_report(node: RunningNode) -> None:
+    text = node.rebase((resources.examples_dir() / "invalid" /
+                        "proposal-missing-title.jsonld").read_text("utf-8"))
+    iri = json.loads(text)["id"]
+    body = assert_problem(put(node, iri, text.encode()), 422, "validation-failed")
+    assert any(e["path"] == str(DCT.title) and e["severity"] == "Violation"
+               and e["focusNode"] == iri and e["message"] for e in body["errors"])
+    report = parse_rdf(json.dumps(body["report"]), "json-ld")
+    sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+    assert (None, rdflib.RDF.type, sh.ValidationReport) in report
+    assert (None, sh.conforms, rdflib.Literal(False)) in report
+    assert httpx.get(iri).status_code == 404  # nothing half-written
+
+
+def test_422_remote_context_says_how_to_use_the_shared_one(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    doc = json.loads(body)
+    doc["@context"] = "https://evil.example/context.jsonld"
+    response = put(node, iri, json.dumps(doc).encode())
+    problem = assert_problem(response, 422, "remote-context-refused")
+    assert resources.CONTEXT_IRI in problem["detail"]
+
+
+def test_422_wrong_type_for_the_container(node: RunningNode) -> None:
+    _, body = node.example("a-comment-c-101")
+    doc = json.loads(body)
+    iri = node.url(f"proposals/c-{uuid.uuid4().hex[:8]}")
+    doc["id"] = iri
+    problem = assert_problem(put(node, iri, json.dumps(doc).encode()), 422, "wrong-type")
+    assert "dds:Comment" in problem["detail"]
+
+
+def test_422_foreign_subjects(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    doc = json.loads(body)
+    graph_doc = {"@context": doc["@context"], "@graph": [
+        {k: v for k, v in doc.items() if k != "@context"},
+        {"id": node.url("participants/someone-else"), "type": "Participant", "name": "X"}]}
+    problem = assert_problem(put(node, iri, json.dumps(graph_doc).encode()), 422,
+                             "foreign-subject")
+    assert problem["subjects"] == [node.url("participants/someone-else")]
+
+
+def test_422_when_the_document_is_about_another_iri(node: RunningNode) -> None:
+    iri, body = proposal(node)
+    other = iri + "-other"
+    assert_problem(put(node, other, body), 422)
+
+
+def test_html_never_links_other_schemes(node: RunningNode) -> None:
+    iri = node.url(f"open/xss-{uuid.uuid4().hex[:6]}.ttl")
+    body = b"<> <http://purl.org/dc/terms/source> <javascript:alert(1)> ."
+    assert httpx.put(iri, content=body, headers={"Content-Type": "text/turtle"}).status_code \
+        == 201
+    page = httpx.get(iri, headers={"Accept": "text/html"}).text
+    assert 'href="javascript:' not in page and "javascript:alert(1)" in page
