@@ -135,13 +135,17 @@ class Servers:
         self.pids: list[int] = []
         self.tmp = Path(tempfile.mkdtemp(prefix="ddsbench-"))
 
-    def start_ddsnode(self) -> tuple[str, str, Path]:
-        """A fresh node; returns (base URL, write token, node dir)."""
+    def start_ddsnode(self, fill: int = 0) -> tuple[str, str, Path]:
+        """A fresh node, its proposals/ filled with ``fill`` items before it starts;
+        returns (base URL, write token, node dir)."""
         port = free_port()
         base = f"http://127.0.0.1:{port}/"
-        node_dir = self.tmp / "node"
+        node_dir = self.tmp / f"node-{port}"
         subprocess.run([PY, "-m", "ddsnode", "init", str(node_dir), "--base-url", base],
                        check=True, stdout=subprocess.DEVNULL)
+        if fill:
+            from bench.fill import fill_big_container
+            fill_big_container(node_dir, base, "proposals/", fill)
         token = subprocess.run([PY, "-m", "ddsnode", "token", "create", str(node_dir)],
                                check=True, capture_output=True, text=True).stdout.strip()
         self.procs.append(subprocess.Popen(
@@ -231,11 +235,10 @@ def main() -> int:
         results.append(run_wrk("POST validated", "ddsnode", f"{base}proposals/", script="post.lua",
                                env={"BODY_FILE": str(body_file), "CONTENT_TYPE": "text/turtle",
                                     "TOKEN": token}, **w))
-        from bench.fill import fill_big_container  # needs the node's store; run while serving
-        page_1k = fill_big_container(node_dir, base, "bench1k/", 1_000)
-        results.append(run_wrk("page of 1,000", "ddsnode", page_1k, **w))
-        page_big = fill_big_container(node_dir, base, "benchbig/", args.big)
-        results.append(run_wrk(f"page of {args.big:,}", "ddsnode", page_big, **w))
+        for n in (1_000, args.big):
+            nbase, _, _ = servers.start_ddsnode(fill=n)
+            results.append(run_wrk(f"page of {n:,}", "ddsnode", f"{nbase}proposals/",
+                                   script="accept.lua", env={"ACCEPT": "text/turtle"}, **w))
         if css:
             cres = f"{css}bench-20"
             client.put(cres, content=TURTLE_20.format(iri=cres, base=css).encode(),
@@ -252,8 +255,7 @@ def main() -> int:
             fill_container(client, f"{css}c1k/", 1_000, token=None,
                            body_for=lambda iri: ("text/turtle", TURTLE_20.format(iri=iri, base=css)))
             results.append(run_wrk("page of 1,000", "css", f"{css}c1k/", script="accept.lua",
-                                   env={"ACCEPT": "text/turtle"},
-                                   duration=args.duration, connections=args.connections))
+                                   env={"ACCEPT": "text/turtle"}, **w))
     finally:
         servers.stop()
     report(results, args)
