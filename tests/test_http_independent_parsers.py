@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 import rdflib
-from rdflib.compare import isomorphic, to_isomorphic, graph_diff
+from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from ddsnode import resources
 from tests.support.judges import node_available, parse_many
