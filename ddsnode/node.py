@@ -45,6 +45,7 @@ from ddsnode.problem import (
 from ddsnode.records import (
     BINARY_KEY,
     Target,
+    WriteHook,
     container_record,
     from_body,
     rdf_record,
@@ -106,6 +107,7 @@ class Node:
                                             private_containers=settings.private_containers)
         self.tokens = TokenRegistry(settings.node_dir) if settings.node_dir else None
         self._graphs: OrderedDict[tuple[str, int], rdflib.Graph] = OrderedDict()
+        self.write_hooks: list[WriteHook] = []  # server-managed triples (records.WriteHook)
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -272,7 +274,8 @@ class Node:
         return self._store(target, container, preconditions,
                            lambda current: from_body(target, container, body, media_type, current,
                                                      publisher=self.base,
-                                                     engine=self.settings.validation_engine))
+                                                     engine=self.settings.validation_engine,
+                                                     hooks=self.write_hooks))
 
     def write_document(self, iri: str, data: bytes, media_type: str, *,
                        create_only: bool = False) -> StoredResource:
@@ -327,7 +330,7 @@ class Node:
                         graph.remove(triple)
             patched = apply_patch(graph, target.iri, body, media_type)
             return rdf_record(target, container, patched, current, publisher=self.base,
-                              engine=self.settings.validation_engine)
+                              engine=self.settings.validation_engine, hooks=self.write_hooks)
 
         return self._store(target, container, preconditions, build)
 

@@ -8,6 +8,7 @@ store writes it in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -25,6 +26,10 @@ from ddsnode.vocab import AS, DCAT, DCTERMS, LDP, RDF
 
 BINARY_KEY = "binary"  # representations key holding the ETag of a non-RDF source's bytes
 
+
+#: Called in the write path before validation with (graph, main IRI, current record), to
+#: set triples the server manages (e.g. ddsnode.reactions.keep_counts).
+WriteHook = Callable[[rdflib.Graph, rdflib.URIRef, "StoredResource | None"], None]
 
 def now() -> datetime:
     """The current time, UTC, to the second (as Last-Modified and xsd:dateTime show it)."""
@@ -68,17 +73,20 @@ def container_record(iri: str, parent: str | None, graph: rdflib.Graph,
 
 
 def from_body(target: Target, container: Container, body: bytes, media_type: str,
-              current: StoredResource | None, *, publisher: str, engine: str) -> StoredResource:
+              current: StoredResource | None, *, publisher: str, engine: str,
+              hooks: Sequence[WriteHook] = ()) -> StoredResource:
     """The record a PUT/POST body makes: RDF source, container or non-RDF source."""
     fmt = conneg.RDF_INPUT.get(media_type)
     if target.is_container:
         if fmt is None and (media_type or body.strip()):
             raise UnsupportedMediaType("A container is described in RDF (Turtle, JSON-LD)")
         graph = parse_rdf(body, fmt or "turtle", base=target.iri)
-        return rdf_record(target, container, graph, current, publisher=publisher, engine=engine)
+        return rdf_record(target, container, graph, current, publisher=publisher, engine=engine,
+                          hooks=hooks)
     if fmt is not None and container.rdf:
         graph = parse_rdf(body, fmt, base=target.iri)
-        return rdf_record(target, container, graph, current, publisher=publisher, engine=engine)
+        return rdf_record(target, container, graph, current, publisher=publisher, engine=engine,
+                          hooks=hooks)
     if fmt is None and container.binary:
         return binary_record(target, body, media_type or "application/octet-stream", current,
                              publisher=publisher)
@@ -91,8 +99,8 @@ def from_body(target: Target, container: Container, body: bytes, media_type: str
 
 
 def rdf_record(target: Target, container: Container, graph: rdflib.Graph,
-               current: StoredResource | None, *, publisher: str, engine: str
-               ) -> StoredResource:
+               current: StoredResource | None, *, publisher: str, engine: str,
+               hooks: Sequence[WriteHook] = ()) -> StoredResource:
     """An RDF source (or a container's own triples): checked, stamped, validated, serialised."""
     main = rdflib.URIRef(target.iri)
     moment = now()
@@ -110,6 +118,8 @@ def rdf_record(target: Target, container: Container, graph: rdflib.Graph,
         graph.add((main, DCTERMS.created, date_time(created)))
         graph.add((main, DCTERMS.modified, date_time(moment)))
         graph.add((main, DCTERMS.publisher, rdflib.URIRef(publisher)))
+        for hook in hooks:  # more server-managed triples (federation: reaction counts)
+            hook(graph, main, current)
         problem = validation_problem(graph, engine)
         if problem is not None:
             raise problem

@@ -230,7 +230,8 @@ async def _read(response: httpx.Response, url: str, accept: Sequence[str],
             break
     body = b"".join(chunks)
     if failed:
-        raise PeerError(url, "status", f"answered {status}", status=status, body=body)
+        raise PeerError(url, "status", f"answered {status}", status=status, body=body,
+                        retry_after=response.headers.get("retry-after"))
     if size > limit:
         raise PeerError(url, "too-large", f"body exceeds {limit} bytes", status=status,
                         body=body)

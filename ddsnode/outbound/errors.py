@@ -50,8 +50,10 @@ class PeerError(UpstreamError):
     """A peer answered badly, too slowly or not at all; keeps URL, status and 1 KiB of body."""
 
     def __init__(self, url: str, reason: PeerFailure, detail: str, *,
-                 status: int | None = None, body: bytes = b"") -> None:
+                 status: int | None = None, body: bytes = b"",
+                 retry_after: str | None = None) -> None:
         self.url = quote_url(url)
+        self.retry_after = retry_after[:64] if retry_after else None  # RFC 9110 10.2.3
         self.reason: PeerFailure = reason
         self.upstream_status = status
         self.body = body[:1024]

@@ -1,0 +1,344 @@
+"""The cache of peer resources: dereference, check, validate, keep (RFC 9111 semantics).
+
+Incoming federated data crosses a trust boundary. :meth:`PeerCache.fetch` dereferences a
+peer IRI through the one outbound client (JSON-LD or Turtle by content negotiation) and
+keeps what it receives only after three checks:
+
+1. **Authority.** The final URL (after redirects) must be on the IRI's own origin;
+   otherwise nothing is kept (:class:`NotAuthoritative`). Of what is kept, only triples
+   whose subject is on that origin (or a blank node) are merged; triples about subjects
+   of another origin are dropped, never stored as facts.
+2. **Shapes.** The graph is validated; a non-conforming one is *quarantined* with its
+   report: it is listed nowhere, served as nothing but a 502 carrying the report.
+3. **Freshness.** ``ETag``/``Last-Modified`` are kept for conditional requests (a 304 is
+   cheap), ``Cache-Control: max-age`` (else the RFC 9111 4.2.2 heuristic, 10 % of the
+   time since Last-Modified) says how long the copy is fresh; when the peer is down, a
+   stale copy is served with its age (stale-if-error, RFC 5861 4). A 404 or 410 drops it.
+
+The cache is bounded (``max_entries``): the least recently fetched entries go first.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+import rdflib
+
+from ddsnode import conneg, representation
+from ddsnode.containers import ContainerRegistry
+from ddsnode.federation_db import FederationDB
+from ddsnode.indexing import index_fields
+from ddsnode.jsonld import parse_rdf
+from ddsnode.outbound import OutboundClient, PeerError, normalise_origin
+from ddsnode.problem import Gone, NotFound, Problem, UpstreamError
+from ddsnode.vocab import AS, DCTERMS, DDS, RDF
+
+# N-Triples first: the cheapest to parse; JSON-LD and Turtle from nodes that lack it.
+ACCEPT = (conneg.NTRIPLES, f"{conneg.JSONLD};q=0.9", f"{conneg.TURTLE};q=0.8")
+HEURISTIC_FRACTION = 0.1  # RFC 9111 4.2.2: 10 % of the time since Last-Modified
+HEURISTIC_CAP = 24 * 3600.0
+COUNT_TERMS = ("supportCount", "likeCount", "followCount", "commentCount", "countsComputedAt")
+
+
+class NotAuthoritative(UpstreamError):
+    """The answer for an IRI came from another origin (after redirects): not kept."""
+
+    slug, title = "not-authoritative", "The peer's answer is not from the IRI's own origin"
+
+
+class Quarantined(UpstreamError):
+    """The peer's data does not conform to the shapes; kept aside with its report."""
+
+    slug, title = "quarantined", "The peer's data does not conform to the shapes"
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A cached peer resource (valid), with what is needed to say how old it is."""
+
+    iri: str
+    origin: str
+    fetched_from: str
+    status: str
+    etag: str | None
+    last_modified: str | None
+    max_age: float
+    fetched_at: float
+    ntriples: str
+    container: str | None
+    title: str
+    types: tuple[str, ...]
+    states: tuple[str, ...]
+    summary: dict[str, object]
+    report: str | None = None
+    stale_error: str = ""  # set when served stale because the peer failed
+
+    @property
+    def age(self) -> float:
+        """Seconds since the copy was fetched or revalidated (RFC 9111 4.2.3 ``Age``)."""
+        return max(0.0, time.time() - self.fetched_at)
+
+    @property
+    def fresh(self) -> bool:
+        """Whether the copy is within its freshness lifetime."""
+        return self.age < self.max_age
+
+    def graph(self) -> rdflib.Graph:
+        """The cached graph."""
+        g = rdflib.Graph()
+        if self.ntriples:
+            g.parse(data=self.ntriples, format="nt")
+        return g
+
+
+_COLS = ("iri, origin, fetched_from, status, etag, last_modified, max_age, fetched_at, "
+         "ntriples, container, title, types, states, summary, report")
+
+
+def _entry(row: tuple) -> CacheEntry:  # type: ignore[type-arg]
+    return CacheEntry(iri=row[0], origin=row[1], fetched_from=row[2], status=row[3],
+                      etag=row[4], last_modified=row[5], max_age=row[6] or 0.0,
+                      fetched_at=row[7], ntriples=row[8], container=row[9], title=row[10],
+                      types=tuple(row[11].split()), states=tuple(row[12].split()),
+                      summary=json.loads(row[13] or "{}"), report=row[14])
+
+
+def _spaced(values: tuple[str, ...]) -> str:
+    return " " + " ".join(values) + " " if values else " "
+
+
+def max_age_of(headers: Mapping[str, str], now: float) -> float:
+    """Freshness lifetime from Cache-Control (RFC 9111 5.2.2.1) or the 4.2.2 heuristic."""
+    get = headers.get
+    cache_control = (get("cache-control") or "").lower()
+    for part in cache_control.split(","):
+        name, _, value = part.strip().partition("=")
+        if name in ("no-cache", "no-store"):
+            return 0.0
+        if name == "max-age" and value.strip('"').isdigit():
+            return float(value.strip('"'))
+    modified = get("last-modified")
+    if modified:
+        try:
+            since = now - parsedate_to_datetime(modified).timestamp()
+            return max(0.0, min(HEURISTIC_CAP, since * HEURISTIC_FRACTION))
+        except (TypeError, ValueError):
+            return 0.0
+    return 0.0
+
+
+class PeerCache:
+    """Peer resources fetched through ``client``, kept in ``federation.db``."""
+
+    def __init__(self, db: FederationDB, client: OutboundClient, containers: ContainerRegistry,
+                 *, engine: str = "fast", max_entries: int = 100_000,
+                 link_predicates: frozenset[str] = frozenset()) -> None:
+        self.db, self.client, self.containers = db, client, containers
+        self.engine, self.max_entries = engine, max_entries
+        self.link_predicates = link_predicates
+        self._writes = 0
+        self.requests = 0  # outbound requests made (bench/federation.py reports it)
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def get(self, iri: str, *, quarantined: bool = False) -> CacheEntry | None:
+        """The cached entry for ``iri`` (valid ones only unless ``quarantined``)."""
+        row = self.db.connect().execute(f"SELECT {_COLS} FROM cache WHERE iri = ?",
+                                        (iri,)).fetchone()
+        if row is None or (row[3] != "valid" and not quarantined):
+            return None
+        return _entry(row)
+
+    def count(self, status: str = "valid") -> int:
+        """How many entries have ``status``."""
+        row = self.db.connect().execute("SELECT count(*) FROM cache WHERE status = ?",
+                                        (status,)).fetchone()
+        return int(row[0])
+
+    def links(self, iri: str) -> list[tuple[str, str, str, str]]:
+        """Cached trace links touching ``iri``: (subject, predicate, object, cached resource)."""
+        rows = self.db.connect().execute(
+            "SELECT subject, predicate, object, iri FROM cache_links WHERE subject = ? "
+            "UNION SELECT subject, predicate, object, iri FROM cache_links WHERE object = ?",
+            (iri, iri)).fetchall()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    # --- fetching --------------------------------------------------------------------------
+
+    async def fetch(self, iri: str, *, revalidate: bool = False) -> CacheEntry:
+        """The resource at ``iri``: from the cache while fresh, else revalidated from its origin.
+
+        Raises NotFound/Gone (and drops the copy) when the origin says it is gone,
+        Quarantined for invalid data, NotAuthoritative for an off-origin answer, and the
+        outbound errors when the peer fails and no copy is cached (else the stale copy is
+        returned, with ``stale_error`` set).
+        """
+        origin = normalise_origin(iri)
+        cached = self.get(iri, quarantined=True)
+        if cached is not None and cached.status == "valid" and cached.fresh and not revalidate:
+            return cached
+        headers: dict[str, str] = {}
+        if cached is not None and cached.status == "valid":
+            if cached.etag:
+                headers["If-None-Match"] = cached.etag  # RFC 9110 13.1.2
+            if cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
+        self.requests += 1
+        try:
+            result = await self.client.fetch(iri.split("#", 1)[0], accept=ACCEPT,
+                                             headers=headers)
+        except PeerError as exc:
+            if exc.upstream_status in (404, 410):
+                self.drop(iri)
+                raise (Gone if exc.upstream_status == 410 else NotFound)(
+                    f"{iri} is gone from its origin") from None
+            if cached is not None and cached.status == "valid" and (
+                    exc.upstream_status is None or exc.upstream_status >= 500):
+                return _stale(cached, str(exc))  # RFC 5861 4: stale-if-error
+            raise
+        now = time.time()
+        if normalise_origin(result.url) != origin:
+            raise NotAuthoritative(f"{iri} was answered from {result.url}, another origin; "
+                                   "its description is not accepted", url=result.url)
+        max_age = max_age_of(result.headers, now)
+        if result.status == 304 and cached is not None:
+            with self.db.connect() as db:
+                db.execute("UPDATE cache SET fetched_at = ?, max_age = ? WHERE iri = ?",
+                           (now, max_age, iri))
+            return self.get(iri) or cached
+        return self._store(iri, origin, result.url, result.body, result.media_type,
+                           result.headers.get("etag"), result.headers.get("last-modified"),
+                           max_age, now)
+
+    def _store(self, iri: str, origin: str, fetched_from: str, body: bytes,
+               media_type: str | None, etag: str | None, last_modified: str | None,
+               max_age: float, now: float) -> CacheEntry:
+        fmt = conneg.RDF_INPUT.get(media_type or "", "turtle")
+        try:
+            received = parse_rdf(body, fmt, base=iri)
+        except Problem as exc:
+            raise UpstreamError(f"{iri}: the peer sent unparsable {fmt}: {exc}",
+                                url=fetched_from) from None
+        graph = received
+        dropped = _authoritative(graph, origin)
+        main = rdflib.URIRef(iri)
+        from ddsnode.admission import validation_problem
+        problem = validation_problem(graph, self.engine)
+        report = json.dumps(problem.extra, ensure_ascii=False)[:200_000] if problem else None
+        status = "quarantined" if problem else "valid"
+        fields = index_fields(graph, main)
+        container = None
+        for t in fields.types:
+            found = self.containers.for_class(rdflib.URIRef(t))
+            if found is not None:
+                container = found.path
+                break
+        summary = {name: str(graph.value(main, DDS[name]))
+                   for name in COUNT_TERMS if graph.value(main, DDS[name]) is not None}
+        # N-Triples kept as received when nothing was dropped (no re-serialisation).
+        text = body.decode("utf-8") if fmt == "nt" and not dropped else \
+            representation.ntriples(graph).decode("utf-8")
+        links = [(str(s), str(p), str(o)) for s, p, o in graph
+                 if str(p) in self.link_predicates and isinstance(o, rdflib.URIRef)
+                 and isinstance(s, rdflib.URIRef)]
+        with self.db.connect() as db:
+            db.execute("DELETE FROM cache WHERE iri = ?", (iri,))
+            db.execute("DELETE FROM cache_links WHERE iri = ?", (iri,))
+            db.execute(
+                "INSERT INTO cache (iri, origin, fetched_from, status, etag, last_modified, "
+                "max_age, fetched_at, media_type, ntriples, container, types, title, states, "
+                "topics, areas, platform, lat, long, date, text, summary, report) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (iri, origin, fetched_from, status, etag, last_modified, max_age, now,
+                 media_type, text, container, _spaced(fields.types), fields.title,
+                 _spaced(fields.states), _spaced(fields.topics), _spaced(fields.areas),
+                 fields.platform, fields.lat, fields.long, fields.date, fields.text[:8192],
+                 json.dumps(summary), report))
+            if status == "valid" and links:
+                db.executemany("INSERT INTO cache_links (iri, subject, predicate, object) "
+                               "VALUES (?, ?, ?, ?)", [(iri, *link) for link in links])
+        self._bound()
+        if problem is not None:
+            quarantined = Quarantined(f"{iri} does not conform to the shapes: {problem.detail}",
+                                      url=iri)
+            quarantined.extra.update(problem.extra)
+            raise quarantined
+        entry = self.get(iri)
+        assert entry is not None
+        return entry
+
+    def drop(self, iri: str) -> bool:
+        """Forget the copy of ``iri`` (a Delete, a 404 or 410 from its origin)."""
+        with self.db.connect() as db:
+            db.execute("DELETE FROM cache_links WHERE iri = ?", (iri,))
+            return bool(db.execute("DELETE FROM cache WHERE iri = ?", (iri,)).rowcount)
+
+    def _bound(self) -> None:
+        """Evict the least recently fetched entries beyond ``max_entries`` (checked every 64)."""
+        self._writes += 1
+        if self._writes % 64 and self.max_entries > 64:
+            return
+        conn = self.db.connect()
+        extra = int(conn.execute("SELECT count(*) FROM cache").fetchone()[0]) - self.max_entries
+        if extra > 0:
+            with conn:
+                conn.execute("DELETE FROM cache_links WHERE iri IN (SELECT iri FROM cache "
+                             "ORDER BY fetched_at LIMIT ?)", (extra,))
+                conn.execute("DELETE FROM cache WHERE iri IN (SELECT iri FROM cache "
+                             "ORDER BY fetched_at LIMIT ?)", (extra,))
+
+
+def _stale(entry: CacheEntry, error: str) -> CacheEntry:
+    from dataclasses import replace
+    return replace(entry, stale_error=error[:1024])
+
+
+def _authoritative(graph: rdflib.Graph, origin: str) -> int:
+    """Remove the triples whose subject is not on ``origin`` (blank nodes stay): the peer's
+    own facts are what is left. Returns how many were removed."""
+    foreign = []
+    for subject in set(graph.subjects()):
+        if isinstance(subject, rdflib.URIRef):
+            try:
+                own = normalise_origin(str(subject)) == origin
+            except ValueError:
+                own = False
+            if not own:
+                foreign.append(subject)
+    removed = 0
+    for subject in foreign:
+        for triple in list(graph.triples((subject, None, None))):
+            graph.remove(triple)
+            removed += 1
+    return removed
+
+
+def is_reaction(types: tuple[str, ...]) -> bool:
+    """Whether a resource with these types may count toward a target (cheap pre-check)."""
+    kinds = {str(DDS.Support), str(DDS.Endorsement), str(DDS.Follow), str(DDS.Comment)}
+    return any(t in kinds for t in types)
+
+
+def reaction_target(graph: rdflib.Graph, iri: str) -> tuple[str, str] | None:
+    """(kind, target IRI) when ``iri`` is a reaction or comment in ``graph``; else None."""
+    main = rdflib.URIRef(iri)
+    types = set(graph.objects(main, RDF.type))
+    kinds = (("support", DDS.Support), ("like", DDS.Endorsement), ("follow", DDS.Follow))
+    for kind, cls in kinds:
+        if cls in types:
+            target = graph.value(main, DDS.reactsTo)
+            return (kind, str(target)) if isinstance(target, rdflib.URIRef) else None
+    if DDS.Comment in types:
+        target = graph.value(main, AS.inReplyTo)
+        return ("comment", str(target)) if isinstance(target, rdflib.URIRef) else None
+    return None
+
+
+def actor_of(graph: rdflib.Graph, iri: str) -> rdflib.term.Node | None:
+    """Who reacted (``as:actor``) or wrote a comment (``dct:creator``)."""
+    main = rdflib.URIRef(iri)
+    return graph.value(main, AS.actor) or graph.value(main, DCTERMS.creator)

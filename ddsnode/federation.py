@@ -1,0 +1,389 @@
+"""The federation runtime: one node's peers, cache, feed, outbox and inbox, and its loops.
+
+Three background tasks run while the server runs (:meth:`Federation.start`):
+
+* **push** — reads the store's change log after the persisted push cursor (so writes by
+  any process, the CLI or an importer, are seen) and turns each published change into an
+  activity queued for every follower's inbox; a reaction or comment on a peer's resource
+  is also queued for that peer's inbox, and one on ours is counted at once;
+* **delivery** — delivers due outbox rows (:mod:`ddsnode.delivery`);
+* **sync** — the fallback for lost notifications: reads each peer's feed after its
+  cursor (a new peer from 0: the cold sync) and revalidates what changed.
+
+A received activity (:meth:`Federation.handle`) is a hint: Create/Update revalidate the
+object from its origin through the cache; Delete drops it; reactions to our resources are
+recorded and recounted; Follow/Undo maintain the followers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import rdflib
+
+from ddsnode.cache import PeerCache, actor_of, is_reaction, reaction_target
+from ddsnode.delivery import Outbox
+from ddsnode.federation_db import FederationDB
+from ddsnode.feed import AS_CONTEXT, MEDIA_TYPE, ChangeFeed, cursor_of
+from ddsnode.inbox import Inbox, object_iri
+from ddsnode.keys import KEY_FILE, key_id, load_node_key, public_key_pem
+from ddsnode.outbound import (
+    OutboundClient,
+    PeerError,
+    normalise_origin,
+)
+from ddsnode.peers import Peer, PeerDescription, PeerRegistry, read_description, refuse_peer_address
+from ddsnode.problem import Problem, Unprocessable
+from ddsnode.reactions import ReactionLedger, apply_counts, keep_counts
+from ddsnode.signature import Signer
+from ddsnode.store.base import Change
+from ddsnode.trace import trace_predicates
+
+log = logging.getLogger("ddsnode.federation")
+
+PUSH_CURSOR = "push_cursor"
+DESCRIPTION_ACCEPT = ("text/turtle", "application/ld+json")
+FEED_ACCEPT = (MEDIA_TYPE, "application/ld+json", "application/json")
+
+
+class Federation:
+    """Federation state and behaviour of the node ``node`` (a :class:`ddsnode.node.Node`)."""
+
+    def __init__(self, node: Any, *, client: OutboundClient | None = None,
+                 poll_interval: float = 30.0, push_interval: float = 0.1,
+                 sync_concurrency: int = 16) -> None:
+        self.node = node
+        self.base: str = node.base
+        self.origin = normalise_origin(self.base)
+        node_dir = Path(node.settings.node_dir)
+        self.db = FederationDB(node_dir)
+        self.peers = PeerRegistry(self.db)
+        self.keyid = key_id(self.base)
+        key = load_node_key(node_dir / KEY_FILE)
+        self.public_key_pem = public_key_pem(key)
+        self.client = client or OutboundClient(allowed_origins=self.peers.origins,
+                                               signer=Signer(key, self.keyid))
+        self.cache = PeerCache(self.db, self.client, node.containers,
+                               engine=node.settings.validation_engine,
+                               link_predicates=frozenset(trace_predicates()))
+        self.outbox = Outbox(self.db, self.client)
+        self.ledger = ReactionLedger(self.db)
+        hooks = getattr(node, "write_hooks", None)
+        if isinstance(hooks, list):  # counts stay server-managed (ddsnode.reactions)
+            hooks.append(keep_counts(self.ledger))
+        self.feed = ChangeFeed(node.store, self.base, node.containers)
+        self.inbox = Inbox(self.db, self.peers, self.refresh_peer)
+        self.poll_interval, self.push_interval = poll_interval, push_interval
+        self.sync_concurrency = sync_concurrency
+        self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[None]] = set()
+        self._syncing: set[str] = set()
+
+    @classmethod
+    def for_node(cls, node: Any) -> Federation:
+        """The one Federation of ``node`` (made on first use)."""
+        existing = getattr(node, "_federation", None)
+        if existing is None:
+            existing = cls(node)
+            node._federation = existing
+        return existing  # type: ignore[no-any-return]
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the push, delivery and sync loops."""
+        if not self.db.get_meta(PUSH_CURSOR):
+            # A node that starts federating publishes its past through the feed, not pushes.
+            await asyncio.to_thread(lambda: self.db.set_meta(PUSH_CURSOR,
+                                                             str(self.feed.latest())))
+        for loop in (self._push_loop, self._delivery_loop, self._sync_loop):
+            self._tasks.append(asyncio.create_task(self._forever(loop)))
+
+    async def stop(self) -> None:
+        """Stop the loops and close the outbound client."""
+        for task in [*self._tasks, *self._background]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._background, return_exceptions=True)
+        self._tasks.clear()
+        await self.client.aclose()
+
+    async def _forever(self, step: Any) -> None:
+        while True:
+            try:
+                await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("federation loop %s failed; continuing", step.__name__)
+                await asyncio.sleep(1.0)
+
+    def spawn(self, coroutine: Any) -> None:
+        """Run ``coroutine`` in the background (kept referenced until it ends; errors logged)."""
+        async def guarded() -> None:
+            try:
+                await coroutine
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("federation task failed")
+
+        task = asyncio.create_task(guarded())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # --- peers -------------------------------------------------------------------------
+
+    async def describe_peer(self, url: str) -> PeerDescription:
+        """Fetch and read a peer's node description (``GET /`` of its base)."""
+        base = url if url.endswith("/") else url + "/"
+        result = await self.client.fetch(base, accept=DESCRIPTION_ACCEPT, sign=False)
+        if normalise_origin(result.url) != normalise_origin(base):
+            raise PeerError(base, "redirects", f"description answered from {result.url}")
+        return read_description(result.body, result.media_type, base)
+
+    async def refresh_peer(self, origin: str) -> Peer:
+        """Re-read a configured peer's description (new key, inbox …)."""
+        peer = self.peers.get(origin)
+        if peer is None:
+            raise ValueError(f"{origin} is not a configured peer")
+        return self.peers.save(await self.describe_peer(peer.base))
+
+    async def add_peer(self, url: str) -> Peer:
+        """Configure a peer: read its description, store it and queue a signed Follow."""
+        refuse_peer_address(url)
+        origin = self.peers.allow(url)  # the operator's permission to reach it
+        try:
+            description = await self.describe_peer(url)
+        except BaseException:
+            existing = self.peers.get(origin)
+            if existing is not None and existing.status == "pending":
+                self.peers.remove(origin)
+            raise
+        if normalise_origin(description.inbox) != origin:
+            self.peers.remove(origin)
+            raise Unprocessable(f"{url} advertises an inbox on another origin "
+                          f"({description.inbox[:200]}); refused")
+        peer = self.peers.save(description)
+        self.follow(peer)
+        self.outbox.hurry(origin)
+        return peer
+
+    def follow(self, peer: Peer) -> None:
+        """Queue a Follow of ``peer`` (the peer records us as a follower)."""
+        self.outbox.enqueue({"@context": AS_CONTEXT, "id": f"{self.base}#follow-{uuid.uuid4()}",
+                             "type": "Follow", "actor": self.base, "object": peer.base},
+                            [peer.inbox])
+
+    def unfollow(self, peer: Peer) -> None:
+        """Queue an Undo of our Follow of ``peer``."""
+        self.outbox.enqueue({"@context": AS_CONTEXT, "id": f"{self.base}#undo-{uuid.uuid4()}",
+                             "type": "Undo", "actor": self.base,
+                             "object": {"type": "Follow", "actor": self.base,
+                                        "object": peer.base}}, [peer.inbox])
+
+    # --- push ----------------------------------------------------------------------------
+
+    async def _push_loop(self) -> None:
+        pushed = await asyncio.to_thread(self.push_once)
+        if not pushed:
+            await asyncio.sleep(self.push_interval)
+
+    def push_once(self, limit: int = 500) -> int:
+        """Turn the changes after the push cursor into queued activities; returns how many."""
+        after = int(self.db.get_meta(PUSH_CURSOR, "0") or 0)
+        changes = self.node.store.changes(after, limit)
+        if not changes:
+            return 0
+        followers = [f.inbox for f in self.peers.followers()]
+        for change in changes:
+            if self.feed.published(change):
+                self._push(change, followers)
+        self.db.set_meta(PUSH_CURSOR, str(changes[-1].seq))
+        return len(changes)
+
+    def _push(self, change: Change, followers: list[str]) -> None:
+        activity = self.feed.activity(change, context=True)
+        inboxes = list(followers)
+        recount: str | None = None
+        if change.action == "delete":
+            inboxes += self.outbox.inboxes_notified_about(change.iri)
+            recount = self.ledger.forget(change.iri)
+        else:
+            resource = self.node.store.get(change.iri)
+            graph = rdflib.Graph()
+            if resource is not None and resource.ntriples:
+                graph.parse(data=resource.ntriples, format="nt")
+            found = reaction_target(graph, change.iri)
+            if found is not None:
+                kind, target = found
+                actor = actor_of(graph, change.iri)
+                if target.startswith(self.base):
+                    self.ledger.record(change.iri, str(actor or change.iri), target, kind,
+                                       "local")
+                    recount = target
+                else:
+                    peer = self.peers.get(target)
+                    if peer is not None and peer.inbox:
+                        inboxes.append(peer.inbox)
+        if inboxes:
+            self.outbox.enqueue(activity, inboxes)
+        if recount:
+            self.recount(recount)
+
+    def recount(self, target: str) -> None:
+        """Recompute and publish the counts of our resource ``target``."""
+        self.ledger.mark_counted(target)
+        apply_counts(self.node.store, target, self.ledger.counts(target),
+                     engine=self.node.settings.validation_engine)
+
+    # --- delivery ------------------------------------------------------------------------
+
+    async def _delivery_loop(self) -> None:
+        await self.outbox.deliver_due()
+        self.outbox.wakeup.clear()
+        due = self.outbox.next_due()
+        wait = 0.25 if due is None else min(0.25, max(0.0, due - time.time()))
+        try:
+            await asyncio.wait_for(self.outbox.wakeup.wait(), timeout=wait)
+        except TimeoutError:
+            pass
+
+    # --- sync (pull) ---------------------------------------------------------------------
+
+    async def _sync_loop(self) -> None:
+        now = time.time()
+        for peer in self.peers.all():
+            if peer.status != "active" or peer.origin in self._syncing:
+                continue
+            # New peers (never synced) at once; failing ones every few seconds; others at
+            # the poll interval.
+            wait = 2.0 if peer.last_error else self.poll_interval
+            if peer.last_sync is None or now - peer.last_sync >= wait:
+                self.spawn(self.sync_peer(peer))
+        await asyncio.sleep(0.5)
+
+    async def sync_peer(self, peer: Peer, *, page_size: int = 1000) -> dict[str, int]:
+        """Read ``peer``'s feed after its cursor and revalidate what changed."""
+        self._syncing.add(peer.origin)
+        stats = {"pages": 0, "fetched": 0, "dropped": 0, "errors": 0, "stale": 0}
+        cursor = peer.cursor
+        gate = asyncio.Semaphore(self.sync_concurrency)
+
+        async def apply(iri: str, item: dict[str, Any]) -> None:
+            async with gate:
+                outcome = await self._revalidate(iri, item.get("type") == "Delete",
+                                                 peer.origin)
+                stats[outcome] += 1
+
+        try:
+            while True:
+                result = await self.client.fetch(f"{peer.feed}?after={cursor}&limit={page_size}",
+                                                 accept=FEED_ACCEPT)
+                stats["pages"] += 1
+                page = _json(result.body)
+                items = [i for i in page.get("orderedItems", []) if isinstance(i, dict)]
+                latest: dict[str, dict[str, Any]] = {}
+                for item in items:  # within a page only the last change of an IRI matters
+                    iri = object_iri(item)
+                    if iri is not None and normalise_origin(iri) == peer.origin:
+                        latest[iri] = item
+                await asyncio.gather(*(apply(i, a) for i, a in latest.items()))
+                if stats["stale"]:
+                    # The peer failed mid-page: keep the cursor, so the next round redoes it.
+                    raise PeerError(peer.feed, "unreachable", "resources failed during sync")
+                following = cursor_of(page)
+                if following is None or following <= cursor:
+                    break
+                cursor = following
+                self.peers.set_cursor(peer.origin, cursor)
+            self.peers.set_cursor(peer.origin, cursor)
+        except (PeerError, Problem, ValueError) as exc:
+            self.peers.set_error(peer.origin, str(exc))
+            self.peers.set_cursor(peer.origin, cursor, error=str(exc))
+        finally:
+            self._syncing.discard(peer.origin)
+        return stats
+
+    async def _revalidate(self, iri: str, deleted: bool, sender: str) -> str:
+        """Apply one change of a peer's resource: 'fetched', 'dropped', 'errors' (not kept:
+        invalid, off-origin) or 'stale' (the peer failed; try again later)."""
+        if deleted:
+            self.cache.drop(iri)
+            target = self.ledger.forget(iri)
+            if target:
+                await asyncio.to_thread(self.recount, target)
+            return "dropped"
+        try:
+            entry = await self.cache.fetch(iri, revalidate=True)
+        except Problem as exc:
+            if exc.status in (404, 410):
+                return "dropped"
+            log.info("not cached: %s", exc)
+            if isinstance(exc, PeerError) and exc.reason in ("unreachable", "timeout"):
+                return "stale"
+            return "errors"
+        if entry.stale_error:
+            return "stale"
+        graph = entry.graph() if is_reaction(entry.types) else rdflib.Graph()
+        found = reaction_target(graph, iri)
+        if found is not None and found[1].startswith(self.base):
+            actor = actor_of(graph, iri)
+            # A peer is authoritative for its own people only: a reaction it keeps for an
+            # actor of another origin is not counted.
+            counts = actor is not None and _same_origin(str(actor), sender)
+            if counts and self.ledger.record(iri, str(actor), found[1], found[0], sender):
+                await asyncio.to_thread(self.recount, found[1])
+        elif self.ledger.target_of(iri):  # it no longer reacts to ours
+            target = self.ledger.forget(iri)
+            if target:
+                await asyncio.to_thread(self.recount, target)
+        return "fetched"
+
+    # --- inbox ---------------------------------------------------------------------------
+
+    async def handle(self, activity: dict[str, Any], sender: str) -> None:
+        """Act on an admitted activity (already verified by :class:`ddsnode.inbox.Inbox`)."""
+        kind = activity["type"]
+        if kind == "Follow":
+            if activity.get("object") in (self.base, self.base.rstrip("/")):
+                peer = self.peers.get(sender)
+                if peer is not None and peer.inbox:
+                    self.peers.add_follower(sender, peer.inbox, peer.keyid)
+            return
+        if kind == "Undo":
+            inner = activity.get("object")
+            if isinstance(inner, dict) and inner.get("type") == "Follow":
+                self.peers.remove_follower(sender)
+                return
+            iri = object_iri(activity) if not isinstance(inner, dict) else object_iri(inner)
+            if iri and _same_origin(iri, sender):
+                target = self.ledger.forget(iri)
+                if target:
+                    await asyncio.to_thread(self.recount, target)
+            return
+        iri = object_iri(activity)
+        if iri is not None:
+            await self._revalidate(iri, kind == "Delete", sender)
+
+
+def _same_origin(iri: str, origin: str) -> bool:
+    try:
+        return normalise_origin(iri) == origin
+    except ValueError:
+        return False
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    import json
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("the peer's feed page is not JSON") from None
+    if not isinstance(value, dict):
+        raise ValueError("the peer's feed page is not a JSON object")  # noqa: TRY004
+    return value

@@ -1,0 +1,163 @@
+"""Reaction counts across nodes: A counts the supports, likes, follows and comments its
+proposals receive, from its own reactions and from verified reactions kept on peers.
+
+A remote reaction is recorded only after A dereferenced it from the reacting node
+itself (the notification is a hint). Reactions are deduplicated by (actor, target,
+kind) — the same person supporting twice, or the same notification arriving twice,
+counts once — except comments, which are counted one by one (dds:commentCount is "the
+number of published comments", replies included). An Undo or Delete removes the row.
+
+The counts (``dds:supportCount``, ``likeCount``, ``followCount``, ``commentCount``) and
+``dds:countsComputedAt`` are written into the target's own representation by
+:func:`apply_counts`: a store-level rewrite of those triples only, validated like any
+write, that leaves ``dct:modified`` alone (counts carry their own time). Peers that cache
+the target therefore show A's authoritative count, never a partial sum of their cache.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import rdflib
+
+from ddsnode import representation
+from ddsnode.federation_db import FederationDB
+from ddsnode.indexing import index_fields, title_of
+from ddsnode.problem import PreconditionFailed
+from ddsnode.records import WriteHook
+from ddsnode.store.base import Store, StoredResource
+from ddsnode.vocab import DDS, XSD
+
+KIND_TERMS = {"support": "supportCount", "like": "likeCount", "follow": "followCount",
+              "comment": "commentCount"}
+MAX_RETRIES = 20
+
+
+class ReactionLedger:
+    """The reactions table: which reactions count toward which of our resources."""
+
+    def __init__(self, db: FederationDB) -> None:
+        self.db = db
+
+    def record(self, reaction: str, actor: str, target: str, kind: str, origin: str) -> bool:
+        """Record (or refresh) a verified reaction; True when the counts may have changed."""
+        with self.db.connect() as db:
+            old = db.execute("SELECT actor, target, kind FROM reactions WHERE reaction = ?",
+                             (reaction,)).fetchone()
+            db.execute("INSERT INTO reactions (reaction, actor, target, kind, origin, "
+                       "verified_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(reaction) DO UPDATE"
+                       " SET actor = excluded.actor, target = excluded.target, kind = "
+                       "excluded.kind, verified_at = excluded.verified_at",
+                       (reaction, actor, target, kind, origin, time.time()))
+        return old is None or tuple(old) != (actor, target, kind)
+
+    def forget(self, reaction: str) -> str | None:
+        """Remove a reaction (Undo, Delete); returns the target it counted toward."""
+        with self.db.connect() as db:
+            row = db.execute("SELECT target FROM reactions WHERE reaction = ?",
+                             (reaction,)).fetchone()
+            db.execute("DELETE FROM reactions WHERE reaction = ?", (reaction,))
+        return str(row[0]) if row else None
+
+    def target_of(self, reaction: str) -> str | None:
+        """The target a recorded reaction counts toward."""
+        row = self.db.connect().execute("SELECT target FROM reactions WHERE reaction = ?",
+                                        (reaction,)).fetchone()
+        return str(row[0]) if row else None
+
+    def counts(self, target: str) -> dict[str, int]:
+        """Counts per count term for ``target`` (deduplicated as the module says)."""
+        conn = self.db.connect()
+        out = {term: 0 for term in KIND_TERMS.values()}
+        for kind, n in conn.execute(
+                "SELECT kind, count(DISTINCT actor) FROM reactions WHERE target = ? AND "
+                "kind != 'comment' GROUP BY kind", (target,)).fetchall():
+            if kind in KIND_TERMS:
+                out[KIND_TERMS[kind]] = int(n)
+        out["commentCount"] = int(conn.execute(
+            "SELECT count(*) FROM reactions WHERE target = ? AND kind = 'comment'",
+            (target,)).fetchone()[0])
+        return out
+
+    def mark_counted(self, target: str) -> None:
+        """Record that the node computes the counts of ``target`` from now on."""
+        with self.db.connect() as db:
+            db.execute("INSERT INTO counted (target) VALUES (?) ON CONFLICT DO NOTHING",
+                       (target,))
+
+    def is_counted(self, target: str) -> bool:
+        """Whether the node computes the counts of ``target``."""
+        return self.db.connect().execute("SELECT 1 FROM counted WHERE target = ?",
+                                         (target,)).fetchone() is not None
+
+    def remote(self, target: str) -> list[tuple[str, str, str, str]]:
+        """(reaction, actor, kind, origin) of every reaction recorded for ``target``."""
+        rows = self.db.connect().execute(
+            "SELECT reaction, actor, kind, origin FROM reactions WHERE target = ? ORDER BY "
+            "reaction", (target,)).fetchall()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def keep_counts(ledger: ReactionLedger) -> WriteHook:
+    """A write hook: a client's count triples are replaced by the node's on counted resources.
+
+    Registered on the Node (``node.write_hooks``), it runs in the write path before
+    validation: for a resource whose counts the node computes, whatever counts a PUT,
+    PATCH or importer sends are dropped and the stored ones kept, so counts stay
+    server-managed (a resource never counted keeps the counts its writer gives, e.g. those
+    imported from its source platform).
+    """
+    def hook(graph: rdflib.Graph, main: rdflib.URIRef, current: StoredResource | None) -> None:
+        if not ledger.is_counted(str(main)):
+            return
+        terms = [DDS[t] for t in (*KIND_TERMS.values(), "countsComputedAt")]
+        for term in terms:
+            graph.remove((main, term, None))
+        if current is not None and current.ntriples:
+            stored = rdflib.Graph()
+            stored.parse(data=current.ntriples, format="nt")
+            for term in terms:
+                for value in stored.objects(main, term):
+                    graph.add((main, term, value))
+
+    return hook
+
+
+def apply_counts(store: Store, iri: str, counts: dict[str, int], *,
+                 engine: str = "fast") -> bool:
+    """Rewrite the count triples of the live resource ``iri``; False if it is not ours/live.
+
+    Only the count terms and ``countsComputedAt`` change; the result is validated (a
+    resource whose shape forbids counts keeps its old representation) and stored with a
+    compare-and-swap on its version, retried when a client write wins the race.
+    """
+    main = rdflib.URIRef(iri)
+    for _ in range(MAX_RETRIES):
+        current = store.get(iri)
+        if current is None or current.kind != "rdf":
+            return False
+        graph = rdflib.Graph()
+        graph.parse(data=current.ntriples, format="nt")
+        if not any(graph.triples((main, None, None))):
+            return False
+        for term in (*KIND_TERMS.values(), "countsComputedAt"):
+            graph.remove((main, DDS[term], None))
+        for term, value in counts.items():
+            graph.add((main, DDS[term], rdflib.Literal(value, datatype=XSD.nonNegativeInteger)))
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        graph.add((main, DDS.countsComputedAt, rdflib.Literal(now, datatype=XSD.dateTime)))
+        from ddsnode.admission import validation_problem
+        if validation_problem(graph, engine) is not None:
+            return False
+        updated = replace(current, ntriples=representation.ntriples(graph).decode("utf-8"),
+                          representations=representation.render_all(
+                              graph, iri, title=title_of(graph, main)),
+                          index=index_fields(graph, main))
+        try:
+            store.put(updated, expect_version=current.version)
+            return True
+        except PreconditionFailed:
+            continue
+    return False
