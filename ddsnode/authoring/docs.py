@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import shutil
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import rdflib
@@ -19,120 +18,33 @@ from rdflib.collection import Collection
 from rdflib.term import Node
 
 from ddsnode import resources
-from ddsnode.authoring.html import esc, items, link, page, section, stylesheet, table, word
-from ddsnode.authoring.manifest import prefixes_of, render_path
+from ddsnode.authoring.catalog import (
+    ALIGNMENT,
+    DOMAINS,
+    RANGES,
+    Catalog,
+    objects,
+    scheme_slug,
+    slug,
+    sort_key,
+    subjects,
+)
+from ddsnode.authoring.html import (
+    LANGUAGE_NAMES,
+    esc,
+    items,
+    link,
+    page,
+    section,
+    stylesheet,
+    table,
+    word,
+)
 from ddsnode.authoring.sources import Sources
-from ddsnode.authoring.terms import OURS, compact, our_classes, our_properties
-from ddsnode.problem import Problem
-from ddsnode.validation.shapes import parse_turtle
-from ddsnode.vocab import DCTERMS, OWL, RDF, RDFS, SCHEMA, SH, SKOS
+from ddsnode.vocab import DCTERMS, OWL, RDF, RDFS, SH, SHAPES_NS, SKOS
 
-# rdfs:domain/range, and schema.org's looser "includes" that several of our modules use.
-DOMAINS = (RDFS.domain, SCHEMA.domainIncludes)
-RANGES = (RDFS.range, SCHEMA.rangeIncludes)
-ALIGNMENT = (SKOS.exactMatch, SKOS.closeMatch, SKOS.broadMatch, SKOS.narrowMatch,
-             SKOS.relatedMatch, OWL.equivalentClass, OWL.equivalentProperty)
-
-
-@dataclass
-class Catalog:
-    """What the pages show, gathered once for every language."""
-
-    src: Sources
-    onto: rdflib.Graph
-    shapes: rdflib.Graph
-    prefixes: dict[str, str]
-    classes: list[rdflib.URIRef]
-    properties: list[rdflib.URIRef]
-    schemes: list[rdflib.URIRef]
-    modules: dict[str, rdflib.Graph]
-    examples: dict[str, rdflib.Graph] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, src: Sources) -> Catalog:
-        """Read the tree: ontology, shapes, context prefixes and parseable examples."""
-        onto = src.ontology
-        modules = {src.relative(p): parse_turtle(p) for p in src.ontology_files()}
-        schemes = sorted(s for s in set(onto.subjects(RDF.type, SKOS.ConceptScheme))
-                         if isinstance(s, rdflib.URIRef))
-        catalog = cls(src, onto, src.shapes, prefixes_of(src.context), our_classes(onto),
-                      our_properties(onto), schemes, modules)
-        for path in src.example_files():
-            try:
-                catalog.examples[path.name] = src.parse_example(path)
-            except Problem:
-                continue  # `ddsnode ontology check` reports it; the docs just leave it out
-        return catalog
-
-    def curie(self, iri: Node) -> str:
-        """``prefix:local`` when a context prefix fits, else the IRI."""
-        text = compact(iri, self.prefixes)
-        return text[1:-1] if text.startswith("<") else text
-
-    def text(self, term: Node, predicate: rdflib.URIRef, lang: str) -> str | None:
-        """The ``predicate`` literal of ``term`` in ``lang``, else English, else untagged."""
-        values = {o.language or "": str(o) for o in self.onto.objects(term, predicate)
-                  if isinstance(o, rdflib.Literal)}
-        return next((values[k] for k in (lang, "en", "") if k in values), None)
-
-    def label(self, term: Node, lang: str) -> str:
-        """A display label: rdfs:label, skos:prefLabel, dct:title, else the compact IRI."""
-        for predicate in (RDFS.label, SKOS.prefLabel, DCTERMS.title):
-            found = self.text(term, predicate, lang)
-            if found:
-                return found
-        return self.curie(term)
-
-    def page_of(self, term: Node) -> str | None:
-        """The page of ``term`` relative to a language folder, None when it has none."""
-        if term in self.classes:
-            return f"class/{_slug(term)}.html"
-        if term in self.properties:
-            return f"property/{_slug(term)}.html"
-        if term in self.schemes:
-            return f"scheme/{_scheme_slug(term)}.html"
-        scheme = self.onto.value(term, SKOS.inScheme)
-        if scheme is not None and scheme in self.schemes:
-            return f"scheme/{_scheme_slug(scheme)}.html#{_slug(term)}"
-        return None
-
-    def ref(self, term: Node, lang: str, up: str) -> str:
-        """A link to ``term``: its page, else the IRI itself (external terms)."""
-        if isinstance(term, rdflib.Literal):
-            return f"<code>{esc(term)}</code>"
-        if isinstance(term, rdflib.BNode):  # a path: inverse, sequence, ...
-            return esc(render_path(self.shapes, term))
-        if not isinstance(term, rdflib.URIRef):
-            return ""
-        target = self.page_of(term)
-        if target is not None:
-            return link(up + target, self.label(term, lang))
-        return link(str(term), self.curie(term), external=True)
-
-    def module_of(self, term: Node) -> str:
-        """The ontology file where ``term`` is declared."""
-        return next((name for name, g in self.modules.items()
-                     if (term, RDF.type, None) in g), "")
-
-
-def _slug(term: Node) -> str:
-    local = re.split(r"[#/]", str(term).rstrip("/#"))[-1]
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", local) or "_"
-
-
-def _scheme_slug(scheme: Node) -> str:
-    """A scheme's file name: its path under our base, so aligned schemes never collide."""
-    text = str(scheme).rstrip("/#")
-    text = text.removeprefix(OURS) if text.startswith(OURS) else text.split("://", 1)[-1]
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", text) or "_"
-
-
-def _objects(g: rdflib.Graph, s: Node, p: rdflib.URIRef) -> list[Node]:
-    return sorted(g.objects(s, p), key=str)
-
-
-def _subjects(g: rdflib.Graph, p: rdflib.URIRef, o: Node) -> list[Node]:
-    return sorted(g.subjects(p, o), key=str)
+# The shape every reference's sh:or ends with: "the target is not described here".
+NOT_TYPED_HERE = rdflib.URIRef(SHAPES_NS + "NotTypedHere")
 
 
 def _meta(rows: list[tuple[str, str]]) -> str:
@@ -144,18 +56,34 @@ def _constraint_values(cat: Catalog, shape: Node, lang: str, up: str) -> str:
     """What a property shape allows: datatype, class, node kind, sh:in list, pattern, ..."""
     parts = []
     for predicate in (SH.datatype, SH["class"], SH.nodeKind, SH.hasValue, SH.node):
-        parts += [cat.ref(o, lang, up) for o in _objects(cat.shapes, shape, predicate)]
-    for listed in _objects(cat.shapes, shape, SH["in"]):
+        parts += [cat.ref(o, lang, up) for o in objects(cat.shapes, shape, predicate)]
+    for listed in objects(cat.shapes, shape, SH["or"]):
+        parts.append(esc(word("any_of", lang)) + " " + " | ".join(
+            _alternative(cat, member, lang, up) for member in Collection(cat.shapes, listed)))
+    for listed in objects(cat.shapes, shape, SH["in"]):
         values = [cat.ref(v, lang, up) if isinstance(v, rdflib.URIRef) else esc(v)
                   for v in Collection(cat.shapes, listed)]
         parts.append(esc(word("one_of", lang)) + " " + ", ".join(values))
     for predicate in (SH.pattern, SH.minInclusive, SH.maxInclusive, SH.minLength,
                       SH.maxLength, SH.languageIn, SH.uniqueLang):
-        for o in _objects(cat.shapes, shape, predicate):
+        for o in objects(cat.shapes, shape, predicate):
             shown = str(o) if not isinstance(o, rdflib.BNode) else " ".join(
                 str(item) for item in Collection(cat.shapes, o))
             parts.append(f"{esc(cat.curie(predicate))} <code>{esc(shown)}</code>")
     return "<br>".join(parts)
+
+
+def _alternative(cat: Catalog, member: Node, lang: str, up: str) -> str:
+    """One member of an ``sh:or`` list: its class or datatype, else the shape's name."""
+    if member == NOT_TYPED_HERE:
+        return esc(word("not_typed_here", lang))
+    found = [cat.ref(o, lang, up) for p in (SH["class"], SH.datatype)
+             for o in objects(cat.shapes, member, p)]
+    if found:
+        return ", ".join(found)
+    if isinstance(member, rdflib.URIRef):
+        return f"<code>{esc(cat.curie(member))}</code>"
+    return esc(word("other_shape", lang))
 
 
 def _shape_text(cat: Catalog, shape: Node, predicate: rdflib.URIRef, lang: str) -> str:
@@ -172,10 +100,26 @@ def _constraint_row(cat: Catalog, prop: Node, lang: str, up: str, owner: str = "
     cardinality = f"{low if low is not None else 0}..{high if high is not None else '*'}"
     severity = str(cat.shapes.value(prop, SH.severity) or SH.Violation).rsplit("#", 1)[-1]
     row = [owner] if owner else []
-    return row + [cat.ref(path, lang, up) if path is not None else "", esc(cardinality),
+    where = ""
+    if path is not None:
+        term = cat.json_term(path, cat.shapes.value(prop, SH.datatype))
+        where = (f"{term}<br><small>{cat.ref(path, lang, up)}</small>" if term
+                 else cat.ref(path, lang, up))
+    return row + [where, esc(cardinality),
                   _constraint_values(cat, prop, lang, up),
                   f'<span class="severity-{esc(severity)}">{esc(severity)}</span>',
-                  esc(_shape_text(cat, prop, SH.message, lang))]
+                  _message(_shape_text(cat, prop, SH.message, lang))]
+
+
+def _message(text: str) -> str:
+    """An sh:message as HTML: escaped, with the `term` spans the messages use as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", esc(text))
+
+
+def _row_key(cat: Catalog, path: Node) -> str:
+    """Rows sort by the JSON term a document writes, else by the path's local name."""
+    terms = cat.json_terms.get(str(path))
+    return sort_key(terms[0] if terms else cat.curie(path).split(":")[-1])
 
 
 def _headers(lang: str) -> list[str]:
@@ -191,27 +135,39 @@ def class_page(cat: Catalog, cls: rdflib.URIRef, lang: str) -> str:
     up = "../"
     body = [f"<p>{esc(cat.text(cls, RDFS.comment, lang) or '')}</p>", _meta([
         (word("iri", lang), f'<code class="iri">{esc(cls)}</code>'),
+        (word("json_type", lang), cat.json_term(cls)),
         (word("defined_in", lang), esc(cat.module_of(cls))),
         (word("superclasses", lang), ", ".join(
-            cat.ref(o, lang, up) for o in _objects(cat.onto, cls, RDFS.subClassOf)
+            cat.ref(o, lang, up) for o in objects(cat.onto, cls, RDFS.subClassOf)
             if isinstance(o, rdflib.URIRef))),
         (word("subclasses", lang), ", ".join(
-            cat.ref(s, lang, up) for s in _subjects(cat.onto, RDFS.subClassOf, cls))),
+            cat.ref(s, lang, up) for s in subjects(cat.onto, RDFS.subClassOf, cls))),
         (word("alignment", lang), ", ".join(
             f"{esc(cat.curie(p))} {cat.ref(o, lang, up)}" for p in ALIGNMENT
-            for o in _objects(cat.onto, cls, p))),
+            for o in objects(cat.onto, cls, p))),
     ])]
-    body.append(section(word("domain_of", lang), items(
-        [cat.ref(p, lang, up) for d in DOMAINS for p in _subjects(cat.onto, d, cls)], lang)))
+    own_and_inherited = []
+    ancestors: list[Node] = sorted(
+        {a for a in cat.onto.transitive_objects(cls, RDFS.subClassOf) if a is not None} - {cls},
+        key=str)
+    for ancestor in [cls, *ancestors]:
+        if ancestor != cls and ancestor not in cat.classes:
+            continue  # only our classes: external ones have no domain declarations here
+        via = "" if ancestor == cls else (
+            f' <small>({esc(word("inherited_from", lang))} {cat.ref(ancestor, lang, up)})</small>')
+        found = {p for d in DOMAINS for p in subjects(cat.onto, d, ancestor)}
+        own_and_inherited += [cat.ref(p, lang, up) + via
+                              for p in sorted(found, key=lambda p: sort_key(cat.label(p, lang)))]
+    body.append(section(word("domain_of", lang), items(own_and_inherited, lang)))
     body.append(section(word("range_of", lang), items(
-        [cat.ref(p, lang, up) for r in RANGES for p in _subjects(cat.onto, r, cls)], lang)))
+        [cat.ref(p, lang, up) for r in RANGES for p in subjects(cat.onto, r, cls)], lang)))
     shapes_html = []
-    for shape in _subjects(cat.shapes, SH.targetClass, cls):
-        props = sorted(_objects(cat.shapes, shape, SH.property), key=lambda p: (
-            cat.curie(cat.shapes.value(p, SH.path) or p).split(":")[-1].lower(), str(p)))
+    for shape in subjects(cat.shapes, SH.targetClass, cls):
+        props = sorted(objects(cat.shapes, shape, SH.property),
+                       key=lambda p: (_row_key(cat, cat.shapes.value(p, SH.path) or p), str(p)))
         rows = [_constraint_row(cat, prop, lang, up) for prop in props]
         note = _shape_text(cat, shape, RDFS.comment, lang)
-        shapes_html.append(f'<h3 id="{esc(_slug(shape))}"><code>{esc(cat.curie(shape))}</code>'
+        shapes_html.append(f'<h3 id="{esc(slug(shape))}"><code>{esc(cat.curie(shape))}</code>'
                            f"</h3>" + (f"<p>{esc(note)}</p>" if note else "")
                            + table(_headers(lang), rows, lang))
     body.append(section(word("shapes", lang), "".join(shapes_html) or items([], lang)))
@@ -223,27 +179,28 @@ def class_page(cat: Catalog, cls: rdflib.URIRef, lang: str) -> str:
 def property_page(cat: Catalog, prop: rdflib.URIRef, lang: str) -> str:
     """The body of a property page."""
     up = "../"
-    kinds = ", ".join(cat.curie(t) for t in _objects(cat.onto, prop, RDF.type))
+    kinds = ", ".join(cat.curie(t) for t in objects(cat.onto, prop, RDF.type))
     body = [f"<p>{esc(cat.text(prop, RDFS.comment, lang) or '')}</p>", _meta([
         (word("iri", lang), f'<code class="iri">{esc(prop)}</code>'),
+        (word("json_term", lang), cat.json_term(prop)),
         (word("kind", lang), esc(kinds)),
         (word("defined_in", lang), esc(cat.module_of(prop))),
         (word("domain", lang), ", ".join(cat.ref(o, lang, up) for d in DOMAINS
-                                         for o in _objects(cat.onto, prop, d))),
+                                         for o in objects(cat.onto, prop, d))),
         (word("range", lang), ", ".join(cat.ref(o, lang, up) for r in RANGES
-                                        for o in _objects(cat.onto, prop, r))),
+                                        for o in objects(cat.onto, prop, r))),
         (word("subproperty_of", lang), ", ".join(
-            cat.ref(o, lang, up) for o in _objects(cat.onto, prop, RDFS.subPropertyOf))),
+            cat.ref(o, lang, up) for o in objects(cat.onto, prop, RDFS.subPropertyOf))),
         (word("subproperties", lang), ", ".join(
-            cat.ref(s, lang, up) for s in _subjects(cat.onto, RDFS.subPropertyOf, prop))),
+            cat.ref(s, lang, up) for s in subjects(cat.onto, RDFS.subPropertyOf, prop))),
         (word("alignment", lang), ", ".join(
             f"{esc(cat.curie(p))} {cat.ref(o, lang, up)}" for p in ALIGNMENT
-            for o in _objects(cat.onto, prop, p))),
+            for o in objects(cat.onto, prop, p))),
     ])]
     rows = []
-    for shape in _subjects(cat.shapes, SH.path, prop):
-        owners = [o for o in _subjects(cat.shapes, SH.property, shape)]
-        targets = [t for o in owners for t in _objects(cat.shapes, o, SH.targetClass)]
+    for shape in subjects(cat.shapes, SH.path, prop):
+        owners = [o for o in subjects(cat.shapes, SH.property, shape)]
+        targets = [t for o in owners for t in objects(cat.shapes, o, SH.targetClass)]
         owner = ", ".join(cat.ref(t, lang, up) for t in targets) or ", ".join(
             f"<code>{esc(cat.curie(o))}</code>" for o in owners if isinstance(o, rdflib.URIRef))
         rows.append(_constraint_row(cat, shape, lang, up, owner=owner or "&nbsp;"))
@@ -254,14 +211,26 @@ def property_page(cat: Catalog, prop: rdflib.URIRef, lang: str) -> str:
     return "\n".join(body)
 
 
+def _scheme_name(cat: Catalog, concept: Node, lang: str) -> str:
+    """``Scheme label, `` for a concept of another scheme (escaped), else empty."""
+    scheme = cat.onto.value(concept, SKOS.inScheme)
+    return f"{esc(cat.label(scheme, lang))}, " if scheme is not None else ""
+
+
 def scheme_page(cat: Catalog, scheme: rdflib.URIRef, lang: str) -> str:
     """The body of a concept scheme page: every concept, with an anchor each."""
     up = "../"
     rows = []
-    for concept in _subjects(cat.onto, SKOS.inScheme, scheme):
+    for concept in subjects(cat.onto, SKOS.inScheme, scheme):
         align = ", ".join(f"{esc(cat.curie(p))} {cat.ref(o, lang, up)}" for p in ALIGNMENT
-                          for o in _objects(cat.onto, concept, p))
-        anchor = f'<span id="{esc(_slug(concept))}"><code>{esc(_slug(concept))}</code></span>'
+                          for o in objects(cat.onto, concept, p))
+        inbound = ", ".join(f"{cat.ref(s, lang, up)} <small>({_scheme_name(cat, s, lang)}"
+                            f"{esc(cat.curie(p))})</small>"
+                            for p in ALIGNMENT for s in subjects(cat.onto, p, concept))
+        if inbound:
+            align += ("<br>" if align else "") + f"{esc(word('mapped_from', lang))} {inbound}"
+        anchor = (f'<span id="{esc(slug(concept))}"><code class="term">{esc(slug(concept))}'
+                  "</code></span>")
         rows.append([anchor, esc(cat.label(concept, lang)),
                      esc(cat.text(concept, SKOS.definition, lang) or ""), align])
     headers = [word(k, lang) for k in ("notation", "label", "definition", "alignment")]
@@ -288,6 +257,8 @@ def _modules(cat: Catalog, lang: str) -> list[str]:
         ontology = next(iter(g.subjects(RDF.type, OWL.Ontology)), None)
         title = cat.label(ontology, lang) if ontology is not None else ""
         terms = sorted(t for t in cat.classes + cat.properties if (t, RDF.type, None) in g)
+        if ontology is None:  # a scheme file: link its schemes instead
+            terms = sorted(s for s in cat.schemes if (s, RDF.type, SKOS.ConceptScheme) in g)
         listing = ", ".join(cat.ref(t, lang, "") for t in terms)
         entries.append((f"<strong>{esc(title)}</strong> " if title else "")
                        + f"<code>{esc(name)}</code>" + (f"<br>{listing}" if listing else ""))
@@ -306,7 +277,7 @@ def index_page(cat: Catalog, lang: str) -> tuple[str, str]:
             (word("version", lang), esc(cat.onto.value(ontology, OWL.versionInfo) or ""))])
         description = (cat.text(ontology, DCTERMS.description, lang)
                        or cat.text(ontology, RDFS.comment, lang) or "")
-    by_label = (lambda t: cat.label(t, lang).lower())
+    by_label = (lambda t: sort_key(cat.label(t, lang)))
     body = [f"<p>{esc(description)}</p>", meta,
             section(word("modules", lang), items(_modules(cat, lang), lang), "modules"),
             section(word("classes", lang), '<div class="columns">' + items(
@@ -329,9 +300,9 @@ def write_site(src: Sources, outdir: Path, languages: list[str]) -> int:
     for path in src.example_files():
         shutil.copyfile(path, outdir / "examples" / path.name)
     pages: list[tuple[str, rdflib.URIRef | None]] = [("index.html", None)]
-    pages += [(f"class/{_slug(c)}.html", c) for c in cat.classes]
-    pages += [(f"property/{_slug(p)}.html", p) for p in cat.properties]
-    pages += [(f"scheme/{_scheme_slug(s)}.html", s) for s in cat.schemes]
+    pages += [(f"class/{slug(c)}.html", c) for c in cat.classes]
+    pages += [(f"property/{slug(p)}.html", p) for p in cat.properties]
+    pages += [(f"scheme/{scheme_slug(s)}.html", s) for s in cat.schemes]
     clashes = sorted(rel for rel, n in Counter(rel for rel, _ in pages).items() if n > 1)
     if clashes:
         raise ValueError(f"several terms would share the page(s) {', '.join(clashes)}")
@@ -353,7 +324,9 @@ def write_site(src: Sources, outdir: Path, languages: list[str]) -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(html, encoding="utf-8")
     choices = {code: f"{code}/index.html" for code in languages}
-    body = items([link(href, code) for code, href in choices.items()], "en")
+    body = items([f'<a href="{esc(href)}" hreflang="{esc(code)}" lang="{esc(code)}">'
+                  f"{esc(LANGUAGE_NAMES.get(code, code))}</a>" for code, href in choices.items()],
+                 "en")
     (outdir / "index.html").write_text(page(
         lang=languages[0] if languages else "en", title="Democracy Data Space", body=body,
         root="", switcher=choices, home=next(iter(choices.values()), "index.html")),

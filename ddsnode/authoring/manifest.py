@@ -11,6 +11,7 @@ an inverse path is written ``^iri``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ import rdflib
 from rdflib.collection import Collection
 from rdflib.term import Node
 
-from ddsnode.authoring.terms import is_prefix
+from ddsnode.authoring.terms import compact, is_prefix
 from ddsnode.validation.report import ShapeReport, ShapeResult
 from ddsnode.validation.shapes import owning_node_shapes
 from ddsnode.vocab import OWL, RDF, RDFS, SH, SHAPES_NS, SKOS, XSD
@@ -37,10 +38,11 @@ class Expected:
     component: str
     shape: str
 
-    def describe(self) -> str:
-        """A one-line description for messages."""
+    def describe(self, prefixes: dict[str, str] | None = None) -> str:
+        """A one-line description for messages (the shape compacted when ``prefixes``)."""
+        shape = compact(self.shape, prefixes) if prefixes else f"<{self.shape}>"
         return (f"focus <{self.focus}> path {self.path or '(none)'} "
-                f"component {self.component.rsplit('#', 1)[-1]} shape <{self.shape}>")
+                f"component {self.component.rsplit('#', 1)[-1]} shape {shape}")
 
 
 def expand(value: str, prefixes: dict[str, str]) -> str:
@@ -98,31 +100,103 @@ def result_path(result: ShapeResult, shapes: rdflib.Graph) -> str | None:
     return render_path(shapes, shape_path) if shape_path is not None else "(complex path)"
 
 
+def focus_shapes(result: ShapeResult, shapes: rdflib.Graph,
+                 data: rdflib.Graph | None = None) -> set[rdflib.URIRef]:
+    """The node shapes a result belongs to, narrowed to those targeting the focus's types.
+
+    A shared property shape (``ddsh:titleRequired``) belongs to a dozen node shapes; with
+    the data graph, only the ones whose ``sh:targetClass`` is a type of the focus remain.
+    """
+    owners = owning_node_shapes(shapes, result.source_shape)
+    if data is None:
+        return owners
+    types = set(data.objects(result.focus, RDF.type))
+    targeted = {o for o in owners
+                if any((o, SH.targetClass, t) in shapes for t in types)}
+    return targeted or owners
+
+
 def _matches(expected: Expected, result: ShapeResult, shapes: rdflib.Graph) -> bool:
-    return ((expected.focus is None or str(result.focus) == expected.focus)
-            and result_path(result, shapes) == expected.path
-            and str(result.constraint) == expected.component
-            and rdflib.URIRef(expected.shape) in owning_node_shapes(shapes, result.source_shape))
+    return not _differences(expected, result, shapes)
 
 
-def describe(result: ShapeResult, shapes: rdflib.Graph) -> str:
-    """A violation as one line: focus, path, component and owning shapes."""
-    owners = ", ".join(f"<{o}>" for o in sorted(owning_node_shapes(shapes, result.source_shape)))
+def _differences(expected: Expected, result: ShapeResult, shapes: rdflib.Graph) -> list[str]:
+    """Which of focus, path, component and shape differ between an entry and a result."""
+    differ = []
+    if expected.focus is not None and str(result.focus) != expected.focus:
+        differ.append("focus")
+    if result_path(result, shapes) != expected.path:
+        differ.append("path")
+    if str(result.constraint) != expected.component:
+        differ.append("component")
+    if rdflib.URIRef(expected.shape) not in owning_node_shapes(shapes, result.source_shape):
+        differ.append("shape")
+    return differ
+
+
+def _short(iri: str | None, prefixes: dict[str, str] | None) -> str:
+    """A compact IRI for messages; the full IRI when no prefix fits or none are given."""
+    if iri is None:
+        return "(none)"
+    inverse = iri.startswith("^")
+    body = iri[1:] if inverse else iri
+    text = compact(body, prefixes) if prefixes else body
+    return ("^" if inverse else "") + (body if text.startswith("<") else text)
+
+
+def describe(result: ShapeResult, shapes: rdflib.Graph, data: rdflib.Graph | None = None,
+             prefixes: dict[str, str] | None = None) -> str:
+    """A violation as one line: focus, path, component and owning node shapes.
+
+    With the data graph the shapes are narrowed to those targeting the focus; with
+    ``prefixes`` they are written as compact IRIs (``ddsh:ProposalShape``).
+    """
+    owners = ", ".join(_short(str(o), prefixes) if prefixes else f"<{o}>"
+                       for o in sorted(focus_shapes(result, shapes, data)))
     return (f"focus <{result.focus}> path {result_path(result, shapes) or '(none)'} "
             f"component {str(result.constraint).rsplit('#', 1)[-1]} shape {owners or '(blank)'}")
 
 
-def mismatches(expected: list[Expected], report: ShapeReport, shapes: rdflib.Graph) -> list[str]:
+def entry_for(file: str, result: ShapeResult, shapes: rdflib.Graph, data: rdflib.Graph,
+              prefixes: dict[str, str]) -> str:
+    """The manifest entry (one line of JSON) that would state ``result`` as expected."""
+    owners = sorted(focus_shapes(result, shapes, data))
+    entry: dict[str, str] = {"file": file, "description": "…", "focus": str(result.focus)}
+    if owners:
+        entry["shape"] = _short(str(owners[0]), prefixes)
+    path = result_path(result, shapes)
+    if path is not None:
+        entry["path"] = _short(path, prefixes)
+    entry["component"] = _short(str(result.constraint), prefixes)
+    return json.dumps(entry, ensure_ascii=False)
+
+
+def mismatches(expected: list[Expected], report: ShapeReport, shapes: rdflib.Graph,
+               data: rdflib.Graph | None = None,
+               prefixes: dict[str, str] | None = None) -> list[str]:
     """Why ``report`` is not exactly the expected failure (empty when it is)."""
     problems = []
     violations = report.violations
     if not violations:
-        return ["conforms, but the manifest says it fails"]
+        return [("conforms, but the manifest says it fails: make the example break the rule "
+                 "its entry names")]
     for want in expected:
-        if not any(_matches(want, r, shapes) for r in violations):
-            problems.append(f"expected a violation with {want.describe()}, none reported")
+        if any(_matches(want, r, shapes) for r in violations):
+            continue
+        hint = ""
+        for r in violations:  # a near miss: say which one field is off
+            differ = _differences(want, r, shapes)
+            if len(differ) == 1:
+                got = {"focus": f"<{r.focus}>", "path": result_path(r, shapes) or "(none)",
+                       "component": str(r.constraint).rsplit("#", 1)[-1],
+                       "shape": ", ".join(_short(str(o), prefixes) for o in
+                                          sorted(focus_shapes(r, shapes, data)))}[differ[0]]
+                hint = f"; one was reported with {differ[0]} {got} instead"
+                break
+        problems.append(f"expected a violation with {want.describe(prefixes)}, none reported"
+                        + hint)
     for result in violations:
         if not any(_matches(want, result, shapes) for want in expected):
-            problems.append(f"unexpected violation: {describe(result, shapes)}: "
+            problems.append(f"unexpected violation: {describe(result, shapes, data, prefixes)}: "
                             f"{result.message('en')}")
     return problems

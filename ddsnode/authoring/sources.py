@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph
 import rdflib
 from pyld import jsonld
 
@@ -21,6 +22,32 @@ from ddsnode import resources
 from ddsnode.jsonld import RemoteContextRefused
 from ddsnode.problem import BadRequest
 from ddsnode.validation.shapes import load_shapes, parse_turtle
+
+
+def turtle_error(path: Path, error: ValueError) -> ValueError:
+    """A Turtle syntax error with a line and column the author can go to.
+
+    rdflib's messages give a line that drifts after multi-line strings and quote the text
+    as Python bytes; Oxigraph's parser (already a dependency, for the embedded store)
+    names the exact line and columns. Its message is used when it also rejects the file.
+    """
+    try:
+        for _ in pyoxigraph.parse(path.read_bytes(), format=pyoxigraph.RdfFormat.TURTLE,
+                                  base_iri=path.resolve().as_uri()):
+            pass
+    except SyntaxError as e:
+        return ValueError(f"{path}: not valid Turtle: {' '.join(str(e).split())}")
+    except (OSError, ValueError):
+        pass
+    return error
+
+
+def parse_turtle_file(path: Path, graph: rdflib.Graph | None = None) -> rdflib.Graph:
+    """:func:`parse_turtle`, with the precise syntax error of :func:`turtle_error`."""
+    try:
+        return parse_turtle(path, graph)
+    except ValueError as e:
+        raise turtle_error(path, e) from None
 
 
 @dataclass(frozen=True)
@@ -90,13 +117,18 @@ class Sources:
         """Every ontology file parsed into one graph."""
         graph = rdflib.Graph()
         for path in self.ontology_files():
-            parse_turtle(path, graph)
+            parse_turtle_file(path, graph)
         return graph
 
     @cached_property
     def shapes(self) -> rdflib.Graph:
         """Every shapes file parsed into one graph."""
-        return load_shapes(self.shape_files())
+        try:
+            return load_shapes(self.shape_files())
+        except ValueError:
+            for path in self.shape_files():
+                parse_turtle_file(path)  # raises the precise error for the bad file
+            raise
 
     def document_loader(self, url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
         """pyld loader: the shared context IRI gives this tree's context; nothing is fetched."""
