@@ -35,7 +35,7 @@ def test_create_prints_only_the_token(node_dir: Path) -> None:
 def test_tokens_are_stored_hashed(node_dir: Path) -> None:
     token = ddsnode("token", "create", str(node_dir)).stdout.strip()
     dump = "\n".join(sqlite3.connect(node_dir / "admin.db").iterdump())
-    assert token not in dump and token.split("_")[2] not in dump
+    assert token not in dump and token.split("_", 2)[2] not in dump
 
 
 def test_revoke_by_token_and_by_id(node_dir: Path) -> None:
@@ -44,7 +44,7 @@ def test_revoke_by_token_and_by_id(node_dir: Path) -> None:
     t2 = ddsnode("token", "create", str(node_dir), "--scope", "admin").stdout.strip()
     assert ddsnode("token", "revoke", str(node_dir), t1).returncode == 0
     assert reg.verify(t1) is None
-    token_id = t2.split("_")[1]
+    token_id = t2.split("_", 2)[1]
     assert ddsnode("token", "revoke", str(node_dir), token_id).returncode == 0
     assert reg.verify(t2) is None
     assert ddsnode("token", "revoke", str(node_dir), t1).returncode == 1  # already revoked
