@@ -26,6 +26,7 @@ from typing import Any
 
 import rdflib
 
+from ddsnode import rdfio
 from ddsnode.cache import PeerCache, actor_of, is_reaction, reaction_target
 from ddsnode.delivery import Outbox
 from ddsnode.federation_db import FederationDB
@@ -215,9 +216,8 @@ class Federation:
             recount = self.ledger.forget(change.iri)
         else:
             resource = self.node.store.get(change.iri)
-            graph = rdflib.Graph()
-            if resource is not None and resource.ntriples:
-                graph.parse(data=resource.ntriples, format="nt")
+            graph = rdfio.graph_from_ntriples(resource.ntriples) \
+                if resource is not None and resource.ntriples else rdflib.Graph()
             found = reaction_target(graph, change.iri)
             if found is not None:
                 kind, target = found

@@ -8,14 +8,13 @@ contexts bundled with ddsnode (the shared context, under its IRI) and refuses th
 from __future__ import annotations
 
 import json
-import warnings
 from functools import cache
 from typing import Any
 
 import rdflib
 from pyld import jsonld
 
-from ddsnode import resources
+from ddsnode import rdfio, resources
 from ddsnode.problem import BadRequest, Unprocessable
 
 RDF_MEDIA_TYPES = {
@@ -121,6 +120,8 @@ def parse_rdf(data: bytes | str, fmt: str, base: str | None = None) -> rdflib.Gr
         except (ValueError, UnicodeDecodeError) as e:
             raise BadRequest(f"The body is not valid JSON: {e}") from None
         return jsonld_to_graph(document, base)
+    if fmt in rdfio.FORMATS:
+        return rdfio.parse(data, fmt, base)
     graph = rdflib.Graph()
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data

@@ -107,6 +107,7 @@ class Node:
                                             private_containers=settings.private_containers)
         self.tokens = TokenRegistry(settings.node_dir) if settings.node_dir else None
         self._graphs: OrderedDict[tuple[str, int], rdflib.Graph] = OrderedDict()
+        self._pages: listing.PageCache[ContainerView] = listing.PageCache()
         self.write_hooks: list[WriteHook] = []  # server-managed triples (records.WriteHook)
 
     @classmethod
@@ -202,6 +203,15 @@ class Node:
     def container_view(self, target: Target, resource: StoredResource, offer: str,
                        params: Mapping[str, str]) -> ContainerView:
         """One page of a container (filters and cursor from ``params``) as ``offer``."""
+        stamp = self.store.container_stamp(resource.iri)
+        if stamp is None:
+            return self._container_view(target, resource, offer, params)
+        key = (resource.iri, resource.version, stamp, offer, tuple(sorted(params.items())))
+        return self._pages.get_or_make(
+            key, lambda: self._container_view(target, resource, offer, params))
+
+    def _container_view(self, target: Target, resource: StoredResource, offer: str,
+                        params: Mapping[str, str]) -> ContainerView:
         filters, limit, cursor, query = container_filters(
             params, page_size=self.settings.page_size, max_page_size=self.settings.max_page_size)
         page: Page = self.store.children(resource.iri, after=cursor, limit=limit, filters=filters)

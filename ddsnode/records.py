@@ -129,9 +129,12 @@ def rdf_record(target: Target, container: Container, graph: rdflib.Graph,
     else:
         reps = representation.render_all(graph, target.iri, title=title_of(graph, main),
                                          compact=not container.open)
+    # The stored N-Triples are the N-Triples representation's bytes (made once).
+    nt = reps[conneg.NTRIPLES].body if conneg.NTRIPLES in reps else \
+        representation.ntriples(graph)
     return StoredResource(
         iri=target.iri, container=target.parent, kind=kind,
-        ntriples=representation.ntriples(graph).decode("utf-8"), representations=reps,
+        ntriples=nt.decode("utf-8"), representations=reps,
         created=created, modified=moment, index=index_fields(graph, main))
 
 

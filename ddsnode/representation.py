@@ -15,7 +15,7 @@ from typing import Any
 import rdflib
 from pyld import jsonld as pyld
 
-from ddsnode import conneg, html, resources
+from ddsnode import compaction, conneg, html, rdfio, resources
 from ddsnode.jsonld import compact
 from ddsnode.store.base import Representation
 
@@ -46,13 +46,15 @@ def prefixes() -> dict[str, str]:
 
 def ntriples(graph: rdflib.Graph) -> bytes:
     """N-Triples, one triple a line, sorted (equal graphs without blank nodes: equal bytes)."""
-    text = graph.serialize(format="nt", encoding="utf-8")
-    lines = sorted(line for line in text.decode("utf-8").splitlines() if line.strip())
-    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+    return rdfio.ntriples(graph)
 
 
-def turtle(graph: rdflib.Graph) -> bytes:
-    """Turtle with the shared context's prefixes (only those used)."""
+def turtle(graph: rdflib.Graph, main: str | None = None) -> bytes:
+    """Turtle with the shared context's prefixes (only those used), ``main`` first."""
+    try:
+        return rdfio.turtle(graph, prefixes(), main)
+    except rdfio.Unrepresentable:
+        pass  # an IRI or language tag only rdflib accepts: its serialiser copes
     out = rdflib.Graph(bind_namespaces="none")
     used = {str(t) for triple in graph for t in triple if isinstance(t, rdflib.URIRef)}
     for prefix, ns in prefixes().items():
@@ -65,6 +67,14 @@ def turtle(graph: rdflib.Graph) -> bytes:
 
 def expanded(graph: rdflib.Graph, main: str | None = None) -> list[dict[str, Any]]:
     """Expanded JSON-LD (JSON-LD 1.1 API, RDF to object conversion), nodes used once embedded."""
+    try:
+        return compaction.expanded(graph, main)
+    except compaction.Unsupported:
+        return pyld_expanded(graph, main)
+
+
+def pyld_expanded(graph: rdflib.Graph, main: str | None = None) -> list[dict[str, Any]]:
+    """:func:`expanded` by pyld's RDF to object conversion (RDF lists become ``@list``)."""
     nquads = graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
     nodes: list[dict[str, Any]] = pyld.from_rdf(nquads, {"format": "application/n-quads"})
     return _embed(nodes, main)
@@ -112,7 +122,15 @@ def _embed(nodes: list[dict[str, Any]], main: str | None) -> list[dict[str, Any]
 
 def compacted(graph: rdflib.Graph, main: str | None = None) -> dict[str, Any]:
     """JSON-LD compacted with the shared context (``@context`` is its IRI)."""
-    doc = compact(expanded(graph, main))
+    try:
+        return compaction.compacted(graph, main)
+    except compaction.Unsupported:
+        return pyld_compacted(graph, main)
+
+
+def pyld_compacted(graph: rdflib.Graph, main: str | None = None) -> dict[str, Any]:
+    """:func:`compacted` by pyld's general algorithm (the reference, and the fallback)."""
+    doc = compact(pyld_expanded(graph, main))
     graph_nodes = doc.get("@graph")
     if isinstance(graph_nodes, list) and len(graph_nodes) == 1:
         # A single top node: no @graph wrapper (JSON-LD 1.1 API, compaction 9.3).
@@ -138,7 +156,7 @@ def _serialisers(graph: rdflib.Graph, main: str, title: str, listing: Listing | 
         conneg.JSONLD: lambda: dump_json(as_jsonld()),
         conneg.JSON: lambda: dump_json(as_jsonld()),
         conneg.JSONLD_EXPANDED: lambda: dump_json(expanded(graph, main)),
-        conneg.TURTLE: lambda: turtle(graph),
+        conneg.TURTLE: lambda: turtle(graph, main),
         conneg.NTRIPLES: lambda: ntriples(graph),
         conneg.HTML: lambda: html.page(graph, main, title, listing).encode("utf-8"),
     }

@@ -192,5 +192,10 @@ class Store(abc.ABC):
                limit: int) -> QueryResult:
         """Run a read-only SPARQL query over all live resources."""
 
+    def container_stamp(self, container: str) -> int | None:
+        """A number that changes whenever a member of ``container`` is created, changed or
+        deleted (pages may be cached under it), or None when the backend keeps none."""
+        return None
+
     def close(self) -> None:
         """Release files and connections."""

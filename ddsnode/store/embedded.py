@@ -1,8 +1,11 @@
 """The embedded store: SQLite as the source of truth, pyoxigraph as a derived SPARQL index.
 
-Every ``put``/``delete`` is one SQLite transaction (``BEGIN IMMEDIATE`` … ``COMMIT``) that
-writes the resource row, its representations, its filter tags, its full-text row and one
-change-log entry; it is acknowledged when ``COMMIT`` returns (WAL, ``synchronous=FULL``).
+Every ``put``/``delete`` writes the resource row, its representations, its filter tags,
+its full-text row and one change-log entry atomically, and is acknowledged when the
+``COMMIT`` holding it returns (WAL, ``synchronous=FULL``: on disk). Concurrent writers
+share transactions (group commit, :class:`_GroupCommit`): each write runs in its own
+SAVEPOINT, so a failed compare-and-swap undoes only that write, and one fsync
+acknowledges all of them.
 Several processes may open the same directory (the CLI while the node runs); writers
 serialise on SQLite's write lock, readers never block. The SPARQL index (``index.py``)
 replays the change log and is opened lazily, by the first ``sparql()`` call, because only
@@ -15,7 +18,7 @@ import dataclasses
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +50,88 @@ TAG_FIELDS = {"type": "types", "topic": "topics", "state": "states", "area": "ar
 
 _COLUMNS = ("seq, iri, container, kind, version, created, modified, ntriples, binary, "
             "binary_type, index_json")
+_GET = (f"SELECT 0, {_COLUMNS} FROM resources WHERE iri = ?1 UNION ALL "
+        "SELECT 1, p.media_type, p.etag, p.body" + ", NULL" * 8 + " FROM representations p "
+        "JOIN resources r ON r.seq = p.seq WHERE r.iri = ?1")
+
+
+class _Write:
+    """One queued write: the work, then its result or its error."""
+
+    __slots__ = ("done", "error", "result", "work")
+
+    def __init__(self, work: Callable[[sqlite3.Connection], Any]) -> None:
+        self.work = work
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
+class _GroupCommit:
+    """Writers in many threads, one transaction and one fsync per batch.
+
+    A writer queues its work; if no batch is running it becomes the leader: it takes
+    every queued write, runs each in its own SAVEPOINT inside one ``BEGIN IMMEDIATE``
+    transaction (in queue order, so each sees the ones before it), commits once and
+    wakes the others with their results. Writes that arrive while a batch commits
+    (the fsync) make the next batch. Nothing is acknowledged before its COMMIT returns.
+    """
+
+    def __init__(self, connection: Callable[[], sqlite3.Connection]) -> None:
+        self._connection = connection
+        self._cv = threading.Condition()
+        self._queue: list[_Write] = []
+        self._leading = False
+
+    def run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``work(conn)`` atomically and durably; returns its result or raises its error."""
+        job = _Write(work)
+        with self._cv:
+            self._queue.append(job)
+            while self._leading and not job.done:
+                self._cv.wait()
+            if not job.done:
+                self._leading = True
+                batch, self._queue = self._queue, []
+        if not job.done:
+            try:
+                self._commit(batch)
+            finally:
+                with self._cv:
+                    for queued in batch:
+                        queued.done = True
+                    self._leading = False
+                    self._cv.notify_all()
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def _commit(self, batch: list[_Write]) -> None:
+        conn = self._connection()
+        alone = len(batch) == 1  # the transaction is the write: no savepoint needed
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                if not alone:
+                    conn.execute("SAVEPOINT write")
+                try:
+                    job.result = job.work(conn)
+                except Exception as e:
+                    job.error = e
+                    if alone:
+                        raise
+                    conn.execute("ROLLBACK TO write")  # undo this write only
+                if not alone:
+                    conn.execute("RELEASE write")
+            conn.execute("COMMIT")
+        except BaseException as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for job in batch:  # nothing of the batch is stored
+                job.result = None
+                job.error = job.error or e
+            if not isinstance(e, Exception):
+                raise  # KeyboardInterrupt, SystemExit: the leader's thread stops too
 
 
 class EmbeddedStore(Store):
@@ -62,6 +147,7 @@ class EmbeddedStore(Store):
         self._lock = threading.Lock()
         self._closed = False
         self._index: Any = None  # ddsnode.store.index.SparqlIndex, imported lazily
+        self._group = _GroupCommit(self._conn)
         create(self._conn())
 
     # -- connections ------------------------------------------------------------------
@@ -109,23 +195,20 @@ class EmbeddedStore(Store):
 
     def get(self, iri: str) -> StoredResource | None:
         """The resource or its tombstone, or None (one primary-key lookup + its representations)."""
-        conn = self._conn()
-        conn.execute("BEGIN")  # one snapshot for both selects
-        try:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM resources WHERE iri = ?",
-                               (iri,)).fetchone()
-            if row is None:
-                return None
-            reps = conn.execute("SELECT media_type, etag, body FROM representations "
-                                "WHERE seq = ?", (row[0],)).fetchall()
-        finally:
-            conn.execute("COMMIT")
+        # One statement is one snapshot (no BEGIN/COMMIT round trips): the row first,
+        # then its representations, told apart by the first column.
+        rows = self._conn().execute(_GET, (iri,)).fetchall()
+        head = next((r for r in rows if r[0] == 0), None)
+        if head is None:
+            return None
+        row = head[1:]
         return StoredResource(
             iri=row[1], container=row[2], kind=row[3], version=row[4],
             created=datetime.fromisoformat(row[5]), modified=datetime.fromisoformat(row[6]),
             ntriples=row[7], binary=row[8], binary_type=row[9],
             index=index_from_json(row[10]), seq=row[0],
-            representations={m: Representation(m, bytes(b), e) for m, e, b in reps})
+            representations={m: Representation(m, bytes(b), e)
+                             for tag, m, e, b, *_ in rows if tag == 1})
 
     def children(self, container: str, *, after: str | None = None, limit: int = 50,
                  filters: Filters = NO_FILTERS) -> Page:
@@ -142,6 +225,13 @@ class EmbeddedStore(Store):
     def count_children(self, container: str) -> int:
         """Exact count of live members (a counter kept by every write)."""
         row = self._conn().execute("SELECT live FROM members WHERE container = ?",
+                                   (container,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def container_stamp(self, container: str) -> int:
+        """The seq of the last change to a member of ``container`` (0: none since the
+        stamps table exists); every put and delete moves it, in the same transaction."""
+        row = self._conn().execute("SELECT seq FROM stamps WHERE container = ?",
                                    (container,)).fetchone()
         return int(row[0]) if row else 0
 
@@ -178,9 +268,10 @@ class EmbeddedStore(Store):
     # -- writes -----------------------------------------------------------------------
 
     def put(self, resource: StoredResource, *, expect_version: int | None = None) -> StoredResource:
-        """Create or replace in one transaction; durable when it returns."""
-        with self._write() as conn:
-            return _put(conn, resource, expect_version)
+        """Create or replace atomically; durable when it returns."""
+        stored: StoredResource = self._group.run(lambda conn: _put(conn, resource,
+                                                                   expect_version))
+        return stored
 
     def put_many(self, resources: Iterable[StoredResource]) -> list[StoredResource]:
         """Write many resources in one transaction (imports and benchmarks): all or none."""
@@ -193,34 +284,38 @@ class EmbeddedStore(Store):
         Conflict for a container that still has members."""
         if tombstone.kind != "tombstone":
             raise ValueError("delete() needs a resource of kind 'tombstone'")
-        with self._write() as conn:
-            row = conn.execute("SELECT seq, kind, version, container, index_json "
-                               "FROM resources WHERE iri = ?", (iri,)).fetchone()
-            if row is None:
-                raise NotFound(f"no resource at {iri}")
-            seq, kind, version, container, index_json = row
-            if kind == "tombstone":
-                raise Gone(f"{iri} was already deleted")
-            check_version(iri, version, expect_version)
-            if kind == "container" and conn.execute(
-                    "SELECT 1 FROM resources WHERE container = ? AND kind != 'tombstone' "
-                    "LIMIT 1", (iri,)).fetchone():
-                raise Conflict(f"container {iri} still has members")
-            _log(conn, iri, "delete", tombstone.modified, container,
-                 index_from_json(index_json).types)
-            _count(conn, container, -1)
-            _clear_derived(conn, seq)
-            conn.execute(
-                "UPDATE resources SET kind = 'tombstone', version = ?, created = ?, "
-                "modified = ?, ntriples = ?, binary = NULL, binary_type = NULL, "
-                "index_json = ?, platform = NULL, lat = NULL, long = NULL, date = NULL "
-                "WHERE seq = ?",
-                (version + 1, tombstone.created.isoformat(), tombstone.modified.isoformat(),
-                 tombstone.ntriples, index_to_json(tombstone.index), seq))
-            _insert_representations(conn, seq, tombstone.representations)
+        self._group.run(lambda conn: _delete(conn, iri, tombstone, expect_version))
 
 
 # -- helpers shared with the index worker and the tests ---------------------------------
+
+
+def _delete(conn: sqlite3.Connection, iri: str, tombstone: StoredResource,
+            expect_version: int | None) -> None:
+    row = conn.execute("SELECT seq, kind, version, container, index_json "
+                       "FROM resources WHERE iri = ?", (iri,)).fetchone()
+    if row is None:
+        raise NotFound(f"no resource at {iri}")
+    seq, kind, version, container, index_json = row
+    if kind == "tombstone":
+        raise Gone(f"{iri} was already deleted")
+    check_version(iri, version, expect_version)
+    if kind == "container" and conn.execute(
+            "SELECT 1 FROM resources WHERE container = ? AND kind != 'tombstone' "
+            "LIMIT 1", (iri,)).fetchone():
+        raise Conflict(f"container {iri} still has members")
+    _log(conn, iri, "delete", tombstone.modified, container,
+         index_from_json(index_json).types)
+    _count(conn, container, -1)
+    _clear_derived(conn, seq)
+    conn.execute(
+        "UPDATE resources SET kind = 'tombstone', version = ?, created = ?, "
+        "modified = ?, ntriples = ?, binary = NULL, binary_type = NULL, "
+        "index_json = ?, platform = NULL, lat = NULL, long = NULL, date = NULL "
+        "WHERE seq = ?",
+        (version + 1, tombstone.created.isoformat(), tombstone.modified.isoformat(),
+         tombstone.ntriples, index_to_json(tombstone.index), seq))
+    _insert_representations(conn, seq, tombstone.representations)
 
 
 def check_version(iri: str, current: int, expected: int | None) -> None:
@@ -283,6 +378,8 @@ def _put(conn: sqlite3.Connection, r: StoredResource,
     if not live or row[3] != r.container:
         _count(conn, row[3] if live else None, -1)
         _count(conn, r.container, +1)
+        if live:
+            _stamp(conn, row[3], change)  # it left that container
     i = r.index
     values = (r.iri, r.container, r.kind, version, r.created.isoformat(),
               r.modified.isoformat(), r.ntriples, r.binary, r.binary_type, index_to_json(i),
@@ -328,7 +425,15 @@ def _log(conn: sqlite3.Connection, iri: str, action: str, at: datetime,
     cur = conn.execute("INSERT INTO changes (iri, action, at, container, types) "
                        "VALUES (?,?,?,?,?)",
                        (iri, action, at.isoformat(), container, json.dumps(list(types))))
-    return int(cur.lastrowid or 0)
+    seq = int(cur.lastrowid or 0)
+    _stamp(conn, container, seq)
+    return seq
+
+
+def _stamp(conn: sqlite3.Connection, container: str | None, seq: int) -> None:
+    if container is not None:
+        conn.execute("INSERT INTO stamps VALUES (?, ?) ON CONFLICT (container) "
+                     "DO UPDATE SET seq = excluded.seq", (container, seq))
 
 
 def _count(conn: sqlite3.Connection, container: str | None, delta: int) -> None:

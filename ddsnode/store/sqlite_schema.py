@@ -12,6 +12,7 @@ Tables::
     fulltext         FTS5 over title + text, rowid = seq
     members          container -> number of live members
     changes          the change log; seq AUTOINCREMENT never reuses a number
+    stamps           container -> seq of the last change to one of its members
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fulltext USING fts5 (title, text);
 CREATE TABLE IF NOT EXISTS members (
     container TEXT PRIMARY KEY,
     live INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- The last change seq per container, kept by every write: the key of cached pages.
+CREATE TABLE IF NOT EXISTS stamps (
+    container TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS changes (
