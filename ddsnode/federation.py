@@ -40,7 +40,7 @@ from ddsnode.outbound import (
 )
 from ddsnode.peers import Peer, PeerDescription, PeerRegistry, read_description, refuse_peer_address
 from ddsnode.problem import Problem, Unprocessable
-from ddsnode.reactions import ReactionLedger, apply_counts, keep_counts
+from ddsnode.reactions import ReactionLedger, apply_counts, keep_counts, platform_counts
 from ddsnode.signature import Signer
 from ddsnode.store.base import Change
 from ddsnode.trace import trace_predicates
@@ -99,7 +99,9 @@ class Federation:
     async def start(self) -> None:
         """Start the push, delivery and sync loops."""
         if not self.db.get_meta(PUSH_CURSOR):
-            # A node that starts federating publishes its past through the feed, not pushes.
+            # A node that starts federating publishes its past through the feed, not pushes;
+            # but its past local reactions (e.g. imported comments) still count.
+            await asyncio.to_thread(self.record_local_history)
             await asyncio.to_thread(lambda: self.db.set_meta(PUSH_CURSOR,
                                                              str(self.feed.latest())))
         for loop in (self._push_loop, self._delivery_loop, self._sync_loop):
@@ -207,6 +209,26 @@ class Federation:
         self.db.set_meta(PUSH_CURSOR, str(changes[-1].seq))
         return len(changes)
 
+    def record_local_history(self, batch: int = 1000) -> int:
+        """Record every live local reaction to a local resource already in the change log."""
+        after, recorded = 0, 0
+        while changes := self.node.store.changes(after, batch):
+            after = changes[-1].seq
+            for change in changes:
+                if change.action == "delete" or not self.feed.published(change):
+                    continue
+                resource = self.node.store.get(change.iri)
+                if resource is None or resource.kind != "rdf" or not resource.ntriples:
+                    continue
+                graph = rdfio.graph_from_ntriples(resource.ntriples)
+                found = reaction_target(graph, change.iri)
+                if found is not None and found[1].startswith(self.base):
+                    actor = actor_of(graph, change.iri)
+                    self.ledger.record(change.iri, str(actor or change.iri), found[1],
+                                       found[0], "local")
+                    recorded += 1
+        return recorded
+
     def _push(self, change: Change, followers: list[str]) -> None:
         activity = self.feed.activity(change, context=True)
         inboxes = list(followers)
@@ -237,6 +259,8 @@ class Federation:
 
     def recount(self, target: str) -> None:
         """Recompute and publish the counts of our resource ``target``."""
+        if not self.ledger.is_counted(target):
+            self.ledger.set_baseline(target, platform_counts(self.node.store, target))
         self.ledger.mark_counted(target)
         apply_counts(self.node.store, target, self.ledger.counts(target),
                      engine=self.node.settings.validation_engine)

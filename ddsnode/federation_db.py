@@ -16,6 +16,7 @@ reads the new peer at its next step. Tables::
     seen         activity ids already processed by our inbox (receiver idempotence)
     reactions    reactions to our resources, local and verified remote ones
     counted      our resources whose counts the node computes (clients cannot set them)
+    baselines    counts an imported resource's source platform stated when counting began
     meta         small values: the push cursor (last change seq turned into activities)
 """
 
@@ -130,6 +131,8 @@ CREATE INDEX IF NOT EXISTS reactions_target ON reactions (target, kind, actor);
 
 -- Our resources whose counts this node computes (server-managed from then on).
 CREATE TABLE IF NOT EXISTS counted (target TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS baselines (target TEXT, term TEXT, value INTEGER NOT NULL,
+  PRIMARY KEY (target, term)) WITHOUT ROWID;
 """
 
 

@@ -68,9 +68,12 @@ class ReactionLedger:
         return str(row[0]) if row else None
 
     def counts(self, target: str) -> dict[str, int]:
-        """Counts per count term for ``target`` (deduplicated as the module says)."""
+        """Counts per count term for ``target`` (deduplicated as the module says), on top of
+        the platform baseline of an imported resource (see :meth:`set_baseline`)."""
         conn = self.db.connect()
         out = {term: 0 for term in KIND_TERMS.values()}
+        base = dict(conn.execute("SELECT term, value FROM baselines WHERE target = ?",
+                                 (target,)).fetchall())
         for kind, n in conn.execute(
                 "SELECT kind, count(DISTINCT actor) FROM reactions WHERE target = ? AND "
                 "kind != 'comment' GROUP BY kind", (target,)).fetchall():
@@ -79,7 +82,22 @@ class ReactionLedger:
         out["commentCount"] = int(conn.execute(
             "SELECT count(*) FROM reactions WHERE target = ? AND kind = 'comment'",
             (target,)).fetchone()[0])
-        return out
+        return {term: n + int(base.get(term, 0)) for term, n in out.items()}
+
+    def set_baseline(self, target: str, counts: dict[str, int]) -> None:
+        """Keep the counts a source platform stated for an imported resource.
+
+        A Decidim export carries support, like and follow totals but not the individual
+        reactions behind them; the node cannot verify those, yet dropping them at the first
+        federated reaction would lose the platform's data. They become a baseline that
+        verified reactions add to. Comments are not in it: imported comments are resources
+        on this node, counted one by one like any local reaction.
+        """
+        with self.db.connect() as db:
+            for term, value in counts.items():
+                if term != "commentCount":
+                    db.execute("INSERT INTO baselines (target, term, value) VALUES (?, ?, ?) "
+                               "ON CONFLICT DO NOTHING", (target, term, value))
 
     def mark_counted(self, target: str) -> None:
         """Record that the node computes the counts of ``target`` from now on."""
@@ -161,3 +179,21 @@ def apply_counts(store: Store, iri: str, counts: dict[str, int], *,
         except PreconditionFailed:
             continue
     return False
+
+
+def platform_counts(store: Store, iri: str) -> dict[str, int]:
+    """The counts an imported resource (one with ``dds:sourcePlatform``) states; else none."""
+    current = store.get(iri)
+    if current is None or current.kind != "rdf" or not current.ntriples:
+        return {}
+    from ddsnode import rdfio
+    graph = rdfio.graph_from_ntriples(current.ntriples)
+    main = rdflib.URIRef(iri)
+    if graph.value(main, DDS.sourcePlatform) is None:
+        return {}
+    out: dict[str, int] = {}
+    for term in KIND_TERMS.values():
+        value = graph.value(main, DDS[term])
+        if isinstance(value, rdflib.Literal) and str(value).isdigit():
+            out[term] = int(str(value))
+    return out

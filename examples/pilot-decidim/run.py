@@ -1,0 +1,267 @@
+"""The Democracy Data Space pilot, end to end, in about a minute.
+
+    .venv/bin/python examples/pilot-decidim/run.py [--keep]
+
+1. slices the real Decidim export in ../shared/data/decidim-nightly/ in two (the
+   assemblies' contributions for node A, the processes' and conferences' for node B);
+2. creates two nodes on 127.0.0.1 and imports one slice into each (`ddsnode import decidim`);
+3. serves them and makes each follow the other (`ddsnode peer add`);
+4. a person on B supports and comments on a proposal published by A — the reactions
+   live on B, and B notifies A;
+5. shows A's proposal with the remote reactions counted by A;
+6. records, on A, the council's decision and an implementation result for that proposal
+   (the nightly export has no result→proposal links), and prints the trace from the
+   result back to the proposal and its reactions, across both nodes.
+
+Every step prints what happened. Nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+EXPORT = ROOT.parent / "shared" / "data" / "decidim-nightly"
+PY = sys.executable
+JSONLD = "application/ld+json"
+CONTEXT = "https://w3id.org/dds/context/v1"
+
+
+def say(step: str, text: str = "") -> None:
+    """Print a step heading, or a line under it."""
+    print(f"\n== {step}" if not text else f"   {text}", flush=True)
+
+
+def cli(*args: str) -> str:
+    """Run the ddsnode command line; its stdout."""
+    done = subprocess.run([PY, "-m", "ddsnode", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"ddsnode {' '.join(args[:2])} failed:\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def slice_export(target: Path, keep: tuple[str, ...]) -> int:
+    """Copy the export into ``target``, keeping contributions of spaces whose URL has one
+    of ``keep`` (e.g. "/assemblies/"); comments follow the contribution they are on."""
+    target.mkdir(parents=True)
+    csv.field_size_limit(sys.maxsize)
+    kept_urls: set[str] = set()
+    kept = 0
+    files = sorted(EXPORT.glob("*.csv"), key=lambda p: "comments" in p.name)  # comments last
+    for path in files:
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.reader(f, delimiter=";")
+            header = next(reader)
+            rows = list(reader)
+        col = {name: i for i, name in enumerate(header)}
+        def space_of(row: list[str]) -> str | None:
+            for name in ("participatory_space/url", "url"):
+                if name in col and col[name] < len(row) and "/f/" in row[col[name]]:
+                    return row[col[name]]
+            return row[col["participatory_space/url"]] if "participatory_space/url" in col \
+                and col["participatory_space/url"] < len(row) else None
+        out_rows = []
+        for row in rows:
+            if "root_commentable_url" in col and col["root_commentable_url"] < len(row):
+                if row[col["root_commentable_url"]] in kept_urls:
+                    out_rows.append(row)
+                continue
+            space = space_of(row)
+            if space is None or any(k in space for k in keep):
+                out_rows.append(row)
+                if "url" in col and col["url"] < len(row):
+                    kept_urls.add(row[col["url"]])
+        kept += len(out_rows)
+        with (target / path.name).open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, delimiter=";")
+            writer.writerow(header)
+            writer.writerows(out_rows)
+    return kept
+
+
+class Node:
+    """One pilot node: directory, base URL, token, process."""
+
+    def __init__(self, name: str, work: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}/"
+        self.dir = work / f"node-{name}"
+        cli("init", str(self.dir), "--base-url", self.base, "--name", f"Pilot node {name}")
+        self.token = cli("token", "create", str(self.dir)).strip()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = work / f"node-{name}.log"
+
+    def serve(self) -> None:
+        """Start ``ddsnode serve`` and wait until it answers."""
+        self.process = subprocess.Popen([PY, "-m", "ddsnode", "serve", str(self.dir),
+                                         "--port", str(self.port)],
+                                        stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.base, timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise SystemExit(f"node {self.name} did not start:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        """Stop the server."""
+        if self.process:
+            self.process.terminate()
+            self.process.wait(15)
+
+    def write(self, client: httpx.Client, iri: str, doc: dict[str, Any]) -> None:
+        """PUT a JSON-LD document (validated by the node)."""
+        r = client.put(iri, content=json.dumps({"@context": CONTEXT, "id": iri, **doc}),
+                       headers={"Authorization": f"Bearer {self.token}",
+                                "Content-Type": JSONLD})
+        if r.status_code not in (201, 204):
+            raise SystemExit(f"PUT {iri}: {r.status_code} {r.text[:1500]}")
+
+
+def counts(client: httpx.Client, iri: str) -> dict[str, Any]:
+    """The reaction counts a proposal's own representation carries."""
+    doc = client.get(iri, headers={"Accept": JSONLD}).json()
+    return {k: doc.get(k) for k in ("supportCount", "commentCount", "countsComputedAt")}
+
+
+def first_proposal(client: httpx.Client, node: Node) -> tuple[str, str]:
+    """(IRI, English or any title) of a proposal listed by ``node``."""
+    page = client.get(f"{node.base}proposals/", headers={"Accept": JSONLD},
+                      params={"type": "https://w3id.org/dds/ns#Proposal", "limit": 50}).json()
+    members = page.get("contains") or []
+    members = members if isinstance(members, list) else [members]
+    found: list[tuple[str, str]] = []
+    for m in members:
+        title = m.get("title") or {}
+        text = (title.get("en") or next(iter(title.values()), "")) if isinstance(title, dict) \
+            else str(title)
+        found.append((m["id"], text))
+        # one with no supports yet shows the remote one most plainly
+        if counts(client, m["id"])["supportCount"] in (None, 0, "0"):
+            return m["id"], text
+    if not found:
+        raise SystemExit("node A lists no proposal")
+    return found[0]
+
+
+def wait_for(check: Any, what: str, timeout: float = 30) -> Any:
+    """Poll ``check()`` until it returns a truthy value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def main() -> int:
+    """Run the pilot."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--keep", action="store_true", help="keep the node directories")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="dds-pilot-"))
+    nodes: list[Node] = []
+    try:
+        say("1. Slice the Decidim export (nightly.decidim.org, ODbL) in two")
+        for name, keep in (("A", ("/assemblies/",)), ("B", ("/processes/", "/conferences/"))):
+            rows = slice_export(work / f"slice-{name}", keep)
+            say("", f"slice {name}: {rows} rows (contributions of {', '.join(keep)} spaces)")
+        say("2. Two nodes, one slice imported into each (validated, authors pseudonymised)")
+        a, b = Node("A", work), Node("B", work)
+        nodes += [a, b]
+        for node in (a, b):
+            out = cli("import", "decidim", str(node.dir), str(work / f"slice-{node.name}"),
+                      "--quiet")
+            total = next((ln for ln in out.splitlines() if ln.startswith("total")), "").split()
+            say("", f"node {node.name} at {node.base}: imported "
+                    f"{total[1] if len(total) > 1 else '?'} resources "
+                    f"({total[4] if len(total) > 4 else '?'} rejected)")
+        say("3. Serve both, and make each follow the other")
+        for node in (a, b):
+            node.serve()
+        cli("peer", "add", str(a.dir), b.base)
+        cli("peer", "add", str(b.dir), a.base)
+        say("", "A follows B, B follows A (signed Follow activities, RFC 9421)")
+        client = httpx.Client(timeout=30)
+        proposal, title = first_proposal(client, a)
+        say("", f"A's proposal: {proposal}  «{title[:70]}»")
+        before = counts(client, proposal)
+        say("", f"counts on A before: {before}")
+        wait_for(lambda: client.get(f"{b.base}federation/resource",
+                                    params={"iri": proposal}).status_code == 200,
+                 "B to cache A's proposal")
+        say("", "B has A's proposal in its cache (dereferenced, validated, from A's origin)")
+        say("4. A person on B supports and comments on A's proposal (reactions live on B)")
+        person = f"{b.base}participants/pilot-person"
+        b.write(client, person, {"type": "Participant", "nickname": "pilot-person"})
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        b.write(client, f"{b.base}reactions/pilot-support", {
+            "type": "Support", "supportKind": "vote", "actor": person, "reactsTo": proposal,
+            "created": now})
+        b.write(client, f"{b.base}comments/pilot-comment", {
+            "type": "Comment", "author": person, "inReplyTo": proposal, "stance": "inFavour",
+            "body": {"en": "Seen from platform B: we support this."}, "created": now})
+        say("", f"B stored {b.base}reactions/pilot-support and comments/pilot-comment,")
+        say("", "and notified A's inbox; A verifies each by dereferencing it from B")
+        say("5. A's proposal now counts the remote reactions with its own (deduplicated)")
+        support = f"{b.base}reactions/pilot-support"
+        seen = wait_for(lambda: (r := client.get(f"{a.base}federation/reactions",
+                                                 params={"iri": proposal}).json())
+                        and support in json.dumps(r) and r, "A to record B's support")
+        for r in seen.get("reactions", []):
+            where = "remote, from B" if r.get("id", "").startswith(b.base) else "local"
+            say("", f"{r.get('dds:kind')}: {r.get('id')} ({where})")
+        say("", f"counts on A after:  {counts(client, proposal)}")
+        say("", "(A computes its counts from verified reactions; B shows A's count, "
+                "not a sum of its own cache)")
+        say("6. The institution records its decision and the implementation, then: trace")
+        decision = f"{a.base}decisions/pilot-answer"
+        result = f"{a.base}results/pilot-result"
+        a.write(client, decision, {
+            "type": "Decision", "decisionType": "answer", "answers": proposal,
+            "outcome": "accepted", "date": time.strftime("%Y-%m-%d"),
+            "title": {"en": "Answer of the council"}})
+        a.write(client, result, {
+            "type": "Result", "title": {"en": f"Implementation of «{title[:60]}»"},
+            "status": "inProgress", "progress": 25, "implements": proposal})
+        trace = cli("trace", str(a.dir), result)
+        say("", f"ddsnode trace {a.dir.name} {result}")
+        for line in trace.splitlines():
+            say("", line)
+        say("Done", "")
+        print(f"   the Democracy Data Space pilot ran; node directories in {work}"
+              if args.keep else "   (run with --keep to keep the node directories)")
+        return 0
+    finally:
+        for node in nodes:
+            node.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""The pilot a newcomer runs (examples/pilot-decidim/run.py) works end to end."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPORT = ROOT.parent / "shared" / "data" / "decidim-nightly"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not EXPORT.is_dir(), reason="the Decidim sample export is not beside the repo")
+def test_pilot_runs_and_shows_each_step() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "pilot-decidim" / "run.py")],
+                          capture_output=True, text=True, timeout=600, check=False)
+    out = done.stdout
+    assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
+    for step in ("== 1.", "== 2.", "== 3.", "== 4.", "== 5.", "== 6.", "== Done"):
+        assert step in out
+    assert "(0 rejected)" in out
+    assert "support: " in out and "(remote, from B)" in out  # A verified B's support
+    def counts(label: str) -> dict[str, object]:
+        line = next(ln for ln in out.splitlines() if label in ln)
+        return dict(ast.literal_eval(line.split(":", 1)[1].strip()))
+    before, after = counts("counts on A before"), counts("counts on A after")
+    # local (imported) reactions still count once remote ones arrive: nothing is lost
+    assert int(str(after["supportCount"])) == int(str(before["supportCount"] or 0)) + 1
+    assert int(str(after["commentCount"])) >= int(str(before["commentCount"] or 0))
+    assert after["countsComputedAt"] is not None
+    trace = out[out.index("== 6."):]
+    assert "\timplements\t" in trace and "\tanswers\t" in trace
