@@ -47,6 +47,11 @@ LDP_INBOX = "http://www.w3.org/ns/ldp#inbox"
 MAX_NOTIFICATION = 256 * 1024
 
 
+# ledger kinds -> context terms of the ontology's classes
+REACTION_TYPES = {"support": "Support", "like": "Endorsement", "follow": "Follow",
+                  "comment": "Comment"}
+
+
 class _Endpoint:
     allow = "GET, HEAD, OPTIONS"
 
@@ -189,9 +194,11 @@ class ReactionsEndpoint(_Endpoint):
             counted = fed.ledger.is_counted(iri)
             return {"@context": "https://w3id.org/dds/context/v1", "id": iri,
                     **(fed.ledger.counts(iri) if counted else {}),
-                    "dds:countsComputedBy": "node" if counted else "source",
-                    "reactions": [{"id": r, "actor": actor, "dds:kind": kind,
-                                   "dds:verifiedFrom": origin}
+                    # Only context terms: each reaction's class, who made it, and the
+                    # node that publishes it ("local" ones are this node's own).
+                    "reactions": [{"id": r, "type": REACTION_TYPES.get(kind, "Reaction"),
+                                   "actor": actor,
+                                   "publisher": fed.base if origin == "local" else origin}
                                   for r, actor, kind, origin in fed.ledger.remote(iri)]}
 
         body = await anyio.to_thread.run_sync(build)

@@ -234,7 +234,7 @@ def main() -> int:
                         and support in json.dumps(r) and r, "A to record B's support")
         for r in seen.get("reactions", []):
             where = "remote, from B" if r.get("id", "").startswith(b.base) else "local"
-            say("", f"{r.get('dds:kind')}: {r.get('id')} ({where})")
+            say("", f"{str(r.get('type')).lower()}: {r.get('id')} ({where})")
         say("", f"counts on A after:  {counts(client, proposal)}")
         say("", "(A computes its counts from verified reactions; B shows A's count, "
                 "not a sum of its own cache)")
