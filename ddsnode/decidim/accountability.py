@@ -16,7 +16,7 @@ from ddsnode.decidim.mapping import (
     cell,
     count,
     date,
-    document,
+    document, mark_machine_translated, row_id,
     id_in_url,
     id_list,
     languages,
@@ -54,9 +54,7 @@ def status(row: Row, progress: float | None) -> tuple[str | None, str | None]:
 
 def project(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     """A budget project."""
-    ident = cell(row, "id")
-    if not ident:
-        raise ValueError("the row has no id")
+    ident = row_id(row)
     iri = ctx.platform.resource("projects", "", ident)
     machine: set[str] = set()
     doc = document(iri, "BudgetProject")
@@ -76,17 +74,14 @@ def project(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     doc["topic"] = ctx.topics(row, notes) or None
     doc["inSpace"] = ctx.space_of(row, ("url",))
     doc["identifier"] = cell(row, "reference")
-    if machine:
-        doc["machineTranslated"] = sorted(machine)
+    mark_machine_translated(doc, machine)
     ctx.platform.provenance(doc, cell(row, "url"))
     return [Mapped("projects", ident, doc)]
 
 
 def result(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     """An accountability result."""
-    ident = cell(row, "id")
-    if not ident:
-        raise ValueError("the row has no id")
+    ident = row_id(row)
     iri = ctx.platform.resource("results", "", ident)
     machine: set[str] = set()
     doc = document(iri, "Result")
@@ -116,8 +111,7 @@ def result(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     doc["inSpace"] = ctx.space_of(row, ("url",))
     doc["identifier"] = cell(row, "reference")
     doc["commentCount"] = count(cell(row, *COMMENT_COLUMNS), notes, "comments")
-    if machine:
-        doc["machineTranslated"] = sorted(machine)
+    mark_machine_translated(doc, machine)
     ctx.platform.provenance(doc, cell(row, "url"))
     return [Mapped("results", ident, doc)]
 

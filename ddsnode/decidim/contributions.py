@@ -20,7 +20,7 @@ from ddsnode.decidim.mapping import (
     cell,
     count,
     date_time,
-    document,
+    document, mark_machine_translated, row_id,
     flag,
     id_in_url,
     id_list,
@@ -74,9 +74,7 @@ def _meeting_iris(ctx: Context, value: str | None) -> list[str]:
 
 def proposal(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     """A proposal or an amendment, and the decision that answered it (if any)."""
-    ident = cell(row, "id")
-    if not ident:
-        raise ValueError("the row has no id")
+    ident = row_id(row)
     iri = ctx.platform.proposal(ident)
     amendment = flag(cell(row, "is_amend"))
     machine: set[str] = set()
@@ -119,8 +117,7 @@ def proposal(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     if answer is not None:
         doc["answeredBy"] = answer["id"]
         out.append(Mapped("proposal_answers", ident, answer))
-    if machine:
-        doc["machineTranslated"] = sorted(machine)
+    mark_machine_translated(doc, machine)
     ctx.platform.provenance(doc, cell(row, "url"))
     return [Mapped("proposals", ident, doc), *out]
 
@@ -140,16 +137,13 @@ def _answer(ctx: Context, row: Row, proposal_iri: str, word: str | None,
     if word in ("accepted", "rejected", "evaluating", "notAnswered", "withdrawn"):
         doc["outcome"] = word
     doc["inSpace"] = ctx.space_of(row, ("url",))
-    if machine:
-        doc["machineTranslated"] = sorted(machine)
+    mark_machine_translated(doc, machine)
     return ctx.platform.provenance(doc, cell(row, "url"))
 
 
 def debate(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     """A debate."""
-    ident = cell(row, "id")
-    if not ident:
-        raise ValueError("the row has no id")
+    ident = row_id(row)
     iri = ctx.platform.resource("proposals", "debate", ident)
     machine: set[str] = set()
     doc = document(iri, "Debate")
@@ -166,17 +160,14 @@ def debate(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     doc["likeCount"] = count(cell(row, *LIKE_COLUMNS), notes, "likes")
     doc["commentCount"] = count(cell(row, *COMMENT_COLUMNS), notes, "comments")
     doc["followCount"] = count(cell(row, "follows_count"), notes, "follows_count")
-    if machine:
-        doc["machineTranslated"] = sorted(machine)
+    mark_machine_translated(doc, machine)
     ctx.platform.provenance(doc, cell(row, "url"))
     return [Mapped("debates", ident, doc)]
 
 
 def meeting(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     """A meeting: when, how (in person, online, hybrid), where, and its minutes."""
-    ident = cell(row, "id")
-    if not ident:
-        raise ValueError("the row has no id")
+    ident = row_id(row)
     iri = ctx.platform.resource("meetings", "", ident)
     machine: set[str] = set()
     doc = document(iri, "Meeting")
@@ -208,17 +199,14 @@ def meeting(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     doc["followCount"] = count(cell(row, "follows_count"), notes, "follows_count")
     doc["commentCount"] = count(cell(row, "comments/count", "comments_count"), notes,
                                 "comments")
-    if machine:
-        doc["machineTranslated"] = sorted(machine)
+    mark_machine_translated(doc, machine)
     ctx.platform.provenance(doc, cell(row, "url"))
     return [Mapped("meetings", ident, doc)]
 
 
 def comment(ctx: Context, entity: str, row: Row, notes: Notes) -> list[Mapped]:
     """A comment: its thread (inReplyTo), stance, author and the space of its root."""
-    ident = cell(row, "id")
-    if not ident:
-        raise ValueError("the row has no id")
+    ident = row_id(row)
     kind = cell(row, "commentable_type") or ""
     target_id = cell(row, "commentable_id")
     if kind not in COMMENTABLES or not target_id:
@@ -244,8 +232,7 @@ def comment(ctx: Context, entity: str, row: Row, notes: Notes) -> list[Mapped]:
     root = cell(row, "root_commentable_url")
     doc["inSpace"] = ctx.space_of(row, ("root_commentable_url",))
     doc["published"] = date_time(cell(row, "created_at"), notes, "created_at")
-    if machine:
-        doc["machineTranslated"] = sorted(machine)
+    mark_machine_translated(doc, machine)
     url = f"{root}?commentId={ident}" if root and is_url(root) else None
     ctx.platform.provenance(doc, url)
     return [Mapped(entity, ident, doc)]

@@ -324,6 +324,21 @@ def document(iri: str, kind: str) -> Doc:
     return {"@context": CONTEXT_IRI, "id": iri, "type": kind}
 
 
+def row_id(row: Row, *columns: str) -> str:
+    """The row's Decidim id (first non-empty of ``columns``, default ``id``); a row without
+    one cannot be imported (ValueError, reported as a rejected row)."""
+    ident = cell(row, *(columns or ("id",)))
+    if not ident:
+        raise ValueError("the row has no id")
+    return ident
+
+
+def mark_machine_translated(doc: Doc, machine: set[str]) -> None:
+    """Name the languages whose texts came only from Decidim's machine translations."""
+    if machine:
+        doc["machineTranslated"] = sorted(machine)
+
+
 __all__ = ["Doc", "Notes", "Platform", "Row", "alignment", "cell", "count", "date",
-           "date_time", "document", "flag", "id_in_url", "id_list", "is_url", "languages",
+           "date_time", "document", "mark_machine_translated", "row_id", "flag", "id_in_url", "id_list", "is_url", "languages",
            "number", "place", "plain_text", "slugify"]

@@ -22,7 +22,7 @@ from ddsnode.decidim.mapping import (
     count,
     date,
     date_time,
-    document,
+    document, mark_machine_translated, row_id,
     flag,
     id_in_url,
     languages,
@@ -100,8 +100,7 @@ def space(ctx: Context, entity: str, row: Row, notes: Notes) -> list[Mapped]:
     if steps:
         doc["phases"], active = _phases(iri, steps, machine, ctx, notes)
         doc["activePhase"] = active
-    if machine:
-        doc["machineTranslated"] = sorted(machine)
+    mark_machine_translated(doc, machine)
     ctx.platform.provenance(doc, cell(row, "url"))
     return [Mapped(entity, ident, doc)]
 
@@ -144,9 +143,7 @@ def _phases(iri: str, steps: list[dict[str, Any]], machine: set[str], ctx: Conte
 
 def user_group(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     """A user group as an organisation: name, public profile; never its members."""
-    ident = cell(row, "id")
-    if not ident:
-        raise ValueError("the row has no id")
+    ident = row_id(row)
     doc = document(ctx.group(ident), "Organization")
     doc["name"] = cell(row, "name")
     nickname = cell(row, "nickname")
