@@ -15,17 +15,15 @@ import anyio.to_thread
 import rdflib
 
 from ddsnode import conneg, resources
-from ddsnode.http.errors import send_problem
-from ddsnode.http.exchange import Receive, Scope, Send, request_headers, send_response
+from ddsnode.http.endpoint import FixedMethodsEndpoint
+from ddsnode.http.exchange import Receive, Scope, Send, send_response
 from ddsnode.preconditions import Preconditions
-from ddsnode.problem import MethodNotAllowed, NotAcceptable, Problem
+from ddsnode.problem import NotAcceptable
 from ddsnode.representation import etag, render
 from ddsnode.store.base import Representation
 
-ALLOW = "GET, HEAD, OPTIONS"
 
-
-class DocumentEndpoint:
+class DocumentEndpoint(FixedMethodsEndpoint):
     """ASGI app serving one fixed RDF graph (or one fixed JSON document) with conneg."""
 
     def __init__(self, iri: str, graph: Callable[[], rdflib.Graph] | None = None, *,
@@ -41,32 +39,28 @@ class DocumentEndpoint:
             self.cache[offer] = rep
         return rep
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method = scope["method"]
-        headers = request_headers(scope)
-        try:
-            if method == "OPTIONS":
-                await send_response(send, 204, [(b"allow", ALLOW.encode())])
-                return
-            if method not in ("GET", "HEAD"):
-                raise MethodNotAllowed(f"{scope['path']} is read-only", headers={"Allow": ALLOW})
-            rep: Representation | None = self.fixed
-            if rep is None:
-                offer = conneg.negotiate(headers.get("accept"))
-                if offer is None:
-                    raise NotAcceptable("Available: " + ", ".join(conneg.RDF_OFFERS))
-                rep = self.cache.get(offer) or await anyio.to_thread.run_sync(self._render, offer)
-            assert rep is not None
-            out = [(b"etag", rep.etag.encode()), (b"vary", b"Accept, Origin")]
-            pre = Preconditions.parse(None, headers.get("if-none-match"))
-            if pre.if_none_match is not None and rep.etag in pre.if_none_match:
-                await send({"type": "http.response.start", "status": 304, "headers": out})
-                await send({"type": "http.response.body", "body": b""})
-                return
-            out.append((b"content-type", rep.media_type.encode()))
-            await send_response(send, 200, out, rep.body, head=method == "HEAD")
-        except Problem as problem:
-            await send_problem(send, problem, instance=scope["path"], head=method == "HEAD")
+    def refusal(self, method: str, path: str) -> str:
+        """Every fixed document is read-only."""
+        return f"{path} is read-only"
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, method: str,
+                     headers: dict[str, str]) -> None:
+        """GET or HEAD: the negotiated representation, or 304 on a matching If-None-Match."""
+        rep: Representation | None = self.fixed
+        if rep is None:
+            offer = conneg.negotiate(headers.get("accept"))
+            if offer is None:
+                raise NotAcceptable("Available: " + ", ".join(conneg.RDF_OFFERS))
+            rep = self.cache.get(offer) or await anyio.to_thread.run_sync(self._render, offer)
+        assert rep is not None
+        out = [(b"etag", rep.etag.encode()), (b"vary", b"Accept, Origin")]
+        pre = Preconditions.parse(None, headers.get("if-none-match"))
+        if pre.if_none_match is not None and rep.etag in pre.if_none_match:
+            await send({"type": "http.response.start", "status": 304, "headers": out})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        out.append((b"content-type", rep.media_type.encode()))
+        await send_response(send, 200, out, rep.body, head=method == "HEAD")
 
 
 def context_endpoint() -> DocumentEndpoint:

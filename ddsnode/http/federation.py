@@ -25,6 +25,7 @@ from ddsnode.cache import Quarantined
 from ddsnode.federated_listing import federated_page
 from ddsnode.federation import Federation
 from ddsnode.feed import MEDIA_TYPE as AS_MEDIA_TYPE
+from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.errors import send_problem
 from ddsnode.http.exchange import (
     ASGIApp,
@@ -39,7 +40,7 @@ from ddsnode.http.exchange import (
     send_response,
 )
 from ddsnode.peers import CACHE_PATH, FEED_PATH, INBOX_PATH, REACTIONS_PATH, TRACE_PATH
-from ddsnode.problem import BadRequest, MethodNotAllowed, NotAcceptable, NotFound, Problem
+from ddsnode.problem import BadRequest, NotAcceptable, NotFound, Problem
 from ddsnode.representation import dump_json, render
 from ddsnode.trace import Tracer
 
@@ -52,28 +53,9 @@ REACTION_TYPES = {"support": "Support", "like": "Endorsement", "follow": "Follow
                   "comment": "Comment"}
 
 
-class _Endpoint:
-    allow = "GET, HEAD, OPTIONS"
-
+class _Endpoint(FixedMethodsEndpoint):
     def __init__(self, fed: Federation) -> None:
         self.fed = fed
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method = scope["method"]
-        try:
-            if method == "OPTIONS":
-                await send_response(send, 204, [(b"allow", self.allow.encode())])
-                return
-            if method not in self.allow.split(", "):
-                raise MethodNotAllowed(f"{method} is not supported here",
-                                       headers={"Allow": self.allow})
-            await self.handle(scope, receive, send, method, request_headers(scope))
-        except Problem as problem:
-            await send_problem(send, problem, instance=scope["path"], head=method == "HEAD")
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, method: str,
-                     headers: dict[str, str]) -> None:
-        raise NotImplementedError
 
 
 async def _send_json(send: Send, value: Any, media_type: str, *, head: bool = False,

@@ -14,18 +14,17 @@ from urllib.parse import parse_qsl
 import anyio.to_thread
 
 from ddsnode import conneg
-from ddsnode.http.errors import send_problem
+from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import (
     Receive,
     Scope,
     Send,
     query_params,
     read_body,
-    request_headers,
     send_response,
 )
 from ddsnode.node import Node
-from ddsnode.problem import BadRequest, Forbidden, MethodNotAllowed, Problem, UnsupportedMediaType
+from ddsnode.problem import BadRequest, Forbidden, UnsupportedMediaType
 
 ALLOW = "GET, HEAD, POST, OPTIONS"
 FORM = "application/x-www-form-urlencoded"
@@ -43,34 +42,31 @@ def accept_list(header: str | None) -> list[str]:
     return [f"{kind}/{sub}" for _, (kind, sub, _params, q) in ordered if q > 0]
 
 
-class SparqlEndpoint:
+class SparqlEndpoint(FixedMethodsEndpoint):
     """ASGI app for ``/sparql``."""
+
+    allow = ALLOW
 
     def __init__(self, node: Node) -> None:
         self.node = node
         self.private = any(c.private for c in node.containers)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method = scope["method"]
-        headers = request_headers(scope)
-        try:
-            if method == "OPTIONS":
-                await send_response(send, 204, [(b"allow", ALLOW.encode())])
-                return
-            if method not in ("GET", "HEAD", "POST"):
-                raise MethodNotAllowed(f"{method} is not supported on /sparql",
-                                       headers={"Allow": ALLOW})
-            if self.private:
-                # The union graph includes private containers: reading it needs a token.
-                self.node.authorize("read", headers.get("authorization"))
-            query = await self._query(scope, receive, headers, method)
-            result = await anyio.to_thread.run_sync(partial(
-                self.node.sparql, query, accept_list(headers.get("accept"))))
-            await send_response(send, 200, [(b"content-type", result.media_type.encode()),
-                                            (b"vary", b"Accept, Origin")],
-                                result.body, head=method == "HEAD")
-        except Problem as problem:
-            await send_problem(send, problem, instance="/sparql", head=method == "HEAD")
+    def refusal(self, method: str, path: str) -> str:
+        """The detail of the 405 for ``method``."""
+        return f"{method} is not supported on /sparql"
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, method: str,
+                     headers: dict[str, str]) -> None:
+        """GET, HEAD or POST: run the query and send the negotiated result."""
+        if self.private:
+            # The union graph includes private containers: reading it needs a token.
+            self.node.authorize("read", headers.get("authorization"))
+        query = await self._query(scope, receive, headers, method)
+        result = await anyio.to_thread.run_sync(partial(
+            self.node.sparql, query, accept_list(headers.get("accept"))))
+        await send_response(send, 200, [(b"content-type", result.media_type.encode()),
+                                        (b"vary", b"Accept, Origin")],
+                            result.body, head=method == "HEAD")
 
     async def _query(self, scope: Scope, receive: Receive, headers: dict[str, str],
                      method: str) -> str:
