@@ -8,6 +8,7 @@ contexts bundled with ddsnode (the shared context, under its IRI) and refuses th
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -49,8 +50,11 @@ def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str
     return {"contextUrl": None, "documentUrl": url, "document": doc}
 
 
-def _options(base: str | None) -> dict[str, Any]:
-    opts: dict[str, Any] = {"documentLoader": document_loader}
+Loader = Callable[[str, dict[str, Any] | None], dict[str, Any]]
+
+
+def _options(base: str | None, loader: Loader = document_loader) -> dict[str, Any]:
+    opts: dict[str, Any] = {"documentLoader": loader}
     if base:
         opts["base"] = base
     return opts
@@ -68,9 +72,9 @@ def _unwrap(e: Exception) -> Exception | None:
     return None
 
 
-def _dataset(document: Any, base: str | None) -> dict[str, Any]:
+def _dataset(document: Any, base: str | None, loader: Loader = document_loader) -> dict[str, Any]:
     try:
-        dataset: dict[str, Any] = jsonld.to_rdf(document, _options(base))
+        dataset: dict[str, Any] = jsonld.to_rdf(document, _options(base, loader))
     except jsonld.JsonLdError as e:
         refused = _unwrap(e)
         if refused is not None:
@@ -99,9 +103,13 @@ def _term(node: dict[str, Any]) -> rdflib.term.Node:
     return rdflib.Literal(value)
 
 
-def jsonld_to_graph(document: Any, base: str | None = None) -> rdflib.Graph:
-    """A JSON-LD document (parsed JSON) as a graph; named graphs are refused (one resource)."""
-    dataset = _dataset(document, base)
+def jsonld_to_graph(document: Any, base: str | None = None, *,
+                    loader: Loader = document_loader) -> rdflib.Graph:
+    """A JSON-LD document (parsed JSON) as a graph; named graphs are refused (one resource).
+
+    ``loader`` resolves contexts (default: the bundled ones only); the authoring tools pass
+    one that serves a working copy's context."""
+    dataset = _dataset(document, base, loader)
     named = [name for name, triples in dataset.items() if name != "@default" and triples]
     if named:
         raise BadRequest("Named graphs are not accepted: a document describes one resource "

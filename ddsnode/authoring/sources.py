@@ -8,7 +8,6 @@ IRI; here that IRI resolves to *this tree's* ``context.jsonld``, never to the ne
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,10 +15,9 @@ from typing import Any
 
 import pyoxigraph
 import rdflib
-from pyld import jsonld
 
 from ddsnode import resources
-from ddsnode.jsonld import RemoteContextRefused
+from ddsnode.jsonld import RemoteContextRefused, jsonld_to_graph
 from ddsnode.problem import BadRequest
 from ddsnode.validation.shapes import load_shapes, parse_turtle
 
@@ -140,16 +138,9 @@ class Sources:
     def parse_jsonld(self, document: Any) -> rdflib.Graph:
         """A JSON-LD document (parsed JSON) as a graph, with this tree's context."""
         try:
-            nquads = jsonld.to_rdf(document, {"documentLoader": self.document_loader,
-                                              "format": "application/n-quads"})
-        except jsonld.JsonLdError as e:
-            raise BadRequest(f"Invalid JSON-LD: {str(e)[:300]}") from None
-        graph = rdflib.Graph()
-        with warnings.catch_warnings():
-            # rdflib 7.6's N-Quads parser warns about its own use of Dataset.default_context.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            graph.parse(data=nquads, format="nquads")
-        return graph
+            return jsonld_to_graph(document, loader=self.document_loader)
+        except RemoteContextRefused as e:
+            raise BadRequest(f"Invalid JSON-LD: {e.detail}") from None
 
     def parse_example(self, path: Path) -> rdflib.Graph:
         """An example file as a graph; BadRequest when it is not JSON or not JSON-LD."""
