@@ -323,6 +323,11 @@ def is_reaction(types: tuple[str, ...]) -> bool:
     return any(t in kinds for t in types)
 
 
+# the types reaction_target recognises
+REACTION_CLASSES = frozenset(str(c) for c in (DDS.Support, DDS.Endorsement, DDS.Follow,
+                                              DDS.Comment))
+
+
 def reaction_target(graph: rdflib.Graph, iri: str) -> tuple[str, str] | None:
     """(kind, target IRI) when ``iri`` is a reaction or comment in ``graph``; else None."""
     main = rdflib.URIRef(iri)

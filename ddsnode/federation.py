@@ -27,7 +27,7 @@ from typing import Any
 import rdflib
 
 from ddsnode import rdfio
-from ddsnode.cache import PeerCache, actor_of, is_reaction, reaction_target
+from ddsnode.cache import REACTION_CLASSES, PeerCache, actor_of, is_reaction, reaction_target
 from ddsnode.delivery import Outbox
 from ddsnode.federation_db import FederationDB
 from ddsnode.feed import AS_CONTEXT, MEDIA_TYPE, ChangeFeed, cursor_of
@@ -217,17 +217,29 @@ class Federation:
             for change in changes:
                 if change.action == "delete" or not self.feed.published(change):
                     continue
-                resource = self.node.store.get(change.iri)
-                if resource is None or resource.kind != "rdf" or not resource.ntriples:
-                    continue
-                graph = rdfio.graph_from_ntriples(resource.ntriples)
-                found = reaction_target(graph, change.iri)
+                found = self._reaction(change)
                 if found is not None and found[1].startswith(self.base):
-                    actor = actor_of(graph, change.iri)
-                    self.ledger.record(change.iri, str(actor or change.iri), found[1],
-                                       found[0], "local")
+                    kind, target, actor = found
+                    self.ledger.record(change.iri, actor, target, kind, "local")
                     recorded += 1
         return recorded
+
+    def _reaction(self, change: Change) -> tuple[str, str, str] | None:
+        """(kind, target, actor) when the changed resource is a reaction or comment.
+
+        The change log carries the resource's types, so other resources (most writes)
+        are passed over without reading and parsing them.
+        """
+        if not REACTION_CLASSES.intersection(change.types):
+            return None
+        resource = self.node.store.get(change.iri)
+        if resource is None or resource.kind != "rdf" or not resource.ntriples:
+            return None
+        graph = rdfio.graph_from_ntriples(resource.ntriples)
+        found = reaction_target(graph, change.iri)
+        if found is None:
+            return None
+        return found[0], found[1], str(actor_of(graph, change.iri) or change.iri)
 
     def _push(self, change: Change, followers: list[str]) -> None:
         activity = self.feed.activity(change, context=True)
@@ -237,16 +249,11 @@ class Federation:
             inboxes += self.outbox.inboxes_notified_about(change.iri)
             recount = self.ledger.forget(change.iri)
         else:
-            resource = self.node.store.get(change.iri)
-            graph = rdfio.graph_from_ntriples(resource.ntriples) \
-                if resource is not None and resource.ntriples else rdflib.Graph()
-            found = reaction_target(graph, change.iri)
+            found = self._reaction(change)
             if found is not None:
-                kind, target = found
-                actor = actor_of(graph, change.iri)
+                kind, target, actor = found
                 if target.startswith(self.base):
-                    self.ledger.record(change.iri, str(actor or change.iri), target, kind,
-                                       "local")
+                    self.ledger.record(change.iri, actor, target, kind, "local")
                     recount = target
                 else:
                     peer = self.peers.get(target)
