@@ -20,7 +20,8 @@ import rdflib
 from ddsnode.decidim.graphql import read_api
 from ddsnode.vocab import DDS, RDF
 from tests.support import decidim_variants as variants
-from tests.support.fake_decidim import Running, free_port
+from tests.support.fake_decidim import Running
+from tests.support.node import free_port
 from tests.test_decidim_import import SLUG, counts, document, graph, init_node, run_import
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import socket
 import threading
 import time
 import zipfile
@@ -26,6 +25,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.support.node import free_port
 
 csv.field_size_limit(1 << 30)
 
@@ -142,13 +143,6 @@ class FakeDecidim:
                 "totalCommentsCount": int(row["comments"] or 0), "author": author,
                 "category": None, "amendments": []}
 
-
-def free_port() -> int:
-    """A TCP port nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Running:

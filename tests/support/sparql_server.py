@@ -7,7 +7,6 @@ graph (what ddsnode's docs tell operators to configure); stopped on exit.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from types import TracebackType
 from typing import Self
 
 import httpx
+
+from tests.support.node import free_port
 
 
 def oxigraph_cli() -> str:
@@ -28,12 +29,6 @@ def oxigraph_cli() -> str:
         raise RuntimeError("the oxigraph CLI is missing: pip install oxigraph (dev extra)")
     return found
 
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class SparqlServer:
