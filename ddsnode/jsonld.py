@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 import rdflib
@@ -17,14 +16,6 @@ from pyld import jsonld
 
 from ddsnode import rdfio, resources
 from ddsnode.problem import BadRequest, Unprocessable
-
-RDF_MEDIA_TYPES = {
-    "application/ld+json": "json-ld",
-    "application/json": "json-ld",
-    "text/turtle": "turtle",
-    "application/n-triples": "nt",
-}
-
 
 class RemoteContextRefused(Unprocessable):
     """A document names a context that is not bundled with the node."""
@@ -83,12 +74,6 @@ def _dataset(document: Any, base: str | None, loader: Loader = document_loader) 
     return dataset
 
 
-def to_nquads(document: Any, base: str | None = None) -> str:
-    """A JSON-LD document (parsed JSON) as N-Quads text, resolving bundled contexts only."""
-    text: str = jsonld.JsonLdProcessor.to_nquads(_dataset(document, base))
-    return text
-
-
 def _term(node: dict[str, Any]) -> rdflib.term.Node:
     kind, value = node["type"], node["value"]
     if kind == "IRI":
@@ -139,14 +124,9 @@ def parse_rdf(data: bytes | str, fmt: str, base: str | None = None) -> rdflib.Gr
     return graph
 
 
-@cache
-def _context_for_compaction() -> dict[str, Any]:
-    return resources.context_document()
-
-
 def compact(expanded_or_doc: Any) -> dict[str, Any]:
     """Compact a JSON-LD document with the shared context; ``@context`` is the context IRI."""
-    result: dict[str, Any] = jsonld.compact(expanded_or_doc, _context_for_compaction(),
+    result: dict[str, Any] = jsonld.compact(expanded_or_doc, resources.context_document(),
                                             {"documentLoader": document_loader})
     result["@context"] = resources.CONTEXT_IRI
     return result
