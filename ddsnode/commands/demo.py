@@ -2,7 +2,7 @@
 
 The examples describe several nodes (a city's Decidim platform, a neighbourhood platform,
 an electoral authority, an organisation directory). The demo node plays all of them: each
-example host is rebased under the demo node's base IRI, and every document is written
+example node's base is rebased under the demo node's base IRI, and every document is written
 through the same validated path as a PUT.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,10 @@ from ddsnode import resources
 from ddsnode.commands.node import init_node, serve
 from ddsnode.settings import SETTINGS_FILE, Settings
 
-EXAMPLE_HOST = re.compile(r"https://[a-z0-9-]+\.rivemont\.example/")
+# The nodes of the example scenario. Other example hosts (the Decidim platform's pages,
+# homepages, the video-call link) are not nodes and keep their IRIs.
+EXAMPLE_BASES = ("https://participa.rivemont.example/", "https://voisins.rivemont.example/",
+                 "https://elections.rivemont.example/", "https://annuaire.rivemont.example/")
 
 
 def add_parser(sub: Any) -> None:
@@ -34,8 +36,10 @@ def add_parser(sub: Any) -> None:
 
 
 def rebase(text: str, base: str) -> str:
-    """Rewrite the example hosts' IRIs under ``base``."""
-    return EXAMPLE_HOST.sub(base, text)
+    """Rewrite the example nodes' IRIs under ``base``."""
+    for node in EXAMPLE_BASES:
+        text = text.replace(node, base)
+    return text
 
 
 def load_examples(settings: Settings) -> tuple[int, list[str]]:

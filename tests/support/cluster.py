@@ -28,7 +28,8 @@ from typing import Any, TypeVar
 import httpx
 
 from ddsnode import resources
-from tests.support.node import EXAMPLE_BASES, REPO, _wait, free_port
+from ddsnode.commands.demo import rebase
+from tests.support.node import REPO, _wait, free_port
 
 T = TypeVar("T")
 CLI = [sys.executable, "-m", "ddsnode"]
@@ -111,9 +112,7 @@ class ClusterNode:
         """Example data moved under this node (``others`` maps more example bases)."""
         for old, new in (others or {}).items():
             text = text.replace(old, new)
-        for base in EXAMPLE_BASES:
-            text = text.replace(base, self.base)
-        return text
+        return rebase(text, self.base)
 
     def example(self, name: str, others: dict[str, str] | None = None) -> tuple[str, bytes]:
         """(IRI, JSON-LD bytes) of ``examples/<name>.jsonld`` rebased onto this node."""

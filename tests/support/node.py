@@ -27,10 +27,9 @@ from typing import Any
 import httpx
 
 from ddsnode import resources
+from ddsnode.commands.demo import rebase
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE_BASES = ("https://participa.rivemont.example/", "https://voisins.rivemont.example/",
-                 "https://elections.rivemont.example/", "https://annuaire.rivemont.example/")
 # Settings of the shared node: an open container for free-form tests, a private one,
 # and a small body limit so that 413 is cheap to provoke.
 SHARED_SETTINGS = {"open_containers": "open/", "private_containers": "private/",
@@ -90,9 +89,7 @@ class RunningNode:
 
     def rebase(self, text: str) -> str:
         """Example data with its IRIs moved under this node's base."""
-        for base in EXAMPLE_BASES:
-            text = text.replace(base, self.base)
-        return text
+        return rebase(text, self.base)
 
     def example(self, name: str) -> tuple[str, bytes]:
         """(IRI on this node, rebased JSON-LD bytes) of ``examples/<name>.jsonld``."""
