@@ -28,7 +28,7 @@ from email.utils import parsedate_to_datetime
 
 import rdflib
 
-from ddsnode import conneg, representation
+from ddsnode import conneg, rdfio, representation
 from ddsnode.containers import ContainerRegistry
 from ddsnode.federation_db import FederationDB
 from ddsnode.indexing import index_fields
@@ -89,10 +89,7 @@ class CacheEntry:
 
     def graph(self) -> rdflib.Graph:
         """The cached graph."""
-        g = rdflib.Graph()
-        if self.ntriples:
-            g.parse(data=self.ntriples, format="nt")
-        return g
+        return rdfio.graph_from_ntriples(self.ntriples) if self.ntriples else rdflib.Graph()
 
 
 _COLS = ("iri, origin, fetched_from, status, etag, last_modified, max_age, fetched_at, "

@@ -17,6 +17,7 @@ from pyld import jsonld
 from ddsnode import rdfio, resources
 from ddsnode.problem import BadRequest, Unprocessable
 
+
 class RemoteContextRefused(Unprocessable):
     """A document names a context that is not bundled with the node."""
 

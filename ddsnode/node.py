@@ -18,7 +18,7 @@ from typing import Any
 
 import rdflib
 
-from ddsnode import conneg, listing, representation
+from ddsnode import conneg, listing, rdfio, representation
 from ddsnode.containers import (
     Container,
     ContainerRegistry,
@@ -192,9 +192,8 @@ class Node:
         key = (resource.iri, resource.version)
         graph = self._graphs.get(key)
         if graph is None:
-            graph = rdflib.Graph()
-            if resource.ntriples:
-                graph.parse(data=resource.ntriples, format="nt")
+            graph = rdfio.graph_from_ntriples(resource.ntriples) if resource.ntriples \
+                else rdflib.Graph()
             self._graphs[key] = graph
             if len(self._graphs) > 256:
                 self._graphs.popitem(last=False)
@@ -334,7 +333,7 @@ class Node:
                 raise UnsupportedMediaType("PATCH applies to RDF sources; replace a file with PUT")
             graph = rdflib.Graph()
             if current is not None:
-                graph.parse(data=current.ntriples, format="nt")
+                graph = rdfio.graph_from_ntriples(current.ntriples)
                 if current.kind == "container":
                     for triple in list(graph.triples((rdflib.URIRef(iri), LDP.contains, None))):
                         graph.remove(triple)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 import rdflib
 
-from ddsnode import representation
+from ddsnode import rdfio, representation
 from ddsnode.federation_db import FederationDB
 from ddsnode.indexing import index_fields, title_of
 from ddsnode.problem import PreconditionFailed
@@ -134,8 +134,7 @@ def keep_counts(ledger: ReactionLedger) -> WriteHook:
         for term in terms:
             graph.remove((main, term, None))
         if current is not None and current.ntriples:
-            stored = rdflib.Graph()
-            stored.parse(data=current.ntriples, format="nt")
+            stored = rdfio.graph_from_ntriples(current.ntriples)
             for term in terms:
                 for value in stored.objects(main, term):
                     graph.add((main, term, value))
@@ -156,8 +155,7 @@ def apply_counts(store: Store, iri: str, counts: dict[str, int], *,
         current = store.get(iri)
         if current is None or current.kind != "rdf":
             return False
-        graph = rdflib.Graph()
-        graph.parse(data=current.ntriples, format="nt")
+        graph = rdfio.graph_from_ntriples(current.ntriples)
         if not any(graph.triples((main, None, None))):
             return False
         for term in (*KIND_TERMS.values(), "countsComputedAt"):
@@ -186,7 +184,6 @@ def platform_counts(store: Store, iri: str) -> dict[str, int]:
     current = store.get(iri)
     if current is None or current.kind != "rdf" or not current.ntriples:
         return {}
-    from ddsnode import rdfio
     graph = rdfio.graph_from_ntriples(current.ntriples)
     main = rdflib.URIRef(iri)
     if graph.value(main, DDS.sourcePlatform) is None:

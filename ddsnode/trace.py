@@ -22,6 +22,7 @@ from typing import Any
 
 import rdflib
 
+from ddsnode import rdfio
 from ddsnode.vocab import DDS, OWL, RDFS, ontology_graph
 
 
@@ -149,7 +150,7 @@ class Tracer:
         if iri.startswith(fed.base):
             resource = fed.node.store.get(document)
             if resource is not None and resource.kind != "tombstone":
-                graph.parse(data=resource.ntriples, format="nt")
+                graph = rdfio.graph_from_ntriples(resource.ntriples)
                 return graph, Source("local", fed.origin), fetches
             return graph, Source("unavailable", fed.origin, detail="not on this node"), fetches
         entry = fed.cache.get(document)

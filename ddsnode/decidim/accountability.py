@@ -16,12 +16,14 @@ from ddsnode.decidim.mapping import (
     cell,
     count,
     date,
-    document, mark_machine_translated, row_id,
+    document,
     id_in_url,
     id_list,
     languages,
+    mark_machine_translated,
     number,
     place,
+    row_id,
     slugify,
 )
 

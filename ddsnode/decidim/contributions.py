@@ -20,13 +20,15 @@ from ddsnode.decidim.mapping import (
     cell,
     count,
     date_time,
-    document, mark_machine_translated, row_id,
+    document,
     flag,
     id_in_url,
     id_list,
     is_url,
     languages,
+    mark_machine_translated,
     place,
+    row_id,
 )
 
 LIKE_COLUMNS = ("likes/total_count", "likes_count", "likes", "endorsements/total_count",

@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import rdflib
 from rdflib.compare import isomorphic
 
+from ddsnode import rdfio
 from ddsnode.decidim import accountability, contributions, spaces
 from ddsnode.decidim.columns import PERSONAL, missing_columns, unknown_columns
 from ddsnode.decidim.context import Context, Mapped
@@ -342,8 +342,7 @@ class Importer:
             new = parse_rdf(body, "json-ld", base=iri)
         except Problem:
             return False
-        old = rdflib.Graph()
-        old.parse(data=stored, format="nt")
+        old = rdfio.graph_from_ntriples(stored)
         for graph in (old, new):
             for predicate in SERVER_MANAGED:
                 graph.remove((None, predicate, None))

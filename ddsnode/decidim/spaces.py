@@ -22,10 +22,12 @@ from ddsnode.decidim.mapping import (
     count,
     date,
     date_time,
-    document, mark_machine_translated, row_id,
+    document,
     flag,
     id_in_url,
     languages,
+    mark_machine_translated,
+    row_id,
     slugify,
 )
 
