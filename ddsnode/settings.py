@@ -76,6 +76,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("open_containers", "",
             "Comma-separated container paths with no shape that anyone may read and write "
             "(e.g. `open/` for conformance tests)"),
+    Setting("render_cache_mb", 64,
+            "Memory (MiB) for rendered representations; each is rendered on first read"),
     Setting("validation_engine", "fast", "Validator for writes: `fast` or `pyshacl` (same results)"),
     Setting("cors_origins", "*", "Origins allowed to read cross-origin (comma-separated, or *)"),
     Setting("log_level", "info", "Log level of the server"),

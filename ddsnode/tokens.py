@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
@@ -55,8 +56,19 @@ class TokenRegistry:
 
     def __init__(self, node_dir: Path) -> None:
         self.path = Path(node_dir) / ADMIN_DB
+        self._local = threading.local()
         with self._connect() as db:
             db.executescript(_SCHEMA)
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's long-lived connection for lookups: opening one per request cost
+        more than the rest of an authorised request. In WAL mode each statement still
+        reads the latest commit, so a token revoked by another process fails at once."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            self._local.db = db
+        return db
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -83,9 +95,9 @@ class TokenRegistry:
         """The grant of a live token, or None for an unknown or revoked one."""
         if not token.startswith(PREFIX) or len(token) > 200:
             return None
-        with self._connect() as db:
-            row = db.execute("SELECT id, scopes, label, created, revoked FROM tokens WHERE hash=?",
-                             (_hash(token),)).fetchone()
+        row = self._reader().execute(
+            "SELECT id, scopes, label, created, revoked FROM tokens WHERE hash=?",
+            (_hash(token),)).fetchone()
         if row is None or row[4] is not None:
             return None
         return TokenInfo(row[0], frozenset(row[1].split()), row[2], row[3])

@@ -21,6 +21,7 @@ import rdflib
 
 from ddsnode.cli import main
 from ddsnode.node import Node
+from ddsnode.representation import OFFERS
 from ddsnode.settings import Settings
 from tests.support.decidim_variants import NIGHTLY
 
@@ -52,7 +53,9 @@ def document(node_dir: Path, path: str) -> dict[str, Any]:
     try:
         stored = node.store.get(node.base + path)
         assert stored is not None and stored.kind == "rdf", path
-        doc: dict[str, Any] = json.loads(stored.representations["application/ld+json"].body)
+        rep = node.renderings.get(stored, "application/ld+json")
+        assert rep is not None
+        doc: dict[str, Any] = json.loads(rep.body)
         for item in doc.get("@graph", []):  # a document with hash resources comes as a graph
             if item.get("id") == node.base + path:
                 return {**item, "@graph": doc["@graph"]}
@@ -169,7 +172,10 @@ def test_no_real_names_anywhere(imported: tuple[Path, dict[str, Any]]) -> None:
                 stored = node.store.get(change.iri)
                 assert stored is not None
                 texts.append(stored.ntriples)
-                texts.extend(r.body.decode("utf-8") for r in stored.representations.values())
+                for offer in OFFERS if stored.kind != "container" else ():
+                    rep = node.renderings.get(stored, offer)
+                    assert rep is not None
+                    texts.append(rep.body.decode("utf-8"))
                 seen += 1
             after = changes[-1].seq
     finally:

@@ -10,7 +10,7 @@ import pytest
 
 from ddsnode import conneg, resources
 from ddsnode.commands.node import init_node
-from ddsnode.node import Node
+from ddsnode.node import Found, Node
 from ddsnode.problem import Conflict, Gone, PreconditionFailed, ValidationFailed
 
 BASE = "http://node.test/"
@@ -30,14 +30,23 @@ def example(name: str) -> tuple[str, bytes]:
     return json.loads(text)["id"], text.encode()
 
 
-def test_write_document_stores_every_representation(node: Node) -> None:
+def test_write_document_stores_a_resource_rendered_in_every_media_type(node: Node) -> None:
     iri, body = example("a-proposal-protected-bike-lanes")
     stored = node.write_document(iri, body, "application/ld+json")
     assert stored.iri == iri and stored.version == 1 and stored.container == BASE + "proposals/"
+    found = node.read(node.target(iri))
+    tags = set()
     for offer in (conneg.JSONLD, conneg.JSONLD_EXPANDED, conneg.TURTLE, conneg.NTRIPLES,
-                  conneg.HTML):
-        rep = stored.representations[offer]
-        assert rep.body and rep.etag.startswith('"')
+                  conneg.HTML, conneg.JSON):
+        rep = node.rendered(node.target(iri), found, offer)
+        assert rep is not None and rep.body and rep.etag.startswith('"')
+        current = node.store.get(iri)
+        assert current is not None
+        again = node.rendered(node.target(iri), Found(current), offer)
+        assert again == rep  # same bytes, same strong ETag, whichever copy asks
+        tags.add(rep.etag)
+    assert len(tags) == 6  # one strong validator per representation
+    assert node.rendered(node.target(iri), found, "image/png") is None
     assert "https://w3id.org/dds/ns#Proposal" in stored.index.types
     assert "https://w3id.org/dds/topic/mobility" in stored.index.topics
     assert stored.index.lat == pytest.approx(45.764)
@@ -70,7 +79,8 @@ def test_delete_leaves_a_tombstone(node: Node) -> None:
         node.read(node.target(iri))
     stored = node.store.get(iri)
     assert stored is not None and stored.kind == "tombstone"
-    assert b"Tombstone" in stored.representations[conneg.TURTLE].body
+    rep = node.renderings.get(stored, conneg.TURTLE)
+    assert rep is not None and b"Tombstone" in rep.body
 
 
 def test_containers_are_created_once_and_are_not_writable(node: Node) -> None:

@@ -1,18 +1,19 @@
 """The LDP resource endpoint: every method on every resource and container (raw ASGI).
 
-GET/HEAD are answered inline (a store lookup, negotiated bytes, headers); writes run in
-a worker thread because parsing, validation and serialisation are CPU work that must
-not stall other reads. The rules live in :class:`ddsnode.node.Node`; this module maps
+GET/HEAD are answered inline (a store lookup, negotiated bytes, headers); writes run on
+the node's writer thread (:mod:`ddsnode.writer`) because parsing, validation and
+serialisation are CPU work that must not stall reads. The rules live in :class:`ddsnode.node.Node`; this module maps
 them to HTTP: methods, headers (LDP 4.2, Solid Protocol 0.11), statuses.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import lru_cache, partial
+from typing import Any
 from urllib.parse import urlencode
-
-import anyio.to_thread
 
 from ddsnode import conneg
 from ddsnode.description import STORAGE_DESCRIPTION_REL, WELL_KNOWN_SOLID
@@ -33,7 +34,6 @@ from ddsnode.node import BINARY_KEY, Found, Node, Target
 from ddsnode.patch import PATCH_TYPES
 from ddsnode.preconditions import Preconditions
 from ddsnode.problem import BadRequest, MethodNotAllowed, NotAcceptable, NotFound, Problem
-from ddsnode.representation import pick
 
 LDP = "http://www.w3.org/ns/ldp#"
 PIM_STORAGE = "http://www.w3.org/ns/pim/space#Storage"
@@ -158,7 +158,7 @@ class ResourceEndpoint:
                 rep = view.representation
                 out.append((b"link", self._paging(target, view.query, view.next_cursor)))
             else:
-                found_rep = pick(resource.representations, offer)
+                found_rep = self.node.rendered(target, found, offer)
                 if found_rep is None:
                     raise NotAcceptable("Available: " + ", ".join(conneg.RDF_OFFERS))
                 rep = found_rep
@@ -195,21 +195,24 @@ class ResourceEndpoint:
 
     async def write(self, scope: Scope, receive: Receive, send: Send, method: str,
                     target: Target, headers: dict[str, str]) -> None:
-        """PUT, POST, PATCH, DELETE: the core does the work in a worker thread."""
+        """PUT, POST, PATCH, DELETE: the core does the work on the node's writer thread."""
         preconditions = Preconditions.parse(headers.get("if-match"), headers.get("if-none-match"))
         body = await read_body(scope, receive, headers, self.limit) if method != "DELETE" else b""
         media_type = conneg.media_type_of(headers.get("content-type"))
         node = self.node
+
+        def run(work: Callable[[], Any]) -> Awaitable[Any]:
+            return asyncio.wrap_future(node.writer.submit(work))
+
         if method == "DELETE":
-            await anyio.to_thread.run_sync(partial(node.delete, target.iri,
-                                                   preconditions=preconditions))
+            await run(partial(node.delete, target.iri, preconditions=preconditions))
             await send_response(send, 204, [(b"vary", VARY)])
             return
         if method == "POST":
             slug = headers.get("slug")
             wants_container = _link_type_container(headers.get("link", ""))
-            resource = await anyio.to_thread.run_sync(partial(
-                node.post, target.iri, body, media_type, slug=slug, as_container=wants_container))
+            resource = await run(partial(node.post, target.iri, body, media_type, slug=slug,
+                                         as_container=wants_container))
             kind = LDP + ("BasicContainer" if resource.kind == "container" else
                           "NonRDFSource" if resource.kind == "binary" else "RDFSource")
             out: Headers = [(b"location", resource.iri.encode("utf-8")),
@@ -219,8 +222,8 @@ class ResourceEndpoint:
             await send_response(send, 201, out)
             return
         operation = node.put if method == "PUT" else node.patch
-        result = await anyio.to_thread.run_sync(partial(operation, target.iri, body, media_type,
-                                                        preconditions=preconditions))
+        result = await run(partial(operation, target.iri, body, media_type,
+                                   preconditions=preconditions))
         if result.created:
             await send_response(send, 201, [(b"location", target.iri.encode("utf-8")),
                                             (b"vary", VARY)])

@@ -18,6 +18,10 @@ backend (``tests/test_store.py`` runs the same suite over each):
   the previous page), with filters; it never loads the whole container.
 * ``changes(after, limit)`` lists the change log (every put/delete, in commit order,
   with a monotonic ``seq``): the federation change feed and the SPARQL index's replay.
+* ``transaction()`` groups the puts and deletes this thread makes inside it into one
+  atomic, durable commit (one fsync for many writes); ``savepoint()`` inside it undoes
+  one step's writes if that step raises. Backends without transactions run each write
+  on its own (the defaults).
 * ``sparql(query, accept)`` runs a read-only SPARQL 1.1 query over all live resources
   (the default graph is the union of the resources' graphs) within the time and result
   limits; updates, ``SERVICE`` and ``LOAD`` are refused.
@@ -28,6 +32,7 @@ from __future__ import annotations
 import abc
 import base64
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -39,7 +44,7 @@ Kind = Literal["rdf", "container", "binary", "tombstone"]
 
 @dataclass(frozen=True)
 class Representation:
-    """One serialisation of a resource, computed at write time, with its strong ETag."""
+    """One serialisation of a resource, with its strong ETag."""
 
     media_type: str
     body: bytes
@@ -196,6 +201,14 @@ class Store(abc.ABC):
         """A number that changes whenever a member of ``container`` is created, changed or
         deleted (pages may be cached under it), or None when the backend keeps none."""
         return None
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Commit every write this thread makes in the block together, when it ends."""
+        return nullcontext()
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """Inside :meth:`transaction`: undo the block's writes if it raises."""
+        return nullcontext()
 
     def close(self) -> None:
         """Release files and connections."""

@@ -165,20 +165,6 @@ class EmbeddedStore(Store):
                 self._connections.append(conn)
         return conn
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        # IMMEDIATE takes the write lock now, so the version check and the write see the
-        # same state even with writers in other processes.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
     def close(self) -> None:
         """Close every connection and stop the SPARQL index worker."""
         self._closed = True
@@ -267,15 +253,60 @@ class EmbeddedStore(Store):
 
     # -- writes -----------------------------------------------------------------------
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One ``BEGIN IMMEDIATE`` … ``COMMIT`` around the block's writes on this thread
+        (the node's writer thread runs a batch of requests in one): reads on this thread
+        see them at once, other connections after the COMMIT (its one fsync)."""
+        conn = self._conn()
+        if getattr(self._local, "batching", False):
+            yield  # already inside one: part of it
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        self._local.batching = True
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._local.batching = False
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A SAVEPOINT inside :meth:`transaction` (nothing outside one)."""
+        if not getattr(self._local, "batching", False):
+            yield
+            return
+        conn = self._conn()
+        conn.execute("SAVEPOINT step")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK TO step")
+            conn.execute("RELEASE step")
+            raise
+        conn.execute("RELEASE step")
+
+    def _run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """``work(conn)`` in this thread's transaction if it has one, else group-committed."""
+        if getattr(self._local, "batching", False):
+            with self.savepoint():
+                return work(self._conn())
+        return self._group.run(work)
+
     def put(self, resource: StoredResource, *, expect_version: int | None = None) -> StoredResource:
-        """Create or replace atomically; durable when it returns."""
-        stored: StoredResource = self._group.run(lambda conn: _put(conn, resource,
-                                                                   expect_version))
+        """Create or replace atomically; durable when it returns (or, inside
+        :meth:`transaction`, when the transaction commits)."""
+        stored: StoredResource = self._run(lambda conn: _put(conn, resource, expect_version))
         return stored
 
     def put_many(self, resources: Iterable[StoredResource]) -> list[StoredResource]:
         """Write many resources in one transaction (imports and benchmarks): all or none."""
-        with self._write() as conn:
+        with self.transaction(), self.savepoint():
+            conn = self._conn()
             return [_put(conn, r, None) for r in resources]
 
     def delete(self, iri: str, *, tombstone: StoredResource,
@@ -284,7 +315,7 @@ class EmbeddedStore(Store):
         Conflict for a container that still has members."""
         if tombstone.kind != "tombstone":
             raise ValueError("delete() needs a resource of kind 'tombstone'")
-        self._group.run(lambda conn: _delete(conn, iri, tombstone, expect_version))
+        self._run(lambda conn: _delete(conn, iri, tombstone, expect_version))
 
 
 # -- helpers shared with the index worker and the tests ---------------------------------

@@ -44,6 +44,11 @@ def results_from_graph(report: rdflib.Graph) -> list[ShapeResult]:
 
 def validate_pyshacl(graph: rdflib.Graph, *, shapes: rdflib.Graph | None = None) -> ShapeReport:
     """Validate ``graph`` with pyshacl against ``shapes`` (default: the bundled shapes)."""
+    if not graph.store.context_aware:  # pyshacl needs a context-aware store (rdfio.new_graph)
+        copy = rdflib.Graph()
+        for triple in graph:
+            copy.add(triple)
+        graph = copy
     _, report, _ = pyshacl_validate(
         graph, shacl_graph=shapes if shapes is not None else shapes_graph(),
         inference="none", advanced=False, inplace=True, abort_on_first=False,

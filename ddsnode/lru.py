@@ -1,0 +1,52 @@
+"""A thread-safe least-recently-used cache, bounded by a total weight.
+
+The node keeps three: parsed container graphs and rendered container pages (weight 1
+each, bounded by count) and rendered representations of resources (weighed in bytes).
+Keys must hold everything the value depends on, so an entry is never stale: it is
+either hit by an identical request or ages out.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+class LRU(Generic[V]):
+    """At most ``capacity`` of total weight; the least recently used entries go first."""
+
+    def __init__(self, capacity: int, weigh: Callable[[V], int] = lambda _: 1) -> None:
+        self.capacity = capacity
+        self.weigh = weigh
+        self.weight = 0
+        self._entries: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get_or_make(self, key: Hashable, make: Callable[[], V]) -> V:
+        """The cached value for ``key``, or ``make()`` stored under it."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found[0]
+        value = make()  # outside the lock: two misses may both make it, harmlessly
+        weight = self.weigh(value)
+        if weight > self.capacity:
+            return value  # larger than the whole cache: serve it, keep nothing
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.weight -= old[1]
+            self._entries[key] = (value, weight)
+            self.weight += weight
+            while self.weight > self.capacity:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self.weight -= dropped
+        return value
