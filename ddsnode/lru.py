@@ -31,11 +31,13 @@ class LRU(Generic[V]):
 
     def get_or_make(self, key: Hashable, make: Callable[[], V]) -> V:
         """The cached value for ``key``, or ``make()`` stored under it."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
+        found = self._entries.get(key)  # a hit takes no lock: both calls are atomic
+        if found is not None:
+            try:
                 self._entries.move_to_end(key)
-                return found[0]
+            except KeyError:
+                pass  # evicted meanwhile by another thread: still a valid value
+            return found[0]
         value = make()  # outside the lock: two misses may both make it, harmlessly
         weight = self.weigh(value)
         if weight > self.capacity:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import rdflib
@@ -90,11 +91,14 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class ContainerView:
-    """One page of a container in one media type, and the cursor of the next page."""
+    """One page of a container in one media type, the cursors of the pages around it,
+    and when the container or any member last changed (None: the store cannot tell)."""
 
     representation: Representation
     next_cursor: str | None
-    query: dict[str, str]  # the filter parameters, to build first/next links
+    query: dict[str, str]  # the filter parameters, to build first/next/prev links
+    prev_cursor: str | None = None
+    modified: datetime | None = None
 
 
 class Node:
@@ -204,13 +208,13 @@ class Node:
         """One page of a container (filters and cursor from ``params``) as ``offer``."""
         stamp = self.store.container_stamp(resource.iri)
         if stamp is None:
-            return self._container_view(target, resource, offer, params)
+            return self._container_view(target, resource, offer, params, None)
         key = (resource.iri, resource.version, stamp, offer, tuple(sorted(params.items())))
         return self._pages.get_or_make(
-            key, lambda: self._container_view(target, resource, offer, params))
+            key, lambda: self._container_view(target, resource, offer, params, stamp))
 
     def _container_view(self, target: Target, resource: StoredResource, offer: str,
-                        params: Mapping[str, str]) -> ContainerView:
+                        params: Mapping[str, str], stamp: int | None) -> ContainerView:
         filters, limit, cursor, query = container_filters(
             params, page_size=self.settings.page_size, max_page_size=self.settings.max_page_size)
         page: Page = self.store.children(resource.iri, after=cursor, limit=limit, filters=filters)
@@ -227,7 +231,11 @@ class Node:
             title = title_of(graph, rdflib.URIRef(resource.iri)) or resource.iri
             rep = representation.render(graph, resource.iri, offer, title=title,
                                         listing=members)
-        return ContainerView(rep, page.next, query)
+        modified = None
+        if stamp is not None:  # the container's own triples, or its latest member change
+            changed = self.store.changed_at(stamp) if stamp else None
+            modified = max(resource.modified, changed) if changed else resource.modified
+        return ContainerView(rep, page.next, query, page.prev, modified)
 
     # --- reads -----------------------------------------------------------------------
 

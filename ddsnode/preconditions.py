@@ -52,6 +52,8 @@ class Preconditions:
     def parse(cls, if_match: str | None = None, if_none_match: str | None = None,
               if_modified_since: str | None = None) -> Preconditions:
         """Parse raw header values; BadRequest for a malformed entity-tag list."""
+        if if_match is None and if_none_match is None and not if_modified_since:
+            return _NONE  # most requests: nothing to parse
         since = None
         if if_modified_since:
             try:
@@ -98,3 +100,6 @@ class Preconditions:
         if self.if_modified_since is not None and modified is not None:
             return modified.replace(microsecond=0) <= self.if_modified_since
         return False
+
+
+_NONE = Preconditions()

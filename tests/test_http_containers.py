@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
@@ -132,6 +134,53 @@ def test_paging_through_300_members_has_no_gaps_or_duplicates(node: RunningNode)
     assert pages == 8
     assert len(seen) == len(set(seen)) == 300
     assert sorted(seen) == sorted(expected)
+
+
+def test_prev_links_walk_back_over_the_same_pages(node: RunningNode) -> None:
+    container = f"open/back-{uuid.uuid4().hex[:6]}/"
+    _fill(node, container, 95)
+
+    def page(url: str) -> tuple[list[str], dict[str, str]]:
+        response = httpx.get(url, headers=TURTLE)
+        assert response.status_code == 200
+        graph = parse_rdf(response.content, "turtle")
+        return sorted(str(o) for o in graph.objects(rdflib.URIRef(node.url(container)),
+                                                     LDP.contains)), links(response)
+
+    forward: list[list[str]] = []
+    url: str | None = node.url(container + "?limit=20")
+    while url:
+        items, rels = page(url)
+        assert ("prev" in rels) == bool(forward)  # the first page has none
+        forward.append(items)
+        url = rels.get("next")
+    assert len(forward) == 5
+    backward: list[list[str]] = []
+    url = rels.get("prev")
+    while url:
+        assert "limit=20" in url
+        items, rels = page(url)
+        backward.append(items)
+        url = rels.get("prev")
+    assert backward == list(reversed(forward[:-1]))
+
+
+def test_a_container_page_is_as_recent_as_its_latest_member(node: RunningNode) -> None:
+    container = f"open/dated-{uuid.uuid4().hex[:6]}/"
+    _fill(node, container, 2)
+    url = node.url(container)
+    response = httpx.get(url, headers=TURTLE)
+    modified = response.headers["last-modified"]
+    assert httpx.get(url, headers={**TURTLE, "If-Modified-Since": modified}).status_code == 304
+    time.sleep(1.1)  # HTTP dates have one-second resolution (RFC 9110 5.6.7)
+    member = url + "item-0000.ttl"
+    assert httpx.put(member, content=b"<#it> <#n> 42 .",
+                     headers={"Content-Type": "text/turtle"}).status_code == 204
+    again = httpx.get(url, headers={**TURTLE, "If-Modified-Since": modified})
+    assert again.status_code == 200  # a member changed, so the container did
+    assert parsedate_to_datetime(again.headers["last-modified"]) > \
+        parsedate_to_datetime(modified)
+    assert again.headers["last-modified"] == httpx.get(member).headers["last-modified"]
 
 
 def test_page_size_is_bounded(node: RunningNode) -> None:

@@ -11,11 +11,13 @@ import dataclasses
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -234,6 +236,48 @@ def test_paging_is_stable_newest_first(store: Store, container: str) -> None:
     assert store.children(container, limit=23).next is None
     assert store.count_children(container) == 23
     assert store.children(BASE + "empty/").items == []
+
+
+def test_prev_cursors_walk_back_over_the_same_pages(store: Store, container: str) -> None:
+    iris = [container + f"p{i:02d}" for i in range(23)]
+    for i, iri in enumerate(iris):
+        store.put(resource(iri, minute=i), expect_version=0)
+    store.put(resource(container + "other", topics=("t:x",)))  # filtered out below
+    filters = Filters(topic="t:y")
+    for iri in iris[::2]:  # every other one also matches a filter
+        store.put(resource(iri, topics=("t:y",)))
+    for flt, expected in ((NO_FILTERS, [container + "other", *reversed(iris)]),
+                          (filters, list(reversed(iris[::2])))):
+        pages, cursor = [], None
+        while True:  # forwards, keeping each page
+            page = store.children(container, after=cursor, limit=5, filters=flt)
+            pages.append(page)
+            if page.next is None:
+                break
+            cursor = page.next
+        assert pages[0].prev is None
+        assert [c.iri for p in pages for c in p.items] == expected
+        back = pages[-1]
+        for earlier in reversed(pages[:-1]):  # then backwards: the same pages, in order
+            assert back.prev is not None
+            back = store.children(container, after=back.prev, limit=5, filters=flt)
+            assert [c.iri for c in back.items] == [c.iri for c in earlier.items]
+        assert back.prev is None  # back on the first page
+        assert back.next == pages[0].next
+
+
+def test_a_prev_cursor_past_the_newest_member_gives_the_first_page(store: Store,
+                                                                  container: str) -> None:
+    for i in range(7):
+        store.put(resource(container + f"q{i}"))
+    second = store.children(container, after=store.children(container, limit=3).next, limit=3)
+    assert second.prev is not None
+    store.delete(container + "q6", tombstone=tombstone(container + "q6"))
+    back = store.children(container, after=second.prev, limit=3)
+    assert [c.iri for c in back.items] == [container + f"q{i}" for i in (5, 4, 3)]
+    assert back.prev is None
+    with pytest.raises(BadRequest):
+        store.children(container, after="bm9wZXwx", limit=3)  # "nope|1": not a cursor
 
 
 def test_paging_while_writing_has_no_gaps_or_duplicates(store: Store, container: str) -> None:
@@ -526,3 +570,31 @@ def test_sparql_store_shared_by_processes(sparql_server: SparqlServer) -> None:
         assert len(all_pages(store, PROPOSALS, 7)) == 30
     finally:
         store.close()
+
+
+def test_a_schema_1_store_is_migrated_when_opened(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "old")
+    store.put(resource(BASE, None, kind="container"), expect_version=0)
+    store.put(resource(PROPOSALS, BASE, kind="container"), expect_version=0)
+    kept = store.put(resource(PROPOSALS + "p1"))
+    store.close()
+    # Make it what schema 1 wrote: no reps column, representations of every kind.
+    with closing(sqlite3.connect(tmp_path / "old" / "store.sqlite3")) as db:
+        db.execute("ALTER TABLE resources DROP COLUMN reps")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+        db.commit()
+    store = EmbeddedStore(tmp_path / "old")
+    try:
+        got = store.get(PROPOSALS + "p1")
+        assert got is not None and got.representations == kept.representations
+        store.put(dataclasses.replace(resource(PROPOSALS + "p1"), representations={}))
+        again = store.get(PROPOSALS + "p1")
+        assert again is not None and again.representations == {} and again.version == 2
+    finally:
+        store.close()
+    with closing(sqlite3.connect(tmp_path / "old" / "store.sqlite3")) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+        db.commit()
+    with pytest.raises(RuntimeError, match="newer"):
+        EmbeddedStore(tmp_path / "old")

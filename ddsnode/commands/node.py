@@ -69,8 +69,10 @@ def serve(settings: Settings) -> None:
 
     from ddsnode.http.app import create_app
     app = create_app(settings)
+    # No proxy-headers middleware: the node names itself by base_url (never by Host or
+    # X-Forwarded-*) and does not use the client address, so it has nothing to rewrite.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                access_log=settings.log_level == "debug", lifespan="on")
+                access_log=settings.log_level == "debug", lifespan="on", proxy_headers=False)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import MutableMapping
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -39,6 +38,7 @@ from ddsnode.http.exchange import (
     request_headers,
     send_response,
 )
+from ddsnode.http.ldp import ResourceEndpoint
 from ddsnode.peers import CACHE_PATH, FEED_PATH, INBOX_PATH, REACTIONS_PATH, TRACE_PATH
 from ddsnode.problem import BadRequest, NotAcceptable, NotFound, Problem
 from ddsnode.representation import dump_json, render
@@ -188,11 +188,13 @@ class ReactionsEndpoint(_Endpoint):
 
 
 class FederatedContainers:
-    """Wraps the LDP endpoint: ``?scope=federation`` listings and the inbox Link header."""
+    """Wraps the LDP endpoint: ``?scope=federation`` listings; and gives it the inbox
+    Link header (LDN 2: the inbox of every resource is the node's)."""
 
-    def __init__(self, app: ASGIApp, fed: Federation) -> None:
+    def __init__(self, app: ResourceEndpoint, fed: Federation) -> None:
         self.app, self.fed = app, fed
-        self.inbox_link = (b"link", link(fed.base + INBOX_PATH, LDP_INBOX).encode())
+        self.inbox_link = link(fed.base + INBOX_PATH, LDP_INBOX)
+        app.extra_links.append(self.inbox_link)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -202,13 +204,7 @@ class FederatedContainers:
             except Problem as problem:
                 await send_problem(send, problem, instance=scope["path"], head=method == "HEAD")
             return
-
-        async def with_inbox(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start" and message["status"] < 400:
-                message["headers"] = [*message.get("headers", []), self.inbox_link]
-            await send(message)
-
-        await self.app(scope, receive, with_inbox)
+        await self.app(scope, receive, send)
 
     async def listing(self, scope: Scope, send: Send, *, head: bool) -> None:
         node = self.fed.node
@@ -227,13 +223,13 @@ class FederatedContainers:
         iri = node.base + path
         rep, next_cursor, query = await anyio.to_thread.run_sync(partial(
             federated_page, node, self.fed.db, iri, container.path, params, offer))
-        links = [link(iri + "?" + urlencode(query), "first")]
+        links = [link(iri + "?" + urlencode(query), "first"), self.inbox_link]
         if next_cursor:
             links.append(link(iri + "?" + urlencode({**query, "cursor": next_cursor}), "next"))
         await send_response(send, 200, [(b"content-type", rep.media_type.encode()),
                                         (b"link", ", ".join(links).encode()),
-                                        (b"vary", b"Accept, Authorization, Origin"),
-                                        self.inbox_link], rep.body, head=head)
+                                        (b"vary", b"Accept, Authorization, Origin")],
+                          rep.body, head=head)
 
 
 def federation_routes(node: Any) -> list[tuple[str, ASGIApp, str]]:
@@ -246,7 +242,7 @@ def federation_routes(node: Any) -> list[tuple[str, ASGIApp, str]]:
             ("/" + REACTIONS_PATH, ReactionsEndpoint(fed), "federation-reactions")]
 
 
-def federated(app: ASGIApp, node: Any) -> ASGIApp:
+def federated(app: ResourceEndpoint, node: Any) -> ASGIApp:
     """The LDP endpoint wrapped for ``?scope=federation`` and the inbox Link header."""
     return FederatedContainers(app, Federation.for_node(node))
 

@@ -30,7 +30,7 @@ from ddsnode.http.exchange import (
     request_headers,
     send_response,
 )
-from ddsnode.node import BINARY_KEY, Found, Node, Target
+from ddsnode.node import BINARY_KEY, ContainerView, Found, Node, Target
 from ddsnode.patch import PATCH_TYPES
 from ddsnode.preconditions import Preconditions
 from ddsnode.problem import BadRequest, MethodNotAllowed, NotAcceptable, NotFound, Problem
@@ -51,6 +51,8 @@ class ResourceEndpoint:
         self.base = node.base
         self.storage_link = link(node.base + WELL_KNOWN_SOLID, STORAGE_DESCRIPTION_REL)
         self.limit = int(node.settings.max_body_bytes)
+        self.extra_links: list[str] = []  # on every resource (federation: the LDN inbox)
+        self._headers: dict[tuple[object, ...], Headers] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -91,7 +93,7 @@ class ResourceEndpoint:
         return "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
 
     def _links(self, target: Target, found: Found | None) -> list[str]:
-        links = [self.storage_link]
+        links = [self.storage_link, *self.extra_links]
         if found is None:
             return links
         resource = found.resource
@@ -117,6 +119,21 @@ class ResourceEndpoint:
         return links
 
     def _common(self, target: Target, found: Found | None) -> Headers:
+        """Link, Allow, Vary, Accept-Post/-Patch: the same for every RDF source (or
+        container) of one container, so made once per such class of resource."""
+        kind = found.resource.kind if found else None
+        if kind not in ("rdf", "container") or found is None or found.description:
+            return self._make_common(target, found)
+        container = target.container
+        key = (container.path if container else None, target.path == "",
+               container is not None and target.path == container.path, target.is_container,
+               kind)
+        headers = self._headers.get(key)
+        if headers is None:
+            headers = self._headers[key] = self._make_common(target, found)
+        return list(headers)
+
+    def _make_common(self, target: Target, found: Found | None) -> Headers:
         out: Headers = [(b"link", ", ".join(self._links(target, found)).encode("utf-8")),
                         (b"allow", self._allow_for(target).encode()), (b"vary", VARY)]
         kind = found.resource.kind if found else None
@@ -136,6 +153,7 @@ class ResourceEndpoint:
         found = self.node.read(target)
         resource = found.resource
         out = self._common(target, found)
+        modified: datetime | None = resource.modified
         preconditions = Preconditions.parse(headers.get("if-match"),
                                             headers.get("if-none-match"),
                                             headers.get("if-modified-since"))
@@ -156,7 +174,9 @@ class ResourceEndpoint:
             if resource.kind == "container":
                 view = self.node.container_view(target, resource, offer, query_params(scope))
                 rep = view.representation
-                out.append((b"link", self._paging(target, view.query, view.next_cursor)))
+                out.append((b"link", self._paging(target, view)))
+                # A page changes with its members: its date is the latest of theirs.
+                modified = view.modified
             else:
                 found_rep = self.node.rendered(target, found, offer)
                 if found_rep is None:
@@ -164,8 +184,6 @@ class ResourceEndpoint:
                 rep = found_rep
             media_type, etag, body = rep.media_type, rep.etag, rep.body
         out.append((b"etag", etag.encode()))
-        # A container page changes with its members, not its own row: ETag only.
-        modified = None if resource.kind == "container" else resource.modified
         if modified is not None:
             out.append((b"last-modified", _http_date(modified)))
         if preconditions.check_read(etag, modified):
@@ -175,12 +193,15 @@ class ResourceEndpoint:
         out.append((b"content-type", media_type.encode()))
         await send_response(send, 200, out, body, head=head)
 
-    def _paging(self, target: Target, query: dict[str, str], next_cursor: str | None) -> bytes:
+    def _paging(self, target: Target, view: ContainerView) -> bytes:
+        """Link first/next/prev (RFC 8288; LDP Paging 6.2.5 names the same relations)."""
+        query = view.query
         first = target.iri + ("?" + urlencode(query) if query else "")
         links = [link(first, "first")]
-        if next_cursor:
-            links.append(link(target.iri + "?" + urlencode({**query, "cursor": next_cursor}),
-                              "next"))
+        for rel, cursor in (("next", view.next_cursor), ("prev", view.prev_cursor)):
+            if cursor:
+                links.append(link(target.iri + "?" + urlencode({**query, "cursor": cursor}),
+                                  rel))
         return ", ".join(links).encode("utf-8")
 
     async def options(self, send: Send, target: Target) -> None:

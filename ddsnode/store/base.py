@@ -14,8 +14,8 @@ backend (``tests/test_store.py`` runs the same suite over each):
 * ``delete(iri, ...)`` replaces the resource by a tombstone (kept forever, so clients
   and peers learn it is gone) and removes it from its container's children.
 * ``children(container, ...)`` pages through a container's live members in a stable
-  order (newest first by ``seq``), by keyset (``after`` is an opaque cursor returned by
-  the previous page), with filters; it never loads the whole container.
+  order (newest first by ``seq``), by keyset (``after`` is an opaque cursor a page gave
+  as its ``next`` or ``prev``), with filters; it never loads the whole container.
 * ``changes(after, limit)`` lists the change log (every put/delete, in commit order,
   with a monotonic ``seq``): the federation change feed and the SPARQL index's replay.
 * ``transaction()`` groups the puts and deletes this thread makes inside it into one
@@ -31,15 +31,19 @@ from __future__ import annotations
 
 import abc
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
-from ddsnode.problem import QueryTimeout  # noqa: F401  (re-exported for backends)
+from ddsnode.problem import (
+    BadRequest,
+    QueryTimeout,  # noqa: F401  (re-exported for backends)
+)
 
 Kind = Literal["rdf", "container", "binary", "tombstone"]
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -117,10 +121,45 @@ class Child:
 
 @dataclass(frozen=True)
 class Page:
-    """A page of children and the cursor to the next page (None on the last)."""
+    """A page of children, newest first, with the cursors of the next (older) page and of
+    the previous (newer) one; None on the last page and on the first page."""
 
     items: list[Child]
     next: str | None
+    prev: str | None = None
+
+
+OLDER, NEWER = "s", "p"  # the two kinds of page cursor: members before / after a seq
+
+
+def parse_cursor(cursor: str) -> tuple[str, int]:
+    """(OLDER or NEWER, seq) of a cursor made by :func:`keyset_page`; BadRequest if bad."""
+    try:
+        parts = decode_cursor(cursor)
+        if len(parts) != 2 or parts[0] not in (OLDER, NEWER):
+            raise ValueError
+        return parts[0], int(parts[1])
+    except ValueError:
+        raise BadRequest(f"malformed page cursor {cursor[:64]!r}") from None
+
+
+def keyset_page(rows: list[R], limit: int, bound: int | None, newer: bool,
+                seq: Callable[[R], int], child: Callable[[R], Child]) -> Page | None:
+    """The page ``limit + 1`` rows make: asked newest first past an OLDER cursor (or from
+    the top), oldest first past a NEWER one. None when a NEWER page reaches the newest
+    member: that page is the first page, which the caller asks for from the top (so
+    pages keep their boundaries whichever way a client walks)."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if newer:
+        if not more:
+            return None
+        rows.reverse()
+        return Page([child(r) for r in rows], next=encode_cursor(OLDER, seq(rows[-1])),
+                    prev=encode_cursor(NEWER, seq(rows[0])))
+    prev = None if bound is None else encode_cursor(NEWER, seq(rows[0]) if rows else bound)
+    return Page([child(r) for r in rows],
+                next=encode_cursor(OLDER, seq(rows[-1])) if more else None, prev=prev)
 
 
 @dataclass(frozen=True)
@@ -200,6 +239,11 @@ class Store(abc.ABC):
     def container_stamp(self, container: str) -> int | None:
         """A number that changes whenever a member of ``container`` is created, changed or
         deleted (pages may be cached under it), or None when the backend keeps none."""
+        return None
+
+    def changed_at(self, seq: int) -> datetime | None:
+        """When change ``seq`` of the change log happened (None if unknown): with
+        :meth:`container_stamp`, a container page's Last-Modified."""
         return None
 
     def transaction(self) -> AbstractContextManager[None]:

@@ -24,10 +24,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ddsnode.problem import BadRequest, Conflict, Gone, NotFound, PreconditionFailed
+from ddsnode.problem import Conflict, Gone, NotFound, PreconditionFailed
 from ddsnode.store import readonly
 from ddsnode.store.base import (
+    NEWER,
     NO_FILTERS,
+    OLDER,
     Change,
     Child,
     Filters,
@@ -37,8 +39,8 @@ from ddsnode.store.base import (
     Representation,
     Store,
     StoredResource,
-    decode_cursor,
-    encode_cursor,
+    keyset_page,
+    parse_cursor,
 )
 from ddsnode.store.sqlite_schema import connect, create
 
@@ -48,11 +50,9 @@ INDEX_DIR = "index"
 # The multi-valued filters kept in the ``tags`` table: Filters field -> IndexFields field.
 TAG_FIELDS = {"type": "types", "topic": "topics", "state": "states", "area": "areas"}
 
-_COLUMNS = ("seq, iri, container, kind, version, created, modified, ntriples, binary, "
-            "binary_type, index_json")
-_GET = (f"SELECT 0, {_COLUMNS} FROM resources WHERE iri = ?1 UNION ALL "
-        "SELECT 1, p.media_type, p.etag, p.body" + ", NULL" * 8 + " FROM representations p "
-        "JOIN resources r ON r.seq = p.seq WHERE r.iri = ?1")
+_GET = ("SELECT seq, iri, container, kind, version, created, modified, ntriples, binary, "
+        "binary_type, index_json, reps FROM resources WHERE iri = ?")
+_GET_REPS = "SELECT media_type, etag, body FROM representations WHERE seq = ?"
 
 
 class _Write:
@@ -165,6 +165,19 @@ class EmbeddedStore(Store):
                 self._connections.append(conn)
         return conn
 
+    @staticmethod
+    @contextmanager
+    def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+        """Several SELECTs that see one state (a deferred read transaction in WAL mode)."""
+        if conn.in_transaction:  # inside a write: it is the snapshot
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
+
     def close(self) -> None:
         """Close every connection and stop the SPARQL index worker."""
         self._closed = True
@@ -180,33 +193,40 @@ class EmbeddedStore(Store):
     # -- reads ------------------------------------------------------------------------
 
     def get(self, iri: str) -> StoredResource | None:
-        """The resource or its tombstone, or None (one primary-key lookup + its representations)."""
-        # One statement is one snapshot (no BEGIN/COMMIT round trips): the row first,
-        # then its representations, told apart by the first column.
-        rows = self._conn().execute(_GET, (iri,)).fetchall()
-        head = next((r for r in rows if r[0] == 0), None)
-        if head is None:
+        """The resource or its tombstone, or None (one primary-key lookup, and one for its
+        stored representations when it has any: files)."""
+        conn = self._conn()
+        row = conn.execute(_GET, (iri,)).fetchone()
+        if row is None:
             return None
-        row = head[1:]
+        reps = {}
+        if row[11]:
+            # Two statements, one snapshot: a write replaces the row and its
+            # representations together, under a new seq or the same one; re-read if the
+            # row moved meanwhile.
+            with self._snapshot(conn):
+                row = conn.execute(_GET, (iri,)).fetchone()
+                if row is None:
+                    return None
+                reps = {m: Representation(m, bytes(b), e)
+                        for m, e, b in conn.execute(_GET_REPS, (row[0],))}
         return StoredResource(
             iri=row[1], container=row[2], kind=row[3], version=row[4],
             created=datetime.fromisoformat(row[5]), modified=datetime.fromisoformat(row[6]),
             ntriples=row[7], binary=row[8], binary_type=row[9],
-            index=index_from_json(row[10]), seq=row[0],
-            representations={m: Representation(m, bytes(b), e)
-                             for tag, m, e, b, *_ in rows if tag == 1})
+            index=index_from_json(row[10]), seq=row[0], representations=reps)
 
     def children(self, container: str, *, after: str | None = None, limit: int = 50,
                  filters: Filters = NO_FILTERS) -> Page:
         """A keyset page of live members, newest first; never scans into memory."""
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        before = parse_cursor(after) if after else None
-        sql, params = _children_query(container, before, limit + 1, filters)
+        direction, bound = parse_cursor(after) if after else (OLDER, None)
+        newer = direction == NEWER
+        sql, params = _children_query(container, bound, limit + 1, filters, newer=newer)
         rows = self._conn().execute(sql, params).fetchall()
-        items = [_child(r) for r in rows[:limit]]
-        more = len(rows) > limit
-        return Page(items=items, next=encode_cursor("s", rows[limit - 1][0]) if more else None)
+        page = keyset_page(rows, limit, bound, newer, seq=lambda r: int(r[0]), child=_child)
+        return page or self.children(container, limit=limit, filters=filters)
 
     def count_children(self, container: str) -> int:
         """Exact count of live members (a counter kept by every write)."""
@@ -220,6 +240,11 @@ class EmbeddedStore(Store):
         row = self._conn().execute("SELECT seq FROM stamps WHERE container = ?",
                                    (container,)).fetchone()
         return int(row[0]) if row else 0
+
+    def changed_at(self, seq: int) -> datetime | None:
+        """When change ``seq`` happened."""
+        row = self._conn().execute("SELECT at FROM changes WHERE seq = ?", (seq,)).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
 
     def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
         """Change-log entries with seq > after, oldest first."""
@@ -342,10 +367,11 @@ def _delete(conn: sqlite3.Connection, iri: str, tombstone: StoredResource,
     conn.execute(
         "UPDATE resources SET kind = 'tombstone', version = ?, created = ?, "
         "modified = ?, ntriples = ?, binary = NULL, binary_type = NULL, "
-        "index_json = ?, platform = NULL, lat = NULL, long = NULL, date = NULL "
+        "index_json = ?, platform = NULL, lat = NULL, long = NULL, date = NULL, reps = ? "
         "WHERE seq = ?",
         (version + 1, tombstone.created.isoformat(), tombstone.modified.isoformat(),
-         tombstone.ntriples, index_to_json(tombstone.index), seq))
+         tombstone.ntriples, index_to_json(tombstone.index),
+         int(bool(tombstone.representations)), seq))
     _insert_representations(conn, seq, tombstone.representations)
 
 
@@ -358,20 +384,13 @@ def check_version(iri: str, current: int, expected: int | None) -> None:
     raise PreconditionFailed(f"{iri} is at version {current}, not {expected}")
 
 
-def parse_cursor(cursor: str) -> int:
-    """The seq a cursor of :meth:`children` points after; BadRequest if it is not one."""
-    try:
-        parts = decode_cursor(cursor)
-        if len(parts) != 2 or parts[0] != "s":
-            raise ValueError
-        return int(parts[1])
-    except ValueError:
-        raise BadRequest(f"malformed page cursor {cursor[:64]!r}") from None
-
-
 def index_to_json(index: IndexFields) -> str:
-    """IndexFields as compact JSON."""
-    return json.dumps(dataclasses.asdict(index), separators=(",", ":"), ensure_ascii=False)
+    """IndexFields as compact JSON (its fields are flat: no need for asdict's deep copy)."""
+    return json.dumps({f.name: getattr(index, f.name) for f in _INDEX_FIELDS},
+                      separators=(",", ":"), ensure_ascii=False)
+
+
+_INDEX_FIELDS = dataclasses.fields(IndexFields)
 
 
 def index_from_json(text: str) -> IndexFields:
@@ -414,13 +433,13 @@ def _put(conn: sqlite3.Connection, r: StoredResource,
     i = r.index
     values = (r.iri, r.container, r.kind, version, r.created.isoformat(),
               r.modified.isoformat(), r.ntriples, r.binary, r.binary_type, index_to_json(i),
-              i.platform, i.lat, i.long, i.date)
+              i.platform, i.lat, i.long, i.date, int(bool(r.representations)))
     if live:
         seq = row[0]
         _clear_derived(conn, seq)
         conn.execute("UPDATE resources SET iri = ?, container = ?, kind = ?, version = ?, "
                      "created = ?, modified = ?, ntriples = ?, binary = ?, binary_type = ?, "
-                     "index_json = ?, platform = ?, lat = ?, long = ?, date = ? "
+                     "index_json = ?, platform = ?, lat = ?, long = ?, date = ?, reps = ? "
                      "WHERE seq = ?", (*values, seq))
     else:
         if row is not None:  # re-create over a tombstone: a new seq, newest in listings
@@ -429,7 +448,7 @@ def _put(conn: sqlite3.Connection, r: StoredResource,
         seq = change
         conn.execute("INSERT INTO resources (iri, container, kind, version, created, "
                      "modified, ntriples, binary, binary_type, index_json, platform, lat, "
-                     "long, date, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     "long, date, reps, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                      (*values, seq))
     _insert_representations(conn, seq, r.representations)
     if r.container is not None:
@@ -437,7 +456,8 @@ def _put(conn: sqlite3.Connection, r: StoredResource,
                 for v in set(getattr(i, attr))]
         if i.platform:
             tags.append(("platform", i.platform, r.container, seq))
-        conn.executemany("INSERT INTO tags VALUES (?,?,?,?)", tags)
+        if tags:
+            conn.executemany("INSERT INTO tags VALUES (?,?,?,?)", tags)
     if i.title or i.text:
         conn.execute("INSERT INTO fulltext (rowid, title, text) VALUES (?,?,?)",
                      (seq, i.title, i.text))
@@ -485,12 +505,13 @@ def _insert_representations(conn: sqlite3.Connection, seq: int,
                      [(seq, m, rep.etag, rep.body) for m, rep in reps.items()])
 
 
-def _children_query(container: str, before: int | None, limit: int,
-                    filters: Filters) -> tuple[str, list[Any]]:
+def _children_query(container: str, bound: int | None, limit: int,
+                    filters: Filters, *, newer: bool = False) -> tuple[str, list[Any]]:
     """SQL for one page, driven by the FTS5 index for a text filter, else by the (field,
     value, container, seq) tag index for a tag filter, else by the (container, seq)
     partial index; the other filters are checked per row. ORDER BY follows the driving
-    index, so SQLite stops after ``limit`` matching rows and never sorts."""
+    index, so SQLite stops after ``limit`` matching rows and never sorts. Members with
+    seq below ``bound``, newest first; with ``newer``, above it, oldest first."""
     cols = "r.seq, r.iri, r.kind, r.modified, r.index_json"
     tags = [(f, v) for f, v in (("type", filters.type), ("topic", filters.topic),
                                  ("state", filters.state), ("area", filters.area),
@@ -517,9 +538,9 @@ def _children_query(container: str, before: int | None, limit: int,
         sql += (" AND EXISTS (SELECT 1 FROM tags x WHERE x.field = ? AND x.value = ? "
                 "AND x.container = ? AND x.seq = r.seq)")
         params += [field, value, container]
-    if before is not None:
-        sql += f" AND {key} < ?"
-        params.append(before)
+    if bound is not None:
+        sql += f" AND {key} {'>' if newer else '<'} ?"
+        params.append(bound)
     if filters.bbox is not None:
         min_long, min_lat, max_long, max_lat = filters.bbox
         sql += " AND r.lat BETWEEN ? AND ? AND r.long BETWEEN ? AND ?"
@@ -531,6 +552,6 @@ def _children_query(container: str, before: int | None, limit: int,
         # Lexical ISO comparison; the \uffff suffix makes a bare date include its whole day.
         sql += " AND r.date <= ?"
         params.append(filters.date_to + "\uffff")
-    sql += f" ORDER BY {key} DESC LIMIT ?"
+    sql += f" ORDER BY {key} {'ASC' if newer else 'DESC'} LIMIT ?"
     params.append(limit)
     return sql, params

@@ -45,7 +45,9 @@ import pyoxigraph as ox
 from ddsnode.problem import BadRequest, Conflict, Gone, NotFound, Unavailable
 from ddsnode.store import readonly
 from ddsnode.store.base import (
+    NEWER,
     NO_FILTERS,
+    OLDER,
     Change,
     Child,
     Filters,
@@ -55,9 +57,10 @@ from ddsnode.store.base import (
     Representation,
     Store,
     StoredResource,
-    encode_cursor,
+    keyset_page,
+    parse_cursor,
 )
-from ddsnode.store.embedded import check_version, index_from_json, parse_cursor
+from ddsnode.store.embedded import check_version, index_from_json
 from ddsnode.store.results import negotiate, serialize
 from ddsnode.store.sparql_layout import (
     CHANGES,
@@ -76,6 +79,13 @@ BUCKET = 100  # seqs per paging bucket (d:bucket = seq div BUCKET): ~2 ms of ser
 MAX_BUCKETS_PER_REQUEST = 64
 LEASE_SECONDS = 30.0  # a write lock left by a dead process expires after this
 LOCK_WAIT_SECONDS = 10.0
+
+
+def _child(row: dict[str, Any]) -> Child:
+    index = dataclasses.replace(index_from_json(row["index"]), text="")
+    return Child(iri=row["r"], kind=row["kind"],  # type: ignore[arg-type]
+                 types=index.types, title=index.title,
+                 modified=datetime.fromisoformat(row["modified"]), index=index)
 
 
 class SparqlStore(Store):
@@ -144,20 +154,22 @@ class SparqlStore(Store):
 
     def children(self, container: str, *, after: str | None = None, limit: int = 50,
                  filters: Filters = NO_FILTERS) -> Page:
-        """Keyset page, ``FILTER(?seq < cursor) ORDER BY DESC(?seq) LIMIT``, asked of a
-        few seq buckets at a time (newest first), so the server sorts at most a few
-        thousand candidates per request, never the whole container."""
+        """Keyset page, ``FILTER(?seq < cursor) ORDER BY DESC(?seq) LIMIT`` (or ``>`` and
+        ascending for a previous page), asked of a few seq buckets at a time, so the
+        server sorts at most a few thousand candidates per request, never the whole
+        container."""
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        before = parse_cursor(after) if after else None
+        direction, bound = parse_cursor(after) if after else (OLDER, None)
+        newer = direction == NEWER
         where = [(f"?r d:container {iri_term(container)} ; d:kind ?kind ; d:seq ?seq ; "
                   "d:modified ?modified ; d:index ?index ."), 'FILTER(?kind != "tombstone")']
         for name, predicate in TAG_PREDICATES.items():
             value = getattr(filters, name)
             if value:
                 where.append(f"?r {predicate} {literal(value)} .")
-        if before is not None:
-            where.append(f"FILTER(?seq < {before})")
+        if bound is not None:
+            where.append(f"FILTER(?seq {'>' if newer else '<'} {bound})")
         if filters.bbox is not None:
             min_long, min_lat, max_long, max_lat = (float(x) for x in filters.bbox)
             where.append("?r d:lat ?lat ; d:long ?long . "
@@ -177,27 +189,29 @@ class SparqlStore(Store):
                 where.append(f"FILTER(CONTAINS(LCASE(?text), {literal(word)}))")
         body = "\n".join(where)
         rows: list[dict[str, Any]] = []
-        bucket = (before - 1 if before is not None else self._counter()) // self.bucket_size
+        # Walk down from the newest bucket (or the cursor's), or up to the newest one.
+        top = self._counter() // self.bucket_size if bound is None or newer else None
+        step = 1 if newer else -1
+        bucket = top if bound is None else (bound + 1 if newer else bound - 1) // self.bucket_size
+        assert bucket is not None
         width = 1
-        while bucket >= 0 and len(rows) <= limit:
+        while bucket >= 0 and (top is None or bucket <= top) and len(rows) <= limit:
             # Buckets are exact-match lookups on the server's POS index; widening them
             # geometrically keeps sparse filters to a logarithmic number of requests.
-            values = " ".join(str(b) for b in range(bucket, max(-1, bucket - width), -1))
+            if top is not None and newer:
+                span = range(bucket, min(top + 1, bucket + width))
+            else:
+                span = range(bucket, max(-1, bucket - width), -1)
+            values = " ".join(str(b) for b in span)
             rows += self._select(
                 f"SELECT ?r ?seq ?kind ?modified ?index {{ GRAPH {META} {{\n"
                 f"VALUES ?bucket {{ {values} }} ?r d:bucket ?bucket .\n{body}\n}} }} "
-                f"ORDER BY DESC(?seq) LIMIT {limit + 1 - len(rows)}")
-            bucket -= width
+                f"ORDER BY {'ASC' if newer else 'DESC'}(?seq) LIMIT {limit + 1 - len(rows)}")
+            bucket += step * width
             width = min(width * 2, MAX_BUCKETS_PER_REQUEST)
-        items = []
-        for row in rows[:limit]:
-            index = dataclasses.replace(index_from_json(row["index"]), text="")
-            items.append(Child(iri=row["r"], kind=row["kind"],  # type: ignore[arg-type]
-                               types=index.types, title=index.title,
-                               modified=datetime.fromisoformat(row["modified"]), index=index))
-        more = len(rows) > limit
-        return Page(items=items,
-                    next=encode_cursor("s", rows[limit - 1]["seq"]) if more else None)
+        page = keyset_page(rows, limit, bound, newer, seq=lambda row: int(row["seq"]),
+                           child=_child)
+        return page or self.children(container, limit=limit, filters=filters)
 
     def _counter(self) -> int:
         rows = self._select(f"SELECT ?n {{ GRAPH {META} {{ d:counter d:next ?n }} }}")

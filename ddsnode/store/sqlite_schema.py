@@ -20,7 +20,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# What takes a store written by schema N-1 to N, run in the transaction that opens it.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 2: a resource row says whether it has stored representations (files do; RDF sources
+    # are rendered on read), so a read of an RDF source is one lookup. Rows from schema 1
+    # may have some: 1.
+    2: ("ALTER TABLE resources ADD COLUMN reps INTEGER NOT NULL DEFAULT 1",),
+}
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -43,7 +51,8 @@ CREATE TABLE IF NOT EXISTS resources (
     platform TEXT,
     lat REAL,
     long REAL,
-    date TEXT
+    date TEXT,
+    reps INTEGER NOT NULL DEFAULT 1   -- 1 when rows in representations belong to it
 );
 -- Live members of a container, newest first: the keyset index of every page. date, lat
 -- and long ride along so date and bbox filters are checked in the index, without reading
@@ -108,17 +117,24 @@ def connect(path: Path, *, busy_timeout: float = 30.0) -> sqlite3.Connection:
 
 
 def create(conn: sqlite3.Connection) -> None:
-    """Create the tables if missing; refuse a database written by a newer schema."""
+    """Create the tables if missing, migrate an older schema (:data:`MIGRATIONS`, in one
+    transaction: all or nothing); refuse a database written by a newer schema."""
     conn.execute("BEGIN IMMEDIATE")
     try:
+        had_tables = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() \
+            if had_tables else None
+        version = int(row[0]) if row else SCHEMA_VERSION
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"store schema {version} is newer than this ddsnode "
+                               f"({SCHEMA_VERSION}); upgrade ddsnode")
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[step]:
+                conn.execute(statement)
         for statement in _statements(DDL):
             conn.execute(statement)
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None:
-            conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
-            raise RuntimeError(f"store schema {row[0]} is newer than this ddsnode "
-                               f"({SCHEMA_VERSION}); upgrade ddsnode")
+        conn.execute("INSERT INTO meta VALUES ('schema', ?) ON CONFLICT (key) "
+                     "DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
