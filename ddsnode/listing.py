@@ -7,9 +7,9 @@ in N-Triples, Turtle and JSON-LD (compacted against the shared context where a t
 fits, full IRIs where none does — JSON-LD 1.1 accepts both in one document);
 ``tests/test_http_containers.py`` checks that every format parses to the same triples.
 
-Rendered pages are also cached (:class:`ddsnode.lru.LRU`, in the node) under the container's *stamp*, the
-seq of the last change to any of its members, which the store moves in the same
-transaction as the change: a cached page is never older than its key.
+Rendered pages are also cached (:class:`ddsnode.lru.LRU`, in the node) under the
+container's *stamp*, the seq of the last change to any of its members, which the store
+moves in the same transaction as the change: a cached page is never older than its key.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 GET/HEAD are answered inline (a store lookup, negotiated bytes, headers); writes run on
 the node's writer thread (:mod:`ddsnode.writer`) because parsing, validation and
-serialisation are CPU work that must not stall reads. The rules live in :class:`ddsnode.node.Node`; this module maps
-them to HTTP: methods, headers (LDP 4.2, Solid Protocol 0.11), statuses.
+serialisation are CPU work that must not stall reads. The rules live in
+:class:`ddsnode.node.Node`; this module maps them to HTTP: methods, headers (LDP 4.2,
+Solid Protocol 0.11), statuses.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -393,8 +394,10 @@ def index_to_json(index: IndexFields) -> str:
 _INDEX_FIELDS = dataclasses.fields(IndexFields)
 
 
+@lru_cache(maxsize=4096)
 def index_from_json(text: str) -> IndexFields:
-    """The inverse of :func:`index_to_json`."""
+    """The inverse of :func:`index_to_json` (cached: a resource read often is parsed once;
+    IndexFields is frozen, so sharing it is safe)."""
     data: dict[str, Any] = json.loads(text)
     fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
                               for k, v in data.items()}
