@@ -29,9 +29,12 @@ class LRU(Generic[V]):
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get_or_make(self, key: Hashable, make: Callable[[], V]) -> V:
-        """The cached value for ``key``, or ``make()`` stored under it."""
-        found = self._entries.get(key)  # a hit takes no lock: both calls are atomic
+    def get_or_make(self, key: Hashable, make: Callable[[], V], extra: int = 0) -> V:
+        """The cached value for ``key``, or ``make()`` stored under it, weighing
+        ``weigh(value) + extra`` (``extra``: what the key itself holds)."""
+        # A hit takes no lock: dict.get and move_to_end are each atomic under the GIL
+        # (not on a free-threaded build: there, take the lock here too).
+        found = self._entries.get(key)
         if found is not None:
             try:
                 self._entries.move_to_end(key)
@@ -39,7 +42,7 @@ class LRU(Generic[V]):
                 pass  # evicted meanwhile by another thread: still a valid value
             return found[0]
         value = make()  # outside the lock: two misses may both make it, harmlessly
-        weight = self.weigh(value)
+        weight = self.weigh(value) + extra
         if weight > self.capacity:
             return value  # larger than the whole cache: serve it, keep nothing
         with self._lock:

@@ -234,7 +234,12 @@ class Node:
         modified = None
         if stamp is not None:  # the container's own triples, or its latest member change
             changed = self.store.changed_at(stamp) if stamp else None
-            modified = max(resource.modified, changed) if changed else resource.modified
+            if changed is not None:
+                modified = max(resource.modified, changed)
+            elif not self.store.count_children(resource.iri):
+                # No member change recorded and no member: the container's own date. (Members
+                # written before the stamps table existed leave stamp 0: no date then.)
+                modified = resource.modified
         return ContainerView(rep, page.next, query, page.prev, modified)
 
     # --- reads -----------------------------------------------------------------------

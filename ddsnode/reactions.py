@@ -162,13 +162,17 @@ def apply_counts(store: Store, iri: str, counts: dict[str, int], *,
             graph.remove((main, DDS[term], None))
         for term, value in counts.items():
             graph.add((main, DDS[term], rdflib.Literal(value, datatype=XSD.nonNegativeInteger)))
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = datetime.now(UTC).replace(microsecond=0)
+        now = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
         graph.add((main, DDS.countsComputedAt, rdflib.Literal(now, datatype=XSD.dateTime)))
         from ddsnode.admission import validation_problem
         if validation_problem(graph, engine) is not None:
             return False
+        # New counts are new bytes: Last-Modified (and the change log's time, which
+        # dates container pages) must move too, or If-Modified-Since would hide them.
         updated = replace(current, ntriples=representation.ntriples(graph).decode("utf-8"),
-                          representations={}, index=index_fields(graph, main))
+                          representations={}, index=index_fields(graph, main),
+                          modified=max(moment, current.modified))
         try:
             store.put(updated, expect_version=current.version)
             return True

@@ -200,7 +200,8 @@ class Renderings:
         if offer not in OFFERS or resource.kind == "container":
             return None
         key = (resource.iri, resource.kind, compact, offer, resource.ntriples)
-        return self._cache.get_or_make(key, lambda: _render_stored(resource, offer, compact))
+        return self._cache.get_or_make(key, lambda: _render_stored(resource, offer, compact),
+                                       extra=len(resource.ntriples))  # the key holds them
 
     def etags(self, resource: StoredResource, *, compact: bool = True) -> list[str]:
         """The strong ETag of every representation (If-Match may name any of them)."""

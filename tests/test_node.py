@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ddsnode import conneg, resources
+from ddsnode import conneg, reactions, resources
 from ddsnode.commands.node import init_node
 from ddsnode.node import Found, Node
 from ddsnode.problem import Conflict, Gone, PreconditionFailed, ValidationFailed
@@ -90,3 +92,25 @@ def test_containers_are_created_once_and_are_not_writable(node: Node) -> None:
     assert root is not None and root.kind == "container" and root.version == 1
     with pytest.raises(Conflict):
         node.put(BASE + "proposals/a/b", b"{}", "application/ld+json")
+
+
+def test_new_counts_move_last_modified_of_the_resource_and_its_container(
+        node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+    iri, body = example("a-proposal-protected-bike-lanes")
+    stored = node.write_document(iri, body, "application/ld+json")
+    container = node.target(BASE + "proposals/")
+    page = node.container_view(container, node.read(container).resource, conneg.TURTLE, {})
+    assert page.modified == stored.modified
+    later = stored.modified + timedelta(seconds=5)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return later
+
+    monkeypatch.setattr(reactions, "datetime", Clock)
+    assert reactions.apply_counts(node.store, iri, {"supportCount": 7})
+    recounted = node.read(node.target(iri)).resource
+    assert recounted.modified == later  # the bytes changed, so must Last-Modified
+    again = node.container_view(container, node.read(container).resource, conneg.TURTLE, {})
+    assert again.modified == later  # a member changed (its page entry need not have)

@@ -577,6 +577,7 @@ def test_a_schema_1_store_is_migrated_when_opened(tmp_path: Path) -> None:
     store.put(resource(BASE, None, kind="container"), expect_version=0)
     store.put(resource(PROPOSALS, BASE, kind="container"), expect_version=0)
     kept = store.put(resource(PROPOSALS + "p1"))
+    store.put(dataclasses.replace(resource(PROPOSALS + "bare"), representations={}))
     store.close()
     # Make it what schema 1 wrote: no reps column, representations of every kind.
     with closing(sqlite3.connect(tmp_path / "old" / "store.sqlite3")) as db:
@@ -587,6 +588,9 @@ def test_a_schema_1_store_is_migrated_when_opened(tmp_path: Path) -> None:
     try:
         got = store.get(PROPOSALS + "p1")
         assert got is not None and got.representations == kept.representations
+        with closing(sqlite3.connect(tmp_path / "old" / "store.sqlite3")) as db:
+            flags = dict(db.execute("SELECT iri, reps FROM resources").fetchall())
+        assert flags == {BASE: 1, PROPOSALS: 1, PROPOSALS + "p1": 1, PROPOSALS + "bare": 0}
         store.put(dataclasses.replace(resource(PROPOSALS + "p1"), representations={}))
         again = store.get(PROPOSALS + "p1")
         assert again is not None and again.representations == {} and again.version == 2

@@ -129,6 +129,11 @@ class Page:
     prev: str | None = None
 
 
+class TransactionLost(RuntimeError):
+    """The database ended a transaction by itself (SQLite does on a full disk or an I/O
+    error): none of its writes were stored, and the writes after it must not run."""
+
+
 OLDER, NEWER = "s", "p"  # the two kinds of page cursor: members before / after a seq
 
 

@@ -40,6 +40,7 @@ from ddsnode.store.base import (
     Representation,
     Store,
     StoredResource,
+    TransactionLost,
     keyset_page,
     parse_cursor,
 )
@@ -310,10 +311,14 @@ class EmbeddedStore(Store):
         conn.execute("SAVEPOINT step")
         try:
             yield
-        except BaseException:
+        except BaseException as e:
+            if not conn.in_transaction:
+                raise TransactionLost(f"the transaction ended during a write: {e!r}") from e
             conn.execute("ROLLBACK TO step")
             conn.execute("RELEASE step")
             raise
+        if not conn.in_transaction:  # an error the step swallowed ended it
+            raise TransactionLost("the transaction ended during a write")
         conn.execute("RELEASE step")
 
     def _run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
@@ -394,10 +399,18 @@ def index_to_json(index: IndexFields) -> str:
 _INDEX_FIELDS = dataclasses.fields(IndexFields)
 
 
-@lru_cache(maxsize=4096)
 def index_from_json(text: str) -> IndexFields:
-    """The inverse of :func:`index_to_json` (cached: a resource read often is parsed once;
-    IndexFields is frozen, so sharing it is safe)."""
+    """The inverse of :func:`index_to_json`; small ones (most) come from a cache, so a
+    resource read often is parsed once (IndexFields is frozen: sharing it is safe)."""
+    return _small_index(text) if len(text) <= 4096 else _index(text)
+
+
+@lru_cache(maxsize=4096)  # at most 4096 × 4 KiB
+def _small_index(text: str) -> IndexFields:
+    return _index(text)
+
+
+def _index(text: str) -> IndexFields:
     data: dict[str, Any] = json.loads(text)
     fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
                               for k, v in data.items()}

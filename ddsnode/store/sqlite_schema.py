@@ -25,9 +25,10 @@ SCHEMA_VERSION = 2
 # What takes a store written by schema N-1 to N, run in the transaction that opens it.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 2: a resource row says whether it has stored representations (files do; RDF sources
-    # are rendered on read), so a read of an RDF source is one lookup. Rows from schema 1
-    # may have some: 1.
-    2: ("ALTER TABLE resources ADD COLUMN reps INTEGER NOT NULL DEFAULT 1",),
+    # are rendered on read), so a read of an RDF source is one lookup.
+    2: ("ALTER TABLE resources ADD COLUMN reps INTEGER NOT NULL DEFAULT 1",
+        "UPDATE resources SET reps = EXISTS (SELECT 1 FROM representations p "
+        "WHERE p.seq = resources.seq)"),
 }
 
 DDL = """
