@@ -77,7 +77,7 @@ def test_report_shape_is_stable() -> None:
                          "rejected", "rejectedCount", "files", "tombstonesSkipped",
                          "repeatedRows"}
     assert data["totals"] == {"created": 1, "updated": 0, "unchanged": 0, "rejected": 1,
-                              "tombstoned": 0}
+                              "tombstoned": 0, "withheld": 0}
     assert data["rejected"] == [{"file": "x.csv", "row": 3, "id": "7",
                                  "reason": "A title is required"}]
     assert set(data["files"][0]) == {"name", "entity", "rows", "imported", "reason",

@@ -144,3 +144,34 @@ def test_result_with_linked_proposals(export: Path, node_dir: Path) -> None:
     doc = document(node_dir, f"results/{SLUG}-2")
     assert doc["implements"] == [f"{BASE}proposals/{SLUG}-3", f"{BASE}proposals/{SLUG}-4"]
     assert float(doc["progress"]) == 61.0
+
+
+def test_a_resource_deleted_on_the_node_stays_deleted_on_reimport(export: Path,
+                                                                 node_dir: Path) -> None:
+    from ddsnode.node import Node
+    from ddsnode.settings import Settings
+    run_import(node_dir, export)
+    iri = f"{BASE}proposals/{SLUG}-4"
+    node = Node.open(Settings.load(node_dir))
+    try:
+        node.delete(iri)  # a moderator's decision on the node
+    finally:
+        node.close()
+    again = run_import(node_dir, export)
+    assert counts(again, "withheld") == {"proposals": 1}
+    assert again["totals"]["created"] == again["totals"]["updated"] == 0
+
+    def kind() -> str:
+        node = Node.open(Settings.load(node_dir))
+        try:
+            stored = node.store.get(iri)
+            assert stored is not None
+            return stored.kind
+        finally:
+            node.close()
+
+    assert kind() == "tombstone"
+    restored = run_import(node_dir, export, "--restore-deleted")
+    assert counts(restored, "created") == {"proposals": 1}
+    assert kind() == "rdf"
+    assert run_import(node_dir, export)["totals"]["withheld"] == 0  # back to normal

@@ -34,6 +34,9 @@ def add_parser(sub: Any) -> None:
                         "or both (the export, plus process steps from the API)")
     d.add_argument("--no-tombstones", action="store_true",
                    help="keep resources whose rows disappeared (default: tombstone them)")
+    d.add_argument("--restore-deleted", action="store_true",
+                   help="re-create resources deleted on the node since they were imported "
+                        "(default: keep them deleted, counted as 'withheld')")
     d.add_argument("--report", type=Path, metavar="FILE",
                    help="write the full report (JSON) to FILE")
     d.add_argument("--platform-host", metavar="HOST",
@@ -119,7 +122,7 @@ def _import_decidim(args: argparse.Namespace) -> int:
         importer = Importer(node, node_dir, export, tombstones=not args.no_tombstones,
                             currency=args.currency, topic_map=topic_map,
                             default_lang=args.language, api=api, progress=bar,
-                            dry_run=args.dry_run)
+                            dry_run=args.dry_run, restore_deleted=args.restore_deleted)
         report = importer.run()
     finally:
         bar.close()

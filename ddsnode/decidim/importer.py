@@ -98,10 +98,11 @@ class Importer:
                  tombstones: bool = True, currency: str | None = None,
                  topic_map: dict[str, str] | None = None, default_lang: str | None = None,
                  api: ApiData | None = None, progress: Progress | None = None,
-                 dry_run: bool = False) -> None:
+                 dry_run: bool = False, restore_deleted: bool = False) -> None:
         self.node = node
         self.export = export
         self.tombstones = tombstones
+        self.restore_deleted = restore_deleted
         self.dry_run = dry_run  # map and compare only: nothing is validated or written
         self.progress = progress
         self.api = api or ApiData()
@@ -314,6 +315,12 @@ class Importer:
         known = self._known.get(key)
         current = self.node.store.get(item.iri)
         live = current is not None and current.kind != "tombstone"
+        if not live and current is not None and known is not None and not self.restore_deleted:
+            # The ledger still has it, so no import tombstoned it (those forget their
+            # entry): it was deleted on the node, over HTTP — by a moderator, say. The
+            # platform still having the row must not undo that.
+            self.report.count(item.kind, "withheld")
+            return
         if live and known is not None and known[1] == digest and known[0] == item.iri:
             self.report.count(item.kind, "unchanged")
             return

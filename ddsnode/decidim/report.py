@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-OUTCOMES = ("created", "updated", "unchanged", "rejected", "tombstoned")
+OUTCOMES = ("created", "updated", "unchanged", "rejected", "tombstoned", "withheld")
 MAX_LISTED = 2000
 
 
