@@ -56,8 +56,8 @@ class Federation:
     """Federation state and behaviour of the node ``node`` (a :class:`ddsnode.node.Node`)."""
 
     def __init__(self, node: Any, *, client: OutboundClient | None = None,
-                 poll_interval: float = 30.0, push_interval: float = 0.1,
-                 sync_concurrency: int = 16) -> None:
+                 poll_interval: float | None = None, push_interval: float = 0.1,
+                 sync_concurrency: int | None = None) -> None:
         self.node = node
         self.base: str = node.base
         self.origin = normalise_origin(self.base)
@@ -79,8 +79,12 @@ class Federation:
             hooks.append(keep_counts(self.ledger))
         self.feed = ChangeFeed(node.store, self.base, node.containers)
         self.inbox = Inbox(self.db, self.peers, self.refresh_peer)
-        self.poll_interval, self.push_interval = poll_interval, push_interval
-        self.sync_concurrency = sync_concurrency
+        settings = node.settings
+        self.poll_interval = float(settings.peer_poll_seconds if poll_interval is None
+                                   else poll_interval)
+        self.push_interval = push_interval
+        self.sync_concurrency = int(settings.peer_sync_concurrency if sync_concurrency is None
+                                    else sync_concurrency)
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
         self._syncing: set[str] = set()

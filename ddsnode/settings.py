@@ -79,6 +79,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("render_cache_mb", 64,
             "Memory (MiB) for rendered representations; each is rendered on first read"),
     Setting("validation_engine", "fast", "Validator for writes: `fast` or `pyshacl` (same results)"),
+    Setting("peer_poll_seconds", 30.0,
+            "Seconds between reads of each followed peer's change feed (besides its pushes)"),
+    Setting("peer_sync_concurrency", 16,
+            "Resources fetched from peers at once while syncing"),
     Setting("cors_origins", "*", "Origins allowed to read cross-origin (comma-separated, or *)"),
     Setting("log_level", "info", "Log level of the server"),
 )

@@ -56,3 +56,18 @@ def test_cli_reports_a_broken_settings_file_in_one_line(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "ddsnode", "token", "list", str(tmp_path / "n")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr and "settings.toml" in r.stderr
+
+
+def test_federation_tunables_come_from_the_settings(tmp_path: Path) -> None:
+    from ddsnode.commands.node import init_node
+    from ddsnode.federation import Federation
+    from ddsnode.node import Node
+    init_node(tmp_path / "n", base_url="http://node.test/")
+    env = {"DDS_PEER_POLL_SECONDS": "5", "DDS_PEER_SYNC_CONCURRENCY": "3"}
+    node = Node.open(Settings.load(tmp_path / "n", env=env))
+    try:
+        fed = Federation(node)
+        assert (fed.poll_interval, fed.sync_concurrency) == (5.0, 3)
+        assert Federation(node, poll_interval=1).poll_interval == 1.0  # explicit wins
+    finally:
+        node.close()
