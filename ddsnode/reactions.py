@@ -93,7 +93,16 @@ class ReactionLedger:
         verified reactions add to. Comments are not in it: imported comments are resources
         on this node, counted one by one like any local reaction.
         """
+        self._baseline(target, counts, replace=False)
+
+    def restate_baseline(self, target: str, counts: dict[str, int]) -> None:
+        """The platform states new totals (a re-import): they replace the baseline."""
+        self._baseline(target, counts, replace=True)
+
+    def _baseline(self, target: str, counts: dict[str, int], *, replace: bool) -> None:
         with self.db.connect() as db:
+            if replace:
+                db.execute("DELETE FROM baselines WHERE target = ?", (target,))
             for term, value in counts.items():
                 if term != "commentCount":
                     db.execute("INSERT INTO baselines (target, term, value) VALUES (?, ?, ?) "

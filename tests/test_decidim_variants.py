@@ -175,3 +175,31 @@ def test_a_resource_deleted_on_the_node_stays_deleted_on_reimport(export: Path,
     assert counts(restored, "created") == {"proposals": 1}
     assert kind() == "rdf"
     assert run_import(node_dir, export)["totals"]["withheld"] == 0  # back to normal
+
+
+def test_a_reimport_restates_the_platform_totals_under_the_counted_reactions(
+        export: Path, node_dir: Path) -> None:
+    from ddsnode.federation_db import FederationDB
+    from ddsnode.node import Node
+    from ddsnode.reactions import ReactionLedger, apply_counts, platform_counts
+    from ddsnode.settings import Settings
+    variants.set_cell(export, "proposals", "4", "votes", "10")
+    run_import(node_dir, export)
+    iri = f"{BASE}proposals/{SLUG}-4"
+    # A verified support from another node, counted as the federation runtime does.
+    ledger = ReactionLedger(FederationDB(node_dir))
+    node = Node.open(Settings.load(node_dir))
+    try:
+        ledger.set_baseline(iri, platform_counts(node.store, iri))
+        ledger.mark_counted(iri)
+        ledger.record("http://peer.test/reactions/s1", "http://peer.test/people/a", iri,
+                      "support", "http://peer.test/")
+        assert apply_counts(node.store, iri, ledger.counts(iri))
+    finally:
+        node.close()
+    assert int(document(node_dir, f"proposals/{SLUG}-4")["supportCount"]) == 11
+    variants.set_cell(export, "proposals", "4", "votes", "15")  # the platform moved on
+    again = run_import(node_dir, export)
+    assert counts(again, "updated") == {"proposals": 1}
+    assert int(document(node_dir, f"proposals/{SLUG}-4")["supportCount"]) == 16  # 15 + 1 verified
+    assert ledger.counts(iri)["supportCount"] == 16

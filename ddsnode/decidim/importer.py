@@ -33,9 +33,11 @@ from ddsnode.decidim.mapping import Notes, Platform, Row, cell
 from ddsnode.decidim.pseudonym import Pseudonymiser, load_key
 from ddsnode.decidim.report import FileReport, ImportReport, Reject
 from ddsnode.decidim.source import Export
+from ddsnode.federation_db import FederationDB
 from ddsnode.jsonld import parse_rdf
 from ddsnode.node import Node
 from ddsnode.problem import Problem, ValidationFailed
+from ddsnode.reactions import KIND_TERMS, ReactionLedger, apply_counts
 from ddsnode.vocab import DCTERMS, DDS
 
 ORDER = ("taxonomies", "user_groups", "participatory_processes", "assemblies", "conferences",
@@ -113,6 +115,7 @@ class Importer:
         self.ctx.steps = self.api.steps
         self._lang_given = default_lang is not None
         self.ledger = Ledger(node_dir)
+        self.reactions = ReactionLedger(FederationDB(node_dir))  # counts the node computes
         self.report = ImportReport(self.platform.iri, export.source, now_text())
         self._known = self.ledger.entries(self.platform.slug)
         self._seen: dict[tuple[str, str], str] = {}  # (kind, id) -> digest written
@@ -341,6 +344,20 @@ class Importer:
             return
         self.ledger.record(self.platform.slug, item.kind, item.ident, item.iri, digest)
         self.report.count(item.kind, "updated" if live else "created")
+        if live:
+            self._restate_counts(item.iri, doc)
+
+    def _restate_counts(self, iri: str, doc: dict[str, Any]) -> None:
+        """A resource whose counts the node computes (it has had federated or local
+        reactions): the platform's new totals become its baseline, and the counts are
+        recomputed on top of them — the write itself carried the platform's totals alone."""
+        if not self.reactions.is_counted(iri):
+            return
+        stated = {term: doc[term] for term in KIND_TERMS.values()
+                  if term != "commentCount" and isinstance(doc.get(term), int)}
+        self.reactions.restate_baseline(iri, stated)
+        apply_counts(self.node.store, iri, self.reactions.counts(iri),
+                     engine=self.node.settings.validation_engine)
 
     @staticmethod
     def _same_content(stored: str, body: str, iri: str) -> bool:
