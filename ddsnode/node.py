@@ -18,7 +18,7 @@ from typing import Any
 
 import rdflib
 
-from ddsnode import listing, rdfio, representation
+from ddsnode import conneg, listing, rdfio, representation
 from ddsnode.containers import (
     Container,
     ContainerRegistry,
@@ -395,6 +395,11 @@ class Node:
             return None
         if not preconditions.given:
             return []
+        if resource.kind == "container":
+            # What a client read is a page: the tags of the first page in every media
+            # type (RFC 9110 13.1.1 compares the selected representation's tag).
+            return [self.container_view(target, resource, offer, {}).representation.etag
+                    for offer in (*representation.OFFERS, conneg.JSON)]
         tags = self.renderings.etags(resource, compact=self._compact(target))
         if resource.kind == "binary":  # the file's own tag, and its description's
             tags.append(resource.representations[BINARY_KEY].etag)

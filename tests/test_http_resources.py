@@ -225,6 +225,17 @@ def test_if_match_412_on_mismatch_and_success_on_match(node: RunningNode) -> Non
     assert stale.status_code in (204, 412)
 
 
+def test_if_match_on_a_container_compares_its_page_etag(node: RunningNode) -> None:
+    folder = node.url(f"open/if-match-{uuid.uuid4().hex[:6]}/")
+    own = b'<> <http://purl.org/dc/terms/title> "a folder" .'
+    assert put(node, folder, own, "text/turtle").status_code == 201
+    assert put(node, folder + "a.ttl", b"<#x> <#y> 1 .", "text/turtle").status_code == 201
+    for accept in ("text/turtle", JSONLD):
+        etag = httpx.get(folder, headers={"Accept": accept}).headers["etag"]
+        assert_problem(put(node, folder, own, "text/turtle", **{"If-Match": '"other"'}), 412)
+        assert put(node, folder, own, "text/turtle", **{"If-Match": etag}).status_code == 204
+
+
 def test_if_none_match_star_is_create_only(node: RunningNode) -> None:
     iri, body = proposal(node)
     assert put(node, iri, body, **{"If-None-Match": "*"}).status_code == 201
