@@ -141,3 +141,44 @@ def test_close_finishes_what_is_queued_and_refuses_more(store: EmbeddedStore) ->
     assert all(f.result(0).version == 1 for f in futures)
     with pytest.raises(RuntimeError):
         writer.submit(put(store, ROOT + "late"))
+
+
+def test_the_stores_group_commit_fails_a_batch_whose_transaction_was_lost(
+        store: EmbeddedStore) -> None:
+    # Writes from threads other than the writer (the CLI, federation) are batched by the
+    # store itself: the same savepoints, so the same rule when SQLite drops the batch.
+    from ddsnode.store.base import TransactionLost
+    from ddsnode.store.embedded import _put
+    release, started = threading.Event(), threading.Event()
+    outcomes: dict[str, Any] = {}
+
+    def leader(conn: Any) -> None:
+        started.set()
+        release.wait(10)
+
+    def lose(conn: Any) -> None:
+        _put(conn, record(ROOT + "lost"), 0)
+        conn.execute("ROLLBACK")
+
+    def run(name: str, work: Callable[[Any], Any]) -> None:
+        try:
+            outcomes[name] = store._group.run(work)
+        except Exception as e:
+            outcomes[name] = e
+
+    first = threading.Thread(target=run, args=("leader", leader))
+    first.start()
+    assert started.wait(10)
+    others = [threading.Thread(target=run, args=("lose", lose)),
+              threading.Thread(target=run, args=(
+                  "after", lambda conn: _put(conn, record(ROOT + "after"), 0)))]
+    for t in others:
+        t.start()
+    while len(store._group._queue) < 2:  # both queued behind the leader: the next batch
+        threading.Event().wait(0.01)
+    release.set()
+    for t in (first, *others):
+        t.join(10)
+    assert isinstance(outcomes["lose"], TransactionLost)
+    assert isinstance(outcomes["after"], TransactionLost)  # told so, and indeed not stored
+    assert store.get(ROOT + "lost") is None and store.get(ROOT + "after") is None

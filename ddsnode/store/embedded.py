@@ -19,7 +19,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -73,14 +73,16 @@ class _GroupCommit:
     """Writers in many threads, one transaction and one fsync per batch.
 
     A writer queues its work; if no batch is running it becomes the leader: it takes
-    every queued write, runs each in its own SAVEPOINT inside one ``BEGIN IMMEDIATE``
-    transaction (in queue order, so each sees the ones before it), commits once and
-    wakes the others with their results. Writes that arrive while a batch commits
-    (the fsync) make the next batch. Nothing is acknowledged before its COMMIT returns.
+    every queued write, runs each in its own savepoint inside one transaction
+    (:meth:`EmbeddedStore.transaction`, in queue order, so each sees the ones before it),
+    commits once and wakes the others with their results. Writes that arrive while a
+    batch commits (the fsync) make the next batch. Nothing is acknowledged before its
+    COMMIT returns; if the COMMIT fails, or SQLite drops the transaction midway
+    (``TransactionLost``), every write of the batch gets that error.
     """
 
-    def __init__(self, connection: Callable[[], sqlite3.Connection]) -> None:
-        self._connection = connection
+    def __init__(self, store: EmbeddedStore) -> None:
+        self._store = store
         self._cv = threading.Condition()
         self._queue: list[_Write] = []
         self._leading = False
@@ -109,26 +111,22 @@ class _GroupCommit:
         return job.result
 
     def _commit(self, batch: list[_Write]) -> None:
-        conn = self._connection()
+        store = self._store
         alone = len(batch) == 1  # the transaction is the write: no savepoint needed
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                if not alone:
-                    conn.execute("SAVEPOINT write")
-                try:
-                    job.result = job.work(conn)
-                except Exception as e:
-                    job.error = e
-                    if alone:
+            with store.transaction():
+                conn = store._conn()
+                for job in batch:
+                    try:
+                        with nullcontext() if alone else store.savepoint():  # this write only
+                            job.result = job.work(conn)
+                    except TransactionLost:
                         raise
-                    conn.execute("ROLLBACK TO write")  # undo this write only
-                if not alone:
-                    conn.execute("RELEASE write")
-            conn.execute("COMMIT")
+                    except Exception as e:
+                        job.error = e
+                        if alone:
+                            raise  # roll the transaction back
         except BaseException as e:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
             for job in batch:  # nothing of the batch is stored
                 job.result = None
                 job.error = job.error or e
@@ -149,7 +147,7 @@ class EmbeddedStore(Store):
         self._lock = threading.Lock()
         self._closed = False
         self._index: Any = None  # ddsnode.store.index.SparqlIndex, imported lazily
-        self._group = _GroupCommit(self._conn)
+        self._group = _GroupCommit(self)
         create(self._conn())
 
     # -- connections ------------------------------------------------------------------
