@@ -89,7 +89,7 @@ class CacheEntry:
 
     def graph(self) -> rdflib.Graph:
         """The cached graph."""
-        return rdfio.graph_from_ntriples(self.ntriples) if self.ntriples else rdflib.Graph()
+        return rdfio.graph_from_ntriples(self.ntriples)
 
 
 _COLS = ("iri, origin, fetched_from, status, etag, last_modified, max_age, fetched_at, "

@@ -18,7 +18,7 @@ from typing import Any
 
 import rdflib
 
-from ddsnode import conneg, listing, rdfio, representation
+from ddsnode import listing, rdfio, representation
 from ddsnode.containers import (
     Container,
     ContainerRegistry,
@@ -198,10 +198,8 @@ class Node:
 
     def _graph(self, resource: StoredResource) -> rdflib.Graph:
         """The stored graph of ``resource`` (parsed once per version, for container pages)."""
-        return self._graphs.get_or_make(
-            (resource.iri, resource.version),
-            lambda: rdfio.graph_from_ntriples(resource.ntriples) if resource.ntriples
-            else rdflib.Graph())
+        return self._graphs.get_or_make((resource.iri, resource.version),
+                                        lambda: rdfio.graph_from_ntriples(resource.ntriples))
 
     def container_view(self, target: Target, resource: StoredResource, offer: str,
                        params: Mapping[str, str]) -> ContainerView:
@@ -399,7 +397,7 @@ class Node:
             # What a client read is a page: the tags of the first page in every media
             # type (RFC 9110 13.1.1 compares the selected representation's tag).
             return [self.container_view(target, resource, offer, {}).representation.etag
-                    for offer in (*representation.OFFERS, conneg.JSON)]
+                    for offer in representation.ETAG_OFFERS]
         tags = self.renderings.etags(resource, compact=self._compact(target))
         if resource.kind == "binary":  # the file's own tag, and its description's
             tags.append(resource.representations[BINARY_KEY].etag)

@@ -84,7 +84,8 @@ def parse(data: bytes | str, fmt: str, base: str | None = None) -> rdflib.Graph:
 
 
 def graph_from_ntriples(text: str) -> rdflib.Graph:
-    """A stored resource's N-Triples as a graph (rdflib's parser for what pyoxigraph refuses)."""
+    """A stored resource's N-Triples as a graph, empty for empty text (rdflib's parser for
+    what pyoxigraph refuses)."""
     try:
         return parse(text, "nt")
     except BadRequest:

@@ -27,6 +27,8 @@ from ddsnode.store.base import Representation, StoredResource
 # What an RDF resource is rendered as; the JSON offer is served from the JSON-LD bytes.
 OFFERS: tuple[str, ...] = (conneg.JSONLD, conneg.JSONLD_EXPANDED, conneg.TURTLE,
                            conneg.NTRIPLES, conneg.HTML)
+# Every representation a client may hold an ETag of (If-Match names any of them).
+ETAG_OFFERS: tuple[str, ...] = (*OFFERS, conneg.JSON)
 
 
 def etag(body: bytes) -> str:
@@ -205,13 +207,12 @@ class Renderings:
 
     def etags(self, resource: StoredResource, *, compact: bool = True) -> list[str]:
         """The strong ETag of every representation (If-Match may name any of them)."""
-        reps = [self.get(resource, offer, compact=compact) for offer in (*OFFERS, conneg.JSON)]
+        reps = [self.get(resource, offer, compact=compact) for offer in ETAG_OFFERS]
         return [rep.etag for rep in reps if rep is not None]
 
 
 def _render_stored(resource: StoredResource, offer: str, compact: bool) -> Representation:
-    graph = rdfio.graph_from_ntriples(resource.ntriples) if resource.ntriples \
-        else rdflib.Graph()
+    graph = rdfio.graph_from_ntriples(resource.ntriples)
     main = resource.iri
     title = "Deleted" if resource.kind == "tombstone" else title_of(graph, rdflib.URIRef(main))
     return render(graph, main, offer, title=title, compact=compact)
