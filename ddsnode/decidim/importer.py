@@ -139,6 +139,7 @@ class Importer:
                 self.ledger.log_run(self.platform.slug, self.export.source,
                                     self.report.started, json.dumps(dict(self.report.totals())))
             self.ledger.close()
+            self.reactions.db.close()
         return self.report
 
     def _entities(self) -> list[str]:
