@@ -1,0 +1,141 @@
+"""One node in this process: the same ASGI app uvicorn serves, driven through httpx.
+
+    with local_node(tmp_path, settings={"open_containers": "open/"}) as node:
+        with node.client() as http:
+            http.get("/proposals/")
+
+Single-node HTTP behaviour is tested this way (STYLE.md, habit 8): no port, no
+subprocess, and the app's lifespan (writer, federation loops) runs as under uvicorn.
+Multi-node federation, SIGKILL durability, conformance suites and browser tests keep
+starting real servers (:mod:`tests.support.node`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ddsnode import resources
+from ddsnode.commands.demo import rebase
+from ddsnode.commands.node import init_node
+from ddsnode.http.app import create_app
+from ddsnode.http.exchange import ASGIApp
+from ddsnode.settings import Settings
+from ddsnode.tokens import TokenRegistry
+
+BASE = "http://127.0.0.1:8000/"
+
+
+@dataclass
+class LocalNode:
+    """A node served in-process: its app, base IRI, directory and tokens."""
+
+    app: ASGIApp
+    base: str
+    dir: Path
+    token: str  # scopes read + write
+    read_token: str  # scope read only
+
+    def url(self, path: str = "") -> str:
+        """The absolute URL of ``path`` (relative to the base)."""
+        return self.base + path.lstrip("/")
+
+    def auth(self, token: str | None = None) -> dict[str, str]:
+        """An Authorization header with the write token (or ``token``)."""
+        return {"Authorization": f"Bearer {token or self.token}"}
+
+    loop: asyncio.AbstractEventLoop
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """A synchronous httpx client whose requests go to the app (no socket)."""
+        return httpx.Client(transport=_LoopTransport(self.app, self.loop),
+                            base_url=self.base, timeout=30, **kwargs)
+
+    def rebase(self, text: str) -> str:
+        """Example data with its IRIs moved under this node's base."""
+        return rebase(text, self.base)
+
+    def example(self, name: str) -> tuple[str, bytes]:
+        """(IRI on this node, rebased JSON-LD bytes) of ``examples/<name>.jsonld``."""
+        text = self.rebase((resources.examples_dir() / f"{name}.jsonld").read_text("utf-8"))
+        return json.loads(text)["id"], text.encode("utf-8")
+
+
+@contextmanager
+def local_node(root: Path, *, settings: Mapping[str, Any] | None = None,
+               base: str = BASE) -> Iterator[LocalNode]:
+    """Init a node directory under ``root`` and build its app (not yet started)."""
+    node_dir = root / "node"
+    init_node(node_dir, base_url=base, extra=dict(settings or {}))
+    tokens = TokenRegistry(node_dir)
+    token = tokens.create(label="tests")
+    read_token = tokens.create(["read"], label="tests-read")
+    app = create_app(Settings.load(node_dir))
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="asgi-loop", daemon=True)
+    thread.start()
+    lifespan = _Lifespan(app)
+    try:
+        asyncio.run_coroutine_threadsafe(lifespan.start(), loop).result(60)
+        yield LocalNode(app, base, node_dir, token, read_token, loop)
+    finally:
+        try:
+            asyncio.run_coroutine_threadsafe(lifespan.stop(), loop).result(60)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+            loop.close()
+
+
+class _Lifespan:
+    """The ASGI lifespan protocol, as uvicorn drives it (startup, then shutdown)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(
+            self.app({"type": "lifespan", "asgi": {"version": "3.0"}},
+                     self.inbox.get, self.outbox.put))  # type: ignore[arg-type]
+        await self.inbox.put({"type": "lifespan.startup"})
+        message = await self.outbox.get()
+        assert message["type"] == "lifespan.startup.complete", message
+
+    async def stop(self) -> None:
+        await self.inbox.put({"type": "lifespan.shutdown"})
+        message = await self.outbox.get()
+        assert message["type"] == "lifespan.shutdown.complete", message
+        if self.task is not None:
+            await self.task
+
+
+class _LoopTransport(httpx.BaseTransport):
+    """httpx's ASGITransport, run on the app's own event loop from synchronous code."""
+
+    def __init__(self, app: ASGIApp, loop: asyncio.AbstractEventLoop) -> None:
+        self.inner = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        self.loop = loop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+
+        async def exchange() -> httpx.Response:
+            forwarded = httpx.Request(request.method, request.url, headers=request.headers,
+                                      content=body)
+            response = await self.inner.handle_async_request(forwarded)
+            content = await response.aread()
+            return httpx.Response(response.status_code, headers=response.headers,
+                                  content=content, request=request)
+
+        return asyncio.run_coroutine_threadsafe(exchange(), self.loop).result()
