@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ddsnode import conneg
+from ddsnode.access_modes import wac_allow
 from ddsnode.description import STORAGE_DESCRIPTION_REL, WELL_KNOWN_SOLID
 from ddsnode.http.errors import send_problem
 from ddsnode.http.exchange import (
@@ -34,7 +35,8 @@ from ddsnode.http.exchange import (
 from ddsnode.node import BINARY_KEY, ContainerView, Found, Node, Target
 from ddsnode.patch import PATCH_TYPES
 from ddsnode.preconditions import Preconditions
-from ddsnode.problem import BadRequest, MethodNotAllowed, NotAcceptable, NotFound, Problem
+from ddsnode.problem import BadRequest, MethodNotAllowed, NotAcceptable, Problem
+from ddsnode.tokens import TokenInfo
 
 LDP = "http://www.w3.org/ns/ldp#"
 PIM_STORAGE = "http://www.w3.org/ns/pim/space#Storage"
@@ -70,12 +72,13 @@ class ResourceEndpoint:
                 raise MethodNotAllowed(f"{method} is not supported",
                                        headers={"Allow": self._allow_for(target)})
             scope_needed = self.node.required_scope(method, target)
+            info = None
             if scope_needed is not None:
-                self.node.authorize(scope_needed, headers.get("authorization"))
+                info = self.node.authorize(scope_needed, headers.get("authorization"))
             if method in ("GET", "HEAD"):
-                await self.get(scope, send, target, headers, head=method == "HEAD")
+                await self.get(scope, send, target, headers, head=method == "HEAD", info=info)
             elif method == "OPTIONS":
-                await self.options(send, target)
+                await self.options(send, target, headers)
             else:
                 await self.write(scope, receive, send, method, target, headers)
         except Problem as problem:
@@ -149,11 +152,12 @@ class ResourceEndpoint:
     # --- GET, HEAD, OPTIONS -------------------------------------------------------------
 
     async def get(self, scope: Scope, send: Send, target: Target, headers: dict[str, str],
-                  *, head: bool) -> None:
+                  *, head: bool, info: TokenInfo | None = None) -> None:
         """A representation (RFC 9110 9.3.1), 304 when the client's copy is current."""
         found = self.node.read(target)
         resource = found.resource
         out = self._common(target, found)
+        out.append((b"wac-allow", self._wac_allow(target, headers, info)))
         modified: datetime | None = resource.modified
         preconditions = Preconditions.parse(headers.get("if-match"),
                                             headers.get("if-none-match"),
@@ -205,13 +209,43 @@ class ResourceEndpoint:
                                   rel))
         return ", ".join(links).encode("utf-8")
 
-    async def options(self, send: Send, target: Target) -> None:
-        """Allow, Accept-Post/-Patch and Link for a resource (RFC 9110 9.3.7)."""
-        try:
-            found: Found | None = self.node.read(target)
-        except (NotFound, Problem):
-            found = None
+    def _wac_allow(self, target: Target, headers: dict[str, str],
+                   info: TokenInfo | None) -> bytes:
+        """WAC-Allow (Solid WAC, "WAC-Allow HTTP header"): what these credentials and the
+        public may do. A token that is not needed here is still read, never refused: an
+        unknown one just makes the user the public."""
+        if info is None:
+            info = self._credentials(headers)
+        scopes = None if info is None else info.scopes
+        return wac_allow(target, scopes, self.node.required_scope).encode()
+
+    def _credentials(self, headers: dict[str, str]) -> TokenInfo | None:
+        """The grant of the request's bearer token, None when absent or not valid."""
+        authorization = headers.get("authorization")
+        if not authorization or self.node.tokens is None:
+            return None
+        kind, _, token = authorization.partition(" ")
+        return self.node.tokens.verify(token.strip()) if kind.lower() == "bearer" else None
+
+    async def options(self, send: Send, target: Target, headers: dict[str, str]) -> None:
+        """Allow, Accept-Post/-Patch and Link for a resource (RFC 9110 9.3.7).
+
+        OPTIONS needs no token, so in a private container it must not tell an existing
+        resource from a missing one (issue 9, item 12): without credentials that may read
+        there, every path answers as a missing one does."""
+        found: Found | None = None
+        container = target.container
+        hidden = container is not None and container.private and not self._may_read(headers)
+        if not hidden:
+            try:
+                found = self.node.read(target)
+            except Problem:  # NotFound, Gone: answered as for nothing there
+                found = None
         await send_response(send, 204, self._common(target, found))
+
+    def _may_read(self, headers: dict[str, str]) -> bool:
+        info = self._credentials(headers)
+        return info is not None and bool(info.scopes & {"read", "admin"})
 
     # --- writes ------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ddsnode.http.exchange import ASGIApp, Message, Receive, Scope, Send
 
 EXPOSE = (b"Link, ETag, Location, Allow, Accept-Patch, Accept-Post, Last-Modified, "
-          b"Content-Type, Content-Length, WWW-Authenticate, Vary")
+          b"Content-Type, Content-Length, WWW-Authenticate, Vary, WAC-Allow")
 METHODS = b"GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
 DEFAULT_HEADERS = (b"Accept, Authorization, Content-Type, If-Match, If-None-Match, "
                    b"If-Modified-Since, Link, Slug")
