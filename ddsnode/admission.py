@@ -21,6 +21,7 @@ from ddsnode.containers import Container
 from ddsnode.html import short
 from ddsnode.problem import Unprocessable, ValidationFailed
 from ddsnode.representation import expanded
+from ddsnode.resources import CONTEXT_IRI
 from ddsnode.vocab import RDF, SH
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,13 @@ def check_document(graph: rdflib.Graph, iri: str, container: Container) -> None:
             f"A document at <{iri}> may describe only <{iri}>, its fragments (<{iri}#…>) and "
             f"blank nodes; it also describes {listed}. Publish each resource at its own IRI.",
             extra={"subjects": foreign[:50]})
+    if not graph:
+        # Nothing parsed: an empty body (JSON-LD without "@context" is refused earlier,
+        # by jsonld.parse_document, naming the keys it could not understand).
+        raise Unprocessable(
+            "The document holds no statements: the body is empty (or only comments and "
+            f"prefixes). Send the triples that describe <{iri}>, e.g. in JSON-LD with "
+            f'"@context": "{CONTEXT_IRI}", "id": "".')
     if not any(graph.triples((main, None, None))):
         raise Unprocessable(
             f"The document says nothing about <{iri}>. Name the main resource with the request "
@@ -88,7 +96,9 @@ def validation_problem(graph: rdflib.Graph, engine: str) -> ValidationFailed | N
     report_doc = pyld.compact(expanded(report.to_graph()), {"@context": _REPORT_CONTEXT})
     errors = [{"focusNode": _node(r.focus), "path": _node(r.path), "value": _node(r.value),
                "severity": str(r.severity).rsplit("#", 1)[-1],
-               "sourceShape": _node(r.source_shape), "message": r.message()}
+               "sourceShape": _node(r.source_shape),
+               "constraint": str(r.constraint).rsplit("#", 1)[-1],
+               "message": r.message(), "rule": r.rule()}
               for r in report.results]
     count = len(report.violations)
     first = next((e["message"] for e in errors if e["severity"] == "Violation"), "")

@@ -15,11 +15,15 @@ __all__ = ["ShapeReport", "ShapeResult", "validate"]
 
 
 def validate(graph: rdflib.Graph, *, engine: str = "fast") -> ShapeReport:
-    """Validate ``graph`` (an rdflib.Graph) against the bundled shapes."""
+    """Validate ``graph`` (an rdflib.Graph) against the bundled shapes.
+
+    Each result's message names the constraint that fired (``validation.explanation``).
+    """
+    from ddsnode.validation.explanation import explain
     if engine == "pyshacl":
         from ddsnode.validation.reference import validate_pyshacl
-        return validate_pyshacl(graph)
+        return explain(validate_pyshacl(graph), graph)
     if engine == "fast":
         from ddsnode.validation.fast import validate_fast
-        return validate_fast(graph)
+        return explain(validate_fast(graph), graph)
     raise ValueError(f"unknown validation engine {engine!r} (fast or pyshacl)")

@@ -20,16 +20,18 @@ class ShapeResult:
     severity: rdflib.URIRef
     source_shape: Node
     constraint: rdflib.URIRef
+    # The shape's sh:message (shared by all its constraints; SHACL 2.1.5).
     messages: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # Written from the constraint that fired (validation.explanation); may be empty.
+    explanation: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def message(self, lang: str = "en") -> str:
-        """The message in ``lang``, else English, else any, else a generic one."""
-        for key in (lang, lang.split("-")[0], "en", ""):
-            if key in self.messages:
-                return self.messages[key]
-        if self.messages:
-            return next(iter(self.messages.values()))
-        return f"{self.constraint.split('#')[-1]} not satisfied"
+        """What is wrong, in ``lang``: the constraint's explanation, else the shape's rule."""
+        return _pick(self.explanation, lang) or self.rule(lang)
+
+    def rule(self, lang: str = "en") -> str:
+        """The shape's sh:message in ``lang``, else English, else any, else a generic one."""
+        return _pick(self.messages, lang) or f"{self.constraint.split('#')[-1]} not satisfied"
 
     def key(self) -> tuple[str, str, str, str, str]:
         """What two engines must agree on (blank nodes compared as '_')."""
@@ -37,6 +39,14 @@ class ShapeResult:
             return "_" if isinstance(n, rdflib.BNode) else ("" if n is None else str(n))
         return (s(self.focus), s(self.path), s(self.constraint), s(self.source_shape),
                 str(self.severity))
+
+
+def _pick(messages: dict[str, str], lang: str) -> str:
+    """The text in ``lang``, its primary language, English, untagged, else any ('' if none)."""
+    for key in (lang, lang.split("-")[0], "en", ""):
+        if key in messages:
+            return messages[key]
+    return next(iter(messages.values()), "")
 
 
 @dataclass

@@ -1,0 +1,142 @@
+"""Validation messages name what is actually wrong and how to fix it (issue 10, item 10).
+
+A shape's sh:message is shared by all its constraints, so "`state` must be one of …" was
+shown for two valid states (the count failed) and "A title is required" for a title
+without a language tag (the datatype failed). Each case below names the constraint
+component that must fire and words its message must contain, in English and French;
+the HTTP cases check the 422 problem, that nothing was stored, and that the node still
+answers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ddsnode.jsonld import parse_rdf
+from ddsnode.validation import validate
+from ddsnode.vocab import SH
+from tests.support.inprocess import local_node
+
+CTX = "https://w3id.org/dds/context/v1"
+IRI = "http://127.0.0.1:8000/proposals/p"
+
+
+def proposal(**fields: Any) -> dict[str, Any]:
+    """A proposal document with ``fields`` over a valid minimum."""
+    doc: dict[str, Any] = {"@context": CTX, "id": "", "type": "Proposal",
+                           "title": {"en": "More trees"}}
+    doc.update(fields)
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+# (case, document, constraint component that fires, words in English, words in French)
+CASES: list[tuple[str, dict[str, Any], str, list[str], list[str]]] = [
+    ("title without language tag", proposal(title="More trees"), "Datatype",
+     ["`title`", "language tag", '{"en": "More trees"}'],
+     ["`title`", "étiquette de langue", '{"en": "More trees"}']),
+    ("title missing", proposal(title=None), "MinCount",
+     ["`title` is missing", '"title": {"en": "…"}'], ["`title` manque"]),
+    ("two states, each allowed", proposal(state=["accepted", "evaluating"]), "MaxCount",
+     ["Only one `state` is allowed", "found 2", '"accepted"', '"evaluating"'],
+     ["Un seul `state`", "2 trouvés"]),
+    ("unknown state", proposal(state="maybe"), "In",
+     ['`state` is "maybe"', "not an allowed value", '"accepted"', '"withdrawn"'],
+     ['`state` vaut "maybe"', "valeur permise", '"notAnswered"']),
+    ("two titles in one language", proposal(title={"en": ["A", "B"]}), "UniqueLang",
+     ["`title`", 'language "en"', "one per language"], ["`title`", "« en »"]),
+    ("count as text", proposal(supportCount="many"), "Datatype",
+     ["`supportCount`", '"many"', "xsd:nonNegativeInteger"],
+     ["`supportCount`", '"many"', "xsd:nonNegativeInteger"]),
+    ("two support counts", proposal(supportCount=[3, 4]), "MaxCount",
+     ["Only one `supportCount`", "found 2"], ["Un seul `supportCount`"]),
+    ("latitude out of range", proposal(lat=123.5), "MaxInclusive",
+     ["`lat`", "at most 90"], ["`lat`", "au plus 90"]),
+    ("description without language tag", proposal(description="text"), "Datatype",
+     ["`description`", "language tag"], ["`description`", "étiquette de langue"]),
+]
+
+
+def results_for(doc: dict[str, Any], engine: str) -> list[Any]:
+    """The violations of ``doc`` read at IRI."""
+    graph = parse_rdf(json.dumps(doc).encode(), "json-ld", base=IRI)
+    return validate(graph, engine=engine).violations
+
+
+@pytest.mark.parametrize("engine", ["fast", "pyshacl"])
+@pytest.mark.parametrize(("case", "doc", "component", "en", "fr"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_message_names_the_constraint_that_fired(case: str, doc: dict[str, Any],
+                                                 component: str, en: list[str],
+                                                 fr: list[str], engine: str) -> None:
+    violations = results_for(doc, engine)
+    fired = [r for r in violations if r.constraint == SH[component + "ConstraintComponent"]]
+    assert fired, f"{case}: {component} did not fire: {[str(r.constraint) for r in violations]}"
+    for result in fired:
+        for lang, words in (("en", en), ("fr", fr)):
+            text = result.message(lang)
+            for word in words:
+                assert word in text, f"{case} [{lang}]: {word!r} not in {text!r}"
+        assert result.rule("en")  # the shape's own sh:message stays available
+
+
+def test_count_message_does_not_blame_the_values() -> None:
+    """Two allowed states: the message is about the count, not the allowed values."""
+    (result,) = results_for(proposal(state=["accepted", "evaluating"]), "fast")
+    assert "one of" not in result.message("en")
+    assert "not an allowed value" not in result.message("en")
+
+
+def test_title_message_is_not_required() -> None:
+    """A title is there, only its language tag is missing: never "is required"."""
+    (result,) = results_for(proposal(title="More trees"), "fast")
+    assert "required" not in result.message("en")
+
+
+# HTTP: (case, content type, body, words in the problem's detail)
+HTTP_CASES: list[tuple[str, str, bytes, list[str]]] = [
+    ("json-ld without @context", "application/ld+json",
+     json.dumps({"id": "", "type": "Proposal", "title": {"en": "x"}}).encode(),
+     ['no "@context"', '"id", "type", "title"', CTX]),
+    ("json-ld without @context, one key", "application/ld+json", b'{"title": "x"}',
+     ['no "@context"', '"title"', CTX]),
+    ("list of objects without @context", "application/ld+json", b'[{"type": "Proposal"}]',
+     ['no "@context"', '"type"']),
+    ("empty json object", "application/ld+json", b"{}", ['"@context"']),
+    ("empty turtle", "text/turtle", b"", ["no statements", "body is empty"]),
+    ("turtle of prefixes only", "text/turtle", b"@prefix dct: <http://purl.org/dc/terms/> .\n",
+     ["no statements"]),
+    ("turtle of comments only", "text/turtle", b"# nothing\n", ["no statements"]),
+    ("plain-string title", "application/ld+json",
+     json.dumps(proposal(title="More trees")).encode(), ["language tag", '{"en":']),
+    ("two states", "application/ld+json",
+     json.dumps(proposal(state=["accepted", "rejected"])).encode(),
+     ["Only one `state`", "found 2"]),
+]
+
+
+@pytest.mark.parametrize(("case", "media_type", "body", "words"), HTTP_CASES,
+                         ids=[c[0] for c in HTTP_CASES])
+def test_http_problem_names_the_problem(tmp_path: Path, case: str, media_type: str,
+                                        body: bytes, words: list[str]) -> None:
+    with local_node(tmp_path) as node, node.client() as http:
+        other_iri, other = node.example("a-proposal-school-streets")
+        assert http.put(other_iri, content=other, headers={
+            **node.auth(), "Content-Type": "application/ld+json"}).status_code == 201
+        response = http.put("/proposals/bad", content=body,
+                            headers={**node.auth(), "Content-Type": media_type})
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        detail = response.json()["detail"]
+        for word in words:
+            assert word in detail, f"{case}: {word!r} not in {detail!r}"
+        for error in response.json().get("errors", []):
+            assert error["message"] and error["rule"] and error["constraint"]
+        # nothing stored, and the node still answers
+        assert http.get("/proposals/bad").status_code == 404
+        assert http.get(other_iri).status_code == 200
+        query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+        assert http.get("/sparql", params={"query": query}).status_code == 200
