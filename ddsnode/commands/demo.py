@@ -4,19 +4,31 @@ The examples describe several nodes (a city's Decidim platform, a neighbourhood 
 an electoral authority, an organisation directory). The demo node plays all of them: each
 example node's base is rebased under the demo node's base IRI, and every document is written
 through the same validated path as a PUT.
+
+A demo directory is made for one address: its IRIs start with ``http://HOST:PORT/``. Run
+again on another host or port, it is re-created for the new address (demo data is
+disposable; a directory that is not a demo is never touched), so the printed address and
+every link agree. The port is checked before anything else (``commands.port``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from ddsnode import resources
+from ddsnode.cli import UsageError
 from ddsnode.commands.node import init_node, serve
+from ddsnode.commands.port import ensure_free
+from ddsnode.problem import Problem
 from ddsnode.settings import SETTINGS_FILE, Settings
+
+NAME = "Rivemont demo node"
+MARKER = "demo.json"  # written in a demo directory: what it is, and for which base
 
 # The nodes of the example scenario. Other example hosts (the Decidim platform's pages,
 # homepages, the video-call link) are not nodes and keep their IRIs.
@@ -58,23 +70,58 @@ def load_examples(settings: Settings) -> tuple[int, list[str]]:
             try:
                 node.write_document(iri, text.encode("utf-8"), "application/ld+json")
                 written += 1
-            except Exception as e:  # report and go on: one bad example must not stop the demo
+            except (Problem, ValueError) as e:  # report and go on: one bad example must not stop the demo
                 problems.append(f"{path.name}: {e}")
     finally:
         node.close()
     return written, problems
 
 
+def demo_base(host: str, port: int) -> str:
+    """The base IRI of a demo served on ``host:port`` (an IPv6 address in brackets)."""
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
+def is_demo(path: Path) -> bool:
+    """True when ``path`` is a directory ``ddsnode demo`` made (marker, or its node name)."""
+    if (path / MARKER).is_file():
+        return True
+    return (path / SETTINGS_FILE).is_file() and Settings.load(path).name == NAME
+
+
+def create(path: Path, base: str) -> None:
+    """Create the demo node directory for ``base`` and load the examples into it."""
+    settings = init_node(path, base_url=base, name=NAME,
+                         extra={"operator": "Métropole de Rivemont (fictional)",
+                                "open_containers": "open/"})
+    (path / MARKER).write_text(json.dumps({"base_url": base}) + "\n", encoding="utf-8")
+    written, problems = load_examples(settings)
+    print(f"loaded {written} example documents into {path}", file=sys.stderr)
+    for p in problems:
+        print(f"  skipped {p}", file=sys.stderr)
+
+
+def prepare(path: Path, base: str) -> None:
+    """Make ``path`` a demo directory for ``base``: create it, or re-create it if it was
+    made for another address; refuse a node directory that is not a demo."""
+    if (path / SETTINGS_FILE).is_file():
+        old = Settings.load(path).base_url
+        if old == base:
+            return
+        if not is_demo(path):
+            raise UsageError(f"{path} is a node for {old}, not a demo directory; run "
+                             f"'ddsnode serve {path}', or give the demo another directory")
+        print(f"{path} was made for {old}; re-creating it for {base} "
+              "(what was written in it since is dropped)", file=sys.stderr)
+        shutil.rmtree(path)
+    create(path, base)
+
+
 def _demo(args: argparse.Namespace) -> int:
-    base = f"http://{args.host}:{args.port}/"
-    if not (args.dir / SETTINGS_FILE).is_file():
-        settings = init_node(args.dir, base_url=base, name="Rivemont demo node",
-                             extra={"operator": "Métropole de Rivemont (fictional)",
-                                    "open_containers": "open/"})
-        written, problems = load_examples(settings)
-        print(f"loaded {written} example documents into {args.dir}", file=sys.stderr)
-        for p in problems:
-            print(f"  skipped {p}", file=sys.stderr)
+    base = demo_base(args.host, args.port)
+    if not args.no_serve:
+        ensure_free(args.host, args.port)  # first: a taken port must change nothing
+    prepare(args.dir, base)
     settings = Settings.load(args.dir, overrides={"host": args.host, "port": args.port})
     if args.no_serve:
         return 0

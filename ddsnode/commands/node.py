@@ -78,5 +78,7 @@ def serve(settings: Settings) -> None:
 def _serve(args: argparse.Namespace) -> int:
     node_dir = require_node_dir(args.dir)
     settings = Settings.load(node_dir, overrides={"host": args.host, "port": args.port})
+    from ddsnode.commands.port import ensure_free
+    ensure_free(settings.host, int(settings.port))  # a taken port: one line, exit 2
     serve(settings)
     return 0
