@@ -41,8 +41,10 @@ class WrongType(Unprocessable):
     slug, title = "wrong-type", "This container does not hold resources of this type"
 
 
-def check_document(graph: rdflib.Graph, iri: str, container: Container) -> None:
-    """Unprocessable unless ``graph`` describes ``iri`` (and fragments) with an accepted type."""
+def check_subjects(graph: rdflib.Graph, iri: str) -> None:
+    """ForeignSubject (422) unless every subject of ``graph`` is ``iri``, one of its
+    fragments or a blank node: a document speaks only of itself (shaped and open
+    containers alike, issue 9 item 13)."""
     main = rdflib.URIRef(iri)
     foreign = sorted({str(s) for s in graph.subjects()
                       if isinstance(s, rdflib.URIRef) and s != main
@@ -53,6 +55,12 @@ def check_document(graph: rdflib.Graph, iri: str, container: Container) -> None:
             f"A document at <{iri}> may describe only <{iri}>, its fragments (<{iri}#…>) and "
             f"blank nodes; it also describes {listed}. Publish each resource at its own IRI.",
             extra={"subjects": foreign[:50]})
+
+
+def check_document(graph: rdflib.Graph, iri: str, container: Container) -> None:
+    """Unprocessable unless ``graph`` describes ``iri`` (and fragments) with an accepted type."""
+    main = rdflib.URIRef(iri)
+    check_subjects(graph, iri)
     if not graph:
         # Nothing parsed: an empty body (JSON-LD without "@context" is refused earlier,
         # by jsonld.parse_document, naming the keys it could not understand).

@@ -27,7 +27,7 @@ import rdflib
 
 from ddsnode.problem import BadRequest
 
-__all__ = ["InvalidTerm", "check_graph", "check_triple"]
+__all__ = ["InvalidTerm", "check_graph", "check_iri", "check_ntriples", "check_triple", "check_triples"]
 
 #: Entries remembered per kind of term before a set is cleared (bounded memory).
 MAX_REMEMBERED = 100_000
@@ -130,6 +130,11 @@ def _check_term(term: Any, position: str, where: str) -> None:
         raise _fail(type(term).__name__, str(term), "not an RDF 1.1 term", position, where)
 
 
+def check_iri(value: str, *, where: str = "") -> None:
+    """InvalidTerm (400) unless ``value`` is an absolute RFC 3987 IRI (e.g. a resource's)."""
+    _check_iri(value, "resource", where)
+
+
 def check_triple(triple: tuple[Any, Any, Any], *, where: str = "") -> None:
     """InvalidTerm (400) naming the first term of ``triple`` that is not RDF 1.1."""
     s, p, o = triple
@@ -160,3 +165,25 @@ def check_graph(graph: rdflib.Graph, *, where: str = "") -> None:
     ``where`` says where the data came from (a peer's URL, an import row) for the message.
     """
     check_triples(graph.triples((None, None, None)), where=where)
+
+
+def check_ntriples(text: str, *, where: str = "") -> None:
+    """InvalidTerm (400) unless the SPARQL index can parse ``text`` as N-Triples.
+
+    The stores call this on every record before committing it: the derived index
+    (``ddsnode.store.index``) parses the stored N-Triples with pyoxigraph, so a record
+    that passes here never fails there — a write the index cannot take is never
+    acknowledged, whatever path built it.
+    """
+    if not text:
+        return
+    try:
+        for _ in ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES):
+            pass
+    except UnicodeEncodeError:
+        raise InvalidTerm(f"Not valid RDF 1.1{f' ({where})' if where else ''}: the data "
+                          "contains a lone surrogate", term="", position="literal",
+                          where=where) from None
+    except (SyntaxError, ValueError) as e:
+        raise InvalidTerm(f"Not valid RDF 1.1{f' ({where})' if where else ''}: {e}",
+                          term=str(e)[:_MAX_SHOWN], position="N-Triples", where=where) from None

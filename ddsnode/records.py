@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 import rdflib
 
 from ddsnode import conneg, representation
-from ddsnode.admission import check_document, validation_problem
+from ddsnode.admission import check_document, check_subjects, validation_problem
 from ddsnode.containers import Container, parent_path
 from ddsnode.description import container_triples
 from ddsnode.indexing import index_fields
 from ddsnode.jsonld import parse_rdf
 from ddsnode.problem import Conflict, UnsupportedMediaType
+from ddsnode.rdfterms import check_graph
 from ddsnode.store.base import IndexFields, Kind, Representation, StoredResource
 from ddsnode.vocab import AS, DCAT, DCTERMS, LDP, RDF
 
@@ -106,18 +107,20 @@ def rdf_record(target: Target, container: Container, graph: rdflib.Graph,
     moment = now()
     created = current.created if current is not None else moment
     kind: Kind = "container" if target.is_container else "rdf"
+    # Every way in (JSON-LD, Turtle, N-Triples, PATCH results, importers) ends here: only
+    # RDF 1.1 terms are stored (issue 9 item 6), so the index and every reader can take it.
+    check_graph(graph)
     if kind == "container" and any(graph.triples((main, LDP.contains, None))):
         raise Conflict("Containment triples are managed by the server (Solid Protocol 5.3)")
     for triple in list(graph.triples((None, LDP.contains, None))):
         graph.remove(triple)  # containment is the server's (LDP 5.2.4.1)
-    if not container.open:
+    if container.open:
+        # Anyone may write here: a document speaks only of itself, or an anonymous client
+        # could put a "HIJACKED" title on the node's proposals into /sparql (issue 9 item 13).
+        check_subjects(graph, target.iri)
+    else:
         check_document(graph, target.iri, container)
-        # Server-managed triples replace whatever the client sent.
-        for predicate in (DCTERMS.created, DCTERMS.modified, DCTERMS.publisher):
-            graph.remove((main, predicate, None))
-        graph.add((main, DCTERMS.created, date_time(created)))
-        graph.add((main, DCTERMS.modified, date_time(moment)))
-        graph.add((main, DCTERMS.publisher, rdflib.URIRef(publisher)))
+        stamp(graph, main, current, created=created, moment=moment, publisher=publisher)
         for hook in hooks:  # more server-managed triples (federation: reaction counts)
             hook(graph, main, current)
         problem = validation_problem(graph, engine)
@@ -131,6 +134,30 @@ def rdf_record(target: Target, container: Container, graph: rdflib.Graph,
         iri=target.iri, container=target.parent, kind=kind,
         ntriples=representation.ntriples(graph).decode("utf-8"), representations={},
         created=created, modified=moment, index=index_fields(graph, main))
+
+
+def stamp(graph: rdflib.Graph, main: rdflib.URIRef, current: StoredResource | None, *,
+          created: datetime, moment: datetime, publisher: str) -> None:
+    """The dates and publisher of a resource in a shaped container.
+
+    The resource's own ``dct:created``, ``dct:modified`` and ``dct:issued`` are data, kept
+    exactly as sent (the day a citizen made a proposal is the fact that matters, issue 10
+    item 3); the node's own times are the record's (Last-Modified). Only where the client
+    gives no date does the node add ``dct:created`` (first write) and ``dct:modified``
+    (every write). A ``dct:modified`` equal to the one the node stamped on the current
+    version is the node's, sent back by a client that read it: it is refreshed.
+    ``dct:publisher`` is data too (the shapes make it the Organization, Participant or
+    Platform that publishes the resource, and the Decidim importer sets the platform's
+    operator): kept as sent, the node's IRI added only when the client names none.
+    """
+    if graph.value(main, DCTERMS.publisher) is None:
+        graph.add((main, DCTERMS.publisher, rdflib.URIRef(publisher)))
+    if current is not None and (main, DCTERMS.modified, date_time(current.modified)) in graph:
+        graph.remove((main, DCTERMS.modified, date_time(current.modified)))
+    if graph.value(main, DCTERMS.created) is None:
+        graph.add((main, DCTERMS.created, date_time(created)))
+    if graph.value(main, DCTERMS.modified) is None:
+        graph.add((main, DCTERMS.modified, date_time(moment)))
 
 
 def binary_record(target: Target, body: bytes, media_type: str,

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ddsnode.problem import Conflict, Gone, NotFound, PreconditionFailed
+from ddsnode.rdfterms import check_iri, check_ntriples
 from ddsnode.store import readonly
 from ddsnode.store.base import (
     NEWER,
@@ -425,6 +426,10 @@ def _put(conn: sqlite3.Connection, r: StoredResource,
          expect_version: int | None) -> StoredResource:
     if r.kind == "tombstone":
         raise ValueError("use delete() to write a tombstone")
+    # The index parses what is stored here with pyoxigraph: a record it could not take is
+    # refused (400) before commit, never acknowledged and failed later (issue 9 item 6).
+    check_iri(r.iri)
+    check_ntriples(r.ntriples, where=r.iri)
     row = conn.execute("SELECT seq, kind, version, container FROM resources WHERE iri = ?",
                        (r.iri,)).fetchone()
     live = row is not None and row[1] != "tombstone"

@@ -17,6 +17,7 @@ call; queries in flight on the killed worker fail with 503 and may be retried.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import pickle
 import sqlite3
@@ -43,6 +44,8 @@ POLL_SECONDS = 0.5
 START_WAIT_SECONDS = 30.0
 CATCH_UP_WAIT_SECONDS = 30.0
 FLUSH_EVERY = 2000  # changes applied between flushes: keeps RocksDB's recovery short
+
+log = logging.getLogger(__name__)
 
 READY = -1  # the frame id of the worker's "store open" message
 
@@ -349,8 +352,6 @@ class _Replay:
             return self.applied
 
     def _batch(self) -> bool:
-        import pyoxigraph as ox
-
         self.db.execute("BEGIN")  # one snapshot: the marker matches the states read
         try:
             rows = self.db.execute("SELECT seq, iri FROM changes WHERE seq > ? ORDER BY seq "
@@ -365,18 +366,51 @@ class _Replay:
         finally:
             self.db.execute("COMMIT")
         last = rows[-1][0]
-        ops = []
-        for n, (iri, state) in enumerate(states.items()):
-            graph = str(ox.NamedNode(iri))
-            ops.append(f"DROP SILENT GRAPH {graph}")
-            if state is not None and state[0] != "tombstone" and state[1].strip():
-                ops.append(f"INSERT DATA {{ GRAPH {graph} {{\n{_renamed(state[1], n)}\n}} }}")
-        ops.append(f"DROP SILENT GRAPH <{MARKER_PREFIX}{self.applied}>")
-        ops.append(f"CREATE SILENT GRAPH <{MARKER_PREFIX}{last}>")
-        self.store.update(" ;\n".join(ops))  # one transaction
+        groups = [ops for n, (iri, state) in enumerate(states.items())
+                  if (ops := _resource_ops(iri, state, n))]
+        marker = [f"DROP SILENT GRAPH <{MARKER_PREFIX}{self.applied}>",
+                  f"CREATE SILENT GRAPH <{MARKER_PREFIX}{last}>"]
+        try:
+            self.store.update(" ;\n".join([*itertools.chain(*groups), *marker]))  # one transaction
+        except (SyntaxError, ValueError, OSError) as e:
+            # One resource the index refuses must not stop the whole batch, nor every later
+            # query: apply the batch resource by resource and skip those that fail.
+            log.warning("index batch up to seq %d failed (%s); applying it resource by "
+                        "resource", last, e)
+            for ops in groups:
+                try:
+                    self.store.update(" ;\n".join(ops))
+                except (SyntaxError, ValueError, OSError) as e2:
+                    log.warning("quarantined from the SPARQL index: %s (%s)",
+                                ops[0].removeprefix("DROP SILENT GRAPH "), e2)
+            self.store.update(" ;\n".join(marker))
         self.unflushed += len(rows)
         self.applied = last
         return True
+
+
+def _resource_ops(iri: str, state: tuple[str, str] | None, n: int) -> list[str]:
+    """The UPDATE operations that make the named graph ``<iri>`` the resource's current
+    state; none (logged) for a resource the index cannot take — an old store may hold one
+    written before the write path checked terms (ddsnode.rdfterms), and it must not make
+    every ``/sparql`` query fail. Its named graph is dropped: stale triples are not served."""
+    import pyoxigraph as ox
+
+    try:
+        graph = str(ox.NamedNode(iri))
+    except ValueError as e:
+        log.warning("quarantined from the SPARQL index: %r is not an IRI (%s)", iri, e)
+        return []
+    ops = [f"DROP SILENT GRAPH {graph}"]
+    if state is not None and state[0] != "tombstone" and state[1].strip():
+        try:
+            triples = _renamed(state[1], n)
+        except (SyntaxError, ValueError) as e:
+            log.warning("quarantined from the SPARQL index: %s holds triples that are not "
+                        "valid RDF 1.1 (%s); fix or delete the resource", graph, e)
+            return ops
+        ops.append(f"INSERT DATA {{ GRAPH {graph} {{\n{triples}\n}} }}")
+    return ops
 
 
 def _renamed(ntriples: str, n: int) -> str:

@@ -43,6 +43,7 @@ import httpx
 import pyoxigraph as ox
 
 from ddsnode.problem import BadRequest, Conflict, Gone, NotFound, Unavailable
+from ddsnode.rdfterms import check_iri, check_ntriples
 from ddsnode.store import readonly
 from ddsnode.store.base import (
     NEWER,
@@ -270,6 +271,10 @@ class SparqlStore(Store):
         r = resource
         if r.kind == "tombstone":
             raise ValueError("use delete() to write a tombstone")
+        # The server parses the INSERT DATA: a term it could not take is refused (400)
+        # here, not answered later as an upstream error (issue 9 item 6).
+        check_iri(r.iri)
+        check_ntriples(r.ntriples, where=r.iri)
         token = f"<{NS}change:{uuid.uuid4()}>"
         s = iri_term(r.iri)
         checks = []

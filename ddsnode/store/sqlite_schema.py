@@ -27,8 +27,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 2: a resource row says whether it has stored representations (files do; RDF sources
     # are rendered on read), so a read of an RDF source is one lookup.
     2: ("ALTER TABLE resources ADD COLUMN reps INTEGER NOT NULL DEFAULT 1",
-        "UPDATE resources SET reps = EXISTS (SELECT 1 FROM representations p "
-        "WHERE p.seq = resources.seq)"),
+        ("UPDATE resources SET reps = EXISTS (SELECT 1 FROM representations p "
+         "WHERE p.seq = resources.seq)")),
 }
 
 DDL = """
