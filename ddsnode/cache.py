@@ -20,7 +20,9 @@ The cache is bounded (``max_entries``): the least recently fetched entries go fi
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from ddsnode.indexing import index_fields
 from ddsnode.jsonld import parse_rdf
 from ddsnode.outbound import OutboundClient, PeerError, normalise_origin
 from ddsnode.problem import Gone, NotFound, Problem, UpstreamError
+from ddsnode.rdfterms import InvalidTerm, check_graph
 from ddsnode.vocab import AS, DCTERMS, DDS, RDF
 
 # N-Triples first: the cheapest to parse; JSON-LD and Turtle from nodes that lack it.
@@ -133,11 +136,17 @@ class PeerCache:
 
     def __init__(self, db: FederationDB, client: OutboundClient, containers: ContainerRegistry,
                  *, engine: str = "fast", max_entries: int = 100_000,
+                 max_per_peer: int = 20_000, revalidate_interval: float = 1.0,
+                 max_bytes: int = 4 * 1024 * 1024,
                  link_predicates: frozenset[str] = frozenset()) -> None:
         self.db, self.client, self.containers = db, client, containers
-        self.engine, self.max_entries = engine, max_entries
+        self.engine, self.max_entries, self.max_per_peer = engine, max_entries, max_per_peer
+        self.revalidate_interval, self.max_bytes = revalidate_interval, max_bytes
         self.link_predicates = link_predicates
         self._writes = 0
+        self._writes_by_origin: dict[str, int] = {}
+        # One revalidation in flight per IRI: concurrent readers share it (no stampede).
+        self._inflight: dict[str, asyncio.Future[CacheEntry]] = {}
         self.requests = 0  # outbound requests made (bench/federation.py reports it)
 
     # --- reads ---------------------------------------------------------------------------
@@ -156,6 +165,16 @@ class PeerCache:
                                         (status,)).fetchone()
         return int(row[0])
 
+    def known(self, iri: str) -> bool:
+        """Whether federation has learned ``iri``: cached (valid or quarantined), or named by
+        a trace link of a cached resource. Only such IRIs may be fetched for a reader."""
+        conn = self.db.connect()
+        if conn.execute("SELECT 1 FROM cache WHERE iri = ?", (iri,)).fetchone():
+            return True
+        return conn.execute("SELECT 1 FROM cache_links WHERE object = ? UNION ALL "
+                            "SELECT 1 FROM cache_links WHERE subject = ? LIMIT 1",
+                            (iri, iri)).fetchone() is not None
+
     def links(self, iri: str) -> list[tuple[str, str, str, str]]:
         """Cached trace links touching ``iri``: (subject, predicate, object, cached resource)."""
         rows = self.db.connect().execute(
@@ -166,18 +185,53 @@ class PeerCache:
 
     # --- fetching --------------------------------------------------------------------------
 
-    async def fetch(self, iri: str, *, revalidate: bool = False) -> CacheEntry:
+    async def fetch(self, iri: str, *, revalidate: bool = False,
+                    learned: bool = False) -> CacheEntry:
         """The resource at ``iri``: from the cache while fresh, else revalidated from its origin.
+
+        ``learned`` says the IRI comes from the peer itself (its feed, or a notification it
+        signed). Otherwise (a reader's request, a trace) only an IRI the cache already
+        knows (:meth:`known`) is fetched, at most once per ``revalidate_interval``; any
+        other is NotFound without a request: a stranger cannot make the node send signed
+        requests to paths and queries of their choosing (issue 9, item 5).
 
         Raises NotFound/Gone (and drops the copy) when the origin says it is gone,
         Quarantined for invalid data, NotAuthoritative for an off-origin answer, and the
         outbound errors when the peer fails and no copy is cached (else the stale copy is
         returned, with ``stale_error`` set).
         """
-        origin = normalise_origin(iri)
         cached = self.get(iri, quarantined=True)
         if cached is not None and cached.status == "valid" and cached.fresh and not revalidate:
             return cached
+        if not learned:
+            if cached is None and not self.known(iri):
+                raise NotFound(f"{iri} is not a resource this node has learned from a peer")
+            if cached is not None and cached.age < self.revalidate_interval:
+                if cached.status != "valid":
+                    raise Quarantined(f"{iri} is quarantined", url=iri)
+                return cached  # revalidated a moment ago: readers do not drive requests
+        running = self._inflight.get(iri)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[CacheEntry] = asyncio.get_running_loop().create_future()
+        self._inflight[iri] = future
+        try:
+            entry = await self._fetch(iri, cached)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                future.cancel()
+            else:
+                future.set_exception(exc)
+                future.exception()  # retrieved: no "never retrieved" warning if unshared
+            raise
+        else:
+            future.set_result(entry)
+            return entry
+        finally:
+            self._inflight.pop(iri, None)
+
+    async def _fetch(self, iri: str, cached: CacheEntry | None) -> CacheEntry:
+        origin = normalise_origin(iri)
         headers: dict[str, str] = {}
         if cached is not None and cached.status == "valid":
             if cached.etag:
@@ -187,10 +241,10 @@ class PeerCache:
         self.requests += 1
         try:
             result = await self.client.fetch(iri.split("#", 1)[0], accept=ACCEPT,
-                                             headers=headers)
+                                             headers=headers, max_bytes=self.max_bytes)
         except PeerError as exc:
             if exc.upstream_status in (404, 410):
-                self.drop(iri)
+                await asyncio.to_thread(self.drop, iri)
                 raise (Gone if exc.upstream_status == 410 else NotFound)(
                     f"{iri} is gone from its origin") from None
             if cached is not None and cached.status == "valid" and (
@@ -203,13 +257,17 @@ class PeerCache:
                                    "its description is not accepted", url=result.url)
         max_age = max_age_of(result.headers, now)
         if result.status == 304 and cached is not None:
-            with self.db.connect() as db:
-                db.execute("UPDATE cache SET fetched_at = ?, max_age = ? WHERE iri = ?",
-                           (now, max_age, iri))
-            return self.get(iri) or cached
-        return self._store(iri, origin, result.url, result.body, result.media_type,
-                           result.headers.get("etag"), result.headers.get("last-modified"),
-                           max_age, now)
+            def touch() -> CacheEntry:
+                with self.db.connect() as db:
+                    db.execute("UPDATE cache SET fetched_at = ?, max_age = ? WHERE iri = ?",
+                               (now, max_age, iri))
+                return self.get(iri) or cached
+            return await asyncio.to_thread(touch)
+        # Parsing, term checks and validation of peer data cost time in the document's
+        # size: never on the event loop (issue 9, item 1), so reads go on meanwhile.
+        return await asyncio.to_thread(
+            self._store, iri, origin, result.url, result.body, result.media_type,
+            result.headers.get("etag"), result.headers.get("last-modified"), max_age, now)
 
     def _store(self, iri: str, origin: str, fetched_from: str, body: bytes,
                media_type: str | None, etag: str | None, last_modified: str | None,
@@ -217,12 +275,26 @@ class PeerCache:
         fmt = conneg.RDF_INPUT.get(media_type or "", "turtle")
         try:
             received = parse_rdf(body, fmt, base=iri)
+        except InvalidTerm as bad_term:  # the parser's own RDF 1.1 term check
+            return self._quarantine_terms(iri, origin, fetched_from, media_type, now, bad_term)
         except Problem as exc:
             raise UpstreamError(f"{iri}: the peer sent unparsable {fmt}: {exc}",
                                 url=fetched_from) from None
+        except (RecursionError, MemoryError, ValueError, TypeError, KeyError) as exc:
+            # Peer data crosses a trust boundary: whatever the parser trips on is the
+            # peer's error (502), never ours (500).
+            raise UpstreamError(f"{iri}: the peer sent {fmt} the node cannot read "
+                                f"({type(exc).__name__})", url=fetched_from) from None
         graph = received
         dropped = _authoritative(graph, origin)
         main = rdflib.URIRef(iri)
+        problem: Problem | None
+        try:
+            # The same RDF 1.1 term check as local writes (issue 9, item 16): a peer's
+            # datatype IRI with '"' is refused here, never cached as valid.
+            check_graph(graph, where=iri)
+        except Problem as bad_term:
+            return self._quarantine_terms(iri, origin, fetched_from, media_type, now, bad_term)
         from ddsnode.admission import validation_problem
         problem = validation_problem(graph, self.engine)
         report = json.dumps(problem.extra, ensure_ascii=False)[:200_000] if problem else None
@@ -258,7 +330,7 @@ class PeerCache:
             if status == "valid" and links:
                 db.executemany("INSERT INTO cache_links (iri, subject, predicate, object) "
                                "VALUES (?, ?, ?, ?)", [(iri, *link) for link in links])
-        self._bound()
+        self._bound(origin)
         if problem is not None:
             quarantined = Quarantined(f"{iri} does not conform to the shapes: {problem.detail}",
                                       url=iri)
@@ -268,25 +340,53 @@ class PeerCache:
         assert entry is not None
         return entry
 
+    def _quarantine_terms(self, iri: str, origin: str, fetched_from: str,
+                          media_type: str | None, now: float, bad: Problem) -> CacheEntry:
+        """Keep aside (no triples) a document with a term that is not RDF 1.1; raise."""
+        report = json.dumps({"detail": bad.detail, **bad.extra}, ensure_ascii=False)[:200_000]
+        with self.db.connect() as db:
+            db.execute("DELETE FROM cache_links WHERE iri = ?", (iri,))
+            db.execute("DELETE FROM cache WHERE iri = ?", (iri,))
+            db.execute("INSERT INTO cache (iri, origin, fetched_from, status, max_age, "
+                       "fetched_at, media_type, ntriples, report) VALUES "
+                       "(?, ?, ?, 'quarantined', 0, ?, ?, '', ?)",
+                       (iri, origin, fetched_from, now, media_type, report))
+        self._bound(origin)
+        quarantined = Quarantined(f"{iri} holds a term that is not RDF 1.1: {bad.detail}",
+                                  url=iri)
+        quarantined.extra.update(bad.extra)
+        raise quarantined
+
     def drop(self, iri: str) -> bool:
         """Forget the copy of ``iri`` (a Delete, a 404 or 410 from its origin)."""
         with self.db.connect() as db:
             db.execute("DELETE FROM cache_links WHERE iri = ?", (iri,))
             return bool(db.execute("DELETE FROM cache WHERE iri = ?", (iri,)).rowcount)
 
-    def _bound(self) -> None:
-        """Evict the least recently fetched entries beyond ``max_entries`` (checked every 64)."""
+    def _bound(self, origin: str) -> None:
+        """Evict the least recently fetched entries beyond ``max_per_peer`` for ``origin``
+        and beyond ``max_entries`` in all (each checked every 32 writes, so the bounds are
+        exceeded by at most 32 entries between checks)."""
         self._writes += 1
-        if self._writes % 64 and self.max_entries > 64:
-            return
+        mine = self._writes_by_origin[origin] = self._writes_by_origin.get(origin, 0) + 1
         conn = self.db.connect()
-        extra = int(conn.execute("SELECT count(*) FROM cache").fetchone()[0]) - self.max_entries
-        if extra > 0:
-            with conn:
-                conn.execute("DELETE FROM cache_links WHERE iri IN (SELECT iri FROM cache "
-                             "ORDER BY fetched_at LIMIT ?)", (extra,))
-                conn.execute("DELETE FROM cache WHERE iri IN (SELECT iri FROM cache "
-                             "ORDER BY fetched_at LIMIT ?)", (extra,))
+        if mine % 32 == 0 or self.max_per_peer <= 64:
+            extra = int(conn.execute("SELECT count(*) FROM cache WHERE origin = ?",
+                                     (origin,)).fetchone()[0]) - self.max_per_peer
+            if extra > 0:
+                self._evict(conn, "WHERE origin = ?", (origin, extra))
+        if self._writes % 32 == 0 or self.max_entries <= 64:
+            extra = int(conn.execute("SELECT count(*) FROM cache").fetchone()[0]) \
+                - self.max_entries
+            if extra > 0:
+                self._evict(conn, "", (extra,))
+
+    @staticmethod
+    def _evict(conn: sqlite3.Connection, where: str, args: tuple[object, ...]) -> None:
+        oldest = f"SELECT iri FROM cache {where} ORDER BY fetched_at LIMIT ?"
+        with conn:
+            conn.execute(f"DELETE FROM cache_links WHERE iri IN ({oldest})", args)
+            conn.execute(f"DELETE FROM cache WHERE iri IN ({oldest})", args)
 
 
 def _stale(entry: CacheEntry, error: str) -> CacheEntry:

@@ -24,6 +24,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -63,8 +64,10 @@ class Outbox:
     def __init__(self, db: FederationDB, client: OutboundClient, *, max_attempts: int = 10,
                  backoff_base: float = 0.5, backoff_cap: float = 300.0,
                  breaker_threshold: int = 5, breaker_cooldown: float = 10.0,
-                 concurrency: int = 16) -> None:
+                 concurrency: int = 16,
+                 on_delivered: Callable[[str, bytes], None] | None = None) -> None:
         self.db, self.client = db, client
+        self.on_delivered = on_delivered  # (inbox, body) after a 2xx
         self.max_attempts, self.backoff_base, self.backoff_cap = (max_attempts, backoff_base,
                                                                   backoff_cap)
         self.breaker_threshold, self.breaker_cooldown = breaker_threshold, breaker_cooldown
@@ -178,6 +181,11 @@ class Outbox:
             db.execute("UPDATE outbox SET state = 'delivered', attempts = attempts + 1, "
                        "done_at = ?, last_error = '' WHERE id = ?", (time.time(), row_id))
             db.execute("DELETE FROM breakers WHERE host = ?", (host,))
+        if self.on_delivered is not None:
+            try:
+                self.on_delivered(inbox, body)
+            except Exception:  # the delivery stands whatever the follow-up does
+                log.exception("after delivering %s", row_id)
         return True
 
     def _fail(self, row_id: int, attempts: int, error: str, *, permanent: bool,

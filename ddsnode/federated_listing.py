@@ -78,6 +78,9 @@ def _cache_page(db: Any, container: str, filters: Filters, after: int | None,
                           r[6] or "", json.loads(r[5] or "{}"))) for r in rows]
 
 
+MAX_CURSOR = 2048  # characters: a cursor carries one IRI or row number, base64-encoded
+
+
 def federated_page(node: Any, db: Any, container_iri: str, container_path: str,
                    params: Mapping[str, str], offer: str) -> tuple[Representation, str | None,
                                                                    dict[str, str]]:
@@ -89,11 +92,16 @@ def federated_page(node: Any, db: Any, container_iri: str, container_path: str,
         params, page_size=node.settings.page_size, max_page_size=node.settings.max_page_size)
     phase, position = "L", None
     if composite:
+        if len(composite) > MAX_CURSOR:
+            raise BadRequest("Malformed cursor: longer than any this node makes")
         try:
             phase, position = decode_cursor(composite)
         except ValueError:
             raise BadRequest("Malformed cursor") from None
-        if phase not in ("L", "C"):
+        # The cache part's position is a row number (SQLite INTEGER): a cursor that is not
+        # one this node made is a 400, never an overflow (issue 9, item 16).
+        if phase not in ("L", "C") or (phase == "C" and position and not (
+                position.isascii() and position.isdigit() and len(position) <= 18)):
             raise BadRequest("Malformed cursor")
     members: list[Member] = []
     next_cursor: str | None = None

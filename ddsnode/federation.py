@@ -18,6 +18,7 @@ recorded and recounted; Follow/Undo maintain the followers.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -69,17 +70,23 @@ class Federation:
         self.public_key_pem = public_key_pem(key)
         self.client = client or OutboundClient(allowed_origins=self.peers.origins,
                                                signer=Signer(key, self.keyid))
+        settings = node.settings
+        self.max_document_bytes = int(settings.peer_max_document_bytes)
         self.cache = PeerCache(self.db, self.client, node.containers,
-                               engine=node.settings.validation_engine,
+                               engine=settings.validation_engine,
+                               max_entries=int(settings.peer_cache_max_entries),
+                               max_per_peer=int(settings.peer_cache_max_per_peer),
+                               revalidate_interval=float(settings.peer_revalidate_seconds),
+                               max_bytes=self.max_document_bytes,
                                link_predicates=frozenset(trace_predicates()))
-        self.outbox = Outbox(self.db, self.client)
+        self.outbox = Outbox(self.db, self.client, on_delivered=self._delivered)
         self.ledger = ReactionLedger(self.db)
         hooks = getattr(node, "write_hooks", None)
         if isinstance(hooks, list):  # counts stay server-managed (ddsnode.reactions)
             hooks.append(keep_counts(self.ledger))
         self.feed = ChangeFeed(node.store, self.base, node.containers)
-        self.inbox = Inbox(self.db, self.peers, self.refresh_peer)
-        settings = node.settings
+        self.inbox = Inbox(self.db, self.peers, self.refresh_peer,
+                           key_refetch_interval=float(settings.peer_key_refetch_seconds))
         self.poll_interval = float(settings.peer_poll_seconds if poll_interval is None
                                    else poll_interval)
         self.push_interval = push_interval
@@ -88,6 +95,7 @@ class Federation:
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
         self._syncing: set[str] = set()
+        self._resync: set[str] = set()  # peers to sync again as soon as the running one ends
 
     @classmethod
     def for_node(cls, node: Any) -> Federation:
@@ -148,10 +156,12 @@ class Federation:
     async def describe_peer(self, url: str) -> PeerDescription:
         """Fetch and read a peer's node description (``GET /`` of its base)."""
         base = url if url.endswith("/") else url + "/"
-        result = await self.client.fetch(base, accept=DESCRIPTION_ACCEPT, sign=False)
+        result = await self.client.fetch(base, accept=DESCRIPTION_ACCEPT, sign=False,
+                                         max_bytes=self.max_document_bytes)
         if normalise_origin(result.url) != normalise_origin(base):
             raise PeerError(base, "redirects", f"description answered from {result.url}")
-        return read_description(result.body, result.media_type, base)
+        # A peer's document is parsed off the event loop (issue 9, item 1).
+        return await asyncio.to_thread(read_description, result.body, result.media_type, base)
 
     async def refresh_peer(self, origin: str) -> Peer:
         """Re-read a configured peer's description (new key, inbox …)."""
@@ -179,6 +189,52 @@ class Federation:
         self.follow(peer)
         self.outbox.hurry(origin)
         return peer
+
+    def follow_back(self, peer: Peer) -> None:
+        """Make sure our Follow of ``peer`` reaches it now (it just followed us).
+
+        ``peer add`` is run on both nodes, one after the other: the first node's Follow is
+        refused (401) until the other has configured it, then waits out its retry backoff
+        while new resources are pushed to nobody. A Follow from a peer we follow means it
+        now knows us: our pending Follow is made due at once, or a new one is queued if
+        none since we added the peer was delivered (issue 10, item 1).
+        """
+        conn = self.db.connect()
+        delivered = conn.execute(
+            "SELECT 1 FROM outbox WHERE host = ? AND activity_id LIKE '%#follow-%' AND "
+            "state = 'delivered' AND created_at >= ? LIMIT 1",
+            (peer.origin, peer.followed_since)).fetchone()
+        if delivered:
+            return
+        pending = conn.execute(
+            "SELECT 1 FROM outbox WHERE host = ? AND activity_id LIKE '%#follow-%' AND "
+            "state = 'pending' LIMIT 1", (peer.origin,)).fetchone()
+        if not pending:
+            self.follow(peer)
+        self.outbox.hurry(peer.origin)
+
+    def _delivered(self, inbox: str, body: bytes) -> None:
+        """After a delivery: once a peer has accepted our Follow, read its feed at once, so
+        what it published before it knew us as a follower is not left to the next poll."""
+        if b'"Follow"' not in body:
+            return
+        try:
+            activity = json.loads(body)
+        except ValueError:
+            return
+        if not isinstance(activity, dict) or activity.get("type") != "Follow":
+            return
+        peer = self.peers.get(inbox)
+        if peer is not None and peer.status == "active":
+            self.sync_soon(peer)
+
+    def sync_soon(self, peer: Peer) -> None:
+        """Sync ``peer`` now, or right after the sync already running (which may have read
+        its feed before the change we want)."""
+        if peer.origin in self._syncing:
+            self._resync.add(peer.origin)
+        else:
+            self.spawn(self.sync_peer(peer))
 
     def follow(self, peer: Peer) -> None:
         """Queue a Follow of ``peer`` (the peer records us as a follower)."""
@@ -305,6 +361,7 @@ class Federation:
     async def sync_peer(self, peer: Peer, *, page_size: int = 1000) -> dict[str, int]:
         """Read ``peer``'s feed after its cursor and revalidate what changed."""
         self._syncing.add(peer.origin)
+        self._resync.discard(peer.origin)
         stats = {"pages": 0, "fetched": 0, "dropped": 0, "errors": 0, "stale": 0}
         cursor = peer.cursor
         gate = asyncio.Semaphore(self.sync_concurrency)
@@ -318,9 +375,10 @@ class Federation:
         try:
             while True:
                 result = await self.client.fetch(f"{peer.feed}?after={cursor}&limit={page_size}",
-                                                 accept=FEED_ACCEPT)
+                                                 accept=FEED_ACCEPT,
+                                                 max_bytes=self.max_document_bytes)
                 stats["pages"] += 1
-                page = _json(result.body)
+                page = await asyncio.to_thread(_json, result.body)
                 items = [i for i in page.get("orderedItems", []) if isinstance(i, dict)]
                 latest: dict[str, dict[str, Any]] = {}
                 for item in items:  # within a page only the last change of an IRI matters
@@ -342,6 +400,10 @@ class Federation:
             self.peers.set_cursor(peer.origin, cursor, error=str(exc))
         finally:
             self._syncing.discard(peer.origin)
+            if peer.origin in self._resync:
+                again = self.peers.get(peer.origin)
+                if again is not None:
+                    self.spawn(self.sync_peer(again))
         return stats
 
     async def _revalidate(self, iri: str, deleted: bool, sender: str) -> str:
@@ -354,7 +416,8 @@ class Federation:
                 await asyncio.to_thread(self.recount, target)
             return "dropped"
         try:
-            entry = await self.cache.fetch(iri, revalidate=True)
+            # Learned from the peer itself (its feed or a notification it signed).
+            entry = await self.cache.fetch(iri, revalidate=True, learned=True)
         except Problem as exc:
             if exc.status in (404, 410):
                 return "dropped"
@@ -364,7 +427,8 @@ class Federation:
             return "errors"
         if entry.stale_error:
             return "stale"
-        graph = entry.graph() if is_reaction(entry.types) else rdflib.Graph()
+        graph = await asyncio.to_thread(entry.graph) if is_reaction(entry.types) \
+            else rdflib.Graph()
         found = reaction_target(graph, iri)
         if found is not None and found[1].startswith(self.base):
             actor = actor_of(graph, iri)
@@ -389,6 +453,8 @@ class Federation:
                 peer = self.peers.get(sender)
                 if peer is not None and peer.inbox:
                     self.peers.add_follower(sender, peer.inbox, peer.keyid)
+                    if peer.status == "active":
+                        self.follow_back(peer)
             return
         if kind == "Undo":
             inner = activity.get("object")
@@ -414,7 +480,6 @@ def _same_origin(iri: str, origin: str) -> bool:
 
 
 def _json(body: bytes) -> dict[str, Any]:
-    import json
     try:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError):

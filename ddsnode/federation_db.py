@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS cache (
 );
 CREATE INDEX IF NOT EXISTS cache_listing ON cache (container, status, seq);
 CREATE INDEX IF NOT EXISTS cache_by_fetch ON cache (fetched_at);
+CREATE INDEX IF NOT EXISTS cache_by_origin ON cache (origin, fetched_at);
 
 CREATE TABLE IF NOT EXISTS cache_links (
     iri TEXT NOT NULL,

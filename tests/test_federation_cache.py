@@ -52,11 +52,12 @@ def test_etag_revalidation_costs_a_304(tmp_path: Path) -> None:
         return _ld(_proposal(), ETag='"v1"', **{"Cache-Control": "max-age=60"})
 
     cache, seen = _cache(tmp_path, answer)
-    entry = asyncio.run(cache.fetch(IRI))
+    entry = asyncio.run(cache.fetch(IRI, learned=True))
     assert entry.title == "Shade trees on the quay" and entry.container == "proposals/"
     assert entry.fresh and entry.max_age == 60
-    assert asyncio.run(cache.fetch(IRI)) == entry and len(seen) == 1  # fresh: no request
-    again = asyncio.run(cache.fetch(IRI, revalidate=True))
+    again_fresh = asyncio.run(cache.fetch(IRI, learned=True))
+    assert again_fresh == entry and len(seen) == 1  # fresh: no request
+    again = asyncio.run(cache.fetch(IRI, revalidate=True, learned=True))
     assert len(seen) == 2 and seen[1].headers["if-none-match"] == '"v1"'
     assert again.ntriples == entry.ntriples
 
@@ -69,13 +70,13 @@ def test_stale_if_error_then_gone(tmp_path: Path) -> None:
             httpx.Response(state["status"])
 
     cache, _ = _cache(tmp_path, answer)
-    asyncio.run(cache.fetch(IRI))
+    asyncio.run(cache.fetch(IRI, learned=True))
     state["status"] = 503
-    stale = asyncio.run(cache.fetch(IRI, revalidate=True))
+    stale = asyncio.run(cache.fetch(IRI, revalidate=True, learned=True))
     assert stale.stale_error and "503" in stale.stale_error
     state["status"] = 410
     with pytest.raises(Gone):
-        asyncio.run(cache.fetch(IRI, revalidate=True))
+        asyncio.run(cache.fetch(IRI, revalidate=True, learned=True))
     assert cache.get(IRI) is None
 
 
@@ -84,7 +85,7 @@ def test_invalid_data_is_quarantined_with_its_report(tmp_path: Path) -> None:
                       "state": "no-such-state"}).encode()
     cache, _ = _cache(tmp_path, lambda r: _ld(bad))
     with pytest.raises(Quarantined):
-        asyncio.run(cache.fetch(IRI))
+        asyncio.run(cache.fetch(IRI, learned=True))
     assert cache.get(IRI) is None
     held = cache.get(IRI, quarantined=True)
     assert held is not None and held.status == "quarantined" and "errors" in (held.report or "")
@@ -97,7 +98,7 @@ def test_triples_about_other_origins_are_not_kept(tmp_path: Path) -> None:
         {k: v for k, v in doc.items() if k != "@context"},
         {"id": other, "supportCount": 9999}]}).encode()
     cache, _ = _cache(tmp_path, lambda r: _ld(body))
-    entry = asyncio.run(cache.fetch(IRI))
+    entry = asyncio.run(cache.fetch(IRI, learned=True))
     assert other not in entry.ntriples and IRI in entry.ntriples
 
 
@@ -109,7 +110,7 @@ def test_an_answer_from_another_origin_is_not_kept(tmp_path: Path) -> None:
 
     cache, seen = _cache(tmp_path, answer)
     with pytest.raises(NotAuthoritative):
-        asyncio.run(cache.fetch(IRI))
+        asyncio.run(cache.fetch(IRI, learned=True))
     assert cache.get(IRI, quarantined=True) is None and len(seen) == 2
 
 
@@ -117,12 +118,12 @@ def test_a_redirect_to_loopback_is_refused_without_connecting(tmp_path: Path) ->
     cache, seen = _cache(tmp_path, lambda r: httpx.Response(
         302, headers={"Location": "http://127.0.0.1:9/steal"}))
     with pytest.raises(OutboundRefused):
-        asyncio.run(cache.fetch(IRI))
+        asyncio.run(cache.fetch(IRI, learned=True))
     assert [str(r.url) for r in seen] == [IRI]
 
 
 def test_the_cache_is_bounded(tmp_path: Path) -> None:
     cache, _ = _cache(tmp_path, lambda r: _ld(_proposal(str(r.url))), max_entries=2)
     for n in range(3):
-        asyncio.run(cache.fetch(f"{PEER}proposals/p{n}"))
+        asyncio.run(cache.fetch(f"{PEER}proposals/p{n}", learned=True))
     assert cache.count() == 2 and cache.get(f"{PEER}proposals/p0") is None

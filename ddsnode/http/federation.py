@@ -44,8 +44,28 @@ from ddsnode.problem import BadRequest, NotAcceptable, NotFound, Problem
 from ddsnode.representation import dump_json, render
 from ddsnode.trace import Tracer
 
-LDP_INBOX = "http://www.w3.org/ns/ldp#inbox"
+LDP = "http://www.w3.org/ns/ldp#"
+LDP_INBOX = LDP + "inbox"
 MAX_NOTIFICATION = 256 * 1024
+ACCEPT_POST = "application/ld+json, application/activity+json"
+MAX_SEQ = 2**63 - 1  # SQLite INTEGER: a larger cursor names no change (and cannot be bound)
+
+
+def cursor_param(params: dict[str, str], name: str, largest: int, *,
+                 default: int | None = None) -> int:
+    """A whole-number cursor parameter, 0 … ``largest``; BadRequest otherwise (issue 9,
+    item 16: ``/feed?after=`` with 20 digits answered 500)."""
+    raw = params.get(name)
+    if raw is None and default is not None:
+        return default
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        raise BadRequest(f"{name} is a whole number from 0 to {largest}",
+                         extra={"parameter": name})
+    value = int(raw)
+    if value > largest:
+        raise BadRequest(f"{name} is a whole number from 0 to {largest}",
+                         extra={"parameter": name})
+    return value
 
 
 # ledger kinds -> context terms of the ontology's classes
@@ -74,11 +94,9 @@ class FeedEndpoint(_Endpoint):
         params = query_params(scope)
         feed = self.fed.feed
         if "after" in params:
-            try:
-                after, limit = int(params["after"]), int(params.get("limit", "200"))
-            except ValueError:
-                raise BadRequest("after and limit are whole numbers") from None
-            body = await anyio.to_thread.run_sync(partial(feed.page, max(0, after), limit))
+            after = cursor_param(params, "after", MAX_SEQ)
+            limit = cursor_param(params, "limit", MAX_SEQ, default=200)  # page() caps it
+            body = await anyio.to_thread.run_sync(partial(feed.page, after, max(1, limit)))
         else:
             body = await anyio.to_thread.run_sync(feed.collection)
         await _send_json(send, body, AS_MEDIA_TYPE, head=method == "HEAD")
@@ -89,22 +107,37 @@ class InboxEndpoint(_Endpoint):
 
     allow = "GET, HEAD, OPTIONS, POST"
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "OPTIONS":
+            # LDN 3.2: a receiver advertises the media types it takes with Accept-Post.
+            await send_response(send, 204, [(b"allow", self.allow.encode()),
+                                            (b"accept-post", ACCEPT_POST.encode())])
+            return
+        await super().__call__(scope, receive, send)
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, method: str,
                      headers: dict[str, str]) -> None:
         fed = self.fed
         iri = fed.base + INBOX_PATH
         if method in ("GET", "HEAD"):
             ids = await anyio.to_thread.run_sync(fed.inbox.recent)
-            await _send_json(send, {"@context": "http://www.w3.org/ns/ldp", "@id": iri,
-                                    "@type": "ldp:Container",
-                                    "contains": [{"@id": i} for i in ids]},
-                             conneg.JSONLD, head=method == "HEAD")
+            # LDN 3.2.1: an ldp:Container listing with ldp:contains. Full IRIs and no
+            # @context: a remote context (http://www.w3.org/ns/ldp) is unreadable to an
+            # offline client (issue 10, item 5); this document needs none.
+            await _send_json(send, {"@id": iri, "@type": [LDP + "Container", LDP + "BasicContainer"],
+                                    LDP + "contains": [{"@id": i} for i in ids]},
+                             conneg.JSONLD, head=method == "HEAD",
+                             extra=[(b"accept-post", ACCEPT_POST.encode())])
             return
         body = await read_body(scope, receive, headers, MAX_NOTIFICATION)
         query = scope.get("query_string", b"").decode("latin-1")
         url = iri + (f"?{query}" if query else "")
         admitted = await fed.inbox.admit("POST", url, headers, body)
-        if admitted.new:
+        if admitted.new and admitted.activity["type"] in ("Follow", "Undo"):
+            # A follower is recorded before the 202: once the sender sees it accepted, our
+            # pushes reach it and its feed read misses nothing (issue 10, item 1).
+            await fed.handle(admitted.activity, admitted.sender)
+        elif admitted.new:
             fed.spawn(fed.handle(admitted.activity, admitted.sender))
         await send_response(send, 202, [(b"content-type", b"application/json")],
                             json.dumps({"accepted": admitted.activity["id"],
@@ -132,21 +165,31 @@ class CachedResourceEndpoint(_Endpoint):
         fed = self.fed
         if "://" not in iri:
             raise BadRequest("Give the peer resource as ?iri=…")
+        if len(iri) > MAX_IRI:
+            raise BadRequest(f"An IRI of more than {MAX_IRI} characters is not a peer resource")
         held = fed.cache.get(iri, quarantined=True)
         if held is not None and held.status == "quarantined":
-            quarantined = Quarantined(f"{iri} is quarantined: it did not conform to the shapes",
-                                      url=iri)
-            quarantined.extra.update(json.loads(held.report or "{}"))
-            raise quarantined
+            raise _quarantined(iri, held.report)
         if held is None or not held.fresh:
             if fed.peers.get(iri) is None:
                 raise NotFound(f"{iri} is not in this node's cache and not on a peer")
+            # Only an IRI the cache has learned from the peer is fetched; others are 404
+            # without any request (PeerCache.fetch, issue 9 item 5).
             held = await fed.cache.fetch(iri)
         offer = conneg.negotiate(headers.get("accept"))
         if offer is None:
             raise NotAcceptable("Available: " + ", ".join(conneg.RDF_OFFERS))
-        rep = await anyio.to_thread.run_sync(partial(render, held.graph(), iri, offer,
-                                                     title=held.title))
+        entry = held
+
+        def rendered() -> Any:
+            try:
+                graph = entry.graph()
+            except Exception:  # noqa: BLE001 — a copy that no longer parses is not served
+                raise _quarantined(iri, json.dumps({"detail": "the cached copy is unreadable"})
+                                   ) from None
+            return render(graph, iri, offer, title=entry.title)
+
+        rep = await anyio.to_thread.run_sync(rendered)
         ttl = int(held.max_age - held.age)
         status = f'ddsnode; hit; ttl={ttl}'
         if held.stale_error:
@@ -157,6 +200,21 @@ class CachedResourceEndpoint(_Endpoint):
                         (b"link", link(iri, "canonical").encode()),
                         (b"etag", rep.etag.encode()), (b"vary", b"Accept, Origin")]
         await send_response(send, 200, out, rep.body, head=method == "HEAD")
+
+
+MAX_IRI = 4096
+
+
+def _quarantined(iri: str, report: str | None) -> Quarantined:
+    problem = Quarantined(f"{iri} is quarantined: the peer's document did not pass the "
+                          "node's checks (RDF terms, shapes)", url=iri)
+    try:
+        extra = json.loads(report or "{}")
+    except ValueError:
+        extra = {}
+    if isinstance(extra, dict):
+        problem.extra.update({k: v for k, v in extra.items() if k not in ("url",)})
+    return problem
 
 
 class ReactionsEndpoint(_Endpoint):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +32,12 @@ class FakePeer:
     key: Ed25519PrivateKey
     routes: dict[str, Answer] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    served: list[tuple[str, str]] = field(default_factory=list)  # answers fully written
+
+    def gets(self, path: str) -> int:
+        """How many GET requests for ``path`` (query included when given) it received."""
+        return sum(1 for method, seen in self.requests if method == "GET" and (
+            seen == path or ("?" not in path and seen.split("?", 1)[0] == path)))
 
     def description(self, inbox: str | None = None) -> bytes:
         """A node description in Turtle (key, inbox, feed), like a real node's."""
@@ -50,12 +56,29 @@ class FakePeer:
         self.routes[path] = (status, {"Content-Type": media_type, **(headers or {})}, body)
         return self.base + path.lstrip("/")
 
-    def notify(self, inbox: str, activity: dict[str, object]) -> httpx.Response:
+    def notify(self, inbox: str, activity: Mapping[str, object]) -> httpx.Response:
         """POST a signed activity to ``inbox``."""
+        body, headers = self.signed(inbox, activity)
+        return httpx.post(inbox, content=body, headers=headers, timeout=30)
+
+    def signed(self, inbox: str, activity: Mapping[str, object], *,
+               key: Ed25519PrivateKey | None = None) -> tuple[bytes, dict[str, str]]:
+        """(body, headers) of ``activity`` signed for ``inbox`` under this peer's key IRI
+        (with ``key``: a forgery naming this peer's key)."""
         body = json.dumps(activity).encode()
         headers = {"Content-Type": "application/ld+json"}
-        headers.update(Signer(self.key, self.base + "#main-key")("POST", inbox, headers, body))
-        return httpx.post(inbox, content=body, headers=headers, timeout=30)
+        headers.update(Signer(key or self.key, self.base + "#main-key")("POST", inbox, headers,
+                                                                        body))
+        return body, headers
+
+    def serve_feed(self, iris: list[str]) -> None:
+        """Serve ``/feed`` as one page announcing a Create of each IRI (cursor 0 → n)."""
+        items = [{"id": f"{self.base}feed#change-{n + 1}", "type": "Create",
+                  "actor": self.base, "object": {"id": iri}} for n, iri in enumerate(iris)]
+        page = {"@context": "https://www.w3.org/ns/activitystreams", "type":
+                "OrderedCollectionPage", "orderedItems": items,
+                "next": f"{self.base}feed?after={len(iris)}"}
+        self.serve("/feed", json.dumps(page).encode(), "application/activity+json")
 
 
 @contextmanager
@@ -78,6 +101,8 @@ def running_fake_peer() -> Iterator[FakePeer]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            self.wfile.flush()
+            peer.served.append((self.command, self.path))
 
         do_GET = do_POST = _answer
 
