@@ -33,10 +33,13 @@ CONTENT_TYPES: dict[str, str] = {
     HTML: "text/html; charset=utf-8",
 }
 
-# Body media types a write may use, and the rdflib/pyld parser name of each.
+# Body media types an RDF write may use, and the parser name of each. Not plain
+# ``application/json``: JSON is JSON-LD only when a context says so (JSON-LD 1.1, 6.1),
+# and parsing a JSON file as JSON-LD yields no triples, which stored the client's bytes
+# as an empty resource (issue 9 item 9). A JSON body is a file (LDP 4.4 Non-RDF Source)
+# where the container takes files, else 415.
 RDF_INPUT: dict[str, str] = {
     JSONLD: "json-ld",
-    JSON: "json-ld",
     TURTLE: "turtle",
     NTRIPLES: "nt",
 }

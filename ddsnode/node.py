@@ -30,6 +30,7 @@ from ddsnode.containers import (
 from ddsnode.description import container_triples, node_description
 from ddsnode.filters import container_filters
 from ddsnode.indexing import title_of
+from ddsnode.jsonld import JsonLdLimits
 from ddsnode.lru import LRU
 from ddsnode.patch import apply_patch
 from ddsnode.preconditions import Preconditions
@@ -108,6 +109,7 @@ class Node:
         self.settings = settings
         self.store = store
         self.base: str = settings.base_url
+        self.jsonld_limits = JsonLdLimits.from_settings(settings)  # bounds of a JSON-LD body
         self.containers = ContainerRegistry(open_containers=settings.open_containers,
                                             private_containers=settings.private_containers)
         self.tokens = TokenRegistry(settings.node_dir) if settings.node_dir else None
@@ -305,7 +307,8 @@ class Node:
                            lambda current: from_body(target, container, body, media_type, current,
                                                      publisher=self.base,
                                                      engine=self.settings.validation_engine,
-                                                     hooks=self.write_hooks))
+                                                     hooks=self.write_hooks,
+                                                     limits=self.jsonld_limits))
 
     def write_document(self, iri: str, data: bytes, media_type: str, *,
                        create_only: bool = False) -> StoredResource:

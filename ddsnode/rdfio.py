@@ -4,8 +4,10 @@ The validator and the records take an ``rdflib.Graph``; rdflib's own Turtle pars
 serialiser are pure Python and cost milliseconds per resource, pyoxigraph's (Rust) tens
 of microseconds. Converting the 20-60 triples of a resource between the two term models
 is cheap, so parsing and serialising go through pyoxigraph and everything in between
-stays rdflib. Literals are rebuilt with ``rdflib.Literal`` exactly as rdflib's parsers
-build them, so a graph parsed here equals the one rdflib would have parsed.
+stays rdflib. Literals keep the lexical form they were sent with (``"007"^^xsd:integer``,
+``"5.3E0"^^xsd:double``, ``…Z`` datetimes): RDF 1.1 Concepts 3.3 makes the lexical form
+part of the term, so the node stores and serves it unchanged (``ddsnode/__init__.py``
+turns rdflib's literal normalisation off for every other parser too).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from rdflib.term import Node
 
 from ddsnode.problem import BadRequest
 
-__all__ = ["FORMATS", "Unrepresentable", "graph_from_ntriples", "ntriples", "parse", "turtle"]
+__all__ = ["FORMATS", "Unrepresentable", "from_ox", "graph_from_ntriples", "ntriples", "parse",
+           "turtle"]
 
 Triple = tuple[Node, Node, Node]
 XSD_STRING = str(rdflib.XSD.string)
@@ -48,14 +51,17 @@ def _datatype(value: str) -> rdflib.URIRef | None:
     return None if value == XSD_STRING else rdflib.URIRef(value)
 
 
-def _from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
+def from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
+    """An rdflib term for a pyoxigraph term, lexical form kept (``"007"^^xsd:integer``)."""
     if isinstance(term, ox.NamedNode):
         return _iri(term.value)
     if isinstance(term, ox.BlankNode):
         return rdflib.BNode(term.value)
     if term.language:
         return rdflib.Literal(term.value, lang=term.language)
-    return rdflib.Literal(term.value, datatype=_datatype(term.datatype.value))
+    # normalize=False: RDF terms are stored as sent, "007" stays "007" (the lexical form
+    # is data; rdflib would rewrite it to its canonical "7" by default).
+    return rdflib.Literal(term.value, datatype=_datatype(term.datatype.value), normalize=False)
 
 
 def new_graph() -> rdflib.Graph:
@@ -74,8 +80,8 @@ def parse(data: bytes | str, fmt: str, base: str | None = None) -> rdflib.Graph:
         # Blank node labels are scoped to this document (pyoxigraph makes them unique).
         quads = ox.parse(data, format=FORMATS[fmt], base_iri=base, without_named_graphs=True)
         for quad in quads:
-            graph.add((_from_ox(quad.subject), _from_ox(quad.predicate),  # type: ignore[arg-type]
-                       _from_ox(quad.object)))  # type: ignore[arg-type]
+            graph.add((from_ox(quad.subject), from_ox(quad.predicate),  # type: ignore[arg-type]
+                       from_ox(quad.object)))  # type: ignore[arg-type]
     except SyntaxError as e:  # the message names line and column
         raise BadRequest(f"Invalid {fmt}: {str(e.msg)[:300]}") from None
     except (ValueError, UnicodeDecodeError) as e:

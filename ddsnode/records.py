@@ -19,7 +19,7 @@ from ddsnode.admission import check_document, check_subjects, validation_problem
 from ddsnode.containers import Container, parent_path
 from ddsnode.description import container_triples
 from ddsnode.indexing import index_fields
-from ddsnode.jsonld import parse_rdf
+from ddsnode.jsonld import DEFAULT_LIMITS, JsonLdLimits, parse_rdf
 from ddsnode.problem import Conflict, UnsupportedMediaType
 from ddsnode.rdfterms import check_graph
 from ddsnode.store.base import IndexFields, Kind, Representation, StoredResource
@@ -75,17 +75,18 @@ def container_record(iri: str, parent: str | None, graph: rdflib.Graph,
 
 def from_body(target: Target, container: Container, body: bytes, media_type: str,
               current: StoredResource | None, *, publisher: str, engine: str,
-              hooks: Sequence[WriteHook] = ()) -> StoredResource:
+              hooks: Sequence[WriteHook] = (),
+              limits: JsonLdLimits = DEFAULT_LIMITS) -> StoredResource:
     """The record a PUT/POST body makes: RDF source, container or non-RDF source."""
     fmt = conneg.RDF_INPUT.get(media_type)
     if target.is_container:
         if fmt is None and (media_type or body.strip()):
             raise UnsupportedMediaType("A container is described in RDF (Turtle, JSON-LD)")
-        graph = parse_rdf(body, fmt or "turtle", base=target.iri)
+        graph = parse_rdf(body, fmt or "turtle", base=target.iri, limits=limits)
         return rdf_record(target, container, graph, current, publisher=publisher, engine=engine,
                           hooks=hooks)
     if fmt is not None and container.rdf:
-        graph = parse_rdf(body, fmt, base=target.iri)
+        graph = parse_rdf(body, fmt, base=target.iri, limits=limits)
         return rdf_record(target, container, graph, current, publisher=publisher, engine=engine,
                           hooks=hooks)
     if fmt is None and container.binary:
