@@ -203,13 +203,10 @@ def test_nodes_own_context_url_is_the_bundled_context(node: LocalNode) -> None:
 
 def test_limits_are_settings(tmp_path: Path) -> None:
     """A node with smaller limits refuses what the defaults take."""
-    with local_node(tmp_path, settings={"open_containers": "open/", "jsonld_max_depth": 4,
-                                        "jsonld_max_values": 10}) as small:
-        with small.client() as http:
-            deep = http.put("/open/a", content=nested(5).encode(),
-                            headers={"Content-Type": JSONLD})
-            wide = http.put("/open/b", content=json.dumps({"@id": "", f"{EX}p": [1] * 11}),
-                            headers={"Content-Type": JSONLD})
-            ok = http.put("/open/c", content=nested(2).encode(),
-                          headers={"Content-Type": JSONLD})
+    settings = {"open_containers": "open/", "jsonld_max_depth": 4, "jsonld_max_values": 10}
+    with local_node(tmp_path, settings=settings) as small, small.client() as http:
+        deep = http.put("/open/a", content=nested(5).encode(), headers={"Content-Type": JSONLD})
+        wide = http.put("/open/b", content=json.dumps({"@id": "", f"{EX}p": [1] * 11}),
+                        headers={"Content-Type": JSONLD})
+        ok = http.put("/open/c", content=nested(2).encode(), headers={"Content-Type": JSONLD})
     assert (deep.status_code, wide.status_code, ok.status_code) == (413, 413, 201)
