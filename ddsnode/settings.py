@@ -76,6 +76,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_page_size", 500, "Largest page a client may ask for"),
     Setting("sparql_timeout", 5.0, "Seconds a query on /sparql may run"),
     Setting("sparql_result_limit", 10000, "Most rows or triples /sparql returns"),
+    Setting("max_literal_bytes", 1024 * 1024,
+            "Largest single value (literal, UTF-8 bytes) an import writes; the row is skipped above"),
+    Setting("import_max_unzipped_bytes", 1024 * 1024 * 1024,
+            "Most bytes the CSV files of one export ZIP may inflate to, all members together"),
+    Setting("import_max_zip_ratio", 100,
+            "Highest inflated/compressed size ratio of a ZIP member over 1 MiB (a zip bomb above)"),
     Setting("private_containers", "", "Comma-separated container paths readable only with a token"),
     Setting("open_containers", "",
             "Comma-separated container paths with no shape that anyone may read and write "

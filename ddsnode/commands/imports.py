@@ -89,7 +89,7 @@ class ProgressBar:
 def _import_decidim(args: argparse.Namespace) -> int:
     from ddsnode.decidim.graphql import read_api
     from ddsnode.decidim.importer import ApiData, Importer
-    from ddsnode.decidim.source import open_source
+    from ddsnode.decidim.source import ZipLimits, open_source
     from ddsnode.node import Node
 
     node_dir = require_node_dir(args.dir)
@@ -110,14 +110,16 @@ def _import_decidim(args: argparse.Namespace) -> int:
     if args.currency is not None and not re.fullmatch(r"[A-Z]{3}", args.currency):
         raise ValueError(f"--currency {args.currency!r}: expected an ISO 4217 code such as EUR")
     max_bytes = args.max_download_mb * 1024 * 1024
+    settings = Settings.load(node_dir)
+    limits = ZipLimits(settings.import_max_unzipped_bytes, settings.import_max_zip_ratio)
     export = open_source(args.source, host_hint=args.platform_host,
                          download=args.via != "api", api=args.via != "export",
-                         max_bytes=max_bytes)
+                         max_bytes=max_bytes, limits=limits)
     api = ApiData()
     if export.api_url:
         api = read_api(export.api_url, steps_only=args.via == "both", max_bytes=max_bytes)
     bar = ProgressBar(sys.stderr, not args.quiet)
-    node = Node.open(Settings.load(node_dir))
+    node = Node.open(settings)
     try:
         importer = Importer(node, node_dir, export, tombstones=not args.no_tombstones,
                             currency=args.currency, topic_map=topic_map,

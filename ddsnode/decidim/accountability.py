@@ -15,6 +15,7 @@ from ddsnode.decidim.mapping import (
     Row,
     cell,
     count,
+    created,
     date,
     document,
     id_in_url,
@@ -76,6 +77,7 @@ def project(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     doc["topic"] = ctx.topics(row, notes) or None
     doc["inSpace"] = ctx.space_of(row, ("url",))
     doc["identifier"] = cell(row, "reference")
+    doc["created"] = created(row, notes)
     mark_machine_translated(doc, machine)
     ctx.platform.provenance(doc, cell(row, "url"))
     return [Mapped("projects", ident, doc)]
@@ -112,6 +114,7 @@ def result(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     doc["topic"] = ctx.topics(row, notes) or None
     doc["inSpace"] = ctx.space_of(row, ("url",))
     doc["identifier"] = cell(row, "reference")
+    doc["created"] = created(row, notes)
     doc["commentCount"] = count(cell(row, *COMMENT_COLUMNS), notes, "comments")
     mark_machine_translated(doc, machine)
     ctx.platform.provenance(doc, cell(row, "url"))

@@ -19,6 +19,7 @@ from ddsnode.decidim.mapping import (
     alignment,
     cell,
     count,
+    created,
     date_time,
     document,
     flag,
@@ -105,6 +106,7 @@ def proposal(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     doc["topic"] = ctx.topics(row, notes) or None
     doc["place"] = place(iri, row, notes, ctx.default_lang)
     doc["identifier"] = cell(row, "reference")
+    doc["created"] = created(row, notes)
     doc["published"] = date_time(cell(row, "published_at", "created_at"), notes, "published_at")
     doc["supportCount"] = count(cell(row, "votes", "supports", "proposal_votes_count"),
                                 notes, "votes")
@@ -157,6 +159,7 @@ def debate(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     doc["endTime"] = date_time(cell(row, "end_time"), notes, "end_time")
     doc["topic"] = ctx.topics(row, notes) or None
     doc["identifier"] = cell(row, "reference")
+    doc["created"] = created(row, notes)
     doc["published"] = date_time(cell(row, "created_at"), notes, "created_at")
     doc["platformState"] = "closed" if cell(row, "closed_at") else "open"
     doc["likeCount"] = count(cell(row, *LIKE_COLUMNS), notes, "likes")
@@ -196,6 +199,7 @@ def meeting(ctx: Context, row: Row, notes: Notes) -> list[Mapped]:
     doc["inSpace"] = ctx.space_of(row, ("url",))
     doc["topic"] = ctx.topics(row, notes) or None
     doc["identifier"] = cell(row, "reference")
+    doc["created"] = created(row, notes)
     if flag(cell(row, "withdrawn")):
         doc["platformState"] = "withdrawn"
     doc["followCount"] = count(cell(row, "follows_count"), notes, "follows_count")
@@ -233,6 +237,7 @@ def comment(ctx: Context, entity: str, row: Row, notes: Notes) -> list[Mapped]:
         doc["author"], _ = ctx.author(row, notes)
     root = cell(row, "root_commentable_url")
     doc["inSpace"] = ctx.space_of(row, ("root_commentable_url",))
+    doc["created"] = created(row, notes)
     doc["published"] = date_time(cell(row, "created_at"), notes, "created_at")
     mark_machine_translated(doc, machine)
     url = f"{root}?commentId={ident}" if root and is_url(root) else None

@@ -6,28 +6,36 @@ between versions and instances, so nothing here depends on column order or on a 
 set of columns. A damaged record never stops the file:
 
 * a record is assembled from physical lines until its quotes balance; if the file ends
-  (or :data:`MAX_RECORD_LINES` lines pass) with a quote still open, that record is
-  reported and reading resumes on the line after its first one, so one stray quote
-  costs one record;
+  (or :data:`MAX_RECORD_LINES` lines pass and its second line reads as a record of its
+  own) with a quote still open, that record is reported and reading resumes on the line
+  after its first one, so one stray quote costs one record;
+* a record longer than ``max_record_bytes`` (the node's ``max_body_bytes``: no row may
+  make a resource bigger than HTTP accepts) is reported and skipped without being held
+  in memory: physical lines are read at most that many bytes at a time, and the rest of
+  an overlong record is consumed in chunks, counting quotes only, to where its quotes
+  balance (a line with no end costs one record, not the process's memory);
 * a record with a NUL byte, bytes that are not UTF-8, or a field count different from
   the header's is reported (:class:`LineIssue`) and skipped;
 * cells that Decidim prefixed with ``'`` against formula injection (a cell starting
   with ``=``, ``+``, ``-`` or ``@``; ``Decidim::Exporters::CSV#sanitize``) get their
-  text back.
+  text back: the data is text, and every CSV the node writes escapes such cells again
+  (``ddsnode.store.results``, OWASP "CSV Injection").
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import IO
 
 DELIMITER = ";"
 MAX_RECORD_LINES = 5000  # a quoted cell longer than this is taken for a stray quote
+DEFAULT_MAX_RECORD_BYTES = 4 * 1024 * 1024  # the default max_body_bytes
+MAX_ISSUES = 2000  # issues listed per file; issue_count keeps the true total
+CHUNK = 64 * 1024  # how much of an overlong line is read at a time
 FORMULA_MARKS = ("=", "+", "-", "@")
-
-csv.field_size_limit(1 << 30)
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,17 @@ class Record:
     line: int
     cells: dict[str, str]
     offset: int  # bytes of the file consumed once this record is read (progress)
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One physical line: its bytes (None when longer than the limit: not kept)."""
+
+    number: int
+    data: bytes | None
+    quotes: int
+    size: int
+    end: int  # bytes of the file consumed after it
 
 
 def restore_formula(cell: str) -> str:
@@ -68,65 +87,112 @@ def _split(text: str) -> list[str] | None:
 class CsvFile:
     """Reads one export file; ``records()`` yields rows, ``issues`` collects the damage."""
 
-    def __init__(self, name: str, lines: Iterable[bytes]) -> None:
+    def __init__(self, name: str, stream: IO[bytes], *,
+                 max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> None:
         self.name = name
-        self._lines = lines
+        self._stream = stream
+        self.max_record_bytes = max_record_bytes
         self.header: list[str] = []
         self.issues: list[LineIssue] = []
+        self.issue_count = 0
         self.duplicate_headers: list[str] = []
+        # The csv module's own bound (process-wide): no field can be longer than the
+        # record that holds it, so this only turns a bug here into a csv.Error.
+        csv.field_size_limit(max(max_record_bytes, 128 * 1024))
 
-    def _physical(self) -> Iterator[tuple[int, bytes, int]]:
-        offset = 0
-        for number, raw in enumerate(self._lines, start=1):
+    def _issue(self, line: int, reason: str) -> None:
+        self.issue_count += 1
+        if len(self.issues) < MAX_ISSUES:
+            self.issues.append(LineIssue(line, reason))
+
+    def _physical(self) -> Iterator[_Line]:
+        """The file's physical lines, none held beyond ``max_record_bytes``."""
+        offset, number, limit = 0, 0, self.max_record_bytes
+        while True:
+            raw = self._stream.readline(limit + 1)
+            if not raw:
+                return
+            number += 1
             offset += len(raw)
-            yield number, raw, offset
+            if len(raw) <= limit:
+                yield _Line(number, raw, raw.count(b'"'), len(raw), offset)
+                continue
+            quotes, size = raw.count(b'"'), len(raw)
+            while not raw.endswith(b"\n"):
+                raw = self._stream.readline(CHUNK)
+                if not raw:
+                    break
+                quotes += raw.count(b'"')
+                size += len(raw)
+                offset += len(raw)
+            yield _Line(number, None, quotes, size, offset)
 
     def records(self) -> Iterator[Record]:
         """Every readable data record, in file order."""
-        pending: list[tuple[int, bytes, int]] = []  # lines to (re)read before the file's rest
+        pending: list[_Line] = []  # lines to (re)read before the file's rest
         source = self._physical()
-        buffer: list[tuple[int, bytes, int]] = []
-        quotes = 0
+        buffer: list[_Line] = []
+        size = quotes = 0
         header_done = False
         while True:
-            if pending:
-                item: tuple[int, bytes, int] | None = pending.pop(0)
-            else:
-                item = next(source, None)
+            item = pending.pop(0) if pending else next(source, None)
             if item is None:
                 if not buffer:
                     return
                 # The file ended inside a quoted cell: drop the first line, retry the rest.
-                self.issues.append(LineIssue(buffer[0][0], "a quoted cell is never closed"))
+                self._issue(buffer[0].number, "a quoted cell is never closed")
                 pending = buffer[1:] + pending
-                buffer, quotes = [], 0
+                buffer, size, quotes = [], 0, 0
+                continue
+            if item.data is None or size + item.size > self.max_record_bytes:
+                first = buffer[0].number if buffer else item.number
+                closed = self._skip((quotes + item.quotes) % 2, pending, source)
+                buffer, size, quotes = [], 0, 0
+                reason = (f"the record is longer than {self.max_record_bytes:,} bytes "
+                          "(max_body_bytes); skipped")
+                if not closed:
+                    reason += "; a quoted cell in it is never closed, so the file's rest is too"
+                self._issue(first, reason)
                 continue
             buffer.append(item)
-            quotes += item[1].count(b'"')
-            if quotes % 2 and len(buffer) < MAX_RECORD_LINES:
-                continue
+            size += item.size
+            quotes += item.quotes
+            if quotes % 2 and (len(buffer) != MAX_RECORD_LINES
+                               or not self._fits(buffer[1].data or b"")):
+                continue  # a long quoted cell (its length is bounded above)
             if quotes % 2:
-                self.issues.append(LineIssue(buffer[0][0], "a quoted cell is never closed"))
+                self._issue(buffer[0].number, "a quoted cell is never closed")
                 pending = buffer[1:] + pending
-                buffer, quotes = [], 0
+                buffer, size, quotes = [], 0, 0
                 continue
-            lines, buffer, quotes = buffer, [], 0
-            first, end = lines[0][0], lines[-1][2]
-            raw = b"".join(b for _, b, _ in lines)
+            lines, buffer, size, quotes = buffer, [], 0, 0
+            first, end = lines[0].number, lines[-1].end
+            raw = b"".join(line.data or b"" for line in lines)
             if not raw.strip():
                 continue  # blank line
             if not header_done:
                 header_done = self._read_header(first, raw)
                 continue
-            if len(lines) > 1 and not self._fits(raw) and self._fits(lines[1][1]):
+            if len(lines) > 1 and not self._fits(raw) and self._fits(lines[1].data or b""):
                 # A quote opened on the first line swallowed whole records: drop that line
                 # and read the following ones again.
-                self.issues.append(LineIssue(first, "a quoted cell is never closed"))
+                self._issue(first, "a quoted cell is never closed")
                 pending = lines[1:] + pending
                 continue
             record = self._record(first, raw, end)
             if record is not None:
                 yield record
+
+    @staticmethod
+    def _skip(parity: int, pending: list[_Line], source: Iterator[_Line]) -> bool:
+        """Consume the rest of an overlong record (to where its quotes balance) without
+        keeping it; False when the file ends first."""
+        while parity:
+            item = pending.pop(0) if pending else next(source, None)
+            if item is None:
+                return False
+            parity = (parity + item.quotes) % 2
+        return True
 
     def _fits(self, raw: bytes) -> bool:
         """Whether ``raw`` reads as exactly one record with the header's field count."""
@@ -138,19 +204,19 @@ class CsvFile:
 
     def _decode(self, line: int, raw: bytes) -> str | None:
         if b"\x00" in raw:
-            self.issues.append(LineIssue(line, "the record contains a NUL byte"))
+            self._issue(line, "the record contains a NUL byte")
             return None
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            self.issues.append(LineIssue(line, f"the record is not valid UTF-8 ({e.reason})"))
+            self._issue(line, f"the record is not valid UTF-8 ({e.reason})")
             return None
 
     def _read_header(self, line: int, raw: bytes) -> bool:
         text = self._decode(line, raw)
         fields = _split(text.lstrip("\ufeff")) if text is not None else None
         if not fields:
-            self.issues.append(LineIssue(line, "the header line cannot be read"))
+            self._issue(line, "the header line cannot be read")
             return False
         seen: set[str] = set()
         header = []
@@ -169,17 +235,17 @@ class CsvFile:
             return None
         fields = _split(text)
         if fields is None:
-            self.issues.append(LineIssue(line, "bad quoting"))
+            self._issue(line, "bad quoting")
             return None
         if len(fields) != len(self.header):
-            self.issues.append(LineIssue(
-                line, f"{len(fields)} fields where the header has {len(self.header)}"))
+            self._issue(
+                line, f"{len(fields)} fields where the header has {len(self.header)}")
             return None
         cells = {name: restore_formula(value) for name, value in zip(self.header, fields)
                  if name}
         return Record(line, cells, end)
 
 
-def open_lines(data: bytes) -> Iterator[bytes]:
-    """Physical lines of ``data``, each with its line ending (``\\n``, ``\\r\\n``)."""
-    return iter(io.BytesIO(data))
+def open_lines(data: bytes) -> IO[bytes]:
+    """``data`` as the binary stream :class:`CsvFile` reads."""
+    return io.BytesIO(data)

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rdflib import URIRef
 from rdflib.compare import isomorphic
 
 from ddsnode import rdfio
@@ -32,7 +35,7 @@ from ddsnode.decidim.ledger import Ledger
 from ddsnode.decidim.mapping import Notes, Platform, Row, cell
 from ddsnode.decidim.pseudonym import Pseudonymiser, load_key
 from ddsnode.decidim.report import FileReport, ImportReport, Reject
-from ddsnode.decidim.source import Export
+from ddsnode.decidim.source import FILE_NAME, Export
 from ddsnode.federation_db import FederationDB
 from ddsnode.jsonld import parse_rdf
 from ddsnode.node import Node
@@ -74,6 +77,18 @@ def clean(value: Any) -> Any:
     if isinstance(value, list):
         return [clean(v) for v in value if v is not None]
     return value
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(path, text) of every string in a JSON document (``body/en``, ``place/title/ca``)."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}/{key}" if path else str(key))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item, path)
 
 
 def now_text() -> str:
@@ -152,26 +167,43 @@ class Importer:
             self.report.files.append(FileReport(self.export.names.get(entity, entity), entity,
                                                 imported=False, reason=reason))
             self._advance(self.export.sizes.get(entity, 0), entity)
+        for name, why in self.export.refused:
+            match = FILE_NAME.match(name)
+            entity = match.group("entity") if match else name
+            self.report.files.append(FileReport(name, entity, imported=False,
+                                                reason=f"refused: {why}"))
         return ordered
 
     def _rows(self, entity: str, report: FileReport) -> Iterator[tuple[int, Row]]:
         if entity not in self.export.files:
             yield from enumerate(self.api.rows.get(entity, []), start=1)
             return
+        last, checked, line = 0, False, 0
+        broken: str | None = None
         with self.export.open(entity) as stream:
-            reader = CsvFile(report.name, stream)
-            last, checked = 0, False
-            for record in reader.records():
-                if not checked:
-                    self._check_header(entity, reader.header, report)
-                    checked = True
-                self._advance(record.offset - last, entity)
-                last = record.offset
-                yield record.line, record.cells
+            reader = CsvFile(report.name, stream,
+                             max_record_bytes=self.node.settings.max_body_bytes)
+            try:
+                for record in reader.records():
+                    if not checked:
+                        self._check_header(entity, reader.header, report)
+                        checked = True
+                    self._advance(record.offset - last, entity)
+                    last, line = record.offset, record.line
+                    yield record.line, record.cells
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
+                # A damaged ZIP member (bad CRC, truncated, a header that lies about
+                # its size): the rows read so far stand, the rest of the file is lost.
+                broken = f"the file cannot be read past this record ({e})"
         if reader.header and not checked:
             self._check_header(entity, reader.header, report)
         self._advance(self.export.sizes.get(entity, 0) - last, entity)
         report.malformed = [{"line": i.line, "reason": i.reason} for i in reader.issues]
+        if reader.issue_count > len(reader.issues):
+            report.malformed.append({"line": 0, "reason": f"... and "
+                                     f"{reader.issue_count - len(reader.issues)} more"})
+        if broken is not None:
+            report.malformed.append({"line": line, "reason": broken})
         if reader.duplicate_headers:
             report.notes.append({"line": 1, "id": "", "note": "duplicate columns: "
                                  + ", ".join(reader.duplicate_headers)})
@@ -306,6 +338,10 @@ class Importer:
         key = (item.kind, item.ident)
         doc = clean(item.doc)
         body = json.dumps(doc, sort_keys=True, ensure_ascii=False)
+        too_large = self._too_large(doc, body)
+        if too_large is not None:
+            self.report.reject(Reject(file, line, item.ident, too_large), item.kind)
+            return
         digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
         if key in self._seen:
             if self._seen[key] != digest:
@@ -348,6 +384,22 @@ class Importer:
         if live:
             self._restate_counts(item.iri, doc)
 
+    def _too_large(self, doc: dict[str, Any], body: str) -> str | None:
+        """Why a document is bigger than an HTTP write may be, or None: the same limits
+        for every way in (max_literal_bytes per value, max_body_bytes per resource)."""
+        settings = self.node.settings
+        for path, value in _strings(doc, ""):
+            # len() counts characters, at most 4 UTF-8 bytes each: encode only near the bound
+            if len(value) * 4 > settings.max_literal_bytes and \
+                    len(value.encode("utf-8")) > settings.max_literal_bytes:
+                return (f"the value of {path} is {len(value.encode('utf-8')):,} bytes, past "
+                        f"max_literal_bytes ({settings.max_literal_bytes:,})")
+        size = len(body.encode("utf-8"))
+        if size > settings.max_body_bytes:
+            return (f"the resource would be {size:,} bytes of JSON-LD, past max_body_bytes "
+                    f"({settings.max_body_bytes:,})")
+        return None
+
     def _restate_counts(self, iri: str, doc: dict[str, Any]) -> None:
         """A resource whose counts the node computes (it has had federated or local
         reactions): the platform's new totals become its baseline, and the counts are
@@ -368,9 +420,13 @@ class Importer:
         except Problem:
             return False
         old = rdfio.graph_from_ntriples(stored)
+        # The platform's creation date is the resource's own (kept as sent): compared like
+        # any triple. Without one, the node's record time stands and is left out.
+        own_date = (URIRef(iri), DCTERMS.created, None) in new
         for graph in (old, new):
             for predicate in SERVER_MANAGED:
-                graph.remove((None, predicate, None))
+                if not (own_date and predicate == DCTERMS.created):
+                    graph.remove((None, predicate, None))
         return isomorphic(old, new)
 
     def _advance(self, amount: int, label: str) -> None:

@@ -239,6 +239,13 @@ def date_time(value: str | None, notes: Notes | None = None, what: str = "") -> 
     return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def created(row: Row, notes: Notes) -> str | None:
+    """``dct:created``: when the participant made it on the platform (``created_at``; the
+    API gives only ``published_at``). A resource's own date, kept as sent by the node
+    (issue 10 item 3), so a re-import restores it; ``published`` stays Decidim's own."""
+    return date_time(cell(row, "created_at", "published_at"), notes, "created_at")
+
+
 def date(value: str | None, notes: Notes | None = None, what: str = "") -> str | None:
     """An xsd:date (the day of a date or a date and time)."""
     if not value:
@@ -339,6 +346,6 @@ def mark_machine_translated(doc: Doc, machine: set[str]) -> None:
         doc["machineTranslated"] = sorted(machine)
 
 
-__all__ = ["Doc", "Notes", "Platform", "Row", "alignment", "cell", "count", "date",
-           "date_time", "document", "mark_machine_translated", "row_id", "flag", "id_in_url", "id_list", "is_url", "languages",
-           "number", "place", "plain_text", "slugify"]
+__all__ = ["Doc", "Notes", "Platform", "Row", "alignment", "cell", "count", "created",
+           "date", "date_time", "document", "flag", "id_in_url", "id_list", "is_url", "languages",
+           "mark_machine_translated", "number", "place", "plain_text", "row_id", "slugify"]

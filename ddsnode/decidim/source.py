@@ -7,6 +7,14 @@ to read the file's bytes. A URL is fetched through the one guarded outbound clie
 (:class:`ddsnode.outbound.OutboundClient`); the operator naming it counts as permission,
 so its origin is the only allowed one. Anything unreadable raises
 :class:`UnreadableSource` with a one-line message.
+
+A ZIP comes from someone else's server, so its members are bounded before anything is
+inflated (:class:`ZipLimits`): a member whose declared size, or the sum of the members'
+sizes, passes ``import_max_unzipped_bytes``, or one that inflates more than
+``import_max_zip_ratio`` times, is refused and listed in ``Export.refused`` (the report
+says why); the other files are read. The declared size is a real bound: ``zipfile``
+stops inflating a member at its declared ``file_size`` and fails its CRC check if the
+data goes on (``zipfile.ZipExtFile._read1``), so a lying header costs one damaged file.
 """
 
 from __future__ import annotations
@@ -27,6 +35,18 @@ FILE_NAME = re.compile(r"^(?:(?P<host>.+)-)?open-data-(?P<entity>[a-z0-9_]+)\.cs
 DOWNLOAD_PATH = "open-data/download"
 ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream")
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+# Below this, a member's ratio is not checked: even at the highest ratio it inflates to
+# little (small CSV files of repeated values do compress very well).
+RATIO_FLOOR = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """How far an export ZIP may inflate (settings ``import_max_unzipped_bytes`` and
+    ``import_max_zip_ratio``)."""
+
+    max_unzipped_bytes: int = 1024 * 1024 * 1024
+    max_ratio: int = 100
 
 
 class UnreadableSource(ValueError):
@@ -44,6 +64,7 @@ class Export:
     names: dict[str, str] = field(default_factory=dict)  # entity -> file name
     sizes: dict[str, int] = field(default_factory=dict)
     api_url: str | None = None  # set when the API is to be read (URL sources)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (file name, why)
 
     def open(self, entity: str) -> IO[bytes]:
         """An entity's file, opened for reading line by line (the caller closes it)."""
@@ -98,20 +119,44 @@ def from_folder(path: Path, host_hint: str | None = None) -> Export:
     return _finish(export, hosts, str(path), host_hint)
 
 
-def from_zip(data: bytes, what: str, host_hint: str | None = None,
-             origin: str = "", source: str = "", fallback: str | None = None) -> Export:
-    """An export as the ZIP Decidim serves (files may sit in a folder inside it)."""
+def from_zip(data: bytes | Path, what: str, host_hint: str | None = None,
+             origin: str = "", source: str = "", fallback: str | None = None,
+             limits: ZipLimits = ZipLimits()) -> Export:
+    """An export as the ZIP Decidim serves (files may sit in a folder inside it); a file
+    is opened where it lies, a download is read from memory."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(data if isinstance(data, Path) else io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as e:
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
         raise UnreadableSource(f"{what} is not a readable ZIP file ({e})") from None
     export, hosts = Export("", origin, source), set[str]()
+    total = 0
     for info in infos:
-        if not info.is_dir():
-            _collect(export, info.filename, info.file_size, _member(archive, info.filename),
-                     hosts)
+        if info.is_dir() or not FILE_NAME.match(info.filename.rsplit("/", 1)[-1]):
+            continue
+        why = _too_large(info, total, limits)
+        if why:
+            export.refused.append((info.filename.rsplit("/", 1)[-1], why))
+            continue
+        total += info.file_size
+        _collect(export, info.filename, info.file_size, _member(archive, info.filename),
+                 hosts)
+    if not export.files and export.refused:
+        raise UnreadableSource(f"{what}: every file is refused ({export.refused[0][1]})")
     return _finish(export, hosts, what, host_hint, fallback)
+
+
+def _too_large(info: zipfile.ZipInfo, total: int, limits: ZipLimits) -> str | None:
+    """Why a ZIP member may not be inflated, or None."""
+    if info.file_size > limits.max_unzipped_bytes - total:
+        return (f"it inflates to {info.file_size:,} bytes, past the "
+                f"{limits.max_unzipped_bytes:,} bytes of import_max_unzipped_bytes "
+                f"({total:,} taken by earlier files)")
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > RATIO_FLOOR and ratio > limits.max_ratio:
+        return (f"it inflates {ratio:,.0f} times ({info.compress_size:,} -> "
+                f"{info.file_size:,} bytes), past import_max_zip_ratio = {limits.max_ratio}")
+    return None
 
 
 def fetch(url: str, *, accept: tuple[str, ...], max_bytes: int, method: str = "GET",
@@ -138,7 +183,8 @@ def origin_of(url: str) -> str:
 
 
 def from_url(url: str, *, download: bool = True, api: bool = False,
-             max_bytes: int = DEFAULT_MAX_BYTES, host_hint: str | None = None) -> Export:
+             max_bytes: int = DEFAULT_MAX_BYTES, host_hint: str | None = None,
+             limits: ZipLimits = ZipLimits()) -> Export:
     """A platform's base URL: its export downloaded from /open-data/download, and/or its API."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -157,24 +203,22 @@ def from_url(url: str, *, download: bool = True, api: bool = False,
     except (PeerError, OutboundRefused) as e:
         raise UnreadableSource(f"cannot download the export: {e.detail}") from None
     # The file names carry the organisation's own host; the URL's is the fallback.
-    export = from_zip(data, target, host_hint, origin, target, fallback=parts.netloc)
+    export = from_zip(data, target, host_hint, origin, target, fallback=parts.netloc,
+                      limits=limits)
     export.api_url = api_url
     return export
 
 
 def open_source(source: str, *, host_hint: str | None = None, download: bool = True,
-                api: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> Export:
+                api: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
+                limits: ZipLimits = ZipLimits()) -> Export:
     """The export that SOURCE names (folder, ZIP file or URL); UnreadableSource otherwise."""
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", source):
         return from_url(source, download=download, api=api, max_bytes=max_bytes,
-                        host_hint=host_hint)
+                        host_hint=host_hint, limits=limits)
     path = Path(source)
     if path.is_dir():
         return from_folder(path, host_hint)
     if path.is_file():
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise UnreadableSource(f"cannot read {path}: {e.strerror}") from None
-        return from_zip(data, str(path), host_hint)
+        return from_zip(path, str(path), host_hint, limits=limits)
     raise UnreadableSource(f"{source}: no such file, folder or URL")

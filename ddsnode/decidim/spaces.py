@@ -20,6 +20,7 @@ from ddsnode.decidim.mapping import (
     Row,
     cell,
     count,
+    created,
     date,
     date_time,
     document,
@@ -86,6 +87,7 @@ def space(ctx: Context, entity: str, row: Row, notes: Notes) -> list[Mapped]:
     doc["description"] = (languages(row, "description", machine, default_lang=ctx.default_lang)
                           or languages(row, "short_description", machine))
     doc["identifier"] = cell(row, "reference", "slug")
+    doc["created"] = created(row, notes)
     doc["published"] = date_time(cell(row, "published_at"), notes, "published_at")
     doc["followCount"] = count(cell(row, "follows_count"), notes, "follows_count")
     doc["topic"] = ctx.topics(row, notes) or None

@@ -7,6 +7,13 @@ huge result is never held in memory.
 
 SELECT and ASK: SPARQL 1.1 Query Results JSON, XML, CSV and TSV. CONSTRUCT and DESCRIBE:
 Turtle, N-Triples, JSON-LD, RDF/XML.
+
+CSV and TSV open in spreadsheets, and data is text that anyone may have written (an
+import keeps Decidim's ``=HYPERLINK(…)`` titles as the text they are): a cell that a
+spreadsheet would run as a formula is escaped (OWASP "CSV Injection"; see
+:func:`spreadsheet_safe`). In TSV the term syntax has an escape that keeps the value
+(``"\u003D…"`` is the same literal as ``"=…"``); CSV has none, so its cell gets the
+leading ``'`` spreadsheets show as "text".
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import csv
 import io
 import itertools
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -42,6 +50,19 @@ _ALIASES = {"application/json": JSON, "application/xml": XML, "text/xml": XML,
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 RDF_DIR_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#dirLangString"
+
+# OWASP CSV Injection: cells starting with these are run as formulas by spreadsheets.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+# ... except a plain number (-5, +1.5E3), which a spreadsheet reads as that number.
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` as a CSV cell no spreadsheet runs: a leading ``'`` before a cell that starts
+    with ``=``, ``+``, ``-``, ``@``, tab or CR, unless it is a plain number."""
+    if text[:1] in FORMULA_LEADS and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def negotiate(form: QueryForm, accept: Sequence[str]) -> str:
@@ -177,14 +198,25 @@ def _csv(variables: list[str], rows: list[list[Any]]) -> bytes:
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(variables)
     for row in rows:
-        writer.writerow(["" if t is None else ("_:" + t.value if isinstance(t, ox.BlankNode)
-                                               else t.value if hasattr(t, "value")
-                                               else str(t)) for t in row])
+        writer.writerow(["" if t is None else spreadsheet_safe(
+            "_:" + t.value if isinstance(t, ox.BlankNode)
+            else t.value if hasattr(t, "value") else str(t)) for t in row])
     return buf.getvalue().encode()
+
+
+def _tsv_term(term: Any) -> str:
+    """A term in TSV (Turtle syntax); a literal a spreadsheet would run has its first
+    character written as a \\u escape: the same literal to an RDF reader (Turtle 6.4,
+    UCHAR), text to a spreadsheet. Tab and CR are already escaped by the syntax."""
+    text = str(term)
+    if isinstance(term, ox.Literal) and term.value[:1] in FORMULA_LEADS[:4] \
+            and not _NUMBER.fullmatch(term.value):
+        return f'"\\u{ord(term.value[0]):04X}{text[2:]}'
+    return text
 
 
 def _tsv(variables: list[str], rows: list[list[Any]]) -> bytes:
     # SPARQL 1.1 TSV: terms in Turtle/N-Triples syntax, "?var" header.
     lines = ["\t".join("?" + v for v in variables)]
-    lines += ["\t".join("" if t is None else str(t) for t in row) for row in rows]
+    lines += ["\t".join("" if t is None else _tsv_term(t) for t in row) for row in rows]
     return ("\n".join(lines) + "\n").encode()
