@@ -26,7 +26,7 @@ from ddsnode import rdfio, representation
 from ddsnode.federation_db import FederationDB
 from ddsnode.indexing import index_fields
 from ddsnode.problem import PreconditionFailed
-from ddsnode.records import WriteHook
+from ddsnode.records import OnAccept, WriteHook
 from ddsnode.store.base import Store, StoredResource
 from ddsnode.vocab import DDS, XSD
 
@@ -108,6 +108,12 @@ class ReactionLedger:
                     db.execute("INSERT INTO baselines (target, term, value) VALUES (?, ?, ?) "
                                "ON CONFLICT DO NOTHING", (target, term, value))
 
+    def baseline(self, target: str) -> dict[str, int]:
+        """The totals the source stated for ``target`` (its baseline), per count term."""
+        rows = self.db.connect().execute("SELECT term, value FROM baselines WHERE target = ?",
+                                         (target,)).fetchall()
+        return {str(term): int(value) for term, value in rows}
+
     def mark_counted(self, target: str) -> None:
         """Record that the node computes the counts of ``target`` from now on."""
         with self.db.connect() as db:
@@ -128,27 +134,49 @@ class ReactionLedger:
 
 
 def keep_counts(ledger: ReactionLedger) -> WriteHook:
-    """A write hook: a client's count triples are replaced by the node's on counted resources.
+    """A write hook: one rule for the counts every writer states (docs/federation.md, Counts).
 
     Registered on the Node (``node.write_hooks``), it runs in the write path before
-    validation: for a resource whose counts the node computes, whatever counts a PUT,
-    PATCH or importer sends are dropped and the stored ones kept, so counts stay
-    server-managed (a resource never counted keeps the counts its writer gives, e.g. those
-    imported from its source platform).
+    validation. A resource never counted keeps the counts its writer gives; they become
+    the baseline when counting begins (:func:`platform_counts`). On a counted resource a
+    stated total that differs from the node's count is the source's new total: once the
+    write is accepted it becomes the baseline (as a Decidim re-import restates it) and the
+    stored count is that total plus the verified reactions. A total equal to the node's
+    (a client sending back what it read) and absent counts keep the node's.
     """
-    def hook(graph: rdflib.Graph, main: rdflib.URIRef, current: StoredResource | None) -> None:
-        if not ledger.is_counted(str(main)):
-            return
+    def hook(graph: rdflib.Graph, main: rdflib.URIRef,
+             current: StoredResource | None) -> OnAccept | None:
+        target = str(main)
+        if not ledger.is_counted(target):
+            return None
         terms = [DDS[t] for t in (*KIND_TERMS.values(), "countsComputedAt")]
+        sent = {t: _count_value(graph, main, t) for t in KIND_TERMS.values()}
         for term in terms:
             graph.remove((main, term, None))
-        if current is not None and current.ntriples:
-            stored = rdfio.graph_from_ntriples(current.ntriples)
-            for term in terms:
-                for value in stored.objects(main, term):
-                    graph.add((main, term, value))
+        stored = rdfio.graph_from_ntriples(current.ntriples) if current is not None \
+            else rdflib.Graph()
+        restated = {t: n for t, n in sent.items() if n is not None and t != "commentCount"
+                    and n != _count_value(stored, main, t)}
+        for name in (*KIND_TERMS.values(), "countsComputedAt"):
+            if name not in restated:
+                for value in stored.objects(main, DDS[name]):
+                    graph.add((main, DDS[name], value))
+        if not restated:
+            return None
+        base = ledger.baseline(target)
+        counts = ledger.counts(target)
+        for t, n in restated.items():  # the new total, and the verified reactions on top
+            graph.add((main, DDS[t], rdflib.Literal(n + counts[t] - base.get(t, 0),
+                                                    datatype=XSD.nonNegativeInteger)))
+        return lambda: ledger.restate_baseline(target, {**base, **restated})
 
     return hook
+
+
+def _count_value(graph: rdflib.Graph, main: rdflib.URIRef, term: str) -> int | None:
+    value = graph.value(main, DDS[term])
+    return int(str(value)) if isinstance(value, rdflib.Literal) and str(value).isdigit() \
+        else None
 
 
 def apply_counts(store: Store, iri: str, counts: dict[str, int], *,
@@ -191,14 +219,13 @@ def apply_counts(store: Store, iri: str, counts: dict[str, int], *,
 
 
 def platform_counts(store: Store, iri: str) -> dict[str, int]:
-    """The counts an imported resource (one with ``dds:sourcePlatform``) states; else none."""
+    """The counts a resource's writer stated (an import's or an HTTP client's totals): the
+    baseline when counting begins, one rule for every way in (docs/federation.md)."""
     current = store.get(iri)
     if current is None or current.kind != "rdf" or not current.ntriples:
         return {}
     graph = rdfio.graph_from_ntriples(current.ntriples)
     main = rdflib.URIRef(iri)
-    if graph.value(main, DDS.sourcePlatform) is None:
-        return {}
     out: dict[str, int] = {}
     for term in KIND_TERMS.values():
         value = graph.value(main, DDS[term])

@@ -29,8 +29,10 @@ BINARY_KEY = "binary"  # representations key holding the ETag of a non-RDF sourc
 
 
 #: Called in the write path before validation with (graph, main IRI, current record), to
-#: set triples the server manages (e.g. ddsnode.reactions.keep_counts).
-WriteHook = Callable[[rdflib.Graph, rdflib.URIRef, "StoredResource | None"], None]
+#: set triples the server manages (e.g. ddsnode.reactions.keep_counts). It may return an
+#: action to run once the write is accepted (validated), never for a refused one.
+OnAccept = Callable[[], None]
+WriteHook = Callable[[rdflib.Graph, rdflib.URIRef, "StoredResource | None"], "OnAccept | None"]
 
 def now() -> datetime:
     """The current time, UTC, to the second (as Last-Modified and xsd:dateTime show it)."""
@@ -122,11 +124,13 @@ def rdf_record(target: Target, container: Container, graph: rdflib.Graph,
     else:
         check_document(graph, target.iri, container)
         stamp(graph, main, current, created=created, moment=moment, publisher=publisher)
-        for hook in hooks:  # more server-managed triples (federation: reaction counts)
-            hook(graph, main, current)
+        # More server-managed triples (federation: reaction counts).
+        accepted = [action for hook in hooks if (action := hook(graph, main, current))]
         problem = validation_problem(graph, engine)
         if problem is not None:
             raise problem
+        for action in accepted:  # e.g. a stated count becomes the baseline (reactions.py)
+            action()
     if kind == "container":
         container_triples(graph, main, "")
     # Only the N-Triples are stored: other media types are rendered from them when first

@@ -111,9 +111,14 @@ def test_reaction_is_counted_once_even_when_delivered_twice(cluster: Cluster) ->
     assert a.db("SELECT count(*) FROM reactions WHERE target = ?", (proposal,)) == [(1,)]
     listed = a.get_json(a.url("federation/reactions"), iri=proposal)
     assert listed["supportCount"] == base + 1 and [r["id"] for r in listed["reactions"]] == [reaction]
-    # Counts are server-managed: a client cannot override them.
+    # One rule for counts (docs/federation.md, Counts): a stated total is the source's,
+    # the baseline under the verified reactions — 999 stated, 999 + 1 served; the total
+    # stated back restores the count.
     edited = a.get_json(proposal)
     edited["supportCount"] = 999
+    a.put(proposal, json.dumps(edited).encode())
+    assert _count(a.get_json(proposal)) == 1000
+    edited["supportCount"] = base
     a.put(proposal, json.dumps(edited).encode())
     assert _count(a.get_json(proposal)) == base + 1
     # B and C show A's authoritative count, from their caches.
