@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ddsnode.access import needs_token
 from ddsnode.containers import ContainerRegistry
 from ddsnode.peers import FEED_PATH
 from ddsnode.store.base import Change, Store
@@ -43,7 +44,9 @@ class ChangeFeed:
         if change.iri.endswith("/") or not change.iri.startswith(self.base):
             return False
         container = self.containers.get(change.iri[len(self.base):])
-        return container is not None and not container.private and not container.open
+        # Never announced, to readers or peers: private containers (the read rule,
+        # ddsnode.access) and free-form ones.
+        return container is not None and not needs_token(container) and not container.open
 
     def activity(self, change: Change, *, context: bool = False) -> dict[str, Any]:
         """The AS2 activity for one change (with ``@context`` when sent on its own)."""

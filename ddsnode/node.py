@@ -19,6 +19,7 @@ from typing import Any
 import rdflib
 
 from ddsnode import listing, rdfio, representation
+from ddsnode.access import needs_token
 from ddsnode.containers import (
     Container,
     ContainerRegistry,
@@ -147,8 +148,7 @@ class Node:
         """The token scope ``method`` on ``target`` needs, or None when it is public."""
         container = target.container
         if method in READ_METHODS:
-            return "read" if container is not None and container.private and method != "OPTIONS" \
-                else None
+            return "read" if needs_token(container) and method != "OPTIONS" else None
         if container is not None and container.open and not container.private:
             return None  # an open container: anyone may write (e.g. conformance tests)
         return "write"

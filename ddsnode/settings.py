@@ -103,6 +103,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Least seconds between two revalidations of one cached peer resource for readers"),
     Setting("peer_max_document_bytes", 4 * 1024 * 1024,
             "Largest peer document (resource, description, feed page) the node reads"),
+    Setting("trace_max_depth", 6,
+            "Most links followed from the start of a trace (`/trace`, `ddsnode trace`)"),
+    Setting("trace_max_resources", 200,
+            "Most resources a trace describes (the chain is marked truncated above)"),
+    Setting("trace_max_fetches", 30,
+            "Most peer resources one trace fetches (the others are read from the cache)"),
     Setting("cors_origins", "*", "Origins allowed to read cross-origin (comma-separated, or *)"),
     Setting("log_level", "info", "Log level of the server"),
 )

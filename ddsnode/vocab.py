@@ -32,9 +32,12 @@ __all__ = ["DDS", "AS", "DCAT", "DCTERMS", "FOAF", "LDP", "ORG", "OWL", "PROV", 
 @cache
 def ontology_graph() -> rdflib.Graph:
     """Every ontology file parsed into one graph (modules, schemes, alignment)."""
+    from ddsnode import rdfio  # pyoxigraph's parser: about 5x rdflib's, on every start
+
     g = rdflib.Graph()
     for path in resources.ontology_files():
-        g.parse(path, format="turtle")
+        for triple in rdfio.parse(path.read_bytes(), "turtle", base=path.as_uri()):
+            g.add(triple)
     return g
 
 

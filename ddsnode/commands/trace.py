@@ -1,10 +1,16 @@
-"""``ddsnode trace DIR IRI``: the traceability chain of a resource, across nodes."""
+"""``ddsnode trace DIR IRI``: the traceability chain of a resource, across nodes.
+
+It runs with the node directory, so it walks as the operator (private containers
+included) and works while the node runs: the SPARQL index is then read as a snapshot.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +25,23 @@ def add_parser(sub: Any) -> None:
 
 
 def _trace(args: argparse.Namespace) -> int:
-    from ddsnode.commands.peer import open_federation
+    from ddsnode.commands.node import require_node_dir
+    from ddsnode.federation import Federation
+    from ddsnode.node import Node
+    from ddsnode.settings import Settings
+    from ddsnode.store import open_store
     from ddsnode.trace import Tracer
-    node, fed = open_federation(args.dir)
+
+    # The SPARQL index runs in a worker process that takes a third of a second to start:
+    # start it first, while this process parses the shapes and opens the federation.
+    settings = Settings.load(require_node_dir(args.dir))
+    store = open_store(settings)
+    sync = getattr(store, "sync_index", None)
+    if sync is not None:
+        threading.Thread(target=_quietly, args=(sync,), daemon=True).start()
+    node = Node(settings, store)
+    node.ensure_containers()
+    fed = Federation(node)
 
     async def run() -> Any:
         try:
@@ -44,4 +64,14 @@ def _trace(args: argparse.Namespace) -> int:
         print(f"{link['subject']}\t{relation}\t{link['object']}\t[{where}]")
     if chain.truncated:
         print("(truncated: depth or size limit reached)")
+    for warning in chain.warnings:
+        print(f"(incomplete: {warning})")
     return 0
+
+
+def _quietly(start: Callable[[float], int]) -> None:
+    """Start the index worker; a failure is the walk's to report (as a warning)."""
+    try:
+        start(30.0)
+    except Exception:  # noqa: BLE001, S110 — the walk's own query says what went wrong
+        pass

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import anyio.to_thread
 
 from ddsnode import conneg
+from ddsnode.access import ReadRule, needs_token, reader_for
 from ddsnode.cache import Quarantined
 from ddsnode.federated_listing import federated_page
 from ddsnode.federation import Federation
@@ -152,8 +153,12 @@ class TraceEndpoint(_Endpoint):
         iri = query_params(scope).get("iri", "")
         if "://" not in iri:
             raise BadRequest("Give the resource as ?iri=…")
-        chain = await Tracer(self.fed).walk(iri)
-        await _send_json(send, chain.as_jsonld(), conneg.JSONLD, head=method == "HEAD")
+        # The read rule (ddsnode.access): without a read token, private resources are
+        # walked as missing ones, and links stated in them are not listed.
+        reader = reader_for(self.fed.node.tokens, headers.get("authorization"))
+        chain = await Tracer(self.fed, reader=reader).walk(iri)
+        await _send_json(send, chain.as_jsonld(), conneg.JSONLD, head=method == "HEAD",
+                         extra=[(b"vary", b"Authorization")])
 
 
 class CachedResourceEndpoint(_Endpoint):
@@ -226,9 +231,13 @@ class ReactionsEndpoint(_Endpoint):
         fed = self.fed
         if not iri.startswith(fed.base):
             raise BadRequest("Give one of this node's resources as ?iri=…")
+        reader = reader_for(fed.node.tokens, headers.get("authorization"))
 
         def build() -> dict[str, Any]:
-            stored = fed.node.store.get(iri)
+            # A private resource the reader may not read gets the answer of a missing
+            # one (issue 9, item 12), before the store is even asked.
+            readable = ReadRule(fed.base, fed.node.containers).may_read(iri, reader)
+            stored = fed.node.store.get(iri) if readable else None
             if stored is None or stored.kind == "tombstone":
                 raise NotFound(f"Nothing at {iri}")
             counted = fed.ledger.is_counted(iri)
@@ -242,7 +251,8 @@ class ReactionsEndpoint(_Endpoint):
                                   for r, actor, kind, origin in fed.ledger.remote(iri)]}
 
         body = await anyio.to_thread.run_sync(build)
-        await _send_json(send, body, conneg.JSONLD, head=method == "HEAD")
+        await _send_json(send, body, conneg.JSONLD, head=method == "HEAD",
+                         extra=[(b"vary", b"Authorization")])
 
 
 class FederatedContainers:
@@ -273,7 +283,7 @@ class FederatedContainers:
         container = node.containers.get(path)
         if container is None or path != container.path:
             raise NotFound("?scope=federation lists a top-level container")
-        if container.private:
+        if needs_token(container):  # the read rule (ddsnode.access)
             node.authorize("read", request_headers(scope).get("authorization"))
         offer = conneg.negotiate(request_headers(scope).get("accept"))
         if offer is None:

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 import anyio.to_thread
 
 from ddsnode import conneg
+from ddsnode.access import needs_token
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import (
     Receive,
@@ -49,7 +50,7 @@ class SparqlEndpoint(FixedMethodsEndpoint):
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.private = any(c.private for c in node.containers)
+        self.private = any(needs_token(c) for c in node.containers)  # ddsnode.access
 
     def refusal(self, method: str, path: str) -> str:
         """The detail of the 405 for ``method``."""

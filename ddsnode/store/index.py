@@ -268,11 +268,17 @@ def serve(db_path: str, index_dir: str) -> None:
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
 
+    owner = True
     try:
         store = ox.Store(index_dir)
     except OSError as e:  # typically: another process holds the index
-        send_frame(replies, (READY, False, f"cannot open the SPARQL index {index_dir}: {e}"))
-        os._exit(1)
+        try:
+            # A running node owns it and keeps it current (the CLI queries while it runs):
+            # read a snapshot; RocksDB's read-only open takes no lock, and replays nothing.
+            store, owner = ox.Store.read_only(index_dir), False
+        except OSError:
+            send_frame(replies, (READY, False, f"cannot open the SPARQL index {index_dir}: {e}"))
+            os._exit(1)
     db = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
     replay = _Replay(store, db)
     send_lock = threading.Lock()
@@ -287,7 +293,7 @@ def serve(db_path: str, index_dir: str) -> None:
     def handle(rid: int, kind: str, *args: Any) -> None:
         try:
             if kind == "sync":
-                answer(rid, True, replay.catch_up())
+                answer(rid, True, replay.catch_up() if owner else replay.applied)
                 return
             query, media_type, limit = args
             try:
@@ -310,7 +316,8 @@ def serve(db_path: str, index_dir: str) -> None:
                 traceback.print_exc()
 
     answer(READY, True, replay.applied)
-    threading.Thread(target=poll, daemon=True).start()
+    if owner:
+        threading.Thread(target=poll, daemon=True).start()
     while True:
         try:
             message = recv_frame(requests)
