@@ -12,6 +12,12 @@ give equal bytes. ``tests/test_compaction.py`` checks both claims against pyld.
 
 What this compactor does not express — RDF lists (``@list``), or a context using
 features it does not implement — raises :class:`Unsupported`; callers then use pyld.
+
+The ``@context`` a compacted document names is the URL where the node that holds the
+document serves the shared context (``<base>context/v1``, :func:`context_for`), so that
+a client with nothing but the node can dereference it (issue 10 item 4); the w3id IRI
+stays the stable name writers use, and both parse as the bundled context
+(``ddsnode.jsonld``). A document under no node's base (CLI, exports) names the w3id IRI.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from rdflib.term import Node
 
 from ddsnode import resources
 
-__all__ = ["Unsupported", "compacted", "expanded", "grouped"]
+__all__ = ["Unsupported", "compacted", "context_for", "expanded", "grouped", "serve_context_at"]
 
 Triple = tuple[Node, Node, Node]
 Grouped = dict[Node, dict[str, list[Node]]]  # subject -> predicate IRI -> objects
@@ -40,6 +46,27 @@ _GEN_DELIM = re.compile(r".*[:/?#\[\]@]$")
 
 class Unsupported(Exception):
     """The graph or the context needs a JSON-LD feature this compactor leaves to pyld."""
+
+
+# --- the context's name ---------------------------------------------------------------
+
+_SERVED_AT: dict[str, str] = {}  # a node's base IRI -> the URL it serves the context at
+
+
+def serve_context_at(base: str, url: str) -> None:
+    """Name ``url`` as the ``@context`` of documents under ``base`` (the node's app does,
+    when it mounts the context document there)."""
+    _SERVED_AT[base] = url
+
+
+def context_for(iri: str | None) -> str:
+    """The context URL to name in a compacted document about ``iri``: that of the node
+    whose base is the longest prefix of ``iri``, else the shared context's w3id IRI."""
+    best = ""
+    for base in _SERVED_AT:
+        if iri and iri.startswith(base) and len(base) > len(best):
+            best = base
+    return _SERVED_AT[best] if best else resources.CONTEXT_IRI
 
 
 # --- the context, once ----------------------------------------------------------------
@@ -363,12 +390,15 @@ def _compacted_value(o: Node, kind: str, detail: str, term: dict[str, Any] | Non
     return str(o)
 
 
-def compacted(triples: Iterable[Triple], main: str | None = None) -> dict[str, Any]:
-    """Compacted JSON-LD with the shared context; ``@context`` is the context's IRI."""
+def compacted(triples: Iterable[Triple], main: str | None = None, *,
+              context: str | None = None) -> dict[str, Any]:
+    """Compacted JSON-LD with the shared context; ``@context`` is ``context``, by default
+    the URL the node holding ``main`` serves it at (:func:`context_for`)."""
+    name = context or context_for(main)
     nodes = grouped(triples)
     top, embedded = _embedding(nodes, rdflib.URIRef(main) if main else None)
     compact = [_compacted_node(s, nodes, embedded) for s in top]
     if len(compact) == 1:
         # A single top node: no @graph wrapper (JSON-LD 1.1 API, compaction 9.3).
-        return {"@context": resources.CONTEXT_IRI, **compact[0]}
-    return {"@context": resources.CONTEXT_IRI, _context().alias["@graph"]: compact}
+        return {"@context": name, **compact[0]}
+    return {"@context": name, _context().alias["@graph"]: compact}

@@ -21,7 +21,7 @@ from functools import cache
 import rdflib
 from rdflib.namespace import VOID
 
-from ddsnode import resources
+from ddsnode import jsonld, resources
 from ddsnode.containers import ContainerRegistry
 from ddsnode.settings import Settings
 from ddsnode.vocab import DCAT, DCTERMS, DDS, FOAF, LDP, OWL, RDF, SOLID
@@ -33,10 +33,16 @@ WELL_KNOWN_VOID = ".well-known/void"
 SPARQL_PATH = "sparql"
 ONTOLOGY_PATH = "ns"
 SHAPES_PATH = "shapes"
-CONTEXT_PATH = "context/v1"
+CONTEXT_PATH = jsonld.CONTEXT_PATH  # the shared JSON-LD context, served by every node
 # Specifications a node conforms to, stated with dct:conformsTo.
 SPECS = ("http://www.w3.org/TR/ldp/", "https://solidproject.org/TR/protocol",
          "https://www.w3.org/TR/sparql11-protocol/")
+
+
+def context_url(base_url: str) -> str:
+    """Where the node at ``base_url`` serves the shared context: the ``@context`` its
+    compacted documents name (a client needs nothing but the node to read them)."""
+    return base_url + CONTEXT_PATH
 
 
 @cache

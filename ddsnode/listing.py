@@ -22,7 +22,7 @@ from typing import Any
 import rdflib
 from rdflib.term import Node
 
-from ddsnode import conneg, resources
+from ddsnode import compaction, conneg, resources
 from ddsnode.store.base import Page
 
 Triple = tuple[Node, Node, Node]
@@ -240,8 +240,9 @@ def jsonld(triples: Sequence[Triple], main: str, compact: bool, nest: Node) -> b
               if s != subject and s not in set(members)]
     doc: Any
     if compact:
-        body = {"@context": resources.CONTEXT_IRI, **top}
-        doc = {"@context": resources.CONTEXT_IRI, "@graph": [top, *others]} if others else body
+        context = compaction.context_for(main)  # the node's own context URL
+        body = {"@context": context, **top}
+        doc = {"@context": context, "@graph": [top, *others]} if others else body
     else:
         doc = [top, *others]
     return json.dumps(doc, ensure_ascii=False, indent=2).encode()

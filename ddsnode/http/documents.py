@@ -14,7 +14,8 @@ from collections.abc import Callable
 import anyio.to_thread
 import rdflib
 
-from ddsnode import conneg, resources
+from ddsnode import compaction, conneg, resources
+from ddsnode.description import context_url
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import Receive, Scope, Send, send_response
 from ddsnode.preconditions import Preconditions
@@ -63,8 +64,14 @@ class DocumentEndpoint(FixedMethodsEndpoint):
         await send_response(send, 200, out, rep.body, head=method == "HEAD")
 
 
-def context_endpoint() -> DocumentEndpoint:
-    """The shared JSON-LD context, served as ``application/ld+json`` (JSON-LD 1.1, 9.1)."""
+def context_endpoint(base_url: str | None = None) -> DocumentEndpoint:
+    """The shared JSON-LD context, served as ``application/ld+json`` (JSON-LD 1.1, 9.1).
+
+    With ``base_url``, compacted documents of that node name this copy as their
+    ``@context`` (``description.context_url``) instead of the w3id IRI, which a client
+    without Internet access (or behind a firewall) cannot dereference."""
     body = json.dumps(resources.context_document(), ensure_ascii=False, indent=1).encode()
+    if base_url is not None:
+        compaction.serve_context_at(base_url, context_url(base_url))
     return DocumentEndpoint(resources.CONTEXT_IRI,
                             fixed=Representation(conneg.JSONLD, body, etag(body)))

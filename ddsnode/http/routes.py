@@ -46,7 +46,7 @@ def routes(node: Node) -> list[Route]:
         Route("/" + d.SHAPES_PATH, DocumentEndpoint(
             resources.SHAPES_IRI, d.shapes_document, title="Democracy Data Space shapes"),
             "shapes"),
-        Route("/" + d.CONTEXT_PATH, context_endpoint(), "context"),
+        Route("/" + d.CONTEXT_PATH, context_endpoint(base), "context"),
         # Federation (docs/federation.md): /feed, /inbox, /trace, /federation/resource.
         *(Route(path, endpoint, name) for path, endpoint, name in federation_routes(node)),
         # LDP resources; the federation wrapper adds ?scope=federation listings and the

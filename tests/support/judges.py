@@ -37,12 +37,18 @@ def ensure_parsers() -> Path:
     return PARSERS
 
 
-def parse_many(items: list[tuple[bytes, str, str | None]]) -> list[rdflib.Graph]:
-    """Parse each (body, format, base) with the npm parsers, in one node process."""
+def parse_many(items: list[tuple[bytes, str, str | None]], *,
+               bundled: bool = True) -> list[rdflib.Graph]:
+    """Parse each (body, format, base) with the npm parsers, in one node process.
+
+    Contexts are fetched only from loopback addresses (a node under test); with
+    ``bundled`` the shared context's w3id IRI is also served from ddsnode's copy."""
     folder = ensure_parsers()
-    ctx_file = folder / "contexts.json"
-    ctx_file.write_text(json.dumps({resources.CONTEXT_IRI: resources.context_document()}))
-    env = {**os.environ, "NODE_PATH": str(folder / "node_modules"), "CONTEXTS": str(ctx_file)}
+    env = {**os.environ, "NODE_PATH": str(folder / "node_modules")}
+    if bundled:
+        ctx_file = folder / "contexts.json"
+        ctx_file.write_text(json.dumps({resources.CONTEXT_IRI: resources.context_document()}))
+        env["CONTEXTS"] = str(ctx_file)
     payload = json.dumps([{"body": body.decode("utf-8"), "format": fmt, "base": base or ""}
                           for body, fmt, base in items])
     out = subprocess.run(["node", str(SCRIPT)], check=False, input=payload.encode("utf-8"),

@@ -3,13 +3,17 @@
 //   node to_nquads.js < items.json
 // stdin: a JSON array of {format: "json-ld"|"turtle"|"n-triples", body, base};
 // stdout: a JSON array of {nquads} or {error}, in the same order. Contexts are served
-// from CONTEXTS (a JSON file mapping IRI -> document), never fetched.
+// from CONTEXTS (a JSON file mapping IRI -> document) or fetched from a loopback address
+// (a node under test serves its own context); anything else is refused, as offline.
 const fs = require("fs");
 const jsonld = require("jsonld");
 const N3 = require("n3");
 const contexts = process.env.CONTEXTS ? JSON.parse(fs.readFileSync(process.env.CONTEXTS, "utf8")) : {};
+const fetchLoopback = jsonld.documentLoaders.node();
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const documentLoader = async (url) => {
   if (url in contexts) return { contextUrl: null, documentUrl: url, document: contexts[url] };
+  if (LOOPBACK.has(new URL(url).hostname)) return fetchLoopback(url);
   throw new Error("refusing to fetch " + url);
 };
 
