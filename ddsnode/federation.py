@@ -51,6 +51,7 @@ log = logging.getLogger("ddsnode.federation")
 PUSH_CURSOR = "push_cursor"
 DESCRIPTION_ACCEPT = ("text/turtle", "application/ld+json")
 FEED_ACCEPT = (MEDIA_TYPE, "application/ld+json", "application/json")
+MAX_THREAD_DEPTH = 100  # replies followed up to what a thread is about
 
 
 class Federation:
@@ -299,7 +300,22 @@ class Federation:
         found = reaction_target(graph, change.iri)
         if found is None:
             return None
-        return found[0], found[1], str(actor_of(graph, change.iri) or change.iri)
+        target = self.thread_root(found[1]) if found[0] == "comment" else found[1]
+        return found[0], target, str(actor_of(graph, change.iri) or change.iri)
+
+    def thread_root(self, target: str) -> str:
+        """What a comment thread is about: a reply counts toward the resource its thread
+        answers, as Decidim counts (dds:commentCount: "published comments, replies
+        included"), not toward the comment it replies to. Local comments only."""
+        for _ in range(MAX_THREAD_DEPTH):
+            stored = self.node.store.get(target) if target.startswith(self.base) else None
+            if stored is None or stored.kind != "rdf" or not stored.ntriples:
+                return target
+            found = reaction_target(rdfio.graph_from_ntriples(stored.ntriples), target)
+            if found is None or found[0] != "comment":
+                return target
+            target = found[1]
+        return target
 
     def _push(self, change: Change, followers: list[str]) -> None:
         activity = self.feed.activity(change, context=True)
@@ -435,8 +451,10 @@ class Federation:
             # A peer is authoritative for its own people only: a reaction it keeps for an
             # actor of another origin is not counted.
             counts = actor is not None and _same_origin(str(actor), sender)
-            if counts and self.ledger.record(iri, str(actor), found[1], found[0], sender):
-                await asyncio.to_thread(self.recount, found[1])
+            target = await asyncio.to_thread(self.thread_root, found[1]) \
+                if found[0] == "comment" else found[1]
+            if counts and self.ledger.record(iri, str(actor), target, found[0], sender):
+                await asyncio.to_thread(self.recount, target)
         elif self.ledger.target_of(iri):  # it no longer reacts to ours
             target = self.ledger.forget(iri)
             if target:
