@@ -15,7 +15,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import rdflib
 
+from ddsnode.node import Node
+from ddsnode.rdfterms import InvalidTerm
+from ddsnode.records import rdf_record
+from ddsnode.settings import Settings
 from tests.support.inprocess import LocalNode, local_node
 
 JSONLD = "application/ld+json"
@@ -171,3 +176,43 @@ def test_every_refusal_by_the_term_check_names_the_term(node: LocalNode) -> None
         problem = r.json()
         assert problem["type"].endswith("/invalid-rdf-term")
         assert problem["term"] == f"{EX}a b"
+
+
+# --- the write path itself, whatever parser (or importer, or bug) built the graph -----
+
+_S = rdflib.URIRef(EX + "s")
+_P = rdflib.URIRef(EX + "p")
+
+#: Graphs no parser of ours produces, but an importer or a future code path could.
+GRAPHS = [
+    ("iri-space", (None, _P, rdflib.URIRef(EX + "a b"))),
+    ("iri-relative", (None, _P, rdflib.URIRef("relative"))),
+    ("literal-subject", (rdflib.Literal("lit"), _P, rdflib.Literal("x"))),
+    ("literal-predicate", (None, rdflib.Literal("lit"), rdflib.Literal("x"))),
+    ("bnode-predicate", (None, rdflib.BNode(), rdflib.Literal("x"))),
+    ("variable", (None, _P, rdflib.Variable("v"))),
+    ("bnode-label", (None, _P, rdflib.BNode("a b"))),
+    ("datatype-brace", (None, _P, rdflib.Literal("x", datatype=rdflib.URIRef(EX + "{t}")))),
+    ("lone-surrogate", (None, _P, rdflib.Literal("a\ud800b"))),
+]
+
+
+@pytest.mark.parametrize("path", ["open/core", "proposals/core"])
+@pytest.mark.parametrize("name,triple", GRAPHS, ids=[g[0] for g in GRAPHS])
+def test_the_write_path_refuses_any_graph_with_a_bad_term(
+        node: LocalNode, path: str, name: str, triple: tuple[object, object, object]) -> None:
+    core = Node.open(Settings.load(node.dir))
+    try:
+        target = core.target(node.url(path))
+        assert target.container is not None
+        graph = rdflib.Graph()
+        main = rdflib.URIRef(target.iri)
+        graph.add((main, rdflib.RDF.type, rdflib.URIRef("https://w3id.org/dds/ns#Proposal")))
+        s, p, o = triple
+        graph.add((main if s is None else s, p, o))  # type: ignore[arg-type]
+        with pytest.raises(InvalidTerm):
+            rdf_record(target, target.container, graph, None, publisher=node.base,
+                       engine="fast")
+        assert core.store.get(target.iri) is None
+    finally:
+        core.close()
