@@ -135,10 +135,10 @@ class Sources:
                                        "contexts are never fetched from the network.")
         return {"contextUrl": None, "documentUrl": url, "document": {"@context": self.context}}
 
-    def parse_jsonld(self, document: Any) -> rdflib.Graph:
+    def parse_jsonld(self, document: Any, base: str | None = None) -> rdflib.Graph:
         """A JSON-LD document (parsed JSON) as a graph, with this tree's context."""
         try:
-            return jsonld_to_graph(document, loader=self.document_loader)
+            return jsonld_to_graph(document, base, loader=self.document_loader)
         except RemoteContextRefused as e:
             raise BadRequest(f"Invalid JSON-LD: {e.detail}") from None
 
@@ -148,7 +148,9 @@ class Sources:
             document = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as e:  # bad JSON, or not UTF-8
             raise BadRequest(f"not valid JSON: {e}") from None
-        return self.parse_jsonld(document)
+        # The file is the base: a relative IRI (a word no scheme knows) stays an IRI that
+        # the shapes can refuse, rather than being dropped as JSON-LD drops relative IRIs.
+        return self.parse_jsonld(document, path.resolve().as_uri())
 
     def manifest(self) -> list[dict[str, Any]]:
         """The entries of ``examples/invalid/manifest.json`` (empty when there is none)."""
