@@ -17,6 +17,9 @@ JSON = "application/json"
 TURTLE = "text/turtle"
 NTRIPLES = "application/n-triples"
 HTML = "text/html"
+# JSON-LD 1.1, 6.1: the Link relation naming the context of a plain JSON document (a
+# client reading application/json learns where the context is; ignored for ld+json).
+JSONLD_CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
 
 # Offers of an RDF resource, in the server's order of preference for ties. The default,
 # for a missing Accept or */*, is Turtle, as Solid servers answer (Solid Protocol 0.11,

@@ -52,6 +52,19 @@ def test_compacted_documents_name_the_nodes_context(node: LocalNode) -> None:
     assert page["@context"] == node.url("context/v1")
 
 
+def test_plain_json_links_its_context(node: LocalNode) -> None:
+    """JSON-LD 1.1, 6.1: application/json names its context in a Link header."""
+    iri, body = node.example("a-proposal-quai-bike-lane")
+    with node.client() as http:
+        assert http.put(iri, content=body, headers={"Content-Type": JSONLD,
+                                                    **node.auth()}).status_code == 201
+        plain = http.get(iri, headers={"Accept": "application/json"})
+        ld = http.get(iri, headers={"Accept": JSONLD})
+    wanted = f'<{node.url("context/v1")}>; rel="http://www.w3.org/ns/json-ld#context"'
+    assert plain.status_code == 200 and wanted in plain.headers["link"]
+    assert wanted not in ld.headers["link"]  # 6.1: ignored (and not sent) for ld+json
+
+
 def test_what_the_node_serves_can_be_written_back(node: LocalNode) -> None:
     """The node's own context URL parses as the bundled context: GET then PUT round-trips."""
     iri, body = node.example("a-comment-c-101")

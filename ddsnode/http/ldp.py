@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from ddsnode import conneg
 from ddsnode.access_modes import wac_allow
-from ddsnode.description import STORAGE_DESCRIPTION_REL, WELL_KNOWN_SOLID
+from ddsnode.description import STORAGE_DESCRIPTION_REL, WELL_KNOWN_SOLID, context_url
 from ddsnode.http.errors import send_problem
 from ddsnode.http.exchange import (
     Headers,
@@ -53,6 +53,7 @@ class ResourceEndpoint:
         self.node = node
         self.base = node.base
         self.storage_link = link(node.base + WELL_KNOWN_SOLID, STORAGE_DESCRIPTION_REL)
+        self.context_link = link(context_url(node.base), conneg.JSONLD_CONTEXT_REL).encode()
         self.limit = int(node.settings.max_body_bytes)
         self.extra_links: list[str] = []  # on every resource (federation: the LDN inbox)
         self._headers: dict[tuple[object, ...], Headers] = {}
@@ -188,6 +189,8 @@ class ResourceEndpoint:
                     raise NotAcceptable("Available: " + ", ".join(conneg.RDF_OFFERS))
                 rep = found_rep
             media_type, etag, body = rep.media_type, rep.etag, rep.body
+            if offer == conneg.JSON:  # JSON-LD 1.1, 6.1: where plain JSON's context is
+                out.append((b"link", self.context_link))
         out.append((b"etag", etag.encode()))
         if modified is not None:
             out.append((b"last-modified", _http_date(modified)))
