@@ -11,6 +11,7 @@ Values may be full IRIs, compact IRIs with a prefix of the shared context
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from functools import cache
 
@@ -23,6 +24,7 @@ PARAMETERS = ("type", "topic", "state", "area", "platform", "bbox", "from", "to"
               "limit", "cursor")
 FILTER_PARAMETERS = PARAMETERS[:-1]  # all but the cursor: kept in first/next links
 MAX_VALUE = 500
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1 (Unicode category Cc)
 
 
 @cache
@@ -88,6 +90,10 @@ def container_filters(params: Mapping[str, str], *, page_size: int, max_page_siz
     for name, value in params.items():
         if len(value) > MAX_VALUE or not value.strip():
             raise BadRequest(f"{name} must be a non-empty value of at most {MAX_VALUE} characters")
+        if CONTROL.search(value):
+            # Control characters (a NUL ends an FTS5 query early, SQLite then fails) are
+            # refused here too, for callers other than HTTP (the HTTP layer checks first).
+            raise BadRequest(f"{name} contains a control character")
     get = params.get
     limit = page_size
     if get("limit") is not None:

@@ -1,6 +1,7 @@
 """A readable HTML page for a resource: title, types, properties with links, members.
 
-No external assets, everything escaped. Property and class IRIs are shown as compact
+No external assets (one stylesheet, served by the node), no inline style or script,
+everything escaped. Property and class IRIs are shown as compact
 names of the shared context (``dct:title``) and link to their full IRI.
 """
 
@@ -16,12 +17,9 @@ from rdflib.term import Node
 from ddsnode import resources
 from ddsnode.vocab import RDF
 
-_STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
-          "line-height:1.45;color:#1b1b1b}table{border-collapse:collapse;width:100%}"
-          "th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;"
-          "border-bottom:1px solid #ddd}"
-          "th{width:14rem;font-weight:600}code{font-size:.9em}.lang{color:#666;font-size:.8em}"
-          "nav a{margin-right:1rem}")
+# Served by the node (ddsnode/http/assets.py): the pages' Content-Security-Policy allows
+# no inline style or script (style-src 'self').
+STYLESHEET = "/assets/page.css"
 
 
 @cache
@@ -76,7 +74,8 @@ def page(graph: rdflib.Graph, main: str, title: str,
     parts = [
         "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title or main)}</title><style>{_STYLE}</style>",
+        f"<title>{escape(title or main)}</title>",
+        f'<link rel="stylesheet" href="{STYLESHEET}">',
         f'<link rel="alternate" type="text/turtle" href="{escape(main)}">',
         "</head><body>",
         f"<h1>{escape(title or main)}</h1>",

@@ -4,6 +4,7 @@ The tree::
 
     Problem                      500  any error the node answers with a problem document
     ├── BadRequest               400  malformed body, header or query
+    │   └── IncompleteBody       400  the client stopped before the end of its body
     ├── Unauthorized             401  no credential, or a bad one
     ├── Forbidden                403  a credential without the needed scope
     ├── NotFound                 404
@@ -12,11 +13,14 @@ The tree::
     ├── Conflict                 409
     ├── Gone                     410  a tombstone: the resource was deleted
     ├── PreconditionFailed       412  If-Match / If-None-Match failed
+    ├── RequestTimeout           408  headers or body did not arrive in time
     ├── PayloadTooLarge          413
+    ├── URITooLong               414
     ├── UnsupportedMediaType     415
     ├── Unprocessable            422  well-formed but not acceptable (e.g. remote @context)
     │   └── ValidationFailed     422  SHACL violations; carries the report
     ├── TooManyRequests          429
+    ├── HeaderFieldsTooLarge     431  too many header lines, or too many header bytes
     ├── UpstreamError            502  a peer answered badly (keeps URL, status, 1 KiB of body)
     └── Unavailable              503
         └── QueryTimeout         503  a SPARQL query hit its time limit and was stopped
@@ -57,6 +61,12 @@ class BadRequest(Problem):
     """The request is malformed (RFC 9110 15.5.1)."""
 
     status, slug, title = 400, "bad-request", "Bad request"
+
+
+class IncompleteBody(BadRequest):
+    """The body ended before its declared length or final chunk (RFC 9112 6.3, 7.1)."""
+
+    slug, title = "incomplete-body", "The request body is incomplete"
 
 
 class Unauthorized(Problem):
@@ -107,10 +117,22 @@ class PreconditionFailed(Problem):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
 
 
+class RequestTimeout(Problem):
+    """Headers or body did not arrive in time; the connection is closed (RFC 9110 15.5.9)."""
+
+    status, slug, title = 408, "request-timeout", "Request timeout"
+
+
 class PayloadTooLarge(Problem):
     """The body exceeds the configured limit (RFC 9110 15.5.14)."""
 
     status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class URITooLong(Problem):
+    """The request target exceeds the configured limit (RFC 9110 15.5.15)."""
+
+    status, slug, title = 414, "uri-too-long", "URI too long"
 
 
 class UnsupportedMediaType(Problem):
@@ -135,6 +157,12 @@ class TooManyRequests(Problem):
     """Rate limited (RFC 6585 4)."""
 
     status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
+class HeaderFieldsTooLarge(Problem):
+    """Too many header lines or header bytes (RFC 6585 5)."""
+
+    status, slug, title = 431, "header-fields-too-large", "Request header fields too large"
 
 
 class UpstreamError(Problem):

@@ -68,6 +68,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sparql_query_url", "", "SPARQL 1.1 Query endpoint when store = sparql"),
     Setting("sparql_update_url", "", "SPARQL 1.1 Update endpoint when store = sparql"),
     Setting("max_body_bytes", 4 * 1024 * 1024, "Largest request body accepted (413 above)"),
+    Setting("header_timeout", 10.0,
+            "Seconds a client has to send a request's headers (408 and close after)"),
+    Setting("body_timeout", 30.0,
+            "Longest silence, in seconds, between two pieces of a request body (408 and "
+            "close after; nothing of the body is written)"),
+    Setting("max_url_bytes", 32 * 1024, "Longest request target (path and query) in bytes (414 above)"),
+    Setting("max_header_bytes", 16 * 1024,
+            "Most bytes of request header lines, all together (431 above)"),
+    Setting("max_header_count", 100, "Most request header lines (431 above)"),
+    Setting("shutdown_timeout", 10.0,
+            "Seconds `ddsnode serve` waits for requests in flight after SIGTERM before it "
+            "stops them"),
     Setting("jsonld_max_depth", 64,
             "Deepest nesting of a JSON-LD document (objects and arrays) parsed (413 above)"),
     Setting("jsonld_max_values", 200_000,

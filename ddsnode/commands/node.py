@@ -64,15 +64,16 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def serve(settings: Settings) -> None:
-    """Run the node with uvicorn until interrupted."""
+    """Run the node with uvicorn until interrupted (SIGINT or SIGTERM)."""
     import uvicorn
 
     from ddsnode.http.app import create_app
-    app = create_app(settings)
-    # No proxy-headers middleware: the node names itself by base_url (never by Host or
-    # X-Forwarded-*) and does not use the client address, so it has nothing to rewrite.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                access_log=settings.log_level == "debug", lifespan="on", proxy_headers=False)
+    from ddsnode.http.server import server_config
+    # The connection limits (timeouts, head sizes) live in the protocol: ddsnode.http.server.
+    server = uvicorn.Server(server_config(create_app(settings), settings))
+    server.run()
+    if not server.started:
+        raise SystemExit(3)  # as uvicorn.run: startup failed, uvicorn logged why
 
 
 def _serve(args: argparse.Namespace) -> int:

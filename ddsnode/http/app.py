@@ -1,9 +1,10 @@
 """``create_app(settings)``: the node's ASGI application.
 
-The stack, outermost first: :class:`ProblemMiddleware` (any escaped exception becomes a
-problem+json response), :class:`CORSMiddleware`, then the router over the routes table
-(``routes.py``), which also runs the federation loops for the app's lifespan. All three
-are plain ASGI: a read passes through a dict lookup and two
+The stack, outermost first: :class:`SecurityHeadersMiddleware` (nosniff on every response,
+CSP and framing rules on every page, errors included), :class:`ProblemMiddleware` (any
+escaped exception becomes a problem+json response), :class:`CORSMiddleware`, then the
+router over the routes table (``routes.py``), which also runs the federation loops for
+the app's lifespan. All are plain ASGI: a read passes through a dict lookup and a few
 function calls before the resource endpoint, which keeps it close to a static response.
 """
 
@@ -13,7 +14,7 @@ import logging
 
 from ddsnode.http.errors import ProblemMiddleware
 from ddsnode.http.exchange import ASGIApp
-from ddsnode.http.middleware import CORSMiddleware
+from ddsnode.http.middleware import CORSMiddleware, SecurityHeadersMiddleware
 from ddsnode.http.routes import Router, routes
 from ddsnode.node import Node
 from ddsnode.settings import Settings
@@ -24,6 +25,7 @@ def create_app(settings: Settings, *, node: Node | None = None) -> ASGIApp:
     logging.getLogger("ddsnode").setLevel(str(settings.log_level).upper())
     node = node or Node.open(settings)
     router = Router(routes(node), node)
-    app = ProblemMiddleware(CORSMiddleware(router, settings.cors_origins))
+    app = SecurityHeadersMiddleware(ProblemMiddleware(CORSMiddleware(router,
+                                                                      settings.cors_origins)))
     app.node = node  # type: ignore[attr-defined]  # for tests and the CLI
     return app

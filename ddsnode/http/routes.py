@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ddsnode import description as d
 from ddsnode import resources
+from ddsnode.http.assets import asset_routes
 from ddsnode.http.documents import DocumentEndpoint, context_endpoint
 from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send
 from ddsnode.http.federation import federated, federation_routes, start_federation, stop_federation
@@ -47,6 +48,7 @@ def routes(node: Node) -> list[Route]:
             resources.SHAPES_IRI, d.shapes_document, title="Democracy Data Space shapes"),
             "shapes"),
         Route("/" + d.CONTEXT_PATH, context_endpoint(base), "context"),
+        *(Route(path, endpoint, name) for path, endpoint, name in asset_routes()),
         # Federation (docs/federation.md): /feed, /inbox, /trace, /federation/resource.
         *(Route(path, endpoint, name) for path, endpoint, name in federation_routes(node)),
         # LDP resources; the federation wrapper adds ?scope=federation listings and the

@@ -9,7 +9,6 @@ updates are refused here (403): the data changes only through LDP writes, valida
 from __future__ import annotations
 
 from functools import partial
-from urllib.parse import parse_qsl
 
 import anyio.to_thread
 
@@ -20,6 +19,7 @@ from ddsnode.http.exchange import (
     Receive,
     Scope,
     Send,
+    parse_query,
     query_params,
     read_body,
     send_response,
@@ -87,7 +87,11 @@ class SparqlEndpoint(FixedMethodsEndpoint):
                                 "writes (PUT, POST, PATCH, DELETE)")
             if media_type != FORM:
                 raise UnsupportedMediaType(f"POST /sparql takes {FORM} or {QUERY}")
-            params = dict(parse_qsl(text, keep_blank_values=True))
+            params = {}
+            for name, value in parse_query(text):  # the same checks as a query string
+                if name in params:
+                    raise BadRequest(f"Form field {name[:100]!r} is given twice")
+                params[name] = value
         if "update" in params:
             raise Forbidden("This SPARQL endpoint is read-only; change data with LDP writes")
         if "default-graph-uri" in params or "named-graph-uri" in params:

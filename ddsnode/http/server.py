@@ -1,0 +1,251 @@
+"""The HTTP/1.1 connection of ``ddsnode serve``: uvicorn's httptools protocol, bounded.
+
+uvicorn's httptools protocol (kept: with uvloop it gives the read throughput in the
+README) bounds neither the size of a request head nor the time a client may take to send
+it or its body, so one slow or bloated client could hold a connection, and the memory of
+its head, for ever. :class:`BoundedProtocol` adds, per connection:
+
+* a **header timeout**: from the start of the connection (or of a request on a kept-alive
+  connection) to the end of the head; past it the node answers 408 and closes
+  (RFC 9110 15.5.9, "the server SHOULD send the close connection option");
+* a **body timeout**: the longest silence between two pieces of a body (the idle
+  timeout of nginx's ``client_body_timeout``): 408 and close, and the application reads
+  a disconnect, so nothing of the body is written (``exchange.read_body``);
+* a bound on the **request target** (414, RFC 9110 15.5.15), on the **header bytes** and
+  on the **number of header lines** (431, RFC 6585 5), checked while the head arrives:
+  a head is never buffered much past its limit (by at most one read from the socket).
+
+A timer is armed once per connection and re-armed lazily at the current deadline, so a
+request costs a clock read, not a timer. While uvicorn has paused reading (the
+application has not yet taken the previous chunk, or a pipelined request waits), the
+client is not the one late, and the deadline moves on.
+
+On shutdown (SIGTERM) a connection still waiting for a body is answered 503 and closed:
+the request is not run, and the node does not wait for the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from ddsnode.http.errors import problem_response
+from ddsnode.http.exchange import ASGIApp
+from ddsnode.problem import (
+    BadRequest,
+    HeaderFieldsTooLarge,
+    Problem,
+    RequestTimeout,
+    Unavailable,
+    URITooLong,
+)
+from ddsnode.settings import Settings
+
+IDLE, HEAD, BODY = 0, 1, 2  # what the connection waits for from the client (if anything)
+
+
+@dataclass(frozen=True)
+class TransportLimits:
+    """The bounds of one connection, from the settings of the same names."""
+
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_url_bytes: int = 32 * 1024
+    max_header_bytes: int = 16 * 1024
+    max_header_count: int = 100
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TransportLimits:
+        """The limits set for a node."""
+        return cls(float(settings.header_timeout), float(settings.body_timeout),
+                   int(settings.max_url_bytes), int(settings.max_header_bytes),
+                   int(settings.max_header_count))
+
+
+class _Refused(Exception):
+    """Raised from a parser callback to stop parsing a head that is over a limit."""
+
+
+class BoundedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with head limits and header/body timeouts."""
+
+    limits: ClassVar[TransportLimits] = TransportLimits()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._phase = IDLE
+        self._deadline = 0.0
+        self._watch: asyncio.TimerHandle | None = None
+        self._watch_at = 0.0
+        self._heading = True  # the next bytes belong to a request head
+        self._moved = False  # a head began or ended during the current read
+        self._url_bytes = self._header_bytes = self._header_count = self._raw_head = 0
+        self._refusal: Problem | None = None
+
+    # --- timers -------------------------------------------------------------------------
+
+    def _wait_for(self, phase: int, seconds: float) -> None:
+        self._phase = phase
+        self._deadline = self.loop.time() + seconds
+        if self._watch is None or self._deadline < self._watch_at:
+            if self._watch is not None:
+                self._watch.cancel()
+            self._watch_at = self._deadline
+            self._watch = self.loop.call_at(self._deadline, self._on_watch)
+
+    def _on_watch(self) -> None:
+        self._watch = None
+        if self._phase == IDLE or self.transport.is_closing():
+            return
+        now = self.loop.time()
+        if self.flow.read_paused:  # the node is not reading: the client is not late
+            self._deadline = now + (self.limits.header_timeout if self._phase == HEAD
+                                    else self.limits.body_timeout)
+        if now < self._deadline:
+            self._watch_at = self._deadline
+            self._watch = self.loop.call_at(self._deadline, self._on_watch)
+            return
+        what = "request headers" if self._phase == HEAD else "rest of the request body"
+        seconds = self.limits.header_timeout if self._phase == HEAD else self.limits.body_timeout
+        self._close_with(RequestTimeout(f"The {what} did not arrive within {seconds:g} s"))
+
+    # --- answering from the connection ---------------------------------------------------
+
+    def _close_with(self, problem: Problem) -> None:
+        """Answer ``problem`` (if no other response is under way) and close."""
+        self._phase = IDLE
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            if cycle.response_started or self._heading:
+                # A response is being written (or an earlier request is still being
+                # answered): a second one cannot be put in the middle. Close only.
+                self.transport.close()
+                return
+            # The request waits for its body: the application reads a disconnect.
+            cycle.disconnected = True
+            cycle.message_event.set()
+        status, headers, body = problem_response(problem)
+        content = [STATUS_LINE[status]]
+        for name, value in [*self.server_state.default_headers, *headers,
+                            (b"x-content-type-options", b"nosniff"), (b"connection", b"close")]:
+            content += [name, b": ", value, b"\r\n"]
+        content += [b"\r\n", body]
+        self.transport.write(b"".join(content))
+        self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """A head the parser refused (or one over a limit), as a problem document."""
+        self._close_with(self._refusal or BadRequest(f"{msg} (RFC 9112)"))
+
+    def _refuse(self, problem: Problem) -> None:
+        self._refusal = problem
+        raise _Refused(problem.detail)
+
+    # --- connection and parser callbacks -------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the header timer with the connection."""
+        super().connection_made(transport)
+        self._wait_for(HEAD, self.limits.header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the timer."""
+        self._phase = IDLE
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        """Feed the parser; bound the bytes of a head still incomplete after this read."""
+        if self.transport.is_closing():
+            return
+        heading, self._moved = self._heading, False
+        super().data_received(data)
+        if not self._heading or self.transport.is_closing():
+            return
+        if heading and not self._moved:
+            self._raw_head += len(data)  # includes a header line httptools is buffering
+        else:
+            self._raw_head = self._url_bytes + self._header_bytes
+        limit = self.limits.max_url_bytes + self.limits.max_header_bytes
+        if self._raw_head > limit:
+            self._close_with(HeaderFieldsTooLarge(
+                f"The request head exceeds {limit} bytes"))
+
+    def on_message_begin(self) -> None:
+        """A request starts: its head has ``header_timeout`` to arrive."""
+        super().on_message_begin()
+        if self._phase != HEAD:
+            self._wait_for(HEAD, self.limits.header_timeout)
+
+    def on_url(self, url: bytes) -> None:
+        """Count the request target (414 past ``max_url_bytes``)."""
+        self._url_bytes += len(url)
+        if self._url_bytes > self.limits.max_url_bytes:
+            self._refuse(URITooLong(f"The request target exceeds "
+                                    f"{self.limits.max_url_bytes} bytes"))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """Count header lines and bytes (431 past ``max_header_count``/``_bytes``)."""
+        self._header_count += 1
+        self._header_bytes += len(name) + len(value) + 4  # ": " and CRLF
+        if self._header_count > self.limits.max_header_count:
+            self._refuse(HeaderFieldsTooLarge(
+                f"More than {self.limits.max_header_count} header lines"))
+        if self._header_bytes > self.limits.max_header_bytes:
+            self._refuse(HeaderFieldsTooLarge(
+                f"The header lines exceed {self.limits.max_header_bytes} bytes"))
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        """The head is whole: the body (if any) has ``body_timeout`` between pieces."""
+        self._heading, self._moved = False, True
+        self._wait_for(BODY, self.limits.body_timeout)
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        """A piece of body: the silence allowed starts again."""
+        self._deadline = self.loop.time() + self.limits.body_timeout
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        """The request is whole: the next bytes are the next request's head."""
+        self._heading, self._moved = True, True
+        self._url_bytes = self._header_bytes = self._header_count = self._raw_head = 0
+        # Waiting for the application now; but if it answered before the body ended
+        # (413, 401), nothing else bounds the wait for the next request.
+        answered = self.cycle is not None and self.cycle.response_complete
+        self._phase = IDLE
+        if answered:
+            self._wait_for(HEAD, self.limits.header_timeout)
+        super().on_message_complete()
+
+    def shutdown(self) -> None:
+        """On SIGTERM: a request still waiting for its body is answered 503, not run."""
+        if self._phase == BODY and self.cycle is not None and not self.cycle.response_started:
+            self._close_with(Unavailable("The node is shutting down; send the request again"))
+            return
+        super().shutdown()
+
+
+def protocol_for(limits: TransportLimits) -> type[BoundedProtocol]:
+    """A :class:`BoundedProtocol` class bound to ``limits`` (uvicorn builds one per
+    connection from the class, so the limits travel with it)."""
+    return type("BoundedProtocol", (BoundedProtocol,), {"limits": limits})
+
+
+def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """The uvicorn configuration of ``ddsnode serve``."""
+    # No proxy-headers middleware: the node names itself by base_url (never by Host or
+    # X-Forwarded-*) and does not use the client address, so it has nothing to rewrite.
+    return uvicorn.Config(
+        app, host=settings.host, port=int(settings.port), log_level=settings.log_level,
+        access_log=settings.log_level == "debug", lifespan="on", proxy_headers=False,
+        http=protocol_for(TransportLimits.from_settings(settings)),
+        timeout_graceful_shutdown=settings.shutdown_timeout)
