@@ -43,7 +43,7 @@ from ddsnode.problem import BadRequest, PayloadTooLarge, Unprocessable
 from ddsnode.settings import SETTINGS
 
 __all__ = ["DocumentTooComplex", "JsonLdLimits", "NoStatements", "RemoteContextRefused",
-           "bundled_contexts", "compact", "document_loader", "jsonld_to_graph",
+           "bundled_contexts", "compact", "document_loader", "jsonld_to_graph", "load_json",
            "parse_document", "parse_rdf"]
 
 #: The path of the shared context on every node (``description.CONTEXT_PATH``).
@@ -160,7 +160,8 @@ def _inline(value: Any, resolve: Callable[[str], Any]) -> tuple[Any, list[Any]]:
     return value, []
 
 
-def _prepare(document: Any, limits: JsonLdLimits, resolve: Callable[[str], Any]) -> None:
+def _prepare(document: Any, limits: JsonLdLimits,
+             resolve: Callable[[str], Any] | None) -> None:
     """Refuse a document deeper or larger than ``limits``; inline bundled contexts in place.
 
     Iterative (an explicit stack), so that a deep document is counted, not recursed into."""
@@ -175,7 +176,7 @@ def _prepare(document: Any, limits: JsonLdLimits, resolve: Callable[[str], Any])
                 f"The JSON is nested deeper than {limits.max_depth} levels "
                 "(setting jsonld_max_depth); flatten the document.")
         if isinstance(value, dict):
-            if "@context" in value:
+            if "@context" in value and resolve is not None:
                 value["@context"], walk = _inline(value["@context"], resolve)
                 stack.extend((v, depth + 1) for v in walk)
             items = [v for k, v in value.items() if k != "@context"]
@@ -192,7 +193,15 @@ def _prepare(document: Any, limits: JsonLdLimits, resolve: Callable[[str], Any])
 # --- parsing ---------------------------------------------------------------------------
 
 
-def _load_json(data: bytes | str) -> Any:
+def load_json(data: bytes | str, limits: JsonLdLimits = DEFAULT_LIMITS) -> Any:
+    """Decode JSON from a client or a peer (an activity, a feed page): BadRequest when it is
+    not JSON, DocumentTooComplex (413) past ``limits`` — never a RecursionError."""
+    document = _decode(data)
+    _prepare(document, limits, None)
+    return document
+
+
+def _decode(data: bytes | str) -> Any:
     try:
         return json.loads(data)
     except RecursionError:  # nesting deeper than the interpreter's stack
@@ -290,7 +299,7 @@ def parse_document(data: bytes | str, base: str | None = None, *,
     Every way JSON-LD comes in (HTTP writes, peers' documents, imports) goes through
     here: 400 for bad JSON or JSON-LD, 413 past ``limits``, 422 for a remote context or
     a document that yields no triple."""
-    document = _load_json(data)
+    document = _decode(data)
     _require_context(document)
     graph = jsonld_to_graph(document, base, limits=limits)
     if not len(graph):
@@ -318,7 +327,8 @@ def parse_rdf(data: bytes | str, fmt: str, base: str | None = None, *,
 
 
 def compact(expanded_or_doc: Any, context_url: str = resources.CONTEXT_IRI) -> dict[str, Any]:
-    """Compact a JSON-LD document with the shared context; ``@context`` is ``context_url``."""
+    """Compact a JSON-LD document with the shared context; ``@context`` is ``context_url``
+    (pyld's general algorithm: the reference for ``ddsnode.compaction``, and its fallback)."""
     result: dict[str, Any] = jsonld.compact(expanded_or_doc, resources.context_document(),
                                             {"documentLoader": document_loader})
     result["@context"] = context_url

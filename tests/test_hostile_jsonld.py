@@ -210,3 +210,12 @@ def test_limits_are_settings(tmp_path: Path) -> None:
                         headers={"Content-Type": JSONLD})
         ok = http.put("/open/c", content=nested(2).encode(), headers={"Content-Type": JSONLD})
     assert (deep.status_code, wide.status_code, ok.status_code) == (413, 413, 201)
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, nested(MAX_DEPTH + 1),
+                                  json.dumps([0] * (MAX_VALUES + 1))])
+def test_plain_json_from_peers_is_bounded_alike(body: str) -> None:
+    """``jsonld.load_json`` (activities, feed pages): the same bounds, never RecursionError."""
+    with pytest.raises(jsonld.DocumentTooComplex):
+        jsonld.load_json(body)
+    assert jsonld.load_json(nested(3)) == json.loads(nested(3))
