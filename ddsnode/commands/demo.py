@@ -117,6 +117,12 @@ def prepare(path: Path, base: str) -> None:
     create(path, base)
 
 
+def program() -> str:
+    """The command as the user typed it (``.venv/bin/ddsnode``: not always on PATH)."""
+    typed = sys.argv[0] if sys.argv else ""
+    return typed if Path(typed).name == "ddsnode" else "python -m ddsnode"
+
+
 def _demo(args: argparse.Namespace) -> int:
     base = demo_base(args.host, args.port)
     if not args.no_serve:
@@ -126,6 +132,7 @@ def _demo(args: argparse.Namespace) -> int:
     if args.no_serve:
         return 0
     print(f"serving {settings.base_url}  (try: curl -H 'Accept: text/turtle' "
-          f"{settings.base_url}proposals/)", file=sys.stderr)
+          f"{settings.base_url}proposals/)\n"
+          f"a write token for it: {program()} token create {args.dir}", file=sys.stderr)
     serve(settings)
     return 0
