@@ -177,14 +177,20 @@ class Cluster(dict[str, ClusterNode]):
 
 
 @contextmanager
-def running_cluster(root: Path, names: Sequence[str] = ("a", "b", "c")) -> Iterator[Cluster]:
-    """Init and serve one node per name; stop them all at the end."""
+def running_cluster(root: Path, names: Sequence[str] = ("a", "b", "c"), *,
+                    settings: dict[str, Any] | None = None) -> Iterator[Cluster]:
+    """Init and serve one node per name (with ``settings`` added to each node's
+    settings.toml); stop them all at the end."""
     cluster = Cluster()
     try:
         for name in names:
             port = free_port()
             node = ClusterNode(name, port, root / name)
             cli("init", str(node.dir), "--base-url", node.base, "--name", f"node {name}")
+            if settings:
+                with (node.dir / "settings.toml").open("a", encoding="utf-8") as toml:
+                    toml.writelines(f"{key} = {json.dumps(value)}\n"
+                                    for key, value in settings.items())
             node.token = cli("token", "create", str(node.dir)).stdout.strip()
             cluster[name] = node
         for node in cluster.values():
