@@ -16,8 +16,11 @@ from typing import Any
 
 import pytest
 
+from ddsnode import resources
 from ddsnode.jsonld import parse_rdf
 from ddsnode.validation import validate
+from ddsnode.validation.explanation import term_name
+from ddsnode.validation.shapes import shapes_graph
 from ddsnode.vocab import SH
 from tests.support.inprocess import local_node
 
@@ -55,6 +58,15 @@ CASES: list[tuple[str, dict[str, Any], str, list[str], list[str]]] = [
      ["Only one `supportCount`", "found 2"], ["Un seul `supportCount`"]),
     ("latitude out of range", proposal(lat=123.5), "MaxInclusive",
      ["`lat`", "at most 90"], ["`lat`", "au plus 90"]),
+    ("author as an object without id", proposal(author={"name": "Ann"}), "NodeKind",
+     ["`author` must be a link", 'without an "id"'], ["`author` doit être un lien"]),
+    ("author typed as a proposal", proposal(author={"id": "#a", "type": "Proposal",
+                                                    "title": {"en": "y"}}), "Or",
+     ["`author`", "types as Proposal", "Participant / Organization / Party"],
+     ["`author`", "comme Proposal", "Participant / Organization / Party"]),
+    ("place name as a number", proposal(place={"id": "#pl", "type": "Place", "name": 42}),
+     "Or", ["`name`", '"42" (xsd:integer)', "xsd:string, rdf:langString"],
+     ["`name`", "xsd:string, rdf:langString"]),
     ("description without language tag", proposal(description="text"), "Datatype",
      ["`description`", "language tag"], ["`description`", "étiquette de langue"]),
 ]
@@ -140,3 +152,25 @@ def test_http_problem_names_the_problem(tmp_path: Path, case: str, media_type: s
         assert http.get(other_iri).status_code == 200
         query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
         assert http.get("/sparql", params={"query": query}).status_code == 200
+
+
+def _manifest() -> list[dict[str, str]]:
+    entries: list[dict[str, str]] = json.loads(
+        (resources.examples_dir() / "invalid" / "manifest.json").read_text(encoding="utf-8"))
+    return entries
+
+
+@pytest.mark.parametrize("entry", _manifest(), ids=lambda e: e["file"])
+def test_every_invalid_example_is_explained(entry: dict[str, str]) -> None:
+    """Each invalid example's violation names its property, in English and French."""
+    path = resources.examples_dir() / "invalid" / entry["file"]
+    graph = parse_rdf(path.read_bytes(), "json-ld", base=entry["focus"])
+    fired = [r for r in validate(graph).violations
+             if str(r.constraint) == entry["component"] and str(r.path) == entry["path"]]
+    assert fired, entry
+    terms = [term_name(fired[0].path, datatype) for datatype in
+             (None, *shapes_graph().objects(fired[0].source_shape, SH.datatype))]
+    for lang in ("en", "fr"):
+        text = fired[0].message(lang)
+        assert any(f"`{term}`" in text for term in terms), (lang, text)
+        assert "not satisfied" not in text

@@ -92,6 +92,36 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "MaxExclusive": {
         "en": "`{term}` is {value}; it must be less than {bound}.",
         "fr": "`{term}` vaut {value} ; il doit valoir moins de {bound}."},
+    "NodeKind-IRI-blank": {
+        "en": "`{term}` must be a link (an IRI); got an object without an \"id\" (a blank "
+              "node). Give that object an \"id\", or write the IRI it stands for.",
+        "fr": "`{term}` doit être un lien (une IRI) ; reçu un objet sans \"id\" (un nœud "
+              "anonyme). Donnez-lui un \"id\", ou écrivez l'IRI qu'il désigne."},
+    "NodeKind-IRI": {
+        "en": "`{term}` must be a link (an IRI); got the value {value}. In JSON-LD write "
+              "{{\"id\": \"https://…\"}}.",
+        "fr": "`{term}` doit être un lien (une IRI) ; reçu la valeur {value}. En JSON-LD, écrivez "
+              "{{\"id\": \"https://…\"}}."},
+    "NodeKind-node": {
+        "en": "`{term}` must be a link or an object; got the value {value}.",
+        "fr": "`{term}` doit être un lien ou un objet ; reçu la valeur {value}."},
+    "NodeKind-literal": {
+        "en": "`{term}` must be a value (text, number, date), not a link; got {value}.",
+        "fr": "`{term}` doit être une valeur (texte, nombre, date), pas un lien ; reçu {value}."},
+    "Class": {
+        "en": "`{term}` points at {value}, which is not a {allowed} in this document.",
+        "fr": "`{term}` désigne {value}, qui n'est pas de type {allowed} dans ce document."},
+    "Or-class": {
+        "en": "`{term}` points at {value}, which this document types as {found}; it must be "
+              "a {allowed} (or be described elsewhere, with no type given here).",
+        "fr": "`{term}` désigne {value}, que ce document type comme {found} ; il doit être de "
+              "type {allowed} (ou décrit ailleurs, sans type donné ici)."},
+    "Or-none": {
+        "en": "`{term}` is {value}, which matches none of the accepted forms. {rule}",
+        "fr": "`{term}` vaut {value}, qui ne correspond à aucune des formes acceptées. {rule}"},
+    "Or-datatype": {
+        "en": "`{term}` is {value}; it must be one of: {allowed}. {rule}",
+        "fr": "`{term}` vaut {value} ; il doit être de l'un des types : {allowed}. {rule}"},
     "HasValue": {
         "en": "`{term}` must include {bound}.",
         "fr": "`{term}` doit contenir {bound}."},
@@ -102,8 +132,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
 
 
 @cache
-def _terms() -> dict[str, tuple[str, bool]]:
-    """IRI -> (JSON-LD term of the shared context, whether its values are vocab words)."""
+def _terms() -> dict[str, list[tuple[str, bool, str]]]:
+    """IRI -> [(JSON-LD term of the shared context, values are vocab words, its @type)]."""
     context = resources.context_document()["@context"]
     prefixes = {k: v for k, v in context.items()
                 if isinstance(v, str) and v.endswith(("#", "/"))}
@@ -112,24 +142,28 @@ def _terms() -> dict[str, tuple[str, bool]]:
         prefix, _, local = curie.partition(":")
         return prefixes[prefix] + local if prefix in prefixes and local else curie
 
-    terms: dict[str, tuple[str, bool]] = {}
+    terms: dict[str, list[tuple[str, bool, str]]] = {}
     for term, definition in context.items():
         if term.startswith("@") or term in prefixes:
             continue
         iri = definition if isinstance(definition, str) else definition.get("@id", "")
-        vocab = isinstance(definition, dict) and definition.get("@type") == "@vocab"
+        kind = definition.get("@type", "") if isinstance(definition, dict) else ""
         if isinstance(iri, str) and iri:
-            terms.setdefault(expand(iri), (term, vocab))
+            terms.setdefault(expand(iri), []).append((term, kind == "@vocab", expand(kind)))
     return terms
 
 
-def term_name(path: Node | None) -> str:
-    """The JSON-LD key a writer uses for ``path`` (``title`` for dct:title), else the IRI."""
+def term_name(path: Node | None, datatype: Node | None = None) -> str:
+    """The JSON-LD key a writer uses for ``path`` (``title`` for dct:title), else the IRI.
+
+    Where several terms share the IRI (``startDate`` and ``startTime`` for
+    schema:startDate), the one whose type is the shape's ``datatype``."""
     if path is None:
         return "?"
-    entry = _terms().get(str(path))
-    if entry is not None:
-        return entry[0]
+    entries = _terms().get(str(path))
+    if entries:
+        typed = [e for e in entries if datatype is not None and e[2] == str(datatype)]
+        return (typed or entries)[0][0]
     return f"<{path}>" if isinstance(path, rdflib.URIRef) else "(a path)"
 
 
@@ -146,9 +180,9 @@ def show(node: Node | None, path: Node | None = None) -> str:
             return f'"{text}" ({_datatype(node.datatype)})'
         return f'"{text}"'
     if isinstance(node, rdflib.BNode):
-        return "a blank node"
-    entry = _terms().get(str(path)) if path is not None else None
-    if entry is not None and entry[1]:  # written as a plain word ("state": "accepted")
+        return "{…}"  # an object without "id" (a blank node), in any language
+    entries = _terms().get(str(path), []) if path is not None else []
+    if entries and entries[0][1]:  # written as a plain word ("state": "accepted")
         return '"' + str(node).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1] + '"'
     return f"<{node}>"
 
@@ -158,8 +192,18 @@ def _datatype(iri: Node) -> str:
     if text.startswith(XSD):
         return "xsd:" + text[len(XSD):]
     if text == str(RDF.langString):
-        return "rdf:langString (text with a language tag)"
+        return "rdf:langString"
     return f"<{text}>"
+
+
+def _local(iri: Node | None) -> str:
+    """The local name of a class IRI (``Participant`` for dds:Participant)."""
+    return str(iri).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1] if iri else "?"
+
+
+def _either(names: list[str]) -> str:
+    """``A / B / C``: alternatives, in any language."""
+    return " / ".join(names)
 
 
 def _listed(nodes: list[Node], path: Node | None) -> str:
@@ -179,7 +223,8 @@ def _fields(result: ShapeResult, data: rdflib.Graph,
     """(template key, fields) for ``result``, or None to keep the shape's message."""
     component = str(result.constraint).rsplit("#", 1)[-1].removesuffix("ConstraintComponent")
     shape, path = result.source_shape, result.path
-    fields = {"term": term_name(path), "value": show(result.value, path), "s": "",
+    fields = {"term": term_name(path, shapes.value(shape, SH.datatype)),  # type: ignore[arg-type]
+              "value": show(result.value, path), "s": "",
               "example": "", "found": "", "bound": "", "allowed": "", "lang": ""}
 
     def param(predicate: rdflib.URIRef) -> Node | None:
@@ -240,6 +285,34 @@ def _fields(result: ShapeResult, data: rdflib.Graph,
     if component in ("MinInclusive", "MinExclusive", "MaxInclusive", "MaxExclusive"):
         fields["bound"] = str(param(SH[component[0].lower() + component[1:]]))
         return component, fields
+    if component == "NodeKind":
+        kind, value = param(SH.nodeKind), result.value
+        if kind == SH.Literal:
+            return "NodeKind-literal", fields
+        if kind == SH.IRI:
+            return ("NodeKind-IRI-blank" if isinstance(value, rdflib.BNode)
+                    else "NodeKind-IRI"), fields
+        return "NodeKind-node", fields
+    if component == "Class":
+        fields["allowed"] = _local(param(SH["class"]))
+        return "Class", fields
+    if component == "Or":
+        head = param(SH["or"])
+        members = list(Collection(shapes, head)) if head is not None else []  # type: ignore[arg-type]
+        classes = [c for m in members for c in shapes.objects(m, SH["class"])]  # type: ignore[arg-type]
+        datatypes = [d for m in members for d in shapes.objects(m, SH.datatype)]  # type: ignore[arg-type]
+        types = [] if result.value is None else sorted(
+            data.objects(result.value, RDF.type), key=str)  # type: ignore[arg-type]
+        if classes and not types:
+            return "Or-none", fields  # untyped: it failed a nested shape (coordinates …)
+        if classes:
+            fields["found"] = _either([_local(t) for t in types]) or "nothing"
+            fields["allowed"] = _either([_local(c) for c in classes])
+            return "Or-class", fields
+        if datatypes:
+            fields["allowed"] = ", ".join(_datatype(d) for d in datatypes)
+            return "Or-datatype", fields
+        return None
     if component == "HasValue":
         fields["bound"] = show(param(SH.hasValue), path)
         return component, fields
@@ -265,8 +338,12 @@ def explain_result(result: ShapeResult, data: rdflib.Graph,
 
 def explain(report: ShapeReport, data: rdflib.Graph,
             shapes: rdflib.Graph | None = None) -> ShapeReport:
-    """``report`` with each result's message written from the constraint that fired."""
-    if not report.results:
+    """``report`` with each result's message written from the constraint that fired.
+
+    Only a report that does not conform is explained: that is when messages are read
+    (a 422, a failing file), and a conforming write with warnings (mostly "recommended"
+    minCounts, whose shape messages say so) then costs nothing more (~60 us a result)."""
+    if report.conforms:
         return report
     if shapes is None:
         from ddsnode.validation.shapes import shapes_graph
