@@ -13,10 +13,11 @@ for the demo's proposal ``protected-bike-lanes``:
 * the whole command ``ddsnode trace DIR IRI`` (a new process: imports, opening the store,
   the SPARQL index worker), with the node stopped and with the node running (then the
   index is held by the node's worker; before, every hop tried to start a worker of its
-  own, failed, and the chain lost every incoming link).
+  own, failed, and the chain lost every incoming link), for this checkout and for the
+  tree at ``--before`` (``git archive``), on the same demo directory.
 
-Prints a table: case, runs, median ms, ratio to the plain read, links found. A script,
-never a test; well under two minutes.
+Prints a table: case, runs, median wall and CPU ms, ratio to the plain read, links found. A
+script, never a test; well under two minutes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -45,6 +48,7 @@ from ddsnode.commands.peer import open_federation
 from ddsnode.http.app import create_app
 from ddsnode.trace import Tracer
 
+Row = tuple[str, int, float, float, Any]  # case, runs, wall ms, cpu ms, links
 BEFORE = "693e005"  # the commit before the trace was batched per level (issue 10, item 12)
 PATH = "proposals/protected-bike-lanes"
 
@@ -72,17 +76,27 @@ def old_tracer(commit: str) -> type | None:
     return module.Tracer  # type: ignore[no-any-return]
 
 
-def median_ms(runs: int, once: Callable[[], Any]) -> tuple[float, Any]:
-    """Median wall time of ``once()`` in ms over ``runs`` runs, and its last result."""
-    times, result = [], None
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (commands, workers)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def median_ms(runs: int, once: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Median wall and CPU time of ``once()`` in ms over ``runs`` runs, and its last result.
+
+    CPU time is the steadier figure on a shared machine: wall time counts the waits for
+    a core; an index worker still running is not counted until it ends."""
+    walls, cpus, result = [], [], None
     for _ in range(runs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         result = once()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), result
+        walls.append((time.perf_counter() - start) * 1000)
+        cpus.append((_cpu() - cpu) * 1000)
+    return statistics.median(walls), statistics.median(cpus), result
 
 
-def in_process(node_dir: Path, runs: int, before: str) -> list[tuple[str, int, float, Any]]:
+def in_process(node_dir: Path, runs: int, before: str) -> list[Row]:
     """Plain read, walk now, walk before: warm, in this process."""
     node, fed = open_federation(node_dir)
     iri = node.base + PATH
@@ -104,7 +118,7 @@ def in_process(node_dir: Path, runs: int, before: str) -> list[tuple[str, int, f
         assert r.status_code == 200, r.text
         return len(r.json()["links"])
 
-    rows: list[tuple[str, int, float, Any]] = []
+    rows: list[Row] = []
     try:
         run(Tracer(fed).walk(iri))  # warm: the index worker, the ontology, the caches
         rows.append(("plain read GET /" + PATH, runs, *median_ms(runs, lambda: run(read()))))
@@ -130,12 +144,34 @@ def free_port() -> int:
         return port
 
 
-def command(node_dir: Path, iri: str, runs: int) -> tuple[float, int]:
-    """Median wall ms of ``ddsnode trace DIR IRI`` and the links it printed."""
+def before_tree(commit: str, tmp: Path) -> Path | None:
+    """The source tree at ``commit`` (``git archive``), to run its CLI; None without git."""
+    tree = tmp / "before"
+    tree.mkdir()
+    try:
+        archive = subprocess.run(["git", "archive", commit], cwd=ROOT, check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return tree
+
+
+def command(node_dir: Path, iri: str, runs: int, tree: Path = ROOT) -> tuple[float, float, int]:
+    """Median wall and CPU ms of ``ddsnode trace DIR IRI`` (the code of ``tree``) and the
+    links it printed. Bytecode is cached (in a temporary prefix, as an installed package
+    has it) and one run warms it: PYTHONDONTWRITEBYTECODE would make every run compile
+    every module again, which no user's install does."""
+    env = {**os.environ, "PYTHONPATH": str(tree),
+           "PYTHONPYCACHEPREFIX": str(node_dir.parent / "pycache" / tree.name)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+
     def once() -> int:
         out = subprocess.run([sys.executable, "-m", "ddsnode", "trace", str(node_dir), iri],
-                             check=True, capture_output=True, text=True, cwd=ROOT).stdout
+                             check=True, capture_output=True, text=True, cwd=tree,
+                             env=env).stdout
         return sum(1 for line in out.splitlines() if line.count("\t") >= 3)
+    once()
     return median_ms(runs, once)
 
 
@@ -169,19 +205,23 @@ def main() -> None:
         node_dir = demo(Path(tmp), port)
         rows = in_process(node_dir, args.runs, args.before)
         iri = f"http://127.0.0.1:{port}/{PATH}"
-        rows.append(("ddsnode trace, node stopped", args.cli_runs,
-                     *command(node_dir, iri, args.cli_runs)))
+        old = before_tree(args.before, Path(tmp))
+        trees = [("now", ROOT)] + ([(f"before, {args.before}", old)] if old else [])
+        for label, tree in trees:
+            rows.append((f"ddsnode trace, node stopped ({label})", args.cli_runs,
+                         *command(node_dir, iri, args.cli_runs, tree)))
         server = serving(node_dir, port)
         try:
-            rows.append(("ddsnode trace, node running", args.cli_runs,
-                         *command(node_dir, iri, args.cli_runs)))
+            for label, tree in trees:
+                rows.append((f"ddsnode trace, node running ({label})", args.cli_runs,
+                             *command(node_dir, iri, args.cli_runs, tree)))
         finally:
             server.terminate()
             server.wait(30)
     read_ms = rows[0][2]
-    print(f"{'case':<40} {'runs':>5} {'median ms':>10} {'x read':>8} {'links':>6}")
-    for case, runs, ms, links in rows:
-        print(f"{case:<40} {runs:>5} {ms:>10.1f} {ms / read_ms:>8.0f} {links:>6}")
+    print(f"{'case':<50} {'runs':>5} {'wall ms':>9} {'cpu ms':>8} {'x read':>7} {'links':>6}")
+    for case, runs, ms, cpu, links in rows:
+        print(f"{case:<50} {runs:>5} {ms:>9.1f} {cpu:>8.1f} {ms / read_ms:>7.0f} {links:>6}")
 
 
 if __name__ == "__main__":

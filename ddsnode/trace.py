@@ -200,9 +200,10 @@ class Tracer:
                 return rdflib.Graph(), Source("unavailable", fed.origin,
                                               detail=NOT_HERE), fetches
             return graph, Source("local", fed.origin), fetches
-        entry = fed.cache.get(document)
-        if entry is not None:
-            return entry.graph(), Source("cache", entry.origin, entry.fetched_at), fetches
+        cached = await asyncio.to_thread(self._cached, document)
+        if cached is not None:
+            held, entry = cached
+            return held, Source("cache", entry.origin, entry.fetched_at), fetches
         if fetches >= self.max_fetches or fed.peers.get(iri) is None:
             why = "fetch budget spent" if fetches < self.max_fetches else "not a peer's IRI"
             return rdflib.Graph(), Source("unavailable", detail=why), fetches
@@ -210,7 +211,10 @@ class Tracer:
             entry = await fed.cache.fetch(document)
         except Exception as exc:  # noqa: BLE001 — one link's failure does not end the walk
             return rdflib.Graph(), Source("unavailable", detail=str(exc)), fetches + 1
-        return entry.graph(), Source("fetched", entry.origin, entry.fetched_at), fetches + 1
+        fetched = await asyncio.to_thread(entry.graph)
+        return fetched, Source("fetched", entry.origin, entry.fetched_at), fetches + 1
+
+    # The parts below read SQLite and parse N-Triples: they run in worker threads.
 
     def _local(self, document: str) -> rdflib.Graph | None:
         resource = self.fed.node.store.get(document)
@@ -218,22 +222,31 @@ class Tracer:
             return None
         return rdfio.graph_from_ntriples(resource.ntriples)
 
+    def _cached(self, document: str) -> tuple[rdflib.Graph, Any] | None:
+        entry = self.fed.cache.get(document)
+        return None if entry is None else (entry.graph(), entry)
+
     async def _incoming(self, iris: list[str]) -> dict[str, list[tuple[str, str, str, Source]]]:
         """Links pointing at each of ``iris``: from the peer cache and the local store."""
-        fed = self.fed
+        cached, rows = await asyncio.to_thread(
+            lambda: (self._cached_incoming(iris), self._local_incoming(iris)))
+        local = Source("local", self.fed.origin)
+        for s, p, o in rows:
+            if o in cached:
+                cached[o].append((s, p, o, local))
+        return cached
+
+    def _cached_incoming(self, iris: list[str]) -> dict[str, list[tuple[str, str, str, Source]]]:
+        """Links to each of ``iris`` in peers' cached resources (public by nature)."""
+        cache = self.fed.cache
         out: dict[str, list[tuple[str, str, str, Source]]] = {iri: [] for iri in iris}
         for iri in iris:
-            for s, p, o, holder in fed.cache.links(iri):
+            for s, p, o, holder in cache.links(iri):
                 if o == iri and p in self.predicates and p not in self.outward_only:
-                    entry = fed.cache.get(holder)
+                    entry = cache.get(holder)
                     out[iri].append((s, p, o, Source(
                         "cache", entry.origin if entry else None,
                         entry.fetched_at if entry else None)))
-        rows = await asyncio.to_thread(self._local_incoming, iris)
-        local = Source("local", fed.origin)
-        for s, p, o in rows:
-            if o in out:
-                out[o].append((s, p, o, local))
         return out
 
     def _local_incoming(self, iris: list[str]) -> list[tuple[str, str, str]]:

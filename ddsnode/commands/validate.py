@@ -22,7 +22,6 @@ from rdflib.term import Node
 from ddsnode.jsonld import parse_rdf
 from ddsnode.problem import Problem
 from ddsnode.validation import ShapeReport, validate
-from ddsnode.validation.reference import validate_pyshacl
 from ddsnode.validation.shapes import load_shapes
 from ddsnode.vocab import DCTERMS, SH, XSD
 
@@ -75,6 +74,9 @@ def _validate_with(graph: rdflib.Graph, shapes: rdflib.Graph, engine: str) -> Sh
     if engine == "fast":
         from ddsnode.validation.fast import validate_fast
         return validate_fast(graph, shapes)
+    # pyshacl is imported here, not with the module: every ddsnode command (the CLI
+    # registers them all) would otherwise pay for it at start.
+    from ddsnode.validation.reference import validate_pyshacl
     return validate_pyshacl(graph, shapes=shapes)
 
 
