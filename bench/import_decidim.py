@@ -16,6 +16,14 @@ memory peak):
 
 It prints seconds, resources per second and the peak resident memory (``ru_maxrss``)
 of each run. It is a script, never a test.
+
+``--hostile`` measures instead how memory grows with the size of a hostile input
+(issue 9, item 10): a CSV file with one cell of n MiB on a line with no end, and a ZIP
+whose member inflates to n MiB of zeros. Each is read with the node's limits (a record is
+at most ``max_body_bytes``; ZIP members by ``import_max_unzipped_bytes`` and
+``import_max_zip_ratio``) and, as the baseline, with those limits lifted (what the
+importer did before: the whole line, the whole member). It prints n, seconds and the
+tracemalloc peak of each, and the ratio of peaks between successive n.
 """
 
 from __future__ import annotations
@@ -30,7 +38,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -129,6 +139,90 @@ def _child(node_dir: Path, export: Path, dry_run: bool) -> dict[str, object]:
     return result
 
 
+def _hostile_files(work: Path, mib: int) -> tuple[Path, Path]:
+    """A proposals CSV with one ``mib`` MiB cell (and no line end), and a ZIP bomb."""
+    import zipfile
+    folder = work / f"hostile-{mib}"
+    folder.mkdir(parents=True, exist_ok=True)
+    header, rows = _read("proposals")
+    path = folder / f"{HOST}-open-data-proposals.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=header, delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    with path.open("ab") as raw:
+        raw.write(b"990001;")
+        block = b"x" * (1 << 20)
+        for _ in range(mib):
+            raw.write(block)
+    bomb = work / f"bomb-{mib}.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open(f"{HOST}-open-data-debates.csv", "w", force_zip64=True) as member:
+            zeros = b"\0" * (1 << 20)
+            for _ in range(mib):
+                member.write(zeros)
+        archive.writestr(path.name, path.read_bytes()[: -(mib << 20) - 7])  # the good rows
+    return path, bomb
+
+
+def _measure(read: Any) -> tuple[float, float]:
+    """(seconds, tracemalloc peak in MiB) of ``read()``."""
+    import tracemalloc
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        read()
+    except (MemoryError, ValueError):  # ValueError: UnreadableSource, every file refused
+        pass
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] / (1 << 20)
+    tracemalloc.stop()
+    return seconds, peak
+
+
+def hostile(work: Path, sizes: list[int]) -> None:
+    """The table of ``--hostile``: bounded reads against the unbounded baseline."""
+    sys.path.insert(0, str(ROOT))
+    from ddsnode.decidim.csvrows import CsvFile
+    from ddsnode.decidim.source import ZipLimits, from_zip
+    from ddsnode.settings import Settings
+
+    defaults = Settings({})
+    bounded = ZipLimits(defaults.import_max_unzipped_bytes, defaults.import_max_zip_ratio)
+    lifted = ZipLimits(1 << 62, 1 << 62)
+
+    def read_csv(path: Path, limit: int) -> None:
+        with path.open("rb") as stream:
+            for _ in CsvFile(path.name, stream, max_record_bytes=limit).records():
+                pass
+
+    def read_zip(path: Path, limits: ZipLimits, limit: int) -> None:
+        export = from_zip(path, str(path), limits=limits)
+        for entity in export.files:
+            with export.open(entity) as stream:
+                for _ in CsvFile(entity, stream, max_record_bytes=limit).records():
+                    pass
+
+    print(f"{'n MiB':>6} {'input':<26} {'limits':<8} {'seconds':>8} {'peak MiB':>9} "
+          f"{'peak ratio':>10}")
+    last: dict[tuple[str, str], float] = {}
+    for mib in sizes:
+        path, bomb = _hostile_files(work, mib)
+        cases = [("CSV: one cell, no line end", "node",
+                  partial(read_csv, path, defaults.max_body_bytes)),
+                 ("CSV: one cell, no line end", "lifted", partial(read_csv, path, 1 << 62)),
+                 ("ZIP: member of zeros", "node",
+                  partial(read_zip, bomb, bounded, defaults.max_body_bytes)),
+                 ("ZIP: member of zeros", "lifted", partial(read_zip, bomb, lifted, 1 << 62))]
+        for label, how, run in cases:
+            seconds, peak = _measure(run)
+            before = last.get((label, how))
+            ratio = f"{peak / before:10.2f}" if before else f"{'':>10}"
+            last[(label, how)] = peak
+            print(f"{mib:>6} {label:<26} {how:<8} {seconds:>8.2f} {peak:>9.1f} {ratio}",
+                  flush=True)
+
+
 def main() -> int:
     """Parse arguments, run the scales, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -138,11 +232,17 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--one", nargs=2, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--hostile", metavar="MIB,...", nargs="?", const="4,16,64",
+                        help="memory against hostile input sizes (default 4,16,64 MiB)")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one_run(args.one[0], args.one[1], args.dry_run)))
         return 0
     work = args.workdir or Path(tempfile.mkdtemp(prefix="ddsnode-bench-"))
+    if args.hostile:
+        hostile(work, [int(n) for n in args.hostile.split(",")])
+        shutil.rmtree(work, ignore_errors=True) if not args.workdir else None
+        return 0
     rows = []
     for scale in (int(s) for s in args.scales.split(",")):
         export = synthesise(scale, work / f"export-x{scale}")

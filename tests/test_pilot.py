@@ -28,9 +28,11 @@ def test_pilot_runs_and_shows_each_step() -> None:
         line = next(ln for ln in out.splitlines() if label in ln)
         return dict(ast.literal_eval(line.split(":", 1)[1].strip()))
     before, after = counts("counts on A before"), counts("counts on A after")
-    # local (imported) reactions still count once remote ones arrive: nothing is lost
-    assert int(str(after["supportCount"])) == int(str(before["supportCount"] or 0)) + 1
-    assert int(str(after["commentCount"])) >= int(str(before["commentCount"] or 0))
+    # The numbers add up: the platform's totals (replies included) are what A counts, and
+    # the pilot waited until A had counted both of B's reactions (issue 10, item 11).
+    for term in ("supportCount", "commentCount"):
+        assert int(str(after[term])) == int(str(before[term] or 0)) + 1, (before, after)
     assert after["countsComputedAt"] is not None
+    assert "comment: " in out and out.count("(remote, from B)") == 2
     trace = out[out.index("== 6."):]
     assert "\timplements\t" in trace and "\tanswers\t" in trace

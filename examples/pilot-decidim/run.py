@@ -8,7 +8,8 @@
 3. serves them and makes each follow the other (`ddsnode peer add`);
 4. a person on B supports and comments on a proposal published by A — the reactions
    live on B, and B notifies A;
-5. shows A's proposal with the remote reactions counted by A;
+5. waits until A has verified both and counts them (a deadline, never a guess), and
+   shows A's counts before and after: each is one more, or the pilot fails;
 6. records, on A, the council's decision and an implementation result for that proposal
    (the nightly export has no result→proposal links), and prints the trace from the
    result back to the proposal and its reactions, across both nodes.
@@ -47,10 +48,21 @@ def say(step: str, text: str = "") -> None:
 
 def cli(*args: str) -> str:
     """Run the ddsnode command line; its stdout."""
-    done = subprocess.run([PY, "-m", "ddsnode", *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"ddsnode {' '.join(args[:2])} failed:\n{done.stderr[-2000:]}")
-    return done.stdout
+    return cli_all([args])[0]
+
+
+def cli_all(commands: list[tuple[str, ...]]) -> list[str]:
+    """Run several ddsnode commands at once (each its own process); their stdouts."""
+    running = [(args, subprocess.Popen([PY, "-m", "ddsnode", *args], stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True))
+               for args in commands]
+    out = []
+    for args, process in running:
+        stdout, stderr = process.communicate()
+        if process.returncode != 0:
+            raise SystemExit(f"ddsnode {' '.join(args[:2])} failed:\n{stderr[-2000:]}")
+        out.append(stdout)
+    return out
 
 
 def free_port() -> int:
@@ -58,6 +70,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def space_of(col: dict[str, int], row: list[str]) -> str | None:
+    """The URL of the space (or component) a row belongs to."""
+    for name in ("participatory_space/url", "url"):
+        if name in col and col[name] < len(row) and "/f/" in row[col[name]]:
+            return row[col[name]]
+    return row[col["participatory_space/url"]] if "participatory_space/url" in col \
+        and col["participatory_space/url"] < len(row) else None
 
 
 def slice_export(target: Path, keep: tuple[str, ...]) -> int:
@@ -74,19 +95,13 @@ def slice_export(target: Path, keep: tuple[str, ...]) -> int:
             header = next(reader)
             rows = list(reader)
         col = {name: i for i, name in enumerate(header)}
-        def space_of(row: list[str]) -> str | None:
-            for name in ("participatory_space/url", "url"):
-                if name in col and col[name] < len(row) and "/f/" in row[col[name]]:
-                    return row[col[name]]
-            return row[col["participatory_space/url"]] if "participatory_space/url" in col \
-                and col["participatory_space/url"] < len(row) else None
         out_rows = []
         for row in rows:
             if "root_commentable_url" in col and col["root_commentable_url"] < len(row):
                 if row[col["root_commentable_url"]] in kept_urls:
                     out_rows.append(row)
                 continue
-            space = space_of(row)
+            space = space_of(col, row)
             if space is None or any(k in space for k in keep):
                 out_rows.append(row)
                 if "url" in col and col["url"] < len(row):
@@ -113,10 +128,13 @@ class Node:
         self.log = work / f"node-{name}.log"
 
     def serve(self) -> None:
-        """Start ``ddsnode serve`` and wait until it answers."""
+        """Start ``ddsnode serve`` (``wait_ready`` waits until it answers)."""
         self.process = subprocess.Popen([PY, "-m", "ddsnode", "serve", str(self.dir),
                                          "--port", str(self.port)],
                                         stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
+
+    def wait_ready(self) -> None:
+        """Wait until the server answers."""
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -147,6 +165,11 @@ def counts(client: httpx.Client, iri: str) -> dict[str, Any]:
     return {k: doc.get(k) for k in ("supportCount", "commentCount", "countsComputedAt")}
 
 
+def number(value: Any) -> int:
+    """A count as a number (absent = 0)."""
+    return int(str(value or 0))
+
+
 def first_proposal(client: httpx.Client, node: Node) -> tuple[str, str]:
     """(IRI, English or any title) of a proposal listed by ``node``."""
     page = client.get(f"{node.base}proposals/", headers={"Accept": JSONLD},
@@ -167,7 +190,7 @@ def first_proposal(client: httpx.Client, node: Node) -> tuple[str, str]:
     return found[0]
 
 
-def wait_for(check: Any, what: str, timeout: float = 30) -> Any:
+def wait_for(check: Any, what: str, timeout: float = 60) -> Any:
     """Poll ``check()`` until it returns a truthy value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -193,9 +216,10 @@ def main() -> int:
         say("2. Two nodes, one slice imported into each (validated, authors pseudonymised)")
         a, b = Node("A", work), Node("B", work)
         nodes += [a, b]
-        for node in (a, b):
-            out = cli("import", "decidim", str(node.dir), str(work / f"slice-{node.name}"),
-                      "--quiet")
+        # The two imports are independent (one node each): run them side by side.
+        outputs = cli_all([("import", "decidim", str(node.dir), str(work / f"slice-{node.name}"),
+                            "--quiet") for node in (a, b)])
+        for node, out in zip((a, b), outputs):
             total = next((ln for ln in out.splitlines() if ln.startswith("total")), "").split()
             say("", f"node {node.name} at {node.base}: imported "
                     f"{total[1] if len(total) > 1 else '?'} resources "
@@ -203,8 +227,9 @@ def main() -> int:
         say("3. Serve both, and make each follow the other")
         for node in (a, b):
             node.serve()
-        cli("peer", "add", str(a.dir), b.base)
-        cli("peer", "add", str(b.dir), a.base)
+        for node in (a, b):
+            node.wait_ready()
+        cli_all([("peer", "add", str(a.dir), b.base), ("peer", "add", str(b.dir), a.base)])
         say("", "A follows B, B follows A (signed Follow activities, RFC 9421)")
         client = httpx.Client(timeout=30)
         proposal, title = first_proposal(client, a)
@@ -229,13 +254,35 @@ def main() -> int:
         say("", "and notified A's inbox; A verifies each by dereferencing it from B")
         say("5. A's proposal now counts the remote reactions with its own (deduplicated)")
         support = f"{b.base}reactions/pilot-support"
-        seen = wait_for(lambda: (r := client.get(f"{a.base}federation/reactions",
-                                                 params={"iri": proposal}).json())
-                        and support in json.dumps(r) and r, "A to record B's support")
-        for r in seen.get("reactions", []):
+        comment = f"{b.base}comments/pilot-comment"
+        # Wait for what is reported: A has verified both reactions and published counts
+        # that include them (before + 1 each), or the pilot fails at the deadline.
+        want = {"supportCount": number(before["supportCount"]) + 1,
+                "commentCount": number(before["commentCount"]) + 1}
+
+        def arrived() -> dict[str, Any] | None:
+            listed = client.get(f"{a.base}federation/reactions", params={"iri": proposal})
+            ids = json.dumps(listed.json()) if listed.status_code == 200 else ""
+            now = counts(client, proposal)
+            done = support in ids and comment in ids and now["countsComputedAt"] and \
+                all(number(now[k]) == v for k, v in want.items())
+            return {"listing": listed.json(), "counts": now} if done else None
+
+        try:
+            seen = wait_for(arrived, "A to verify and count B's support and comment")
+        except SystemExit:
+            shown = counts(client, proposal)
+            raise SystemExit(f"the counts do not add up: before {before}, expected "
+                             f"{want}, A shows {shown}") from None
+        for r in seen["listing"].get("reactions", []):
             where = "remote, from B" if r.get("id", "").startswith(b.base) else "local"
             say("", f"{str(r.get('type')).lower()}: {r.get('id')} ({where})")
-        say("", f"counts on A after:  {counts(client, proposal)}")
+        after = seen["counts"]
+        say("", f"counts on A after:  {after}")
+        say("", f"supports {number(before['supportCount'])} + 1 = "
+                f"{number(after['supportCount'])}, comments {number(before['commentCount'])} "
+                f"+ 1 = {number(after['commentCount'])} (a reply counts in its thread, as on "
+                "Decidim)")
         say("", "(A computes its counts from verified reactions; B shows A's count, "
                 "not a sum of its own cache)")
         say("6. The institution records its decision and the implementation, then: trace")
