@@ -13,6 +13,7 @@ in ``REQUESTS`` fails ``test_every_route_is_walked``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,10 @@ def _sparql(node: LocalNode, name: str, path: str) -> list[Ask]:
     return [Ask("GET", "/sparql", {"query": f"SELECT ?p ?o WHERE {{ <{iri}> ?p ?o }}"},
                 reveals=True),
             Ask("GET", "/sparql", {"query": f"ASK {{ <{iri}> ?p ?o }}"}),
-            Ask("POST", "/sparql", {"query": f"SELECT ?s WHERE {{ ?s ?p <{iri}> }}"})]
+            Ask("POST", "/sparql", {"query": f"SELECT ?s WHERE {{ ?s ?p <{iri}> }}"}),
+            Ask("GET", "/sparql", {"query": f"SELECT ?g WHERE {{ GRAPH ?g {{ <{iri}> ?p ?o }} }}"}),
+            Ask("GET", "/sparql", {"query": f"DESCRIBE <{iri}>"},
+                headers={"Accept": "text/turtle"})]
 
 
 def _fixed(node: LocalNode, name: str, path: str) -> list[Ask]:
@@ -66,6 +70,10 @@ def _feed(node: LocalNode, name: str, path: str) -> list[Ask]:
 def _trace(node: LocalNode, name: str, path: str) -> list[Ask]:
     return [Ask("GET", "/trace", {"iri": node.url(f"private/{name}")}, reveals=True),
             Ask("GET", "/trace", {"iri": node.url(f"private/{name}#part")}),
+            Ask("GET", "/trace", {"iri": node.url(f"private/{name}/")}),
+            Ask("GET", "/trace", {"iri": node.url(f"private/{name}?a=1")}),
+            Ask("GET", "/trace", {"iri": node.url(f"%70rivate/{name}")}),
+            Ask("GET", "/trace", {"iri": node.url(f"private/{name}").upper()}),
             Ask("HEAD", "/trace", {"iri": node.url(f"private/{name}")}),
             # from the public amendment that points at it, and from the public proposal
             Ask("GET", "/trace", {"iri": node.url(f"proposals/amends-{name}")}, reveals=True),
@@ -79,7 +87,10 @@ def _cached(node: LocalNode, name: str, path: str) -> list[Ask]:
 def _reactions(node: LocalNode, name: str, path: str) -> list[Ask]:
     iri = node.url(f"private/{name}")
     return [Ask("GET", "/federation/reactions", {"iri": iri}, reveals=True),
-            Ask("HEAD", "/federation/reactions", {"iri": iri})]
+            Ask("HEAD", "/federation/reactions", {"iri": iri}),
+            Ask("GET", "/federation/reactions", {"iri": iri + "#x"}),
+            Ask("GET", "/federation/reactions", {"iri": iri + ".meta"}),
+            Ask("GET", "/federation/reactions", {"iri": node.url(f"%70rivate/{name}")})]
 
 
 def _resource(node: LocalNode, name: str, path: str) -> list[Ask]:
@@ -88,6 +99,10 @@ def _resource(node: LocalNode, name: str, path: str) -> list[Ask]:
             Ask("GET", path, headers={"Accept": "text/html"}, reveals=True),
             Ask("GET", path, headers={"Accept": "application/ld+json"}, reveals=True),
             Ask("HEAD", path), Ask("OPTIONS", path), Ask("GET", path + ".meta"),
+            Ask("OPTIONS", path, headers={"Origin": "https://evil.example",
+                                          "Access-Control-Request-Method": "GET"}),
+            Ask("GET", f"/%70rivate/{name}"), Ask("GET", f"/Private/{name}"),
+            Ask("GET", path + "/"), Ask("GET", path, {"scope": "federation"}),
             Ask("GET", path, headers={"If-None-Match": '"x"'}),
             Ask("GET", "/private/", {"q": TITLE}), Ask("GET", "/private/", {"q": name}),
             Ask("GET", "/private/", {"scope": "federation"}),
@@ -168,7 +183,7 @@ def _send(http: httpx.Client, ask: Ask, token: str | None) -> httpx.Response:
 
 
 def _same(text: str) -> str:
-    return text.replace(HIDDEN, "hidden-N").replace(MISSING, "hidden-N")
+    return re.sub(f"{HIDDEN}|{MISSING}", "hidden-N", text, flags=re.IGNORECASE)
 
 
 def _shape(response: httpx.Response) -> tuple[int, list[tuple[str, str]], str]:
