@@ -237,8 +237,10 @@ def _graph(document: Any, base: str | None) -> rdflib.Graph:
         # A key that is no term of the context, or an @id left relative (no base), is not
         # an IRI: JSON-LD 1.1 API 8.1 ("Deserialize JSON-LD to RDF", steps 1.3.1, 1.3.2.1
         # and 1.3.2.5) drops such triples, as pyld did.
-        return any(isinstance(t, ox.NamedNode) and _relative(t.value)
-                   for t in (quad.subject, quad.predicate, quad.object))
+        s, o = quad.subject, quad.object
+        return (_relative(quad.predicate.value)
+                or (type(s) is ox.NamedNode and _relative(s.value))
+                or (type(o) is ox.NamedNode and _relative(o.value)))
 
     try:
         # lenient: any other term that is not RDF (an @id with a space, en_US) comes
