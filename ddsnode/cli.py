@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ddsnode import __version__
 from ddsnode.problem import Problem
@@ -30,6 +32,17 @@ COMMAND_MODULES = (
 
 class UsageError(Exception):
     """A mistake the user can fix; printed as one line, exit status 2."""
+
+
+def program() -> str:
+    """The command as the user typed it, for hints that must work as printed: after the
+    README's install ``ddsnode`` is ``.venv/bin/ddsnode``, not on PATH."""
+    typed = sys.argv[0] if sys.argv else ""
+    if Path(typed).name != "ddsnode":
+        return f"{sys.executable} -m ddsnode"
+    on_path = shutil.which("ddsnode")
+    same = on_path is not None and Path(on_path).resolve() == Path(typed).resolve()
+    return "ddsnode" if same else typed
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -132,3 +132,18 @@ def test_port_in_use_from_the_shell(tmp_path: Path, taken_port: int) -> None:
     assert "choose another port with --port" in line
     assert "Errno" not in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "demo").exists()
+
+
+def test_hints_work_as_printed(tmp_path: Path) -> None:
+    """``init`` prints its next commands as the user typed ddsnode (item 8: not on PATH)."""
+    (tmp_path / ".venv").symlink_to(Path(sys.executable).parents[1])
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env["PATH"] = "/usr/bin:/bin"
+    done = subprocess.run([".venv/bin/ddsnode", "init", "mynode"], cwd=tmp_path, env=env,
+                          check=True, capture_output=True, text=True, timeout=60)
+    assert "next: .venv/bin/ddsnode serve mynode" in done.stdout
+    assert ".venv/bin/ddsnode token create mynode" in done.stdout
+    hint = done.stdout.split("for writes: ", 1)[1].split()
+    token = subprocess.run(hint, cwd=tmp_path, env=env, check=True, capture_output=True,
+                           text=True, timeout=60)
+    assert token.stdout.strip()  # the printed command works, and prints a token

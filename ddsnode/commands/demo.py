@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ddsnode import resources
-from ddsnode.cli import UsageError
+from ddsnode.cli import UsageError, program
 from ddsnode.commands.node import init_node, serve
 from ddsnode.commands.port import ensure_free
 from ddsnode.problem import Problem
@@ -115,12 +115,6 @@ def prepare(path: Path, base: str) -> None:
               "(what was written in it since is dropped)", file=sys.stderr)
         shutil.rmtree(path)
     create(path, base)
-
-
-def program() -> str:
-    """The command as the user typed it (``.venv/bin/ddsnode``: not always on PATH)."""
-    typed = sys.argv[0] if sys.argv else ""
-    return typed if Path(typed).name == "ddsnode" else "python -m ddsnode"
 
 
 def _demo(args: argparse.Namespace) -> int:

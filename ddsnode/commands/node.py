@@ -59,7 +59,9 @@ def add_parser(sub: Any) -> None:
 def _init(args: argparse.Namespace) -> int:
     settings = init_node(args.dir, base_url=args.base_url, name=args.name)
     print(f"created node {settings.name!r} at {args.dir} (base {settings.base_url})")
-    print(f"next: ddsnode serve {args.dir}    and for writes: ddsnode token create {args.dir}")
+    from ddsnode.cli import program  # hints that work as printed (.venv/bin/ddsnode)
+    print(f"next: {program()} serve {args.dir}    and for writes: "
+          f"{program()} token create {args.dir}")
     return 0
 
 
