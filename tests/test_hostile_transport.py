@@ -203,6 +203,11 @@ def test_heads_within_the_limits_are_served(node: RunningNode) -> None:
     reply = exchange(node, [pipelined])
     assert reply.status == 200
     assert reply.body.count(b"HTTP/1.1 200 OK") == 1  # the second response, after the first
+    upgrade = (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+               b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+               b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+    reply = exchange(node, [upgrade])  # answered as HTTP (the node has no WebSocket)
+    assert reply.status == 200 and reply.closed, reply
 
 
 # --- bodies that stop or are cut: nothing of them is written ----------------------------

@@ -30,6 +30,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
@@ -85,6 +86,12 @@ class BoundedProtocol(HttpToolsProtocol):
         self._moved = False  # a head began or ended during the current read
         self._url_bytes = self._header_bytes = self._header_count = self._raw_head = 0
         self._refusal: Problem | None = None
+        # Read on every request: kept as plain attributes (one lookup each).
+        limits = self.limits
+        self._max_url, self._max_header_bytes = limits.max_url_bytes, limits.max_header_bytes
+        self._max_header_count, self._max_head = limits.max_header_count, (
+            limits.max_url_bytes + limits.max_header_bytes)
+        self._header_timeout, self._body_timeout = limits.header_timeout, limits.body_timeout
 
     # --- timers -------------------------------------------------------------------------
 
@@ -92,10 +99,14 @@ class BoundedProtocol(HttpToolsProtocol):
         self._phase = phase
         self._deadline = self.loop.time() + seconds
         if self._watch is None or self._deadline < self._watch_at:
-            if self._watch is not None:
-                self._watch.cancel()
-            self._watch_at = self._deadline
-            self._watch = self.loop.call_at(self._deadline, self._on_watch)
+            self._schedule()
+
+    def _schedule(self) -> None:
+        """Fire the watch at the current deadline (earlier than it was, or not armed)."""
+        if self._watch is not None:
+            self._watch.cancel()
+        self._watch_at = self._deadline
+        self._watch = self.loop.call_at(self._deadline, self._on_watch)
 
     def _on_watch(self) -> None:
         self._watch = None
@@ -162,69 +173,89 @@ class BoundedProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         """Feed the parser; bound the bytes of a head still incomplete after this read."""
+        # uvicorn's data_received, inlined (it runs for every read), then the head bound.
         if self.transport.is_closing():
             return
+        self._unset_keepalive_if_required()
         heading, self._moved = self._heading, False
-        super().data_received(data)
-        if not self._heading or self.transport.is_closing():
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("Invalid HTTP request received.")
+            return
+        except httptools.HttpParserUpgrade:
+            # The node serves no WebSocket: uvicorn's answer to an upgrade it cannot do.
+            self._unsupported_upgrade_warning()
+            return
+        if not self._heading:
             return
         if heading and not self._moved:
             self._raw_head += len(data)  # includes a header line httptools is buffering
         else:
             self._raw_head = self._url_bytes + self._header_bytes
-        limit = self.limits.max_url_bytes + self.limits.max_header_bytes
-        if self._raw_head > limit:
+        if self._raw_head > self._max_head and not self.transport.is_closing():
             self._close_with(HeaderFieldsTooLarge(
-                f"The request head exceeds {limit} bytes"))
+                f"The request head exceeds {self._max_head} bytes"))
 
     def on_message_begin(self) -> None:
         """A request starts: its head has ``header_timeout`` to arrive."""
         super().on_message_begin()
-        if self._phase != HEAD:
-            self._wait_for(HEAD, self.limits.header_timeout)
+        if self._phase != HEAD:  # _wait_for, inlined: once per request
+            self._phase = HEAD
+            self._deadline = self.loop.time() + self._header_timeout
+            if self._watch is None or self._deadline < self._watch_at:
+                self._schedule()
 
     def on_url(self, url: bytes) -> None:
         """Count the request target (414 past ``max_url_bytes``)."""
         self._url_bytes += len(url)
-        if self._url_bytes > self.limits.max_url_bytes:
-            self._refuse(URITooLong(f"The request target exceeds "
-                                    f"{self.limits.max_url_bytes} bytes"))
-        super().on_url(url)
+        if self._url_bytes > self._max_url:
+            self._refuse(URITooLong(f"The request target exceeds {self._max_url} bytes"))
+        self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
         """Count header lines and bytes (431 past ``max_header_count``/``_bytes``)."""
         self._header_count += 1
         self._header_bytes += len(name) + len(value) + 4  # ": " and CRLF
-        if self._header_count > self.limits.max_header_count:
+        if self._header_count > self._max_header_count:
             self._refuse(HeaderFieldsTooLarge(
-                f"More than {self.limits.max_header_count} header lines"))
-        if self._header_bytes > self.limits.max_header_bytes:
+                f"More than {self._max_header_count} header lines"))
+        if self._header_bytes > self._max_header_bytes:
             self._refuse(HeaderFieldsTooLarge(
-                f"The header lines exceed {self.limits.max_header_bytes} bytes"))
-        super().on_header(name, value)
+                f"The header lines exceed {self._max_header_bytes} bytes"))
+        # uvicorn's on_header, inlined (it runs for every header line).
+        name = name.lower()
+        value = value.rstrip(b" \t")  # RFC 9110 5.5: no trailing whitespace in a value
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         """The head is whole: the body (if any) has ``body_timeout`` between pieces."""
-        self._heading, self._moved = False, True
-        self._wait_for(BODY, self.limits.body_timeout)
+        self._heading = False
+        self._moved = True
+        self._phase = BODY  # _wait_for, inlined: once per request
+        self._deadline = self.loop.time() + self._body_timeout
+        if self._watch is None or self._deadline < self._watch_at:
+            self._schedule()
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
         """A piece of body: the silence allowed starts again."""
-        self._deadline = self.loop.time() + self.limits.body_timeout
+        self._deadline = self.loop.time() + self._body_timeout
         super().on_body(body)
 
     def on_message_complete(self) -> None:
         """The request is whole: the next bytes are the next request's head."""
         self._heading, self._moved = True, True
         self._url_bytes = self._header_bytes = self._header_count = self._raw_head = 0
-        # Waiting for the application now; but if it answered before the body ended
-        # (413, 401), nothing else bounds the wait for the next request.
-        answered = self.cycle is not None and self.cycle.response_complete
         self._phase = IDLE
-        if answered:
-            self._wait_for(HEAD, self.limits.header_timeout)
         super().on_message_complete()
+        if self.cycle.response_complete:
+            # The application answered before the body ended (413, 401): nothing else
+            # bounds the wait for the next request's head.
+            self._wait_for(HEAD, self._header_timeout)
 
     def shutdown(self) -> None:
         """On SIGTERM: a request still waiting for its body is answered 503, not run."""
@@ -247,5 +278,6 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
     return uvicorn.Config(
         app, host=settings.host, port=int(settings.port), log_level=settings.log_level,
         access_log=settings.log_level == "debug", lifespan="on", proxy_headers=False,
+        ws="none",  # the node serves no WebSocket: an Upgrade is answered as plain HTTP
         http=protocol_for(TransportLimits.from_settings(settings)),
         timeout_graceful_shutdown=settings.shutdown_timeout)
