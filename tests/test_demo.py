@@ -66,6 +66,18 @@ def test_demo_on_another_port_is_rebased(tmp_path: Path) -> None:
         node.close()
 
 
+def test_a_demo_still_serving_is_not_recreated(tmp_path: Path, taken_port: int,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Its old port in use (the first demo still running): refused, nothing deleted."""
+    demo = tmp_path / "demo"
+    assert main(["demo", str(demo), "--port", str(taken_port), "--no-serve"]) == 0
+    before = sorted(p.name for p in demo.rglob("*"))
+    assert main(["demo", str(demo), "--port", str(free_port()), "--no-serve"]) == 2
+    assert "still running" in capsys.readouterr().err
+    assert sorted(p.name for p in demo.rglob("*")) == before
+    assert Settings.load(demo).base_url == demo_base("127.0.0.1", taken_port)
+
+
 def test_demo_on_the_same_port_keeps_what_was_written(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
     port = free_port()

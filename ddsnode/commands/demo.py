@@ -19,11 +19,12 @@ import shutil
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ddsnode import resources
 from ddsnode.cli import UsageError, program
 from ddsnode.commands.node import init_node, serve
-from ddsnode.commands.port import ensure_free
+from ddsnode.commands.port import ensure_free, free
 from ddsnode.problem import Problem
 from ddsnode.settings import SETTINGS_FILE, Settings
 
@@ -111,6 +112,13 @@ def prepare(path: Path, base: str) -> None:
         if not is_demo(path):
             raise UsageError(f"{path} is a node for {old}, not a demo directory; run "
                              f"'ddsnode serve {path}', or give the demo another directory")
+        address = urlsplit(old)
+        if address.hostname and address.port and not free(address.hostname, address.port):
+            # Likely the demo itself, still serving this directory: re-creating it would
+            # delete the store under a running node.
+            raise UsageError(f"{path} was made for {old}, and port {address.port} is in use "
+                             "(is that demo still running?); stop it first, or give this "
+                             "demo another directory")
         print(f"{path} was made for {old}; re-creating it for {base} "
               "(what was written in it since is dropped)", file=sys.stderr)
         shutil.rmtree(path)
