@@ -137,7 +137,7 @@ def compacted(graph: rdflib.Graph, main: str | None = None) -> dict[str, Any]:
 
 def pyld_compacted(graph: rdflib.Graph, main: str | None = None) -> dict[str, Any]:
     """:func:`compacted` by pyld's general algorithm (the reference, and the fallback)."""
-    doc = compact(pyld_expanded(graph, main))
+    doc = compact(pyld_expanded(graph, main), compaction.context_for(main))
     graph_nodes = doc.get("@graph")
     if isinstance(graph_nodes, list) and len(graph_nodes) == 1:
         # A single top node: no @graph wrapper (JSON-LD 1.1 API, compaction 9.3).
