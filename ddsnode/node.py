@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -218,6 +218,11 @@ class Node:
         filters, limit, cursor, query = container_filters(
             params, page_size=self.settings.page_size, max_page_size=self.settings.max_page_size)
         page: Page = self.store.children(resource.iri, after=cursor, limit=limit, filters=filters)
+        if target.path == "":
+            # The root lists public containers only, for every reader (so one cached page
+            # fits all): a private one is not advertised (ddsnode.access; the description).
+            page = replace(page, items=[c for c in page.items if not needs_token(
+                self.containers.get(c.iri[len(self.base):]))])
         triples, members = listing.page_triples(self._graph(resource), resource.iri, page)
         free_form = target.container is not None and target.container.open
         body = listing.render(triples, resource.iri, offer, compact=not free_form,

@@ -274,3 +274,16 @@ def test_the_cli_walks_as_the_operator(tmp_path: Path, node: LocalNode) -> None:
     assert rule.may_read(node.url(PUBLIC), ANYONE)
     assert not rule.may_read(node.url("private/"), ANYONE)
     assert rule.may_read("https://elsewhere.example/private/x", ANYONE)
+
+
+@pytest.mark.parametrize("accept", ["text/turtle", "application/ld+json", "text/html"])
+def test_the_root_does_not_advertise_private_containers(node: LocalNode, accept: str) -> None:
+    # The same page for every reader (it is cached once): token holders know the
+    # container from the settings; the node description leaves it out as well.
+    with node.client() as http:
+        for token in (None, node.read_token):
+            headers = {"Accept": accept, **(node.auth(token) if token else {})}
+            root = http.get("/", headers=headers)
+            assert root.status_code == 200
+            assert node.url("private/") not in root.text, (token, accept)
+            assert node.url("proposals/") in root.text
