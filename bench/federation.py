@@ -13,6 +13,12 @@
    time until A publishes the new count (p50, p99 over the reactions), and until B's
    cached copy shows it (the full round trip: B → A's inbox → A fetches from B → A
    recounts → A's feed/push → B revalidates).
+5. **Follow latency** (``--only follow``). Two served nodes with a 600 s poll; in each
+   trial B adds A as a peer, then A adds B (``peer add`` as the CLI runs it), A creates a
+   proposal at once, and the time until B holds a valid copy is measured from the end of
+   the second ``peer add`` (p50, p99 over ``--trials``); then both remove each other.
+   ``--refused`` first lets B's Follow be refused until B's circuit breaker opens (the
+   case issue 10 item 1 describes: a Follow held back for tens of seconds).
 """
 
 from __future__ import annotations
@@ -204,6 +210,83 @@ def latency_bench(a_dir: Path, b_dir: Path, a_base: str, b_base: str,
             "round_trip_ms": _percentiles(round_trip)}
 
 
+def _peer(node_dir: Path, action: str, url: str) -> None:
+    """``ddsnode peer add|remove DIR URL`` as the CLI runs it, without a new interpreter."""
+    from ddsnode.commands.peer import open_federation
+    node, fed = open_federation(node_dir)
+
+    async def run() -> None:
+        try:
+            if action == "add":
+                await fed.add_peer(url)
+                return
+            peer = fed.peers.get(url)
+            if peer is not None:
+                fed.unfollow(peer)
+                await asyncio.wait_for(fed.outbox.deliver_due(), timeout=10)
+                fed.peers.remove(peer.origin)
+        finally:
+            await fed.client.aclose()
+
+    try:
+        asyncio.run(run())
+    finally:
+        node.close()
+
+
+def _db_rows(node_dir: Path, query: str, args: tuple[Any, ...] = ()) -> list[Any]:
+    import sqlite3
+    with sqlite3.connect(f"file:{node_dir / 'federation.db'}?mode=ro", uri=True,
+                         timeout=30) as conn:
+        return conn.execute(query, args).fetchall()
+
+
+def follow_bench(a_dir: Path, b_dir: Path, a_base: str, b_base: str, trials: int,
+                 refused: bool, give_up: float = 60.0) -> dict[str, Any]:
+    """Time from ``peer add`` on both sides to a new proposal of A held by B."""
+    token_a = _cli("token", "create", str(a_dir)).strip()
+    http = httpx.Client(timeout=30)
+    iri, text = _example(a_base, "a-proposal-school-streets")
+    latencies: list[float] = []
+    after_put: list[float] = []
+    timeouts = 0
+    for trial in range(trials):
+        _peer(b_dir, "add", a_base)
+        if refused:
+            deadline = time.monotonic() + 60
+            while not _db_rows(b_dir, "SELECT 1 FROM breakers WHERE failures >= 5"):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("B's Follow was not refused five times")
+                time.sleep(0.05)
+        _peer(a_dir, "add", b_base)
+        added = time.perf_counter()
+        new = f"{iri}-follow-{trial}-{time.time_ns()}"
+        response = http.put(new, content=text.replace(iri, new).encode(), headers={
+            "Authorization": f"Bearer {token_a}", "Content-Type": "application/ld+json"})
+        assert response.status_code == 201, response.text
+        put = time.perf_counter()
+        while not _db_rows(b_dir, "SELECT 1 FROM cache WHERE iri = ? AND status = 'valid'",
+                           (new,)):
+            if time.perf_counter() - added > give_up:
+                timeouts += 1  # counted as give_up seconds (a lower bound)
+                break
+            time.sleep(0.005)
+        latencies.append(time.perf_counter() - added)
+        after_put.append(time.perf_counter() - put)
+        _peer(a_dir, "remove", b_base)
+        _peer(b_dir, "remove", a_base)
+        with_breakers = _db_rows(b_dir, "SELECT count(*) FROM breakers")[0][0]
+        if with_breakers:  # the next trial starts from a clean slate
+            import sqlite3
+            with sqlite3.connect(b_dir / "federation.db", timeout=30) as conn:
+                conn.execute("DELETE FROM breakers")
+    http.close()
+    return {"trials": trials, "refused_first": refused, "timeouts": timeouts,
+            "from_peer_add_ms": _percentiles(latencies),
+            "from_write_ms": _percentiles(after_put),
+            "each_ms": [round(v * 1000) for v in latencies]}
+
+
 def _percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     q = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else [
@@ -219,7 +302,14 @@ def main() -> None:
     parser.add_argument("--reactions", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=16,
                         help="resources dereferenced at once during a sync")
+    parser.add_argument("--only", choices=("all", "follow"), default="all")
+    parser.add_argument("--trials", type=int, default=20, help="follow-latency trials")
+    parser.add_argument("--refused", action="store_true",
+                        help="follow latency after B's Follow was refused (breaker open)")
     args = parser.parse_args()
+    if args.only == "follow":
+        print(json.dumps(follow_main(args.trials, args.refused), indent=2))
+        return
     root = Path(tempfile.mkdtemp(prefix="ddsnode-bench-fed-",
                                  dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
     port_a, port_b = free_port(), free_port()
@@ -245,6 +335,26 @@ def main() -> None:
                 process.wait(timeout=20)
         shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(report, indent=2))
+
+
+def follow_main(trials: int, refused: bool) -> dict[str, Any]:
+    """Serve two fresh nodes (poll 600 s: only pushes count) and run :func:`follow_bench`."""
+    root = Path(tempfile.mkdtemp(prefix="ddsnode-bench-follow-",
+                                 dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
+    port_a, port_b = free_port(), free_port()
+    a_base, b_base = f"http://127.0.0.1:{port_a}/", f"http://127.0.0.1:{port_b}/"
+    processes = []
+    try:
+        for name, base in (("a", a_base), ("b", b_base)):
+            init_node(root / name, base_url=base, name=f"bench {name.upper()}",
+                      extra={"peer_poll_seconds": 600.0})
+        processes = [_serve(root / "a", port_a), _serve(root / "b", port_b)]
+        return follow_bench(root / "a", root / "b", a_base, b_base, trials, refused)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=20)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ from ddsnode.trace import trace_predicates
 log = logging.getLogger("ddsnode.federation")
 
 PUSH_CURSOR = "push_cursor"
+RECENT_PUSH = 200  # changes a new follower is sent at once (the rest: our feed)
 DESCRIPTION_ACCEPT = ("text/turtle", "application/ld+json")
 FEED_ACCEPT = (MEDIA_TYPE, "application/ld+json", "application/json")
 MAX_THREAD_DEPTH = 100  # replies followed up to what a thread is about
@@ -270,6 +271,19 @@ class Federation:
         self.db.set_meta(PUSH_CURSOR, str(changes[-1].seq))
         return len(changes)
 
+    def push_recent(self, peer: Peer, window: int = RECENT_PUSH) -> int:
+        """Queue for a new follower the changes made since its operator and ours configured
+        each other (at most the last ``window``): they were pushed before it followed us,
+        to nobody (issue 10, item 1). Older ones it reads from our feed. Returns how many."""
+        latest = self.feed.latest()
+        since = peer.followed_since - 1.0  # our peer row's creation: `peer add` here
+        queued = 0
+        for change in self.node.store.changes(max(0, latest - window), window):
+            if change.at.timestamp() >= since and self.feed.published(change):
+                queued += self.outbox.enqueue(self.feed.activity(change, context=True),
+                                              [peer.inbox])
+        return queued
+
     def record_local_history(self, batch: int = 1000) -> int:
         """Record every live local reaction to a local resource already in the change log."""
         after, recorded = 0, 0
@@ -354,7 +368,9 @@ class Federation:
         await self.outbox.deliver_due()
         self.outbox.wakeup.clear()
         due = self.outbox.next_due()
-        wait = 0.25 if due is None else min(0.25, max(0.0, due - time.time()))
+        # Rows queued by another process (``ddsnode peer add``) cannot set our wakeup
+        # event: look again within 0.1 s (one indexed query).
+        wait = 0.1 if due is None else min(0.1, max(0.0, due - time.time()))
         try:
             await asyncio.wait_for(self.outbox.wakeup.wait(), timeout=wait)
         except TimeoutError:
@@ -470,9 +486,12 @@ class Federation:
             if activity.get("object") in (self.base, self.base.rstrip("/")):
                 peer = self.peers.get(sender)
                 if peer is not None and peer.inbox:
+                    known = any(f.origin == sender for f in self.peers.followers())
                     self.peers.add_follower(sender, peer.inbox, peer.keyid)
                     if peer.status == "active":
                         self.follow_back(peer)
+                        if not known:
+                            await asyncio.to_thread(self.push_recent, peer)
             return
         if kind == "Undo":
             inner = activity.get("object")
