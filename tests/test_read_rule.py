@@ -210,6 +210,9 @@ def test_without_a_read_token_private_is_missing(node: LocalNode, route: str) ->
                 a, b = _send(http, hidden, token), _send(http, missing, token)
                 where = f"{who}: {hidden.method} {hidden.path} {hidden.params} {hidden.headers}"
                 assert a.status_code < 500, (where, a.text)
+                if a.status_code >= 400:  # RFC 9457, the node's one error renderer
+                    assert a.headers["content-type"].startswith("application/problem+json"), \
+                        where
                 assert _shape(a) == _shape(b), where
                 # The title never shows; the IRI only where the request (or the public
                 # amendment asked about, which names it) does: a listing, the feed or the
