@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from string import Formatter
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from ddsnode import resources
 from ddsnode.jsonld import parse_rdf
 from ddsnode.validation import validate
 from ddsnode.validation.explanation import term_name
+from ddsnode.validation.messages import LANGS, TEMPLATES
 from ddsnode.validation.shapes import shapes_graph
 from ddsnode.vocab import SH
 from tests.support.inprocess import local_node
@@ -42,7 +44,8 @@ CASES: list[tuple[str, dict[str, Any], str, list[str], list[str]]] = [
      ["`title`", "language tag", '{"en": "More trees"}'],
      ["`title`", "étiquette de langue", '{"en": "More trees"}']),
     ("title missing", proposal(title=None), "MinCount",
-     ["`title` is missing", '"title": {"en": "…"}'], ["`title` manque"]),
+     ["`title` is missing", 'In JSON-LD: "title": {"en": "…"}'],
+     ["`title` manque", 'En JSON-LD : "title": {"en": "…"}']),
     ("two states, each allowed", proposal(state=["accepted", "evaluating"]), "MaxCount",
      ["Only one `state` is allowed", "found 2", '"accepted"', '"evaluating"'],
      ["Un seul `state`", "2 trouvés"]),
@@ -174,3 +177,20 @@ def test_every_invalid_example_is_explained(entry: dict[str, str]) -> None:
         text = fired[0].message(lang)
         assert any(f"`{term}`" in text for term in terms), (lang, text)
         assert "not satisfied" not in text
+
+
+def test_catalogue_is_complete() -> None:
+    """Every template exists in every language, with the same fields."""
+    for key, by_lang in TEMPLATES.items():
+        assert set(by_lang) == set(LANGS), key
+        fields = {lang: {f for _, f, _, _ in Formatter().parse(text) if f}
+                  for lang, text in by_lang.items()}
+        assert all(f == fields["en"] for f in fields.values()), (key, fields)
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("ca", ["Només es permet un `state`", "2"]), ("es", ["Solo se permite un `state`", "2"])])
+def test_catalan_and_spanish(lang: str, words: list[str]) -> None:
+    (result,) = results_for(proposal(state=["accepted", "evaluating"]), "fast")
+    for word in words:
+        assert word in result.message(lang)

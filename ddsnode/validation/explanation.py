@@ -20,115 +20,12 @@ from rdflib.collection import Collection
 from rdflib.term import Node
 
 from ddsnode import resources
+from ddsnode.validation.messages import LANGS, TEMPLATES
 from ddsnode.validation.report import ShapeReport, ShapeResult
 from ddsnode.vocab import RDF, SH
 
-LANGS = ("en", "fr")
 MAX_SHOWN = 8  # values listed in a message; the rest are counted
 XSD = "http://www.w3.org/2001/XMLSchema#"
-
-# Templates per constraint component and language. Fields: term (the JSON-LD key), value,
-# found (count), bound (the constraint's parameter), allowed (sh:in / sh:languageIn list),
-# rule (the shape's sh:message), lang (a duplicated language tag), example.
-TEMPLATES: dict[str, dict[str, str]] = {
-    "MinCount-missing": {
-        "en": "`{term}` is missing: at least {bound} value{s} required. {example}{rule}",
-        "fr": "`{term}` manque : au moins {bound} valeur{s} requise{s}. {example}{rule}"},
-    "MinCount": {
-        "en": "`{term}` needs at least {bound} values; found {found}.",
-        "fr": "`{term}` demande au moins {bound} valeurs ; {found} trouvée(s)."},
-    "MaxCount-one": {
-        "en": "Only one `{term}` is allowed; found {found} ({value}). Keep one.",
-        "fr": "Un seul `{term}` est permis ; {found} trouvés ({value}). N'en gardez qu'un."},
-    "MaxCount": {
-        "en": "At most {bound} values of `{term}` are allowed; found {found} ({value}).",
-        "fr": "Au plus {bound} valeurs de `{term}` sont permises ; {found} trouvées ({value})."},
-    "MaxCount-none": {
-        "en": "`{term}` must not be given here; found {found} ({value}).",
-        "fr": "`{term}` ne doit pas figurer ici ; {found} trouvé(s) ({value})."},
-    "In": {
-        "en": "`{term}` is {value}, which is not an allowed value; use one of: {allowed}.",
-        "fr": "`{term}` vaut {value}, qui n'est pas une valeur permise ; utilisez l'une de : "
-              "{allowed}."},
-    "Datatype-lang": {
-        "en": "`{term}` needs a language tag: write it as {example} in JSON-LD "
-              "(\"…\"@en in Turtle); got {value} without one.",
-        "fr": "`{term}` demande une étiquette de langue : écrivez {example} en JSON-LD "
-              "(\"…\"@fr en Turtle) ; reçu {value} sans étiquette."},
-    "Datatype-not-literal": {
-        "en": "`{term}` must be a value of type {bound}, not a link; got {value}.",
-        "fr": "`{term}` doit être une valeur de type {bound}, pas un lien ; reçu {value}."},
-    "Datatype-ill-typed": {
-        "en": "`{term}` is {value}, which is not a valid {bound}. {rule}",
-        "fr": "`{term}` vaut {value}, qui n'est pas un {bound} valide. {rule}"},
-    "Datatype": {
-        "en": "`{term}` must be of type {bound}; got {value}. {rule}",
-        "fr": "`{term}` doit être de type {bound} ; reçu {value}. {rule}"},
-    "UniqueLang": {
-        "en": "`{term}` has more than one value in language \"{lang}\"; keep one per language.",
-        "fr": "`{term}` a plus d'une valeur dans la langue « {lang} » ; n'en gardez qu'une par "
-              "langue."},
-    "LanguageIn": {
-        "en": "`{term}` is in language {value}; allowed languages: {allowed}.",
-        "fr": "`{term}` est dans la langue {value} ; langues permises : {allowed}."},
-    "MaxLength": {
-        "en": "`{term}` is too long: at most {bound} characters; got {found}.",
-        "fr": "`{term}` est trop long : au plus {bound} caractères ; reçu {found}."},
-    "MinLength": {
-        "en": "`{term}` is too short: at least {bound} characters; got {found}.",
-        "fr": "`{term}` est trop court : au moins {bound} caractères ; reçu {found}."},
-    "Pattern": {
-        "en": "`{term}` is {value}, which does not have the expected form. {rule}",
-        "fr": "`{term}` vaut {value}, qui n'a pas la forme attendue. {rule}"},
-    "MinInclusive": {
-        "en": "`{term}` is {value}; it must be at least {bound}.",
-        "fr": "`{term}` vaut {value} ; il doit valoir au moins {bound}."},
-    "MinExclusive": {
-        "en": "`{term}` is {value}; it must be more than {bound}.",
-        "fr": "`{term}` vaut {value} ; il doit valoir plus de {bound}."},
-    "MaxInclusive": {
-        "en": "`{term}` is {value}; it must be at most {bound}.",
-        "fr": "`{term}` vaut {value} ; il doit valoir au plus {bound}."},
-    "MaxExclusive": {
-        "en": "`{term}` is {value}; it must be less than {bound}.",
-        "fr": "`{term}` vaut {value} ; il doit valoir moins de {bound}."},
-    "NodeKind-IRI-blank": {
-        "en": "`{term}` must be a link (an IRI); got an object without an \"id\" (a blank "
-              "node). Give that object an \"id\", or write the IRI it stands for.",
-        "fr": "`{term}` doit être un lien (une IRI) ; reçu un objet sans \"id\" (un nœud "
-              "anonyme). Donnez-lui un \"id\", ou écrivez l'IRI qu'il désigne."},
-    "NodeKind-IRI": {
-        "en": "`{term}` must be a link (an IRI); got the value {value}. In JSON-LD write "
-              "{{\"id\": \"https://…\"}}.",
-        "fr": "`{term}` doit être un lien (une IRI) ; reçu la valeur {value}. En JSON-LD, écrivez "
-              "{{\"id\": \"https://…\"}}."},
-    "NodeKind-node": {
-        "en": "`{term}` must be a link or an object; got the value {value}.",
-        "fr": "`{term}` doit être un lien ou un objet ; reçu la valeur {value}."},
-    "NodeKind-literal": {
-        "en": "`{term}` must be a value (text, number, date), not a link; got {value}.",
-        "fr": "`{term}` doit être une valeur (texte, nombre, date), pas un lien ; reçu {value}."},
-    "Class": {
-        "en": "`{term}` points at {value}, which is not a {allowed} in this document.",
-        "fr": "`{term}` désigne {value}, qui n'est pas de type {allowed} dans ce document."},
-    "Or-class": {
-        "en": "`{term}` points at {value}, which this document types as {found}; it must be "
-              "a {allowed} (or be described elsewhere, with no type given here).",
-        "fr": "`{term}` désigne {value}, que ce document type comme {found} ; il doit être de "
-              "type {allowed} (ou décrit ailleurs, sans type donné ici)."},
-    "Or-none": {
-        "en": "`{term}` is {value}, which matches none of the accepted forms. {rule}",
-        "fr": "`{term}` vaut {value}, qui ne correspond à aucune des formes acceptées. {rule}"},
-    "Or-datatype": {
-        "en": "`{term}` is {value}; it must be one of: {allowed}. {rule}",
-        "fr": "`{term}` vaut {value} ; il doit être de l'un des types : {allowed}. {rule}"},
-    "HasValue": {
-        "en": "`{term}` must include {bound}.",
-        "fr": "`{term}` doit contenir {bound}."},
-    "Closed": {
-        "en": "`{term}` is not a property this resource may have; remove it. {rule}",
-        "fr": "`{term}` n'est pas une propriété permise pour cette ressource ; retirez-la. {rule}"},
-}
 
 
 @cache
@@ -224,7 +121,7 @@ def _fields(result: ShapeResult, data: rdflib.Graph,
     component = str(result.constraint).rsplit("#", 1)[-1].removesuffix("ConstraintComponent")
     shape, path = result.source_shape, result.path
     fields = {"term": term_name(path, shapes.value(shape, SH.datatype)),  # type: ignore[arg-type]
-              "value": show(result.value, path), "s": "",
+              "value": show(result.value, path),
               "example": "", "found": "", "bound": "", "allowed": "", "lang": ""}
 
     def param(predicate: rdflib.URIRef) -> Node | None:
@@ -243,9 +140,9 @@ def _fields(result: ShapeResult, data: rdflib.Graph,
                 return "MinCount", fields
             if result.severity != SH.Violation:
                 return None  # a recommendation: the shape's message says so
-            fields["s"] = "s" if bound > 1 else ""
             if param(SH.datatype) == RDF.langString:
-                fields["example"] = f'In JSON-LD: "{fields["term"]}": {{"en": "…"}}. '
+                fields["example"] = f'"{fields["term"]}": {{"en": "…"}}'
+                return "MinCount-missing-lang", fields
             return "MinCount-missing", fields
         return ("MaxCount-one" if bound == 1 else
                 "MaxCount-none" if bound == 0 else "MaxCount"), fields
@@ -330,7 +227,7 @@ def explain_result(result: ShapeResult, data: rdflib.Graph,
     key, fields = chosen
     explanation = {}
     for lang in LANGS:
-        rule = result.messages.get(lang) or result.messages.get("") or ""
+        rule = result.rule(lang) if result.messages else ""
         text = TEMPLATES[key][lang].format(**{**fields, "rule": rule})
         explanation[lang] = " ".join(text.split())
     return dataclasses.replace(result, explanation=explanation)
