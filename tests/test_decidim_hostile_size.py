@@ -210,3 +210,30 @@ def test_hostile_export_is_reported_and_the_rest_imported(tmp_path: Path, case: 
         assert largest.status_code == 200
         longest = int(largest.json()["results"]["bindings"][0]["n"]["value"])
         assert longest <= LITERAL  # nothing bigger than a value HTTP would take got in
+
+
+@pytest.mark.slow  # a fake Decidim on a real socket
+def test_api_answers_meet_the_same_limits(tmp_path: Path) -> None:
+    """The GraphQL API is another way in: its rows meet the same per-value limit."""
+    from tests.support.fake_decidim import Running
+
+    folder = variants.small_export(tmp_path / "export")
+    for entity in ("results", "meetings", "debates", "debate_comments", "projects"):
+        (folder / variants.file_name(entity)).unlink()
+    header, rows = variants.read(folder, "proposals")
+    hostile = _row(header, rows, **{"title/en": "t " * (LITERAL // 2 + 1000)})
+    variants.write(folder, "proposals", header, [*rows, hostile])
+    with local_node(tmp_path, settings=LIMITS) as node, node.client() as http, \
+            Running(folder) as fake:
+        report_file = node.dir.parent / "api-report.json"
+        assert main(["import", "decidim", str(node.dir), fake.url, "--via", "api", "--quiet",
+                     "--report", str(report_file)]) == 0
+        report = json.loads(report_file.read_text(encoding="utf-8"))
+        rejected = [r for r in report["rejected"] if r["id"] == HOSTILE_ID]
+        assert rejected and "past max_literal_bytes" in rejected[0]["reason"], report["rejected"]
+        assert report["counts"]["proposals"]["created"] > 0  # the rest of its component
+        slug = f"127-0-0-1-{fake.port}"
+        assert http.get(f"proposals/{slug}-{HOSTILE_ID}").status_code == 404
+        assert http.get(f"proposals/{slug}-{rows[0]['id']}").status_code == 200
+        assert http.get("sparql", params={"query": "ASK { ?s ?p ?o }"},
+                        headers={"Accept": "application/sparql-results+json"}).status_code == 200
