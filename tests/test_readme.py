@@ -205,7 +205,8 @@ def localised(command: str, demo_port: int, second_port: int) -> str:
 
 def script(blocks: list[Block], demo_port: int, second_port: int) -> tuple[str, list[Command]]:
     """One bash script running every command with markers around its output and status."""
-    lines, commands = ["exec 2>&1"], []
+    lines: list[str] = ["exec 2>&1"]
+    commands: list[Command] = []
     for block in blocks:
         for command in block.commands():
             n = len(commands)
@@ -250,7 +251,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
                     reason="the README's commands need bash and curl")
 def test_every_readme_command_runs(tmp_path: Path) -> None:
     checkout = checkout_copy(tmp_path)
-    demo_port, second_port = free_port(), free_port()
+    demo_port = free_port()
+    second_port = next(p for p in iter(free_port, None) if p != demo_port)
     ddsnode = checkout / ".venv" / "bin" / "ddsnode"
     log = tmp_path / "demo.log"
     with log.open("wb") as out:
@@ -289,15 +291,15 @@ def test_every_readme_command_runs(tmp_path: Path) -> None:
         if n not in segments:
             failures.append(f"{where}\n  did not run")
             continue
-        out, status = segments[n]
+        printed, status = segments[n]
         if status != command.exit_status:
             failures.append(f"{where}\n  exit {status}, expected {command.exit_status}\n"
-                            f"  {out[-1500:]}")
+                            f"  {printed[-1500:]}")
         if command.http_status is not None:
-            got = re.search(r"^HTTP/[\d.]+ (\d{3})", out, re.MULTILINE)
+            got = re.search(r"^HTTP/[\d.]+ (\d{3})", printed, re.MULTILINE)
             if got is None or int(got.group(1)) != command.http_status:
                 failures.append(f"{where}\n  HTTP {got.group(1) if got else 'none'}, "
-                                f"expected {command.http_status}\n  {out[-1500:]}")
+                                f"expected {command.http_status}\n  {printed[-1500:]}")
     assert not failures, "\n\n".join(failures)
 
     token = re.search(r"\n@@token (.*)\n", output)
