@@ -19,6 +19,12 @@
    the second ``peer add`` (p50, p99 over ``--trials``); then both remove each other.
    ``--refused`` first lets B's Follow be refused until B's circuit breaker opens (the
    case issue 10 item 1 describes: a Follow held back for tens of seconds).
+6. **Ingest** (``--only ingest``). One node in this process and a fake peer serving a
+   proposal with n fragment nodes; while the node ingests it (fetch, parse, term check,
+   validation), local resources are read in a loop: the table gives n, the document's
+   size, the ingest time, its ratio to the previous n, the reads answered meanwhile and
+   the slowest of them (issue 9 item 1: the parse ran on the event loop and stalled
+   every request).
 """
 
 from __future__ import annotations
@@ -302,13 +308,23 @@ def main() -> None:
     parser.add_argument("--reactions", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=16,
                         help="resources dereferenced at once during a sync")
-    parser.add_argument("--only", choices=("all", "follow"), default="all")
+    parser.add_argument("--only", choices=("all", "follow", "ingest"), default="all")
+    parser.add_argument("--sizes", default="1000,2000,4000,8000",
+                        help="fragment counts of the ingested peer documents")
     parser.add_argument("--trials", type=int, default=20, help="follow-latency trials")
     parser.add_argument("--refused", action="store_true",
                         help="follow latency after B's Follow was refused (breaker open)")
     args = parser.parse_args()
     if args.only == "follow":
         print(json.dumps(follow_main(args.trials, args.refused), indent=2))
+        return
+    if args.only == "ingest":
+        rows = ingest_main([int(n) for n in args.sizes.split(",")])
+        print(f"{'n':>6} {'KiB':>6} {'ingest s':>9} {'ratio':>6} {'reads':>6} "
+              f"{'slowest read ms':>16}")
+        for r in rows:
+            print(f"{r['n']:>6} {r['kib']:>6} {r['ingest_s']:>9} {r['ratio'] or '-':>6} "
+                  f"{r['reads']:>6} {r['slowest_read_ms']:>16}")
         return
     root = Path(tempfile.mkdtemp(prefix="ddsnode-bench-fed-",
                                  dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
@@ -335,6 +351,58 @@ def main() -> None:
                 process.wait(timeout=20)
         shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(report, indent=2))
+
+
+def ingest_main(sizes: list[int]) -> list[dict[str, Any]]:
+    """Ingest peer documents of growing size while reading local resources."""
+    from ddsnode.peers import read_description
+    from tests.support.fake_peer import running_fake_peer
+    from tests.support.inprocess import local_node
+    context = "https://w3id.org/dds/context/v1"
+    rows: list[dict[str, Any]] = []
+    root = Path(tempfile.mkdtemp(prefix="ddsnode-bench-ingest-"))
+    try:
+        with running_fake_peer() as fake, local_node(root, settings={
+                "peer_poll_seconds": 600.0, "peer_max_document_bytes": 64 * 1024 * 1024}) as node:
+            fed = Federation.for_node(node.app.node)  # type: ignore[attr-defined]
+            fed.peers.allow(fake.base)
+            fed.peers.save(read_description(fake.description(), "text/turtle", fake.base))
+            local, body = node.example("a-proposal-school-streets")
+            with node.client() as http:
+                assert http.put(local, content=body, headers={
+                    **node.auth(), "Content-Type": "application/ld+json"}).status_code == 201
+                previous = None
+                for n in sizes:
+                    iri = f"{fake.base}proposals/ingest-{n}"
+                    doc = {"@context": context, "@graph": [
+                        {"id": iri, "type": "Proposal", "title": {"en": "Large"},
+                         "state": "evaluating", "created": "2026-03-12T07:58:30Z"},
+                        *({"id": f"{iri}#part-{i}", "title": {"en": f"part {i}"}}
+                          for i in range(n))]}
+                    data = json.dumps(doc).encode()
+                    fake.serve(f"/proposals/ingest-{n}", data)
+                    started = time.perf_counter()
+                    job = asyncio.run_coroutine_threadsafe(
+                        fed.cache.fetch(iri, revalidate=True, learned=True), node.loop)
+                    reads: list[float] = []
+                    while not job.done():
+                        begun = time.perf_counter()
+                        assert http.get(local, headers={"Accept": "text/turtle"}
+                                        ).status_code == 200
+                        reads.append(time.perf_counter() - begun)
+                    try:
+                        job.result()
+                    except Exception:  # noqa: BLE001, S110 — quarantined is fine here
+                        pass
+                    took = time.perf_counter() - started
+                    rows.append({"n": n, "kib": len(data) // 1024, "ingest_s": round(took, 2),
+                                 "ratio": round(took / previous, 2) if previous else None,
+                                 "reads": len(reads),
+                                 "slowest_read_ms": round(max(reads, default=0) * 1000, 1)})
+                    previous = took
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return rows
 
 
 def follow_main(trials: int, refused: bool) -> dict[str, Any]:

@@ -70,9 +70,12 @@ class Federation:
         self.keyid = key_id(self.base)
         key = load_node_key(node_dir / KEY_FILE)
         self.public_key_pem = public_key_pem(key)
-        self.client = client or OutboundClient(allowed_origins=self.peers.origins,
-                                               signer=Signer(key, self.keyid))
         settings = node.settings
+        timeout = float(settings.peer_timeout_seconds)  # a slow peer holds a slot this long
+        self.client = client or OutboundClient(
+            allowed_origins=self.peers.origins, signer=Signer(key, self.keyid),
+            max_bytes=int(settings.peer_max_document_bytes), total_timeout=timeout,
+            read_timeout=min(10.0, timeout), connect_timeout=min(5.0, timeout))
         self.max_document_bytes = int(settings.peer_max_document_bytes)
         self.cache = PeerCache(self.db, self.client, node.containers,
                                engine=settings.validation_engine,

@@ -115,6 +115,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Least seconds between two revalidations of one cached peer resource for readers"),
     Setting("peer_max_document_bytes", 4 * 1024 * 1024,
             "Largest peer document (resource, description, feed page) the node reads"),
+    Setting("peer_timeout_seconds", 30.0,
+            "Seconds one request to a peer may take in all, body included (slow peers)"),
     Setting("trace_max_depth", 6,
             "Most links followed from the start of a trace (`/trace`, `ddsnode trace`)"),
     Setting("trace_max_resources", 200,

@@ -312,6 +312,17 @@ def test_a_large_peer_document_is_ingested_off_the_event_loop(tmp_path: Path) ->
         p.answers()
 
 
+def test_a_slow_peer_is_cut_off_by_the_peer_timeout(tmp_path: Path) -> None:
+    with peered(tmp_path, peer_timeout_seconds=0.5) as p:
+        path = "/proposals/slow"
+        iri = p.fake.serve(path, json.dumps(_proposal(p.fake.base + path[1:])).encode())
+        p.fake.pauses[path] = 2.0
+        assert p.ingest(iri) == "stale"  # a timeout: tried again at the next sync
+        assert p.fed.cache.get(iri, quarantined=True) is None
+        assert p.fake.gets(path) == 1
+        p.answers()
+
+
 def test_the_cache_is_bounded_per_peer(tmp_path: Path) -> None:
     with peered(tmp_path, peer_cache_max_per_peer=3) as p:
         for n in range(6):

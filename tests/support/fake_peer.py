@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class FakePeer:
     routes: dict[str, Answer] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     served: list[tuple[str, str]] = field(default_factory=list)  # answers fully written
+    pauses: dict[str, float] = field(default_factory=dict)  # path -> seconds mid-body
 
     def gets(self, path: str) -> int:
         """How many GET requests for ``path`` (query included when given) it received."""
@@ -100,8 +102,17 @@ def running_fake_peer() -> Iterator[FakePeer]:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
-            self.wfile.flush()
+            pause = peer.pauses.get(self.path.split("?")[0])
+            try:
+                if pause:  # a slow peer: half the body, a silence, the rest
+                    self.wfile.write(body[:len(body) // 2])
+                    self.wfile.flush()
+                    time.sleep(pause)
+                    body = body[len(body) // 2:]
+                self.wfile.write(body)
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the node hung up (its timeout): nothing more to send
             peer.served.append((self.command, self.path))
 
         do_GET = do_POST = _answer
