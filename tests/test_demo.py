@@ -13,7 +13,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -159,3 +159,41 @@ def test_hints_work_as_printed(tmp_path: Path) -> None:
     token = subprocess.run(hint, cwd=tmp_path, env=env, check=True, capture_output=True,
                            text=True, timeout=60)
     assert token.stdout.strip()  # the printed command works, and prints a token
+
+
+def _a_file(root: Path) -> Path:
+    (root / "f").write_text("x")
+    return root / "f"
+
+
+def _under_a_file(root: Path) -> Path:
+    return _a_file(root) / "sub"
+
+
+def _a_folder_with_files(root: Path) -> Path:
+    (root / "d").mkdir()
+    (root / "d" / "notes.txt").write_text("mine")
+    return root / "d"
+
+
+# (case, how to make the directory argument, words in the one-line message)
+BAD_DIRECTORIES: list[tuple[str, Callable[[Path], Path], list[str]]] = [
+    ("a file", _a_file, ["Not a directory"]),
+    ("under a file", _under_a_file, ["Not a directory"]),
+    ("a folder with other files", _a_folder_with_files, ["not empty"]),
+]
+
+
+@pytest.mark.parametrize(("case", "make", "words"), BAD_DIRECTORIES,
+                         ids=[c[0] for c in BAD_DIRECTORIES])
+def test_bad_directory_is_one_line_and_changes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, make: Callable[[Path], Path],
+        words: list[str]) -> None:
+    target = make(tmp_path)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert main(["demo", str(target), "--port", str(free_port()), "--no-serve"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    for word in words:
+        assert word in err, f"{case}: {word!r} not in {err!r}"
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
