@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ddsnode import conneg
+from ddsnode.access import needs_token, reader_for
 from ddsnode.access_modes import wac_allow
 from ddsnode.description import STORAGE_DESCRIPTION_REL, WELL_KNOWN_SOLID, context_url
 from ddsnode.http.errors import send_problem
@@ -238,7 +239,7 @@ class ResourceEndpoint:
         there, every path answers as a missing one does."""
         found: Found | None = None
         container = target.container
-        hidden = container is not None and container.private and not self._may_read(headers)
+        hidden = needs_token(container) and not self._may_read(headers)
         if not hidden:
             try:
                 found = self.node.read(target)
@@ -247,8 +248,8 @@ class ResourceEndpoint:
         await send_response(send, 204, self._common(target, found))
 
     def _may_read(self, headers: dict[str, str]) -> bool:
-        info = self._credentials(headers)
-        return info is not None and bool(info.scopes & {"read", "admin"})
+        # The read rule (ddsnode.access): scope read or admin; a bad token is the public.
+        return reader_for(self.node.tokens, headers.get("authorization")).reads_private
 
     # --- writes ------------------------------------------------------------------------
 
