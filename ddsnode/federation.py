@@ -274,6 +274,19 @@ class Federation:
         self.db.set_meta(PUSH_CURSOR, str(changes[-1].seq))
         return len(changes)
 
+    def accept_follower(self, origin: str) -> None:
+        """Record the configured peer at ``origin`` as a follower (its Follow verified):
+        follow it back if our Follow has not reached it, and send it what it missed."""
+        peer = self.peers.get(origin)
+        if peer is None or not peer.inbox:
+            return
+        known = any(f.origin == origin for f in self.peers.followers())
+        self.peers.add_follower(origin, peer.inbox, peer.keyid)
+        if peer.status == "active":
+            self.follow_back(peer)
+            if not known:
+                self.push_recent(peer)
+
     def push_recent(self, peer: Peer, window: int = RECENT_PUSH) -> int:
         """Queue for a new follower the changes made since its operator and ours configured
         each other (at most the last ``window``): they were pushed before it followed us,
@@ -487,19 +500,13 @@ class Federation:
         kind = activity["type"]
         if kind == "Follow":
             if activity.get("object") in (self.base, self.base.rstrip("/")):
-                peer = self.peers.get(sender)
-                if peer is not None and peer.inbox:
-                    known = any(f.origin == sender for f in self.peers.followers())
-                    self.peers.add_follower(sender, peer.inbox, peer.keyid)
-                    if peer.status == "active":
-                        self.follow_back(peer)
-                        if not known:
-                            await asyncio.to_thread(self.push_recent, peer)
+                # SQLite writes may wait for another process's lock: not on the loop.
+                await asyncio.to_thread(self.accept_follower, sender)
             return
         if kind == "Undo":
             inner = activity.get("object")
             if isinstance(inner, dict) and inner.get("type") == "Follow":
-                self.peers.remove_follower(sender)
+                await asyncio.to_thread(self.peers.remove_follower, sender)
                 return
             iri = object_iri(activity) if not isinstance(inner, dict) else object_iri(inner)
             if iri and _same_origin(iri, sender):

@@ -140,6 +140,11 @@ def test_a_stranger_cannot_make_the_node_fetch(peer: Peered, template: str,
     response = peer.http.get("/federation/resource", params={"iri": iri},
                              headers={"Accept": "text/turtle"})
     _problem(response, status)
+    # /trace dereferences through the same cache: a stranger's IRI is walked as
+    # unavailable, never fetched.
+    traced = peer.http.get("/trace", params={"iri": iri},
+                           headers={"Accept": "application/ld+json"})
+    assert traced.status_code in (200, 400, 404), traced.text[:500]
     assert peer.fake.requests == before  # not one request to the peer
     assert peer.fed.cache.count() + peer.fed.cache.count("quarantined") == cached
     peer.answers()
