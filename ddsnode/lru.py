@@ -29,19 +29,19 @@ class LRU(Generic[V]):
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get_or_make(self, key: Hashable, make: Callable[[], V], extra: int = 0) -> V:
-        """The cached value for ``key``, or ``make()`` stored under it, weighing
-        ``weigh(value) + extra`` (``extra``: what the key itself holds)."""
-        # A hit takes no lock: dict.get and move_to_end are each atomic under the GIL
-        # (not on a free-threaded build: there, take the lock here too).
+    def peek(self, key: Hashable) -> V | None:
+        """The cached value for ``key`` (marked recently used), or None; never makes one."""
         found = self._entries.get(key)
-        if found is not None:
-            try:
-                self._entries.move_to_end(key)
-            except KeyError:
-                pass  # evicted meanwhile by another thread: still a valid value
-            return found[0]
-        value = make()  # outside the lock: two misses may both make it, harmlessly
+        if found is None:
+            return None
+        try:
+            self._entries.move_to_end(key)
+        except KeyError:
+            pass  # evicted meanwhile by another thread: still a valid value
+        return found[0]
+
+    def put(self, key: Hashable, value: V, extra: int = 0) -> V:
+        """Keep ``value`` under ``key`` (unless it outweighs the whole cache); returns it."""
         weight = self.weigh(value) + extra
         if weight > self.capacity:
             return value  # larger than the whole cache: serve it, keep nothing
@@ -55,3 +55,14 @@ class LRU(Generic[V]):
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self.weight -= dropped
         return value
+
+    def get_or_make(self, key: Hashable, make: Callable[[], V], extra: int = 0) -> V:
+        """The cached value for ``key``, or ``make()`` stored under it, weighing
+        ``weigh(value) + extra`` (``extra``: what the key itself holds)."""
+        # A hit takes no lock: dict.get and move_to_end are each atomic under the GIL
+        # (not on a free-threaded build: there, take the lock here too).
+        found = self.peek(key)
+        if found is not None:
+            return found
+        # Made outside the lock: two misses may both make it, harmlessly.
+        return self.put(key, make(), extra)

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import rdflib
 from pyld import jsonld as pyld
@@ -22,7 +26,10 @@ from ddsnode import compaction, conneg, html, rdfio, resources
 from ddsnode.indexing import title_of
 from ddsnode.jsonld import compact
 from ddsnode.lru import LRU
+from ddsnode.problem import Unavailable
 from ddsnode.store.base import Representation, StoredResource
+
+V = TypeVar("V")
 
 # What an RDF resource is rendered as; the JSON offer is served from the JSON-LD bytes.
 OFFERS: tuple[str, ...] = (conneg.JSONLD, conneg.JSONLD_EXPANDED, conneg.TURTLE,
@@ -184,31 +191,161 @@ class Renderings:
     Rendering at read time rather than write time keeps writes cheap (a resource is
     seldom read in all five media types) while a resource read often is served from
     memory.
+
+    A first render runs on the render threads (:class:`RenderPool`), never on the event
+    loop nor for longer than ``timeout`` in the caller (issue 9, item 3: a 1 MB resource
+    first rendered as JSON-LD stalled every request for 10–23 s; an RDF list of 8,000
+    items takes pyld 60–75 s). Past ``timeout`` the caller gets 503 with Retry-After
+    while the render goes on and is cached, so a retry finds it; N-Triples and Turtle
+    stay quick for every resource and the problem says so.
     """
 
-    def __init__(self, capacity_bytes: int) -> None:
+    def __init__(self, capacity_bytes: int, *, timeout: float = 2.0, workers: int = 8) -> None:
         self._cache: LRU[Representation] = LRU(
             capacity_bytes, weigh=lambda rep: len(rep.body) + 256)
+        self.timeout = timeout
+        self.pool = RenderPool(workers)
 
-    def get(self, resource: StoredResource, offer: str, *,
-            compact: bool = True) -> Representation | None:
-        """``resource`` as ``offer`` (None when not offered); stored bytes win if present."""
+    def cached(self, resource: StoredResource, offer: str, *,
+               compact: bool = True) -> Representation | None:
+        """``resource`` as ``offer`` if it is at hand now (stored or cached); else None."""
         stored = pick(resource.representations, offer)
         if stored is not None:  # written by an earlier version of the node
             return stored
         if offer == conneg.JSON:
-            as_jsonld = self.get(resource, conneg.JSONLD, compact=compact)
+            as_jsonld = self.cached(resource, conneg.JSONLD, compact=compact)
             return None if as_jsonld is None else _as_json(as_jsonld)
-        if offer not in OFFERS or resource.kind == "container":
-            return None
-        key = (resource.iri, resource.kind, compact, offer, resource.ntriples)
-        return self._cache.get_or_make(key, lambda: _render_stored(resource, offer, compact),
-                                       extra=len(resource.ntriples))  # the key holds them
+        key = self._key(resource, offer, compact)
+        if offer == conneg.NTRIPLES and resource.kind != "container":
+            # The stored bytes are N-Triples already: served as they are, at once, so
+            # every resource has a form that never waits for a render.
+            return self._cache.get_or_make(
+                key, lambda: make(offer, resource.ntriples.encode("utf-8")),
+                extra=len(resource.ntriples))
+        return self._cache.peek(key)
+
+    def start(self, resource: StoredResource, offer: str, *,
+              compact: bool = True) -> Future[Representation | None]:
+        """The render of ``resource`` as ``offer`` (None when not offered), on the render
+        threads; one render per key however many readers wait for it."""
+        if offer == conneg.JSON:
+            inner = self.start(resource, conneg.JSONLD, compact=compact)
+            return _then(inner, lambda rep: None if rep is None else _as_json(rep))
+        stored = pick(resource.representations, offer)
+        if stored is not None or offer not in OFFERS or resource.kind == "container":
+            return _done(stored)
+        found = self.cached(resource, offer, compact=compact)
+        if found is not None:
+            return _done(found)
+        key = self._key(resource, offer, compact)
+
+        def make() -> Representation | None:
+            rep = _render_stored(resource, offer, compact)
+            return self._cache.put(key, rep, extra=len(resource.ntriples))  # the key holds them
+
+        return self.pool.submit(key, make)
+
+    def get(self, resource: StoredResource, offer: str, *,
+            compact: bool = True) -> Representation | None:
+        """``resource`` as ``offer`` (None when not offered), waiting at most ``timeout``
+        for a first render (503 past it; the render goes on and is cached)."""
+        found = self.cached(resource, offer, compact=compact)
+        if found is not None:
+            return found
+        return self.wait(self.start(resource, offer, compact=compact), offer,
+                         time.monotonic() + self.timeout)
+
+    def wait(self, future: Future[Representation | None], offer: str,
+             deadline: float) -> Representation | None:
+        """The result of a render, waiting until ``deadline`` at most (then 503)."""
+        try:
+            return future.result(max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            raise self.too_slow(offer) from None
+
+    def too_slow(self, offer: str) -> Unavailable:
+        """The problem for a first render still running at the time limit."""
+        return Unavailable(
+            f"This resource is being rendered as {offer} for the first time and it takes "
+            f"longer than {self.timeout:g} s (setting render_timeout); retry in a moment, "
+            f"or ask for {conneg.NTRIPLES} or {conneg.TURTLE}, served at once",
+            headers={"Retry-After": str(max(1, round(self.timeout)))})
 
     def etags(self, resource: StoredResource, *, compact: bool = True) -> list[str]:
-        """The strong ETag of every representation (If-Match may name any of them)."""
-        reps = [self.get(resource, offer, compact=compact) for offer in ETAG_OFFERS]
+        """The strong ETag of every representation (If-Match may name any of them); all
+        of them rendered within one ``timeout`` (503 past it)."""
+        futures = [(offer, self.start(resource, offer, compact=compact))
+                   for offer in ETAG_OFFERS]
+        deadline = time.monotonic() + self.timeout
+        reps = [self.wait(future, offer, deadline) for offer, future in futures]
         return [rep.etag for rep in reps if rep is not None]
+
+    @staticmethod
+    def _key(resource: StoredResource, offer: str, compact: bool) -> tuple[object, ...]:
+        return (resource.iri, resource.kind, compact, offer, resource.ntriples)
+
+
+class RenderPool:
+    """Renders on their own daemon threads, at most ``limit`` at once, one per key.
+
+    A thread per render rather than a queue: a small resource's render must not wait
+    behind a costly one, and the GIL shares time between running renders. Daemon
+    threads (not ThreadPoolExecutor's, which the interpreter joins at exit) so a long
+    render never delays a shutdown. Past ``limit`` renders in flight a new one is refused
+    with 503 rather than queued without end.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self._inflight: dict[Hashable, Future[Any]] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, key: Hashable, make: Callable[[], V]) -> Future[V]:
+        """The future of ``make()``: the one already in flight for ``key``, or a new one."""
+        with self._lock:
+            future = self._inflight.get(key)
+            if future is not None:
+                return future
+            if len(self._inflight) >= self.limit:
+                raise Unavailable(f"The node is busy rendering {self.limit} other resources "
+                                  "(setting render_workers); retry, or ask for "
+                                  f"{conneg.NTRIPLES}", headers={"Retry-After": "2"})
+            future = Future()
+            self._inflight[key] = future
+        threading.Thread(target=self._run, args=(key, make, future), daemon=True,
+                         name="ddsnode-render").start()
+        return future
+
+    def _run(self, key: Hashable, make: Callable[[], Any], future: Future[Any]) -> None:
+        try:
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(make())
+                except BaseException as e:  # noqa: BLE001 - handed to the readers
+                    future.set_exception(e)
+        finally:
+            with self._lock:
+                self._inflight.pop(key, None)
+
+
+def _done(value: V) -> Future[V]:
+    future: Future[V] = Future()
+    future.set_result(value)
+    return future
+
+
+def _then(inner: Future[Any], change: Callable[[Any], V]) -> Future[V]:
+    """A future of ``change(inner's result)``, done when ``inner`` is."""
+    outer: Future[V] = Future()
+
+    def relay(done: Future[Any]) -> None:
+        try:
+            outer.set_result(change(done.result()))
+        except BaseException as e:  # noqa: BLE001 - handed to the readers
+            outer.set_exception(e)
+
+    inner.add_done_callback(relay)
+    return outer
 
 
 def _render_stored(resource: StoredResource, offer: str, compact: bool) -> Representation:

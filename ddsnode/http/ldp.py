@@ -37,6 +37,7 @@ from ddsnode.node import BINARY_KEY, ContainerView, Found, Node, Target
 from ddsnode.patch import PATCH_TYPES
 from ddsnode.preconditions import Preconditions
 from ddsnode.problem import BadRequest, MethodNotAllowed, NotAcceptable, Problem
+from ddsnode.store.base import Representation
 from ddsnode.tokens import TokenInfo
 
 LDP = "http://www.w3.org/ns/ldp#"
@@ -185,7 +186,7 @@ class ResourceEndpoint:
                 # A page changes with its members: its date is the latest of theirs.
                 modified = view.modified
             else:
-                found_rep = self.node.rendered(target, found, offer)
+                found_rep = await self._rendered(target, found, offer)
                 if found_rep is None:
                     raise NotAcceptable("Available: " + ", ".join(conneg.RDF_OFFERS))
                 rep = found_rep
@@ -201,6 +202,24 @@ class ResourceEndpoint:
             return
         out.append((b"content-type", media_type.encode()))
         await send_response(send, 200, out, body, head=head)
+
+    async def _rendered(self, target: Target, found: Found,
+                        offer: str) -> Representation | None:
+        """``found`` as ``offer``: from the cache at once, else awaited from the render
+        threads for ``render_timeout`` at most (503 past it, the render goes on). What
+        :meth:`Node.rendered` does, without blocking the event loop (issue 9, item 3)."""
+        renderings = self.node.renderings
+        compact = self.node._compact(target)
+        ready = renderings.cached(found.resource, offer, compact=compact)
+        if ready is not None:
+            return ready
+        future = renderings.start(found.resource, offer, compact=compact)
+        try:
+            # shield: a reader that gives up must not cancel the render others wait for.
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)),
+                                          renderings.timeout)
+        except TimeoutError:
+            raise renderings.too_slow(offer) from None
 
     def _paging(self, target: Target, view: ContainerView) -> bytes:
         """Link first/next/prev (RFC 8288; LDP Paging 6.2.5 names the same relations)."""
