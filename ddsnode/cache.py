@@ -34,7 +34,7 @@ from ddsnode import conneg, rdfio, representation
 from ddsnode.containers import ContainerRegistry
 from ddsnode.federation_db import FederationDB
 from ddsnode.indexing import index_fields
-from ddsnode.jsonld import parse_rdf
+from ddsnode.jsonld import DEFAULT_LIMITS, JsonLdLimits, parse_rdf
 from ddsnode.outbound import OutboundClient, PeerError, normalise_origin
 from ddsnode.problem import Gone, NotFound, Problem, UpstreamError
 from ddsnode.rdfterms import InvalidTerm, check_graph
@@ -137,11 +137,12 @@ class PeerCache:
     def __init__(self, db: FederationDB, client: OutboundClient, containers: ContainerRegistry,
                  *, engine: str = "fast", max_entries: int = 100_000,
                  max_per_peer: int = 20_000, revalidate_interval: float = 1.0,
-                 max_bytes: int = 4 * 1024 * 1024,
+                 max_bytes: int = 4 * 1024 * 1024, limits: JsonLdLimits = DEFAULT_LIMITS,
                  link_predicates: frozenset[str] = frozenset()) -> None:
         self.db, self.client, self.containers = db, client, containers
         self.engine, self.max_entries, self.max_per_peer = engine, max_entries, max_per_peer
         self.revalidate_interval, self.max_bytes = revalidate_interval, max_bytes
+        self.limits = limits  # the JSON-LD depth and value budgets local writes get
         self.link_predicates = link_predicates
         self._writes = 0
         self._writes_by_origin: dict[str, int] = {}
@@ -274,7 +275,7 @@ class PeerCache:
                max_age: float, now: float) -> CacheEntry:
         fmt = conneg.RDF_INPUT.get(media_type or "", "turtle")
         try:
-            received = parse_rdf(body, fmt, base=iri)
+            received = parse_rdf(body, fmt, base=iri, limits=self.limits)
         except InvalidTerm as bad_term:  # the parser's own RDF 1.1 term check
             return self._quarantine_terms(iri, origin, fetched_from, media_type, now, bad_term)
         except Problem as exc:

@@ -33,6 +33,7 @@ from ddsnode.delivery import Outbox
 from ddsnode.federation_db import FederationDB
 from ddsnode.feed import AS_CONTEXT, MEDIA_TYPE, ChangeFeed, cursor_of
 from ddsnode.inbox import Inbox, object_iri
+from ddsnode.jsonld import JsonLdLimits
 from ddsnode.keys import KEY_FILE, key_id, load_node_key, public_key_pem
 from ddsnode.outbound import (
     OutboundClient,
@@ -83,6 +84,7 @@ class Federation:
                                max_per_peer=int(settings.peer_cache_max_per_peer),
                                revalidate_interval=float(settings.peer_revalidate_seconds),
                                max_bytes=self.max_document_bytes,
+                               limits=JsonLdLimits.from_settings(settings),
                                link_predicates=frozenset(trace_predicates()))
         self.outbox = Outbox(self.db, self.client, on_delivered=self._delivered)
         self.ledger = ReactionLedger(self.db)

@@ -38,7 +38,7 @@ PROBLEM = "application/problem+json"
 # Readers never drive revalidation in these tests, the feed is read once, and documents
 # above 256 KiB are refused, so every request the fake peer sees is one a case caused.
 SETTINGS = {"peer_poll_seconds": 600.0, "peer_revalidate_seconds": 600.0,
-            "peer_max_document_bytes": 256 * 1024}
+            "peer_max_document_bytes": 256 * 1024, "jsonld_max_values": 50_000}
 
 
 @dataclass
@@ -255,6 +255,9 @@ PEER_DOCUMENTS: list[tuple[str, bytes, str, str, bool | None]] = [
         "{iri}", description=json.loads(_deep(500)))).encode(), "application/ld+json",
      "errors", False),
     ("larger than peer_max_document_bytes", _doc(description={"en": "x" * 300_000}),
+     "application/ld+json", "errors", False),
+    # The same JSON-LD budget as local writes (jsonld_max_values, 50,000 here).
+    ("more JSON values than jsonld_max_values", _doc(ignored=[0] * 60_000),
      "application/ld+json", "errors", False),
     ("Turtle with an IRI holding a space", b"<{iri}> <http://x.example/p> <http://a b> .",
      "text/turtle", "errors", False),
