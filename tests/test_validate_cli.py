@@ -38,7 +38,9 @@ def test_violation_lists_focus_path_and_message(capsys: pytest.CaptureFixture[st
                                                 engine: str) -> None:
     status, out, _ = run(capsys, "--engine", engine, "--lang", "en", NO_TITLE)
     assert status == 1
+    # The message names the constraint that fired, then quotes the shape's sh:message.
     assert ("  [Violation] <https://example.org/proposals/2> <http://purl.org/dc/terms/title>: "
+            "`title` is missing (required: at least 1). In JSON-LD: \"title\": {\"en\": \"…\"}. "
             "A proposal needs a title.") in out.splitlines()
 
 

@@ -194,3 +194,15 @@ def test_catalan_and_spanish(lang: str, words: list[str]) -> None:
     (result,) = results_for(proposal(state=["accepted", "evaluating"]), "fast")
     for word in words:
         assert word in result.message(lang)
+
+
+def test_cli_with_a_working_copy_of_the_shapes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``ddsnode validate --shapes DIR`` explains its results the same way."""
+    from ddsnode.cli import main
+    document = tmp_path / "two-states.jsonld"
+    document.write_text(json.dumps(proposal(state=["accepted", "rejected"])))
+    status = main(["validate", "--shapes", str(resources.shapes_dir()), "--lang", "fr",
+                   str(document)])
+    assert status == 1
+    assert "Un seul `state` est permis" in capsys.readouterr().out

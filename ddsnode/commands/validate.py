@@ -71,13 +71,14 @@ def read_graph(path: Path, forced_format: str | None) -> rdflib.Graph:
 
 
 def _validate_with(graph: rdflib.Graph, shapes: rdflib.Graph, engine: str) -> ShapeReport:
+    from ddsnode.validation.explanation import explain  # messages from the constraint
     if engine == "fast":
         from ddsnode.validation.fast import validate_fast
-        return validate_fast(graph, shapes)
+        return explain(validate_fast(graph, shapes), graph, shapes)
     # pyshacl is imported here, not with the module: every ddsnode command (the CLI
     # registers them all) would otherwise pay for it at start.
     from ddsnode.validation.reference import validate_pyshacl
-    return validate_pyshacl(graph, shapes=shapes)
+    return explain(validate_pyshacl(graph, shapes=shapes), graph, shapes)
 
 
 def validate_file(path: Path, args: argparse.Namespace,
