@@ -219,3 +219,45 @@ def test_plain_json_from_peers_is_bounded_alike(body: str) -> None:
     with pytest.raises(jsonld.DocumentTooComplex):
         jsonld.load_json(body)
     assert jsonld.load_json(nested(3)) == json.loads(nested(3))
+
+
+# --- a real server: the largest accepted array, then SIGTERM --------------------------
+
+
+@pytest.mark.slow
+def test_largest_array_answers_and_the_node_stops_on_sigterm(tmp_path: Path) -> None:
+    """An array just under ``jsonld_max_values`` (about 3 MB: 8,000 values took 64 s with
+    pyld) is written while other requests are answered, and SIGTERM stops the node
+    (a quadratic parse on the writer thread made shutdown hang)."""
+    import signal
+    import threading
+
+    from tests.support.node import running_node
+
+    n = MAX_VALUES - 100
+    doc = {"@id": "", f"{EX}p": [{"@id": f"{EX}v{i}"} for i in range(n // 2)]}
+    with running_node(tmp_path, settings={"open_containers": "open/"}) as node:
+        with node.client() as http:
+            assert http.put("/open/other", content=f'<> <{EX}p> "other" .',
+                            headers={"Content-Type": TURTLE}).status_code == 201
+        results: dict[str, int] = {}
+
+        def write() -> None:
+            with httpx.Client(base_url=node.base, timeout=300) as big:
+                r = big.put("/open/big", content=json.dumps(doc).encode(),
+                            headers={"Content-Type": JSONLD})
+                results["put"] = r.status_code
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        with node.client() as http:
+            _still_answers(http)  # reads and /sparql answer while the body is in flight
+        writer.join(300)
+        assert results.get("put") == 201
+        with node.client() as http:
+            nt = http.get("/open/big", headers={"Accept": "application/n-triples"})
+            assert nt.text.count(f"<{EX}p>") == n // 2
+            _still_answers(http)
+        node.process.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then raises the signal again: exit by SIGTERM.
+        assert node.process.wait(timeout=60) in (0, -signal.SIGTERM)
