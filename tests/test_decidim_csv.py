@@ -105,3 +105,51 @@ def test_progress_bar_only_on_a_terminal() -> None:
     piped = io.StringIO()
     ProgressBar(piped, True)(50, 100, "proposals")
     assert piped.getvalue() == ""
+
+
+def bounded(data: bytes, limit: int) -> tuple[list[str], CsvFile]:
+    reader = CsvFile("test.csv", open_lines(data), max_record_bytes=limit)
+    return [r.cells["id"] for r in reader.records()], reader
+
+
+def test_records_longer_than_the_limit_are_skipped_whole() -> None:
+    header = b"id;title/en;body/en\n"
+    cases = {  # hostile record -> the ids read around it (1 before, 9 after)
+        "one long line": b"5;x;" + b"y" * 5000 + b"\n",
+        "a long quoted cell over many short lines": b'5;x;"' + b"line\n" * 2000 + b'"\n',
+        "a long quoted cell with fake records in it": b'5;x;"' + b"7;fake;row\n" * 600 + b'"\n',
+        "a long line with quotes in it": b'5;"a""b' + b'"' * 3000 + b"c" * 5000 + b'";z\n',
+    }
+    for name, hostile in cases.items():
+        ids, reader = bounded(header + b"1;a;b\n" + hostile + b"9;c;d\n", 4096)
+        assert ids == ["1", "9"], name
+        assert [i.line for i in reader.issues] == [3], (name, reader.issues)
+        assert "longer than 4,096 bytes" in reader.issues[0].reason
+
+
+def test_a_line_with_no_end_costs_one_record() -> None:
+    ids, reader = bounded(b"id;t\n1;a\n2;" + b"z" * 100_000, 4096)
+    assert ids == ["1"] and reader.issue_count == 1
+
+
+def test_an_unclosed_quote_past_the_limit_skips_the_rest_and_says_so() -> None:
+    ids, reader = bounded(b'id;t\n1;a\n2;"open\n' + b"3;b\n" * 2000, 4096)
+    assert ids == ["1"]
+    assert "the file's rest is too" in reader.issues[0].reason
+
+
+def test_cells_up_to_the_record_limit_are_read_whatever_csv_module_default() -> None:
+    import csv
+    previous = csv.field_size_limit(128 * 1024)  # the csv module's default
+    try:
+        ids, reader = bounded(b"id;t\n1;" + b"w" * 300_000 + b"\n", 1 << 20)
+        assert ids == ["1"] and reader.issues == []
+    finally:
+        csv.field_size_limit(max(previous, csv.field_size_limit()))
+
+
+def test_issues_listed_are_capped_and_counted() -> None:
+    from ddsnode.decidim.csvrows import MAX_ISSUES
+    ids, reader = bounded(b"id;t\n" + b"1\n" * (MAX_ISSUES + 500) + b"2;b\n", 4096)
+    assert ids == ["2"]
+    assert len(reader.issues) == MAX_ISSUES and reader.issue_count == MAX_ISSUES + 500

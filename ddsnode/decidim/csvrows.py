@@ -96,9 +96,11 @@ class CsvFile:
         self.issues: list[LineIssue] = []
         self.issue_count = 0
         self.duplicate_headers: list[str] = []
-        # The csv module's own bound (process-wide): no field can be longer than the
-        # record that holds it, so this only turns a bug here into a csv.Error.
-        csv.field_size_limit(max(max_record_bytes, 128 * 1024))
+        # The csv module's field bound is process-wide, 128 KiB by default: a field may be
+        # as long as its record, so raise it that far (never lower it for others). What
+        # bounds memory is the record limit above, applied before csv sees the bytes.
+        if csv.field_size_limit() < max_record_bytes:
+            csv.field_size_limit(max_record_bytes)
 
     def _issue(self, line: int, reason: str) -> None:
         self.issue_count += 1
