@@ -17,9 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,68 +25,21 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ddsnode.federation import Federation
-from ddsnode.peers import read_description
 from tests.support.cluster import wait_for
-from tests.support.fake_peer import FakePeer, running_fake_peer
-from tests.support.inprocess import LocalNode, local_node
+from tests.support.peered import Peered, peered
 
 CONTEXT = "https://w3id.org/dds/context/v1"
 PROBLEM = "application/problem+json"
-# Readers never drive revalidation in these tests, the feed is read once, and documents
-# above 256 KiB are refused, so every request the fake peer sees is one a case caused.
-SETTINGS = {"peer_poll_seconds": 600.0, "peer_revalidate_seconds": 600.0,
-            "peer_max_document_bytes": 256 * 1024, "jsonld_max_values": 50_000}
-
-
-@dataclass
-class Peered:
-    """The node under test, its fake peer, the node's federation runtime, a local IRI."""
-
-    node: LocalNode
-    http: httpx.Client
-    fake: FakePeer
-    fed: Federation
-    local: str
-
-    def run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
-        """Run ``coroutine`` on the app's event loop and return its result."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self.node.loop).result(120)
-
-    def ingest(self, iri: str) -> str:
-        """Apply a Create of the peer's ``iri`` as a notification or feed item would."""
-        origin = self.fed.peers.origins()
-        assert origin
-        return str(self.run(self.fed._revalidate(iri, False, next(iter(origin)))))
-
-    def answers(self) -> None:
-        """The node still answers: a local read and a SPARQL query."""
-        assert self.http.get(self.local, headers={"Accept": "text/turtle"}).status_code == 200
-        query = self.http.get("/sparql", params={"query": "ASK { ?s ?p ?o }"},
-                              headers={"Accept": "application/sparql-results+json"})
-        assert query.status_code == 200, query.text[:500]
-
-
-@contextmanager
-def peered(root: Path, **settings: Any) -> Iterator[Peered]:
-    """A node with the fake peer configured (and its first, empty, feed read done)."""
-    with running_fake_peer() as fake, local_node(root, settings={**SETTINGS, **settings}) as node:
-        fake.serve_feed([])
-        fed = Federation.for_node(node.app.node)  # type: ignore[attr-defined]
-        fed.peers.allow(fake.base)
-        fed.peers.save(read_description(fake.description(), "text/turtle", fake.base))
-        wait_for(lambda: fed.peers.all()[0].last_sync, what="first sync of the fake peer")
-        iri, body = node.example("a-proposal-school-streets")
-        with node.client() as http:
-            put = http.put(iri, content=body, headers={**node.auth(),
-                                                       "Content-Type": "application/ld+json"})
-            assert put.status_code in (201, 204), put.text[:500]
-            yield Peered(node, http, fake, fed, iri)
+# Readers never drive revalidation in these tests (peered() reads the feed once), and
+# documents above 256 KiB are refused, so every request the fake peer sees is one a case
+# caused.
+SETTINGS = {"peer_revalidate_seconds": 600.0, "peer_max_document_bytes": 256 * 1024,
+            "jsonld_max_values": 50_000}
 
 
 @pytest.fixture(scope="module")
 def peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peered]:
-    with peered(tmp_path_factory.mktemp("hostile-peers")) as p:
+    with peered(tmp_path_factory.mktemp("hostile-peers"), **SETTINGS) as p:
         yield p
 
 
@@ -294,7 +245,7 @@ def test_a_hostile_peer_document_is_never_cached_as_valid(
 
 
 def test_a_large_peer_document_is_ingested_off_the_event_loop(tmp_path: Path) -> None:
-    with peered(tmp_path, peer_max_document_bytes=16 * 1024 * 1024) as p:
+    with peered(tmp_path, **{**SETTINGS, "peer_max_document_bytes": 16 * 1024 * 1024}) as p:
         iri = p.fake.base + "proposals/large"
         graph = [_proposal(iri)] + [{"id": f"{iri}#part-{n}", "title": {"en": f"part {n}"},
                                      "description": {"en": "x" * 40}}
@@ -321,7 +272,7 @@ def test_a_large_peer_document_is_ingested_off_the_event_loop(tmp_path: Path) ->
 
 
 def test_a_slow_peer_is_cut_off_by_the_peer_timeout(tmp_path: Path) -> None:
-    with peered(tmp_path, peer_timeout_seconds=0.5) as p:
+    with peered(tmp_path, **SETTINGS, peer_timeout_seconds=0.5) as p:
         path = "/proposals/slow"
         iri = p.fake.serve(path, json.dumps(_proposal(p.fake.base + path[1:])).encode())
         p.fake.pauses[path] = 2.0
@@ -332,7 +283,7 @@ def test_a_slow_peer_is_cut_off_by_the_peer_timeout(tmp_path: Path) -> None:
 
 
 def test_the_cache_is_bounded_per_peer(tmp_path: Path) -> None:
-    with peered(tmp_path, peer_cache_max_per_peer=3) as p:
+    with peered(tmp_path, **SETTINGS, peer_cache_max_per_peer=3) as p:
         for n in range(6):
             iri = p.fake.serve(f"/proposals/many-{n}", json.dumps(
                 _proposal(p.fake.base + f"proposals/many-{n}")).encode())
