@@ -135,6 +135,12 @@ def apply_patch(graph: rdflib.Graph, iri: str, body: bytes, media_type: str, *,
         raise UnsupportedMediaType(
             f"PATCH accepts {', '.join(PATCH_TYPES)}; got {media_type or 'no Content-Type'}",
             headers={"Accept-Patch": ", ".join(PATCH_TYPES)})
+    if not body.strip():
+        # Most often curl's --data '@prefix …', which reads a file named "prefix …" and
+        # sends nothing: name that, not what an empty document lacks (issue 10 item 7).
+        raise Unprocessable(
+            "The PATCH body is empty. With curl, --data reads a body that starts with @ from "
+            "a file: send the patch with --data-raw '…' (or --data-binary @patch.n3).")
     budget = budget or PatchBudget()
     if isolated:
         from ddsnode.patch_worker import run_isolated

@@ -206,3 +206,24 @@ def test_cli_with_a_working_copy_of_the_shapes(
                    str(document)])
     assert status == 1
     assert "Un seul `state` est permis" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("body", [b"", b"  \n", b"\n\n"], ids=["empty", "spaces", "newlines"])
+@pytest.mark.parametrize("media_type", ["text/n3", "application/sparql-update"])
+def test_empty_patch_says_so(tmp_path: Path, media_type: str, body: bytes) -> None:
+    """curl --data '@prefix …' sends nothing: the 422 says the body is empty and why."""
+    with local_node(tmp_path) as node, node.client() as http:
+        iri, document = node.example("a-proposal-school-streets")
+        http.put(iri, content=document, headers={**node.auth(),
+                                                 "Content-Type": "application/ld+json"})
+        before = http.get(iri, headers={"Accept": "text/turtle"})
+        response = http.patch(iri, content=body,
+                              headers={**node.auth(), "Content-Type": media_type})
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        detail = response.json()["detail"]
+        assert "body is empty" in detail and "--data-raw" in detail
+        after = http.get(iri, headers={"Accept": "text/turtle"})
+        assert after.headers["etag"] == before.headers["etag"]  # nothing changed
+        query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+        assert http.get("/sparql", params={"query": query}).status_code == 200
