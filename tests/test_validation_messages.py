@@ -227,3 +227,21 @@ def test_empty_patch_says_so(tmp_path: Path, media_type: str, body: bytes) -> No
         assert after.headers["etag"] == before.headers["etag"]  # nothing changed
         query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
         assert http.get("/sparql", params={"query": query}).status_code == 200
+
+
+def test_insert_only_patch_names_the_count(tmp_path: Path) -> None:
+    """The README's old PATCH: inserting a state beside the one there is a 422 that says
+    only one state is allowed (not that the values are not allowed)."""
+    patch = ("@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n_:p a solid:InsertDeletePatch;"
+             " solid:inserts { <> <https://w3id.org/dds/ns#state> "
+             "<https://w3id.org/dds/state/evaluating> }.")
+    with local_node(tmp_path) as node, node.client() as http:
+        iri, document = node.example("a-proposal-protected-bike-lanes")
+        http.put(iri, content=document, headers={**node.auth(),
+                                                 "Content-Type": "application/ld+json"})
+        before = http.get(iri, headers={"Accept": "text/turtle"}).headers["etag"]
+        response = http.patch(iri, content=patch.encode(),
+                              headers={**node.auth(), "Content-Type": "text/n3"})
+        assert response.status_code == 422, response.text
+        assert "Only one `state` is allowed; found 2" in response.json()["detail"]
+        assert http.get(iri, headers={"Accept": "text/turtle"}).headers["etag"] == before
