@@ -177,6 +177,9 @@ def test_every_invalid_example_is_explained(entry: dict[str, str]) -> None:
         text = fired[0].message(lang)
         assert any(f"`{term}`" in text for term in terms), (lang, text)
         assert "not satisfied" not in text
+    french = fired[0].message("fr")
+    for english in (" and ", " more", "blank node", "see the", " is ", " must "):
+        assert english not in french, french
 
 
 def test_catalogue_is_complete() -> None:

@@ -103,9 +103,10 @@ def _either(names: list[str]) -> str:
     return " / ".join(names)
 
 
-def _listed(nodes: list[Node], path: Node | None) -> str:
-    shown = ", ".join(show(n, path) for n in nodes[:MAX_SHOWN])
-    return shown + (f" and {len(nodes) - MAX_SHOWN} more" if len(nodes) > MAX_SHOWN else "")
+def _listed(nodes: list[Node], path: Node | None, limit: int = MAX_SHOWN) -> str:
+    """Values as written, the first ``limit`` of them, then ``… (+n)`` (any language)."""
+    shown = ", ".join(show(n, path) for n in nodes[:limit])
+    return shown + (f", … (+{len(nodes) - limit})" if len(nodes) > limit else "")
 
 
 def _values(data: rdflib.Graph, focus: Node, path: Node | None) -> list[Node] | None:
@@ -149,8 +150,7 @@ def _fields(result: ShapeResult, data: rdflib.Graph,
     if component == "In":
         head = param(SH["in"])
         allowed = list(Collection(shapes, head)) if head is not None else []  # type: ignore[arg-type]
-        fields["allowed"] = _listed(allowed, path) if len(allowed) <= 20 else (
-            _listed(allowed, path) + " (see the shapes)")
+        fields["allowed"] = _listed(allowed, path, limit=20)
         return "In", fields
     if component == "Datatype":
         datatype = param(SH.datatype)
@@ -173,7 +173,7 @@ def _fields(result: ShapeResult, data: rdflib.Graph,
         allowed = list(Collection(shapes, head)) if head is not None else []  # type: ignore[arg-type]
         fields["allowed"] = ", ".join(str(a) for a in allowed)
         tag = result.value.language if isinstance(result.value, rdflib.Literal) else None
-        fields["value"] = f'"{tag}"' if tag else "none (no language tag)"
+        fields["value"] = f'"{tag}"' if tag else '""'
         return "LanguageIn", fields
     if component in ("MaxLength", "MinLength"):
         fields["bound"] = str(param(SH[component[0].lower() + component[1:]]))
