@@ -152,6 +152,9 @@ HEADS: list[tuple[str, Callable[[RunningNode], list[bytes]], int]] = [
     ("request line never finishes", lambda n: [b"GET /open/"], 408),
     ("a 1 MB header", lambda n: [b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " +
                                  b"a" * 1_000_000 + b"\r\n\r\n"], 431),
+    ("an 8 MB header (the client reads the 431, not a reset)",
+     lambda n: [b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 8_000_000 +
+                b"\r\n\r\n"], 431),
     ("a 1 MB header, slowly", lambda n: [b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "] +
      [b"a" * 10_000] * 100, 431),
     ("5,000 header lines", lambda n: [b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"".join(

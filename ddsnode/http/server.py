@@ -86,6 +86,8 @@ class BoundedProtocol(HttpToolsProtocol):
         self._moved = False  # a head began or ended during the current read
         self._url_bytes = self._header_bytes = self._header_count = self._raw_head = 0
         self._refusal: Problem | None = None
+        self._lingering = False  # answered and closing: what arrives is discarded
+        self._linger_timer: asyncio.TimerHandle | None = None
         # Read on every request: kept as plain attributes (one lookup each).
         limits = self.limits
         self._max_url, self._max_header_bytes = limits.max_url_bytes, limits.max_header_bytes
@@ -126,7 +128,7 @@ class BoundedProtocol(HttpToolsProtocol):
 
     # --- answering from the connection ---------------------------------------------------
 
-    def _close_with(self, problem: Problem) -> None:
+    def _close_with(self, problem: Problem, *, linger: bool = True) -> None:
         """Answer ``problem`` (if no other response is under way) and close."""
         self._phase = IDLE
         cycle = self.cycle
@@ -146,7 +148,21 @@ class BoundedProtocol(HttpToolsProtocol):
             content += [name, b": ", value, b"\r\n"]
         content += [b"\r\n", body]
         self.transport.write(b"".join(content))
-        self.transport.close()
+        if linger:
+            self._linger()
+        else:
+            self.transport.close()
+
+    def _linger(self) -> None:
+        """Close in stages (RFC 9112 9.6): end the answer with FIN, then read and discard
+        what the client still sends, for ``header_timeout`` at most. Closing with its
+        unread bytes in the socket would reset the connection, and the client would lose
+        the answer (a 431 for an 8 MB head it is still sending)."""
+        self._lingering = True
+        self.flow.resume_reading()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._linger_timer = self.loop.call_later(self._header_timeout, self.transport.close)
 
     def send_400_response(self, msg: str) -> None:
         """A head the parser refused (or one over a limit), as a problem document."""
@@ -169,12 +185,14 @@ class BoundedProtocol(HttpToolsProtocol):
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         """Feed the parser; bound the bytes of a head still incomplete after this read."""
         # uvicorn's data_received, inlined (it runs for every read), then the head bound.
-        if self.transport.is_closing():
+        if self._lingering or self.transport.is_closing():
             return
         self._unset_keepalive_if_required()
         heading, self._moved = self._heading, False
@@ -188,7 +206,7 @@ class BoundedProtocol(HttpToolsProtocol):
             # The node serves no WebSocket: uvicorn's answer to an upgrade it cannot do.
             self._unsupported_upgrade_warning()
             return
-        if not self._heading:
+        if not self._heading or self._lingering:
             return
         if heading and not self._moved:
             self._raw_head += len(data)  # includes a header line httptools is buffering
@@ -259,8 +277,12 @@ class BoundedProtocol(HttpToolsProtocol):
 
     def shutdown(self) -> None:
         """On SIGTERM: a request still waiting for its body is answered 503, not run."""
+        if self._lingering:
+            self.transport.close()
+            return
         if self._phase == BODY and self.cycle is not None and not self.cycle.response_started:
-            self._close_with(Unavailable("The node is shutting down; send the request again"))
+            self._close_with(Unavailable("The node is shutting down; send the request again"),
+                             linger=False)
             return
         super().shutdown()
 
