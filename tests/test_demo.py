@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from ddsnode import resources
 from ddsnode.cli import main
 from ddsnode.commands.demo import MARKER, demo_base
 from ddsnode.commands.node import init_node
@@ -46,10 +47,14 @@ def stored(node_dir: Path, iri: str) -> bool:
         node.close()
 
 
-def test_demo_on_another_port_is_rebased(tmp_path: Path) -> None:
+def test_demo_on_another_port_is_rebased(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
     demo = tmp_path / "demo"
     first, second = free_port(), free_port()
     assert main(["demo", str(demo), "--port", str(first), "--no-serve"]) == 0
+    loaded = capsys.readouterr().err
+    count = len(list(resources.examples_dir().glob("*.jsonld")))
+    assert f"loaded {count} example documents" in loaded and "skipped" not in loaded, loaded
     old = demo_base("127.0.0.1", first)
     assert stored(demo, old + SCHOOL_STREETS)
     assert main(["demo", str(demo), "--port", str(second), "--no-serve"]) == 0
