@@ -202,3 +202,20 @@ def test_bad_directory_is_one_line_and_changes_nothing(
     for word in words:
         assert word in err, f"{case}: {word!r} not in {err!r}"
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_ipv6_port_in_use(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The check binds what the server will bind, IPv6 included ([::1] in the base)."""
+    try:
+        sock = socket.socket(socket.AF_INET6)
+        sock.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    with sock:
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert main(["demo", str(tmp_path / "demo"), "--host", "::1", "--port",
+                     str(port)]) == 2
+    assert f"port {port} on ::1 is already in use" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()
+    assert demo_base("::1", port) == f"http://[::1]:{port}/"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from contextlib import ExitStack
 
 from ddsnode.cli import UsageError
 
@@ -17,12 +18,18 @@ class PortUnavailable(UsageError):
 
 
 def _bind(host: str, port: int) -> None:
-    """Bind and release ``host:port`` as the server will (SO_REUSEADDR, like uvicorn)."""
+    """Bind and release ``host:port`` as the server will: asyncio's create_server (under
+    uvicorn) binds every address ``host`` resolves to (``localhost``: 127.0.0.1 and ::1),
+    with SO_REUSEADDR, and IPV6_V6ONLY on IPv6 sockets."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
+    with ExitStack() as held:  # all at once, as the server holds them
+        for family, kind, proto, _, address in dict.fromkeys(
+                (i[0], i[1], i[2], "", i[4]) for i in infos):
+            sock = held.enter_context(socket.socket(family, kind, proto))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
 
 
 def free(host: str, port: int) -> bool:
