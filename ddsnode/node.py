@@ -33,7 +33,7 @@ from ddsnode.filters import container_filters
 from ddsnode.indexing import title_of
 from ddsnode.jsonld import JsonLdLimits
 from ddsnode.lru import LRU
-from ddsnode.patch import apply_patch
+from ddsnode.patch import PatchBudget, apply_patch
 from ddsnode.preconditions import Preconditions
 from ddsnode.problem import (
     Conflict,
@@ -117,7 +117,8 @@ class Node:
         self._graphs: LRU[rdflib.Graph] = LRU(256)  # containers' own triples, parsed
         self._pages: LRU[ContainerView] = LRU(512)
         self.renderings = representation.Renderings(
-            int(settings.render_cache_mb) * 1024 * 1024)
+            int(settings.render_cache_mb) * 1024 * 1024, timeout=settings.render_timeout,
+            workers=settings.render_workers)
         self.write_hooks: list[WriteHook] = []  # server-managed triples (records.WriteHook)
         self.writer = Writer(store)  # runs the HTTP layer's writes (ddsnode.writer)
 
@@ -366,7 +367,8 @@ class Node:
                 if current.kind == "container":
                     for triple in list(graph.triples((rdflib.URIRef(iri), LDP.contains, None))):
                         graph.remove(triple)
-            patched = apply_patch(graph, target.iri, body, media_type)
+            patched = apply_patch(graph, target.iri, body, media_type, isolated=True,
+                                  budget=PatchBudget.from_settings(self.settings))
             return rdf_record(target, container, patched, current, publisher=self.base,
                               engine=self.settings.validation_engine, hooks=self.write_hooks)
 

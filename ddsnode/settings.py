@@ -88,6 +88,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_page_size", 500, "Largest page a client may ask for"),
     Setting("sparql_timeout", 5.0, "Seconds a query on /sparql may run"),
     Setting("sparql_result_limit", 10000, "Most rows or triples /sparql returns"),
+    Setting("patch_solution_limit", 10000,
+            "Most WHERE solutions one PATCH may use (422 above); its time limit is "
+            "sparql_timeout and its result may be no larger than max_body_bytes"),
+    Setting("patch_memory_mb", 512,
+            "Memory (MiB) the process evaluating a PATCH may use beyond its start (413 above)"),
     Setting("max_literal_bytes", 1024 * 1024,
             "Largest single value (literal, UTF-8 bytes) an import writes; the row is skipped above"),
     Setting("import_max_unzipped_bytes", 1024 * 1024 * 1024,
@@ -100,6 +105,12 @@ SETTINGS: tuple[Setting, ...] = (
             "(e.g. `open/` for conformance tests)"),
     Setting("render_cache_mb", 64,
             "Memory (MiB) for rendered representations; each is rendered on first read"),
+    Setting("render_timeout", 2.0,
+            "Seconds a read waits for a first render (JSON-LD, HTML …) of a resource; past it "
+            "503 with Retry-After, and the render goes on to the cache"),
+    Setting("render_workers", 8,
+            "Most first renders running at once, each on its own thread off the event loop "
+            "(503 above)"),
     Setting("validation_engine", "fast", "Validator for writes: `fast` or `pyshacl` (same results)"),
     Setting("peer_poll_seconds", 30.0,
             "Seconds between reads of each followed peer's change feed (besides its pushes)"),
