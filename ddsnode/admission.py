@@ -41,14 +41,19 @@ class WrongType(Unprocessable):
     slug, title = "wrong-type", "This container does not hold resources of this type"
 
 
-def check_subjects(graph: rdflib.Graph, iri: str) -> None:
+def check_subjects(graph: rdflib.Graph, iri: str, *, outside: str | None = None) -> None:
     """ForeignSubject (422) unless every subject of ``graph`` is ``iri``, one of its
-    fragments or a blank node: a document speaks only of itself (shaped and open
-    containers alike, issue 9 item 13)."""
+    fragments or a blank node: a document speaks only of itself (issue 9 item 13).
+
+    With ``outside`` (the node's base, for open containers), subjects that are not on this
+    node are allowed too: a Solid pod holds documents about any IRI (the Solid CRUD suite
+    stores one about ``http://store.example.com/``), but no document may speak for another
+    resource of this node."""
     main = rdflib.URIRef(iri)
     foreign = sorted({str(s) for s in graph.subjects()
                       if isinstance(s, rdflib.URIRef) and s != main
-                      and not str(s).startswith(iri + "#")})
+                      and not str(s).startswith(iri + "#")
+                      and (outside is None or str(s).startswith(outside))})
     if foreign:
         listed = ", ".join(f"<{s}>" for s in foreign[:MAX_LISTED])
         raise ForeignSubject(

@@ -58,6 +58,11 @@ class Target:
         return self.iri.endswith("/")
 
     @property
+    def base(self) -> str:
+        """The node's base IRI (the request IRI less its path)."""
+        return self.iri[:len(self.iri) - len(self.path)]
+
+    @property
     def parent(self) -> str | None:
         """The IRI of the container this resource is a member of (None for the root)."""
         parent = parent_path(self.path)
@@ -118,9 +123,10 @@ def rdf_record(target: Target, container: Container, graph: rdflib.Graph,
     for triple in list(graph.triples((None, LDP.contains, None))):
         graph.remove(triple)  # containment is the server's (LDP 5.2.4.1)
     if container.open:
-        # Anyone may write here: a document speaks only of itself, or an anonymous client
-        # could put a "HIJACKED" title on the node's proposals into /sparql (issue 9 item 13).
-        check_subjects(graph, target.iri)
+        # Anyone may write here: a document speaks only of itself and of IRIs off this node,
+        # or an anonymous client could put a "HIJACKED" title on the node's proposals into
+        # /sparql (issue 9 item 13).
+        check_subjects(graph, target.iri, outside=target.base)
     else:
         check_document(graph, target.iri, container)
         stamp(graph, main, current, created=created, moment=moment, publisher=publisher)
