@@ -33,8 +33,8 @@ CASES = {
     "hostile": ((10, 20, 40, 80, 160),
                 f"INSERT {{ <#it> <{EX}n> ?c }} WHERE {{ ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }}"),
     "ordinary": ((1000, 2000, 4000, 8000),
-                 f"DELETE {{ <#it> <{EX}p3> ?o }} INSERT {{ <#it> <{EX}p3> \"changed\" }} "
-                 f"WHERE {{ <#it> <{EX}p3> ?o }}"),
+                 (f"DELETE {{ <#it> <{EX}p3> ?o }} INSERT {{ <#it> <{EX}p3> \"changed\" }} "
+                  f"WHERE {{ <#it> <{EX}p3> ?o }}")),
 }
 
 

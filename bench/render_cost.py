@@ -63,7 +63,8 @@ def run(tree: Path, readers: int) -> list[tuple[str, float, int, float, float, f
             latencies: list[float] = []
             lock = threading.Lock()
 
-            def read_small() -> None:
+            def read_small(done: threading.Event = done, lock: threading.Lock = lock,
+                           latencies: list[float] = latencies) -> None:
                 with node.client() as mine:
                     while not done.is_set():
                         started = time.perf_counter()
