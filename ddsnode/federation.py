@@ -433,7 +433,7 @@ class Federation:
                 latest: dict[str, dict[str, Any]] = {}
                 for item in items:  # within a page only the last change of an IRI matters
                     iri = object_iri(item)
-                    if iri is not None and normalise_origin(iri) == peer.origin:
+                    if iri is not None and _same_origin(iri, peer.origin):
                         latest[iri] = item
                 await asyncio.gather(*(apply(i, a) for i, a in latest.items()))
                 if stats["stale"]:
@@ -446,8 +446,11 @@ class Federation:
                 self.peers.set_cursor(peer.origin, cursor)
             self.peers.set_cursor(peer.origin, cursor)
         except (PeerError, Problem, ValueError) as exc:
-            self.peers.set_error(peer.origin, str(exc))
             self.peers.set_cursor(peer.origin, cursor, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 — a peer's odd feed must not stop the loop
+            # Recorded like any sync error, so the next try waits (2 s), not 0.5 s.
+            log.warning("sync of %s failed: %r", peer.origin, exc)
+            self.peers.set_cursor(peer.origin, cursor, error=f"{type(exc).__name__}: {exc}")
         finally:
             self._syncing.discard(peer.origin)
             if peer.origin in self._resync:

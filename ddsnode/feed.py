@@ -25,6 +25,7 @@ from ddsnode.store.base import Change, Store
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 MEDIA_TYPE = "application/activity+json"
 PAGE_SIZE = 200
+MAX_CURSOR = 2**63 - 1  # the largest change sequence number SQLite can hold
 ACTIONS = {"create": "Create", "update": "Update", "delete": "Delete"}
 
 
@@ -110,4 +111,7 @@ def cursor_of(page: dict[str, Any]) -> int | None:
     if not isinstance(nxt, str) or "after=" not in nxt:
         return None
     value = nxt.rsplit("after=", 1)[1].split("&", 1)[0]
-    return int(value) if value.isdigit() else None
+    # A peer's page is untrusted: a cursor is ASCII digits within SQLite's INTEGER.
+    if not (value.isascii() and value.isdigit() and len(value) <= 19):
+        return None
+    return int(value) if int(value) <= MAX_CURSOR else None

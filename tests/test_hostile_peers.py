@@ -245,7 +245,8 @@ def test_a_hostile_peer_document_is_never_cached_as_valid(
 
 
 def test_a_large_peer_document_is_ingested_off_the_event_loop(tmp_path: Path) -> None:
-    with peered(tmp_path, **{**SETTINGS, "peer_max_document_bytes": 16 * 1024 * 1024}) as p:
+    with peered(tmp_path, **{**SETTINGS, "peer_max_document_bytes": 16 * 1024 * 1024,
+                             "jsonld_max_values": 1_000_000}) as p:
         iri = p.fake.base + "proposals/large"
         graph = [_proposal(iri)] + [{"id": f"{iri}#part-{n}", "title": {"en": f"part {n}"},
                                      "description": {"en": "x" * 40}}
@@ -292,6 +293,61 @@ def test_the_cache_is_bounded_per_peer(tmp_path: Path) -> None:
         assert p.fed.cache.get(p.fake.base + "proposals/many-5") is not None
         assert p.fed.cache.get(p.fake.base + "proposals/many-0") is None
         p.answers()
+
+
+# --- hostile feed pages: the sync records an error and goes on, fetching nothing else ------
+
+def _page(items: object = (), nxt: str | None = "feed?after=0") -> bytes:
+    page: dict[str, object] = {"type": "OrderedCollectionPage",
+                               "orderedItems": list(items) if isinstance(items, tuple) else items}
+    if nxt is not None:
+        page["next"] = "{base}" + nxt
+    return json.dumps(page).encode()
+
+
+def _created(obj: object) -> dict[str, object]:
+    return {"id": "{base}feed#change-1", "type": "Create", "actor": "{base}", "object": obj}
+
+
+FEED_PAGES = [  # (name, page body with {base} the fake's base)
+    ("not JSON", b"<html>not a feed</html>"),
+    ("a JSON array", b"[]"),
+    ("a JSON string", b'"feed"'),
+    ("a next cursor of 20 digits", _page(nxt="feed?after=" + "9" * 20)),
+    ("a next cursor past SQLite's INTEGER", _page(nxt=f"feed?after={2**63}")),
+    ("a negative next cursor", _page(nxt="feed?after=-5")),
+    ("items that are not a list", _page(items="Create")),
+    ("items about other origins", _page(items=(
+        _created("http://169.254.169.254/latest/meta-data/"),
+        _created("http://127.0.0.1:9/x"), _created({"id": "https://elsewhere.example/p"})))),
+    ("objects that are not IRIs", _page(items=(
+        _created(5), _created(["{base}x"]), _created({"id": 7}), _created("http://[::1"),
+        _created(None)))),
+    ("a nested JSON bomb", b"[" * 100_000 + b"]" * 100_000),
+]
+
+
+@pytest.mark.parametrize(("name", "body"), FEED_PAGES, ids=[f[0] for f in FEED_PAGES])
+def test_a_hostile_feed_page_is_survived(peer: Peered, name: str, body: bytes) -> None:
+    fake, fed = peer.fake, peer.fed
+    fake.serve("/feed", body.replace(b"{base}", fake.base.encode()),
+               "application/activity+json")
+    try:
+        cached = fed.cache.count() + fed.cache.count("quarantined")
+        before = [r for r in fake.requests if not r[1].startswith("/feed")]
+        configured = fed.peers.all()[0]
+        stats = peer.run(fed.sync_peer(configured))
+        assert stats["fetched"] == 0, name
+        after = fed.peers.get(configured.origin)
+        # The attempt is recorded, so the loop waits before the next (no retry storm).
+        assert after is not None and after.last_sync is not None
+        assert after.last_sync > (configured.last_sync or 0)
+        assert after.cursor < 2**63
+        assert [r for r in fake.requests if not r[1].startswith("/feed")] == before
+        assert fed.cache.count() + fed.cache.count("quarantined") == cached
+        peer.answers()
+    finally:
+        fake.serve_feed([])
 
 
 # --- cursors -----------------------------------------------------------------------------
