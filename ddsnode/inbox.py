@@ -145,6 +145,9 @@ class Inbox:
             activity = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise BadRequest("The notification is not JSON") from None
+        except RecursionError:  # JSON nested thousands deep: 400, not 500
+            raise BadRequest("The notification is JSON nested too deep to be an activity"
+                             ) from None
         if not isinstance(activity, dict) or not all(
                 isinstance(activity.get(k), str) for k in ("id", "type", "actor")):
             raise BadRequest("A notification is an activity with string id, type and actor")

@@ -128,6 +128,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Largest peer document (resource, description, feed page) the node reads"),
     Setting("peer_timeout_seconds", 30.0,
             "Seconds one request to a peer may take in all, body included (slow peers)"),
+    Setting("inbox_max_bytes", 256 * 1024,
+            "Largest notification the LDN inbox accepts (413 above)"),
     Setting("trace_max_depth", 6,
             "Most links followed from the start of a trace (`/trace`, `ddsnode trace`)"),
     Setting("trace_max_resources", 200,

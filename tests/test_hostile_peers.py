@@ -160,6 +160,44 @@ def test_an_unsigned_notification_gets_a_401_that_explains_signatures(
     peer.answers()
 
 
+def _activity(**fields: object) -> bytes:
+    base = {"id": "{base}feed#n-{n}", "type": "Create", "actor": "{base}",
+            "object": "{base}proposals/never-fetched"}
+    return json.dumps({**base, **fields}).encode()
+
+
+SIGNED_NOTIFICATIONS = [  # (name, body with {base} the peer's and {n} a counter, status)
+    ("not JSON", b"{not json", 400),
+    ("JSON nested 100,000 deep", b"[" * 100_000 + b"]" * 100_000, 400),
+    ("a JSON array", b"[]", 400),
+    ("no id", json.dumps({"type": "Create", "actor": "{base}"}).encode(), 400),
+    ("an id that is a number", _activity(id=5), 400),
+    ("an unknown type", _activity(type="Burn"), 400),
+    ("an actor on another origin", _activity(actor="https://elsewhere.example/"), 403),
+    ("an id on another origin", _activity(id="https://elsewhere.example/feed#1"), 403),
+    ("an object on another origin", _activity(object="http://169.254.169.254/x"), 403),
+    ("an object that is no IRI", _activity(object={"id": 12}), 403),
+    ("larger than inbox_max_bytes", _activity(summary="x" * 300_000), 413),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "status"), SIGNED_NOTIFICATIONS,
+                         ids=[n[0] for n in SIGNED_NOTIFICATIONS])
+def test_a_malformed_signed_notification_is_refused(peer: Peered, name: str, body: bytes,
+                                                    status: int) -> None:
+    inbox = peer.node.url("inbox")
+    body = body.replace(b"{base}", peer.fake.base.encode()).replace(
+        b"{n}", str(len(peer.fake.requests)).encode())
+    before = list(peer.fake.requests)
+    response = peer.http.post("/inbox", content=body,
+                              headers=peer.fake.sign_bytes(inbox, body))
+    _problem(response, status)
+    assert peer.fake.requests == before  # nothing fetched because of it
+    assert peer.fed.cache.get(peer.fake.base + "proposals/never-fetched",
+                              quarantined=True) is None
+    peer.answers()
+
+
 def test_the_inbox_says_what_it_accepts_and_lists_without_remote_context(peer: Peered) -> None:
     options = peer.http.options("/inbox")
     assert options.status_code == 204

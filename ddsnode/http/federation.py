@@ -47,7 +47,6 @@ from ddsnode.trace import Tracer
 
 LDP = "http://www.w3.org/ns/ldp#"
 LDP_INBOX = LDP + "inbox"
-MAX_NOTIFICATION = 256 * 1024
 ACCEPT_POST = "application/ld+json, application/activity+json"
 MAX_SEQ = 2**63 - 1  # SQLite INTEGER: a larger cursor names no change (and cannot be bound)
 
@@ -130,7 +129,7 @@ class InboxEndpoint(_Endpoint):
                              conneg.JSONLD, head=method == "HEAD",
                              extra=[(b"accept-post", ACCEPT_POST.encode())])
             return
-        body = await read_body(scope, receive, headers, MAX_NOTIFICATION)
+        body = await read_body(scope, receive, headers, int(fed.node.settings.inbox_max_bytes))
         query = scope.get("query_string", b"").decode("latin-1")
         url = iri + (f"?{query}" if query else "")
         admitted = await fed.inbox.admit("POST", url, headers, body)

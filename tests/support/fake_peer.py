@@ -68,10 +68,15 @@ class FakePeer:
         """(body, headers) of ``activity`` signed for ``inbox`` under this peer's key IRI
         (with ``key``: a forgery naming this peer's key)."""
         body = json.dumps(activity).encode()
+        return body, self.sign_bytes(inbox, body, key=key)
+
+    def sign_bytes(self, inbox: str, body: bytes, *,
+                   key: Ed25519PrivateKey | None = None) -> dict[str, str]:
+        """Headers (Content-Type, Content-Digest, signature) for POSTing ``body`` as is."""
         headers = {"Content-Type": "application/ld+json"}
         headers.update(Signer(key or self.key, self.base + "#main-key")("POST", inbox, headers,
                                                                         body))
-        return body, headers
+        return headers
 
     def serve_feed(self, iris: list[str]) -> None:
         """Serve ``/feed`` as one page announcing a Create of each IRI (cursor 0 → n)."""
