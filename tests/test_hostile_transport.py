@@ -313,3 +313,25 @@ def test_sigterm_stops_the_node_while_slow_clients_hold_connections(tmp_path: Pa
     log = node.log.read_text("utf-8", "replace")
     assert "Application shutdown complete" in log  # a graceful stop: writer, store closed
     assert "Traceback" not in log
+
+
+def test_sigterm_stops_the_node_while_a_client_does_not_read_its_response(
+        tmp_path: Path) -> None:
+    """A reader that stalls holds a request in flight; shutdown_timeout ends the wait."""
+    slow = {"header_timeout": 600.0, "body_timeout": 600.0, "shutdown_timeout": 1.0}
+    with running_node(tmp_path, settings=slow) as node:
+        big = bytes(range(256)) * (3 * 1024 * 1024 // 256)
+        r = httpx.put(node.url("documents/big.bin"), content=big, headers={
+            "Content-Type": "application/octet-stream", **node.auth()})
+        assert r.status_code == 201, r.text
+        reader = socket.socket()
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        reader.settimeout(WAIT)
+        reader.connect(("127.0.0.1", port_of(node)))
+        reader.sendall(b"GET /documents/big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 4)
+        assert reader.recv(12) == b"HTTP/1.1 200"  # the answer started; then no more reads
+        still_answers(node)
+        node.process.send_signal(signal.SIGTERM)
+        assert node.process.wait(timeout=WAIT) in (0, -signal.SIGTERM)
+        reader.close()
+    assert "timeout graceful shutdown exceeded" in node.log.read_text("utf-8", "replace")
