@@ -8,7 +8,8 @@ one client asks for it in the slow media types (JSON-LD, expanded JSON-LD, HTML)
 first render — retrying on 503 as Retry-After says, while ``--readers`` clients read a
 small, already rendered resource in a loop. Prints, per shape of large resource, how long
 the renders took and the small reads' p50/p99/max (issue 9, item 3: before, a first
-render ran on the event loop and every other request waited for it).
+render ran on the event loop and every other request waited for it); then how the
+JSON-LD render of an RDF list grows with its length (quadratic before, linear after).
 
 ``--before REV`` runs the same on the tree of git revision REV (``git archive`` into a
 temporary directory) first, for a before/after table. A script, never a test.
@@ -97,6 +98,25 @@ def run(tree: Path, readers: int) -> list[tuple[str, float, int, float, float, f
     return rows
 
 
+def growth(tree: Path) -> list[tuple[int, float]]:
+    """(items, seconds) of the JSON-LD render of an RDF list of growing length on ``tree``
+    (the fallback through pyld: its N-Quads step was quadratic)."""
+    sys.path.insert(0, str(tree))
+    import rdflib
+
+    from ddsnode import representation
+
+    rows = []
+    for n in (500, 1000, 2000, 4000):
+        items = " ".join(f'"item {i} of a long list"' for i in range(n))
+        graph = rdflib.Graph().parse(data=f"<#it> <{EX}list> ({items}) .", format="turtle",
+                                     publicID="http://n/open/big")
+        started = time.perf_counter()
+        representation.render(graph, "http://n/open/big", SLOW_OFFERS[0])
+        rows.append((n, time.perf_counter() - started))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", help="git revision to measure first (before the change)")
@@ -106,6 +126,8 @@ def main() -> None:
     if args.tree:
         for row in run(Path(args.tree), args.readers):
             print("\t".join(str(v) for v in row))
+        for n, seconds in growth(Path(args.tree)):
+            print(f"growth\t{n}\t{seconds}")
         return
     results: list[tuple[str, list[list[str]]]] = []
     trees: list[tuple[str, Path]] = [("after", HERE.parent)]
@@ -124,9 +146,16 @@ def main() -> None:
     print(f"{'tree':<22} {'large resource':<24} {'renders s':>9} {'reads':>6} "
           f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for label, rows in results:
-        for name, render, count, p50, p99, top in rows:
+        for name, render, count, p50, p99, top in (r for r in rows if r[0] != "growth"):
             print(f"{label:<22} {name:<24} {float(render):>9.2f} {int(count):>6} "
                   f"{float(p50):>8.1f} {float(p99):>8.1f} {float(top):>8.1f}")
+    print(f"\n{'tree':<22} {'RDF list items':>14} {'JSON-LD s':>10} {'ratio':>6}")
+    for label, rows in results:
+        previous = None
+        for _, n, seconds in (r for r in rows if r[0] == "growth"):
+            ratio = f"{float(seconds) / previous:.1f}" if previous else ""
+            print(f"{label:<22} {int(n):>14} {float(seconds):>10.3f} {ratio:>6}")
+            previous = float(seconds)
     scratch.cleanup()
 
 

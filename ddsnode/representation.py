@@ -30,6 +30,8 @@ from ddsnode.problem import Unavailable
 from ddsnode.store.base import Representation, StoredResource
 
 V = TypeVar("V")
+RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 # What an RDF resource is rendered as; the JSON offer is served from the JSON-LD bytes.
 OFFERS: tuple[str, ...] = (conneg.JSONLD, conneg.JSONLD_EXPANDED, conneg.TURTLE,
@@ -89,9 +91,30 @@ def expanded(graph: rdflib.Graph, main: str | None = None) -> list[dict[str, Any
 
 def pyld_expanded(graph: rdflib.Graph, main: str | None = None) -> list[dict[str, Any]]:
     """:func:`expanded` by pyld's RDF to object conversion (RDF lists become ``@list``)."""
-    nquads = graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
-    nodes: list[dict[str, Any]] = pyld.from_rdf(nquads, {"format": "application/n-quads"})
+    # The dataset is handed over already parsed: pyld's own N-Quads parser drops duplicate
+    # triples by comparing each with every one before it (quadratic: an RDF list of 8,000
+    # items took 60-75 s, issue 9 item 3); a graph has no duplicates to drop.
+    nodes: list[dict[str, Any]] = pyld.from_rdf({"@default": _pyld_triples(graph)}, {})
     return _embed(nodes, main)
+
+
+def _pyld_term(term: Any) -> dict[str, str]:
+    """``term`` as pyld's RDF dataset writes it (what its N-Quads parser makes)."""
+    if isinstance(term, rdflib.BNode):
+        return {"type": "blank node", "value": f"_:{term}"}
+    if isinstance(term, rdflib.Literal):
+        out = {"type": "literal", "value": str(term)}
+        if term.language:
+            out.update(datatype=RDF_LANGSTRING, language=term.language)
+        else:
+            out["datatype"] = str(term.datatype or XSD_STRING)
+        return out
+    return {"type": "IRI", "value": str(term)}
+
+
+def _pyld_triples(graph: rdflib.Graph) -> list[dict[str, dict[str, str]]]:
+    return [{"subject": _pyld_term(s), "predicate": _pyld_term(p), "object": _pyld_term(o)}
+            for s, p, o in graph]
 
 
 def _embed(nodes: list[dict[str, Any]], main: str | None) -> list[dict[str, Any]]:
@@ -194,8 +217,8 @@ class Renderings:
 
     A first render runs on the render threads (:class:`RenderPool`), never on the event
     loop nor for longer than ``timeout`` in the caller (issue 9, item 3: a 1 MB resource
-    first rendered as JSON-LD stalled every request for 10–23 s; an RDF list of 8,000
-    items takes pyld 60–75 s). Past ``timeout`` the caller gets 503 with Retry-After
+    first rendered as JSON-LD stalled every request for 10–23 s). Past ``timeout`` the
+    caller gets 503 with Retry-After
     while the render goes on and is cached, so a retry finds it; N-Triples and Turtle
     stay quick for every resource and the problem says so.
     """
