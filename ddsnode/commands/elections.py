@@ -1,0 +1,123 @@
+"""Election commands: ``import nist|openelections``, ``export nist|csv``, ``verify``.
+
+``ddsnode import nist DIR SOURCE`` and ``ddsnode import openelections DIR SOURCE`` join
+the ``import`` group (:mod:`ddsnode.commands.imports`, registered before this module);
+``export`` and ``verify`` are this module's own groups. The node need not be stopped:
+the commands open DIR's store themselves, and a running server sees the writes.
+
+Exit status: import and export 0 when they ran (an import with rejected documents
+included), 2 when SOURCE or DIR cannot be read; verify 0 when nothing disagrees, 1 when
+something does, 2 when SOURCE cannot be read (like ``ddsnode validate``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ddsnode.commands.node import require_node_dir
+from ddsnode.settings import Settings
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> Any:
+    """The sub-command action of ``parser`` (argparse keeps one per parser)."""
+    for action in parser._actions:  # argparse has no public accessor for it
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return parser.add_subparsers(dest="platform", metavar="FORMAT")
+
+
+def add_parser(sub: Any) -> None:
+    """Register the election subcommands of ``import``, and ``export`` and ``verify``."""
+    group = sub.choices.get("import") or sub.add_parser("import", help="import data")
+    formats = _subparsers(group)
+    n = formats.add_parser("nist", help="import a NIST SP 1500-100 v2 election report "
+                                        "(JSON or XML)")
+    o = formats.add_parser("openelections", help="import an OpenElections precinct CSV "
+                                                 "(YYYYMMDD__state__type__level.csv)")
+    for p in (n, o):
+        p.add_argument("dir", type=Path, help="node directory")
+        p.add_argument("source", type=Path, help="the file to import")
+        p.add_argument("--slug", help="name for the file's resources (default: from the "
+                                      "file name); the same slug names the same resources")
+        p.add_argument("--language", default="en",
+                       help="language of texts that carry none (default: en)")
+        p.add_argument("--report", type=Path, metavar="FILE",
+                       help="write the full report (JSON) to FILE")
+    o.add_argument("--status", default="unofficialComplete",
+                   choices=("unofficialPartial", "unofficialComplete", "certified",
+                            "recount", "correction"),
+                   help="results status of the file's counts (the CSV does not say)")
+    n.set_defaults(func=_import_nist)
+    o.set_defaults(func=_import_openelections)
+
+    e = sub.add_parser("export", help="export an election as NIST CDF JSON or CSV")
+    kinds = e.add_subparsers(dest="export_format", metavar="FORMAT")
+    for name, helptext in (("nist", "NIST SP 1500-100 v2 JSON, checked against NIST's schema"),
+                           ("csv", "OpenElections-style CSV with vote-type columns")):
+        x = kinds.add_parser(name, help=helptext)
+        x.add_argument("dir", type=Path, help="node directory")
+        x.add_argument("election", help="the election's IRI, or its path on the node")
+        x.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+        x.set_defaults(func=_export, export_format=name)
+    e.set_defaults(func=lambda args: (e.print_help(), 2)[1])
+
+    v = sub.add_parser("verify", help="re-add published election results from the lowest "
+                                      "units and report what does not add up")
+    v.add_argument("source", help="a node directory, an export file (NIST JSON/XML), or a "
+                                  "node URL")
+    v.add_argument("--json", action="store_true", help="findings as JSON")
+    v.set_defaults(func=_verify)
+
+
+def _report_out(args: argparse.Namespace, report: Any) -> None:
+    print(f"imported {args.source} into {args.dir} ({report.digest})")
+    print(report.summary_table())
+    problems = report.problems_text()
+    if problems:
+        print(problems, file=sys.stderr)
+    if args.report:
+        args.report.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False),
+                               encoding="utf-8")
+
+
+def _import_nist(args: argparse.Namespace) -> int:
+    from ddsnode.elections.run import import_nist
+    node_dir = require_node_dir(args.dir)
+    report = import_nist(Settings.load(node_dir), node_dir, args.source, slug=args.slug,
+                         language=args.language)
+    _report_out(args, report)
+    return 0
+
+
+def _import_openelections(args: argparse.Namespace) -> int:
+    from ddsnode.elections.run import import_openelections
+    node_dir = require_node_dir(args.dir)
+    report = import_openelections(Settings.load(node_dir), node_dir, args.source,
+                                  slug=args.slug, language=args.language, status=args.status)
+    _report_out(args, report)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ddsnode.elections.run import export_election
+    node_dir = require_node_dir(args.dir)
+    text = export_election(Settings.load(node_dir), args.election, args.export_format)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8", newline="")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from ddsnode.elections.run import verify_source
+    result = verify_source(args.source)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(result.text())
+    return 1 if result.findings else 0

@@ -1,0 +1,74 @@
+"""The election commands as plain functions (the CLI and the tests call these)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ddsnode.elections.documents import Naming
+from ddsnode.elections.importer import ElectionImport, ElectionImportReport
+from ddsnode.elections.sources import read_source
+from ddsnode.elections.verify import Verification, verify
+from ddsnode.node import Node
+from ddsnode.settings import Settings
+
+
+def import_nist(settings: Settings, node_dir: Path, path: Path, *, slug: str | None = None,
+                language: str = "en") -> ElectionImportReport:
+    """Import one NIST SP 1500-100 v2 report (JSON or XML) into the node at ``node_dir``."""
+    from ddsnode.elections import nist
+    source = read_source(path, settings.elections_max_source_bytes)
+    slug = slug or source.slug("nist")
+    node = Node.open(settings)
+    try:
+        mapper = nist.Mapper(Naming(node.base, slug), source.digest, source.name, language)
+        # Mapping errors (not a report, unsafe XML, a count that is not a number) stop
+        # the import before anything is written: nothing half-imported.
+        docs = mapper.documents(nist.read_report(source.data, source.name))
+        report = ElectionImportReport(str(path), source.digest, notes=mapper.notes)
+        return ElectionImport(node, node_dir, f"nist:{slug}", report).run(docs)
+    finally:
+        node.close()
+
+
+def import_openelections(settings: Settings, node_dir: Path, path: Path, *,
+                         slug: str | None = None, language: str = "en",
+                         status: str = "unofficialComplete") -> ElectionImportReport:
+    """Import one OpenElections precinct CSV into the node at ``node_dir``."""
+    from ddsnode.elections.openelections import Mapper, read_sheet
+    source = read_source(path, settings.elections_max_source_bytes)
+    slug = slug or source.slug("oe")
+    node = Node.open(settings)
+    try:
+        sheet = read_sheet(source, max_rows=settings.elections_max_rows)
+        mapper = Mapper(Naming(node.base, slug), source.digest, source.name,
+                                      language, status)
+        docs = mapper.documents(sheet)
+        report = ElectionImportReport(str(path), source.digest, findings=list(sheet.findings),
+                                      notes=mapper.notes)
+        for reject in mapper.rejects:
+            report.count(reject[0], "rejected")
+            report.rejects.append(reject[1])
+        return ElectionImport(node, node_dir, f"openelections:{slug}", report).run(docs)
+    finally:
+        node.close()
+
+
+def export_election(settings: Settings, election: str, fmt: str) -> str:
+    """The election ``election`` (IRI or path) of the node as NIST JSON or CSV text."""
+    from ddsnode.elections import export
+    from ddsnode.elections.loading import node_model
+    node = Node.open(settings)
+    try:
+        iri = election if "://" in election else node.base + election.lstrip("/")
+        model = node_model(node, iri)
+    finally:
+        node.close()
+    if fmt == "nist":
+        return export.nist_json(model, issuer=settings.operator or settings.name)
+    return export.csv_text(model)
+
+
+def verify_source(source: str) -> Verification:
+    """Verify the results in ``source`` (node directory, export file or node URL)."""
+    from ddsnode.elections.loading import load_any
+    return verify(load_any(source))
