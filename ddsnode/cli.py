@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "ddsnode.commands.token",
     "ddsnode.commands.demo",
     "ddsnode.commands.imports",
+    "ddsnode.commands.elections",  # adds to the import group: after imports
     "ddsnode.commands.peer",
     "ddsnode.commands.trace",
 )

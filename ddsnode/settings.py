@@ -99,6 +99,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Most bytes the CSV files of one export ZIP may inflate to, all members together"),
     Setting("import_max_zip_ratio", 100,
             "Highest inflated/compressed size ratio of a ZIP member over 1 MiB (a zip bomb above)"),
+    Setting("elections_max_source_bytes", 256 * 1024 * 1024,
+            "Largest election file (NIST CDF, OpenElections CSV) an import or verify reads"),
+    Setting("elections_max_rows", 2_000_000,
+            "Most data rows of one OpenElections CSV (the rest is refused, nothing imported)"),
     Setting("private_containers", "", "Comma-separated container paths readable only with a token"),
     Setting("open_containers", "",
             "Comma-separated container paths with no shape that anyone may read and write "
