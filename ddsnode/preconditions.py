@@ -40,6 +40,11 @@ def _opaque(tag: str) -> str:
     return tag.removeprefix("W/")
 
 
+def _any_of(tags: Iterable[str], wanted: set[str]) -> bool:
+    """Whether one of ``tags`` is ``wanted``, reading ``tags`` no further than the first."""
+    return any(tag in wanted for tag in tags)
+
+
 @dataclass(frozen=True)
 class Preconditions:
     """The preconditions of one request (None: header absent)."""
@@ -73,20 +78,21 @@ class Preconditions:
         """PreconditionFailed unless a state-changing request may proceed (RFC 9110 13.2.2).
 
         ``current_etags`` are the tags of every representation of the current resource,
-        or None when there is none (absent or a tombstone).
+        or None when there is none (absent or a tombstone). They are read lazily and only
+        until a listed tag matches: the cheap ones come first, and a representation not
+        rendered yet is rendered only when no earlier tag decided (issue 9, item 3).
         """
-        tags = None if current_etags is None else set(current_etags)
         if self.if_match is not None:
-            if tags is None:
+            if current_etags is None:
                 raise PreconditionFailed("If-Match: the resource does not exist")
             # Strong comparison (RFC 9110 8.8.3.2): weak tags never match.
-            if self.if_match != ("*",) and not any(
-                    t in tags for t in self.if_match if not t.startswith("W/")):
+            strong = {t for t in self.if_match if not t.startswith("W/")}
+            if self.if_match != ("*",) and not _any_of(current_etags, strong):
                 raise PreconditionFailed("If-Match: the resource has changed (ETag differs)")
-        if self.if_none_match is not None and tags is not None:
+        if self.if_none_match is not None and current_etags is not None:
             if self.if_none_match == ("*",):
                 raise PreconditionFailed("If-None-Match: * — the resource already exists")
-            if any(_opaque(t) in tags for t in self.if_none_match):
+            if _any_of(current_etags, {_opaque(t) for t in self.if_none_match}):
                 raise PreconditionFailed("If-None-Match: the resource matches a listed ETag")
 
     def check_read(self, etag: str, modified: datetime | None) -> bool:

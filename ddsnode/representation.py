@@ -13,7 +13,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import cache
@@ -295,17 +295,54 @@ class Renderings:
             headers={"Retry-After": str(max(1, round(self.timeout)))})
 
     def etags(self, resource: StoredResource, *, compact: bool = True) -> list[str]:
-        """The strong ETag of every representation (If-Match may name any of them); all
-        of them rendered within one ``timeout`` (503 past it)."""
-        futures = [(offer, self.start(resource, offer, compact=compact))
-                   for offer in ETAG_OFFERS]
+        """The strong ETag of every representation (If-Match may name any of them), made
+        as they are read: first those at hand, then the rest rendered, within one
+        ``timeout`` (503 past it). A precondition that matches a cheap tag renders
+        nothing (:meth:`ddsnode.preconditions.Preconditions.check_write`)."""
+        return LazyTags(self._etags(resource, compact))
+
+    def _etags(self, resource: StoredResource, compact: bool) -> Iterator[str]:
+        pending = []
+        for offer in ETAG_OFFERS:
+            found = self.cached(resource, offer, compact=compact)
+            if found is not None:
+                yield found.etag
+            else:
+                pending.append(offer)
+        futures = [(offer, self.start(resource, offer, compact=compact)) for offer in pending]
         deadline = time.monotonic() + self.timeout
-        reps = [self.wait(future, offer, deadline) for offer, future in futures]
-        return [rep.etag for rep in reps if rep is not None]
+        for offer, future in futures:
+            rep = self.wait(future, offer, deadline)
+            if rep is not None:
+                yield rep.etag
 
     @staticmethod
     def _key(resource: StoredResource, offer: str, compact: bool) -> tuple[object, ...]:
         return (resource.iri, resource.kind, compact, offer, resource.ntriples)
+
+
+class LazyTags(list[str]):
+    """A list of ETags made on demand: iterating takes the ones made so far, then makes
+    more from ``source``; ``append`` adds one at once (a file's own tag)."""
+
+    def __init__(self, source: Iterator[str]) -> None:
+        super().__init__()
+        self._source: Iterator[str] | None = source
+
+    def __iter__(self) -> Iterator[str]:
+        i = 0
+        while True:
+            if i < len(self):
+                yield self[i]
+                i += 1
+            elif self._source is None:
+                return
+            else:
+                tag = next(self._source, None)
+                if tag is None:
+                    self._source = None
+                    return
+                self.append(tag)
 
 
 class RenderPool:

@@ -106,20 +106,34 @@ def test_a_first_render_over_budget_is_503_and_the_node_keeps_answering(
 
 
 def test_a_conditional_write_waits_no_longer_than_the_render_budget(node: LocalNode) -> None:
+    stale = '"0123456789abcdef0123456789abcdef"'
     with node.client() as http:
         tag = http.get("open/big", headers={"Accept": conneg.NTRIPLES}).headers["etag"]
-        # If-Match compares every representation's tag: the slow ones are not ready yet.
+        # A tag that matches none: every representation's tag is needed, the slow ones
+        # are not rendered yet — 503 within the budget, nothing written.
         r = http.put("open/big", content=SMALL,
-                     headers={"Content-Type": "text/turtle", "If-Match": tag})
+                     headers={"Content-Type": "text/turtle", "If-Match": stale})
         assert r.status_code == 503, r.text[:300]
         assert http.get("open/big", headers={"Accept": conneg.NTRIPLES}).headers["etag"] == tag
         assert_node_answers(http)
-        # Once rendered, the same conditional write goes through.
+        # Once rendered, the same write is refused for what it is: a stale tag.
         assert eventually(http, "open/big", conneg.JSONLD).status_code == 200
         assert eventually(http, "open/big", conneg.JSONLD_EXPANDED).status_code == 200
+        assert eventually(http, "open/big", conneg.HTML).status_code == 200
+        assert eventually(http, "open/big", conneg.TURTLE).status_code == 200
+        r = http.put("open/big", content=SMALL,
+                     headers={"Content-Type": "text/turtle", "If-Match": stale})
+        assert r.status_code == 412, r.text[:300]
+
+
+def test_a_conditional_write_with_a_current_cheap_tag_renders_nothing(
+        node: LocalNode) -> None:
+    with node.client() as http:
+        tag = http.get("open/big", headers={"Accept": conneg.NTRIPLES}).headers["etag"]
         r = http.put("open/big", content=SMALL,
                      headers={"Content-Type": "text/turtle", "If-Match": tag})
         assert r.status_code == 204, r.text[:300]
+        assert http.get("open/big", headers={"Accept": conneg.TURTLE}).content.count(b"small")
 
 
 def test_renders_waiting_are_bounded(tmp_path: Path) -> None:
