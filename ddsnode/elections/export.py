@@ -23,7 +23,7 @@ from typing import Any
 
 from ddsnode import __version__
 from ddsnode.elections.documents import NIST_COUNT_TYPES, NIST_STATUSES
-from ddsnode.elections.model import ElectionModel, Unit
+from ddsnode.elections.model import ElectionModel, Unit, current
 from ddsnode.store.results import spreadsheet_safe
 
 Json = dict[str, Any]
@@ -123,7 +123,10 @@ def nist_report(m: ElectionModel, *, issuer: str = "ddsnode") -> Json:
     used_offices = {o for c in m.contests for o in c.offices}
     by_contest: dict[str, dict[str, list[Json]]] = {}
     ballots: list[Json] = []
-    for r in m.results:
+    # A NIST report is one publication: the current one (highest sequence) of each
+    # contest and unit; earlier ones stay on the node.
+    published = sorted(current(m.results).values(), key=lambda r: (r.contest, r.figures.unit))
+    for r in published:
         unit = r.figures.unit
         if unit not in ids:
             continue
@@ -194,9 +197,9 @@ def nist_report(m: ElectionModel, *, issuer: str = "ddsnode") -> Json:
     if ballots:
         election["BallotCounts"] = ballots
 
-    statuses = [r.status for r in m.results if r.status]
-    sequences = [r.sequence for r in m.results if r.sequence is not None]
-    dates = sorted(r.reported for r in m.results if r.reported)
+    statuses = [r.status for r in published if r.status]
+    sequences = [r.sequence for r in published if r.sequence is not None]
+    dates = sorted(r.reported for r in published if r.reported)
     precinct = any(m.units[r.figures.unit].kind in ("precinct", "polling-place")
                    for r in m.results if r.figures.unit in m.units)
     report: Json = {
@@ -260,7 +263,7 @@ def csv_text(m: ElectionModel) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    for r in sorted(m.results, key=lambda r: (r.contest, r.figures.unit)):
+    for r in sorted(current(m.results).values(), key=lambda r: (r.contest, r.figures.unit)):
         contest = contests[r.contest]
         unit = m.units.get(r.figures.unit)
         parent = m.units.get(unit.parent) if unit and unit.parent else None

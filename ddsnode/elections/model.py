@@ -170,6 +170,16 @@ def results_of(g: rdflib.Graph, units: dict[str, Unit],
     return out
 
 
+def current(results: list[Result]) -> dict[tuple[str, str], Result]:
+    """(contest, unit) -> the publication with the highest sequence."""
+    out: dict[tuple[str, str], Result] = {}
+    for r in results:
+        key = (r.contest, r.figures.unit)
+        if key not in out or (r.sequence or 0) > (out[key].sequence or 0):
+            out[key] = r
+    return out
+
+
 def contest_of(g: rdflib.Graph, s: URIRef) -> Contest:
     """One contest and its selections."""
     kind = "BallotMeasureContest" if (s, RDF.type, DDS.BallotMeasureContest) in g \

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import rdflib
 from rdflib import RDF
 
-from ddsnode.elections.model import Result, Unit, results_of, units_of
+from ddsnode.elections.model import Result, Unit, current, results_of, units_of
 from ddsnode.elections.plausibility import ERROR, Finding, check_result
 from ddsnode.vocab import DDS
 
@@ -46,16 +46,6 @@ class Verification:
         """As ``--json`` prints it."""
         return {"results": self.results, "compared": self.compared,
                 "findings": [f.to_json() for f in self.findings], "notes": self.notes}
-
-
-def current(results: list[Result]) -> dict[tuple[str, str], Result]:
-    """(contest, unit) -> the publication with the highest sequence."""
-    out: dict[tuple[str, str], Result] = {}
-    for r in results:
-        key = (r.contest, r.figures.unit)
-        if key not in out or (r.sequence or 0) > (out[key].sequence or 0):
-            out[key] = r
-    return out
 
 
 def _name(units: dict[str, Unit], iri: str) -> str:
