@@ -184,7 +184,7 @@ def test_round_trip_gives_the_same_graph(tmp_path: Path) -> None:
 
 def test_example_election_exports_as_valid_nist(tmp_path: Path) -> None:
     node_dir = new_node(tmp_path / "node")
-    written, problems = load_examples(Settings.load(node_dir))
+    _, problems = load_examples(Settings.load(node_dir))
     assert not problems
     report = json.loads(export(node_dir, "elections/municipal-2026"))
     assert schema_errors(report) == []
