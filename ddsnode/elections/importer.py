@@ -113,6 +113,17 @@ def figures(doc: dict[str, Any], units: dict[str, dict[str, Any]],
                    votes_allowed.get(str(doc.get("contest"))), counts)
 
 
+def _strings(value: Any) -> list[str]:
+    """Every string in a JSON document."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 def now_text() -> str:
     """Now as an xsd:dateTime (seconds, UTC)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -175,6 +186,10 @@ class ElectionImport:
                 self._reject(item, "; ".join(errors))
                 return None
         body = json.dumps(item.doc, sort_keys=True, ensure_ascii=False)
+        too_large = self._too_large(item.doc, body)
+        if too_large is not None:
+            self._reject(item, too_large)
+            return None
         digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
         current = self.node.store.get(item.iri)
         live = current is not None and current.kind != "tombstone"
@@ -192,6 +207,21 @@ class ElectionImport:
             return None
         self.report.count(item.kind, "updated" if live else "created")
         return digest
+
+    def _too_large(self, doc: dict[str, Any], body: str) -> str | None:
+        """Why a document is past a limit an HTTP write has, or None: the same limits
+        for every way in (max_literal_bytes per value, max_body_bytes per resource)."""
+        settings = self.node.settings
+        for value in _strings(doc):
+            size = len(value.encode("utf-8"))
+            if size > settings.max_literal_bytes:
+                return (f"a value of {size:,} bytes, past max_literal_bytes "
+                        f"({settings.max_literal_bytes:,})")
+        size = len(body.encode("utf-8"))
+        if size > settings.max_body_bytes:
+            return (f"the resource would be {size:,} bytes of JSON-LD, past max_body_bytes "
+                    f"({settings.max_body_bytes:,})")
+        return None
 
     def _reject(self, item: Document, reason: str) -> None:
         self.report.count(item.kind, "rejected")
