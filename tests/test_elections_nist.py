@@ -144,7 +144,7 @@ def test_units_keep_hierarchy_and_ocd_ids(post_node: tuple[Path, dict[str, Any]]
 
 def test_vote_counts_per_selection_unit_and_type(post_node: tuple[Path, dict[str, Any]]) -> None:
     graph = election_graph(post_node[0])
-    result = rdflib.URIRef(BASE + "results/va-result-cc20002-ru0002")
+    result = rdflib.URIRef(BASE + "results/va-result-cc20002-ru0002-seq-1")
     counts = {(str(graph.value(v, DDS.selection)).rsplit("#")[-1],
                str(graph.value(v, DDS.countType)).rsplit("/")[-1]): int(graph.value(v, DDS.count))
               for v in graph.objects(result, DDS.hasVoteCount)}

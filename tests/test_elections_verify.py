@@ -187,3 +187,32 @@ def test_unreadable_source_is_exit_2(tmp_path: Path, source: str,
     assert main(["verify", str(tmp_path / source)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ddsnode: ") and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("status", "codes"), [
+    ("unofficial-complete", ["count-decreased"]),
+    ("correction", []),
+    ("recount", []),
+])
+def test_counts_that_go_down_between_sequences(tmp_path: Path, status: str,
+                                               codes: list[str]) -> None:
+    """A second publication (sequence 2) with fewer votes for a county: a finding unless
+    it is a correction or a recount. The state total is lowered with it, so the sums
+    still hold."""
+    node_dir = tmp_path / "node"
+    init_node(node_dir, base_url=BASE)
+    first = write_report(tmp_path / "seq1.json", report())
+    assert main(["import", "nist", str(node_dir), str(first), "--slug", "r"]) == 0
+    later = copy.deepcopy(report())
+    later["SequenceStart"] = later["SequenceEnd"] = 2
+    later["Status"] = status
+    _count(later, "a", "no", "total", 140)
+    _count(later, "s", "no", "total", 230)
+    second = write_report(tmp_path / "seq2.json", later)
+    assert main(["import", "nist", str(node_dir), str(second), "--slug", "r"]) == 0
+    found = verify(load_any(str(node_dir)))
+    assert found.results == 6
+    assert sorted({f.code for f in found.findings}) == codes, found.text()
+    for finding in found.findings:
+        assert finding.units == (BASE + "places/r-unit-a",) or \
+            finding.units == (BASE + "places/r-unit-s",)

@@ -299,10 +299,13 @@ class Mapper:
                      "countType": COUNT_TYPES[ctype], "count": count})
         out = []
         for unit, counts in sorted(by_unit.items()):
-            key = f"{ident}/{unit}"
+            # Each publication is a resource of its own (ontology: dds:ContestResult):
+            # a later report (higher sequence) adds results, it does not rewrite them.
+            seq = f"-seq-{sequence}" if sequence is not None else ""
+            key = f"{ident}/{unit}{seq}"
             b = ballots.get(unit, {})
             out.append(self._doc(
-                "result", key, self.naming.iri("results", "result", f"{ident}-{unit}"),
+                "result", key, self.naming.iri("results", "result", f"{ident}-{unit}{seq}"),
                 "ContestResult", contest=contest_iri, reportingUnit=self.unit_iri(unit),
                 resultsStatus=status, sequence=sequence, reportedAt=reported,
                 ballotsCast=integer(b.get("BallotsCast")),

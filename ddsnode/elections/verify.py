@@ -66,6 +66,7 @@ def verify(graph: rdflib.Graph) -> Verification:
     latest = current(results)
     for r in latest.values():
         out.findings.extend(check_result(r.figures))
+    out.findings.extend(decreases(results, units))
     contests = sorted({c for c, _ in latest})
     for contest in contests:
         for unit in sorted(units.values(), key=lambda u: u.iri):
@@ -73,6 +74,32 @@ def verify(graph: rdflib.Graph) -> Verification:
                 continue
             _compare(out, latest, units, contest, unit)
     return out
+
+
+def decreases(results: list[Result], units: dict[str, Unit]) -> list[Finding]:
+    """Counts that went down from one publication of a contest and unit to the next,
+    when the later one is not a correction or a recount (issue 14)."""
+    found = []
+    series: dict[tuple[str, str], list[Result]] = defaultdict(list)
+    for r in results:
+        if r.sequence is not None:
+            series[(r.contest, r.figures.unit)].append(r)
+    for (_, unit), items in sorted(series.items()):
+        items.sort(key=lambda r: r.sequence or 0)
+        for before, after in zip(items, items[1:], strict=False):
+            if after.status in ("correction", "recount"):
+                continue
+            for key, count in sorted(before.figures.counts.items()):
+                later = after.figures.counts.get(key)
+                if later is not None and later < count:
+                    found.append(Finding(ERROR, "count-decreased", (
+                        f"{_name(units, unit)}: {key[1]} votes for {key[0]} went down from "
+                        f"{count:,} (sequence {before.sequence}, {before.figures.iri}) to "
+                        f"{later:,} (sequence {after.sequence}, {after.figures.iri}); the later "
+                        f"one is marked {after.status or 'with no status'}, not as a "
+                        "correction or a recount"),
+                        (unit,), after.figures.iri))
+    return found
 
 
 def _compare(out: Verification, latest: dict[tuple[str, str], Result],
