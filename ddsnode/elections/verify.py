@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import rdflib
 from rdflib import RDF
@@ -86,7 +87,7 @@ def decreases(results: list[Result], units: dict[str, Unit]) -> list[Finding]:
             series[(r.contest, r.figures.unit)].append(r)
     for (_, unit), items in sorted(series.items()):
         items.sort(key=lambda r: r.sequence or 0)
-        for before, after in zip(items, items[1:], strict=False):
+        for before, after in pairwise(items):
             if after.status in ("correction", "recount"):
                 continue
             for key, count in sorted(before.figures.counts.items()):
