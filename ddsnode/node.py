@@ -29,6 +29,7 @@ from ddsnode.containers import (
     sanitise_slug,
 )
 from ddsnode.description import container_triples, node_description
+from ddsnode.elections.hook import plausible_results
 from ddsnode.filters import container_filters
 from ddsnode.indexing import title_of
 from ddsnode.jsonld import JsonLdLimits
@@ -119,7 +120,9 @@ class Node:
         self.renderings = representation.Renderings(
             int(settings.render_cache_mb) * 1024 * 1024, timeout=settings.render_timeout,
             workers=settings.render_workers)
-        self.write_hooks: list[WriteHook] = []  # server-managed triples (records.WriteHook)
+        # server-managed triples (records.WriteHook); results whose own numbers cannot
+        # be are refused (issue 14, ddsnode.elections.hook)
+        self.write_hooks: list[WriteHook] = [plausible_results]
         self.writer = Writer(store)  # runs the HTTP layer's writes (ddsnode.writer)
 
     @classmethod

@@ -1,0 +1,64 @@
+"""The plausibility checks in the node's write path: a result that cannot be is a 422.
+
+:func:`plausible_results` is a :data:`ddsnode.records.WriteHook`: the node runs it on
+every write, before validation. On a ``ContestResult`` it runs the checks that need
+nothing but the result itself (:func:`.plausibility.check_result`: ballots cast above
+the registered voters the result states, vote-type parts above a selection's total)
+and refuses the write with an RFC 9457 problem listing the findings. Checks that need
+other resources (the unit's registered voters, the contest's votes allowed, sub-unit
+sums) are ``ddsnode verify``'s.
+"""
+
+from __future__ import annotations
+
+import rdflib
+from rdflib import RDF, Literal
+
+from ddsnode.elections.plausibility import ERROR, Figures, check_result
+from ddsnode.problem import Unprocessable
+from ddsnode.records import OnAccept
+from ddsnode.store.base import StoredResource
+from ddsnode.vocab import DDS
+
+COUNT_NS = "https://w3id.org/dds/count-type/"
+
+
+class ImplausibleResult(Unprocessable):
+    """A ContestResult whose numbers cannot all be true."""
+
+    slug, title = "implausible-result", "The result's numbers do not add up"
+
+
+def _int(graph: rdflib.Graph, subject: rdflib.term.Node, predicate: rdflib.URIRef) -> int | None:
+    value = graph.value(subject, predicate)
+    if isinstance(value, Literal):
+        try:
+            return int(str(value))
+        except ValueError:
+            return None  # the shapes report an ill-typed count
+    return None
+
+
+def figures_of(graph: rdflib.Graph, main: rdflib.URIRef) -> Figures:
+    """The numbers a ContestResult document states about itself."""
+    counts: dict[tuple[str, str], int] = {}
+    for vc in graph.objects(main, DDS.hasVoteCount):
+        ctype = str(graph.value(vc, DDS.countType) or "")
+        key = (str(graph.value(vc, DDS.selection)), ctype.removeprefix(COUNT_NS))
+        counts[key] = counts.get(key, 0) + (_int(graph, vc, DDS.count) or 0)
+    return Figures(str(main), str(graph.value(main, DDS.reportingUnit) or ""), "",
+                   _int(graph, main, DDS.registeredVoters), _int(graph, main, DDS.ballotsCast),
+                   _int(graph, main, DDS.blankBallots), _int(graph, main, DDS.invalidBallots),
+                   None, counts)
+
+
+def plausible_results(graph: rdflib.Graph, main: rdflib.URIRef,
+                      current: StoredResource | None) -> OnAccept | None:
+    """Refuse a ContestResult whose own numbers cannot be (ImplausibleResult, 422)."""
+    if (main, RDF.type, DDS.ContestResult) not in graph:
+        return None
+    errors = [f for f in check_result(figures_of(graph, main)) if f.severity == ERROR]
+    if errors:
+        raise ImplausibleResult("; ".join(f.message for f in errors),
+                                extra={"findings": [f.to_json() for f in errors]})
+    return None
