@@ -27,7 +27,8 @@ from tests.support.node import RunningNode, running_node
 pytestmark = pytest.mark.slow
 
 LIMITS = {"header_timeout": 1.0, "body_timeout": 1.0, "max_header_bytes": 16384,
-          "max_header_count": 100, "max_url_bytes": 32768, "open_containers": "open/"}
+          "max_header_count": 100, "max_url_bytes": 32768, "open_containers": "open/",
+          "max_body_bytes": 65536}
 WAIT = 60.0  # the longest this test waits on a socket: a hang fails, it is not measured
 TURTLE = "<{iri}> <http://purl.org/dc/terms/title> \"{title}\"@en .\n"
 
@@ -213,6 +214,20 @@ def test_heads_within_the_limits_are_served(node: RunningNode) -> None:
     assert reply.status == 200 and reply.closed, reply
 
 
+@pytest.mark.parametrize("after", [b"GARBAGE\r\n\r\n", b"GET /?" + b"a" * 100_000,
+                                   b"GET / HTTP/1.1\r\n" + b"X-H: v\r\n" * 200])
+def test_a_bad_head_after_a_good_request_lets_its_answer_finish(node: RunningNode,
+                                                                 after: bytes) -> None:
+    """Pipelined behind a request being answered, a malformed or oversized head does not
+    cut that answer short: it is sent whole, then the connection closes."""
+    reply = exchange(node, [b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/turtle\r\n\r\n"
+                            + after])
+    assert reply.status == 200, reply
+    assert reply.closed
+    assert len(reply.body) == int(reply.headers["content-length"])
+    still_answers(node)
+
+
 # --- bodies that stop or are cut: nothing of them is written ----------------------------
 
 BODIES: list[tuple[str, int | None, Callable[[bytes], bytes], bool, int | None]] = [
@@ -266,6 +281,24 @@ def test_a_cut_upload_is_not_stored(
     if not hang_up:
         assert reply.status == status and reply.closed, reply
     unchanged(node, path, None)
+    still_answers(node)
+
+
+@pytest.mark.parametrize("auth", [True, False], ids=["too large", "no token"])
+def test_an_answer_before_the_body_ends_closes_the_connection(
+        node: RunningNode, resource: tuple[str, bytes], auth: bool) -> None:
+    """A 413 (declared 10 GB) or 401 is sent before the body: the node does not read the
+    rest (the client could stream it for ever), and the client still reads the answer."""
+    path, before = resource
+    head = put_head(node, path, 10 * 1024 ** 3)
+    if not auth:
+        head = head.replace(b"Authorization: Bearer " + node.token.encode() + b"\r\n", b"")
+        path, before = "proposals/x", None  # a shaped container: writes need a token
+        head = head.replace(resource[0].encode(), path.encode())
+    reply = exchange(node, [head, b"<a> <b> <c> .\n" * 70_000])  # 1 MB of it, then read
+    assert reply.status == (413 if auth else 401), reply
+    assert reply.closed and b"HTTP/1.1" not in reply.body  # closed, not timed out later
+    unchanged(node, path, before)
     still_answers(node)
 
 

@@ -20,6 +20,11 @@ request costs a clock read, not a timer. While uvicorn has paused reading (the
 application has not yet taken the previous chunk, or a pipelined request waits), the
 client is not the one late, and the deadline moves on.
 
+Every refusal closes in stages (RFC 9112 9.6): the answer, FIN, then what the client
+still sends is discarded for ``header_timeout`` at most, so it reads the answer rather
+than a reset. So does an answer sent before its request's body ended (413, 401): the
+rest of that body is never parsed.
+
 On shutdown (SIGTERM) a connection still waiting for a body is answered 503 and closed:
 the request is not run, and the node does not wait for the client.
 """
@@ -134,9 +139,11 @@ class BoundedProtocol(HttpToolsProtocol):
         cycle = self.cycle
         if cycle is not None and not cycle.response_complete:
             if cycle.response_started or self._heading:
-                # A response is being written (or an earlier request is still being
-                # answered): a second one cannot be put in the middle. Close only.
-                self.transport.close()
+                # An earlier request is being answered: a second answer cannot be put
+                # in the middle. That one ends the connection; what arrives meanwhile
+                # is discarded.
+                cycle.keep_alive = False
+                self._lingering = True
                 return
             # The request waits for its body: the application reads a disconnect.
             cycle.disconnected = True
@@ -275,10 +282,19 @@ class BoundedProtocol(HttpToolsProtocol):
             # bounds the wait for the next request's head.
             self._wait_for(HEAD, self._header_timeout)
 
+    def on_response_complete(self) -> None:
+        """A response sent before its request's body ended (413, 401, 415) closes the
+        connection in stages: the rest of the body is never parsed (RFC 9110 15.5.14)."""
+        super().on_response_complete()
+        if self._phase == BODY and not self.transport.is_closing():
+            self._unset_keepalive_if_required()
+            self._phase = IDLE
+            self._linger()
+
     def shutdown(self) -> None:
         """On SIGTERM: a request still waiting for its body is answered 503, not run."""
-        if self._lingering:
-            self.transport.close()
+        if self._lingering and (self.cycle is None or self.cycle.response_complete):
+            self.transport.close()  # only discarding: nothing left to answer
             return
         if self._phase == BODY and self.cycle is not None and not self.cycle.response_started:
             self._close_with(Unavailable("The node is shutting down; send the request again"),
