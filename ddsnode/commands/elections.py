@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ddsnode.commands.imports import ProgressBar
 from ddsnode.commands.node import require_node_dir
 from ddsnode.settings import Settings
 
@@ -47,6 +48,7 @@ def add_parser(sub: Any) -> None:
                        help="language of texts that carry none (default: en)")
         p.add_argument("--report", type=Path, metavar="FILE",
                        help="write the full report (JSON) to FILE")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
     o.add_argument("--status", default="unofficialComplete",
                    choices=("unofficialPartial", "unofficialComplete", "certified",
                             "recount", "correction"),
@@ -87,8 +89,12 @@ def _report_out(args: argparse.Namespace, report: Any) -> None:
 def _import_nist(args: argparse.Namespace) -> int:
     from ddsnode.elections.run import import_nist
     node_dir = require_node_dir(args.dir)
-    report = import_nist(Settings.load(node_dir), node_dir, args.source, slug=args.slug,
-                         language=args.language)
+    bar = ProgressBar(sys.stderr, not args.quiet)
+    try:
+        report = import_nist(Settings.load(node_dir), node_dir, args.source, slug=args.slug,
+                             language=args.language, progress=bar)
+    finally:
+        bar.close()
     _report_out(args, report)
     return 0
 
@@ -96,8 +102,13 @@ def _import_nist(args: argparse.Namespace) -> int:
 def _import_openelections(args: argparse.Namespace) -> int:
     from ddsnode.elections.run import import_openelections
     node_dir = require_node_dir(args.dir)
-    report = import_openelections(Settings.load(node_dir), node_dir, args.source,
-                                  slug=args.slug, language=args.language, status=args.status)
+    bar = ProgressBar(sys.stderr, not args.quiet)
+    try:
+        report = import_openelections(Settings.load(node_dir), node_dir, args.source,
+                                      slug=args.slug, language=args.language,
+                                      status=args.status, progress=bar)
+    finally:
+        bar.close()
     _report_out(args, report)
     return 0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from ddsnode.node import Node
 from ddsnode.problem import Problem, ValidationFailed
 
 MEDIA_TYPE = "application/ld+json"
+Progress = Callable[[int, int, str], None]  # (done, total, label), e.g. imports.ProgressBar
 OUTCOMES = ("created", "updated", "unchanged", "rejected")
 
 
@@ -143,7 +145,8 @@ class ElectionImport:
     """Writes one source file's documents into one node."""
 
     def __init__(self, node: Node, node_dir: Path, ledger_key: str,
-                 report: ElectionImportReport) -> None:
+                 report: ElectionImportReport, progress: Progress | None = None) -> None:
+        self.progress = progress
         self.node = node
         self.node_dir = node_dir
         self.key = ledger_key  # e.g. "nist:nist-va-2013": the ledger's platform column
@@ -160,7 +163,9 @@ class ElectionImport:
             done: list[tuple[Document, str]] = []
             started = now_text()
             with self.node.store.transaction():
-                for item in docs:
+                for number, item in enumerate(docs, start=1):
+                    if self.progress is not None:
+                        self.progress(number, len(docs), item.kind)
                     digest = self._write(item, known, units, allowed, started)
                     if digest is not None:
                         done.append((item, digest))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ddsnode.elections.documents import Naming
-from ddsnode.elections.importer import ElectionImport, ElectionImportReport
+from ddsnode.elections.importer import ElectionImport, ElectionImportReport, Progress
 from ddsnode.elections.sources import read_source
 from ddsnode.elections.verify import Verification, verify
 from ddsnode.node import Node
@@ -13,7 +13,7 @@ from ddsnode.settings import Settings
 
 
 def import_nist(settings: Settings, node_dir: Path, path: Path, *, slug: str | None = None,
-                language: str = "en") -> ElectionImportReport:
+                language: str = "en", progress: Progress | None = None) -> ElectionImportReport:
     """Import one NIST SP 1500-100 v2 report (JSON or XML) into the node at ``node_dir``."""
     from ddsnode.elections import nist
     source = read_source(path, settings.elections_max_source_bytes)
@@ -25,14 +25,15 @@ def import_nist(settings: Settings, node_dir: Path, path: Path, *, slug: str | N
         # the import before anything is written: nothing half-imported.
         docs = mapper.documents(nist.read_report(source.data, source.name))
         report = ElectionImportReport(str(path), source.digest, notes=mapper.notes)
-        return ElectionImport(node, node_dir, f"nist:{slug}", report).run(docs)
+        return ElectionImport(node, node_dir, f"nist:{slug}", report, progress).run(docs)
     finally:
         node.close()
 
 
 def import_openelections(settings: Settings, node_dir: Path, path: Path, *,
                          slug: str | None = None, language: str = "en",
-                         status: str = "unofficialComplete") -> ElectionImportReport:
+                         status: str = "unofficialComplete",
+                         progress: Progress | None = None) -> ElectionImportReport:
     """Import one OpenElections precinct CSV into the node at ``node_dir``."""
     from ddsnode.elections.openelections import Mapper, read_sheet
     source = read_source(path, settings.elections_max_source_bytes)
@@ -48,7 +49,8 @@ def import_openelections(settings: Settings, node_dir: Path, path: Path, *,
         for reject in mapper.rejects:
             report.count(reject[0], "rejected")
             report.rejects.append(reject[1])
-        return ElectionImport(node, node_dir, f"openelections:{slug}", report).run(docs)
+        return ElectionImport(node, node_dir, f"openelections:{slug}", report,
+                              progress).run(docs)
     finally:
         node.close()
 
