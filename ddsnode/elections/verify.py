@@ -68,11 +68,11 @@ def verify(graph: rdflib.Graph) -> Verification:
     for r in latest.values():
         out.findings.extend(check_result(r.figures))
     out.findings.extend(decreases(results, units))
-    contests = sorted({c for c, _ in latest})
-    for contest in contests:
-        for unit in sorted(units.values(), key=lambda u: u.iri):
-            if not unit.children or (contest, unit.iri) not in latest:
-                continue
+    # One pass over the published results (not contests x units): only a unit that
+    # published a result and has sub-units can be re-added.
+    for contest, unit_iri in sorted(latest):
+        unit = units.get(unit_iri)
+        if unit is not None and unit.children:
             _compare(out, latest, units, contest, unit)
     return out
 
