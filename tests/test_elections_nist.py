@@ -196,3 +196,49 @@ def test_example_election_exports_as_valid_nist(tmp_path: Path) -> None:
     assert counts[("list-rc", "total", "rivemont-secteur-1")] == 11052
     assert report["Status"] == "unofficial-complete"
     assert {u["Name"]["Text"][0]["Content"] for u in report["GpUnit"]} >= {"Rivemont"}
+
+
+def candidate_report(status: str) -> dict[str, Any]:
+    """A one-candidate contest whose candidate has a PostElectionStatus."""
+    def text(value: str) -> dict[str, Any]:
+        return {"@type": "ElectionResults.InternationalizedText",
+                "Text": [{"@type": "ElectionResults.LanguageString", "Content": value,
+                          "Language": "en"}]}
+    return {
+        "@type": "ElectionResults.ElectionReport", "Format": "summary-contest",
+        "GeneratedDate": "2026-03-15T22:00:00Z", "Issuer": "t", "IssuerAbbreviation": "t",
+        "SequenceStart": 1, "SequenceEnd": 1, "Status": "certified",
+        "VendorApplicationId": "t",
+        "GpUnit": [{"@id": "u", "@type": "ElectionResults.ReportingUnit", "Type": "city",
+                    "Name": text("Town")}],
+        "Election": [{"@type": "ElectionResults.Election", "Name": text("Mayor"),
+                      "StartDate": "2026-03-15", "EndDate": "2026-03-15", "Type": "general",
+                      "ElectionScopeId": "u",
+                      "Candidate": [{"@id": "c1", "@type": "ElectionResults.Candidate",
+                                     "BallotName": text("A. Person"),
+                                     "PostElectionStatus": status}],
+                      "Contest": [{"@id": "m", "@type": "ElectionResults.CandidateContest",
+                                   "Name": "Mayor", "ElectionDistrictId": "u",
+                                   "VotesAllowed": 1,
+                                   "ContestSelection": [{
+                                       "@id": "s1", "@type": "ElectionResults.CandidateSelection",
+                                       "CandidateIds": ["c1"],
+                                       "VoteCounts": [{"@type": "ElectionResults.VoteCounts",
+                                                       "GpUnitId": "u", "Type": "total",
+                                                       "Count": 7}]}]}]}]}
+
+
+@pytest.mark.parametrize(("status", "rejected"), [("winner", 0), ("advanced-to-runoff", 0),
+                                                  ("elected", 1)])
+def test_post_election_status_is_kept(tmp_path: Path, status: str, rejected: int) -> None:
+    node_dir = new_node(tmp_path / "node")
+    source = tmp_path / "mayor.json"
+    source.write_text(json.dumps(candidate_report(status)), encoding="utf-8")
+    report = import_report(node_dir, source, "--slug", "m")
+    assert report["totals"]["rejected"] == rejected
+    if rejected:
+        assert "postElectionStatus" in report["rejected"][0]["reason"]
+        return
+    exported = json.loads(export(node_dir, "elections/m-election-1"))
+    assert schema_errors(exported) == []
+    assert exported["Election"][0]["Candidate"][0]["PostElectionStatus"] == status

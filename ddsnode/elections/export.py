@@ -110,8 +110,8 @@ def nist_report(m: ElectionModel, *, issuer: str = "ddsnode") -> Json:
         ident(iri, pid)
     for iri, (oid, _, _) in m.offices.items():
         ident(iri, oid)
-    for iri, (cid, _, _) in m.candidates.items():
-        ident(iri, cid)
+    for iri, candidacy in m.candidates.items():
+        ident(iri, candidacy.ident)
     for c in m.contests:
         ident(c.iri, c.ident)
         for s in c.selections:
@@ -119,7 +119,7 @@ def nist_report(m: ElectionModel, *, issuer: str = "ddsnode") -> Json:
 
     used_candidates = {cand for c in m.contests for s in c.selections for cand in s.candidates}
     used_parties = {p for c in m.contests for s in c.selections for p in s.parties} | \
-        {m.candidates[c][2] for c in used_candidates if c in m.candidates and m.candidates[c][2]}
+        {p for c in used_candidates if c in m.candidates and (p := m.candidates[c].party)}
     used_offices = {o for c in m.contests for o in c.offices}
     by_contest: dict[str, dict[str, list[Json]]] = {}
     ballots: list[Json] = []
@@ -186,11 +186,13 @@ def nist_report(m: ElectionModel, *, issuer: str = "ddsnode") -> Json:
     for iri in sorted(used_candidates):
         if iri not in m.candidates:
             continue
-        _, names, party = m.candidates[iri]
+        candidacy = m.candidates[iri]
         cand: Json = {"@id": ids[iri], "@type": "ElectionResults.Candidate",
-                      "BallotName": _itext(names or {"und": ids[iri]})}
-        if party and party in ids:
-            cand["PartyId"] = ids[party]
+                      "BallotName": _itext(candidacy.names or {"und": ids[iri]})}
+        if candidacy.party and candidacy.party in ids:
+            cand["PartyId"] = ids[candidacy.party]
+        if candidacy.status:
+            cand["PostElectionStatus"] = candidacy.status
         candidates.append(cand)
     if candidates:
         election["Candidate"] = candidates
@@ -284,10 +286,10 @@ def csv_text(m: ElectionModel) -> str:
 
 def _who(m: ElectionModel, s: Any) -> tuple[str, str]:
     """(party, candidate) of a selection, as a CSV names them."""
-    names = [next(iter(m.candidates[c][1].values()), "") for c in s.candidates
+    names = [next(iter(m.candidates[c].names.values()), "") for c in s.candidates
              if c in m.candidates]
-    parties = list(s.parties) or [m.candidates[c][2] for c in s.candidates
-                                  if c in m.candidates and m.candidates[c][2]]
+    parties = list(s.parties) or [p for c in s.candidates
+                                  if c in m.candidates and (p := m.candidates[c].party)]
     party = ""
     for p in parties:
         if p in m.parties:

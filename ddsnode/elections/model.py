@@ -47,6 +47,16 @@ class Selection:
 
 
 @dataclass
+class Candidacy:
+    """A candidate: source id, ballot names, party, post-election status."""
+
+    ident: str
+    names: dict[str, str]
+    party: str | None
+    status: str | None = None
+
+
+@dataclass
 class Contest:
     """A contest with its selections."""
 
@@ -88,7 +98,7 @@ class ElectionModel:
     contests: list[Contest]
     units: dict[str, Unit]
     parties: dict[str, tuple[str, str, str | None]]  # iri -> (ident, name, abbreviation)
-    candidates: dict[str, tuple[str, dict[str, str], str | None]]  # iri -> (ident, name, party)
+    candidates: dict[str, Candidacy]
     offices: dict[str, tuple[str, str, str | None]]  # iri -> (ident, name, district)
     results: list[Result]
 
@@ -218,8 +228,9 @@ def election_of(g: rdflib.Graph, iri: str) -> ElectionModel:
     candidates = {}
     for c in g.subjects(RDF.type, DDS.Candidate):
         party = g.value(c, DDS.party)
-        candidates[str(c)] = (_ident(g, c), _langs(g, c, DDS.ballotName),
-                              str(party) if party else None)
+        candidates[str(c)] = Candidacy(_ident(g, c), _langs(g, c, DDS.ballotName),
+                                       str(party) if party else None,
+                                       _text(g, c, DDS.postElectionStatus) or None)
     offices = {}
     for o in g.subjects(RDF.type, DDS.Office):
         district = g.value(o, DDS.electoralDistrict)

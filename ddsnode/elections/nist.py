@@ -193,6 +193,7 @@ class Mapper:
             cand_docs.append(self._doc(
                 "candidate", cid, self.naming.iri("elections", "candidate", cid), "Candidate",
                 ballotName=texts(cand.get("BallotName"), self.lang),
+                postElectionStatus=cand.get("PostElectionStatus") or None,
                 party=self.naming.iri("organisations", "party", str(party)) if party else None))
         contests = []
         for contest in as_list(election.get("Contest")):
