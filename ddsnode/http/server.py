@@ -206,7 +206,10 @@ class BoundedProtocol(HttpToolsProtocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
-            self.logger.warning("Invalid HTTP request received.")
+            # A head over a limit stops the parser too: log what was refused, not a parse error.
+            refused = self._refusal
+            self.logger.warning("Refused a request: %s", refused.detail if refused else
+                                "invalid HTTP")
             self.send_400_response("Invalid HTTP request received.")
             return
         except httptools.HttpParserUpgrade:
