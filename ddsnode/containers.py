@@ -78,6 +78,10 @@ _TABLE: tuple[tuple[str, str, tuple[tuple[str, str], ...], bool, bool], ...] = (
       (_DDS, "BallotMeasureContest"), (_DDS, "Candidate"), (_DDS, "Office"),
       (_DDS, "BallotSelection"), (_DDS, "CandidateSelection"),
       (_DDS, "BallotMeasureSelection"), (_DDS, "PartySelection")), False, True),
+    # issue 13: what `ddsnode analyse` writes (ddsnode.analysis), each output with its run
+    ("analysis/", "Analysis runs, topic clusters, duplicate links and summaries",
+     ((_DDS, "AnalysisRun"), (_DDS, "TopicCluster"), (_DDS, "DuplicateLink"),
+      (_DDS, "Summary")), False, True),
     ("documents/", "Documents (PDF, images …) with their descriptions",
      (("dcat", "Distribution"),), True, False),
 )
