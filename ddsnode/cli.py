@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "ddsnode.commands.demo",
     "ddsnode.commands.imports",
     "ddsnode.commands.elections",  # adds to the import group: after imports
+    "ddsnode.commands.directory",  # adds to the import group: after imports
     "ddsnode.commands.peer",
     "ddsnode.commands.trace",
 )
