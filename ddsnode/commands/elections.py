@@ -1,4 +1,4 @@
-"""Election commands: ``import nist|openelections``, ``export nist|csv``, ``verify``.
+"""Election commands: ``import nist|openelections|eml``, ``export nist|csv``, ``verify``.
 
 ``ddsnode import nist DIR SOURCE`` and ``ddsnode import openelections DIR SOURCE`` join
 the ``import`` group (:mod:`ddsnode.commands.imports`, registered before this module);
@@ -39,7 +39,8 @@ def add_parser(sub: Any) -> None:
                                         "(JSON or XML)")
     o = formats.add_parser("openelections", help="import an OpenElections precinct CSV "
                                                  "(YYYYMMDD__state__type__level.csv)")
-    for p in (n, o):
+    m = formats.add_parser("eml", help="import an OASIS EML 510 count file (Dutch profile)")
+    for p in (n, o, m):
         p.add_argument("dir", type=Path, help="node directory")
         p.add_argument("source", type=Path, help="the file to import")
         p.add_argument("--slug", help="name for the file's resources (default: from the "
@@ -49,12 +50,14 @@ def add_parser(sub: Any) -> None:
         p.add_argument("--report", type=Path, metavar="FILE",
                        help="write the full report (JSON) to FILE")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
-    o.add_argument("--status", default="unofficialComplete",
-                   choices=("unofficialPartial", "unofficialComplete", "certified",
-                            "recount", "correction"),
-                   help="results status of the file's counts (the CSV does not say)")
+    for p in (o, m):
+        p.add_argument("--status", default="unofficialComplete",
+                       choices=("unofficialPartial", "unofficialComplete", "certified",
+                                "recount", "correction"),
+                       help="results status of the file's counts (the file does not say)")
     n.set_defaults(func=_import_nist)
     o.set_defaults(func=_import_openelections)
+    m.set_defaults(func=_import_eml)
 
     e = sub.add_parser("export", help="export an election as NIST CDF JSON or CSV")
     kinds = e.add_subparsers(dest="export_format", metavar="FORMAT")
@@ -107,6 +110,19 @@ def _import_openelections(args: argparse.Namespace) -> int:
         report = import_openelections(Settings.load(node_dir), node_dir, args.source,
                                       slug=args.slug, language=args.language,
                                       status=args.status, progress=bar)
+    finally:
+        bar.close()
+    _report_out(args, report)
+    return 0
+
+
+def _import_eml(args: argparse.Namespace) -> int:
+    from ddsnode.elections.run import import_eml
+    node_dir = require_node_dir(args.dir)
+    bar = ProgressBar(sys.stderr, not args.quiet)
+    try:
+        report = import_eml(Settings.load(node_dir), node_dir, args.source, slug=args.slug,
+                            status=args.status, progress=bar)
     finally:
         bar.close()
     _report_out(args, report)

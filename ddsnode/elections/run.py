@@ -55,6 +55,24 @@ def import_openelections(settings: Settings, node_dir: Path, path: Path, *,
         node.close()
 
 
+def import_eml(settings: Settings, node_dir: Path, path: Path, *, slug: str | None = None,
+               status: str = "unofficialComplete",
+               progress: Progress | None = None) -> ElectionImportReport:
+    """Import one OASIS EML 510 count file (Dutch profile) into the node at ``node_dir``."""
+    from ddsnode.elections import eml
+    source = read_source(path, settings.elections_max_source_bytes)
+    slug = slug or source.slug("eml")
+    node = Node.open(settings)
+    try:
+        mapper = eml.Mapper(Naming(node.base, slug), source.digest, source.name, status)
+        docs = mapper.documents(eml.parse(source.data, source.name))
+        report = ElectionImportReport(str(path), source.digest, findings=mapper.findings,
+                                      notes=mapper.notes)
+        return ElectionImport(node, node_dir, f"eml:{slug}", report, progress).run(docs)
+    finally:
+        node.close()
+
+
 def export_election(settings: Settings, election: str, fmt: str) -> str:
     """The election ``election`` (IRI or path) of the node as NIST JSON or CSV text."""
     from ddsnode.elections import export
