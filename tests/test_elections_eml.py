@@ -44,7 +44,7 @@ def import_eml(tmp: Path, data: bytes) -> tuple[int, Path, dict[str, Any]]:
 
 
 def test_count_file_imports_whole(tmp_path: Path) -> None:
-    status, node_dir, report = import_eml(tmp_path, COUNT.read_bytes())
+    status, _, report = import_eml(tmp_path, COUNT.read_bytes())
     assert status == 0
     assert {k: v["created"] for k, v in report["counts"].items()} == {
         "unit": 3, "party": 4, "contest": 1, "election": 1, "result": 2}
@@ -96,8 +96,8 @@ def test_a_station_that_does_not_add_up(tmp_path: Path) -> None:
 
 
 HOSTILE = [
-    ("a DTD", b'<?xml version="1.0"?><!DOCTYPE EML [<!ENTITY a "b">]>'
-              b'<EML xmlns="urn:oasis:names:tc:evs:schema:eml" Id="510b">&a;</EML>'),
+    ("a DTD", (b'<?xml version="1.0"?><!DOCTYPE EML [<!ENTITY a "b">]>'
+               b'<EML xmlns="urn:oasis:names:tc:evs:schema:eml" Id="510b">&a;</EML>')),
     ("an election definition (110a), not a count",
      (KIESRAAD / "Verkiezingsdefinitie_PS2023_Drenthe.eml.xml").read_bytes()),
     ("a candidate list (230b), not a count", (KIESRAAD / "eml230b_test.eml.xml").read_bytes()),
