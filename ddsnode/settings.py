@@ -64,7 +64,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("operator_url", "", "Home page (IRI) of the operator"),
     Setting("license", "https://creativecommons.org/licenses/by/4.0/",
             "Licence of the published data (dct:license)"),
-    Setting("store", "embedded", "Storage backend: `embedded` (SQLite + pyoxigraph in DIR) or `sparql`"),
+    Setting("store", "embedded", "Storage backend: `embedded` (SQLite + pyoxigraph in DIR), `postgresql` or `sparql`"),
+    Setting("database_url", "",
+            "PostgreSQL connection URL when store = postgresql "
+            "(`postgresql://user:password@host:5432/db` or `host=/run/postgresql dbname=dds`)"),
+    Setting("database_pool_size", 10,
+            "Most connections one node process opens to PostgreSQL (requests wait 10 s for "
+            "one, then 503)"),
+    Setting("database_connect_timeout", 5.0,
+            "Seconds a connection to PostgreSQL may take to open (503 after)"),
+    Setting("workers", 1,
+            "Processes `ddsnode serve` runs (more than 1 needs store = postgresql)"),
+    Setting("loop_lease_seconds", 2.0,
+            "With several processes: seconds between checks that the background loops' "
+            "owner still holds its lease, and between others' tries to take it over"),
     Setting("sparql_query_url", "", "SPARQL 1.1 Query endpoint when store = sparql"),
     Setting("sparql_update_url", "", "SPARQL 1.1 Update endpoint when store = sparql"),
     Setting("max_body_bytes", 4 * 1024 * 1024, "Largest request body accepted (413 above)"),

@@ -1,7 +1,8 @@
 """The store contract (ddsnode/store/base.py), one suite over every backend.
 
-``embedded`` runs on a temporary directory; ``sparql`` talks to a real ``oxigraph serve``
-(tests/support/sparql_server.py), cleared before each test.
+``embedded`` runs on a temporary directory; ``postgresql`` on a real PostgreSQL server
+(tests/support/postgres.py), a fresh database per test; ``sparql`` talks to a real
+``oxigraph serve`` (tests/support/sparql_server.py), cleared before each test.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from ddsnode.store.base import (
 )
 from ddsnode.store.embedded import EmbeddedStore
 from ddsnode.store.sparql import SparqlStore
+from tests.support.postgres import MISSING, PostgresServer, server_binaries
 from tests.support.sparql_server import SparqlServer
 
 BASE = "http://node.test/"
@@ -61,11 +63,23 @@ def sparql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparqlSe
         yield server
 
 
-@pytest.fixture(params=["embedded", "sparql"])
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    if server_binaries() is None:
+        pytest.skip(MISSING)
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(params=["embedded", "postgresql", "sparql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     s: Store
     if request.param == "embedded":
         s = EmbeddedStore(tmp_path / "node")
+    elif request.param == "postgresql":
+        from ddsnode.store.postgresql import PostgresqlStore
+        pg: PostgresServer = request.getfixturevalue("postgres_server")
+        s = PostgresqlStore(pg.database())
     else:
         server: SparqlServer = request.getfixturevalue("sparql_server")
         server.clear()

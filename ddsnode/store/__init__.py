@@ -3,6 +3,7 @@
 ``open_store(settings)`` picks the backend named by the ``store`` setting:
 
 * ``embedded`` — SQLite (``DIR/store.sqlite3``) + a derived pyoxigraph index (``DIR/index/``)
+* ``postgresql`` — a PostgreSQL database (``database_url``) shared by several processes
 * ``sparql`` — any SPARQL 1.1 Query/Update server (``sparql_query_url``, ``sparql_update_url``)
 
 See ``docs/storage.md``.
@@ -42,4 +43,11 @@ def open_store(settings: Settings) -> Store:
             raise ValueError("store = sparql needs sparql_query_url and sparql_update_url")
         from ddsnode.store.sparql import SparqlStore
         return SparqlStore(settings.sparql_query_url, settings.sparql_update_url)
-    raise ValueError(f"unknown store {settings.store!r}: expected embedded or sparql")
+    if settings.store == "postgresql":
+        if not settings.database_url:
+            raise ValueError("store = postgresql needs database_url (DDS_DATABASE_URL)")
+        from ddsnode.store.postgresql import PostgresqlStore
+        return PostgresqlStore(settings.database_url, pool_size=int(settings.database_pool_size),
+                               connect_timeout=float(settings.database_connect_timeout))
+    raise ValueError(f"unknown store {settings.store!r}: expected embedded, postgresql or "
+                     "sparql")

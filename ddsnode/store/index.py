@@ -29,7 +29,7 @@ import traceback
 from concurrent.futures import Future, InvalidStateError
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from ddsnode.problem import BadRequest, NotAcceptable, Problem, Unavailable
 from ddsnode.store.base import QueryResult, QueryTimeout
@@ -48,6 +48,8 @@ FLUSH_EVERY = 2000  # changes applied between flushes: keeps RocksDB's recovery 
 log = logging.getLogger(__name__)
 
 READY = -1  # the frame id of the worker's "store open" message
+POSTGRESQL = "postgresql"  # the worker's source argument for a PostgreSQL change log
+DATABASE_URL_ENV = "DDS_INDEX_DATABASE_URL"  # where that worker finds the database URL
 
 _ERRORS: dict[str, type[Problem]] = {"BadRequest": BadRequest, "NotAcceptable": NotAcceptable}
 
@@ -61,9 +63,13 @@ class SparqlIndex:
     killed again before it is ready.
     """
 
-    def __init__(self, db_path: Path, index_dir: Path) -> None:
+    def __init__(self, db_path: Path | str, index_dir: Path | None,
+                 env: dict[str, str] | None = None) -> None:
+        # ``db_path`` is the SQLite file, or POSTGRESQL (the URL then comes in ``env``, never
+        # on the command line where ``ps`` shows it); ``index_dir`` None: in memory.
         self.db_path = db_path
         self.index_dir = index_dir
+        self.env = env or {}
         self._lock = threading.Lock()
         self._worker: _Worker | None = None
 
@@ -126,7 +132,7 @@ class SparqlIndex:
                 if self._worker is None or self._worker.gone:
                     if self._worker is not None:
                         self._worker.kill()
-                    self._worker = _Worker(self.db_path, self.index_dir)
+                    self._worker = _Worker(self.db_path, self.index_dir, self.env)
                 worker = self._worker
             if not worker.settled.wait(max(0.0, deadline - time.monotonic())):
                 raise Unavailable("the SPARQL index is starting; retry")
@@ -140,15 +146,17 @@ class SparqlIndex:
 class _Worker:
     """One worker process (``python -m ddsnode.store.index``) and the thread reading it."""
 
-    def __init__(self, db_path: Path, index_dir: Path) -> None:
+    def __init__(self, db_path: Path | str, index_dir: Path | None,
+                 extra_env: dict[str, str]) -> None:
         # A plain subprocess rather than multiprocessing: spawn would re-import the
         # parent's __main__ (a server script, a test), fork would copy a threaded server.
-        env = dict(os.environ)
+        env = {**os.environ, **extra_env}
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root,
                                                         env.get("PYTHONPATH")) if p)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "ddsnode.store.index", str(db_path), str(index_dir)],
+            [sys.executable, "-m", "ddsnode.store.index", str(db_path),
+             "" if index_dir is None else str(index_dir)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.pid = self._process.pid
         self.settled = threading.Event()  # set when the store is open, or the process gone
@@ -269,18 +277,33 @@ def serve(db_path: str, index_dir: str) -> None:
     sys.stdout = sys.stderr
 
     owner = True
-    try:
-        store = ox.Store(index_dir)
-    except OSError as e:  # typically: another process holds the index
+    source: ChangeSource
+    if db_path == POSTGRESQL:
+        # Each process of a PostgreSQL node keeps its own index in memory, rebuilt from the
+        # shared change log when it starts (docs/storage.md).
+        from ddsnode.store.postgresql_log import PostgresqlLog
+        store = ox.Store()
         try:
-            # A running node owns it and keeps it current (the CLI queries while it runs):
-            # read a snapshot; RocksDB's read-only open takes no lock, and replays nothing.
-            store, owner = ox.Store.read_only(index_dir), False
-        except OSError:
-            send_frame(replies, (READY, False, f"cannot open the SPARQL index {index_dir}: {e}"))
+            source = PostgresqlLog(os.environ[DATABASE_URL_ENV])
+        except Exception as e:  # noqa: BLE001 - told to the parent, which answers 503
+            why = f"the SPARQL index cannot read the database: {type(e).__name__}"
+            send_frame(replies, (READY, False, why))
             os._exit(1)
-    db = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
-    replay = _Replay(store, db)
+    else:
+        try:
+            store = ox.Store(index_dir)
+        except OSError as e:  # typically: another process holds the index
+            try:
+                # A running node owns it and keeps it current (the CLI queries while it
+                # runs): read a snapshot; RocksDB's read-only open takes no lock, and
+                # replays nothing.
+                store, owner = ox.Store.read_only(index_dir), False
+            except OSError:
+                send_frame(replies, (READY, False,
+                                     f"cannot open the SPARQL index {index_dir}: {e}"))
+                os._exit(1)
+        source = SqliteLog(db_path)
+    replay = _Replay(store, source)
     send_lock = threading.Lock()
 
     def answer(rid: int, ok: bool, payload: Any) -> None:
@@ -329,12 +352,52 @@ def serve(db_path: str, index_dir: str) -> None:
     os._exit(0)  # skip interpreter teardown: queries may still be running in threads
 
 
+class ChangeSource(Protocol):
+    """Where the index reads the change log and the current state of changed resources."""
+
+    def latest(self) -> int:
+        """The seq of the last committed change (0: none)."""
+
+    def read(self, after: int, limit: int) -> tuple[list[tuple[int, str]],
+                                                     dict[str, tuple[str, str] | None]]:
+        """Up to ``limit`` (seq, iri) changes after ``after`` and, read in the same
+        snapshot, each changed IRI's current (kind, N-Triples) or None."""
+
+
+class SqliteLog:
+    """The embedded store's change log (SQLite, ``store.sqlite3``)."""
+
+    def __init__(self, db_path: str) -> None:
+        self.db = sqlite3.connect(db_path, timeout=30, isolation_level=None,
+                                  check_same_thread=False)
+
+    def latest(self) -> int:
+        """The seq of the last committed change."""
+        return int(self.db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0])
+
+    def read(self, after: int, limit: int) -> tuple[list[tuple[int, str]],
+                                                     dict[str, tuple[str, str] | None]]:
+        """Changes after ``after`` and the current state of their IRIs, in one snapshot."""
+        self.db.execute("BEGIN")  # one snapshot: the marker matches the states read
+        try:
+            rows = self.db.execute("SELECT seq, iri FROM changes WHERE seq > ? ORDER BY seq "
+                                   "LIMIT ?", (after, limit)).fetchall()
+            states = {}
+            for _, iri in rows:
+                if iri not in states:
+                    states[iri] = self.db.execute(
+                        "SELECT kind, ntriples FROM resources WHERE iri = ?", (iri,)).fetchone()
+        finally:
+            self.db.execute("COMMIT")
+        return rows, states
+
+
 class _Replay:
     """Applies the change log to the pyoxigraph store, one batch per transaction."""
 
-    def __init__(self, store: Any, db: sqlite3.Connection) -> None:
+    def __init__(self, store: Any, source: ChangeSource) -> None:
         self.store = store
-        self.db = db
+        self.source = source
         self.lock = threading.Lock()
         self.applied = self._read_marker()
         self.unflushed = 0
@@ -347,7 +410,7 @@ class _Replay:
     def catch_up(self) -> int:
         """Apply every change committed so far; the seq reached."""
         with self.lock:
-            latest = self.db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+            latest = self.source.latest()
             if latest < self.applied:  # the SQLite file was replaced (a restore): rebuild
                 self.store.clear()
                 self.applied = 0
@@ -359,19 +422,9 @@ class _Replay:
             return self.applied
 
     def _batch(self) -> bool:
-        self.db.execute("BEGIN")  # one snapshot: the marker matches the states read
-        try:
-            rows = self.db.execute("SELECT seq, iri FROM changes WHERE seq > ? ORDER BY seq "
-                                   "LIMIT ?", (self.applied, BATCH)).fetchall()
-            if not rows:
-                return False
-            states = {}
-            for _, iri in rows:
-                if iri not in states:
-                    states[iri] = self.db.execute(
-                        "SELECT kind, ntriples FROM resources WHERE iri = ?", (iri,)).fetchone()
-        finally:
-            self.db.execute("COMMIT")
+        rows, states = self.source.read(self.applied, BATCH)
+        if not rows:
+            return False
         last = rows[-1][0]
         groups = [ops for n, (iri, state) in enumerate(states.items())
                   if (ops := _resource_ops(iri, state, n))]
