@@ -98,9 +98,8 @@ def test_a_station_that_does_not_add_up(tmp_path: Path) -> None:
 HOSTILE = [
     ("a DTD", (b'<?xml version="1.0"?><!DOCTYPE EML [<!ENTITY a "b">]>'
                b'<EML xmlns="urn:oasis:names:tc:evs:schema:eml" Id="510b">&a;</EML>')),
-    ("an election definition (110a), not a count",
+    ("an election definition (110a), neither a count nor a list",
      (KIESRAAD / "Verkiezingsdefinitie_PS2023_Drenthe.eml.xml").read_bytes()),
-    ("a candidate list (230b), not a count", (KIESRAAD / "eml230b_test.eml.xml").read_bytes()),
     ("votes that are not a number",
      COUNT.read_bytes().replace(b"<ValidVotes>25205</ValidVotes>",
                                 b"<ValidVotes>25k</ValidVotes>", 1)),
@@ -120,3 +119,25 @@ def test_refused_whole(tmp_path: Path, name: str, data: bytes,
         assert len(node_graph(node)) == 0  # nothing of it stored
     finally:
         node.close()
+
+
+def test_candidate_list_names_the_counts_candidates(tmp_path: Path) -> None:
+    """A 230b list gives the candidates a 510 count names only by list and position: same
+    slug, same IRIs. (The two shared files are of different elections; what is tested is
+    the naming contract between the two kinds of file.)"""
+    status, node_dir, count = import_eml(tmp_path, COUNT.read_bytes())
+    assert status == 0
+    status, _, listed = import_eml(tmp_path, (KIESRAAD / "eml230b_test.eml.xml").read_bytes())
+    assert status == 0 and listed["counts"]["candidate"]["created"] == 18
+    node = Node.open(Settings.load(node_dir))
+    try:
+        graph = node_graph(node)
+        stored = node.store.get(BASE + "elections/tk-candidate-1-2")
+    finally:
+        node.close()
+    assert stored is not None
+    assert "K. de Blikkert" in stored.ntriples
+    assert "female" not in stored.ntriples and "Heemdamseburg" not in stored.ntriples
+    named = set(graph.objects(None, DDS.candidate))
+    candidate = rdflib.URIRef(BASE + "elections/tk-candidate-1-2")
+    assert candidate in named

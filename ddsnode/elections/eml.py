@@ -1,4 +1,4 @@
-"""OASIS EML 510 count files (Dutch profile, Kiesraad) -> documents.
+"""OASIS EML 510 count files and 230 candidate lists (Dutch profile, Kiesraad) -> documents.
 
 A 510 file holds the count of one contest by one authority (a municipality in a 510b):
 ``TotalVotes`` for the authority's whole area and ``ReportingUnitVotes`` per polling
@@ -31,6 +31,7 @@ from ddsnode.elections.plausibility import ERROR, Finding
 
 EML = "{urn:oasis:names:tc:evs:schema:eml}"
 KR = "{http://www.kiesraad.nl/extensions}"
+XNL = "{urn:oasis:names:tc:ciq:xsdschema:xNL:2.0}"
 
 
 class EmlError(ValueError):
@@ -38,7 +39,8 @@ class EmlError(ValueError):
 
 
 def parse(data: bytes, name: str) -> Element:
-    """The EML root of ``data``; EmlError when refused or not a 510 count."""
+    """The EML root of ``data``; EmlError when refused, or not a 510 count or a 230
+    candidate list."""
     try:
         root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as e:
@@ -46,9 +48,9 @@ def parse(data: bytes, name: str) -> Element:
                        f"({type(e).__name__}); EML files need neither") from None
     except ParseError as e:
         raise EmlError(f"{name}: not well-formed XML: {e}") from None
-    if root.tag != f"{EML}EML" or not str(root.get("Id", "")).startswith("510"):
-        raise EmlError(f"{name}: not an EML 510 count file (root {root.tag}, "
-                       f"Id {root.get('Id')!r})")
+    if root.tag != f"{EML}EML" or not str(root.get("Id", "")).startswith(("510", "230")):
+        raise EmlError(f"{name}: not an EML 510 count file or 230 candidate list (root "
+                       f"{root.tag}, Id {root.get('Id')!r})")
     return root
 
 
@@ -84,7 +86,10 @@ class Mapper:
         return self.naming.iri("places", "unit", ident)
 
     def documents(self, root: Element) -> list[Document]:
-        """Places, parties, the contest, the election, then one result per unit."""
+        """Places, parties, the contest, the election, then one result per unit (510);
+        parties and candidates (230)."""
+        if str(root.get("Id", "")).startswith("230"):
+            return self.candidate_list(root)
         name = self.file
         election_el = root.find(f"{EML}Count/{EML}Election")
         ident_el = election_el.find(f"{EML}ElectionIdentifier") if election_el is not None \
@@ -148,6 +153,36 @@ class Mapper:
             electionScope=units[0].iri, contests=[d.iri for d in contest_docs]))
         self.notes.append("UncountedVotes (admission figures) and TotalCounted: not mapped")
         return docs + results
+
+    def candidate_list(self, root: Element) -> list[Document]:
+        """A 230 list: each list a Party, each candidate a Candidate named as on the
+        ballot, at the IRI a 510 count of the same slug names it by. Gender and place
+        of residence are personal data the results do not need: dropped."""
+        lists = root.findall(f"{EML}CandidateList/{EML}Election/{EML}Contest/{EML}Affiliation")
+        if not lists:
+            raise EmlError(f"{self.file}: no CandidateList/Election/Contest/Affiliation")
+        docs: list[Document] = []
+        for affiliation in lists:
+            aff = affiliation.find(f"{EML}AffiliationIdentifier")
+            party = (aff.get("Id") if aff is not None else None) or ""
+            if aff is None or not party:
+                raise EmlError(f"{self.file}: an Affiliation without an identifier")
+            party_iri = self.naming.iri("organisations", "party", party)
+            docs.append(self._doc("party", party, party_iri, "Party",
+                                  name=_text(aff.find(f"{EML}RegisteredName")) or party))
+            for cand in affiliation.findall(f"{EML}Candidate"):
+                ident = cand.find(f"{EML}CandidateIdentifier")
+                pos = (ident.get("Id") if ident is not None else None) or ""
+                person = cand.find(f"{EML}CandidateFullName/{XNL}PersonName")
+                parts = [_text(person.find(f"{XNL}{tag}")) if person is not None else ""
+                         for tag in ("NameLine", "NamePrefix", "LastName")]
+                ballot = " ".join(p for p in parts if p) or f"{party}-{pos}"
+                key = f"{party}-{pos}"
+                docs.append(self._doc("candidate", key,
+                                      self.naming.iri("elections", "candidate", key),
+                                      "Candidate", ballotName={"nl": ballot}, party=party_iri))
+        self.notes.append("Gender and QualifyingAddress (personal data): not mapped")
+        return docs
 
     def _selections(self, totals: Element, contest: str,
                     parties: dict[str, Document]) -> list[dict[str, Any]]:
