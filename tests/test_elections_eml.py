@@ -125,7 +125,7 @@ def test_candidate_list_names_the_counts_candidates(tmp_path: Path) -> None:
     """A 230b list gives the candidates a 510 count names only by list and position: same
     slug, same IRIs. (The two shared files are of different elections; what is tested is
     the naming contract between the two kinds of file.)"""
-    status, node_dir, count = import_eml(tmp_path, COUNT.read_bytes())
+    status, node_dir, _ = import_eml(tmp_path, COUNT.read_bytes())
     assert status == 0
     status, _, listed = import_eml(tmp_path, (KIESRAAD / "eml230b_test.eml.xml").read_bytes())
     assert status == 0 and listed["counts"]["candidate"]["created"] == 18
