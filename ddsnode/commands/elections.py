@@ -39,7 +39,8 @@ def add_parser(sub: Any) -> None:
                                         "(JSON or XML)")
     o = formats.add_parser("openelections", help="import an OpenElections precinct CSV "
                                                  "(YYYYMMDD__state__type__level.csv)")
-    m = formats.add_parser("eml", help="import an OASIS EML 510 count file (Dutch profile)")
+    m = formats.add_parser("eml", help="import an OASIS EML 510 count or 230 candidate list "
+                                      "(Dutch profile)")
     for p in (n, o, m):
         p.add_argument("dir", type=Path, help="node directory")
         p.add_argument("source", type=Path, help="the file to import")
