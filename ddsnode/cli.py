@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "ddsnode.commands.directory",  # adds to the import group: after imports
     "ddsnode.commands.peer",
     "ddsnode.commands.trace",
+    "ddsnode.commands.analysis",  # issue 13: ddsnode analyse
 )
 
 

@@ -1,0 +1,134 @@
+"""Analysis outputs as JSON-LD documents of the shared context, at stable IRIs.
+
+IRIs are derived from what an output is about, not from the run (a duplicate link from
+its two contributions, a summary from its proposal, a topic from the fitted model and its
+index), so a rerun on the same input rewrites nothing and links from elsewhere stay valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from ddsnode.analysis.duplicates import METHOD as DUPLICATE_METHOD
+from ddsnode.analysis.duplicates import Candidate
+from ddsnode.analysis.summaries import Statement, ThreadSummary
+from ddsnode.analysis.topics import Cluster
+
+CONTEXT = "https://w3id.org/dds/context/v1"
+CONTAINER = "analysis/"
+REVIEW = "ddsreview:"
+
+# "Support, not consensus": where a platform records only supports nobody could disagree
+# (issue 13), so the number says how many support, never how many agree.
+_SUPPORT_NOTE = {
+    "en": "{n} supports. The platform records supports only, so this measures support, "
+          "not consensus.",
+    "fr": "{n} soutiens. La plateforme n'enregistre que des soutiens : ce chiffre mesure un "
+          "soutien, pas un consensus.",
+    "ca": "{n} suports. La plataforma només registra suports: aquesta xifra mesura un suport, "
+          "no un consens.",
+    "es": "{n} apoyos. La plataforma solo registra apoyos: esta cifra mide un apoyo, "
+          "no un consenso.",
+}
+
+
+def _short(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def run_iri(base: str, started: str, input_hash: str) -> str:
+    """The IRI of a run started at ``started`` (xsd:dateTime, UTC) on ``input_hash``."""
+    stamp = started.replace("-", "").replace(":", "")
+    return f"{base}{CONTAINER}run-{stamp.lower()}-{input_hash[:8]}"
+
+
+def topic_iri(base: str, model_id: str, index: int) -> str:
+    """The IRI of topic ``index`` of model ``model_id``."""
+    return f"{base}{CONTAINER}topic-{model_id}-{index}"
+
+
+def duplicate_iri(base: str, a: str, b: str) -> str:
+    """The IRI of the duplicate link between ``a`` and ``b`` (order does not matter)."""
+    return f"{base}{CONTAINER}duplicate-{_short(*sorted((a, b)))}"
+
+
+def summary_iri(base: str, subject: str, *, draft: bool = False) -> str:
+    """The IRI of the (extractive, or model's draft) summary of ``subject``'s thread."""
+    return f"{base}{CONTAINER}{'draft' if draft else 'summary'}-{_short(subject)}"
+
+
+def topic_doc(base: str, model_id: str, cluster: Cluster) -> dict[str, Any]:
+    """A TopicCluster document."""
+    doc: dict[str, Any] = {
+        "@context": CONTEXT, "id": topic_iri(base, model_id, cluster.index),
+        "type": "TopicCluster", "prefLabel": cluster.labels, "keyword": cluster.keywords,
+        "member": cluster.members, "representativeMember": cluster.members[:3],
+        "share": cluster.share}
+    if cluster.close_matches:
+        doc["closeMatch"] = cluster.close_matches
+    return doc
+
+
+def duplicate_doc(base: str, candidate: Candidate, status: str = "candidate",
+                  reviewer: str | None = None) -> dict[str, Any]:
+    """A DuplicateLink document (``status`` a word of the review-status scheme)."""
+    doc: dict[str, Any] = {
+        "@context": CONTEXT, "id": duplicate_iri(base, candidate.a, candidate.b),
+        "type": "DuplicateLink", "contributions": [candidate.a, candidate.b],
+        "similarityScore": candidate.score, "method": DUPLICATE_METHOD,
+        "comparedLanguage": candidate.language,
+        "viaMachineTranslation": candidate.machine_translated,
+        "reviewStatus": REVIEW + status}
+    if reviewer:
+        doc["reviewedBy"] = reviewer
+    return doc
+
+
+def _statement(iri: str, n: int, s: Statement) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": f"{iri}#s{n}", "type": "Statement",
+                           "text": {s.language or "und": s.text}, "supportedBy": s.supported_by}
+    if s.quote:
+        out["quotedSpan"] = {s.language or "und": s.quote}
+    if s.stance:
+        out["stance"] = s.stance
+    return out
+
+
+def summary_doc(base: str, summary: ThreadSummary, *, draft: bool = False) -> dict[str, Any]:
+    """A Summary document: extractive ones are published, a model's are drafts."""
+    iri = summary_iri(base, summary.subject, draft=draft)
+    doc: dict[str, Any] = {
+        "@context": CONTEXT, "id": iri, "type": "Summary", "summarises": summary.subject,
+        "method": summary.method, "reviewStatus": REVIEW + ("draft" if draft else "published"),
+        "statements": [_statement(iri, i, s) for i, s in enumerate(summary.statements, 1)]}
+    if summary.support_count is not None:
+        doc["supportCount"] = summary.support_count
+        if summary.supports_only:
+            doc["agreementNote"] = {lang: text.format(n=summary.support_count)
+                                    for lang, text in _SUPPORT_NOTE.items()}
+    return doc
+
+
+def run_doc(base: str, iri: str, *, scope: str, analysed: list[str], count: int,
+            input_hash: str, methods: list[str], parameters: dict[str, Any], software: str,
+            started: str, ended: str, dropped: int, model: dict[str, Any] | None
+            ) -> dict[str, Any]:
+    """The AnalysisRun document (prov:Activity)."""
+    doc: dict[str, Any] = {
+        "@context": CONTEXT, "id": iri, "type": "AnalysisRun", "analysed": analysed,
+        "analysisScope": scope, "inputCount": count, "inputHash": input_hash,
+        "method": methods, "parameters": json.dumps(parameters, sort_keys=True),
+        "softwareVersion": software, "droppedStatements": dropped,
+        "startedAt": started, "endedAt": ended}
+    if model:
+        doc.update({k: v for k, v in model.items() if v not in ("", None)})
+    return doc
+
+
+def digest(doc: dict[str, Any]) -> str:
+    """SHA-256 of a document as written, less its run: unchanged outputs are not rewritten."""
+    body = {k: v for k, v in doc.items() if k != "generatedBy"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
+                          ).hexdigest()

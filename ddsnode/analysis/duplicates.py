@@ -1,0 +1,76 @@
+"""Duplicate candidates: TF-IDF cosine over lemmas, within and across languages.
+
+Proposals (not comments) are compared in every language both have a text in: their own,
+or a platform's machine translation (Decidim's ``machine_translations``), a free pivot
+across languages. A pair compared through a machine translation is flagged
+(dds:viaMachineTranslation). The score of a pair is its best cosine over the languages;
+pairs at or above ``analysis_duplicate_threshold`` are candidates. The similarity matrix
+is computed in blocks of rows, so memory stays bounded by the pairs kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scipy import sparse
+
+from ddsnode.analysis.corpus import Contribution
+from ddsnode.analysis.text import analyse_text
+
+METHOD = "tfidf-cosine"
+_BLOCK = 2_000
+_COMMENT_KINDS = frozenset({"Comment"})
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Two contributions that may be the same proposal."""
+
+    a: str  # the smaller IRI
+    b: str
+    score: float
+    language: str
+    machine_translated: bool
+
+
+def comparable(contributions: list[Contribution]) -> list[Contribution]:
+    """The contributions duplicates are looked for among (proposals, debates, amendments)."""
+    return sorted((c for c in contributions if c.kind not in _COMMENT_KINDS),
+                  key=lambda c: c.iri)
+
+
+def _matrix(docs: list[str]) -> sparse.csr_matrix | None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    vectoriser = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, sublinear_tf=True,
+                                 ngram_range=(1, 2), max_df=0.5 if len(docs) >= 50 else 1.0)
+    try:
+        return sparse.csr_matrix(vectoriser.fit_transform(docs))  # rows are L2-normalised
+    except ValueError:  # no term at all
+        return None
+
+
+def scores(contributions: list[Contribution], threshold: float) -> dict[tuple[str, str], Candidate]:
+    """Every pair at or above ``threshold``, with its best language."""
+    items = comparable(contributions)
+    best: dict[tuple[str, str], Candidate] = {}
+    languages = sorted({lang for c in items for lang in c.texts})
+    for lang in languages:
+        members = [c for c in items if c.texts.get(lang, "").strip()]
+        if len(members) < 2:
+            continue
+        x = _matrix([analyse_text(c.texts[lang], lang) for c in members])
+        if x is None:
+            continue
+        for start in range(0, x.shape[0], _BLOCK):
+            block = (x[start:start + _BLOCK] @ x.T).tocoo()
+            keep = (block.data >= threshold) & (block.row + start < block.col)
+            for r, col, value in zip(block.row[keep], block.col[keep], block.data[keep],
+                                     strict=True):
+                first, second = members[int(r) + start], members[int(col)]
+                key = (first.iri, second.iri)
+                score = round(min(1.0, float(value)), 4)
+                current = best.get(key)
+                if current is None or score > current.score:
+                    mt = lang in first.machine or lang in second.machine
+                    best[key] = Candidate(first.iri, second.iri, score, lang, mt)
+    return best

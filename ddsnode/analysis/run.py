@@ -1,0 +1,255 @@
+"""One analysis run: read, analyse, write the outputs through the node's write path.
+
+Tier 1 always runs; tier 3 (a model) only when ``analysis_llm_url`` is set, and a failing
+model never stops the run: its error is recorded and the tier 1 outputs are written. All
+writes of a run are one store transaction (a crash leaves the previous run's outputs),
+each through :meth:`ddsnode.node.Node.write_document`, the path of an HTTP PUT, so the
+shapes judge them like any write. Outputs whose contributions are gone (deleted,
+withdrawn) are deleted (tombstones, 410), except reviewed duplicate links whose two
+contributions are still there: a reviewer's verdict outlives the scores.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph
+
+from ddsnode.analysis import corpus, documents, duplicates, summaries, topics
+from ddsnode.analysis.progress import Progress
+from ddsnode.analysis.state import State, load_model, save_model
+from ddsnode.analysis.verifier import verified
+from ddsnode.node import Node
+from ddsnode.problem import Problem
+from ddsnode.settings import Settings
+
+MEDIA_TYPE = "application/ld+json"
+_REVIEW = "https://w3id.org/dds/review-status/"
+_DDS = "https://w3id.org/dds/ns#"
+_PACKAGES = ("scikit-learn", "numpy", "scipy", "simplemma", "stopwordsiso", "py3langid")
+
+
+@dataclass
+class RunReport:
+    """What a run did."""
+
+    run: str
+    contributions: int
+    refitted: bool
+    topics: int = 0
+    duplicates: int = 0
+    summaries: int = 0
+    drafts: int = 0
+    dropped: int = 0
+    written: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        """One paragraph for the terminal."""
+        lines = [f"run {self.run}",
+                 (f"{self.contributions:,} contributions; {self.topics} topics"
+                 f" ({'refitted' if self.refitted else 'assigned to the fitted model'}),"
+                 f" {self.duplicates} duplicate links, {self.summaries} summaries,"
+                 f" {self.drafts} model drafts ({self.dropped} statements dropped)"),
+                 f"written {self.written}, unchanged {self.unchanged}, deleted {self.deleted}"]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def software_version() -> str:
+    """ddsnode's version and the analysis packages' (dds:softwareVersion)."""
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "?"
+    return "; ".join(f"{n} {version(n)}" for n in ("ddsnode", *_PACKAGES))
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _review(node: Node, iri: str) -> tuple[str, str | None] | None:
+    """(status, reviewer) of a stored duplicate link a person reviewed, else None."""
+    current = node.store.get(iri)
+    if current is None or current.kind != "rdf":
+        return None
+    status, reviewer = None, None
+    for t in pyoxigraph.parse(current.ntriples.encode(), pyoxigraph.RdfFormat.N_TRIPLES):
+        if t.predicate.value == _DDS + "reviewStatus":
+            status = t.object.value.removeprefix(_REVIEW)
+        elif t.predicate.value == _DDS + "reviewedBy":
+            reviewer = t.object.value
+    if status in ("confirmed", "rejected"):
+        return status, reviewer
+    return None
+
+
+def analyse(settings: Settings, node_dir: Path, *, scope: str = "local", since: str = "",
+            full: bool = False, progress: Progress | None = None) -> RunReport:
+    """Run the analysis on the node at ``node_dir``; returns what it did."""
+    progress = progress or Progress(enabled=False)
+    started = _now()
+    node = Node.open(settings)
+    try:
+        base = node.base
+        progress.stage("reading", node.store.count_children(base + "proposals/")
+                       + node.store.count_children(base + "comments/"))
+        found = {c.iri: c for c in corpus.from_store(
+            node.store, base, max_items=settings.analysis_max_contributions,
+            max_chars=settings.analysis_max_text_chars, since=since, tick=progress.advance)}
+        if scope == "federation":
+            for c in corpus.from_peer_cache(node_dir, max_items=settings.analysis_max_contributions,
+                                            max_chars=settings.analysis_max_text_chars,
+                                            since=since):
+                found.setdefault(c.iri, c)
+        items = [found[iri] for iri in sorted(found)]
+        input_hash = corpus.input_hash(items)
+        run = documents.run_iri(base, started, input_hash)
+        report = RunReport(run, len(items), refitted=False)
+        state = State.load(node_dir)
+        if full:  # forget the model and the assignments, not the outputs (to remove stale ones)
+            state = State(outputs=state.outputs)
+
+        progress.stage("topics", len(items))
+        docs: dict[str, dict[str, Any]] = {}
+        model = None if full else load_model(node_dir)
+        changed = [c for c in items
+                   if state.contributions.get(c.iri, [None])[0] != c.digest()]
+        changed_iris = {c.iri for c in changed}
+        refit = (model is None or model.model_id != state.model_id
+                 or len(changed) > settings.analysis_refit_ratio * max(1, state.fitted_on))
+        if refit:
+            model = topics.fit(items, settings.analysis_topics)
+            state.fitted_on, state.model_id = len(items), model.model_id if model else ""
+            report.refitted = True
+            assignment = topics.assign(model, items) if model else {}
+        else:
+            assert model is not None
+            assignment = {c.iri: (int(state.contributions[c.iri][1]),
+                                  float(state.contributions[c.iri][2]))
+                          for c in items if c.iri not in changed_iris
+                          and state.contributions.get(c.iri, [None, None])[1] is not None}
+            assignment.update(topics.assign(model, changed))
+        progress.advance(len(items))
+        state.contributions = {c.iri: [c.digest(), *assignment.get(c.iri, (None, None))]
+                               for c in items}
+        if model is not None:
+            for cluster in topics.clusters(model, assignment, found):
+                doc = documents.topic_doc(base, model.model_id, cluster)
+                docs[doc["id"]] = doc
+                report.topics += 1
+
+        progress.stage("duplicates")
+        threshold = settings.analysis_duplicate_threshold
+        for candidate in duplicates.scores(items, threshold).values():
+            doc = documents.duplicate_doc(base, candidate)
+            reviewed = _review(node, doc["id"])
+            if reviewed:
+                doc = documents.duplicate_doc(base, candidate, *reviewed)
+            docs[doc["id"]] = doc
+            report.duplicates += 1
+
+        progress.stage("summaries")
+        made = summaries.summarise(items, settings.analysis_summary_statements)
+        for summary in made:
+            kept, dropped = verified(summary.statements, found)
+            report.dropped += len(dropped)
+            summary.statements = kept
+            if kept:
+                doc = documents.summary_doc(base, summary)
+                docs[doc["id"]] = doc
+                report.summaries += 1
+
+        model_info: dict[str, Any] | None = None
+        methods = ["tfidf-nmf", duplicates.METHOD, summaries.METHOD, "stance-arguments"]
+        if settings.analysis_llm_url:
+            from ddsnode.analysis import llm
+            progress.stage("model drafts", min(len(made), settings.analysis_llm_max_requests))
+            outcome = llm.drafts(settings, made, found, tick=progress.advance)
+            model_info = outcome.provenance
+            report.dropped += outcome.dropped
+            report.notes += outcome.notes
+            methods.append(llm.METHOD)
+            for draft in outcome.summaries:
+                doc = documents.summary_doc(base, draft, draft=True)
+                docs[doc["id"]] = doc
+                report.drafts += 1
+
+        progress.stage("writing", len(docs) + 1)
+        _write(node, state, docs, run, report, progress, found)
+        parameters = {"duplicate_threshold": threshold, "topics": model.size if model else 0,
+                      "summary_statements": settings.analysis_summary_statements,
+                      "seed": topics.SEED, "since": since, "refit": report.refitted,
+                      "model_id": model.model_id if model else ""}
+        analysed = [base + path for path in corpus.CONTAINERS]
+        run_document = documents.run_doc(
+            base, run, scope=scope, analysed=analysed, count=len(items), input_hash=input_hash,
+            methods=methods, parameters=parameters, software=software_version(),
+            started=started, ended=_now(), dropped=report.dropped, model=model_info)
+        with node.store.transaction():
+            node.write_document(run, json.dumps(run_document).encode(), MEDIA_TYPE)
+        progress.close()
+    finally:
+        node.close()
+    if model is not None and refit:
+        save_model(node_dir, model)
+    state.save(node_dir)
+    return report
+
+
+def _write(node: Node, state: State, docs: dict[str, dict[str, Any]], run: str,
+           report: RunReport, progress: Progress, found: dict[str, corpus.Contribution]
+           ) -> None:
+    """Write changed outputs, delete stale ones; one transaction."""
+    outputs: dict[str, str] = {}
+    with node.store.transaction():
+        for iri in sorted(docs):
+            doc = docs[iri]
+            digest = documents.digest(doc)
+            outputs[iri] = digest
+            current = node.store.get(iri)
+            live = current is not None and current.kind != "tombstone"
+            if live and state.outputs.get(iri) == digest:
+                report.unchanged += 1
+            else:
+                body = json.dumps({**doc, "generatedBy": run}, ensure_ascii=False)
+                try:
+                    with node.store.savepoint():
+                        node.write_document(iri, body.encode("utf-8"), MEDIA_TYPE)
+                except Problem as exc:  # one refused output must not lose the others
+                    report.notes.append(f"not written {iri}: {exc.detail}"[:500])
+                    del outputs[iri]
+                    continue
+                report.written += 1
+            progress.advance()
+        for iri in sorted(set(state.outputs) - set(outputs)):
+            current = node.store.get(iri)
+            if current is None or current.kind == "tombstone":
+                continue
+            if _kept_review(node, iri, found):
+                outputs[iri] = state.outputs[iri]
+                continue
+            node.delete(iri)
+            report.deleted += 1
+    state.outputs = outputs
+
+
+def _kept_review(node: Node, iri: str, found: dict[str, corpus.Contribution]) -> bool:
+    """A reviewed duplicate link stays while both its contributions are there."""
+    if _review(node, iri) is None:
+        return False
+    current = node.store.get(iri)
+    assert current is not None
+    pair = [t.object.value for t in pyoxigraph.parse(current.ntriples.encode(),
+                                                     pyoxigraph.RdfFormat.N_TRIPLES)
+            if t.predicate.value == _DDS + "linksContribution"]
+    return bool(pair) and all(p in found for p in pair)

@@ -1,0 +1,70 @@
+"""What the last analysis run left behind, in ``DIR/analysis/``: the fitted topic model
+(``model.npz``), each contribution's digest and topic, and the outputs it wrote.
+
+The store holds the outputs themselves; this only makes the next run incremental
+(unchanged contributions keep their topic, unchanged outputs are not rewritten) and lets
+it find outputs to remove. Deleting the directory costs a full recompute, nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ddsnode.analysis.topics import TopicModel
+
+DIRECTORY = "analysis"
+_STATE = "state.json"
+_MODEL = "model.npz"
+
+
+@dataclass
+class State:
+    """Per contribution: digest, topic, weight; per output IRI: digest; the model's size."""
+
+    fitted_on: int = 0
+    model_id: str = ""
+    contributions: dict[str, list[Any]] = field(default_factory=dict)  # iri -> [digest, topic, w]
+    outputs: dict[str, str] = field(default_factory=dict)  # iri -> digest
+
+    @classmethod
+    def load(cls, node_dir: Path) -> State:
+        """The state in ``node_dir`` (empty when there is none or it is unreadable)."""
+        path = node_dir / DIRECTORY / _STATE
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return cls(int(raw["fitted_on"]), str(raw["model_id"]), dict(raw["contributions"]),
+                       dict(raw["outputs"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls()
+
+    def save(self, node_dir: Path) -> None:
+        """Write atomically (a crash leaves the old state, which is still consistent)."""
+        folder = node_dir / DIRECTORY
+        folder.mkdir(exist_ok=True)
+        tmp = folder / (_STATE + ".tmp")
+        tmp.write_text(json.dumps({"fitted_on": self.fitted_on, "model_id": self.model_id,
+                                   "contributions": self.contributions,
+                                   "outputs": self.outputs}, sort_keys=True),
+                       encoding="utf-8")
+        os.replace(tmp, folder / _STATE)
+
+
+def load_model(node_dir: Path) -> TopicModel | None:
+    """The fitted topic model, if any."""
+    try:
+        return TopicModel.load(node_dir / DIRECTORY / _MODEL)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def save_model(node_dir: Path, model: TopicModel) -> None:
+    """Keep the fitted model for the next incremental run."""
+    folder = node_dir / DIRECTORY
+    folder.mkdir(exist_ok=True)
+    tmp = folder / "model.tmp.npz"
+    model.save(tmp)
+    os.replace(tmp, folder / _MODEL)

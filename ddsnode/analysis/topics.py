@@ -1,0 +1,211 @@
+"""Topic clusters: TF-IDF over lemmas, then non-negative matrix factorisation (NMF).
+
+Deterministic: documents are taken in IRI order, NMF starts from NNDSVD (an SVD, no
+random draw) with a fixed seed, and one solver assigns every document, whether at the
+fit or later. A fitted model (vocabulary, idf, topic-term matrix) is kept between runs
+(:class:`TopicModel`), so new contributions are assigned to the fitted topics without
+refitting (``analysis_refit_ratio`` says when to refit); ``ddsnode analyse --full``
+refits on demand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from ddsnode.analysis.corpus import Contribution
+from ddsnode.analysis.text import LANGUAGES, analyse_text, fold
+
+SEED = 13
+KEYWORDS = 5
+LABEL_WORDS = 3
+REPRESENTATIVES = 3
+_SOLVE_ITERATIONS = 100
+
+
+@dataclass
+class TopicModel:
+    """A fitted topic model: what is needed to assign a new document to a topic."""
+
+    model_id: str
+    vocabulary: list[str]  # folded lemmas, column order
+    idf: np.ndarray
+    components: np.ndarray  # topics x terms, non-negative
+    term_language: list[str]  # the language each term was mostly seen in
+    term_display: list[str]  # the surface form shown for each term (accents kept)
+
+    @property
+    def size(self) -> int:
+        """How many topics."""
+        return int(self.components.shape[0])
+
+    def save(self, path: Path) -> None:
+        """Write the model to ``path`` (numpy .npz, no pickle)."""
+        np.savez_compressed(path, model_id=np.array(self.model_id),
+                            vocabulary=np.array(self.vocabulary, dtype=str), idf=self.idf,
+                            components=self.components,
+                            term_language=np.array(self.term_language, dtype=str),
+                            term_display=np.array(self.term_display, dtype=str))
+
+    @classmethod
+    def load(cls, path: Path) -> TopicModel | None:
+        """The model saved at ``path``, or None."""
+        if not path.is_file():
+            return None
+        with np.load(path, allow_pickle=False) as data:
+            return cls(str(data["model_id"]), [str(t) for t in data["vocabulary"]],
+                       data["idf"], data["components"], [str(t) for t in data["term_language"]],
+                       [str(t) for t in data["term_display"]])
+
+    def vectors(self, docs: list[str]) -> sparse.csr_matrix:
+        """L2-normalised sublinear TF-IDF rows of ``docs`` (token strings) on this vocabulary."""
+        index = {t: i for i, t in enumerate(self.vocabulary)}
+        rows, cols, vals = [], [], []
+        for r, doc in enumerate(docs):
+            counts = Counter(index[t] for t in doc.split() if t in index)
+            for col, n in counts.items():
+                rows.append(r)
+                cols.append(col)
+                vals.append((1.0 + math.log(n)) * float(self.idf[col]))
+        m = sparse.csr_matrix((vals, (rows, cols)), shape=(len(docs), len(self.vocabulary)))
+        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ m)
+
+    def weights(self, docs: list[str]) -> np.ndarray:
+        """Topic weights of ``docs`` (documents x topics): non-negative least squares by
+        multiplicative updates with the topic-term matrix fixed (Lee and Seung 2001)."""
+        x = self.vectors(docs)
+        h = self.components
+        w = np.full((x.shape[0], h.shape[0]), 0.1)
+        xht = np.asarray(x @ h.T)
+        hht = h @ h.T
+        for _ in range(_SOLVE_ITERATIONS):
+            w *= xht / np.maximum(w @ hht, 1e-12)
+        return w
+
+
+def topic_count(n: int, configured: int) -> int:
+    """How many topics for ``n`` documents: the setting, else about sqrt(n/2) in [2, 40]."""
+    if configured > 0:
+        return max(1, min(configured, n))
+    return max(1, min(40, n, max(2, round(math.sqrt(n / 2)))))
+
+
+def document(c: Contribution) -> str:
+    """The token string a contribution contributes to topics (its original language)."""
+    return analyse_text(c.original, c.language)
+
+
+def fit(contributions: list[Contribution], configured_topics: int) -> TopicModel | None:
+    """Fit a topic model on ``contributions`` (None when there is too little text)."""
+    from sklearn.decomposition import NMF
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    ordered = sorted(contributions, key=lambda c: c.iri)
+    docs = [document(c) for c in ordered]
+    if sum(1 for d in docs if d) < 2:
+        return None
+    big = len(docs) >= 50
+    vectoriser = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, sublinear_tf=True,
+                                 min_df=2 if big else 1, max_df=0.5 if big else 1.0,
+                                 max_features=20_000)
+    try:
+        x = vectoriser.fit_transform(docs)
+    except ValueError:  # an empty vocabulary
+        return None
+    k = topic_count(len(docs), configured_topics)
+    k = min(k, x.shape[1])
+    nmf = NMF(n_components=k, init="nndsvd", random_state=SEED, max_iter=400)
+    nmf.fit(x)
+    vocabulary = [str(t) for t in vectoriser.get_feature_names_out()]
+    language, display = _term_forms(ordered, set(vocabulary))
+    model_id = hashlib.sha256("\n".join(c.digest() for c in ordered).encode()).hexdigest()[:10]
+    return TopicModel(model_id, vocabulary, vectoriser.idf_.astype(float),
+                      nmf.components_.astype(float),
+                      [language.get(t, "") for t in vocabulary],
+                      [display.get(t, t) for t in vocabulary])
+
+
+def _term_forms(contributions: list[Contribution], vocabulary: set[str]
+                ) -> tuple[dict[str, str], dict[str, str]]:
+    """For each term: the language it is mostly seen in, and its most common surface form."""
+    from ddsnode.analysis.text import WORD, lemma, stopwords
+    langs: dict[str, Counter[str]] = defaultdict(Counter)
+    forms: dict[str, Counter[str]] = defaultdict(Counter)
+    for c in contributions:
+        lang = c.language
+        stop = stopwords(lang)
+        for match in WORD.finditer(c.original.lower()):
+            word = match.group(0)
+            if word in stop:
+                continue
+            base = lemma(word, lang) if lang in LANGUAGES else word
+            term = fold(base)
+            if term in vocabulary:
+                langs[term][lang] += 1
+                forms[term][base] += 1
+    pick = {t: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] for t, c in langs.items()}
+    shown = {t: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] for t, c in forms.items()}
+    return pick, shown
+
+
+@dataclass
+class Cluster:
+    """One topic with its members, as a run publishes it."""
+
+    index: int
+    labels: dict[str, str]  # language -> "word, word, word"
+    keywords: dict[str, list[str]]
+    members: list[str]  # IRIs, by decreasing weight then IRI
+    share: float
+    close_matches: list[str]
+
+
+def assign(model: TopicModel, contributions: list[Contribution]) -> dict[str, tuple[int, float]]:
+    """IRI -> (topic, weight) for each contribution with any weight on the fitted topics."""
+    ordered = sorted(contributions, key=lambda c: c.iri)
+    out: dict[str, tuple[int, float]] = {}
+    if not ordered:
+        return out
+    w = model.weights([document(c) for c in ordered])
+    for c, row in zip(ordered, w, strict=True):
+        best = int(np.argmax(row))
+        if row[best] > 1e-6:
+            out[c.iri] = (best, round(float(row[best]), 6))
+    return out
+
+
+def clusters(model: TopicModel, assignment: dict[str, tuple[int, float]],
+             contributions: dict[str, Contribution]) -> list[Cluster]:
+    """The clusters of an assignment (empty topics left out)."""
+    members: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    for iri, (topic, weight) in assignment.items():
+        if iri in contributions:
+            members[topic].append((weight, iri))
+    total = sum(len(m) for m in members.values()) or 1
+    out = []
+    for topic in sorted(members):
+        ranked = [iri for _, iri in sorted(members[topic], key=lambda p: (-p[0], p[1]))]
+        order = np.argsort(-model.components[topic], kind="stable")
+        keywords: dict[str, list[str]] = {}
+        for col in order[:200]:
+            if model.components[topic][col] <= 0:
+                break
+            lang = model.term_language[col]
+            if lang in LANGUAGES and len(keywords.setdefault(lang, [])) < KEYWORDS:
+                keywords[lang].append(model.term_display[col])
+        keywords = {lang: words for lang, words in keywords.items() if words}
+        labels = {lang: ", ".join(words[:LABEL_WORDS]) for lang, words in keywords.items()}
+        if not labels:
+            continue
+        topics = Counter(t for iri in ranked for t in contributions[iri].topics)
+        matches = sorted(t for t, n in topics.items() if n >= 2 and n * 2 >= len(ranked))
+        out.append(Cluster(topic, labels, keywords, ranked, round(len(ranked) / total, 4),
+                           matches))
+    return out
