@@ -207,3 +207,21 @@ def test_files_refused_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str],
         status, _, err = _run(node, path, capsys)
         assert status == 2 and reason in err
         assert set(_organisations(node)) == before
+
+
+def test_an_organisation_written_otherwise_is_not_overwritten(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with local_node(tmp_path) as node:
+        iri, body = node.example("o-organisation-metropole-rivemont")
+        with node.client() as http:
+            assert http.put(iri, content=body, headers={
+                **node.auth(), "Content-Type": "application/ld+json"}).status_code == 201
+            before = http.get(iri, headers={"Accept": "application/n-triples"}).text
+        text = HEADER + "\n" + ROW.replace("https://{host}.example/", "https://www.rivemont.example/"
+                                           ).format(name="Métropole de Rivemont", host="",
+                                                    cluster="audit", init="X", desc="Y") + "\n"
+        status, out, err = _run(node, _csv(tmp_path, text), capsys)
+        assert status == 0 and "0 created" in out and "1 rejected" in out
+        assert f"line 2: Métropole de Rivemont: {iri} has the same website" in err
+        with node.client() as http:
+            assert http.get(iri, headers={"Accept": "application/n-triples"}).text == before

@@ -140,3 +140,20 @@ def test_directory_map_over_http(tmp_path: Path) -> None:
     assert page.status_code == 200
     assert 'class="dds-map"' in page.text and "Mapa de les organitzacions" in page.text
     assert 'href="#organisations"' in page.text and 'id="organisations"' in page.text
+
+
+def test_the_directory_map_draws_the_outlines_of_the_nodes_places(tmp_path: Path) -> None:
+    area = {"@context": "https://w3id.org/dds/context/v1", "type": "AdministrativeArea",
+            "name": "Grand <Lyon>", "countryCode": "FR",
+            "wkt": "POLYGON((4.7 45.6, 5.0 45.6, 5.0 45.9, 4.7 45.9, 4.7 45.6))"}
+    with local_node(tmp_path) as node:
+        assert main(["import", "directory", str(node.dir), str(EXAMPLE)]) == 0
+        with node.client() as http:
+            iri = node.url("places/grand-lyon")
+            put = http.put(iri, content=json.dumps({**area, "id": iri}), headers={
+                **node.auth(), "Content-Type": "application/ld+json"})
+            assert put.status_code == 201, put.text
+            svg = ET.fromstring(http.get("/explore/directory/map.svg?country=FR").text)
+    paths = list(svg.iter("{http://www.w3.org/2000/svg}path"))
+    assert [p.find("svg:title", NS).text for p in paths] == ["Grand <Lyon>"]  # type: ignore[union-attr]
+    assert paths[0].get("d", "").count("L") == 4

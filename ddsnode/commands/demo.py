@@ -98,6 +98,8 @@ def create(path: Path, base: str) -> None:
     (path / MARKER).write_text(json.dumps({"base_url": base}) + "\n", encoding="utf-8")
     written, problems = load_examples(settings)
     print(f"loaded {written} example documents into {path}", file=sys.stderr)
+    from ddsnode.commands.directory import load_example_directory
+    problems += load_example_directory(settings)  # the explorer's directory (docs/directory.md)
     for p in problems:
         print(f"  skipped {p}", file=sys.stderr)
 

@@ -56,3 +56,19 @@ def _import_directory(args: argparse.Namespace) -> int:
         args.report.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False),
                                encoding="utf-8")
     return 0
+
+
+def load_example_directory(settings: Settings) -> list[str]:
+    """Import ``examples/directory/organisations.csv`` (``ddsnode demo``); the problems."""
+    from ddsnode import resources
+    from ddsnode.explorer.directory_import import import_directory
+    from ddsnode.node import Node
+
+    node = Node.open(settings)
+    try:
+        report = import_directory(node, resources.examples_dir() / "directory" /
+                                  "organisations.csv")
+    finally:
+        node.close()
+    print(f"loaded the example directory: {report.summary()}", file=sys.stderr)
+    return [f"directory line {r.line}: {r.reason}" for r in report.rejected]

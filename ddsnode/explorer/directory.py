@@ -34,7 +34,9 @@ from ddsnode.store.base import Store
 from ddsnode.vocab import DCTERMS, DDS, FOAF, GEO, LOCN, ORG, RDF
 
 CONTAINER = "organisations/"
+PLACES = "places/"
 PAGE = 200  # store page size while reading the directory
+MAX_OUTLINES = 500  # places read for the map's outlines (vertices: map.MAX_OUTLINE_VERTICES)
 
 
 @dataclass(frozen=True)
@@ -341,3 +343,35 @@ def places_of(orgs: Iterable[Organisation]) -> list[tuple[float, float, str, str
     """(long, lat, label, link) of the organisations that have coordinates (for the map)."""
     return [(o.long, o.lat, o.name, o.iri) for o in orgs
             if o.lat is not None and o.long is not None]
+
+
+def _wkt_predicate() -> rdflib.URIRef:
+    """``gsp:asWKT``, as the shared context names it (``wkt``)."""
+    context = resources.context_document()["@context"]
+    prefix, local = context["wkt"]["@id"].split(":", 1)
+    return rdflib.URIRef(context[prefix] + local)
+
+
+def outlines(store: Store, base: str, *, limit: int = MAX_OUTLINES) -> list[tuple[str, str]]:
+    """(label, WKT) of the geometries of this node's places (GeoSPARQL 1.1 8.5.2), for the
+    map; points are left to the markers, only what has an outline is kept."""
+    predicate, found, after = _wkt_predicate(), [], None
+    read = 0
+    while read < limit:
+        page = store.children(base + PLACES, after=after, limit=min(PAGE, limit - read))
+        for child in page.items:
+            read += 1
+            stored = store.get(child.iri)
+            if stored is None or str(predicate) not in stored.ntriples:
+                continue
+            graph = rdflib.Graph()
+            graph.parse(data=stored.ntriples, format="nt")
+            for subject, wkt in graph.subject_objects(predicate):
+                if "POINT" in str(wkt)[:80].upper():
+                    continue  # a point is not an outline (its place is a marker already)
+                label = next((str(v) for v in graph.objects(subject, FOAF.name)), child.title)
+                found.append((label, str(wkt)))
+        if not page.next or not page.items:
+            break
+        after = page.next
+    return found

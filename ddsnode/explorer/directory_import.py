@@ -25,6 +25,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -346,10 +347,9 @@ def import_directory(node: Node, path: Path, *, lang: str = "en") -> Report:
     columns, rows = read_rows(data, max_rows=int(settings.directory_max_rows), report=report)
     base = node.base
     _write(node, f"{base}{KIND_SCHEME_PATH}", kind_scheme_document(base), report, None)
-    known = {}
-    for org in _local(node.store, base, int(settings.directory_max_organisations)):
-        known[key_of(org.name, org.homepage)] = org.iri
-    taken = set(known.values())
+    known, foreign = _existing(node, int(settings.directory_max_organisations))
+    taken = set(known.values()) | set(foreign.values())
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     seen: dict[str, int] = {}
     for line, cells in rows:
         name = cells[columns["name"]].strip()[:80]
@@ -364,6 +364,12 @@ def import_directory(node: Node, path: Path, *, lang: str = "en") -> Report:
                                                         f"{seen[key]} (same website or name)"))
             continue
         seen[key] = line
+        if key in foreign:
+            # Written by other means (a PUT, an example): an import must not replace it.
+            report.rejected.append(Rejected(line, name, f"{foreign[key]} has the same website "
+                                            "or name and was not made by a directory import; "
+                                            "not overwritten"))
+            continue
         iri = known.get(key)
         if iri is None:
             stem = base + CONTAINER + slug(probe["name"])
@@ -374,8 +380,20 @@ def import_directory(node: Node, path: Path, *, lang: str = "en") -> Report:
             taken.add(iri)
         doc, _ = row_document(cells, columns, iri, lang=lang,
                               max_bytes=int(settings.max_literal_bytes), base=base)
-        _write(node, iri, doc, report, (line, name))
+        _write(node, iri, {**doc, "importedAt": stamp}, report, (line, name))
     return report
+
+
+def _existing(node: Node, limit: int) -> tuple[dict[str, str], dict[str, str]]:
+    """(key -> IRI) of the node's organisations a directory import made (they carry
+    ``dds:importedAt``), and of the others."""
+    made: dict[str, str] = {}
+    other: dict[str, str] = {}
+    for org in _local(node.store, node.base, limit):
+        stored = node.store.get(org.iri)
+        imported = stored is not None and f"<{org.iri}> <{DDS.importedAt}>" in stored.ntriples
+        (made if imported else other)[key_of(org.name, org.homepage)] = org.iri
+    return made, other
 
 
 def _live(node: Node, iri: str) -> bool:

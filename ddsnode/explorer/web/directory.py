@@ -32,6 +32,7 @@ from ddsnode.explorer.directory import (
     Query,
     as_json,
     organisation_document,
+    outlines,
     places_of,
     selection_document,
 )
@@ -109,6 +110,10 @@ class _Page(FixedMethodsEndpoint):
                                                     else "")).encode()))
         await send_response(send, 200, out, body, head=method == "HEAD")
 
+    def _outlines(self) -> list[dirmap.Outline]:
+        return [dirmap.Outline(label, wkt) for label, wkt in outlines(self.node.store,
+                                                                      self.node.base)]
+
     def _context(self, lang: str, path: str, params: dict[str, str]) -> dict[str, Any]:
         t = Translator(lang)
         s = self.node.settings
@@ -161,6 +166,7 @@ class DirectoryPage(_Page):
                   for x, y, label, iri in places_of(selection.organisations)]
         svg = dirmap.render_map(points[:int(self.node.settings.directory_max_map_points)],
                                 width=MAP_SIZE[0], height=MAP_SIZE[1], lang=lang,
+                                outlines=self._outlines(),
                                 list_href="#organisations") if points else ""
         context = self._context(lang, PATH, params)
         context.update(query=query, selection=selection, matrix=directory.matrix(query),
@@ -233,7 +239,8 @@ class MapData(_Page):
         if self.media_type == GEOJSON:
             return dirmap.geojson(points, limit=limit, list_href=list_href + "#organisations")
         return dirmap.render_map(points[:limit], width=MAP_SIZE[0], height=MAP_SIZE[1],
-                                 lang=lang, list_href=list_href + "#organisations"
+                                 lang=lang, outlines=self._outlines(),
+                                 list_href=list_href + "#organisations"
                                  ).encode("utf-8")
 
 
