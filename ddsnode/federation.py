@@ -116,15 +116,34 @@ class Federation:
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the push, delivery and sync loops."""
+        """Start the push, delivery and sync loops; with several processes on one store,
+        only in the one holding the store's loop lease (ddsnode.store.lease)."""
+        lease = self.node.store.loop_lease(float(self.node.settings.loop_lease_seconds))
+        if lease is not None:
+            from ddsnode.store.lease import hold
+            self._tasks.append(asyncio.create_task(hold(lease, self._loops)))
+            return
+        await self._loops(wait=False)
+
+    async def _loops(self, *, wait: bool = True) -> None:
+        """Start the loops (and, with ``wait``, run until cancelled, then stop them)."""
         if not self.db.get_meta(PUSH_CURSOR):
             # A node that starts federating publishes its past through the feed, not pushes;
             # but its past local reactions (e.g. imported comments) still count.
             await asyncio.to_thread(self.record_local_history)
             await asyncio.to_thread(lambda: self.db.set_meta(PUSH_CURSOR,
                                                              str(self.feed.latest())))
-        for loop in (self._push_loop, self._delivery_loop, self._sync_loop):
-            self._tasks.append(asyncio.create_task(self._forever(loop)))
+        loops = [asyncio.create_task(self._forever(loop))
+                 for loop in (self._push_loop, self._delivery_loop, self._sync_loop)]
+        if not wait:
+            self._tasks += loops
+            return
+        try:
+            await asyncio.gather(*loops)
+        finally:
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
 
     async def stop(self) -> None:
         """Stop the loops and close the outbound client."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,11 @@ def add_parser(sub: Any) -> None:
     s.add_argument("dir", type=Path)
     s.add_argument("--host", help="interface to bind (default from settings: 127.0.0.1)")
     s.add_argument("--port", type=int, help="port to listen on (default from settings: 8000)")
+    s.add_argument("--workers", type=int,
+                   help="processes serving the node (default from settings: 1; more than 1 "
+                        "needs store = postgresql)")
+    # Set by `serve --workers N` for its children: the sockets it listens on, inherited.
+    s.add_argument("--listen-fds", help=argparse.SUPPRESS)
     s.set_defaults(func=_serve)
 
 
@@ -65,23 +71,36 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-def serve(settings: Settings) -> None:
-    """Run the node with uvicorn until interrupted (SIGINT or SIGTERM)."""
+def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> None:
+    """Run the node with uvicorn until interrupted (SIGINT or SIGTERM); on ``sockets``
+    already listening (a worker of ``serve --workers``) or on host:port."""
     import uvicorn
 
     from ddsnode.http.app import create_app
     from ddsnode.http.server import server_config
     # The connection limits (timeouts, head sizes) live in the protocol: ddsnode.http.server.
     server = uvicorn.Server(server_config(create_app(settings), settings))
-    server.run()
+    server.run(sockets=sockets)
     if not server.started:
         raise SystemExit(3)  # as uvicorn.run: startup failed, uvicorn logged why
 
 
 def _serve(args: argparse.Namespace) -> int:
     node_dir = require_node_dir(args.dir)
-    settings = Settings.load(node_dir, overrides={"host": args.host, "port": args.port})
+    settings = Settings.load(node_dir, overrides={"host": args.host, "port": args.port,
+                                                  "workers": args.workers})
+    if args.listen_fds:  # one worker of `serve --workers N`
+        serve(settings, [socket.socket(fileno=int(fd)) for fd in args.listen_fds.split(",")])
+        return 0
+    from ddsnode.commands import workers
     from ddsnode.commands.port import ensure_free
+    try:
+        workers.check(settings, int(settings.workers))
+    except ValueError as e:
+        from ddsnode.cli import UsageError
+        raise UsageError(str(e)) from None
     ensure_free(settings.host, int(settings.port))  # a taken port: one line, exit 2
+    if int(settings.workers) > 1:
+        return workers.Supervisor(node_dir, settings, int(settings.workers)).run()
     serve(settings)
     return 0

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from ddsnode.problem import (
     BadRequest,
@@ -258,6 +258,11 @@ class Store(abc.ABC):
     def savepoint(self) -> AbstractContextManager[None]:
         """Inside :meth:`transaction`: undo the block's writes if it raises."""
         return nullcontext()
+
+    def loop_lease(self, seconds: float) -> Any:
+        """The :class:`ddsnode.store.lease.Lease` that decides which process runs the
+        background loops when several share this store, or None (one process)."""
+        return None
 
     def close(self) -> None:
         """Release files and connections."""
