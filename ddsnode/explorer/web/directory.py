@@ -22,7 +22,6 @@ from urllib.parse import urlencode, urlsplit
 
 import anyio.to_thread
 import jinja2
-from markupsafe import Markup
 
 from ddsnode import conneg
 from ddsnode.explorer import map as dirmap
@@ -171,7 +170,7 @@ class DirectoryPage(_Page):
         context = self._context(lang, PATH, params)
         context.update(query=query, selection=selection, matrix=directory.matrix(query),
                        ecosystem=directory.ecosystem(query), countries=countries, kinds=kinds,
-                       truncated=directory.truncated, map_svg=Markup(svg),
+                       truncated=directory.truncated, map_svg=svg,
                        filter_href=lambda **change: context["link"](
                            PATH, {**query.params(**change), "lang": lang}))
         return _env.get_template("directory/index.html").render(context).encode("utf-8")
@@ -209,7 +208,7 @@ class OrganisationPage(_Page):
         svg = dirmap.render_map(
             [dirmap.MapPoint(x, y, label, "") for x, y, label, _ in points],
             width=MAP_SIZE[0] // 2, height=MAP_SIZE[1] // 2, lang=lang) if points else ""
-        context.update(org=org, map_svg=Markup(svg))
+        context.update(org=org, map_svg=svg)
         return _env.get_template("directory/organisation.html").render(context).encode("utf-8")
 
 
