@@ -49,9 +49,15 @@ def validate_pyshacl(graph: rdflib.Graph, *, shapes: rdflib.Graph | None = None)
         for triple in graph:
             copy.add(triple)
         graph = copy
-    _, report, _ = pyshacl_validate(
-        graph, shacl_graph=shapes if shapes is not None else shapes_graph(),
-        inference="none", advanced=False, inplace=True, abort_on_first=False,
-        allow_warnings=False, allow_infos=False)
+    try:
+        _, report, _ = pyshacl_validate(
+            graph, shacl_graph=shapes if shapes is not None else shapes_graph(),
+            inference="none", advanced=False, inplace=True, abort_on_first=False,
+            allow_warnings=False, allow_infos=False)
+    finally:
+        # pyshacl turns rdflib's literal normalisation back ON when it finishes
+        # (pyshacl/monkey rdflib_bool_unpatch), which would rewrite every lexical form
+        # parsed afterwards in this process; the node keeps terms as sent (ddsnode/__init__).
+        rdflib.NORMALIZE_LITERALS = False
     assert isinstance(report, rdflib.Graph)
     return ShapeReport(results_from_graph(report))
