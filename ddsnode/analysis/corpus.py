@@ -147,7 +147,7 @@ def from_store(store: Store, base: str, *, max_items: int, max_chars: int, since
 def from_peer_cache(node_dir: Path, *, max_items: int, max_chars: int, since: str = ""
                     ) -> Iterator[Contribution]:
     """The valid contributions cached from followed peers (``--scope federation``)."""
-    from ddsnode.federation_db import DB_FILE
+    from ddsnode.federation.database import DB_FILE
     path = node_dir / DB_FILE
     if not path.is_file():
         return

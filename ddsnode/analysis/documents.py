@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from ddsnode.analysis.duplicates import METHOD as DUPLICATE_METHOD
@@ -38,10 +39,9 @@ def _short(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
-def run_iri(base: str, started: str, input_hash: str) -> str:
-    """The IRI of a run started at ``started`` (xsd:dateTime, UTC) on ``input_hash``."""
-    stamp = started.replace("-", "").replace(":", "")
-    return f"{base}{CONTAINER}run-{stamp.lower()}-{input_hash[:8]}"
+def run_iri(base: str, started: datetime, input_hash: str) -> str:
+    """The IRI of a run started at ``started`` (UTC, to the microsecond) on ``input_hash``."""
+    return f"{base}{CONTAINER}run-{started.strftime('%Y%m%dt%H%M%S%fz')}-{input_hash[:8]}"
 
 
 def topic_iri(base: str, model_id: str, index: int) -> str:

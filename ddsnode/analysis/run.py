@@ -3,7 +3,7 @@
 Tier 1 always runs; tier 3 (a model) only when ``analysis_llm_url`` is set, and a failing
 model never stops the run: its error is recorded and the tier 1 outputs are written. All
 writes of a run are one store transaction (a crash leaves the previous run's outputs),
-each through :meth:`ddsnode.node.Node.write_document`, the path of an HTTP PUT, so the
+each through :meth:`ddsnode.ldp.node.Node.write_document`, the path of an HTTP PUT, so the
 shapes judge them like any write. Outputs whose contributions are gone (deleted,
 withdrawn) are deleted (tombstones, 410), except reviewed duplicate links whose two
 contributions are still there: a reviewer's verdict outlives the scores.
@@ -24,7 +24,7 @@ from ddsnode.analysis import corpus, documents, duplicates, summaries, topics
 from ddsnode.analysis.progress import Progress
 from ddsnode.analysis.state import State, load_model, save_model
 from ddsnode.analysis.verifier import verified
-from ddsnode.node import Node
+from ddsnode.ldp.node import Node
 from ddsnode.problem import Problem
 from ddsnode.settings import Settings
 
@@ -97,7 +97,8 @@ def analyse(settings: Settings, node_dir: Path, *, scope: str = "local", since: 
             full: bool = False, progress: Progress | None = None) -> RunReport:
     """Run the analysis on the node at ``node_dir``; returns what it did."""
     progress = progress or Progress(enabled=False)
-    started = _now()
+    started_at = datetime.now(UTC)
+    started = started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     node = Node.open(settings)
     try:
         base = node.base
@@ -113,7 +114,7 @@ def analyse(settings: Settings, node_dir: Path, *, scope: str = "local", since: 
                 found.setdefault(c.iri, c)
         items = [found[iri] for iri in sorted(found)]
         input_hash = corpus.input_hash(items)
-        run = documents.run_iri(base, started, input_hash)
+        run = documents.run_iri(base, started_at, input_hash)
         report = RunReport(run, len(items), refitted=False)
         state = State.load(node_dir)
         if full:  # forget the model and the assignments, not the outputs (to remove stale ones)

@@ -62,7 +62,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # quiet
         pass
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:  # http.server names handlers so
         length = int(self.headers.get("content-length", "0"))
         request = json.loads(self.rfile.read(length))
         self.server.requests.append(request)

@@ -1,0 +1,266 @@
+"""Tier 1 of the analysis (issue 13): deterministic, incremental, outputs that follow the data.
+
+Every test runs the real thing on a node directory: the corpus is written through the
+node's write path, ``analyse`` reads the store and writes its outputs back through it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph
+import pytest
+
+from ddsnode.analysis import verifier
+from ddsnode.analysis.corpus import from_store
+from ddsnode.analysis.run import analyse
+from ddsnode.analysis.trigram import similarity
+from ddsnode.ldp.node import Node
+from ddsnode.settings import Settings
+from tests.support.analysis_corpus import (
+    BASE,
+    PROPOSALS,
+    delete,
+    make_node,
+    proposal_doc,
+    write,
+)
+
+DDS = "https://w3id.org/dds/ns#"
+_VOLATILE = ("http://purl.org/dc/terms/created", "http://purl.org/dc/terms/modified",
+             "http://www.w3.org/ns/prov#wasGeneratedBy")
+
+
+def outputs(node_dir: Path, *, with_runs: bool = False) -> dict[str, set[str]]:
+    """IRI -> N-Triples lines of each live output, less what changes with time."""
+    node = Node.open(Settings.load(node_dir))
+    try:
+        out, cursor = {}, None
+        while True:
+            page = node.store.children(BASE + "analysis/", after=cursor, limit=200)
+            for child in page.items:
+                if "/analysis/run-" in child.iri and not with_runs:
+                    continue
+                resource = node.store.get(child.iri)
+                assert resource is not None
+                out[child.iri] = {line for line in resource.ntriples.splitlines()
+                                  if not any(p in line for p in _VOLATILE)}
+            cursor = page.next
+            if cursor is None:
+                return out
+    finally:
+        node.close()
+
+
+def objects(lines: set[str], predicate: str) -> set[str]:
+    """The IRI objects of ``predicate`` in N-Triples ``lines``."""
+    found = set()
+    for t in pyoxigraph.parse("\n".join(lines).encode(), pyoxigraph.RdfFormat.N_TRIPLES):
+        if t.predicate.value == predicate and isinstance(t.object, pyoxigraph.NamedNode):
+            found.add(t.object.value)
+    return found
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    make_node(tmp_path / "node")
+    return tmp_path / "node"
+
+
+def test_outputs_of_each_kind_point_at_contributions(corpus: Path) -> None:
+    report = analyse(Settings.load(corpus), corpus)
+    assert report.contributions == len(PROPOSALS) + 5
+    found = outputs(corpus)
+    kinds = {iri.rsplit("/", 1)[1].split("-")[0] for iri in found}
+    assert kinds == {"topic", "duplicate", "summary"}
+    dupes = [objects(lines, DDS + "linksContribution") for iri, lines in found.items()
+             if "/duplicate-" in iri]
+    assert {BASE + "proposals/bike-quays", BASE + "proposals/bike-quays-again"} in dupes
+    # Across languages, through the platform's machine translation: flagged as such.
+    pivot = next(lines for iri, lines in found.items() if "/duplicate-" in iri and
+                 BASE + "proposals/bike-lanes-ca" in objects(lines, DDS + "linksContribution")
+                 and BASE + "proposals/bike-quays" in objects(lines, DDS + "linksContribution"))
+    assert any("viaMachineTranslation" in line and '"true"' in line for line in pivot)
+    # Different ideas on the same topic are not duplicates.
+    assert all(BASE + "proposals/bike-parking" not in pair for pair in dupes)
+    # The cycling proposals and the tree proposals fall in different topics.
+    topic_of = {}
+    for iri, lines in found.items():
+        if "/topic-" in iri:
+            for member in objects(lines, DDS + "member"):
+                topic_of[member] = iri
+    assert topic_of[BASE + "proposals/bike-quays"] == topic_of[BASE + "proposals/bike-parking"]
+    assert topic_of[BASE + "proposals/trees-park"] == topic_of[BASE + "proposals/trees-streets"]
+    assert topic_of[BASE + "proposals/bike-quays"] != topic_of[BASE + "proposals/trees-park"]
+
+
+def test_arguments_and_support_note(corpus: Path) -> None:
+    analyse(Settings.load(corpus), corpus)
+    node = Node.open(Settings.load(corpus))
+    try:
+        summary = next(iri for iri, lines in outputs(corpus).items() if "/summary-" in iri
+                       and BASE + "proposals/bike-quays" in objects(lines, DDS + "summarises"))
+        graph = pyoxigraph.Store()
+        resource = node.store.get(summary)
+        assert resource is not None
+        graph.load(resource.ntriples.encode(), pyoxigraph.RdfFormat.N_TRIPLES)
+    finally:
+        node.close()
+    rows = {(str(r["who"].value), r["stance"].value.rsplit("/", 1)[1]) for r in graph.query(
+        "SELECT ?who ?stance WHERE { ?s <https://w3id.org/dds/ns#supportedBy> ?who ; "
+        "<https://w3id.org/dds/ns#stance> ?stance }")}
+    # For and against both appear (stratified), each with the comment that says it.
+    assert (BASE + "comments/k2", "against") in rows
+    assert any(stance == "inFavour" for _, stance in rows)
+    notes = [r["n"].value for r in graph.query(
+        "SELECT ?n WHERE { ?s <https://w3id.org/dds/ns#agreementNote> ?n }")]
+    assert notes and all("consensus" in n or "consens" in n for n in notes)
+    english = [n for n in notes if "support," in n]
+    assert english and "not consensus" in english[0]
+
+
+def test_same_input_same_output(tmp_path: Path) -> None:
+    make_node(tmp_path / "a")
+    make_node(tmp_path / "b")
+    analyse(Settings.load(tmp_path / "a"), tmp_path / "a")
+    analyse(Settings.load(tmp_path / "b"), tmp_path / "b")
+    first, second = outputs(tmp_path / "a"), outputs(tmp_path / "b")
+    assert first and first == second
+
+
+def test_rerun_rewrites_nothing(corpus: Path) -> None:
+    settings = Settings.load(corpus)
+    first = analyse(settings, corpus)
+    again = analyse(settings, corpus)
+    assert first.written > 0
+    assert again.written == 0 and again.deleted == 0
+    assert again.unchanged == first.written
+    assert not again.refitted
+    assert len(outputs(corpus, with_runs=True)) == len(outputs(corpus)) + 2  # two runs
+
+
+def test_new_contribution_is_assigned_without_refitting(corpus: Path) -> None:
+    settings = Settings.load(corpus)
+    analyse(settings, corpus)
+    before = outputs(corpus)
+    spec = {"title": {"fr": "Pistes cyclables protégées vers la gare"},
+            "body": {"fr": "Une piste cyclable protégée des quais jusqu'à la gare, pour les "
+                           "vélos."}}
+    write(corpus, proposal_doc("bike-station", spec))
+    report = analyse(settings, corpus)
+    assert not report.refitted
+    after = outputs(corpus)
+    topic_iris = {iri for iri in after if "/topic-" in iri}
+    assert topic_iris == {iri for iri in before if "/topic-" in iri}  # same fitted topics
+    holder = [iri for iri in topic_iris
+              if BASE + "proposals/bike-station" in objects(after[iri], DDS + "member")]
+    assert len(holder) == 1
+    assert BASE + "proposals/bike-quays" in objects(after[holder[0]], DDS + "member")
+    full = analyse(settings, corpus, full=True)
+    assert full.refitted
+
+
+def test_deleted_and_withdrawn_contributions_leave_every_output(corpus: Path) -> None:
+    settings = Settings.load(corpus)
+    analyse(settings, corpus)
+    gone = {BASE + "comments/k2", BASE + "proposals/bike-quays-again"}
+    assert any(g in line for lines in outputs(corpus).values() for line in lines for g in gone)
+    delete(corpus, BASE + "comments/k2")
+    withdrawn = proposal_doc("bike-quays-again", PROPOSALS["bike-quays-again"])
+    withdrawn["state"] = "withdrawn"
+    write(corpus, withdrawn)
+    report = analyse(settings, corpus)
+    assert report.deleted >= 1  # the duplicate links of the withdrawn proposal
+    for lines in outputs(corpus).values():
+        assert not any(g in line for line in lines for g in gone)
+    node = Node.open(settings)
+    try:  # a removed output answers 410 from then on: a tombstone, not a silent hole
+        tombstones = [iri for iri in json.loads((corpus / "analysis" / "state.json")
+                                                .read_text())["outputs"]
+                      if node.store.get(iri) is None or node.store.get(iri).kind == "tombstone"]
+        assert tombstones == []
+    finally:
+        node.close()
+
+
+def test_every_stored_statement_cites_live_contributions_and_passes_the_verifier(
+        corpus: Path) -> None:
+    settings = Settings.load(corpus)
+    analyse(settings, corpus)
+    node = Node.open(settings)
+    try:
+        live = {c.iri: c for c in from_store(node.store, BASE, max_items=1000, max_chars=20000)}
+    finally:
+        node.close()
+    statements = 0
+    for iri, lines in outputs(corpus).items():
+        if "/summary-" not in iri:
+            continue
+        store = pyoxigraph.Store()
+        store.load("\n".join(lines).encode(), pyoxigraph.RdfFormat.N_TRIPLES)
+        for row in store.query(
+                "SELECT ?s ?text ?quote (GROUP_CONCAT(STR(?by); separator=' ') AS ?bys) WHERE {"
+                " ?s <https://w3id.org/dds/ns#statementText> ?text ;"
+                " <https://w3id.org/dds/ns#supportedBy> ?by ."
+                " OPTIONAL { ?s <https://w3id.org/dds/ns#quotedSpan> ?quote } }"
+                " GROUP BY ?s ?text ?quote"):
+            statements += 1
+            cited = row["bys"].value.split()
+            assert cited and all(c in live for c in cited)
+            from ddsnode.analysis.summaries import Statement
+            quote = row["quote"].value if row["quote"] is not None else None
+            st = Statement(row["text"].value, row["text"].language or "", cited, quote=quote)
+            assert verifier.reason(st, live) is None
+    assert statements >= 4
+
+
+def test_a_reviewer_verdict_survives_reruns(corpus: Path) -> None:
+    settings = Settings.load(corpus)
+    analyse(settings, corpus)
+    link = next(iri for iri, lines in outputs(corpus).items() if "/duplicate-" in iri)
+    node = Node.open(settings)
+    try:
+        resource = node.store.get(link)
+        assert resource is not None
+        reviewed = resource.ntriples.replace("/review-status/candidate", "/review-status/rejected")
+        reviewed += f"<{link}> <{DDS}reviewedBy> <{BASE}participants/reviewer> .\n"
+        node.write_document(link, reviewed.encode(), "application/n-triples")
+    finally:
+        node.close()
+    analyse(settings, corpus, full=True)
+    lines = outputs(corpus)[link]
+    assert any("/review-status/rejected" in line for line in lines)
+    assert any("participants/reviewer" in line for line in lines)
+
+
+def test_pg_trgm_similarity_matches_postgresql() -> None:
+    # Values PostgreSQL's pg_trgm gives (its documentation: similarity('word', 'words')).
+    assert similarity("word", "words") == pytest.approx(0.571429, abs=1e-6)
+    assert similarity("Hello, World", "hello world") == 1.0
+    assert similarity("", "abc") == 0.0
+
+
+def test_cli_runs_with_a_progress_bar_and_twice(corpus: Path) -> None:
+    cmd = [sys.executable, "-m", "ddsnode", "analyse", str(corpus)]
+    first = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "analyse: topics" in first.stderr  # the stages, on stderr (not a terminal)
+    assert "duplicate links" in first.stdout
+    missing = subprocess.run([sys.executable, "-m", "ddsnode", "analyse",
+                              str(corpus.parent / "nothing")], check=False,
+                             capture_output=True, text=True,
+                             timeout=300)
+    assert missing.returncode == 2
+
+
+def test_analysis_state_can_be_lost(corpus: Path) -> None:
+    settings = Settings.load(corpus)
+    analyse(settings, corpus)
+    before = outputs(corpus)
+    shutil.rmtree(corpus / "analysis")
+    analyse(settings, corpus)
+    assert outputs(corpus) == before
