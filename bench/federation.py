@@ -48,12 +48,13 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ddsnode import representation, resources
+from ddsnode import resources
 from ddsnode.commands.node import init_node
-from ddsnode.federation import Federation
-from ddsnode.jsonld import parse_rdf
-from ddsnode.node import Node
+from ddsnode.federation.hub import Federation
+from ddsnode.ldp import representation
+from ddsnode.ldp.node import Node
 from ddsnode.outbound import FetchResult, OutboundClient
+from ddsnode.rdf.jsonld import parse_rdf
 from ddsnode.settings import Settings
 from ddsnode.store.base import Representation
 from tests.support.node import free_port
@@ -355,7 +356,7 @@ def main() -> None:
 
 def ingest_main(sizes: list[int]) -> list[dict[str, Any]]:
     """Ingest peer documents of growing size while reading local resources."""
-    from ddsnode.peers import read_description
+    from ddsnode.federation.peers import read_description
     from tests.support.fake_peer import running_fake_peer
     from tests.support.inprocess import local_node
     context = "https://w3id.org/dds/context/v1"

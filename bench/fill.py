@@ -13,8 +13,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from ddsnode.node import Node
-from ddsnode.representation import etag
+from ddsnode.ldp.node import Node
+from ddsnode.ldp.representation import etag
 from ddsnode.settings import Settings
 from ddsnode.store.base import Representation, StoredResource
 from ddsnode.store.embedded import EmbeddedStore

@@ -113,7 +113,7 @@ def one_run(node_dir: Path, export: Path, dry_run: bool) -> dict[str, object]:
     sys.path.insert(0, str(ROOT))
     from ddsnode.decidim.importer import Importer
     from ddsnode.decidim.source import open_source
-    from ddsnode.node import Node
+    from ddsnode.ldp.node import Node
     from ddsnode.settings import Settings
 
     started = time.perf_counter()

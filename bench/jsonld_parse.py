@@ -9,7 +9,7 @@ term of the shared context) holds n values — the shape of issue 9 item 1 (n = 
 * before: pyld's ``to_rdf`` with the bundled-context loader, as ddsnode parsed JSON-LD
   until this change (quadratic in n: it compares every new value with the ones already
   in the array, JSON-LD 1.1 API 7.x "add value" on a set);
-* after: :func:`ddsnode.jsonld.parse_document` (pyoxigraph's JSON-LD parser, the
+* after: :func:`ddsnode.rdf.jsonld.parse_document` (pyoxigraph's JSON-LD parser, the
   context inlined, the result in an rdflib graph and its terms checked).
 
 Prints n, time ("after": the best of three runs) and the ratio of each time to the previous size's (2.0 per doubling is
@@ -31,7 +31,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from pyld import jsonld as pyld
 
-from ddsnode import jsonld, resources
+from ddsnode import resources
+from ddsnode.rdf import jsonld
 
 BASE = "http://127.0.0.1:8000/proposals/"
 

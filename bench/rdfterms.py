@@ -18,8 +18,8 @@ import timeit
 
 import rdflib
 
-from ddsnode import rdfio
-from ddsnode.rdfterms import check_graph, check_ntriples
+from ddsnode.rdf import rdfio
+from ddsnode.rdf.rdfterms import check_graph, check_ntriples
 
 DDS = "https://w3id.org/dds/ns#"
 SIZES = (20, 40, 80, 160, 320, 640, 1280, 2560)

@@ -104,7 +104,7 @@ def growth(tree: Path) -> list[tuple[int, float]]:
     sys.path.insert(0, str(tree))
     import rdflib
 
-    from ddsnode import representation
+    from ddsnode.ldp import representation
 
     rows = []
     for n in (500, 1000, 2000, 4000):

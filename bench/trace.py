@@ -7,7 +7,7 @@ for the demo's proposal ``protected-bike-lanes``:
 
 * in-process, warm (what ``GET /trace`` costs a running node): a plain read of the
   resource through the ASGI app; the walk of this checkout (one SPARQL query per
-  level of the walk, off the event loop); and the walk of ``ddsnode/trace.py`` as it
+  level of the walk, off the event loop); and the walk of ``ddsnode/federation/trace.py`` as it
   was at ``--before`` (one query per resource), loaded from git into the same process
   over the same node, as the baseline of the same run;
 * the whole command ``ddsnode trace DIR IRI`` (a new process: imports, opening the store,
@@ -45,8 +45,8 @@ sys.path.insert(0, str(ROOT))
 import httpx
 
 from ddsnode.commands.peer import open_federation
+from ddsnode.federation.trace import Tracer
 from ddsnode.http.app import create_app
-from ddsnode.trace import Tracer
 
 Row = tuple[str, int, float, float, Any]  # case, runs, wall ms, cpu ms, links
 BEFORE = "693e005"  # the commit before the trace was batched per level (issue 10, item 12)
@@ -62,9 +62,9 @@ def demo(tmp: Path, port: int) -> Path:
 
 
 def old_tracer(commit: str) -> type | None:
-    """``Tracer`` of ``ddsnode/trace.py`` at ``commit``, or None without git."""
+    """``Tracer`` of ``ddsnode/federation/trace.py`` at ``commit``, or None without git."""
     try:
-        source = subprocess.run(["git", "show", f"{commit}:ddsnode/trace.py"], cwd=ROOT,
+        source = subprocess.run(["git", "show", f"{commit}:ddsnode/federation/trace.py"], cwd=ROOT,
                                 check=True, capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
@@ -72,7 +72,7 @@ def old_tracer(commit: str) -> type | None:
     assert spec is not None
     module: ModuleType = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
-    exec(compile(source, f"{commit}:ddsnode/trace.py", "exec"), module.__dict__)  # noqa: S102
+    exec(compile(source, f"{commit}:ddsnode/federation/trace.py", "exec"), module.__dict__)  # noqa: S102
     return module.Tracer  # type: ignore[no-any-return]
 
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench.run import TURTLE_20  # noqa: E402
 from ddsnode.http.app import create_app  # noqa: E402
-from ddsnode.node import Node  # noqa: E402
+from ddsnode.ldp.node import Node  # noqa: E402
 from ddsnode.settings import Settings  # noqa: E402
 
 BASE = "http://127.0.0.1:9/"

@@ -29,10 +29,12 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from ddsnode import compaction, rdfio, representation, resources
-from ddsnode.jsonld import jsonld_to_graph, parse_rdf
+from ddsnode import resources
+from ddsnode.ldp import representation
 from ddsnode.problem import BadRequest
-from ddsnode.vocab import RDF
+from ddsnode.rdf import compaction, rdfio
+from ddsnode.rdf.jsonld import jsonld_to_graph, parse_rdf
+from ddsnode.rdf.vocab import RDF
 from tests.support.judges import node_available, parse_many
 from tests.support.variants import variants
 

@@ -17,7 +17,8 @@ import pytest
 import rdflib
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from ddsnode import jsonld, rdfio, resources
+from ddsnode import resources
+from ddsnode.rdf import jsonld, rdfio
 from tests.support.inprocess import LocalNode, local_node
 from tests.support.judges import node_available, parse_many
 from tests.support.node import RunningNode, running_node

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ddsnode.federation import Federation
-from ddsnode.node import Node
+from ddsnode.federation.hub import Federation
+from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
 from tests.support.inprocess import LocalNode, local_node
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ddsnode.node import Node
+from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
 from tests.support import decidim_variants as variants
 from tests.support.inprocess import LocalNode, local_node

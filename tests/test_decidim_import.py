@@ -20,8 +20,8 @@ import pytest
 import rdflib
 
 from ddsnode.cli import main
-from ddsnode.node import Node
-from ddsnode.representation import OFFERS
+from ddsnode.ldp.node import Node
+from ddsnode.ldp.representation import OFFERS
 from ddsnode.settings import Settings
 from tests.support.decidim_variants import NIGHTLY
 

@@ -18,7 +18,7 @@ import pytest
 import rdflib
 
 from ddsnode.decidim.graphql import read_api
-from ddsnode.vocab import DDS, RDF
+from ddsnode.rdf.vocab import DDS, RDF
 from tests.support import decidim_variants as variants
 from tests.support.fake_decidim import Running
 from tests.support.node import free_port

@@ -51,7 +51,7 @@ def test_disappeared_row_becomes_a_tombstone(export: Path, node_dir: Path) -> No
     gone = run_import(node_dir, export)
     assert counts(gone, "tombstoned") == {"proposal_comments": 1}
     assert gone["totals"]["updated"] == gone["totals"]["created"] == 0
-    from ddsnode.node import Node
+    from ddsnode.ldp.node import Node
     from ddsnode.settings import Settings
     node = Node.open(Settings.load(node_dir))
     try:
@@ -148,7 +148,7 @@ def test_result_with_linked_proposals(export: Path, node_dir: Path) -> None:
 
 def test_a_resource_deleted_on_the_node_stays_deleted_on_reimport(export: Path,
                                                                  node_dir: Path) -> None:
-    from ddsnode.node import Node
+    from ddsnode.ldp.node import Node
     from ddsnode.settings import Settings
     run_import(node_dir, export)
     iri = f"{BASE}proposals/{SLUG}-4"
@@ -179,9 +179,9 @@ def test_a_resource_deleted_on_the_node_stays_deleted_on_reimport(export: Path,
 
 def test_a_reimport_restates_the_platform_totals_under_the_counted_reactions(
         export: Path, node_dir: Path) -> None:
-    from ddsnode.federation_db import FederationDB
-    from ddsnode.node import Node
-    from ddsnode.reactions import ReactionLedger, apply_counts, platform_counts
+    from ddsnode.federation.database import FederationDB
+    from ddsnode.federation.reactions import ReactionLedger, apply_counts, platform_counts
+    from ddsnode.ldp.node import Node
     from ddsnode.settings import Settings
     variants.set_cell(export, "proposals", "4", "votes", "10")
     run_import(node_dir, export)

@@ -22,7 +22,7 @@ from ddsnode import resources
 from ddsnode.cli import main
 from ddsnode.commands.demo import MARKER, demo_base
 from ddsnode.commands.node import init_node
-from ddsnode.node import Node
+from ddsnode.ldp.node import Node
 from ddsnode.settings import SETTINGS_FILE, Settings
 from tests.support.node import free_port
 

@@ -16,8 +16,8 @@ import rdflib
 
 from ddsnode import resources
 from ddsnode.cli import main
-from ddsnode.jsonld import parse_document
-from ddsnode.vocab import DCTERMS, FOAF, ORG, RDF
+from ddsnode.rdf.jsonld import parse_document
+from ddsnode.rdf.vocab import DCTERMS, FOAF, ORG, RDF
 from tests.support.inprocess import LocalNode, local_node
 
 EXAMPLE = resources.examples_dir() / "directory" / "organisations.csv"

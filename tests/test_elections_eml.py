@@ -18,9 +18,9 @@ from ddsnode.cli import main
 from ddsnode.commands.node import init_node
 from ddsnode.elections.loading import load_any, node_graph
 from ddsnode.elections.verify import verify
-from ddsnode.node import Node
+from ddsnode.ldp.node import Node
+from ddsnode.rdf.vocab import DDS
 from ddsnode.settings import Settings
-from ddsnode.vocab import DDS
 from tests.test_elections_nist import export, schema_errors
 
 KIESRAAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "elections" / \

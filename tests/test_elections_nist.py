@@ -22,9 +22,9 @@ from ddsnode.cli import main
 from ddsnode.commands.demo import load_examples
 from ddsnode.commands.node import init_node
 from ddsnode.elections.loading import _members, node_graph
-from ddsnode.node import Node
+from ddsnode.ldp.node import Node
+from ddsnode.rdf.vocab import DCTERMS, DDS
 from ddsnode.settings import Settings
-from ddsnode.vocab import DCTERMS, DDS
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "elections"
 SAMPLES = SHARED / "civics-cdf-samples"

@@ -23,7 +23,7 @@ import pytest
 from ddsnode.cli import main
 from ddsnode.commands.node import init_node
 from ddsnode.elections.loading import _members
-from ddsnode.node import Node
+from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "elections" / "openelections"

@@ -23,14 +23,14 @@ import rdflib
 from markupsafe import escape
 
 from ddsnode import resources
-from ddsnode.cache import PeerCache
 from ddsnode.cli import main
-from ddsnode.containers import ContainerRegistry
 from ddsnode.explorer.directory_import import row_document
 from ddsnode.explorer.directory_terms import cluster_of, kind_of, level_of
-from ddsnode.federation_db import FederationDB
-from ddsnode.jsonld import parse_document
-from ddsnode.vocab import FOAF, ORG, RDF
+from ddsnode.federation.cache import PeerCache
+from ddsnode.federation.database import FederationDB
+from ddsnode.ldp.containers import ContainerRegistry
+from ddsnode.rdf.jsonld import parse_document
+from ddsnode.rdf.vocab import FOAF, ORG, RDF
 from tests.support.inprocess import LocalNode, local_node
 from tests.support.mock_peer import mock_client
 

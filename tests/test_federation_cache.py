@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ddsnode.cache import NotAuthoritative, PeerCache, Quarantined
-from ddsnode.containers import ContainerRegistry
-from ddsnode.federation_db import FederationDB
+from ddsnode.federation.cache import NotAuthoritative, PeerCache, Quarantined
+from ddsnode.federation.database import FederationDB
+from ddsnode.ldp.containers import ContainerRegistry
 from ddsnode.outbound import OutboundRefused
 from ddsnode.problem import Gone
 from tests.support.mock_peer import mock_client

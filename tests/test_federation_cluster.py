@@ -18,8 +18,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ddsnode.keys import KEY_FILE, key_id, load_node_key, rotate_node_key
-from ddsnode.signature import Signer
+from ddsnode.federation.keys import KEY_FILE, key_id, load_node_key, rotate_node_key
+from ddsnode.federation.signature import Signer
 from tests.support.cluster import Cluster, ClusterNode, cli, running_cluster, wait_for
 from tests.support.fake_peer import running_fake_peer
 from tests.support.node import REPO
@@ -199,7 +199,7 @@ def test_peer_down_served_from_cache_then_caught_up(cluster: Cluster) -> None:
         doc["title"] = {"en": "Protected bike lanes, revised while offline"}
         offline = a.dir / "offline.jsonld"
         offline.write_text(json.dumps(doc), "utf-8")
-        script = ("import sys; from pathlib import Path; from ddsnode.node import Node; "
+        script = ("import sys; from pathlib import Path; from ddsnode.ldp.node import Node; "
                   "from ddsnode.settings import Settings; "
                   "n = Node.open(Settings.load(Path(sys.argv[1]))); "
                   "n.write_document(sys.argv[2], Path(sys.argv[3]).read_bytes(), "

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from ddsnode.delivery import Outbox
-from ddsnode.federation_db import FederationDB
+from ddsnode.federation.database import FederationDB
+from ddsnode.federation.outbox import Outbox
 from tests.support.mock_peer import mock_client
 
 INBOX = "http://peer.test/inbox"

@@ -9,10 +9,10 @@ import rdflib
 
 from ddsnode import resources
 from ddsnode.commands.node import init_node
-from ddsnode.feed import ChangeFeed, cursor_of
-from ddsnode.keys import KEY_FILE, load_node_key, public_key_pem
-from ddsnode.node import Node
-from ddsnode.peers import describe_node, read_description
+from ddsnode.federation.feed import ChangeFeed, cursor_of
+from ddsnode.federation.keys import KEY_FILE, load_node_key, public_key_pem
+from ddsnode.federation.peers import describe_node, read_description
+from ddsnode.ldp.node import Node
 
 BASE = "http://127.0.0.1:8999/"
 

@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from ddsnode.commands.node import init_node
-from ddsnode.federation import Federation
-from ddsnode.federation_db import FederationDB
-from ddsnode.node import Node
+from ddsnode.federation.database import FederationDB
+from ddsnode.federation.hub import Federation
+from ddsnode.federation.peers import PeerRegistry
+from ddsnode.ldp.node import Node
 from ddsnode.outbound import OutboundRefused
-from ddsnode.peers import PeerRegistry
 from tests.support.mock_peer import mock_client
 
 HOSTILE = ["127.1", "2130706433", "0x7f000001", "0177.0.0.1", "[::ffff:127.0.0.1]",

@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ddsnode import jsonld, resources
+from ddsnode import resources
+from ddsnode.rdf import jsonld
 from ddsnode.settings import SETTINGS
 from tests.support.inprocess import LocalNode, local_node
 

@@ -17,9 +17,9 @@ import httpx
 import pytest
 import rdflib
 
-from ddsnode.node import Node
-from ddsnode.rdfterms import InvalidTerm
-from ddsnode.records import rdf_record
+from ddsnode.ldp.node import Node
+from ddsnode.ldp.records import rdf_record
+from ddsnode.rdf.rdfterms import InvalidTerm
 from ddsnode.settings import Settings
 from tests.support.inprocess import LocalNode, local_node
 

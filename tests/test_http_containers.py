@@ -14,8 +14,8 @@ import pytest
 import rdflib
 import rdflib.compare
 
-from ddsnode.containers import ContainerRegistry, unresolved_terms
-from ddsnode.vocab import DDS
+from ddsnode.ldp.containers import ContainerRegistry, unresolved_terms
+from ddsnode.rdf.vocab import DDS
 from tests.support.node import RunningNode, shared_node
 from tests.support.rdf import parse_rdf
 

@@ -2,7 +2,7 @@
 
 tests/test_store_crash.py kills a process writing to the store directly; this one kills
 ``ddsnode serve`` itself while clients POST and PUT over HTTP, so the whole write path
-is under test: the writer thread's batches (ddsnode/writer.py), one transaction and one
+is under test: the writer thread's batches (ddsnode/ldp/writer.py), one transaction and one
 fsync per batch, and a 201/204 sent only after that COMMIT. After the kill the node
 directory is reopened: every write a client saw acknowledged is there, whole, and every
 stored proposal is valid and complete.
@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import rdflib
 
-from ddsnode.node import Node
+from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
 from tests.support.node import running_node
 

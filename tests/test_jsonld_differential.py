@@ -1,4 +1,4 @@
-"""pyoxigraph's JSON-LD parser (``ddsnode.jsonld``) gives the graph pyld gave.
+"""pyoxigraph's JSON-LD parser (``ddsnode.rdf.jsonld``) gives the graph pyld gave.
 
 The node parsed JSON-LD with pyld until its cost proved quadratic (issue 9 item 1). The
 new parse must not change what any document means: every example, every invalid
@@ -19,7 +19,8 @@ import rdflib
 from pyld import jsonld as pyld
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from ddsnode import compaction, jsonld, resources
+from ddsnode import resources
+from ddsnode.rdf import compaction, jsonld
 from tests.support.variants import variants
 
 EXAMPLES = sorted(resources.examples_dir().glob("*.jsonld"))

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import rdflib
 
-from ddsnode import jsonld, rdfio
+from ddsnode.rdf import jsonld, rdfio
 from tests.support.inprocess import LocalNode, local_node
 
 XSD = "http://www.w3.org/2001/XMLSchema#"

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
-from ddsnode import conneg, reactions, resources
+from ddsnode import resources
 from ddsnode.commands.node import init_node
-from ddsnode.node import Found, Node
+from ddsnode.federation import reactions
+from ddsnode.ldp import conneg
+from ddsnode.ldp.node import Found, Node
 from ddsnode.problem import Conflict, Gone, PreconditionFailed, ValidationFailed
 
 BASE = "http://node.test/"

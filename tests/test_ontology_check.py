@@ -15,8 +15,8 @@ import rdflib
 
 from ddsnode.authoring.manifest import expand, render_path
 from ddsnode.cli import main
+from ddsnode.rdf.vocab import SH
 from ddsnode.validation.shapes import owning_node_shapes
-from ddsnode.vocab import SH
 
 GOOD = Path(__file__).parent / "fixtures" / "authoring" / "good"
 

@@ -10,7 +10,7 @@ from urllib.parse import urldefrag
 import pytest
 
 from ddsnode.cli import main
-from ddsnode.vocab import DDS
+from ddsnode.rdf.vocab import DDS
 
 GOOD = Path(__file__).parent / "fixtures" / "authoring" / "good"
 

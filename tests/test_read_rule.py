@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from ddsnode.http.routes import routes
-from ddsnode.tokens import TokenRegistry
+from ddsnode.ldp.tokens import TokenRegistry
 from tests.support.inprocess import LocalNode, local_node
 
 DDS = "https://w3id.org/dds/ns#"
@@ -268,9 +268,9 @@ def _still_answers(node: LocalNode, http: httpx.Client) -> None:
 
 def test_the_cli_walks_as_the_operator(tmp_path: Path, node: LocalNode) -> None:
     # `ddsnode trace` runs with the node directory: whoever holds it reads everything.
-    from ddsnode.access import OPERATOR, ReadRule
-    from ddsnode.access import PUBLIC as ANYONE
-    from ddsnode.containers import ContainerRegistry
+    from ddsnode.ldp.access import OPERATOR, ReadRule
+    from ddsnode.ldp.access import PUBLIC as ANYONE
+    from ddsnode.ldp.containers import ContainerRegistry
     rule = ReadRule(node.base, ContainerRegistry(private_containers="private/"))
     hidden = node.url(f"private/{HIDDEN}")
     assert rule.may_read(hidden, OPERATOR) and not rule.may_read(hidden, ANYONE)

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ddsnode import conneg
+from ddsnode.ldp import conneg
 from tests.support.inprocess import LocalNode, local_node
 
 EX = "http://example.org/"
@@ -164,8 +164,9 @@ def test_pyld_gets_the_parsed_dataset_and_gives_the_same_json_ld() -> None:
     import rdflib
     from pyld import jsonld as pyld
 
-    from ddsnode import representation, resources
-    from ddsnode.jsonld import parse_rdf
+    from ddsnode import resources
+    from ddsnode.ldp import representation
+    from ddsnode.rdf.jsonld import parse_rdf
 
     odd = rdflib.Graph().parse(data=costly(50).decode() + (
         f'<#it> <{EX}l> "un"@fr-BE, "x\\ny\\"z"^^<{EX}dt>, _:b1, 42, "t\\u00e9\\t" .'

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ddsnode.html import STYLESHEET
 from ddsnode.http.middleware import PAGE_POLICY
+from ddsnode.ldp.html import STYLESHEET
 from tests.support.inprocess import LocalNode, local_node
 
 HTML = {"Accept": "text/html"}

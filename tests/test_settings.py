@@ -60,8 +60,8 @@ def test_cli_reports_a_broken_settings_file_in_one_line(tmp_path: Path) -> None:
 
 def test_federation_tunables_come_from_the_settings(tmp_path: Path) -> None:
     from ddsnode.commands.node import init_node
-    from ddsnode.federation import Federation
-    from ddsnode.node import Node
+    from ddsnode.federation.hub import Federation
+    from ddsnode.ldp.node import Node
     init_node(tmp_path / "n", base_url="http://node.test/")
     env = {"DDS_PEER_POLL_SECONDS": "5", "DDS_PEER_SYNC_CONCURRENCY": "3"}
     node = Node.open(Settings.load(tmp_path / "n", env=env))

@@ -19,9 +19,9 @@ import pytest
 import rdflib
 from rdflib.term import Node
 
+from ddsnode.rdf.vocab import RDF, SH
 from ddsnode.validation.fast import UnsupportedShape, compiled, validate_fast
 from ddsnode.validation.report import ShapeReport
-from ddsnode.vocab import RDF, SH
 
 SUITE = Path(os.environ.get("DDS_W3C_SHACL", "/work/shared/data/w3c-shacl-tests")) / "core"
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")

@@ -11,8 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from ddsnode.problem import Unauthorized, problem_body
-from ddsnode.signature import (
+from ddsnode.federation.signature import (
     NonceCache,
     SignatureInvalid,
     Signer,
@@ -28,6 +27,7 @@ from ddsnode.signature import (
     signature_base,
     verify_request,
 )
+from ddsnode.problem import Unauthorized, problem_body
 
 
 # RFC 9421 B.1.4 test-key-ed25519 and the B.2 example request.

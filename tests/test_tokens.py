@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ddsnode.tokens import TokenRegistry
+from ddsnode.ldp.tokens import TokenRegistry
 
 
 def ddsnode(*args: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ import pytest
 import rdflib
 
 from ddsnode.cli import main
-from ddsnode.vocab import SH
+from ddsnode.rdf.vocab import SH
 
 FIXTURES = Path(__file__).parent / "fixtures" / "authoring"
 SHAPES = FIXTURES / "good" / "shapes"

@@ -20,14 +20,14 @@ import pytest
 import rdflib
 
 from ddsnode import resources
-from ddsnode.jsonld import parse_rdf
+from ddsnode.rdf.jsonld import parse_rdf
+from ddsnode.rdf.vocab import RDF, SH
 from ddsnode.validation import validate
 from ddsnode.validation.fast import UnsupportedShape, compiled, validate_fast
 from ddsnode.validation.fast_constraints import comparable_key
 from ddsnode.validation.reference import validate_pyshacl
 from ddsnode.validation.report import ShapeReport, ShapeResult
 from ddsnode.validation.shapes import shapes_graph
-from ddsnode.vocab import RDF, SH
 from tests.support.variants import variants
 
 _RANGE = {SH.MinInclusiveConstraintComponent: SH.minInclusive,

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 
 from ddsnode import resources
-from ddsnode.jsonld import parse_rdf
+from ddsnode.rdf.jsonld import parse_rdf
+from ddsnode.rdf.vocab import SH
 from ddsnode.validation import validate
 from ddsnode.validation.explanation import term_name
 from ddsnode.validation.messages import LANGS, TEMPLATES
 from ddsnode.validation.shapes import shapes_graph
-from ddsnode.vocab import SH
 from tests.support.inprocess import local_node
 
 CTX = "https://w3id.org/dds/context/v1"

@@ -11,7 +11,7 @@ import pytest
 import ddsnode
 from ddsnode import resources
 from ddsnode.authoring.terms import context_terms, declared_terms
-from ddsnode.vocab import DDS, DDS_NS, ontology_graph
+from ddsnode.rdf.vocab import DDS, DDS_NS, ontology_graph
 
 PACKAGE = Path(ddsnode.__file__).parent
 # DDS.Proposal, DDS["Proposal"], DDS['Proposal'] (attributes of the namespace object excluded)

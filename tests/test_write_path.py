@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from ddsnode.node import Node
+from ddsnode.ldp.node import Node
 from ddsnode.problem import Conflict, PreconditionFailed
 from ddsnode.settings import Settings
 from ddsnode.store.base import IndexFields, Representation, StoredResource
@@ -216,8 +216,8 @@ def test_node_posts_from_many_threads(tmp_path: Path) -> None:
 def test_cached_pages_follow_every_change(tmp_path: Path) -> None:
     """A container page is cached under the container's stamp: a create, an update of a
     member's title and a delete each show on the next read of the same page."""
-    from ddsnode import conneg
     from ddsnode.cli import main as cli
+    from ddsnode.ldp import conneg
 
     assert cli(["init", str(tmp_path / "n"), "--base-url", BASE]) in (0, None)
     node = Node.open(Settings.load(tmp_path / "n"))

@@ -1,4 +1,4 @@
-"""The writer thread (ddsnode/writer.py) over a real embedded store.
+"""The writer thread (ddsnode/ldp/writer.py) over a real embedded store.
 
 A batch commits together; a failed write leaves no trace and does not stop the others;
 a transaction the database drops midway fails the whole batch and stores nothing of it;
@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from ddsnode.ldp.writer import Writer
 from ddsnode.problem import PreconditionFailed, Unavailable
 from ddsnode.store.base import IndexFields, StoredResource
 from ddsnode.store.embedded import EmbeddedStore
-from ddsnode.writer import Writer
 
 ROOT = "http://node.test/"
 T0 = datetime(2026, 5, 1, tzinfo=UTC)

@@ -25,8 +25,8 @@ from ddsnode.authoring.terms import (
     our_properties,
 )
 from ddsnode.problem import Problem
+from ddsnode.rdf.vocab import DCTERMS, OWL, RDF, RDFS, SCHEMA, SKOS
 from ddsnode.validation.shapes import parse_turtle
-from ddsnode.vocab import DCTERMS, OWL, RDF, RDFS, SCHEMA, SKOS
 
 # rdfs:domain/range, and schema.org's looser "includes" that several of our modules use.
 DOMAINS = (RDFS.domain, SCHEMA.domainIncludes)

@@ -32,9 +32,9 @@ from ddsnode.authoring.terms import (
     our_properties,
 )
 from ddsnode.problem import Problem
+from ddsnode.rdf.vocab import DDS_NS, RDF, RDFS, SCHEMA, SH, SKOS
 from ddsnode.validation.reference import validate_pyshacl
 from ddsnode.validation.shapes import parse_turtle
-from ddsnode.vocab import DDS_NS, RDF, RDFS, SCHEMA, SH, SKOS
 
 LANGUAGES = ("en", "fr")
 

@@ -41,7 +41,7 @@ from ddsnode.authoring.html import (
     word,
 )
 from ddsnode.authoring.sources import Sources
-from ddsnode.vocab import DCTERMS, OWL, RDF, RDFS, SH, SHAPES_NS, SKOS
+from ddsnode.rdf.vocab import DCTERMS, OWL, RDF, RDFS, SH, SHAPES_NS, SKOS
 
 # The shape every reference's sh:or ends with: "the target is not described here".
 NOT_TYPED_HERE = rdflib.URIRef(SHAPES_NS + "NotTypedHere")

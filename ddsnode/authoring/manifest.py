@@ -20,9 +20,9 @@ from rdflib.collection import Collection
 from rdflib.term import Node
 
 from ddsnode.authoring.terms import compact, is_prefix
+from ddsnode.rdf.vocab import OWL, RDF, RDFS, SH, SHAPES_NS, SKOS, XSD
 from ddsnode.validation.report import ShapeReport, ShapeResult
 from ddsnode.validation.shapes import owning_node_shapes
-from ddsnode.vocab import OWL, RDF, RDFS, SH, SHAPES_NS, SKOS, XSD
 
 _FIXED_PREFIXES = {"sh": str(SH), "ddsh": SHAPES_NS}
 _FALLBACK_PREFIXES = {"rdf": str(RDF), "rdfs": str(RDFS), "owl": str(OWL), "xsd": str(XSD),

@@ -17,8 +17,8 @@ import pyoxigraph
 import rdflib
 
 from ddsnode import resources
-from ddsnode.jsonld import RemoteContextRefused, jsonld_to_graph
 from ddsnode.problem import BadRequest
+from ddsnode.rdf.jsonld import RemoteContextRefused, jsonld_to_graph
 from ddsnode.validation.shapes import load_shapes, parse_turtle
 
 

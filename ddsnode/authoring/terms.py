@@ -11,7 +11,7 @@ from typing import Any
 
 import rdflib
 
-from ddsnode.vocab import DDS_NS, OWL, RDF, RDFS, SH, SKOS, XSD
+from ddsnode.rdf.vocab import DDS_NS, OWL, RDF, RDFS, SH, SKOS, XSD
 
 DECLARING_TYPES = frozenset({
     RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty,

@@ -57,7 +57,7 @@ def rebase(text: str, base: str) -> str:
 
 def load_examples(settings: Settings) -> tuple[int, list[str]]:
     """Write every valid example into the node; returns (count written, problems)."""
-    from ddsnode.node import Node
+    from ddsnode.ldp.node import Node
 
     node = Node.open(settings)
     written, problems = 0, []

@@ -37,7 +37,7 @@ def add_parser(sub: Any) -> None:
 
 def _import_directory(args: argparse.Namespace) -> int:
     from ddsnode.explorer.directory_import import import_directory
-    from ddsnode.node import Node
+    from ddsnode.ldp.node import Node
 
     node_dir = require_node_dir(args.dir)
     if not args.source.is_file():
@@ -62,7 +62,7 @@ def load_example_directory(settings: Settings) -> list[str]:
     """Import ``examples/directory/organisations.csv`` (``ddsnode demo``); the problems."""
     from ddsnode import resources
     from ddsnode.explorer.directory_import import import_directory
-    from ddsnode.node import Node
+    from ddsnode.ldp.node import Node
 
     node = Node.open(settings)
     try:

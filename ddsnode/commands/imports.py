@@ -90,7 +90,7 @@ def _import_decidim(args: argparse.Namespace) -> int:
     from ddsnode.decidim.graphql import read_api
     from ddsnode.decidim.importer import ApiData, Importer
     from ddsnode.decidim.source import ZipLimits, open_source
-    from ddsnode.node import Node
+    from ddsnode.ldp.node import Node
 
     node_dir = require_node_dir(args.dir)
     topic_map: dict[str, str] = {}

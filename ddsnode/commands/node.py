@@ -34,9 +34,9 @@ def init_node(path: Path, *, base_url: str | None = None, name: str | None = Non
         values["name"] = name
     write_settings_file(path / SETTINGS_FILE, values)
     settings = Settings.load(path)
-    from ddsnode.keys import generate_node_key
+    from ddsnode.federation.keys import generate_node_key
     generate_node_key(path / KEY_FILE)
-    from ddsnode.tokens import TokenRegistry
+    from ddsnode.ldp.tokens import TokenRegistry
     TokenRegistry(path)
     from ddsnode.store import open_store
     open_store(settings).close()

@@ -45,8 +45,8 @@ def add_parser(sub: Any) -> None:
 
 def open_federation(node_dir: Path) -> Any:
     """The Node and Federation of a node directory, for commands."""
-    from ddsnode.federation import Federation
-    from ddsnode.node import Node
+    from ddsnode.federation.hub import Federation
+    from ddsnode.ldp.node import Node
     settings = Settings.load(require_node_dir(node_dir))
     node = Node.open(settings)
     return node, Federation(node)

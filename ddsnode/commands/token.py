@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ddsnode.commands.node import require_node_dir
-from ddsnode.tokens import DEFAULT_SCOPES, SCOPES, TokenRegistry
+from ddsnode.ldp.tokens import DEFAULT_SCOPES, SCOPES, TokenRegistry
 
 
 def add_parser(sub: Any) -> None:

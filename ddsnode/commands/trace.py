@@ -26,11 +26,11 @@ def add_parser(sub: Any) -> None:
 
 def _trace(args: argparse.Namespace) -> int:
     from ddsnode.commands.node import require_node_dir
-    from ddsnode.federation import Federation
-    from ddsnode.node import Node
+    from ddsnode.federation.hub import Federation
+    from ddsnode.federation.trace import Tracer
+    from ddsnode.ldp.node import Node
     from ddsnode.settings import Settings
     from ddsnode.store import open_store
-    from ddsnode.trace import Tracer
 
     # The SPARQL index runs in a worker process that takes a third of a second to start:
     # start it first, while this process parses the shapes and opens the federation.

@@ -19,11 +19,11 @@ from typing import Any
 import rdflib
 from rdflib.term import Node
 
-from ddsnode.jsonld import parse_rdf
 from ddsnode.problem import Problem
+from ddsnode.rdf.jsonld import parse_rdf
+from ddsnode.rdf.vocab import DCTERMS, SH, XSD
 from ddsnode.validation import ShapeReport, validate
 from ddsnode.validation.shapes import load_shapes
-from ddsnode.vocab import DCTERMS, SH, XSD
 
 FORMATS_BY_SUFFIX = {".jsonld": "json-ld", ".json": "json-ld", ".ttl": "turtle", ".nt": "nt"}
 SEVERITY_ORDER = {SH.Violation: 0, SH.Warning: 1, SH.Info: 2}

@@ -29,7 +29,7 @@ from ddsnode.decidim.mapping import (
     slugify,
 )
 from ddsnode.decidim.pseudonym import Pseudonymiser
-from ddsnode.vocab import SKOS, ontology_graph
+from ddsnode.rdf.vocab import SKOS, ontology_graph
 
 TOPIC_SCHEME = "https://w3id.org/dds/topic"
 SPACE_SEGMENTS = {"processes": "process", "assemblies": "assembly",

@@ -5,7 +5,7 @@ to them; spaces before what sits in them; comments last). Each row becomes one o
 documents (:mod:`ddsnode.decidim.spaces`, ``contributions``, ``accountability``); each
 document is compared with what the last import wrote (:class:`~ddsnode.decidim.ledger.Ledger`,
 falling back to the stored graph) and written only when it differs, through
-:meth:`ddsnode.node.Node.write_document` — the same validated path as an HTTP PUT. A
+:meth:`ddsnode.ldp.node.Node.write_document` — the same validated path as an HTTP PUT. A
 document the shapes refuse is reported with its file, line, id and the shapes' message,
 and skipped. At the end, resources an earlier import made from rows that are now gone
 become tombstones, unless ``tombstones=False`` or the file they came from was damaged.
@@ -26,7 +26,6 @@ from typing import Any
 from rdflib import URIRef
 from rdflib.compare import isomorphic
 
-from ddsnode import rdfio
 from ddsnode.decidim import accountability, contributions, spaces
 from ddsnode.decidim.columns import PERSONAL, missing_columns, unknown_columns
 from ddsnode.decidim.context import Context, Mapped
@@ -36,12 +35,13 @@ from ddsnode.decidim.mapping import Notes, Platform, Row, cell
 from ddsnode.decidim.pseudonym import Pseudonymiser, load_key
 from ddsnode.decidim.report import FileReport, ImportReport, Reject
 from ddsnode.decidim.source import FILE_NAME, Export
-from ddsnode.federation_db import FederationDB
-from ddsnode.jsonld import parse_rdf
-from ddsnode.node import Node
+from ddsnode.federation.database import FederationDB
+from ddsnode.federation.reactions import KIND_TERMS, ReactionLedger, apply_counts
+from ddsnode.ldp.node import Node
 from ddsnode.problem import Problem, ValidationFailed
-from ddsnode.reactions import KIND_TERMS, ReactionLedger, apply_counts
-from ddsnode.vocab import DCTERMS, DDS
+from ddsnode.rdf import rdfio
+from ddsnode.rdf.jsonld import parse_rdf
+from ddsnode.rdf.vocab import DCTERMS, DDS
 
 ORDER = ("taxonomies", "user_groups", "participatory_processes", "assemblies", "conferences",
          "initiatives", "proposals", "debates", "meetings", "projects", "results")

@@ -23,8 +23,8 @@ from html.parser import HTMLParser
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from ddsnode.rdf.vocab import SKOS, ontology_graph
 from ddsnode.resources import CONTEXT_IRI
-from ddsnode.vocab import SKOS, ontology_graph
 
 Row = Mapping[str, Any]
 Doc = dict[str, Any]

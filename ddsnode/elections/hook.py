@@ -1,6 +1,6 @@
 """The plausibility checks in the node's write path: a result that cannot be is a 422.
 
-:func:`plausible_results` is a :data:`ddsnode.records.WriteHook`: the node runs it on
+:func:`plausible_results` is a :data:`ddsnode.ldp.records.WriteHook`: the node runs it on
 every write, before validation. On a ``ContestResult`` it runs the checks that need
 nothing but the result itself (:func:`.plausibility.check_result`: ballots cast above
 the registered voters the result states, vote-type parts above a selection's total)
@@ -15,10 +15,10 @@ import rdflib
 from rdflib import RDF, Literal
 
 from ddsnode.elections.plausibility import ERROR, Figures, check_result
+from ddsnode.ldp.records import OnAccept
 from ddsnode.problem import Unprocessable
-from ddsnode.records import OnAccept
+from ddsnode.rdf.vocab import DDS
 from ddsnode.store.base import StoredResource
-from ddsnode.vocab import DDS
 
 COUNT_NS = "https://w3id.org/dds/count-type/"
 

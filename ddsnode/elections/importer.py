@@ -1,7 +1,7 @@
 """Writing an election import: the node's one validated write path, a ledger, one transaction.
 
 Like the Decidim importer (:mod:`ddsnode.decidim.importer`): each document goes through
-:meth:`ddsnode.node.Node.write_document`, the path of an HTTP PUT, so the shapes judge it
+:meth:`ddsnode.ldp.node.Node.write_document`, the path of an HTTP PUT, so the shapes judge it
 like any write; a refused one is reported with file, line, source id and the shapes'
 message. The ledger (``DIR/imports.db``, :class:`ddsnode.decidim.ledger.Ledger`, keyed on
 the source's identifiers) makes a re-import write only what changed. Unlike a Decidim
@@ -28,7 +28,7 @@ from typing import Any
 from ddsnode.decidim.ledger import Ledger
 from ddsnode.elections.documents import Document
 from ddsnode.elections.plausibility import ERROR, Figures, Finding, check_result
-from ddsnode.node import Node
+from ddsnode.ldp.node import Node
 from ddsnode.problem import Problem, ValidationFailed
 
 MEDIA_TYPE = "application/ld+json"

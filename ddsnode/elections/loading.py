@@ -19,12 +19,12 @@ import rdflib
 from rdflib import RDF, BNode, URIRef
 from rdflib.term import Node as Node_
 
-from ddsnode import rdfio
 from ddsnode.elections.documents import Naming
 from ddsnode.elections.model import ElectionModel, election_of
-from ddsnode.jsonld import parse_rdf
-from ddsnode.node import Node
-from ddsnode.vocab import DDS
+from ddsnode.ldp.node import Node
+from ddsnode.rdf import rdfio
+from ddsnode.rdf.jsonld import parse_rdf
+from ddsnode.rdf.vocab import DDS
 
 FOLLOWED = (DDS.hasContest, DDS.electionScope, DDS.electoralDistrict, DDS.composingUnit,
             DDS.partOfUnit, DDS.candidate, DDS.party, DDS.office, DDS.reportingUnit)

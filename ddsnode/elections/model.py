@@ -13,7 +13,7 @@ from rdflib import RDF, Literal, URIRef
 from rdflib.term import Node
 
 from ddsnode.elections.plausibility import Figures
-from ddsnode.vocab import DCTERMS, DDS, SCHEMA
+from ddsnode.rdf.vocab import DCTERMS, DDS, SCHEMA
 
 FOAF_NAME = URIRef("http://xmlns.com/foaf/0.1/name")
 COUNT_NS = "https://w3id.org/dds/count-type/"

@@ -8,7 +8,7 @@ from ddsnode.elections.documents import Naming
 from ddsnode.elections.importer import ElectionImport, ElectionImportReport, Progress
 from ddsnode.elections.sources import read_source
 from ddsnode.elections.verify import Verification, verify
-from ddsnode.node import Node
+from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
 
 

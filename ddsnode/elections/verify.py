@@ -20,7 +20,7 @@ from rdflib import RDF
 
 from ddsnode.elections.model import Result, Unit, current, results_of, units_of
 from ddsnode.elections.plausibility import ERROR, Finding, check_result
-from ddsnode.vocab import DDS
+from ddsnode.rdf.vocab import DDS
 
 
 @dataclass

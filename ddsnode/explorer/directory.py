@@ -7,7 +7,7 @@ cluster (``dds:governanceCluster``) and IAP2 level (``dds:iap2Level``); where it
 from its place (``dct:spatial``: ``geo:lat``/``geo:long``, an address with
 ``dds:countryCode``). The same reading applies to this node's resources and to the
 organisations cached from followed nodes (``federation.db``, ``cache`` table, status
-``valid``: they passed the shapes and the origin check, ``ddsnode/cache.py``), which keep
+``valid``: they passed the shapes and the origin check, ``ddsnode/federation/cache.py``), which keep
 their origin IRI.
 
 A :class:`Directory` is read whole, bounded by ``directory_max_organisations``; filters,
@@ -30,8 +30,8 @@ import rdflib
 
 from ddsnode import resources
 from ddsnode.explorer.directory_terms import KIND_SCHEME_PATH, clusters, levels
+from ddsnode.rdf.vocab import DCTERMS, DDS, FOAF, GEO, LOCN, ORG, RDF
 from ddsnode.store.base import Store
-from ddsnode.vocab import DCTERMS, DDS, FOAF, GEO, LOCN, ORG, RDF
 
 CONTAINER = "organisations/"
 PLACES = "places/"

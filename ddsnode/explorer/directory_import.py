@@ -4,7 +4,7 @@ A spreadsheet export (CSV, comma, semicolon or tab separated, UTF-8) has one row
 organisation; headers are matched in English or French, with a few synonyms, ignoring
 case, accents and punctuation (:data:`~ddsnode.explorer.directory_csv.HEADERS`; columns in
 ``docs/directory.md``). Each row becomes one ``org:Organization`` document with its
-place and its initiatives, written through :meth:`ddsnode.node.Node.write_document` —
+place and its initiatives, written through :meth:`ddsnode.ldp.node.Node.write_document` —
 the path of an HTTP PUT, with the shapes' validation — so a row is refused for the same
 reasons a PUT is, and reported with its line and the shapes' message.
 
@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from rdflib.compare import isomorphic
 
-from ddsnode import rdfio, resources
+from ddsnode import resources
 from ddsnode.explorer.directory import CONTAINER, _local
 from ddsnode.explorer.directory_csv import Rejected, Report, SourceRefused, read_rows
 from ddsnode.explorer.directory_terms import (
@@ -42,10 +42,11 @@ from ddsnode.explorer.directory_terms import (
     kind_scheme_document,
     level_of,
 )
-from ddsnode.jsonld import parse_rdf
-from ddsnode.node import Node
+from ddsnode.ldp.node import Node
 from ddsnode.problem import Problem, ValidationFailed
-from ddsnode.vocab import DCTERMS, DDS
+from ddsnode.rdf import rdfio
+from ddsnode.rdf.jsonld import parse_rdf
+from ddsnode.rdf.vocab import DCTERMS, DDS
 
 LIST_SEPARATORS = re.compile(r"\s*[|;\n]\s*")  # cells that hold several values
 COUNTRY = re.compile(r"[A-Za-z]{2}")

@@ -20,7 +20,7 @@ from functools import cache
 import rdflib
 
 from ddsnode import resources
-from ddsnode.vocab import SKOS
+from ddsnode.rdf.vocab import SKOS
 
 KIND_SCHEME_PATH = "topics/organisation-kinds"
 

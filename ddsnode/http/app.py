@@ -16,7 +16,7 @@ from ddsnode.http.errors import ProblemMiddleware
 from ddsnode.http.exchange import ASGIApp
 from ddsnode.http.middleware import CORSMiddleware, SecurityHeadersMiddleware
 from ddsnode.http.routes import Router, routes
-from ddsnode.node import Node
+from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
 
 

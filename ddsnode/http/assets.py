@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from importlib import resources
 
-from ddsnode.html import STYLESHEET
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import Receive, Scope, Send, send_response
-from ddsnode.representation import etag
+from ddsnode.ldp.html import STYLESHEET
+from ddsnode.ldp.representation import etag
 
 CSS = b"text/css; charset=utf-8"
 

@@ -14,13 +14,15 @@ from collections.abc import Callable
 import anyio.to_thread
 import rdflib
 
-from ddsnode import compaction, conneg, resources
-from ddsnode.description import context_url
+from ddsnode import resources
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import Receive, Scope, Send, send_response
-from ddsnode.preconditions import Preconditions
+from ddsnode.ldp import conneg
+from ddsnode.ldp.description import context_url
+from ddsnode.ldp.preconditions import Preconditions
+from ddsnode.ldp.representation import etag, render
 from ddsnode.problem import NotAcceptable
-from ddsnode.representation import etag, render
+from ddsnode.rdf import compaction
 from ddsnode.store.base import Representation
 
 

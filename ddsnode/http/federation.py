@@ -19,12 +19,12 @@ from urllib.parse import urlencode
 
 import anyio.to_thread
 
-from ddsnode import conneg
-from ddsnode.access import ReadRule, needs_token, reader_for
-from ddsnode.cache import Quarantined
-from ddsnode.federated_listing import federated_page
-from ddsnode.federation import Federation
-from ddsnode.feed import MEDIA_TYPE as AS_MEDIA_TYPE
+from ddsnode.federation.cache import Quarantined
+from ddsnode.federation.feed import MEDIA_TYPE as AS_MEDIA_TYPE
+from ddsnode.federation.hub import Federation
+from ddsnode.federation.listing import federated_page
+from ddsnode.federation.peers import CACHE_PATH, FEED_PATH, INBOX_PATH, REACTIONS_PATH, TRACE_PATH
+from ddsnode.federation.trace import Tracer
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.errors import send_problem
 from ddsnode.http.exchange import (
@@ -40,10 +40,10 @@ from ddsnode.http.exchange import (
     send_response,
 )
 from ddsnode.http.ldp import ResourceEndpoint
-from ddsnode.peers import CACHE_PATH, FEED_PATH, INBOX_PATH, REACTIONS_PATH, TRACE_PATH
+from ddsnode.ldp import conneg
+from ddsnode.ldp.access import ReadRule, needs_token, reader_for
+from ddsnode.ldp.representation import dump_json, render
 from ddsnode.problem import BadRequest, NotAcceptable, NotFound, Problem
-from ddsnode.representation import dump_json, render
-from ddsnode.trace import Tracer
 
 LDP = "http://www.w3.org/ns/ldp#"
 LDP_INBOX = LDP + "inbox"
@@ -152,7 +152,7 @@ class TraceEndpoint(_Endpoint):
         iri = query_params(scope).get("iri", "")
         if "://" not in iri:
             raise BadRequest("Give the resource as ?iri=…")
-        # The read rule (ddsnode.access): without a read token, private resources are
+        # The read rule (ddsnode.ldp.access): without a read token, private resources are
         # walked as missing ones, and links stated in them are not listed.
         reader = reader_for(self.fed.node.tokens, headers.get("authorization"))
         chain = await Tracer(self.fed, reader=reader).walk(iri)
@@ -282,7 +282,7 @@ class FederatedContainers:
         container = node.containers.get(path)
         if container is None or path != container.path:
             raise NotFound("?scope=federation lists a top-level container")
-        if needs_token(container):  # the read rule (ddsnode.access)
+        if needs_token(container):  # the read rule (ddsnode.ldp.access)
             node.authorize("read", request_headers(scope).get("authorization"))
         offer = conneg.negotiate(request_headers(scope).get("accept"))
         if offer is None:

@@ -1,9 +1,9 @@
 """The LDP resource endpoint: every method on every resource and container (raw ASGI).
 
 GET/HEAD are answered inline (a store lookup, negotiated bytes, headers); writes run on
-the node's writer thread (:mod:`ddsnode.writer`) because parsing, validation and
+the node's writer thread (:mod:`ddsnode.ldp.writer`) because parsing, validation and
 serialisation are CPU work that must not stall reads. The rules live in
-:class:`ddsnode.node.Node`; this module maps them to HTTP: methods, headers (LDP 4.2,
+:class:`ddsnode.ldp.node.Node`; this module maps them to HTTP: methods, headers (LDP 4.2,
 Solid Protocol 0.11), statuses.
 """
 
@@ -16,10 +16,6 @@ from functools import lru_cache, partial
 from typing import Any
 from urllib.parse import urlencode
 
-from ddsnode import conneg
-from ddsnode.access import needs_token, reader_for
-from ddsnode.access_modes import wac_allow
-from ddsnode.description import STORAGE_DESCRIPTION_REL, WELL_KNOWN_SOLID, context_url
 from ddsnode.http.errors import send_problem
 from ddsnode.http.exchange import (
     Headers,
@@ -33,12 +29,16 @@ from ddsnode.http.exchange import (
     request_headers,
     send_response,
 )
-from ddsnode.node import BINARY_KEY, ContainerView, Found, Node, Target
-from ddsnode.patch import PATCH_TYPES
-from ddsnode.preconditions import Preconditions
+from ddsnode.ldp import conneg
+from ddsnode.ldp.access import needs_token, reader_for
+from ddsnode.ldp.access_modes import wac_allow
+from ddsnode.ldp.description import STORAGE_DESCRIPTION_REL, WELL_KNOWN_SOLID, context_url
+from ddsnode.ldp.node import BINARY_KEY, ContainerView, Found, Node, Target
+from ddsnode.ldp.patch import PATCH_TYPES
+from ddsnode.ldp.preconditions import Preconditions
+from ddsnode.ldp.tokens import TokenInfo
 from ddsnode.problem import BadRequest, MethodNotAllowed, NotAcceptable, Problem
 from ddsnode.store.base import Representation
-from ddsnode.tokens import TokenInfo
 
 LDP = "http://www.w3.org/ns/ldp#"
 PIM_STORAGE = "http://www.w3.org/ns/pim/space#Storage"
@@ -267,7 +267,7 @@ class ResourceEndpoint:
         await send_response(send, 204, self._common(target, found))
 
     def _may_read(self, headers: dict[str, str]) -> bool:
-        # The read rule (ddsnode.access): scope read or admin; a bad token is the public.
+        # The read rule (ddsnode.ldp.access): scope read or admin; a bad token is the public.
         return reader_for(self.node.tokens, headers.get("authorization")).reads_private
 
     # --- writes ------------------------------------------------------------------------

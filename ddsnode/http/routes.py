@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ddsnode import description as d
 from ddsnode import resources
 from ddsnode.http.assets import asset_routes
 from ddsnode.http.documents import DocumentEndpoint, context_endpoint
@@ -19,7 +18,8 @@ from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send
 from ddsnode.http.federation import federated, federation_routes, start_federation, stop_federation
 from ddsnode.http.ldp import ResourceEndpoint
 from ddsnode.http.sparql import SparqlEndpoint
-from ddsnode.node import Node
+from ddsnode.ldp import description as d
+from ddsnode.ldp.node import Node
 
 
 @dataclass(frozen=True)

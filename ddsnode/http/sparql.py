@@ -12,8 +12,6 @@ from functools import partial
 
 import anyio.to_thread
 
-from ddsnode import conneg
-from ddsnode.access import needs_token
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import (
     Receive,
@@ -24,7 +22,9 @@ from ddsnode.http.exchange import (
     read_body,
     send_response,
 )
-from ddsnode.node import Node
+from ddsnode.ldp import conneg
+from ddsnode.ldp.access import needs_token
+from ddsnode.ldp.node import Node
 from ddsnode.problem import BadRequest, Forbidden, UnsupportedMediaType
 
 ALLOW = "GET, HEAD, POST, OPTIONS"
@@ -50,7 +50,7 @@ class SparqlEndpoint(FixedMethodsEndpoint):
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.private = any(needs_token(c) for c in node.containers)  # ddsnode.access
+        self.private = any(needs_token(c) for c in node.containers)  # ddsnode.ldp.access
 
     def refusal(self, method: str, path: str) -> str:
         """The detail of the 405 for ``method``."""

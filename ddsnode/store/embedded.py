@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ddsnode.problem import Conflict, Gone, NotFound, PreconditionFailed
-from ddsnode.rdfterms import check_iri, check_ntriples
+from ddsnode.rdf.rdfterms import check_iri, check_ntriples
 from ddsnode.store import readonly
 from ddsnode.store.base import (
     NEWER,

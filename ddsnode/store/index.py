@@ -452,7 +452,7 @@ class _Replay:
 def _resource_ops(iri: str, state: tuple[str, str] | None, n: int) -> list[str]:
     """The UPDATE operations that make the named graph ``<iri>`` the resource's current
     state; none (logged) for a resource the index cannot take — an old store may hold one
-    written before the write path checked terms (ddsnode.rdfterms), and it must not make
+    written before the write path checked terms (ddsnode.rdf.rdfterms), and it must not make
     every ``/sparql`` query fail. Its named graph is dropped: stale triples are not served."""
     import pyoxigraph as ox
 

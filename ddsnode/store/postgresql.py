@@ -40,7 +40,7 @@ from datetime import datetime
 from typing import Any
 
 from ddsnode.problem import BadRequest, Problem, Unavailable
-from ddsnode.rdfterms import check_iri, check_ntriples
+from ddsnode.rdf.rdfterms import check_iri, check_ntriples
 from ddsnode.store import readonly
 from ddsnode.store.base import (
     NEWER,

@@ -43,7 +43,7 @@ import httpx
 import pyoxigraph as ox
 
 from ddsnode.problem import BadRequest, Conflict, Gone, NotFound, Unavailable
-from ddsnode.rdfterms import check_iri, check_ntriples
+from ddsnode.rdf.rdfterms import check_iri, check_ntriples
 from ddsnode.store import readonly
 from ddsnode.store.base import (
     NEWER,

@@ -20,9 +20,9 @@ from rdflib.collection import Collection
 from rdflib.term import Node
 
 from ddsnode import resources
+from ddsnode.rdf.vocab import RDF, SH
 from ddsnode.validation.messages import LANGS, TEMPLATES
 from ddsnode.validation.report import ShapeReport, ShapeResult
-from ddsnode.vocab import RDF, SH
 
 MAX_SHOWN = 8  # values listed in a message; the rest are counted
 XSD = "http://www.w3.org/2001/XMLSchema#"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import rdflib
 from rdflib.term import Node
 
+from ddsnode.rdf.vocab import RDF, RDFS, SH
 from ddsnode.validation.fast_constraints import (
     Check,
     Origin,
@@ -42,7 +43,6 @@ from ddsnode.validation.fast_paths import (
 )
 from ddsnode.validation.fast_shape import CompiledShape, logical_check, property_check, qualified
 from ddsnode.validation.report import ShapeResult
-from ddsnode.vocab import RDF, RDFS, SH
 
 __all__ = ["SUPPORTED", "CompiledShape", "CompiledShapes", "UnsupportedShape", "compile_shapes"]
 

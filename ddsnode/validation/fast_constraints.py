@@ -21,9 +21,9 @@ from typing import Any
 import rdflib
 from rdflib.term import Node
 
+from ddsnode.rdf.vocab import RDF, SH, XSD
 from ddsnode.validation.fast_data import DataIndex
 from ddsnode.validation.report import ShapeResult
-from ddsnode.vocab import RDF, SH, XSD
 
 __all__ = [
     "Check",

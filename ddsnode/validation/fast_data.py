@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 import rdflib
 from rdflib.term import Node
 
-from ddsnode.vocab import RDF, RDFS
+from ddsnode.rdf.vocab import RDF, RDFS
 
 __all__ = ["EMPTY", "DataIndex"]
 

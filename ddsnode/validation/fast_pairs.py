@@ -12,10 +12,10 @@ from collections.abc import Sequence
 import rdflib
 from rdflib.term import Node
 
+from ddsnode.rdf.vocab import SH
 from ddsnode.validation.fast_constraints import Check, Origin, Results, comparable_key
 from ddsnode.validation.fast_data import DataIndex
 from ddsnode.validation.report import ShapeResult
-from ddsnode.vocab import SH
 
 __all__ = ["closed", "disjoint", "equals", "less_than"]
 

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 import rdflib
 from rdflib.term import Node
 
+from ddsnode.rdf.vocab import RDF, SH
 from ddsnode.validation.fast_data import EMPTY, DataIndex
-from ddsnode.vocab import RDF, SH
 
 __all__ = ["PATH_PREDICATES", "PathFunction", "compile_path"]
 

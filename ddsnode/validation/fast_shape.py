@@ -12,10 +12,10 @@ from collections.abc import Sequence
 import rdflib
 from rdflib.term import Node
 
+from ddsnode.rdf.vocab import SH
 from ddsnode.validation.fast_constraints import Check, Origin, Results, per_value
 from ddsnode.validation.fast_data import DataIndex
 from ddsnode.validation.fast_paths import PathFunction
-from ddsnode.vocab import SH
 
 __all__ = ["CompiledShape", "logical_check", "property_check", "qualified"]
 

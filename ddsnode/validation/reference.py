@@ -10,9 +10,9 @@ import rdflib
 from pyshacl import validate as pyshacl_validate
 from rdflib.term import Node
 
+from ddsnode.rdf.vocab import SH
 from ddsnode.validation.report import ShapeReport, ShapeResult
 from ddsnode.validation.shapes import shapes_graph
-from ddsnode.vocab import SH
 
 
 def _one(graph: rdflib.Graph, subject: Node, predicate: rdflib.URIRef) -> Node | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import rdflib
 from rdflib.term import Node
 
-from ddsnode.vocab import RDF, SH
+from ddsnode.rdf.vocab import RDF, SH
 
 
 @dataclass(frozen=True)

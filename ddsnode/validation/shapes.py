@@ -14,7 +14,7 @@ import rdflib
 from rdflib.term import Node
 
 from ddsnode import resources
-from ddsnode.vocab import RDF, SH
+from ddsnode.rdf.vocab import RDF, SH
 
 # Where a shape can sit inside another shape (SHACL 2.3, 4.6, 4.7.3).
 _CHILD_PREDICATES = (SH.property, SH.node, SH["not"], SH.qualifiedValueShape)

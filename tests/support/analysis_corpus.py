@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ddsnode.commands.node import init_node
-from ddsnode.node import Node
+from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
 
 BASE = "http://127.0.0.1:8000/"

@@ -28,8 +28,8 @@ from ddsnode.commands.demo import rebase
 from ddsnode.commands.node import init_node
 from ddsnode.http.app import create_app
 from ddsnode.http.exchange import ASGIApp
+from ddsnode.ldp.tokens import TokenRegistry
 from ddsnode.settings import Settings
-from ddsnode.tokens import TokenRegistry
 
 BASE = "http://127.0.0.1:8000/"
 

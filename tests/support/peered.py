@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 
-from ddsnode.federation import Federation
-from ddsnode.peers import read_description
+from ddsnode.federation.hub import Federation
+from ddsnode.federation.peers import read_description
 from tests.support.cluster import wait_for
 from tests.support.fake_peer import FakePeer, running_fake_peer
 from tests.support.inprocess import LocalNode, local_node

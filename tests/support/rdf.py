@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ddsnode.jsonld import parse_rdf
+from ddsnode.rdf.jsonld import parse_rdf
 
 __all__ = ["parse_rdf"]

@@ -19,7 +19,7 @@ from decimal import Decimal
 import rdflib
 from rdflib.term import Node
 
-from ddsnode.vocab import RDF, XSD
+from ddsnode.rdf.vocab import RDF, XSD
 
 __all__ = ["MUTATIONS", "Variant", "variants"]
 

@@ -23,7 +23,6 @@ from urllib.parse import urlencode, urlsplit
 import anyio.to_thread
 import jinja2
 
-from ddsnode import conneg
 from ddsnode.explorer import map as dirmap
 from ddsnode.explorer.directory import (
     Directory,
@@ -40,7 +39,8 @@ from ddsnode.explorer.directory_terms import clusters, kind_label, levels
 from ddsnode.explorer.i18n import COOKIE, LANGUAGES, Translator, chosen
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send, query_params, send_response
-from ddsnode.preconditions import Preconditions
+from ddsnode.ldp import conneg
+from ddsnode.ldp.preconditions import Preconditions
 from ddsnode.problem import BadRequest, NotAcceptable, NotFound
 
 PATH = "/explore/directory"

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ddsnode.access import needs_token
-from ddsnode.containers import ContainerRegistry
-from ddsnode.peers import FEED_PATH
+from ddsnode.federation.peers import FEED_PATH
+from ddsnode.ldp.access import needs_token
+from ddsnode.ldp.containers import ContainerRegistry
 from ddsnode.store.base import Change, Store
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
@@ -46,7 +46,7 @@ class ChangeFeed:
             return False
         container = self.containers.get(change.iri[len(self.base):])
         # Never announced, to readers or peers: private containers (the read rule,
-        # ddsnode.access) and free-form ones.
+        # ddsnode.ldp.access) and free-form ones.
         return container is not None and not needs_token(container) and not container.open
 
     def activity(self, change: Change, *, context: bool = False) -> dict[str, Any]:

@@ -22,7 +22,9 @@ from typing import Any
 import rdflib
 from rdflib.term import Node
 
-from ddsnode import compaction, conneg, resources
+from ddsnode import resources
+from ddsnode.ldp import conneg
+from ddsnode.rdf import compaction
 from ddsnode.store.base import Page
 
 Triple = tuple[Node, Node, Node]

@@ -15,7 +15,7 @@ import rdflib
 from rdflib.term import Node
 
 from ddsnode import resources
-from ddsnode.vocab import RDF
+from ddsnode.rdf.vocab import RDF
 
 # Served by the node (ddsnode/http/assets.py): the pages' Content-Security-Policy allows
 # no inline style or script (style-src 'self').

@@ -30,15 +30,16 @@ from email.utils import parsedate_to_datetime
 
 import rdflib
 
-from ddsnode import conneg, rdfio, representation
-from ddsnode.containers import ContainerRegistry
-from ddsnode.federation_db import FederationDB
-from ddsnode.indexing import index_fields
-from ddsnode.jsonld import DEFAULT_LIMITS, JsonLdLimits, parse_rdf
+from ddsnode.federation.database import FederationDB
+from ddsnode.ldp import conneg, representation
+from ddsnode.ldp.containers import ContainerRegistry
+from ddsnode.ldp.indexing import index_fields
 from ddsnode.outbound import OutboundClient, PeerError, normalise_origin
 from ddsnode.problem import Gone, NotFound, Problem, UpstreamError
-from ddsnode.rdfterms import InvalidTerm, check_graph
-from ddsnode.vocab import AS, DCTERMS, DDS, RDF
+from ddsnode.rdf import rdfio
+from ddsnode.rdf.jsonld import DEFAULT_LIMITS, JsonLdLimits, parse_rdf
+from ddsnode.rdf.rdfterms import InvalidTerm, check_graph
+from ddsnode.rdf.vocab import AS, DCTERMS, DDS, RDF
 
 # N-Triples first: the cheapest to parse; JSON-LD and Turtle from nodes that lack it.
 ACCEPT = (conneg.NTRIPLES, f"{conneg.JSONLD};q=0.9", f"{conneg.TURTLE};q=0.8")
@@ -296,7 +297,7 @@ class PeerCache:
             check_graph(graph, where=iri)
         except Problem as bad_term:
             return self._quarantine_terms(iri, origin, fetched_from, media_type, now, bad_term)
-        from ddsnode.admission import validation_problem
+        from ddsnode.ldp.admission import validation_problem
         problem = validation_problem(graph, self.engine)
         report = json.dumps(problem.extra, ensure_ascii=False)[:200_000] if problem else None
         status = "quarantined" if problem else "valid"

@@ -17,12 +17,12 @@ from typing import Any
 import rdflib
 from pyld import jsonld as pyld
 
-from ddsnode.containers import Container
-from ddsnode.html import short
+from ddsnode.ldp.containers import Container
+from ddsnode.ldp.html import short
+from ddsnode.ldp.representation import expanded
 from ddsnode.problem import Unprocessable, ValidationFailed
-from ddsnode.representation import expanded
+from ddsnode.rdf.vocab import RDF, SH
 from ddsnode.resources import CONTEXT_IRI
-from ddsnode.vocab import RDF, SH
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 5

@@ -17,7 +17,7 @@ no document makes the parser recurse without end or build an unbounded graph.
 Errors::
 
     BadRequest (400)            not JSON, not JSON-LD, a named graph
-      InvalidTerm (400)         a term that is not RDF 1.1 (ddsnode.rdfterms)
+      InvalidTerm (400)         a term that is not RDF 1.1 (ddsnode.rdf.rdfterms)
     PayloadTooLarge (413)
       DocumentTooComplex        deeper or with more values than the limits
     Unprocessable (422)
@@ -38,8 +38,9 @@ import pyoxigraph as ox
 import rdflib
 from pyld import jsonld
 
-from ddsnode import rdfio, rdfterms, resources
+from ddsnode import resources
 from ddsnode.problem import BadRequest, PayloadTooLarge, Unprocessable
+from ddsnode.rdf import rdfio, rdfterms
 from ddsnode.settings import SETTINGS
 
 __all__ = ["DocumentTooComplex", "JsonLdLimits", "NoStatements", "RemoteContextRefused",
@@ -330,7 +331,7 @@ def parse_rdf(data: bytes | str, fmt: str, base: str | None = None, *,
 
 def compact(expanded_or_doc: Any, context_url: str = resources.CONTEXT_IRI) -> dict[str, Any]:
     """Compact a JSON-LD document with the shared context; ``@context`` is ``context_url``
-    (pyld's general algorithm: the reference for ``ddsnode.compaction``, and its fallback)."""
+    (pyld's general algorithm: the reference for ``ddsnode.rdf.compaction``, and its fallback)."""
     result: dict[str, Any] = jsonld.compact(expanded_or_doc, resources.context_document(),
                                             {"documentLoader": document_loader})
     result["@context"] = context_url

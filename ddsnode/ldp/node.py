@@ -1,7 +1,7 @@
 """The node core: LDP 1.0 and Solid Protocol rules over a Store, with no web framework.
 
 The HTTP layer, the CLI and the importers all call :class:`Node`. Reads are a store
-lookup and a rendering cache (:class:`ddsnode.representation.Renderings`); every write
+lookup and a rendering cache (:class:`ddsnode.ldp.representation.Renderings`); every write
 goes through one path — parse, check subjects and type against the container, set the
 server-managed triples, validate against the shapes, store the N-Triples atomically
 (compare-and-swap on the version) — so nothing is half-written and nothing unvalidated
@@ -18,9 +18,10 @@ from typing import Any
 
 import rdflib
 
-from ddsnode import listing, rdfio, representation
-from ddsnode.access import needs_token
-from ddsnode.containers import (
+from ddsnode.elections.hook import plausible_results
+from ddsnode.ldp import listing, representation
+from ddsnode.ldp.access import needs_token
+from ddsnode.ldp.containers import (
     Container,
     ContainerRegistry,
     check_path,
@@ -28,14 +29,23 @@ from ddsnode.containers import (
     parent_path,
     sanitise_slug,
 )
-from ddsnode.description import container_triples, node_description
-from ddsnode.elections.hook import plausible_results
-from ddsnode.filters import container_filters
-from ddsnode.indexing import title_of
-from ddsnode.jsonld import JsonLdLimits
+from ddsnode.ldp.description import container_triples, node_description
+from ddsnode.ldp.filters import container_filters
+from ddsnode.ldp.indexing import title_of
+from ddsnode.ldp.patch import PatchBudget, apply_patch
+from ddsnode.ldp.preconditions import Preconditions
+from ddsnode.ldp.records import (
+    BINARY_KEY,
+    Target,
+    WriteHook,
+    container_record,
+    from_body,
+    rdf_record,
+    tombstone_record,
+)
+from ddsnode.ldp.tokens import TokenInfo, TokenRegistry
+from ddsnode.ldp.writer import Writer
 from ddsnode.lru import LRU
-from ddsnode.patch import PatchBudget, apply_patch
-from ddsnode.preconditions import Preconditions
 from ddsnode.problem import (
     Conflict,
     Forbidden,
@@ -46,20 +56,11 @@ from ddsnode.problem import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from ddsnode.records import (
-    BINARY_KEY,
-    Target,
-    WriteHook,
-    container_record,
-    from_body,
-    rdf_record,
-    tombstone_record,
-)
+from ddsnode.rdf import rdfio
+from ddsnode.rdf.jsonld import JsonLdLimits
+from ddsnode.rdf.vocab import LDP
 from ddsnode.settings import Settings
 from ddsnode.store.base import Page, Representation, Store, StoredResource
-from ddsnode.tokens import TokenInfo, TokenRegistry
-from ddsnode.vocab import LDP
-from ddsnode.writer import Writer
 
 __all__ = ["BINARY_KEY", "ContainerView", "Found", "Node", "Target", "WriteResult"]
 
@@ -123,7 +124,7 @@ class Node:
         # server-managed triples (records.WriteHook); results whose own numbers cannot
         # be are refused (issue 14, ddsnode.elections.hook)
         self.write_hooks: list[WriteHook] = [plausible_results]
-        self.writer = Writer(store)  # runs the HTTP layer's writes (ddsnode.writer)
+        self.writer = Writer(store)  # runs the HTTP layer's writes (ddsnode.ldp.writer)
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -224,7 +225,7 @@ class Node:
         page: Page = self.store.children(resource.iri, after=cursor, limit=limit, filters=filters)
         if target.path == "":
             # The root lists public containers only, for every reader (so one cached page
-            # fits all): a private one is not advertised (ddsnode.access; the description).
+            # fits all): a private one is not advertised (ddsnode.ldp.access; the description).
             page = replace(page, items=[c for c in page.items if not needs_token(
                 self.containers.get(c.iri[len(self.base):]))])
         triples, members = listing.page_triples(self._graph(resource), resource.iri, page)

@@ -12,8 +12,8 @@ from functools import cache
 import rdflib
 from rdflib.term import Node
 
+from ddsnode.rdf.vocab import DCTERMS, DDS, FOAF, GEO, RDF, RDFS, SCHEMA, SKOS
 from ddsnode.store.base import IndexFields
-from ddsnode.vocab import DCTERMS, DDS, FOAF, GEO, RDF, RDFS, SCHEMA, SKOS
 
 TEXT_LIMIT = 64 * 1024  # characters of full text kept per resource
 TITLE_LIMIT = 200

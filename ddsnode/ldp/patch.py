@@ -16,7 +16,7 @@ WHERE multiplied rows ran without limit, and a 207-byte CONCAT grew a resource t
 * results no larger than a request body may be (413, counted while templates are
   instantiated, so memory stays bounded too),
 * at most ``seconds`` of work: the meter checks the clock at every solution, and the
-  node runs the evaluation in a killable process (:mod:`ddsnode.patch_worker`) because
+  node runs the evaluation in a killable process (:mod:`ddsnode.ldp.patch_worker`) because
   rdflib may work for long between two solutions (a join with no answer, a property
   path closure) and cannot be interrupted in a thread — the same reason ``/sparql`` runs
   in a process (:mod:`ddsnode.store.index`). That process also caps memory.
@@ -43,7 +43,7 @@ from ddsnode.problem import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from ddsnode.vocab import RDF, SOLID
+from ddsnode.rdf.vocab import RDF, SOLID
 
 N3_PATCH = "text/n3"
 SPARQL_UPDATE = "application/sparql-update"
@@ -143,7 +143,7 @@ def apply_patch(graph: rdflib.Graph, iri: str, body: bytes, media_type: str, *,
             "a file: send the patch with --data-raw '…' (or --data-binary @patch.n3).")
     budget = budget or PatchBudget()
     if isolated:
-        from ddsnode.patch_worker import run_isolated
+        from ddsnode.ldp.patch_worker import run_isolated
         return run_isolated(list(graph), iri, body, media_type, budget)
     return evaluate(graph, iri, body, media_type, budget)
 

@@ -22,11 +22,13 @@ from typing import Any, TypeVar
 import rdflib
 from pyld import jsonld as pyld
 
-from ddsnode import compaction, conneg, html, rdfio, resources
-from ddsnode.indexing import title_of
-from ddsnode.jsonld import compact
+from ddsnode import resources
+from ddsnode.ldp import conneg, html
+from ddsnode.ldp.indexing import title_of
 from ddsnode.lru import LRU
 from ddsnode.problem import Unavailable
+from ddsnode.rdf import compaction, rdfio
+from ddsnode.rdf.jsonld import compact
 from ddsnode.store.base import Representation, StoredResource
 
 V = TypeVar("V")
@@ -298,7 +300,7 @@ class Renderings:
         """The strong ETag of every representation (If-Match may name any of them), made
         as they are read: first those at hand, then the rest rendered, within one
         ``timeout`` (503 past it). A precondition that matches a cheap tag renders
-        nothing (:meth:`ddsnode.preconditions.Preconditions.check_write`)."""
+        nothing (:meth:`ddsnode.ldp.preconditions.Preconditions.check_write`)."""
         return LazyTags(self._etags(resource, compact))
 
     def _etags(self, resource: StoredResource, compact: bool) -> Iterator[str]:

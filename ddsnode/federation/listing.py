@@ -18,12 +18,12 @@ from typing import Any
 
 import rdflib
 
-from ddsnode import representation
-from ddsnode.description import container_triples
-from ddsnode.filters import container_filters
+from ddsnode.ldp import representation
+from ddsnode.ldp.description import container_triples
+from ddsnode.ldp.filters import container_filters
 from ddsnode.problem import BadRequest
+from ddsnode.rdf.vocab import DCTERMS, DDS, LDP, RDF
 from ddsnode.store.base import Filters, Representation, decode_cursor, encode_cursor
-from ddsnode.vocab import DCTERMS, DDS, LDP, RDF
 
 COUNT_TERMS = ("supportCount", "likeCount", "followCount", "commentCount", "countsComputedAt")
 

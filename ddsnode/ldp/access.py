@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ddsnode.containers import Container, ContainerRegistry
+from ddsnode.ldp.containers import Container, ContainerRegistry
 
 if TYPE_CHECKING:
-    from ddsnode.tokens import TokenRegistry
+    from ddsnode.ldp.tokens import TokenRegistry
 
 __all__ = ["OPERATOR", "PUBLIC", "READ_SCOPES", "ReadRule", "Reader", "needs_token",
            "reader_for"]

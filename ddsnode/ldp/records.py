@@ -1,6 +1,6 @@
 """The StoredResource a write makes: RDF source, container, non-RDF source or tombstone.
 
-Plain functions, called by :class:`ddsnode.node.Node` inside its compare-and-swap loop:
+Plain functions, called by :class:`ddsnode.ldp.node.Node` inside its compare-and-swap loop:
 each takes what the request carried and the current version (or None) and returns the
 complete record — N-Triples, index fields, timestamps — so that the
 store writes it in one transaction.
@@ -14,22 +14,22 @@ from datetime import UTC, datetime
 
 import rdflib
 
-from ddsnode import conneg, representation
-from ddsnode.admission import check_document, check_subjects, validation_problem
-from ddsnode.containers import Container, parent_path
-from ddsnode.description import container_triples
-from ddsnode.indexing import index_fields
-from ddsnode.jsonld import DEFAULT_LIMITS, JsonLdLimits, parse_rdf
+from ddsnode.ldp import conneg, representation
+from ddsnode.ldp.admission import check_document, check_subjects, validation_problem
+from ddsnode.ldp.containers import Container, parent_path
+from ddsnode.ldp.description import container_triples
+from ddsnode.ldp.indexing import index_fields
 from ddsnode.problem import Conflict, UnsupportedMediaType
-from ddsnode.rdfterms import check_graph
+from ddsnode.rdf.jsonld import DEFAULT_LIMITS, JsonLdLimits, parse_rdf
+from ddsnode.rdf.rdfterms import check_graph
+from ddsnode.rdf.vocab import AS, DCAT, DCTERMS, LDP, RDF
 from ddsnode.store.base import IndexFields, Kind, Representation, StoredResource
-from ddsnode.vocab import AS, DCAT, DCTERMS, LDP, RDF
 
 BINARY_KEY = "binary"  # representations key holding the ETag of a non-RDF source's bytes
 
 
 #: Called in the write path before validation with (graph, main IRI, current record), to
-#: set triples the server manages (e.g. ddsnode.reactions.keep_counts). It may return an
+#: set triples the server manages (e.g. ddsnode.federation.reactions.keep_counts). It may return an
 #: action to run once the write is accepted (validated), never for a refused one.
 OnAccept = Callable[[], None]
 WriteHook = Callable[[rdflib.Graph, rdflib.URIRef, "StoredResource | None"], "OnAccept | None"]

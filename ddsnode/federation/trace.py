@@ -8,7 +8,7 @@ only then dereferenced through the cache (bounded by ``max_fetches``), so the wa
 while a peer is down. Every link says where it came from: ``local``, ``cache`` (with
 the origin and when it was fetched) or ``fetched`` (now). The walk is bounded by depth,
 number of resources and peer fetches (settings ``trace_max_*``), and applies the read
-rule (:mod:`ddsnode.access`) for whoever asks.
+rule (:mod:`ddsnode.ldp.access`) for whoever asks.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Any
 
 import rdflib
 
-from ddsnode import rdfio
-from ddsnode.access import OPERATOR, Reader, ReadRule
-from ddsnode.vocab import DDS, OWL, RDFS, ontology_graph
+from ddsnode.ldp.access import OPERATOR, Reader, ReadRule
+from ddsnode.rdf import rdfio
+from ddsnode.rdf.vocab import DDS, OWL, RDFS, ontology_graph
 
 NOT_HERE = "not on this node"  # a missing, deleted or unreadable resource: one answer
 LINKS_PER_RESOURCE = 500  # incoming local links listed per resource of a level
@@ -107,7 +107,7 @@ class Chain:
 class Tracer:
     """Walks trace links using the federation runtime (local store, cache, fetch).
 
-    ``reader`` is who asks: the walk applies the read rule (:mod:`ddsnode.access`) to
+    ``reader`` is who asks: the walk applies the read rule (:mod:`ddsnode.ldp.access`) to
     every resource it describes and every link it lists, so that for a reader without a
     ``read`` token a private resource is exactly what a missing one is (issue 9, item 11):
     described as "not on this node", its own links unlisted, and links stated inside
@@ -276,5 +276,5 @@ class Tracer:
 
 
 def _title(graph: rdflib.Graph, main: rdflib.URIRef) -> str:
-    from ddsnode.indexing import title_of
+    from ddsnode.ldp.indexing import title_of
     return title_of(graph, main)

@@ -21,10 +21,11 @@ from functools import cache
 import rdflib
 from rdflib.namespace import VOID
 
-from ddsnode import jsonld, resources
-from ddsnode.containers import ContainerRegistry
+from ddsnode import resources
+from ddsnode.ldp.containers import ContainerRegistry
+from ddsnode.rdf import jsonld
+from ddsnode.rdf.vocab import DCAT, DCTERMS, DDS, FOAF, LDP, OWL, RDF, SOLID
 from ddsnode.settings import Settings
-from ddsnode.vocab import DCAT, DCTERMS, DDS, FOAF, LDP, OWL, RDF, SOLID
 
 PIM = rdflib.Namespace("http://www.w3.org/ns/pim/space#")
 STORAGE_DESCRIPTION_REL = str(SOLID.storageDescription)
@@ -48,7 +49,7 @@ def context_url(base_url: str) -> str:
 @cache
 def ontology_version() -> rdflib.URIRef | None:
     """The ontology's owl:versionIRI (e.g. ``https://w3id.org/dds/ns/0.1.0``), if declared."""
-    from ddsnode.vocab import ontology_graph
+    from ddsnode.rdf.vocab import ontology_graph
     graph = ontology_graph()
     for ontology in (resources.ONTOLOGY_IRI, resources.ONTOLOGY_IRI + "#",
                      resources.ONTOLOGY_IRI + "/"):
@@ -120,8 +121,8 @@ def _federation_triples(graph: rdflib.Graph, settings: Settings) -> None:
         return
     from pathlib import Path
 
-    from ddsnode.keys import KEY_FILE, load_node_key, public_key_pem
-    from ddsnode.peers import describe_node
+    from ddsnode.federation.keys import KEY_FILE, load_node_key, public_key_pem
+    from ddsnode.federation.peers import describe_node
     key_path = Path(settings.node_dir) / KEY_FILE
     if key_path.is_file():
         describe_node(graph, settings.base_url, public_key_pem(load_node_key(key_path)))
@@ -159,7 +160,7 @@ def void_description(settings: Settings) -> rdflib.Graph:
 @cache
 def ontology_document() -> rdflib.Graph:
     """The ontology (every module, scheme and alignment) as one graph, served at ``/ns``."""
-    from ddsnode.vocab import ontology_graph
+    from ddsnode.rdf.vocab import ontology_graph
     return ontology_graph()
 
 

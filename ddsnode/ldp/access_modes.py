@@ -3,7 +3,7 @@
 Solid apps read ``WAC-Allow`` (Web Access Control, "WAC-Allow HTTP header") to decide
 what to show: a container without it reads as inaccessible. The node has no ACL
 documents; its rules are the token scopes and the container kinds
-(:meth:`ddsnode.node.Node.required_scope`), so the modes are derived from them:
+(:meth:`ddsnode.ldp.node.Node.required_scope`), so the modes are derived from them:
 
 * ``read`` when a GET needs no token, or the token has scope ``read``;
 * ``append`` when a POST (create a member) is allowed — containers only;
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ddsnode.records import Target
+from ddsnode.ldp.records import Target
 
 READ, WRITE, APPEND = "read", "write", "append"
 

@@ -17,7 +17,7 @@ The ``@context`` a compacted document names is the URL where the node that holds
 document serves the shared context (``<base>context/v1``, :func:`context_for`), so that
 a client with nothing but the node can dereference it (issue 10 item 4); the w3id IRI
 stays the stable name writers use, and both parse as the bundled context
-(``ddsnode.jsonld``). A document under no node's base (CLI, exports) names the w3id IRI.
+(``ddsnode.rdf.jsonld``). A document under no node's base (CLI, exports) names the w3id IRI.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from ddsnode.federation_db import FederationDB
+from ddsnode.federation.database import FederationDB
 from ddsnode.outbound import OutboundClient, OutboundRefused, PeerError, normalise_origin
 
 log = logging.getLogger("ddsnode.federation")

@@ -6,7 +6,7 @@ Three background tasks run while the server runs (:meth:`Federation.start`):
   any process, the CLI or an importer, are seen) and turns each published change into an
   activity queued for every follower's inbox; a reaction or comment on a peer's resource
   is also queued for that peer's inbox, and one on ours is counted at once;
-* **delivery** — delivers due outbox rows (:mod:`ddsnode.delivery`);
+* **delivery** — delivers due outbox rows (:mod:`ddsnode.federation.outbox`);
 * **sync** — the fallback for lost notifications: reads each peer's feed after its
   cursor (a new peer from 0: the cold sync) and revalidates what changed.
 
@@ -27,25 +27,37 @@ from typing import Any
 
 import rdflib
 
-from ddsnode import rdfio
-from ddsnode.cache import REACTION_CLASSES, PeerCache, actor_of, is_reaction, reaction_target
-from ddsnode.delivery import Outbox
-from ddsnode.federation_db import FederationDB
-from ddsnode.feed import AS_CONTEXT, MEDIA_TYPE, ChangeFeed, cursor_of
-from ddsnode.inbox import Inbox, object_iri
-from ddsnode.jsonld import JsonLdLimits
-from ddsnode.keys import KEY_FILE, key_id, load_node_key, public_key_pem
+from ddsnode.federation.cache import (
+    REACTION_CLASSES,
+    PeerCache,
+    actor_of,
+    is_reaction,
+    reaction_target,
+)
+from ddsnode.federation.database import FederationDB
+from ddsnode.federation.feed import AS_CONTEXT, MEDIA_TYPE, ChangeFeed, cursor_of
+from ddsnode.federation.inbox import Inbox, object_iri
+from ddsnode.federation.keys import KEY_FILE, key_id, load_node_key, public_key_pem
+from ddsnode.federation.outbox import Outbox
+from ddsnode.federation.peers import (
+    Peer,
+    PeerDescription,
+    PeerRegistry,
+    read_description,
+    refuse_peer_address,
+)
+from ddsnode.federation.reactions import ReactionLedger, apply_counts, keep_counts, platform_counts
+from ddsnode.federation.signature import Signer
+from ddsnode.federation.trace import trace_predicates
 from ddsnode.outbound import (
     OutboundClient,
     PeerError,
     normalise_origin,
 )
-from ddsnode.peers import Peer, PeerDescription, PeerRegistry, read_description, refuse_peer_address
 from ddsnode.problem import Problem, Unprocessable
-from ddsnode.reactions import ReactionLedger, apply_counts, keep_counts, platform_counts
-from ddsnode.signature import Signer
+from ddsnode.rdf import rdfio
+from ddsnode.rdf.jsonld import JsonLdLimits
 from ddsnode.store.base import Change
-from ddsnode.trace import trace_predicates
 
 log = logging.getLogger("ddsnode.federation")
 
@@ -57,7 +69,7 @@ MAX_THREAD_DEPTH = 100  # replies followed up to what a thread is about
 
 
 class Federation:
-    """Federation state and behaviour of the node ``node`` (a :class:`ddsnode.node.Node`)."""
+    """Federation state and behaviour of the node ``node`` (a :class:`ddsnode.ldp.node.Node`)."""
 
     def __init__(self, node: Any, *, client: OutboundClient | None = None,
                  poll_interval: float | None = None, push_interval: float = 0.1,
@@ -89,7 +101,7 @@ class Federation:
         self.outbox = Outbox(self.db, self.client, on_delivered=self._delivered)
         self.ledger = ReactionLedger(self.db)
         hooks = getattr(node, "write_hooks", None)
-        if isinstance(hooks, list):  # counts stay server-managed (ddsnode.reactions)
+        if isinstance(hooks, list):  # counts stay server-managed (ddsnode.federation.reactions)
             hooks.append(keep_counts(self.ledger))
         self.feed = ChangeFeed(node.store, self.base, node.containers)
         self.inbox = Inbox(self.db, self.peers, self.refresh_peer,
@@ -520,7 +532,7 @@ class Federation:
     # --- inbox ---------------------------------------------------------------------------
 
     async def handle(self, activity: dict[str, Any], sender: str) -> None:
-        """Act on an admitted activity (already verified by :class:`ddsnode.inbox.Inbox`)."""
+        """Act on an admitted activity (already verified by :class:`ddsnode.federation.inbox.Inbox`)."""
         kind = activity["type"]
         if kind == "Follow":
             if activity.get("object") in (self.base, self.base.rstrip("/")):

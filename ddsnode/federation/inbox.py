@@ -3,7 +3,7 @@
 ``POST /inbox`` (Linked Data Notifications 3.2) receives an ActivityStreams activity from
 a peer. :meth:`Inbox.admit` runs, in this order, and nothing is recorded when one fails:
 
-1. the RFC 9421 signature (:func:`ddsnode.signature.verify_request`): signature present,
+1. the RFC 9421 signature (:func:`ddsnode.federation.signature.verify_request`): signature present,
    body digest, covered components, time window, the key of a *configured peer* (one
    refetch of its description when the cached key fails: key rotation — at most one per
    peer every ``key_refetch_interval`` seconds, so forged signatures naming a peer's key
@@ -29,12 +29,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ddsnode.federation_db import FederationDB
-from ddsnode.keys import load_public_key
+from ddsnode.federation.database import FederationDB
+from ddsnode.federation.keys import load_public_key
+from ddsnode.federation.peers import PeerRegistry
+from ddsnode.federation.signature import NonceCache, SignatureInvalid, verify_request
 from ddsnode.outbound import normalise_origin
-from ddsnode.peers import PeerRegistry
 from ddsnode.problem import BadRequest, Forbidden
-from ddsnode.signature import NonceCache, SignatureInvalid, verify_request
 
 #: Where docs/federation.md explains signed notifications (linked from every 401).
 SIGNATURES_DOC = "docs/federation.md#signed-notifications"

@@ -23,7 +23,7 @@ from urllib.parse import unquote_to_bytes
 import rdflib
 
 from ddsnode.problem import BadRequest
-from ddsnode.vocab import DCAT, DCTERMS, DDS, ORG, SHAPES_NS, SKOS
+from ddsnode.rdf.vocab import DCAT, DCTERMS, DDS, ORG, SHAPES_NS, SKOS
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from functools import cache
 
 from ddsnode import resources
-from ddsnode.indexing import normalise_date
+from ddsnode.ldp.indexing import normalise_date
 from ddsnode.problem import BadRequest
 from ddsnode.store.base import Filters
 

@@ -21,11 +21,11 @@ from ipaddress import IPv6Address, ip_address
 
 import rdflib
 
-from ddsnode.federation_db import FederationDB
-from ddsnode.jsonld import parse_rdf
+from ddsnode.federation.database import FederationDB
 from ddsnode.outbound import OutboundRefused, blocked_reason, normalise_origin, parse_url
 from ddsnode.problem import UpstreamError
-from ddsnode.vocab import AS, LDP, SOLID
+from ddsnode.rdf.jsonld import parse_rdf
+from ddsnode.rdf.vocab import AS, LDP, SOLID
 
 SEC = rdflib.Namespace("https://w3id.org/security#")
 INBOX_PATH = "inbox"

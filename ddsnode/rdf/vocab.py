@@ -32,7 +32,7 @@ __all__ = ["DDS", "AS", "DCAT", "DCTERMS", "FOAF", "LDP", "ORG", "OWL", "PROV", 
 @cache
 def ontology_graph() -> rdflib.Graph:
     """Every ontology file parsed into one graph (modules, schemes, alignment)."""
-    from ddsnode import rdfio  # pyoxigraph's parser: about 5x rdflib's, on every start
+    from ddsnode.rdf import rdfio  # pyoxigraph's parser: about 5x rdflib's, on every start
 
     g = rdflib.Graph()
     for path in resources.ontology_files():

@@ -2,7 +2,7 @@
 
 Why a process (issue 9, item 2): rdflib evaluates SPARQL in Python and may work for a
 long time between two solutions (a join that finds nothing, a property-path closure, a
-long CONCAT), where neither the per-solution meter (:class:`ddsnode.patch.Meter`) nor
+long CONCAT), where neither the per-solution meter (:class:`ddsnode.ldp.patch.Meter`) nor
 anything else in a thread can stop it; it would hold the writer thread, and the GIL,
 for as long as it likes, with memory growing. In a process it is stopped at the time
 limit by SIGKILL (as ``/sparql`` stops pyoxigraph, :mod:`ddsnode.store.index`), and its
@@ -31,7 +31,7 @@ from typing import IO, Any
 
 import rdflib
 
-from ddsnode.patch import PatchBudget, Triple, evaluate, timeout
+from ddsnode.ldp.patch import PatchBudget, Triple, evaluate, timeout
 from ddsnode.problem import PayloadTooLarge, Problem, Unavailable, Unprocessable
 from ddsnode.store.index import recv_frame, send_frame
 
@@ -99,7 +99,7 @@ class PatchWorker:
             # A plain subprocess, as for the SPARQL index: multiprocessing would re-import
             # the parent's __main__ (spawn) or copy a threaded server (fork).
             process = subprocess.Popen(
-                [sys.executable, "-m", "ddsnode.patch_worker", str(memory_mb)],
+                [sys.executable, "-m", "ddsnode.ldp.patch_worker", str(memory_mb)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
             self._process, self._memory_mb = process, memory_mb
             try:
@@ -200,7 +200,7 @@ def _limit_memory(memory_mb: int) -> None:
 
 def serve(memory_mb: int) -> None:
     """Worker main: answer PATCH requests on stdin/stdout until stdin closes."""
-    from ddsnode.rdfterms import check_triples
+    from ddsnode.rdf.rdfterms import check_triples
 
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # stdout carries frames only

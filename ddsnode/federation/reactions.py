@@ -22,13 +22,14 @@ from datetime import UTC, datetime
 
 import rdflib
 
-from ddsnode import rdfio, representation
-from ddsnode.federation_db import FederationDB
-from ddsnode.indexing import index_fields
+from ddsnode.federation.database import FederationDB
+from ddsnode.ldp import representation
+from ddsnode.ldp.indexing import index_fields
+from ddsnode.ldp.records import OnAccept, WriteHook
 from ddsnode.problem import PreconditionFailed
-from ddsnode.records import OnAccept, WriteHook
+from ddsnode.rdf import rdfio
+from ddsnode.rdf.vocab import DDS, XSD
 from ddsnode.store.base import Store, StoredResource
-from ddsnode.vocab import DDS, XSD
 
 KIND_TERMS = {"support": "supportCount", "like": "likeCount", "follow": "followCount",
               "comment": "commentCount"}
@@ -202,7 +203,7 @@ def apply_counts(store: Store, iri: str, counts: dict[str, int], *,
         moment = datetime.now(UTC).replace(microsecond=0)
         now = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
         graph.add((main, DDS.countsComputedAt, rdflib.Literal(now, datatype=XSD.dateTime)))
-        from ddsnode.admission import validation_problem
+        from ddsnode.ldp.admission import validation_problem
         if validation_problem(graph, engine) is not None:
             return False
         # New counts are new bytes: Last-Modified (and the change log's time, which
