@@ -112,6 +112,20 @@ def _resource(node: LocalNode, name: str, path: str) -> list[Ask]:
             Ask("GET", "/", headers={"Accept": "text/html"})]
 
 
+def _explore(node: LocalNode, name: str, path: str) -> list[Ask]:
+    # The explorer's search index holds no private resource (docs/explorer.md).
+    html, jsonld = {"Accept": "text/html"}, {"Accept": "application/ld+json"}
+    return [Ask("GET", "/explore", {"q": TITLE}, html), Ask("GET", "/explore", {"q": name}),
+            Ask("GET", "/explore", {"q": TITLE}, jsonld),
+            Ask("GET", "/explore", {"kind": DDS + "Amendment"}, jsonld),
+            Ask("GET", "/explore", {"place": node.url(f"private/{name}")}, html)]
+
+
+def _explore_resource(node: LocalNode, name: str, path: str) -> list[Ask]:
+    return [Ask("GET", "/explore/resource", {"iri": node.url(f"private/{name}")},
+                {"Accept": "text/html"})]
+
+
 # One row per route name of the routes table: how to ask it about private/<name>. A
 # fixed document (or any route whose answer ignores the query) can take _fixed.
 Builder = Callable[[LocalNode, str, str], list[Ask]]
@@ -129,6 +143,9 @@ REQUESTS: dict[str, Builder] = {
     "federation-resource": _cached,
     "federation-reactions": _reactions,
     "resource": _resource,
+    "explore-search": _explore,
+    "explore-resource": _explore_resource,
+    "explore-static": _fixed,
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ddsnode import resources
+from ddsnode.explorer.web.routes import explorer_pages, explorer_routes
 from ddsnode.http.assets import asset_routes
 from ddsnode.http.documents import DocumentEndpoint, context_endpoint
 from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send
@@ -51,9 +52,12 @@ def routes(node: Node) -> list[Route]:
         *(Route(path, endpoint, name) for path, endpoint, name in asset_routes()),
         # Federation (docs/federation.md): /feed, /inbox, /trace, /federation/resource.
         *(Route(path, endpoint, name) for path, endpoint, name in federation_routes(node)),
+        # The public explorer (docs/explorer.md): /explore, its pages and static files.
+        *(Route(path, endpoint, name) for path, endpoint, name in explorer_routes(node)),
         # LDP resources; the federation wrapper adds ?scope=federation listings and the
-        # LDN inbox Link header (LDN 2).
-        Route("/{path}", federated(ResourceEndpoint(node), node), "resource"),
+        # LDN inbox Link header (LDN 2); the explorer's pages answer browsers.
+        Route("/{path}", explorer_pages(federated(ResourceEndpoint(node), node), node),
+              "resource"),
     ]
 
 

@@ -1,0 +1,435 @@
+"""The explorer's search index: SQLite FTS5 in ``DIR/explorer.sqlite3``, derived and
+rebuildable.
+
+It replays two logs, as the SPARQL index replays the store's (``ddsnode.store.index``):
+the store's change log (``Store.changes``: the node's own public resources; a private
+container's members are never indexed, ``ddsnode.ldp.access``) and the peer cache's store
+order (``federation.db``'s ``cache.seq``: valid cached peer resources, kept under their
+origin IRI, so a result links to the node that is authoritative for it). Each replay
+writes current state, so a replay cut short just runs again; deleting the file rebuilds
+it. Nothing here is a second source of truth: a search result is a pointer into the
+store or the cache.
+
+Tables: ``docs`` (one row per resource: node, kind, titles, date, sort key),
+``facets`` (doc, facet, value), ``terms`` (FTS5, folded words and lemmas,
+``ddsnode.explorer.text``), ``vocab`` (folded word -> lemma, for query expansion),
+``labels`` (IRI, language, label: titles of linked resources, concepts, pseudonyms).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ddsnode.explorer.extract import Doc, doc_of
+from ddsnode.explorer.query import FACETS, NEWER, OLDER, SearchQuery, encode_page_cursor
+from ddsnode.explorer.text import fold, index_terms, lemma, words
+from ddsnode.ldp.containers import ContainerRegistry
+from ddsnode.lru import LRU
+from ddsnode.rdf.rdfio import graph_from_ntriples
+from ddsnode.store.base import Store
+
+FILE = "explorer.sqlite3"
+SCHEMA_VERSION = "1"
+BATCH = 500
+FACET_VALUES = 25  # values listed per facet (the most frequent)
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS docs (
+    id INTEGER PRIMARY KEY,
+    iri TEXT NOT NULL UNIQUE,
+    node TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    titles TEXT NOT NULL,
+    summaries TEXT NOT NULL,
+    date TEXT,
+    sortkey TEXT NOT NULL,
+    lat REAL,
+    long REAL
+);
+CREATE INDEX IF NOT EXISTS docs_order ON docs (sortkey, id);
+CREATE INDEX IF NOT EXISTS docs_node ON docs (node);
+CREATE TABLE IF NOT EXISTS facets (facet TEXT NOT NULL, value TEXT NOT NULL,
+    doc INTEGER NOT NULL, PRIMARY KEY (facet, value, doc)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS facets_doc ON facets (doc);
+CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5(words,
+    tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS vocab (word TEXT PRIMARY KEY, lemma TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS labels (iri TEXT NOT NULL, lang TEXT NOT NULL, label TEXT NOT NULL,
+    doc INTEGER NOT NULL, PRIMARY KEY (iri, lang, doc)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS labels_doc ON labels (doc);
+CREATE TABLE IF NOT EXISTS links (object TEXT NOT NULL, predicate TEXT NOT NULL,
+    doc INTEGER NOT NULL, PRIMARY KEY (object, predicate, doc)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS links_doc ON links (doc);
+"""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One resource in a result list."""
+
+    iri: str
+    node: str
+    kind: str
+    titles: dict[str, str]
+    summaries: dict[str, str]
+    date: str | None
+    lat: float | None
+    long: float | None
+
+
+@dataclass(frozen=True)
+class Results:
+    """A page of hits, the facet counts of the whole result set, and the page cursors."""
+
+    hits: list[Hit]
+    total: int
+    facets: dict[str, list[tuple[str, int]]]
+    next: str | None  # cursor of the older page
+    prev: str | None  # cursor of the newer page (None on the first page)
+
+
+def _hit(row: tuple[Any, ...]) -> Hit:
+    return Hit(iri=row[0], node=row[1], kind=row[2], titles=json.loads(row[3]),
+               summaries=json.loads(row[4]), date=row[5], lat=row[6], long=row[7])
+
+
+_HIT = "d.iri, d.node, d.kind, d.titles, d.summaries, d.date, d.lat, d.long"
+
+
+class SearchIndex:
+    """The index of one node: own resources from ``store``, peers' from ``federation.db``."""
+
+    def __init__(self, directory: Path, store: Store, base: str,
+                 containers: ContainerRegistry) -> None:
+        self.path = directory / FILE
+        self.federation_db = directory / "federation.db"
+        self.store, self.base, self.containers = store, base, containers
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._counts: LRU[tuple[int, dict[str, list[tuple[str, int]]], int]] = LRU(256)
+        self.generation = 0  # moves whenever a sync changed something (caches key on it)
+        conn = self._conn()
+        if self._meta(conn, "schema") != SCHEMA_VERSION:
+            # Derived data: an index of another layout is dropped and replayed.
+            for table in ("docs", "facets", "terms", "vocab", "labels", "links", "meta"):
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+            conn.executescript(DDL)
+            conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            conn.commit()
+
+    # --- connections ---------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            # Derived data: losing the last commits to a crash only means replaying them.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(DDL)
+            self._local.conn = conn
+        return conn
+
+    @staticmethod
+    def _meta(conn: sqlite3.Connection, key: str, default: str = "") -> str:
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        except sqlite3.OperationalError:
+            return default
+        return str(row[0]) if row else default
+
+    # --- replay ----------------------------------------------------------------------
+
+    def sync(self, max_batches: int | None = None, *, peers: bool = True) -> int:
+        """Index what changed since the last sync (all of it when ``max_batches`` is
+        None; the peer cache too when ``peers``); how many resources were (re)indexed or
+        removed."""
+        with self._write_lock:
+            done = self._sync_own(max_batches)
+            if peers:
+                done += self._sync_peers(max_batches)
+            if done:
+                self.generation += 1
+            return done
+
+    def _sync_own(self, max_batches: int | None) -> int:
+        conn = self._conn()
+        done = batches = 0
+        while max_batches is None or batches < max_batches:
+            after = int(self._meta(conn, "own_seq", "0"))
+            changes = self.store.changes(after=after, limit=BATCH)
+            if not changes:
+                break
+            batches += 1
+            latest = {c.iri: c for c in changes}
+            with conn:
+                for iri in latest:
+                    self._reindex_own(conn, iri)
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('own_seq', ?)",
+                             (str(changes[-1].seq),))
+            done += len(latest)
+        return done
+
+    def _reindex_own(self, conn: sqlite3.Connection, iri: str) -> None:
+        resource = self.store.get(iri)
+        path = iri[len(self.base):] if iri.startswith(self.base) else None
+        container = self.containers.get(path) if path is not None else None
+        if (resource is None or resource.kind != "rdf" or path is None
+                or (container is not None and container.private)):
+            _remove(conn, iri)
+            return
+        graph = graph_from_ntriples(resource.ntriples)
+        _put(conn, doc_of(graph, iri, node=self.base, modified=resource.modified.isoformat()))
+
+    def _sync_peers(self, max_batches: int | None) -> int:
+        if not self.federation_db.exists():
+            return 0
+        conn = self._conn()
+        fed = sqlite3.connect(f"file:{self.federation_db}?mode=ro", uri=True, timeout=30)
+        done = batches = 0
+        try:
+            while max_batches is None or batches < max_batches:
+                after = int(self._meta(conn, "peer_seq", "0"))
+                try:
+                    rows = fed.execute(
+                        "SELECT seq, iri, origin, status, ntriples, fetched_at FROM cache "
+                        "WHERE seq > ? ORDER BY seq LIMIT ?", (after, BATCH)).fetchall()
+                except sqlite3.OperationalError:  # no cache table yet
+                    return done
+                if not rows:
+                    break
+                batches += 1
+                with conn:
+                    for _seq, iri, origin, status, ntriples, fetched_at in rows:
+                        if status != "valid" or iri.startswith(self.base):
+                            _remove(conn, iri)
+                            continue
+                        graph = graph_from_ntriples(ntriples)
+                        _put(conn, doc_of(graph, iri, node=origin,
+                                          modified=str(fetched_at)))
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('peer_seq', ?)",
+                                 (str(rows[-1][0]),))
+                done += len(rows)
+            done += self._forget_evicted(conn, fed)
+        finally:
+            fed.close()
+        return done
+
+    def _forget_evicted(self, conn: sqlite3.Connection, fed: sqlite3.Connection) -> int:
+        """Drop peer docs the cache no longer holds as valid (evicted, dropped): checked
+        by count, and only when the counts differ is the set compared."""
+        cached = fed.execute("SELECT count(*) FROM cache WHERE status = 'valid'").fetchone()[0]
+        indexed = conn.execute("SELECT count(*) FROM docs WHERE node != ?",
+                               (self.base,)).fetchone()[0]
+        if cached == indexed:
+            return 0
+        valid = {r[0] for r in fed.execute("SELECT iri FROM cache WHERE status = 'valid'")}
+        gone = [r[0] for r in conn.execute("SELECT iri FROM docs WHERE node != ?",
+                                           (self.base,)) if r[0] not in valid]
+        with conn:
+            for iri in gone:
+                _remove(conn, iri)
+        return len(gone)
+
+    # --- reads -----------------------------------------------------------------------
+
+    def _where(self, query: SearchQuery) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        match = self._match(query.terms)
+        if match is not None:
+            clauses.append("d.id IN (SELECT rowid FROM terms WHERE terms MATCH ?)")
+            params.append(match)
+        for facet in FACETS:
+            values = query.filters.get(facet)
+            if values:
+                marks = ", ".join("?" * len(values))
+                clauses.append(f"d.id IN (SELECT doc FROM facets WHERE facet = ? "
+                               f"AND value IN ({marks}))")
+                params += [facet, *values]
+        if query.date_from:
+            clauses.append("d.date >= ?")
+            params.append(query.date_from)
+        if query.date_to:
+            # A dateTime on the last day sorts after the bare date: compare up to its end.
+            clauses.append("d.date <= ?")
+            params.append(query.date_to + "T99")
+        if query.bbox:
+            clauses.append("d.long BETWEEN ? AND ? AND d.lat BETWEEN ? AND ?")
+            west, south, east, north = query.bbox
+            params += [west, east, south, north]
+        return (" AND ".join(clauses) or "1"), params
+
+    def _match(self, terms: list[str]) -> str | None:
+        """An FTS5 query: every word must match, as itself or as one of its lemmas
+        (quoted: no FTS syntax from the user reaches SQLite)."""
+        if not terms:
+            return None
+        conn = self._conn()
+        groups = []
+        for word in terms:
+            folded = fold(word)
+            forms = {folded, lemma(word.lower(), None)}
+            row = conn.execute("SELECT lemma FROM vocab WHERE word = ?", (folded,)).fetchone()
+            if row:
+                forms.add(row[0])
+            quoted = " OR ".join('"' + f.replace('"', '""') + '"' for f in sorted(forms) if f)
+            groups.append(f"({quoted})")
+        return " AND ".join(groups)
+
+    def search(self, query: SearchQuery) -> Results:
+        """A page of the resources ``query`` matches, newest first (keyset paging: a page
+        is a range query on ``docs_order`` after or before the row a cursor names)."""
+        conn = self._conn()
+        where, params = self._where(query)
+        page_where, page_params, order = where, list(params), "DESC"
+        newer = query.cursor is not None and query.cursor[0] == NEWER
+        if query.cursor is not None:
+            _, key, doc = query.cursor
+            op = ">" if newer else "<"
+            page_where += f" AND (d.sortkey {op} ? OR (d.sortkey = ? AND d.id {op} ?))"
+            page_params += [key, key, doc]
+            order = "ASC" if newer else "DESC"
+        rows = conn.execute(
+            f"SELECT {_HIT}, d.sortkey, d.id FROM docs d WHERE {page_where} "
+            f"ORDER BY d.sortkey {order}, d.id {order} LIMIT ?",
+            (*page_params, query.size + 1)).fetchall()
+        more = len(rows) > query.size
+        rows = rows[:query.size]
+        if newer and not more:
+            # Back at the newest rows: that is the first page, asked from the top so
+            # that pages keep their boundaries whichever way a reader walks.
+            return self.search(dataclasses.replace(query, cursor=None))
+        if newer:
+            rows.reverse()
+            has_newer, has_older = more, True
+        else:
+            has_newer, has_older = query.cursor is not None, more
+        next_cursor = prev_cursor = None
+        if rows and has_older:
+            next_cursor = encode_page_cursor(OLDER, rows[-1][8], rows[-1][9])
+        if rows and has_newer:
+            prev_cursor = encode_page_cursor(NEWER, rows[0][8], rows[0][9])
+        total, facets = self._facets(query, where, params)
+        return Results([_hit(r) for r in rows], total, facets, next_cursor, prev_cursor)
+
+    def _facets(self, query: SearchQuery, where: str,
+                params: list[Any]) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+        """Counts per facet value over the whole result set (cached per index state)."""
+        key = (self.generation, query.key())
+        cached = self._counts.peek(key)
+        if cached is not None and cached[0] == self.generation:
+            return cached[2], cached[1]
+        conn = self._conn()
+        total = conn.execute(f"SELECT count(*) FROM docs d WHERE {where}", params).fetchone()[0]
+        inner = "" if where == "1" else f" WHERE doc IN (SELECT d.id FROM docs d WHERE {where})"
+        counts: dict[str, list[tuple[str, int]]] = {f: [] for f in FACETS}
+        for facet, value, count in conn.execute(
+                f"SELECT facet, value, count(*) FROM facets{inner} GROUP BY facet, value",
+                params):
+            if facet in counts:
+                counts[facet].append((value, count))
+        for facet, values in counts.items():
+            values.sort(key=lambda fv: (-fv[1], fv[0]))
+            del values[FACET_VALUES:]
+        self._counts.put(key, (self.generation, counts, total))
+        return total, counts
+
+    def hit(self, iri: str) -> Hit | None:
+        """The indexed resource ``iri``, if any."""
+        row = self._conn().execute(f"SELECT {_HIT} FROM docs d WHERE d.iri = ?",
+                                   (iri,)).fetchone()
+        return _hit(row) if row else None
+
+    def latest(self, count: int, *, kinds: Iterable[str] = ()) -> list[Hit]:
+        """The ``count`` newest resources (of ``kinds`` when given)."""
+        kinds = list(kinds)
+        where = ("d.kind IN (" + ", ".join("?" * len(kinds)) + ")") if kinds else "1"
+        rows = self._conn().execute(
+            f"SELECT {_HIT} FROM docs d WHERE {where} ORDER BY d.sortkey DESC, d.id DESC "
+            f"LIMIT ?", (*kinds, count)).fetchall()
+        return [_hit(r) for r in rows]
+
+    def kind_counts(self) -> list[tuple[str, int]]:
+        """(kind IRI, number of resources) over the whole index, most first."""
+        rows = self._conn().execute(
+            "SELECT kind, count(*) FROM docs GROUP BY kind ORDER BY count(*) DESC, kind")
+        return [(r[0], r[1]) for r in rows if r[0]]
+
+    def labels(self, iris: Iterable[str]) -> dict[str, dict[str, str]]:
+        """IRI -> {language: label} for the ``iris`` the index knows a label of."""
+        out: dict[str, dict[str, str]] = {}
+        conn = self._conn()
+        unique = list(dict.fromkeys(iris))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for iri, lang, label in conn.execute(
+                    f"SELECT iri, lang, label FROM labels WHERE iri IN ({marks})", chunk):
+                out.setdefault(iri, {}).setdefault(lang, label)
+        return out
+
+    def incoming(self, iri: str, predicate: str, limit: int) -> list[Hit]:
+        """Indexed resources that link to ``iri`` by ``predicate``, oldest first."""
+        rows = self._conn().execute(
+            f"SELECT {_HIT} FROM links l JOIN docs d ON d.id = l.doc WHERE l.object = ? "
+            f"AND l.predicate = ? ORDER BY d.sortkey, d.id LIMIT ?",
+            (iri, predicate, limit)).fetchall()
+        return [_hit(r) for r in rows]
+
+    def close(self) -> None:
+        """Close this thread's connection (others close with their threads)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def _remove(conn: sqlite3.Connection, iri: str) -> None:
+    row = conn.execute("SELECT id FROM docs WHERE iri = ?", (iri,)).fetchone()
+    if row is None:
+        return
+    doc = row[0]
+    conn.execute("DELETE FROM docs WHERE id = ?", (doc,))
+    conn.execute("DELETE FROM facets WHERE doc = ?", (doc,))
+    conn.execute("DELETE FROM terms WHERE rowid = ?", (doc,))
+    conn.execute("DELETE FROM labels WHERE doc = ?", (doc,))
+    conn.execute("DELETE FROM links WHERE doc = ?", (doc,))
+
+
+def _put(conn: sqlite3.Connection, doc: Doc) -> None:
+    _remove(conn, doc.iri)
+    sortkey = doc.date or doc.modified
+    cursor = conn.execute(
+        "INSERT INTO docs (iri, node, kind, titles, summaries, date, sortkey, lat, long) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (doc.iri, doc.node, doc.kind, json.dumps(doc.titles, ensure_ascii=False),
+         json.dumps(doc.summaries, ensure_ascii=False), doc.date, sortkey[:64], doc.lat,
+         doc.long))
+    rowid = cursor.lastrowid
+    conn.executemany("INSERT OR IGNORE INTO facets VALUES (?, ?, ?)",
+                     [(f, v, rowid) for f, v in doc.facets])
+    all_terms: list[str] = []
+    vocabulary: dict[str, str] = {}
+    for lang, text in doc.texts:
+        terms, more = index_terms(text, (lang or "").split("-")[0].lower() or None)
+        all_terms += terms
+        vocabulary.update(more)
+    conn.execute("INSERT INTO terms (rowid, words) VALUES (?, ?)",
+                 (rowid, " ".join(all_terms)))
+    conn.executemany("INSERT OR IGNORE INTO vocab VALUES (?, ?)", vocabulary.items())
+    conn.executemany("INSERT OR IGNORE INTO labels VALUES (?, ?, ?, ?)",
+                     [(iri, lang, label, rowid) for iri, lang, label in doc.labels])
+    conn.executemany("INSERT OR IGNORE INTO links VALUES (?, ?, ?)",
+                     [(o, p, rowid) for p, o in doc.links])
+
+
+__all__ = ["Hit", "Results", "SearchIndex", "words"]

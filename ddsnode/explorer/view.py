@@ -1,0 +1,309 @@
+"""What a resource page shows, built from its graph: plain data for the templates.
+
+Titles and labels instead of IRIs (linked resources by their title, concepts by their
+label, participants by their pseudonym), texts in the reader's language with the others
+beside them, machine translations flagged (``dds:machineTranslatedLanguage``), counts,
+a comment thread with stances, and for a contest result the votes with percentages.
+Terms are resolved through the shared JSON-LD context (``ontology/context.jsonld``), so
+no vocabulary IRI is typed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+
+import rdflib
+
+from ddsnode import resources
+from ddsnode.explorer.labels import local_name, pick, vocabulary_labels
+from ddsnode.rdf.vocab import RDF
+
+LabelsOf = Callable[[list[str]], dict[str, dict[str, str]]]
+
+
+@cache
+def term(name: str) -> str:
+    """The IRI of context term ``name`` (``supportCount`` -> ``…dds/ns#supportCount``)."""
+    context = resources.context_document()["@context"]
+    value = context[name]
+    iri = value["@id"] if isinstance(value, dict) else value
+    prefix, sep, rest = iri.partition(":")
+    if sep and isinstance(context.get(prefix), str) and not rest.startswith("//"):
+        return str(context[prefix]) + rest
+    return str(iri)
+
+
+def safe_href(iri: str | None) -> str | None:
+    """``iri`` when a browser may follow it (http, https), else None: a ``javascript:``
+    or ``data:`` IRI from data is shown as text, never as a live link."""
+    if iri and iri.lower().startswith(("http://", "https://")) and not any(
+            c in iri for c in "\n\r\t <>\"`"):
+        return iri
+    return None
+
+
+@dataclass
+class Text:
+    """A text in one language; ``machine`` when that version is a machine translation."""
+
+    lang: str
+    text: str
+    machine: bool = False
+
+
+@dataclass
+class Value:
+    """One value of a property: text, a link (with the linked resource's name) or a date."""
+
+    text: str
+    href: str | None = None
+    iso: str | None = None  # set for dates (shown in the reader's locale)
+    lang: str | None = None
+
+
+@dataclass
+class Fact:
+    """A property and its values, labelled in the reader's language."""
+
+    label: str
+    values: list[Value]
+
+
+@dataclass
+class Vote:
+    """One selection of a contest result."""
+
+    label: str
+    count: int
+    share: float  # of the valid votes
+
+
+@dataclass
+class Tally:
+    """A contest result: votes, ballots and status."""
+
+    votes: list[Vote]
+    registered: int | None
+    cast: int | None
+    blank: int | None
+    invalid: int | None
+    turnout: float | None
+    status: str | None
+
+
+@dataclass
+class ResourceView:
+    """Everything a resource page shows."""
+
+    iri: str
+    kind: str
+    kind_label: str
+    title: Text
+    other_titles: list[Text]
+    body: Text | None
+    other_bodies: list[Text]
+    facts: list[Fact]
+    dates: list[Fact]
+    counts: list[tuple[str, int]]
+    platform: Value | None
+    original: str | None
+    tally: Tally | None = None
+    comments: list[Comment] = field(default_factory=list)
+    timeline: list[Step] = field(default_factory=list)
+
+
+@dataclass
+class Comment:
+    """A comment of a thread: its author's pseudonym, stance, text, and replies."""
+
+    iri: str
+    author: Value | None
+    stance: str | None
+    body: Text | None
+    other_bodies: list[Text]
+    date: str | None
+    replies: list[Comment] = field(default_factory=list)
+
+
+@dataclass
+class Step:
+    """One resource of a traceability chain, in the order proposal → result."""
+
+    iri: str
+    kind_label: str
+    title: str
+    href: str | None
+    source: str  # local | cache | fetched | unavailable
+    progress: float | None = None
+
+
+def _texts(graph: rdflib.Graph, subject: rdflib.URIRef, predicate: str, lang: str,
+           machine: set[str]) -> tuple[Text | None, list[Text]]:
+    values = [v for v in graph.objects(subject, rdflib.URIRef(predicate))
+              if isinstance(v, rdflib.Literal)]
+    texts = sorted((Text(v.language or "", str(v), (v.language or "") in machine)
+                    for v in values), key=lambda t: t.lang)
+    if not texts:
+        return None, []
+    # The reader's language, else an original (not machine-translated) text, else any.
+    main = next((t for t in texts if t.lang == lang), None) or \
+        next((t for t in texts if not t.machine), texts[0])
+    return main, [t for t in texts if t is not main]
+
+
+def _int(graph: rdflib.Graph, subject: rdflib.term.Node, name: str) -> int | None:
+    for value in graph.objects(subject, rdflib.URIRef(term(name))):
+        try:
+            return int(str(value))
+        except ValueError:
+            return None
+    return None
+
+
+SKIPPED = ("title", "body", "machineTranslated", "sourcePlatform", "originalUrl",
+           "created", "published", "modified", "voteCounts")
+DATES = ("created", "published", "modified", "startDate", "endDate", "date", "reportedAt")
+
+
+def build(graph: rdflib.Graph, iri: str, lang: str, labels_of: LabelsOf) -> ResourceView:
+    """The view of resource ``iri`` (described by ``graph``) for a reader of ``lang``."""
+    main = rdflib.URIRef(iri)
+    vocab = vocabulary_labels()
+    types = sorted(str(t) for t in graph.objects(main, RDF.type))
+    ours = [t for t in types if t.startswith(term("dds"))] or types or [""]
+    kind = ours[0]
+    machine = {str(v) for v in graph.objects(main, rdflib.URIRef(term("machineTranslated")))}
+    linked = sorted({str(o) for o in graph.objects() if isinstance(o, rdflib.URIRef)})
+    names = labels_of(linked)
+
+    def name_of(target: str) -> str:
+        own = {(v.language or ""): str(v) for p in ("title", "nickname")
+               for v in graph.objects(rdflib.URIRef(target), rdflib.URIRef(term(p)))
+               if isinstance(v, rdflib.Literal)}
+        return (pick(names.get(target), lang) or pick(vocab.get(target), lang)
+                or pick(own, lang) or local_name(target))
+
+    def value(node: rdflib.term.Node) -> Value:
+        if isinstance(node, rdflib.URIRef):
+            return Value(name_of(str(node)), href=safe_href(str(node)))
+        if isinstance(node, rdflib.Literal):
+            return Value(str(node), lang=node.language)
+        return Value("…")
+
+    title, other_titles = _texts(graph, main, term("title"), lang, machine)
+    if title is None:
+        nick = next((str(v) for v in graph.objects(main, rdflib.URIRef(term("nickname")))), "")
+        title = Text("", nick or local_name(iri))
+    body, other_bodies = _texts(graph, main, term("body"), lang, machine)
+    skipped = {term(n) for n in SKIPPED} | {term(n) for n in DATES} | {str(RDF.type)}
+    counts: list[tuple[str, int]] = []
+    facts: list[Fact] = []
+    for predicate in sorted({str(p) for p in graph.predicates(main)}):
+        if predicate in skipped:
+            continue
+        label = pick(vocab.get(predicate), lang) or local_name(predicate)
+        objects = sorted(graph.objects(main, rdflib.URIRef(predicate)), key=str)
+        if local_name(predicate).endswith("Count") and all(
+                isinstance(o, rdflib.Literal) for o in objects):
+            number = _int(graph, main, local_name(predicate))
+            if number is not None:
+                counts.append((label, number))
+                continue
+        values = []
+        for obj in objects:
+            if isinstance(obj, rdflib.BNode) or str(obj).startswith(iri + "#"):
+                # A nested node (a place, an address): its own labelled values, inline.
+                inner = [value(v) for p, v in sorted(graph.predicate_objects(obj), key=str)
+                         if p != RDF.type and not isinstance(v, rdflib.BNode)]
+                values += [v for v in inner if v.text]
+            else:
+                values.append(value(obj))
+        facts.append(Fact(label, values))
+    dates = []
+    for name in DATES:
+        found = [str(v) for v in graph.objects(main, rdflib.URIRef(term(name)))]
+        if found:
+            dates.append(Fact(pick(vocab.get(term(name)), lang) or name,
+                              [Value(found[0], iso=found[0])]))
+    platform_iri = next((str(o) for o in graph.objects(
+        main, rdflib.URIRef(term("sourcePlatform")))), None)
+    original = next((str(o) for o in graph.objects(main, rdflib.URIRef(term("originalUrl")))),
+                    None)
+    return ResourceView(
+        iri=iri, kind=kind, kind_label=pick(vocab.get(kind), lang) or local_name(kind),
+        title=title, other_titles=other_titles, body=body, other_bodies=other_bodies,
+        facts=facts, dates=dates, counts=counts,
+        platform=Value(name_of(platform_iri), href=safe_href(platform_iri))
+        if platform_iri else None,
+        original=safe_href(original), tally=tally(graph, main, lang, name_of))
+
+
+def tally(graph: rdflib.Graph, main: rdflib.URIRef, lang: str,
+          name_of: Callable[[str], str]) -> Tally | None:
+    """The votes of a contest result, with shares of the valid votes; None for others."""
+    vote_counts = list(graph.objects(main, rdflib.URIRef(term("voteCounts"))))
+    if not vote_counts:
+        return None
+    selection, count_type = rdflib.URIRef(term("selection")), rdflib.URIRef(term("countType"))
+    totals: dict[str, int] = {}
+    for node in vote_counts:
+        kinds = {local_name(str(t)) for t in graph.objects(node, count_type)}
+        if kinds and "total" not in kinds:
+            continue  # per vote type counts (early, election day…) add up to the total
+        chosen = next((str(s) for s in graph.objects(node, selection)), None)
+        number = _int(graph, node, "count")
+        if chosen is not None and number is not None:
+            totals[chosen] = totals.get(chosen, 0) + number
+    valid = sum(totals.values())
+    votes = sorted((Vote(name_of(s), n, n / valid if valid else 0.0)
+                    for s, n in totals.items()), key=lambda v: -v.count)
+    registered, cast = _int(graph, main, "registeredVoters"), _int(graph, main, "ballotsCast")
+    status = next((str(o) for o in graph.objects(main, rdflib.URIRef(term("resultsStatus")))),
+                  None)
+    return Tally(votes, registered, cast, _int(graph, main, "blankBallots"),
+                 _int(graph, main, "invalidBallots"),
+                 cast / registered if cast is not None and registered else None,
+                 name_of(status) if status else None)
+
+
+def comment(graph: rdflib.Graph, iri: str, lang: str,
+            name_of: Callable[[str], str]) -> Comment:
+    """A comment of a thread (replies are added by the caller)."""
+    main = rdflib.URIRef(iri)
+    machine = {str(v) for v in graph.objects(main, rdflib.URIRef(term("machineTranslated")))}
+    body, others = _texts(graph, main, term("body"), lang, machine)
+    author = next((str(o) for o in graph.objects(main, rdflib.URIRef(term("author")))), None)
+    stance = next((str(o) for o in graph.objects(main, rdflib.URIRef(term("stance")))), None)
+    date = next((str(o) for o in graph.objects(main, rdflib.URIRef(term("created")))), None)
+    return Comment(iri, Value(name_of(author), href=safe_href(author)) if author else None,
+                   name_of(stance) if stance else None, body, others, date)
+
+
+# Where each kind stands in a traceability chain (issue 12: proposal → meeting/debate →
+# decision → budget project → result); kinds are matched by their local name.
+STEP_ORDER = ("Proposal", "Amendment", "Meeting", "Debate", "Decision", "BudgetProject",
+              "Project", "Result", "Milestone")
+
+
+def steps(nodes: list[dict[str, object]], lang: str, progress_of: Callable[[str], float | None],
+          page_of: Callable[[str], str]) -> list[Step]:
+    """The timeline of a trace chain's resources (``ddsnode.federation.trace.Chain.nodes``)."""
+    vocab = vocabulary_labels()
+    out: list[tuple[int, Step]] = []
+    for node in nodes:
+        types = [str(t) for t in node.get("type", []) or []]  # type: ignore[attr-defined]
+        names = [local_name(t) for t in types]
+        rank = min((STEP_ORDER.index(n) for n in names if n in STEP_ORDER), default=None)
+        if rank is None:
+            continue  # spaces, phases, places: context, not steps
+        kind = types[names.index(STEP_ORDER[rank])]
+        iri = str(node["id"])
+        source = node.get("source") or {}
+        out.append((rank, Step(iri, pick(vocab.get(kind), lang) or local_name(kind),
+                               str(node.get("title") or local_name(iri)),
+                               page_of(iri) if safe_href(iri) else None,
+                               str(source.get("kind", "")),  # type: ignore[attr-defined]
+                               progress_of(iri))))
+    return [step for _, step in sorted(out, key=lambda rs: rs[0])]

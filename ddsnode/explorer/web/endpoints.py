@@ -1,0 +1,313 @@
+"""The explorer's endpoints: search (HTML or JSON-LD), peer resource pages, static files,
+and the HTML pages that replace the triple tables for browsers on LDP resources.
+
+Raw ASGI like the rest of ``ddsnode.http``; every error is a Problem rendered as
+problem+json by the shared renderer (``ddsnode.http.errors``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ddsnode import resources as bundled
+from ddsnode.explorer import i18n
+from ddsnode.explorer.labels import local_name, pick, vocabulary_label
+from ddsnode.explorer.query import FACETS, SearchQuery, parse
+from ddsnode.explorer.search import Hit, Results
+from ddsnode.explorer.web.pages import resource_page
+from ddsnode.explorer.web.site import STATIC, Reading, Site, host, reading
+from ddsnode.http.endpoint import FixedMethodsEndpoint
+from ddsnode.http.errors import send_problem
+from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send, request_headers, send_response
+from ddsnode.ldp import conneg
+from ddsnode.ldp.access import reader_for
+from ddsnode.ldp.description import context_url
+from ddsnode.problem import BadRequest, NotFound, Problem
+from ddsnode.rdf.rdfio import graph_from_ntriples
+
+HTML = b"text/html; charset=utf-8"
+JSONLD = b"application/ld+json"
+HYDRA = "http://www.w3.org/ns/hydra/core#"
+FACETS_IRI = "urn:ddsnode:explorer:facets"
+
+
+def wants_jsonld(accept: str | None) -> bool:
+    """Whether ``Accept`` prefers JSON-LD (or JSON) to HTML; HTML when nothing is said."""
+    best: dict[str, float] = {}
+    for part in (accept or "")[:2048].split(","):
+        media, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media = media.strip().lower()
+        best[media] = max(best.get(media, 0.0), quality)
+    data = max(best.get("application/ld+json", 0.0), best.get("application/json", 0.0))
+    page = max(best.get("text/html", 0.0), best.get("application/xhtml+xml", 0.0))
+    return data > 0 and data > page
+
+
+@cache
+def _type_terms() -> dict[str, str]:
+    """Class IRI -> its term in the shared context (``…#Proposal`` -> ``Proposal``)."""
+    context = bundled.context_document()["@context"]
+    out: dict[str, str] = {}
+    for name, value in context.items():
+        if isinstance(value, str) and ":" in value and name[:1].isupper():
+            prefix, _, rest = value.partition(":")
+            namespace = context.get(prefix)
+            if isinstance(namespace, str):
+                out[namespace + rest] = name
+    return out
+
+
+class SearchEndpoint(FixedMethodsEndpoint):
+    """``/explore``: search with facets; HTML for browsers, JSON-LD for programs."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, method: str,
+                     headers: dict[str, str]) -> None:
+        """The results page (keyset paging) of the query in the URL."""
+        site = self.site
+        read = reading(scope, headers)
+        query = parse(read.pairs, site.limits)
+        await site.synced()
+        results = await asyncio.to_thread(site.index.search, query)
+        # What the page shows beyond its URL: the results, the language, and the labels
+        # (which move with the index generation).
+        tagged = repr((results, read.lang, read.explicit, read.set_cookie,
+                       site.index.generation)).encode("utf-8")
+        if wants_jsonld(headers.get("accept")):
+            body = json.dumps(self.collection(query, results), ensure_ascii=False,
+                              indent=1).encode("utf-8")
+            await site.send_page(send, read, body, media_type=JSONLD, head=method == "HEAD",
+                                 tagged=b"jsonld" + tagged)
+            return
+        body = await asyncio.to_thread(self.page, read, query, results)
+        await site.send_page(send, read, body, media_type=HTML, head=method == "HEAD",
+                             tagged=b"html" + tagged)
+
+    def page(self, read: Reading, query: SearchQuery, results: Results) -> bytes:
+        """The HTML results page."""
+        site = self.site
+        t = i18n.Translator(read.lang)
+        values = [v for vs in results.facets.values() for v, _ in vs]
+        names = site.index.labels(values)
+        peers = {p.origin: p.name for p in site.fed.peers.all()}
+
+        def value_label(facet: str, value: str) -> str:
+            if facet == "kind":
+                return t.messages.get(local_name(value)) or vocabulary_label(value, t.lang)
+            if facet == "language":
+                return t.language_name(value)
+            if facet == "node":
+                return t.gettext("this node") if value == site.node.base else \
+                    peers.get(value) or host(value)
+            if facet == "platform":
+                return pick(names.get(value), t.lang) or host(value)
+            return pick(names.get(value), t.lang) or vocabulary_label(value, t.lang)
+
+        def facet_label(facet: str) -> str:
+            return t.gettext({"kind": "Kind", "topic": "Topic", "place": "Place",
+                              "platform": "Source platform", "node": "Node", "state": "State",
+                              "language": "Language"}[facet])
+
+        extra = [("lang", read.lang)] if read.explicit else []
+        bbox = query.params()
+        return site.render(
+            "search.html", read, query=query, results=results,
+            facets=[(f, results.facets.get(f, [])) for f in FACETS],
+            value_label=value_label, facet_label=facet_label,
+            next_url=query.url("/explore", extra, cursor=results.next)
+            if results.next else None,
+            prev_url=query.url("/explore", extra, cursor=results.prev)
+            if results.prev else None,
+            self_url=query.url("/explore"),
+            bbox_value=next((v for k, v in bbox if k == "bbox"), ""))
+
+    def collection(self, query: SearchQuery, results: Results) -> dict[str, Any]:
+        """The same results as a JSON-LD hydra:Collection (Hydra Core, 5.1), with the
+        page in ``hydra:view`` and the facet counts as a JSON literal."""
+        base = self.site.node.base.rstrip("/")
+        terms = _type_terms()
+
+        def member(hit: Hit) -> dict[str, Any]:
+            out: dict[str, Any] = {"id": hit.iri}
+            if hit.kind:
+                out["type"] = terms.get(hit.kind, hit.kind)
+            titles = {k: v for k, v in hit.titles.items() if k}
+            if titles:
+                out["title"] = titles
+            return out
+
+        view: dict[str, Any] = {"@id": base + query.url("/explore", cursor=None),
+                                "@type": "hydra:PartialCollectionView"}
+        if results.next:
+            view["hydra:next"] = {"@id": base + query.url("/explore", cursor=results.next)}
+        if results.prev:
+            view["hydra:previous"] = {"@id": base + query.url("/explore",
+                                                               cursor=results.prev)}
+        return {
+            "@context": [context_url(self.site.node.base),
+                         {"hydra": HYDRA, "facetCounts": {"@id": FACETS_IRI,
+                                                          "@type": "@json"}}],
+            "@id": base + query.url("/explore"),
+            "@type": "hydra:Collection",
+            "hydra:totalItems": results.total,
+            "hydra:member": [member(h) for h in results.hits],
+            "hydra:view": view,
+            "facetCounts": {f: dict(v) for f, v in results.facets.items() if v},
+        }
+
+
+class PeerResourceEndpoint(FixedMethodsEndpoint):
+    """``/explore/resource?iri=…``: the page of a resource this node holds a copy of
+    (a peer's, from the cache, linking to its origin IRI) or one of its own."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, method: str,
+                     headers: dict[str, str]) -> None:
+        """The page, or 404 when the node holds no copy."""
+        site = self.site
+        read = reading(scope, headers)
+        iri = next((v for k, v in read.pairs if k == "iri"), "")
+        if not iri.startswith(("http://", "https://")) or len(iri) > 2048:
+            raise BadRequest("Give the resource as ?iri=http…")
+        if iri.startswith(site.node.base):
+            await send_response(send, 303, [(b"location", iri.encode("utf-8"))])
+            return
+        entry = await asyncio.to_thread(site.fed.cache.get, iri)
+        if entry is None:
+            raise NotFound("This node holds no copy of that resource")
+        await site.synced()
+        reader = reader_for(site.node.tokens, headers.get("authorization"))
+        chain = await site.chain(iri, entry.types, reader)
+        fetched = i18n.Translator(read.lang).date(
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(entry.fetched_at)))
+        body = await asyncio.to_thread(
+            site.cached, ("peer", iri, entry.fetched_at, read.lang, read.explicit),
+            lambda: resource_page(site, read, iri, entry.graph(), chain=chain,
+                                  peer={"origin": entry.origin, "age": fetched}))
+        await site.send_page(send, read, body, media_type=HTML, head=method == "HEAD")
+
+
+class StaticFile(FixedMethodsEndpoint):
+    """One file of ``ddsnode/explorer/static`` (long-cached, revalidated by ETag)."""
+
+    def __init__(self, name: str, media_type: bytes) -> None:
+        self.body = (resources.files("ddsnode.explorer") / "static" / name).read_bytes()
+        self.media_type = media_type
+        self.etag = ('"' + hashlib.blake2b(self.body, digest_size=16).hexdigest()
+                     + '"').encode()
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, method: str,
+                     headers: dict[str, str]) -> None:
+        """The file, or 304."""
+        out = [(b"etag", self.etag), (b"cache-control", b"public, max-age=3600")]
+        if self.etag.decode() in (headers.get("if-none-match") or ""):
+            await send({"type": "http.response.start", "status": 304, "headers": out})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        out.append((b"content-type", self.media_type))
+        await send_response(send, 200, out, self.body, head=method == "HEAD")
+
+
+def static_files() -> list[tuple[str, StaticFile]]:
+    """(path, endpoint) of every static file of the explorer."""
+    types = {".css": b"text/css; charset=utf-8", ".js": b"text/javascript; charset=utf-8",
+             ".txt": b"text/plain; charset=utf-8", ".svg": b"image/svg+xml"}
+    folder = resources.files("ddsnode.explorer") / "static"
+    out = []
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        suffix = "." + item.name.rsplit(".", 1)[-1]
+        if item.is_file() and suffix in types:
+            out.append((STATIC + item.name, StaticFile(item.name, types[suffix])))
+    return out
+
+
+class ExplorerPages:
+    """Wraps the LDP endpoint: a browser (``Accept`` preferring HTML) gets the explorer's
+    home at ``/`` and a readable page for every resource; programs get the LDP answer
+    unchanged, and so does anything the pages do not cover (files, private containers,
+    missing resources: the LDP endpoint answers those with its own statuses)."""
+
+    def __init__(self, app: ASGIApp, site: Site) -> None:
+        self.app, self.site = app, site
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        headers = request_headers(scope)
+        if conneg.negotiate(headers.get("accept")) != conneg.HTML:
+            await self.app(scope, receive, send)
+            return
+        try:
+            handled = await self._page(scope, send, headers)
+        except Problem as problem:
+            await send_problem(send, problem, instance=scope["path"],
+                               head=scope["method"] == "HEAD")
+            return
+        if not handled:
+            await self.app(scope, receive, send)
+
+    async def _page(self, scope: Scope, send: Send, headers: dict[str, str]) -> bool:
+        site, node = self.site, self.site.node
+        path: str = scope["path"]
+        try:
+            target = node.target(node.base + path[1:])
+        except Problem:
+            return False
+        container = target.container
+        if container is not None and container.private:
+            return False  # the read rule and the LDP endpoint's own page apply
+        head = scope["method"] == "HEAD"
+        if target.path == "":
+            read = reading(scope, headers)
+            await site.synced()
+            body = await asyncio.to_thread(site.cached, ("home", read.lang, read.explicit),
+                                           lambda: home_page(site, read))
+            await site.send_page(send, read, body, media_type=HTML, head=head)
+            return True
+        try:
+            found = await asyncio.to_thread(node.read, target)
+        except Problem:
+            return False
+        resource = found.resource
+        if resource.kind != "rdf" or found.description:
+            # Containers keep the LDP page (members, paging Links); the explorer's search
+            # (/explore?kind=…) is their readable, faceted form.
+            return False
+        read = reading(scope, headers)
+        await site.synced()
+        reader = reader_for(node.tokens, headers.get("authorization"))
+        chain = await site.chain(resource.iri, resource.index.types, reader)
+        body = await asyncio.to_thread(
+            site.cached, ("resource", resource.iri, resource.version, read.lang,
+                          read.explicit, reader.reads_private),
+            lambda: resource_page(site, read, resource.iri,
+                                  graph_from_ntriples(resource.ntriples), chain=chain))
+        await site.send_page(send, read, body, media_type=HTML, head=head)
+        return True
+
+
+def home_page(site: Site, read: Reading) -> bytes:
+    """The explorer's home page."""
+    index = site.index
+    return site.render("home.html", read, kinds=index.kind_counts(),
+                       latest=index.latest(int(site.settings.explorer_home_latest)),
+                       peers=site.fed.peers.all())

@@ -1,0 +1,84 @@
+"""The resource page: the view of a graph (``ddsnode.explorer.view``) with its comment
+thread and traceability timeline, rendered for one reader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rdflib
+
+from ddsnode.explorer import view
+from ddsnode.explorer.labels import local_name, pick, vocabulary_labels
+from ddsnode.explorer.search import Hit
+from ddsnode.explorer.web.site import Reading, Site
+from ddsnode.rdf.rdfio import graph_from_ntriples
+
+THREAD_DEPTH = 4  # replies to replies… shown nested up to this depth
+
+
+def resource_page(site: Site, read: Reading, iri: str, graph: rdflib.Graph, *,
+                  chain: list[dict[str, Any]] | None = None,
+                  peer: dict[str, str] | None = None) -> bytes:
+    """The HTML page of resource ``iri`` described by ``graph``."""
+    lang = read.lang
+    vocab = vocabulary_labels()
+    page = view.build(graph, iri, lang, site.index.labels)
+
+    def name_of(target: str) -> str:
+        return (pick(site.index.labels([target]).get(target), lang)
+                or pick(vocab.get(target), lang) or local_name(target))
+
+    budget = [int(site.settings.explorer_max_comments)]
+    page.comments = _thread(site, iri, lang, name_of, budget, 1)
+    base = site.node.base
+
+    def page_of(target: str) -> str:
+        return "/" + target[len(base):] if target.startswith(base) else \
+            "/explore/resource?iri=" + target
+
+    page.timeline = view.steps(chain or [], lang, lambda i: _progress(site, i), page_of)
+    turtle = "/" + iri[len(base):] if iri.startswith(base) else iri
+    return site.render("resource.html", read, view=page, peer=peer,
+                       turtle_href=view.safe_href(iri) and turtle or "#")
+
+
+def _graph_of(site: Site, hit: Hit) -> rdflib.Graph | None:
+    if hit.node == site.node.base:
+        resource = site.node.store.get(hit.iri)
+        return graph_from_ntriples(resource.ntriples) if resource and resource.ntriples \
+            else None
+    entry = site.fed.cache.get(hit.iri)
+    return entry.graph() if entry is not None else None
+
+
+def _thread(site: Site, iri: str, lang: str, name_of: Any, budget: list[int],
+            depth: int) -> list[view.Comment]:
+    """Comments replying to ``iri`` (``as:inReplyTo``), oldest first, nested."""
+    if depth > THREAD_DEPTH or budget[0] <= 0:
+        return []
+    out = []
+    for hit in site.index.incoming(iri, view.term("inReplyTo"), budget[0]):
+        graph = _graph_of(site, hit)
+        if graph is None:
+            continue
+        budget[0] -= 1
+        item = view.comment(graph, hit.iri, lang, name_of)
+        item.replies = _thread(site, hit.iri, lang, name_of, budget, depth + 1)
+        out.append(item)
+    return out
+
+
+def _progress(site: Site, iri: str) -> float | None:
+    """``dds:progress`` of a local result (a timeline shows it as a bar)."""
+    if not iri.startswith(site.node.base):
+        return None
+    resource = site.node.store.get(iri)
+    if resource is None or not resource.ntriples:
+        return None
+    graph = graph_from_ntriples(resource.ntriples)
+    for value in graph.objects(rdflib.URIRef(iri), rdflib.URIRef(view.term("progress"))):
+        try:
+            return float(str(value))
+        except ValueError:
+            return None
+    return None

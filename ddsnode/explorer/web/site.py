@@ -1,0 +1,211 @@
+"""One node's explorer: the index, the templates, the reader's language, page responses.
+
+Pages are Jinja2 templates with autoescaping on (every value from data is escaped), and
+links from data go through :func:`ddsnode.explorer.view.safe_href`. A page is cached by
+(what it shows, the index generation, the language) and sent with a strong ETag; a
+matching ``If-None-Match`` gets a 304 (RFC 9110 13.1.2). Pages vary with
+``Accept``, ``Accept-Language`` and ``Cookie`` (the language switch).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable, Hashable, MutableMapping, Sequence
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from importlib import resources
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ddsnode.explorer import i18n
+from ddsnode.explorer.labels import local_name, pick, vocabulary_label
+from ddsnode.explorer.query import Limits
+from ddsnode.explorer.search import Hit, SearchIndex
+from ddsnode.explorer.view import STEP_ORDER, safe_href, term
+from ddsnode.federation.trace import Tracer
+from ddsnode.http.exchange import Headers, Send, parse_query, send_response
+from ddsnode.lru import LRU
+from ddsnode.problem import BadRequest
+
+STATIC = "/explore/static/"
+VARY = b"Accept, Accept-Language, Cookie"
+MAX_QUERY_STRING = 8192  # bytes of a query string an explorer page reads
+PAGE_CACHE_BYTES = 32 * 1024 * 1024
+
+
+def _version() -> bytes:
+    """A digest of the templates and catalogues: a new release changes every page's tag."""
+    digest = hashlib.blake2b(digest_size=16)
+    root = resources.files("ddsnode.explorer")
+    for folder in ("templates", "locales"):
+        for item in sorted((root / folder).iterdir(), key=lambda p: p.name):
+            if item.is_file():
+                digest.update(item.read_bytes())
+            elif item.is_dir():
+                for inner in sorted(item.iterdir(), key=lambda p: p.name):
+                    if inner.is_file():
+                        digest.update(inner.read_bytes())
+    return digest.digest()
+
+
+VERSION = _version()
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Who reads a page and how: language (chosen explicitly or not), path and query."""
+
+    lang: str
+    explicit: bool  # from ?lang= or the cookie: kept in links
+    set_cookie: bool  # ?lang= given: the switch sticks
+    path: str
+    pairs: list[tuple[str, str]]
+    headers: dict[str, str]
+
+
+def reading(scope: MutableMapping[str, Any], headers: dict[str, str]) -> Reading:
+    """The Reading of a request; BadRequest on a malformed or oversized query string."""
+    raw: bytes = scope.get("query_string", b"")
+    if len(raw) > MAX_QUERY_STRING:
+        raise BadRequest(f"The query string is longer than {MAX_QUERY_STRING} bytes")
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise BadRequest("Malformed query string: not ASCII (percent-encode it)") from None
+    pairs = parse_query(text) if text else []
+    param = next((v for k, v in pairs if k == "lang"), None)
+    cookie = None
+    if "cookie" in headers:
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(headers["cookie"][:4096])
+            cookie = jar[i18n.COOKIE].value if i18n.COOKIE in jar else None
+        except Exception:  # noqa: BLE001 — a malformed cookie is no cookie
+            cookie = None
+    lang = i18n.chosen(param, cookie, headers.get("accept-language"))
+    explicit = param in i18n.LANGUAGES or cookie in i18n.LANGUAGES
+    return Reading(lang, explicit, param in i18n.LANGUAGES, scope["path"],
+                   [(k, v) for k, v in pairs if k != "lang"], headers)
+
+
+class Site:
+    """The explorer of one node: shared by every explorer endpoint."""
+
+    def __init__(self, node: Any, federation: Any) -> None:
+        self.node, self.fed = node, federation
+        settings = node.settings
+        self.settings = settings
+        self.index = SearchIndex(settings.node_dir, node.store, node.base, node.containers)
+        self.limits = Limits.from_settings(settings)
+        self.peer_sync_seconds = float(settings.explorer_peer_sync_seconds)
+        self._peer_synced = 0.0
+        self._pages: LRU[bytes] = LRU(PAGE_CACHE_BYTES, weigh=len)
+        self._chains: LRU[list[dict[str, Any]]] = LRU(1024)
+        self.env = Environment(loader=PackageLoader("ddsnode.explorer", "templates"),
+                               autoescape=select_autoescape(default=True,
+                                                            default_for_string=True),
+                               trim_blocks=True, lstrip_blocks=True)
+        self.env.globals.update(safe_href=safe_href, host=host)
+
+    async def synced(self) -> None:
+        """Bring the index up to date with the store (and, every few seconds, the peer
+        cache) before a page reads it: new data is searchable at once, without a rebuild."""
+        now = time.monotonic()
+        peers = now - self._peer_synced >= self.peer_sync_seconds
+        if peers:
+            self._peer_synced = now
+        await asyncio.to_thread(self.index.sync, peers=peers)
+
+    async def chain(self, iri: str, types: tuple[str, ...], reader: Any) -> list[dict[str, Any]]:
+        """The resources of ``iri``'s traceability chain (``ddsnode.federation.trace``), for the
+        kinds a timeline is about; cached per index generation (the walk runs queries)."""
+        if not any(local_name(t) in STEP_ORDER for t in types):
+            return []
+        key = (iri, reader.reads_private, self.index.generation)
+        found = self._chains.peek(key)
+        if found is None:
+            walked = await Tracer(self.fed, reader=reader).walk(iri)
+            found = self._chains.put(key, list(walked.nodes.values()))
+        return found
+
+    # --- rendering -----------------------------------------------------------------
+
+    def render(self, template: str, read: Reading, **values: Any) -> bytes:
+        """``template`` rendered for ``read`` (language, links that keep the language)."""
+        t = i18n.Translator(read.lang)
+
+        def link(path: str, params: Sequence[tuple[str, str]] = ()) -> str:
+            pairs = list(params) + ([("lang", t.lang)] if read.explicit else [])
+            return path + ("?" + urlencode(pairs) if pairs else "")
+
+        def switch(code: str) -> str:
+            return read.path + "?" + urlencode(read.pairs + [("lang", code)])
+
+        def page_of(iri: str, node: str | None = None) -> str:
+            base = self.node.base
+            if iri.startswith(base) and (node is None or node == base):
+                return link("/" + iri[len(base):])
+            return link("/explore/resource", [("iri", iri)])
+
+        def kind_label(kind: str) -> str:
+            # The catalogue names the common kinds in every language; the ontology
+            # labels (English, French) name the others.
+            return t.messages.get(local_name(kind)) or vocabulary_label(kind, t.lang)
+
+        def title(hit: Hit) -> str:
+            text = pick(hit.titles, t.lang) or pick(hit.summaries, t.lang) or \
+                local_name(hit.iri)
+            return text if len(text) <= 120 else text[:119] + "…"
+
+        values.setdefault("explicit_lang", read.explicit)
+        return self.env.get_template(template).render(
+            t=t, _=t.gettext, link=link, switch=switch, page_of=page_of,
+            kind_label=kind_label, title=title, static=lambda name: STATIC + name,
+            pick_text=lambda texts: pick(texts, t.lang), site=self.site_info(),
+            languages=[(code, t.language_name(code)) for code in i18n.LANGUAGES],
+            election_kind=term("Election"), max_query=self.limits.max_query_chars,
+            **values).encode("utf-8")
+
+    def site_info(self) -> dict[str, str | None]:
+        """Name, operator and base of the node, for every page."""
+        s = self.settings
+        return {"name": str(s.name), "operator": str(s.operator or ""),
+                "operator_href": safe_href(str(s.operator_url or "")), "base": self.node.base}
+
+    def cached(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
+        """A rendered page from the cache, made when missing (key holds what it shows)."""
+        return self._pages.get_or_make((key, self.index.generation), make)
+
+    @staticmethod
+    async def send_page(send: Send, read: Reading, body: bytes, *, media_type: bytes,
+                        head: bool, status: int = 200, tagged: bytes | None = None) -> None:
+        """``body`` with a strong ETag, or 304 when the client holds it. The tag hashes
+        ``tagged`` when given: what, besides the URL itself, makes the body (a search page
+        echoes its query; the tag of one URL only has to change when its body does, RFC
+        9110 8.8.3, and need not carry the query's words)."""
+        tag = '"' + hashlib.blake2b(body if tagged is None else tagged + VERSION,
+                                    digest_size=16).hexdigest() + '"'
+        headers: Headers = [(b"etag", tag.encode()), (b"vary", VARY),
+                            (b"cache-control", b"no-cache")]
+        if read.set_cookie:
+            headers.append((b"set-cookie", (
+                f"{i18n.COOKIE}={read.lang}; Path=/; Max-Age=31536000; SameSite=Lax"
+            ).encode()))
+        match = read.headers.get("if-none-match", "")
+        if status == 200 and (match.strip() == "*" or tag in [m.strip().removeprefix("W/")
+                                                              for m in match.split(",")]):
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        headers.append((b"content-type", media_type))
+        await send_response(send, status, headers, body, head=head)
+
+
+def host(iri: str) -> str:
+    """The host of ``iri`` (a node or platform shown by name when nothing names it)."""
+    return urlsplit(iri).netloc or iri
+
