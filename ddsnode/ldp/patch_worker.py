@@ -93,7 +93,7 @@ class PatchWorker:
             self._kill()
         if self._process is None:
             env = dict(os.environ)
-            package_root = str(Path(__file__).resolve().parents[1])
+            package_root = str(Path(__file__).resolve().parents[2])
             env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root,
                                                             env.get("PYTHONPATH")) if p)
             # A plain subprocess, as for the SPARQL index: multiprocessing would re-import
