@@ -165,6 +165,10 @@ def _int(graph: rdflib.Graph, subject: rdflib.term.Node, name: str) -> int | Non
 SKIPPED = ("title", "body", "machineTranslated", "sourcePlatform", "originalUrl",
            "created", "published", "modified", "voteCounts")
 DATES = ("created", "published", "modified", "startDate", "endDate", "date", "reportedAt")
+# The message (ddsnode/explorer/locales) naming each date on a page.
+DATE_LABELS = {"created": "Created", "published": "Published", "modified": "Modified",
+               "startDate": "Starts", "endDate": "Ends", "date": "Date",
+               "reportedAt": "Reported"}
 
 
 def build(graph: rdflib.Graph, iri: str, lang: str, labels_of: LabelsOf) -> ResourceView:
@@ -225,8 +229,7 @@ def build(graph: rdflib.Graph, iri: str, lang: str, labels_of: LabelsOf) -> Reso
     for name in DATES:
         found = [str(v) for v in graph.objects(main, rdflib.URIRef(term(name)))]
         if found:
-            dates.append(Fact(pick(vocab.get(term(name)), lang) or name,
-                              [Value(found[0], iso=found[0])]))
+            dates.append(Fact(DATE_LABELS[name], [Value(found[0], iso=found[0])]))
     platform_iri = next((str(o) for o in graph.objects(
         main, rdflib.URIRef(term("sourcePlatform")))), None)
     original = next((str(o) for o in graph.objects(main, rdflib.URIRef(term("originalUrl")))),
@@ -288,7 +291,7 @@ STEP_ORDER = ("Proposal", "Amendment", "Meeting", "Debate", "Decision", "BudgetP
 
 
 def steps(nodes: list[dict[str, object]], lang: str, progress_of: Callable[[str], float | None],
-          page_of: Callable[[str], str]) -> list[Step]:
+          page_of: Callable[[str], str], title_of: Callable[[str], str | None]) -> list[Step]:
     """The timeline of a trace chain's resources (``ddsnode.federation.trace.Chain.nodes``)."""
     vocab = vocabulary_labels()
     out: list[tuple[int, Step]] = []
@@ -302,7 +305,7 @@ def steps(nodes: list[dict[str, object]], lang: str, progress_of: Callable[[str]
         iri = str(node["id"])
         source = node.get("source") or {}
         out.append((rank, Step(iri, pick(vocab.get(kind), lang) or local_name(kind),
-                               str(node.get("title") or local_name(iri)),
+                               title_of(iri) or str(node.get("title") or local_name(iri)),
                                page_of(iri) if safe_href(iri) else None,
                                str(source.get("kind", "")),  # type: ignore[attr-defined]
                                progress_of(iri))))

@@ -36,7 +36,8 @@ def resource_page(site: Site, read: Reading, iri: str, graph: rdflib.Graph, *,
         return "/" + target[len(base):] if target.startswith(base) else \
             "/explore/resource?iri=" + target
 
-    page.timeline = view.steps(chain or [], lang, lambda i: _progress(site, i), page_of)
+    page.timeline = view.steps(chain or [], lang, lambda i: _progress(site, i), page_of,
+                               lambda i: pick(site.index.labels([i]).get(i), lang))
     turtle = "/" + iri[len(base):] if iri.startswith(base) else iri
     return site.render("resource.html", read, view=page, peer=peer,
                        turtle_href=view.safe_href(iri) and turtle or "#")
