@@ -10,9 +10,9 @@ import re
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from urllib.parse import urlencode
 
 import httpx
-from urllib.parse import urlencode
 import pytest
 
 from ddsnode import resources

@@ -137,6 +137,8 @@ def _demo(args: argparse.Namespace) -> int:
         return 0
     print(f"serving {settings.base_url}  (try: curl -H 'Accept: text/turtle' "
           f"{settings.base_url}proposals/)\n"
+          f"explorer: open {settings.base_url} in a browser (search: "
+          f"{settings.base_url}explore)\n"
           f"a write token for it: {program()} token create {args.dir}", file=sys.stderr)
     serve(settings)
     return 0
