@@ -279,3 +279,12 @@ def settings_table_markdown() -> str:
     for s in SETTINGS:
         rows.append(f"| `{s.name}` | `{s.env}` | `{s.default}` | {s.help} |")
     return "\n".join(rows)
+
+
+def require_node_dir(path: Path) -> Path:
+    """``path`` if it is a node directory made by ``ddsnode init``; ValueError otherwise."""
+    if not (path / SETTINGS_FILE).is_file():
+        raise ValueError(f"{path} is not a node directory (no {SETTINGS_FILE}); "
+                         f"create one with: ddsnode init {path}")
+    Settings.load(path)  # a broken settings file is reported now, in one line
+    return path

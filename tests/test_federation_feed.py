@@ -10,8 +10,9 @@ import rdflib
 from ddsnode import resources
 from ddsnode.commands.node import init_node
 from ddsnode.federation.feed import ChangeFeed, cursor_of
-from ddsnode.federation.keys import KEY_FILE, load_node_key, public_key_pem
-from ddsnode.federation.peers import describe_node, read_description
+from ddsnode.federation.peers import read_description
+from ddsnode.keys import KEY_FILE, load_node_key, public_key_pem
+from ddsnode.ldp.description import describe_node
 from ddsnode.ldp.node import Node
 
 BASE = "http://127.0.0.1:8999/"

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from ddsnode.federation.keys import (
+from ddsnode.keys import (
     KEY_FILE,
     OLD_KEY_FILE,
     NodeKeyError,

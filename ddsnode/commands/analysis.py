@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ddsnode.commands.node import require_node_dir
-from ddsnode.settings import Settings
+from ddsnode.settings import Settings, require_node_dir
 
 
 def add_parser(sub: Any) -> None:

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ddsnode.commands.imports import ProgressBar
-from ddsnode.commands.node import require_node_dir
-from ddsnode.settings import Settings
+from ddsnode.settings import Settings, require_node_dir
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> Any:

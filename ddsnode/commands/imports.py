@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from ddsnode.commands.node import require_node_dir
-from ddsnode.settings import Settings
+from ddsnode.settings import Settings, require_node_dir
 
 
 def add_parser(sub: Any) -> None:

@@ -7,18 +7,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from ddsnode.settings import SETTINGS_FILE, Settings, write_settings_file
+from ddsnode.settings import SETTINGS_FILE, Settings, require_node_dir, write_settings_file
 
 KEY_FILE = "node-key.pem"
-
-
-def require_node_dir(path: Path) -> Path:
-    """``path`` if it is a node directory made by ``ddsnode init``; ValueError otherwise."""
-    if not (path / SETTINGS_FILE).is_file():
-        raise ValueError(f"{path} is not a node directory (no {SETTINGS_FILE}); "
-                         f"create one with: ddsnode init {path}")
-    Settings.load(path)  # a broken settings file is reported now, in one line
-    return path
 
 
 def init_node(path: Path, *, base_url: str | None = None, name: str | None = None,
@@ -34,7 +25,7 @@ def init_node(path: Path, *, base_url: str | None = None, name: str | None = Non
         values["name"] = name
     write_settings_file(path / SETTINGS_FILE, values)
     settings = Settings.load(path)
-    from ddsnode.federation.keys import generate_node_key
+    from ddsnode.keys import generate_node_key
     generate_node_key(path / KEY_FILE)
     from ddsnode.ldp.tokens import TokenRegistry
     TokenRegistry(path)

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ddsnode.commands.node import require_node_dir
 from ddsnode.ldp.tokens import DEFAULT_SCOPES, SCOPES, TokenRegistry
+from ddsnode.settings import require_node_dir
 
 
 def add_parser(sub: Any) -> None:

@@ -25,11 +25,10 @@ def add_parser(sub: Any) -> None:
 
 
 def _trace(args: argparse.Namespace) -> int:
-    from ddsnode.commands.node import require_node_dir
     from ddsnode.federation.hub import Federation
     from ddsnode.federation.trace import Tracer
     from ddsnode.ldp.node import Node
-    from ddsnode.settings import Settings
+    from ddsnode.settings import Settings, require_node_dir
     from ddsnode.store import open_store
 
     # The SPARQL index runs in a worker process that takes a third of a second to start:

@@ -3,7 +3,7 @@
 Files are read in dependency order (taxonomies and user groups first, so rows can refer
 to them; spaces before what sits in them; comments last). Each row becomes one or more
 documents (:mod:`ddsnode.decidim.spaces`, ``contributions``, ``accountability``); each
-document is compared with what the last import wrote (:class:`~ddsnode.decidim.ledger.Ledger`,
+document is compared with what the last import wrote (:class:`~ddsnode.store.ledger.Ledger`,
 falling back to the stored graph) and written only when it differs, through
 :meth:`ddsnode.ldp.node.Node.write_document` — the same validated path as an HTTP PUT. A
 document the shapes refuse is reported with its file, line, id and the shapes' message,
@@ -30,7 +30,6 @@ from ddsnode.decidim import accountability, contributions, spaces
 from ddsnode.decidim.columns import PERSONAL, missing_columns, unknown_columns
 from ddsnode.decidim.context import Context, Mapped
 from ddsnode.decidim.csvrows import CsvFile
-from ddsnode.decidim.ledger import Ledger
 from ddsnode.decidim.mapping import Notes, Platform, Row, cell
 from ddsnode.decidim.pseudonym import Pseudonymiser, load_key
 from ddsnode.decidim.report import FileReport, ImportReport, Reject
@@ -42,6 +41,7 @@ from ddsnode.problem import Problem, ValidationFailed
 from ddsnode.rdf import rdfio
 from ddsnode.rdf.jsonld import parse_rdf
 from ddsnode.rdf.vocab import DCTERMS, DDS
+from ddsnode.store.ledger import Ledger
 
 ORDER = ("taxonomies", "user_groups", "participatory_processes", "assemblies", "conferences",
          "initiatives", "proposals", "debates", "meetings", "projects", "results")

@@ -3,7 +3,7 @@
 Like the Decidim importer (:mod:`ddsnode.decidim.importer`): each document goes through
 :meth:`ddsnode.ldp.node.Node.write_document`, the path of an HTTP PUT, so the shapes judge it
 like any write; a refused one is reported with file, line, source id and the shapes'
-message. The ledger (``DIR/imports.db``, :class:`ddsnode.decidim.ledger.Ledger`, keyed on
+message. The ledger (``DIR/imports.db``, :class:`ddsnode.store.ledger.Ledger`, keyed on
 the source's identifiers) makes a re-import write only what changed. Unlike a Decidim
 export, an election file is one publication: all of its documents are written in ONE
 store transaction (a savepoint per document), so a crash or a refused file leaves
@@ -25,11 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ddsnode.decidim.ledger import Ledger
 from ddsnode.elections.documents import Document
 from ddsnode.elections.plausibility import ERROR, Figures, Finding, check_result
 from ddsnode.ldp.node import Node
 from ddsnode.problem import Problem, ValidationFailed
+from ddsnode.store.ledger import Ledger
 
 MEDIA_TYPE = "application/ld+json"
 Progress = Callable[[int, int, str], None]  # (done, total, label), e.g. imports.ProgressBar

@@ -162,8 +162,7 @@ def load_any(source: str, max_bytes: int = 256 * 1024 * 1024) -> rdflib.Graph:
         return url_graph(source)
     path = Path(source)
     if path.is_dir():
-        from ddsnode.commands.node import require_node_dir
-        from ddsnode.settings import Settings
+        from ddsnode.settings import Settings, require_node_dir
         settings = Settings.load(require_node_dir(path))
         node = Node.open(settings)
         try:

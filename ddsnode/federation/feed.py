@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ddsnode.federation.peers import FEED_PATH
 from ddsnode.ldp.access import needs_token
 from ddsnode.ldp.containers import ContainerRegistry
+from ddsnode.paths import FEED_PATH
 from ddsnode.store.base import Change, Store
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"

@@ -37,7 +37,7 @@ from ddsnode.federation.cache import (
 from ddsnode.federation.database import FederationDB
 from ddsnode.federation.feed import AS_CONTEXT, MEDIA_TYPE, ChangeFeed, cursor_of
 from ddsnode.federation.inbox import Inbox, object_iri
-from ddsnode.federation.keys import KEY_FILE, key_id, load_node_key, public_key_pem
+from ddsnode.keys import KEY_FILE, key_id, load_node_key, public_key_pem
 from ddsnode.federation.outbox import Outbox
 from ddsnode.federation.peers import (
     Peer,

@@ -23,16 +23,10 @@ import rdflib
 
 from ddsnode.federation.database import FederationDB
 from ddsnode.outbound import OutboundRefused, blocked_reason, normalise_origin, parse_url
+from ddsnode.paths import CACHE_PATH, FEED_PATH, INBOX_PATH, REACTIONS_PATH, TRACE_PATH
 from ddsnode.problem import UpstreamError
 from ddsnode.rdf.jsonld import parse_rdf
-from ddsnode.rdf.vocab import AS, LDP, SOLID
-
-SEC = rdflib.Namespace("https://w3id.org/security#")
-INBOX_PATH = "inbox"
-FEED_PATH = "feed"
-TRACE_PATH = "trace"
-CACHE_PATH = "federation/resource"
-REACTIONS_PATH = "federation/reactions"
+from ddsnode.rdf.vocab import AS, LDP, SEC, SOLID
 
 
 @dataclass(frozen=True)
@@ -75,18 +69,6 @@ class Follower:
     inbox: str
     keyid: str
     since: float
-
-
-def describe_node(graph: rdflib.Graph, base: str, key_pem: str) -> None:
-    """Add to our own description what peers read: key, inbox and change feed."""
-    node = rdflib.URIRef(base)
-    key = rdflib.URIRef(base + "#main-key")
-    graph.add((node, LDP.inbox, rdflib.URIRef(base + INBOX_PATH)))
-    graph.add((node, AS.outbox, rdflib.URIRef(base + FEED_PATH)))
-    graph.add((node, SEC.publicKey, key))
-    graph.add((key, SEC.owner, node))
-    graph.add((key, SEC.controller, node))
-    graph.add((key, SEC.publicKeyPem, rdflib.Literal(key_pem)))
 
 
 def read_description(body: bytes, media_type: str | None, base: str) -> PeerDescription:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from ddsnode.elections.hook import plausible_results
 from ddsnode.http.errors import ProblemMiddleware
 from ddsnode.http.exchange import ASGIApp
 from ddsnode.http.middleware import CORSMiddleware, SecurityHeadersMiddleware
@@ -24,6 +25,8 @@ def create_app(settings: Settings, *, node: Node | None = None) -> ASGIApp:
     """The ASGI app serving ``settings``' node (opened here unless ``node`` is given)."""
     logging.getLogger("ddsnode").setLevel(str(settings.log_level).upper())
     node = node or Node.open(settings)
+    # Results whose own numbers cannot be true are refused on every HTTP write (issue 14).
+    node.write_hooks.append(plausible_results)
     router = Router(routes(node), node)
     app = SecurityHeadersMiddleware(ProblemMiddleware(CORSMiddleware(router,
                                                                       settings.cors_origins)))

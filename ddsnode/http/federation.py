@@ -23,7 +23,6 @@ from ddsnode.federation.cache import Quarantined
 from ddsnode.federation.feed import MEDIA_TYPE as AS_MEDIA_TYPE
 from ddsnode.federation.hub import Federation
 from ddsnode.federation.listing import federated_page
-from ddsnode.federation.peers import CACHE_PATH, FEED_PATH, INBOX_PATH, REACTIONS_PATH, TRACE_PATH
 from ddsnode.federation.trace import Tracer
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.errors import send_problem
@@ -43,6 +42,7 @@ from ddsnode.http.ldp import ResourceEndpoint
 from ddsnode.ldp import conneg
 from ddsnode.ldp.access import ReadRule, needs_token, reader_for
 from ddsnode.ldp.representation import dump_json, render
+from ddsnode.paths import CACHE_PATH, FEED_PATH, INBOX_PATH, REACTIONS_PATH, TRACE_PATH
 from ddsnode.problem import BadRequest, NotAcceptable, NotFound, Problem
 
 LDP = "http://www.w3.org/ns/ldp#"

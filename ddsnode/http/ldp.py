@@ -32,11 +32,12 @@ from ddsnode.http.exchange import (
 from ddsnode.ldp import conneg
 from ddsnode.ldp.access import needs_token, reader_for
 from ddsnode.ldp.access_modes import wac_allow
-from ddsnode.ldp.description import STORAGE_DESCRIPTION_REL, WELL_KNOWN_SOLID, context_url
+from ddsnode.ldp.description import STORAGE_DESCRIPTION_REL, context_url
 from ddsnode.ldp.node import BINARY_KEY, ContainerView, Found, Node, Target
 from ddsnode.ldp.patch import PATCH_TYPES
 from ddsnode.ldp.preconditions import Preconditions
 from ddsnode.ldp.tokens import TokenInfo
+from ddsnode.paths import WELL_KNOWN_SOLID
 from ddsnode.problem import BadRequest, MethodNotAllowed, NotAcceptable, Problem
 from ddsnode.store.base import Representation
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ddsnode import resources
+from ddsnode import paths, resources
 from ddsnode.explorer.web.routes import explorer_pages, explorer_routes
 from ddsnode.http.assets import asset_routes
 from ddsnode.http.documents import DocumentEndpoint, context_endpoint
@@ -37,18 +37,18 @@ def routes(node: Node) -> list[Route]:
     s, base = node.settings, node.base
     return [
         Route("/sparql", SparqlEndpoint(node), "sparql"),
-        Route("/" + d.WELL_KNOWN_SOLID, DocumentEndpoint(
-            base + d.WELL_KNOWN_SOLID, lambda: d.storage_description(s),
+        Route("/" + paths.WELL_KNOWN_SOLID, DocumentEndpoint(
+            base + paths.WELL_KNOWN_SOLID, lambda: d.storage_description(s),
             title="Storage description"), "storage-description"),
-        Route("/" + d.WELL_KNOWN_VOID, DocumentEndpoint(
+        Route("/" + paths.WELL_KNOWN_VOID, DocumentEndpoint(
             base + "#dataset", lambda: d.void_description(s), title="VoID description"), "void"),
-        Route("/" + d.ONTOLOGY_PATH, DocumentEndpoint(
+        Route("/" + paths.ONTOLOGY_PATH, DocumentEndpoint(
             resources.ONTOLOGY_IRI, d.ontology_document,
             title="Democracy Data Space ontology"), "ontology"),
-        Route("/" + d.SHAPES_PATH, DocumentEndpoint(
+        Route("/" + paths.SHAPES_PATH, DocumentEndpoint(
             resources.SHAPES_IRI, d.shapes_document, title="Democracy Data Space shapes"),
             "shapes"),
-        Route("/" + d.CONTEXT_PATH, context_endpoint(base), "context"),
+        Route("/" + paths.CONTEXT_PATH, context_endpoint(base), "context"),
         *(Route(path, endpoint, name) for path, endpoint, name in asset_routes()),
         # Federation (docs/federation.md): /feed, /inbox, /trace, /federation/resource.
         *(Route(path, endpoint, name) for path, endpoint, name in federation_routes(node)),

@@ -17,24 +17,30 @@ The ontology, shapes and context are served at local paths (``/ns``, ``/shapes``
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import rdflib
 from rdflib.namespace import VOID
 
 from ddsnode import resources
+from ddsnode.keys import KEY_FILE, load_node_key, public_key_pem
 from ddsnode.ldp.containers import ContainerRegistry
+from ddsnode.paths import (
+    CONTEXT_PATH,
+    FEED_PATH,
+    INBOX_PATH,
+    ONTOLOGY_PATH,
+    SHAPES_PATH,
+    SPARQL_PATH,
+    WELL_KNOWN_SOLID,
+    WELL_KNOWN_VOID,
+)
 from ddsnode.rdf import jsonld
-from ddsnode.rdf.vocab import DCAT, DCTERMS, DDS, FOAF, LDP, OWL, RDF, SOLID
+from ddsnode.rdf.vocab import AS, DCAT, DCTERMS, DDS, FOAF, LDP, OWL, RDF, SEC, SOLID
 from ddsnode.settings import Settings
 
 PIM = rdflib.Namespace("http://www.w3.org/ns/pim/space#")
 STORAGE_DESCRIPTION_REL = str(SOLID.storageDescription)
-WELL_KNOWN_SOLID = ".well-known/solid"
-WELL_KNOWN_VOID = ".well-known/void"
-SPARQL_PATH = "sparql"
-ONTOLOGY_PATH = "ns"
-SHAPES_PATH = "shapes"
-CONTEXT_PATH = jsonld.CONTEXT_PATH  # the shared JSON-LD context, served by every node
 # Specifications a node conforms to, stated with dct:conformsTo.
 SPECS = ("http://www.w3.org/TR/ldp/", "https://solidproject.org/TR/protocol",
          "https://www.w3.org/TR/sparql11-protocol/")
@@ -119,13 +125,21 @@ def _federation_triples(graph: rdflib.Graph, settings: Settings) -> None:
     """What peers read in a node description: public key, LDN inbox, change feed."""
     if settings.node_dir is None:
         return
-    from pathlib import Path
-
-    from ddsnode.federation.keys import KEY_FILE, load_node_key, public_key_pem
-    from ddsnode.federation.peers import describe_node
     key_path = Path(settings.node_dir) / KEY_FILE
     if key_path.is_file():
         describe_node(graph, settings.base_url, public_key_pem(load_node_key(key_path)))
+
+
+def describe_node(graph: rdflib.Graph, base: str, key_pem: str) -> None:
+    """Add to our own description what peers read: key, inbox and change feed."""
+    node = rdflib.URIRef(base)
+    key = rdflib.URIRef(base + "#main-key")
+    graph.add((node, LDP.inbox, rdflib.URIRef(base + INBOX_PATH)))
+    graph.add((node, AS.outbox, rdflib.URIRef(base + FEED_PATH)))
+    graph.add((node, SEC.publicKey, key))
+    graph.add((key, SEC.owner, node))
+    graph.add((key, SEC.controller, node))
+    graph.add((key, SEC.publicKeyPem, rdflib.Literal(key_pem)))
 
 
 def storage_description(settings: Settings) -> rdflib.Graph:

@@ -18,7 +18,6 @@ from typing import Any
 
 import rdflib
 
-from ddsnode.elections.hook import plausible_results
 from ddsnode.ldp import listing, representation
 from ddsnode.ldp.access import needs_token
 from ddsnode.ldp.containers import (
@@ -121,9 +120,9 @@ class Node:
         self.renderings = representation.Renderings(
             int(settings.render_cache_mb) * 1024 * 1024, timeout=settings.render_timeout,
             workers=settings.render_workers)
-        # server-managed triples (records.WriteHook); results whose own numbers cannot
-        # be are refused (issue 14, ddsnode.elections.hook)
-        self.write_hooks: list[WriteHook] = [plausible_results]
+        # Checks and server-managed triples run in the write path (records.WriteHook),
+        # registered by whoever assembles the node (ddsnode.http.app.create_app).
+        self.write_hooks: list[WriteHook] = []
         self.writer = Writer(store)  # runs the HTTP layer's writes (ddsnode.ldp.writer)
 
     @classmethod

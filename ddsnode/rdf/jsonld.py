@@ -39,6 +39,7 @@ import rdflib
 from pyld import jsonld
 
 from ddsnode import resources
+from ddsnode.paths import CONTEXT_PATH
 from ddsnode.problem import BadRequest, PayloadTooLarge, Unprocessable
 from ddsnode.rdf import rdfio, rdfterms
 from ddsnode.settings import SETTINGS
@@ -47,8 +48,6 @@ __all__ = ["DocumentTooComplex", "JsonLdLimits", "NoStatements", "RemoteContextR
            "bundled_contexts", "compact", "document_loader", "jsonld_to_graph", "load_json",
            "parse_document", "parse_rdf"]
 
-#: The path of the shared context on every node (``description.CONTEXT_PATH``).
-CONTEXT_PATH = "context/v1"
 
 
 class RemoteContextRefused(Unprocessable):

@@ -23,9 +23,10 @@ ODRL = rdflib.Namespace("http://www.w3.org/ns/odrl/2/")
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 GEO = rdflib.Namespace("http://www.w3.org/2003/01/geo/wgs84_pos#")
 LOCN = rdflib.Namespace("http://www.w3.org/ns/locn#")
+SEC = rdflib.Namespace("https://w3id.org/security#")  # node keys (Security Vocabulary)
 
 __all__ = ["DDS", "AS", "DCAT", "DCTERMS", "FOAF", "LDP", "ORG", "OWL", "PROV", "RDF", "RDFS",
-           "SKOS", "XSD", "SOLID", "SCHEMA", "ODRL", "SH", "GEO", "LOCN", "ontology_graph",
+           "SKOS", "XSD", "SOLID", "SCHEMA", "ODRL", "SH", "GEO", "LOCN", "SEC", "ontology_graph",
            "DDS_NS", "SHAPES_NS"]
 
 

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ddsnode.federation.keys import public_key_pem
+from ddsnode.keys import public_key_pem
 from ddsnode.federation.signature import Signer
 
 Answer = tuple[int, dict[str, str], bytes]

@@ -1,0 +1,25 @@
+"""Every fixed path of a node, once: relative to its base IRI, without a leading slash.
+
+The routes table (``ddsnode/http/routes.py``) serves them; the node description
+advertises them (``ldp/description.py``); peers find each other's through it
+(``federation/peers.py``). Everything else under the base is an LDP resource.
+"""
+
+from __future__ import annotations
+
+WELL_KNOWN_SOLID = ".well-known/solid"  # Solid Protocol 4.1.2, storage description
+WELL_KNOWN_VOID = ".well-known/void"  # VoID 7.2, dataset description
+SPARQL_PATH = "sparql"  # SPARQL 1.1 Protocol, read-only
+ONTOLOGY_PATH = "ns"  # the shared ontology, served by every node
+SHAPES_PATH = "shapes"  # the shared SHACL shapes
+CONTEXT_PATH = "context/v1"  # the shared JSON-LD context, readable with nothing but the node
+INBOX_PATH = "inbox"  # LDN inbox (signed notifications from peers)
+FEED_PATH = "feed"  # ActivityStreams change feed
+TRACE_PATH = "trace"  # traceability walk
+CACHE_PATH = "federation/resource"  # a peer's resource, from the cache
+REACTIONS_PATH = "federation/reactions"  # reactions to a resource, across nodes
+EXPLORE_PATH = "explore"  # the public explorer
+
+__all__ = ["CACHE_PATH", "CONTEXT_PATH", "EXPLORE_PATH", "FEED_PATH", "INBOX_PATH",
+           "ONTOLOGY_PATH", "REACTIONS_PATH", "SHAPES_PATH", "SPARQL_PATH", "TRACE_PATH",
+           "WELL_KNOWN_SOLID", "WELL_KNOWN_VOID"]
