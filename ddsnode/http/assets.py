@@ -39,4 +39,7 @@ class AssetEndpoint(FixedMethodsEndpoint):
 
 def asset_routes() -> list[tuple[str, AssetEndpoint, str]]:
     """(path, endpoint, name) of every asset, for the routes table."""
-    return [(STYLESHEET, AssetEndpoint("page.css", CSS), "stylesheet")]
+    return [(STYLESHEET, AssetEndpoint("page.css", CSS), "stylesheet"),
+            # Browsers ask every origin for /favicon.ico; a 404 there is a console error
+            # on every page (tests/test_browser_pages.py fails on any).
+            ("/favicon.ico", AssetEndpoint("favicon.ico", b"image/x-icon"), "favicon")]

@@ -77,7 +77,9 @@ def page(graph: rdflib.Graph, main: str, title: str,
         f"<title>{escape(title or main)}</title>",
         f'<link rel="stylesheet" href="{STYLESHEET}">',
         f'<link rel="alternate" type="text/turtle" href="{escape(main)}">',
-        "</head><body>",
+        # One main landmark holding the content: screen readers jump to it, and it is
+        # how the page lets keyboard users bypass repeated blocks (WCAG 2.1, 2.4.1; ARIA11).
+        "</head><body><main>",
         f"<h1>{escape(title or main)}</h1>",
         f"<p><code>{_link(main, main)}</code></p>",
     ]
@@ -97,5 +99,6 @@ def page(graph: rdflib.Graph, main: str, title: str,
         parts.append("<h2>Members</h2>")
         parts.append(f"<ul>{''.join(items)}</ul>" if items else "<p>No members.</p>")
     parts.append("<p><small>Also available as JSON-LD, Turtle and N-Triples "
-                 "(content negotiation on <code>Accept</code>).</small></p></body></html>")
+                 "(content negotiation on <code>Accept</code>).</small></p>"
+                 "</main></body></html>")
     return "\n".join(parts)
