@@ -225,3 +225,29 @@ def test_catalogues_have_the_same_messages() -> None:
     keys = {lang: set(json.loads((folder / f"{lang}.json").read_text("utf-8")))
             for lang in ("en", "fr", "ca", "es")}
     assert keys["en"] and all(k == keys["en"] for k in keys.values())
+
+
+def test_a_private_organisations_container_stays_private(tmp_path: Path) -> None:
+    gb = {r["name"] for r in _rows() if r["country"] == "GB"}
+    with local_node(tmp_path, settings={"private_containers": "organisations/"}) as running:
+        _import(running)
+        iri = running.url("organisations/northbridge-city-council")
+        with running.client() as http:
+            public = http.get("/explore/directory?country=GB")
+            public_data = http.get("/explore/directory?country=GB",
+                                   headers={"Accept": "application/ld+json"})
+            public_geo = http.get("/explore/directory/map.geojson?country=GB")
+            public_org = http.get("/explore/directory/organisation?" + urlencode({"id": iri}))
+            reader = running.auth(running.read_token)
+            private = http.get("/explore/directory?country=GB", headers=reader)
+            private_org = http.get("/explore/directory/organisation?" + urlencode({"id": iri}),
+                                   headers=reader)
+    assert public.status_code == 200 and _listed(public.text) == set()
+    assert not any(n in public.text for n in gb)
+    assert {int(i) for _, _, i, _ in CELL.findall(public.text)} == {0}
+    assert json.loads(public_data.content)["@graph"] == []
+    assert json.loads(public_geo.content)["features"] == []
+    assert public_org.status_code == 404
+    assert _listed(private.text) == gb and private_org.status_code == 200
+    assert public.headers["etag"] != private.headers["etag"]
+    assert "Authorization" in public.headers["vary"]

@@ -157,3 +157,18 @@ def test_the_directory_map_draws_the_outlines_of_the_nodes_places(tmp_path: Path
     paths = list(svg.iter("{http://www.w3.org/2000/svg}path"))
     assert [p.find("svg:title", NS).text for p in paths] == ["Grand <Lyon>"]  # type: ignore[union-attr]
     assert paths[0].get("d", "").count("L") == 4
+
+
+def test_map_points_and_organisations_read_are_bounded(tmp_path: Path) -> None:
+    settings = {"directory_max_map_points": 3, "directory_max_organisations": 5}
+    with local_node(tmp_path, settings=settings) as node:
+        assert main(["import", "directory", str(node.dir), str(EXAMPLE)]) == 0
+        with node.client() as http:
+            data = json.loads(http.get("/explore/directory/map.geojson").content)
+            svg = ET.fromstring(http.get("/explore/directory/map.svg").text)
+            page = http.get("/explore/directory?lang=en").text
+    assert data["truncated"] and len(data["features"]) == 3
+    groups = [m for m in _marks(svg)]
+    assert 1 <= len(groups) <= 3
+    assert page.count('class="dds-organisation"') == 5
+    assert "Only the first organisations are shown" in page

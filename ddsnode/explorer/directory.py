@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -181,13 +181,16 @@ def organisation_from_graph(graph: rdflib.Graph, iri: str,
         clusters=tuple(sorted(own)), initiatives=tuple(initiatives), origin=origin)
 
 
-def _local(store: Store, base: str, limit: int) -> Iterator[Organisation]:
+def _local(store: Store, base: str, limit: int,
+           may_read: Callable[[str], bool] = lambda iri: True) -> Iterator[Organisation]:
     after, seen = None, 0
     organization = str(ORG.Organization)
+    if not may_read(base + CONTAINER):
+        return  # a private container (ldp/access.py): this reader learns nothing of it
     while seen < limit:
         page = store.children(base + CONTAINER, after=after, limit=min(PAGE, limit - seen))
         for child in page.items:
-            if organization not in child.types:
+            if organization not in child.types or not may_read(child.iri):
                 continue  # a party (dds:Party) shares the container
             stored = store.get(child.iri)
             if stored is None or stored.kind == "tombstone":
@@ -229,9 +232,11 @@ class Directory:
     truncated: bool = False
 
     @classmethod
-    def read(cls, store: Store, base: str, node_dir: Path | None, *, limit: int) -> Directory:
-        """Read the directory from ``store`` and ``node_dir``'s peer cache (at most ``limit``)."""
-        orgs = list(_local(store, base, limit + 1))
+    def read(cls, store: Store, base: str, node_dir: Path | None, *, limit: int,
+             may_read: Callable[[str], bool] = lambda iri: True) -> Directory:
+        """Read the directory from ``store`` and ``node_dir``'s peer cache (at most
+        ``limit``), keeping only what ``may_read`` (the node's read rule) allows."""
+        orgs = list(_local(store, base, limit + 1, may_read))
         if node_dir is not None and len(orgs) <= limit:
             orgs.extend(_cached(node_dir / "federation.db", limit + 1 - len(orgs)))
         orgs.sort(key=lambda o: (o.origin is not None, o.name.casefold(), o.iri))
@@ -352,16 +357,19 @@ def _wkt_predicate() -> rdflib.URIRef:
     return rdflib.URIRef(context[prefix] + local)
 
 
-def outlines(store: Store, base: str, *, limit: int = MAX_OUTLINES) -> list[tuple[str, str]]:
+def outlines(store: Store, base: str, *, limit: int = MAX_OUTLINES,
+             may_read: Callable[[str], bool] = lambda iri: True) -> list[tuple[str, str]]:
     """(label, WKT) of the geometries of this node's places (GeoSPARQL 1.1 8.5.2), for the
     map; points are left to the markers, only what has an outline is kept."""
     predicate, found, after = _wkt_predicate(), [], None
     read = 0
+    if not may_read(base + PLACES):
+        return []
     while read < limit:
         page = store.children(base + PLACES, after=after, limit=min(PAGE, limit - read))
         for child in page.items:
             read += 1
-            stored = store.get(child.iri)
+            stored = store.get(child.iri) if may_read(child.iri) else None
             if stored is None or str(predicate) not in stored.ntriples:
                 continue
             graph = rdflib.Graph()

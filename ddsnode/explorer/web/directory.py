@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -40,6 +41,7 @@ from ddsnode.explorer.i18n import COOKIE, LANGUAGES, Translator, chosen
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send, query_params, send_response
 from ddsnode.ldp import conneg
+from ddsnode.ldp.access import ReadRule, reader_for
 from ddsnode.ldp.preconditions import Preconditions
 from ddsnode.problem import BadRequest, NotAcceptable, NotFound
 
@@ -82,10 +84,17 @@ class _Page(FixedMethodsEndpoint):
     def __init__(self, node: Any) -> None:
         self.node = node
 
-    def _read(self) -> Directory:
+    def _rule(self, headers: dict[str, str]) -> Callable[[str], bool]:
+        """The node's read rule for this request's reader (``ldp/access.py``): a private
+        container's organisations and places are shown to a token with scope read only."""
+        rule = ReadRule(self.node.base, self.node.containers)
+        reader = reader_for(self.node.tokens, headers.get("authorization"))
+        return lambda iri: rule.may_read(iri, reader)
+
+    def _read(self, may_read: Callable[[str], bool]) -> Directory:
         s = self.node.settings
         return Directory.read(self.node.store, self.node.base, s.node_dir,
-                              limit=int(s.directory_max_organisations))
+                              limit=int(s.directory_max_organisations), may_read=may_read)
 
     @staticmethod
     def _lang(params: dict[str, str], headers: dict[str, str]) -> str:
@@ -99,7 +108,7 @@ class _Page(FixedMethodsEndpoint):
     async def _send(self, send: Send, method: str, headers: dict[str, str], body: bytes,
                     media_type: str) -> None:
         tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        out = [(b"etag", tag.encode()), (b"vary", b"Accept, Accept-Language, Cookie"),
+        out = [(b"etag", tag.encode()), (b"vary", b"Accept, Accept-Language, Cookie, Authorization"),
                (b"cache-control", b"no-cache")]
         pre = Preconditions.parse(None, headers.get("if-none-match"))
         if pre.if_none_match is not None and tag in pre.if_none_match:
@@ -109,9 +118,9 @@ class _Page(FixedMethodsEndpoint):
                                                     else "")).encode()))
         await send_response(send, 200, out, body, head=method == "HEAD")
 
-    def _outlines(self) -> list[dirmap.Outline]:
-        return [dirmap.Outline(label, wkt) for label, wkt in outlines(self.node.store,
-                                                                      self.node.base)]
+    def _outlines(self, may_read: Callable[[str], bool]) -> list[dirmap.Outline]:
+        return [dirmap.Outline(label, wkt) for label, wkt in outlines(
+            self.node.store, self.node.base, may_read=may_read)]
 
     def _context(self, lang: str, path: str, params: dict[str, str]) -> dict[str, Any]:
         t = Translator(lang)
@@ -152,11 +161,13 @@ class DirectoryPage(_Page):
         if offer is None:
             raise NotAcceptable("Available: " + ", ".join(OFFERS))
         lang = self._lang(params, headers)
-        body = await anyio.to_thread.run_sync(self._render, query, offer, lang, params)
+        body = await anyio.to_thread.run_sync(self._render, query, offer, lang, params,
+                                              self._rule(headers))
         await self._send(send, method, headers, body, offer)
 
-    def _render(self, query: Query, offer: str, lang: str, params: dict[str, str]) -> bytes:
-        directory = self._read()
+    def _render(self, query: Query, offer: str, lang: str, params: dict[str, str],
+                may_read: Callable[[str], bool]) -> bytes:
+        directory = self._read(may_read)
         selection = directory.select(query)
         if offer == conneg.JSONLD:
             return as_json(selection_document(selection))
@@ -165,7 +176,7 @@ class DirectoryPage(_Page):
                   for x, y, label, iri in places_of(selection.organisations)]
         svg = dirmap.render_map(points[:int(self.node.settings.directory_max_map_points)],
                                 width=MAP_SIZE[0], height=MAP_SIZE[1], lang=lang,
-                                outlines=self._outlines(),
+                                outlines=self._outlines(may_read),
                                 list_href="#organisations") if points else ""
         context = self._context(lang, PATH, params)
         context.update(query=query, selection=selection, matrix=directory.matrix(query),
@@ -194,11 +205,13 @@ class OrganisationPage(_Page):
         if offer is None:
             raise NotAcceptable("Available: " + ", ".join(OFFERS))
         lang = self._lang(params, headers)
-        body = await anyio.to_thread.run_sync(self._render, iri, offer, lang, params)
+        body = await anyio.to_thread.run_sync(self._render, iri, offer, lang, params,
+                                              self._rule(headers))
         await self._send(send, method, headers, body, offer)
 
-    def _render(self, iri: str, offer: str, lang: str, params: dict[str, str]) -> bytes:
-        org: Organisation | None = self._read().get(iri)
+    def _render(self, iri: str, offer: str, lang: str, params: dict[str, str],
+                may_read: Callable[[str], bool]) -> bytes:
+        org: Organisation | None = self._read(may_read).get(iri)
         if org is None:
             raise NotFound("No organisation with this IRI in the directory")
         if offer == conneg.JSONLD:
@@ -225,11 +238,11 @@ class MapData(_Page):
         params = query_params(scope)
         query = _query(params)
         lang = self._lang(params, headers)
-        body = await anyio.to_thread.run_sync(self._render, query, lang)
+        body = await anyio.to_thread.run_sync(self._render, query, lang, self._rule(headers))
         await self._send(send, method, headers, body, self.media_type)
 
-    def _render(self, query: Query, lang: str) -> bytes:
-        selection = self._read().select(query)
+    def _render(self, query: Query, lang: str, may_read: Callable[[str], bool]) -> bytes:
+        selection = self._read(may_read).select(query)
         limit = int(self.node.settings.directory_max_map_points)
         base = self.node.base.rstrip("/")
         points = [dirmap.MapPoint(x, y, label, base + PATH + "/organisation?" + urlencode(
@@ -238,7 +251,7 @@ class MapData(_Page):
         if self.media_type == GEOJSON:
             return dirmap.geojson(points, limit=limit, list_href=list_href + "#organisations")
         return dirmap.render_map(points[:limit], width=MAP_SIZE[0], height=MAP_SIZE[1],
-                                 lang=lang, outlines=self._outlines(),
+                                 lang=lang, outlines=self._outlines(may_read),
                                  list_href=list_href + "#organisations"
                                  ).encode("utf-8")
 
