@@ -251,3 +251,20 @@ def test_a_private_organisations_container_stays_private(tmp_path: Path) -> None
     assert _listed(private.text) == gb and private_org.status_code == 200
     assert public.headers["etag"] != private.headers["etag"]
     assert "Authorization" in public.headers["vary"]
+
+
+def test_the_pages_follow_writes_and_deletes(tmp_path: Path) -> None:
+    header = EXAMPLE.read_text(encoding="utf-8").splitlines()[0]
+    extra = tmp_path / "one.csv"
+    extra.write_text(header + "\nNew Org,https://new.example/,LU,academia,Luxembourg,49.61,6.13,"
+                     "regulation,consult,,,en\n", encoding="utf-8")
+    with local_node(tmp_path) as running:
+        _import(running)
+        with running.client() as http:
+            assert _listed(http.get("/explore/directory?lang=en").text) == {
+                r["name"] for r in _rows()}
+            _import(running, extra)  # another process's write (the CLI opens the store)
+            assert "New Org" in _listed(http.get("/explore/directory").text)
+            gone = running.url("organisations/new-org")
+            assert http.delete(gone, headers=running.auth()).status_code == 204
+            assert "New Org" not in _listed(http.get("/explore/directory").text)

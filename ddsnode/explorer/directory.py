@@ -17,14 +17,13 @@ over it in memory (a directory is hundreds of organisations, not millions).
 
 from __future__ import annotations
 
-import json
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Any
 
 import rdflib
 
@@ -224,6 +223,50 @@ def _cached(federation_db: Path, limit: int) -> Iterator[Organisation]:
         yield organisation_from_graph(graph, iri, origin=origin)
 
 
+def _cache_state(federation_db: Path) -> tuple[int, int] | None:
+    """(last seq, rows) of the peer cache: it changes when an entry is stored, refetched,
+    dropped or evicted (``seq`` is renewed on every store)."""
+    if not federation_db.is_file():
+        return None
+    conn = sqlite3.connect(f"file:{federation_db}?mode=ro", uri=True, timeout=5.0)
+    try:
+        row = conn.execute("SELECT coalesce(max(seq), 0), count(*) FROM cache").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        conn.close()
+    return int(row[0]), int(row[1])
+
+
+class DirectoryCache:
+    """The organisations last read (own, then peers'), kept while neither the
+    ``organisations/`` container (:meth:`Store.container_stamp`) nor the peer cache
+    changes: a page then costs the filters, not the parsing of every organisation."""
+
+    def __init__(self) -> None:
+        self._key: tuple[object, ...] | None = None
+        self._orgs: list[Organisation] = []
+        self._lock = threading.Lock()
+
+    def organisations(self, store: Store, base: str, node_dir: Path | None,
+                      limit: int) -> list[Organisation]:
+        """Every organisation (at most ``limit + 1``: one more says "truncated")."""
+        stamp = store.container_stamp(base + CONTAINER)
+        federation_db = node_dir / "federation.db" if node_dir is not None else None
+        key = None if stamp is None else (
+            stamp, _cache_state(federation_db) if federation_db else None, limit)
+        with self._lock:
+            if key is not None and key == self._key:
+                return self._orgs
+        orgs = list(_local(store, base, limit + 1))
+        if federation_db is not None and len(orgs) <= limit:
+            orgs.extend(_cached(federation_db, limit + 1 - len(orgs)))
+        orgs.sort(key=lambda o: (o.origin is not None, o.name.casefold(), o.iri))
+        with self._lock:
+            self._key, self._orgs = key, orgs
+        return orgs
+
+
 @dataclass
 class Directory:
     """Every organisation the node knows: its own first, then its peers' cached ones."""
@@ -233,13 +276,12 @@ class Directory:
 
     @classmethod
     def read(cls, store: Store, base: str, node_dir: Path | None, *, limit: int,
-             may_read: Callable[[str], bool] = lambda iri: True) -> Directory:
+             may_read: Callable[[str], bool] = lambda iri: True,
+             cache: DirectoryCache | None = None) -> Directory:
         """Read the directory from ``store`` and ``node_dir``'s peer cache (at most
         ``limit``), keeping only what ``may_read`` (the node's read rule) allows."""
-        orgs = list(_local(store, base, limit + 1, may_read))
-        if node_dir is not None and len(orgs) <= limit:
-            orgs.extend(_cached(node_dir / "federation.db", limit + 1 - len(orgs)))
-        orgs.sort(key=lambda o: (o.origin is not None, o.name.casefold(), o.iri))
+        every = (cache or DirectoryCache()).organisations(store, base, node_dir, limit)
+        orgs = [o for o in every if o.origin is not None or may_read(o.iri)]
         return cls(orgs[:limit], truncated=len(orgs) > limit)
 
     def get(self, iri: str) -> Organisation | None:
@@ -298,50 +340,6 @@ class Directory:
         countries = sorted({o.country for o in self.organisations if o.country})
         kinds = sorted({o.kind for o in self.organisations if o.kind})
         return countries, kinds
-
-
-def _org_json(org: Organisation) -> dict[str, Any]:
-    doc: dict[str, Any] = {"id": org.iri, "type": "Organization", "name": org.name}
-    if org.homepage:
-        doc["homepage"] = org.homepage
-    if org.descriptions:
-        doc["description"] = {k or "und": v for k, v in org.descriptions.items()}
-    if org.clusters:
-        doc["governanceCluster"] = list(org.clusters)
-    place: dict[str, Any] = {}
-    if org.lat is not None and org.long is not None:
-        place.update(lat=org.lat, long=org.long)
-    if org.country or org.city:
-        place["address"] = {k: v for k, v in (("countryCode", org.country),
-                                              ("postName", org.city)) if v}
-    if place:
-        doc["place"] = {"type": "Place", **place}
-    if org.initiatives:
-        doc["initiatives"] = [
-            {"id": i.iri, "type": "GovernanceInitiative",
-             "title": {k or "und": v for k, v in i.titles.items()},
-             **({"governanceCluster": list(i.clusters)} if i.clusters else {}),
-             **({"participationLevel": i.level} if i.level else {})}
-            for i in org.initiatives]
-    return doc
-
-
-def selection_document(selection: Selection) -> dict[str, Any]:
-    """The selected organisations as one JSON-LD document (the shared context's terms).
-
-    Origin authority is kept: a peer's organisation keeps its own IRI."""
-    return {"@context": resources.CONTEXT_IRI,
-            "@graph": [_org_json(o) for o in selection.organisations]}
-
-
-def organisation_document(org: Organisation) -> dict[str, Any]:
-    """One organisation as JSON-LD."""
-    return {"@context": resources.CONTEXT_IRI, **_org_json(org)}
-
-
-def as_json(document: dict[str, Any]) -> bytes:
-    """UTF-8 JSON bytes of a document."""
-    return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
 
 
 def places_of(orgs: Iterable[Organisation]) -> list[tuple[float, float, str, str]]:

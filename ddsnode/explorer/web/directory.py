@@ -27,12 +27,15 @@ import jinja2
 from ddsnode.explorer import map as dirmap
 from ddsnode.explorer.directory import (
     Directory,
+    DirectoryCache,
     Organisation,
     Query,
-    as_json,
-    organisation_document,
     outlines,
     places_of,
+)
+from ddsnode.explorer.directory_document import (
+    as_json,
+    organisation_document,
     selection_document,
 )
 from ddsnode.explorer.directory_messages import cluster_label, level_label, message
@@ -81,8 +84,9 @@ def _query(params: dict[str, str]) -> Query:
 class _Page(FixedMethodsEndpoint):
     """Shared by the directory endpoints: reading, language, conneg, ETag."""
 
-    def __init__(self, node: Any) -> None:
+    def __init__(self, node: Any, cache: DirectoryCache | None = None) -> None:
         self.node = node
+        self.cache = cache or DirectoryCache()
 
     def _rule(self, headers: dict[str, str]) -> Callable[[str], bool]:
         """The node's read rule for this request's reader (``ldp/access.py``): a private
@@ -94,7 +98,8 @@ class _Page(FixedMethodsEndpoint):
     def _read(self, may_read: Callable[[str], bool]) -> Directory:
         s = self.node.settings
         return Directory.read(self.node.store, self.node.base, s.node_dir,
-                              limit=int(s.directory_max_organisations), may_read=may_read)
+                              limit=int(s.directory_max_organisations), may_read=may_read,
+                              cache=self.cache)
 
     @staticmethod
     def _lang(params: dict[str, str], headers: dict[str, str]) -> str:
@@ -228,8 +233,8 @@ class OrganisationPage(_Page):
 class MapData(_Page):
     """``/explore/directory/map.svg`` and ``map.geojson``: the map of a filter, alone."""
 
-    def __init__(self, node: Any, media_type: str) -> None:
-        super().__init__(node)
+    def __init__(self, node: Any, media_type: str, cache: DirectoryCache) -> None:
+        super().__init__(node, cache)
         self.media_type = media_type
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, method: str,
@@ -258,7 +263,8 @@ class MapData(_Page):
 
 def directory_routes(node: Any) -> list[tuple[str, ASGIApp, str]]:
     """(path, ASGI endpoint, name) rows for the routes table."""
-    return [(PATH, DirectoryPage(node), "directory"),
-            (PATH + "/organisation", OrganisationPage(node), "directory-organisation"),
-            (PATH + "/map.svg", MapData(node, SVG), "directory-map-svg"),
-            (PATH + "/map.geojson", MapData(node, GEOJSON), "directory-map-geojson")]
+    cache = DirectoryCache()  # one per node, shared by its directory endpoints
+    return [(PATH, DirectoryPage(node, cache), "directory"),
+            (PATH + "/organisation", OrganisationPage(node, cache), "directory-organisation"),
+            (PATH + "/map.svg", MapData(node, SVG, cache), "directory-map-svg"),
+            (PATH + "/map.geojson", MapData(node, GEOJSON, cache), "directory-map-geojson")]
