@@ -264,3 +264,36 @@ def test_analysis_state_can_be_lost(corpus: Path) -> None:
     shutil.rmtree(corpus / "analysis")
     analyse(settings, corpus)
     assert outputs(corpus) == before
+
+
+def test_outputs_are_read_over_http_as_json_ld(tmp_path: Path) -> None:
+    from tests.support.analysis_corpus import COMMENTS, comment_doc
+    from tests.support.inprocess import local_node
+    with local_node(tmp_path) as node, node.client() as http:
+        for slug, spec in PROPOSALS.items():
+            doc = proposal_doc(slug, spec, node.base)
+            r = http.put(doc["id"], content=json.dumps(doc), headers={
+                **node.auth(), "Content-Type": "application/ld+json"})
+            assert r.status_code in (201, 204), r.text
+        for slug, spec in COMMENTS.items():
+            doc = comment_doc(slug, spec, node.base)
+            r = http.put(doc["id"], content=json.dumps(doc), headers={
+                **node.auth(), "Content-Type": "application/ld+json"})
+            assert r.status_code in (201, 204), r.text
+        report = analyse(Settings.load(node.dir), node.dir)  # while the node is serving
+        listing = http.get("/analysis/?type=dds:DuplicateLink",
+                           headers={"Accept": "application/ld+json"})
+        assert listing.status_code == 200
+        members = [m for m in json.dumps(listing.json()).split('"') if "/analysis/duplicate-" in m]
+        assert len(set(members)) == report.duplicates
+        summary = next(iter(set(m for m in http.get(
+            "/analysis/?type=dds:Summary", headers={"Accept": "application/ld+json"}
+        ).text.split('"') if "/analysis/summary-" in m)))
+        doc = http.get(summary, headers={"Accept": "application/ld+json"}).json()
+        assert doc["type"] == "Summary" and doc["statements"]
+        run = http.get(report.run, headers={"Accept": "text/turtle"})
+        assert run.status_code == 200 and "AnalysisRun" in run.text
+        # Analysis outputs are written by the analysis, or by a token holder (a reviewer).
+        anonymous = http.put(summary, content=json.dumps(doc),
+                             headers={"Content-Type": "application/ld+json"})
+        assert anonymous.status_code == 401

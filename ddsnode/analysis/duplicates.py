@@ -39,7 +39,8 @@ def comparable(contributions: list[Contribution]) -> list[Contribution]:
                   key=lambda c: c.iri)
 
 
-def _matrix(docs: list[str]) -> sparse.csr_matrix | None:
+def matrix(docs: list[str]) -> sparse.csr_matrix | None:
+    """L2-normalised TF-IDF rows (lemma unigrams and bigrams) of token strings."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     vectoriser = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, sublinear_tf=True,
                                  ngram_range=(1, 2), max_df=0.5 if len(docs) >= 50 else 1.0)
@@ -58,7 +59,7 @@ def scores(contributions: list[Contribution], threshold: float) -> dict[tuple[st
         members = [c for c in items if c.texts.get(lang, "").strip()]
         if len(members) < 2:
             continue
-        x = _matrix([analyse_text(c.texts[lang], lang) for c in members])
+        x = matrix([analyse_text(c.texts[lang], lang) for c in members])
         if x is None:
             continue
         for start in range(0, x.shape[0], _BLOCK):

@@ -1,0 +1,134 @@
+"""Quality of the analysis's tier 1 on real data (issue 13), beside Decidim's own method.
+
+Duplicates: the labelled pairs of ``bench/analysis_eval/makeorg_pairs.csv`` (Make.org "Le
+monde d'après", 18,690 French proposals, CC0; labelling rule in
+``bench/analysis_eval/README.md``). The node's score is the TF-IDF cosine of
+:mod:`ddsnode.analysis.duplicates` with the vocabulary and idf of the whole consultation,
+as a run on it would compute; Decidim's is PostgreSQL pg_trgm ``similarity`` of the texts
+(:mod:`ddsnode.analysis.trigram`) at 0.25 (Decidim's default) and 0.5.
+
+Topics: stability across reruns on 90% subsamples: for two runs, topics are matched by
+member overlap (Hungarian assignment), and a contribution in both samples keeps its topic
+when its two topics are matched.
+
+    .venv/bin/python bench/analysis_quality.py [--sample N] [--runs R]   # 1-2 minutes here
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ddsnode.analysis import topics
+from ddsnode.analysis.corpus import Contribution
+from ddsnode.analysis.duplicates import matrix
+from ddsnode.analysis.text import analyse_text
+from ddsnode.analysis.trigram import similarity
+from ddsnode.settings import Settings
+
+DATA = ROOT.parent / "shared" / "data" / "makeorg-mondedapres" / "mondedapres_2020_05_28.csv"
+PAIRS = ROOT / "bench" / "analysis_eval" / "makeorg_pairs.csv"
+
+
+def load() -> list[Contribution]:
+    with DATA.open(encoding="utf-8") as f:
+        return [Contribution(f"makeorg:{r['id']}", "Proposal",
+                             texts={"fr": r["proposition"].strip()}) for r in csv.DictReader(f)]
+
+
+def metrics(rows: list[tuple[int, str, float]], threshold: float) -> dict[str, float]:
+    tp = sum(1 for label, _, s in rows if label and s >= threshold)
+    fp = sum(1 for label, _, s in rows if not label and s >= threshold)
+    fn = sum(1 for label, _, s in rows if label and s < threshold)
+    hard = [s for label, kind, s in rows if kind == "hard-negative"]
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+            "hard_fp_rate": sum(1 for s in hard if s >= threshold) / max(1, len(hard))}
+
+
+def duplicates(corpus: list[Contribution]) -> None:
+    index = {c.iri: i for i, c in enumerate(corpus)}
+    started = time.perf_counter()
+    x = matrix([analyse_text(c.texts["fr"], "fr") for c in corpus])
+    assert x is not None
+    took = time.perf_counter() - started
+    node_rows, trgm_rows = [], []
+    with PAIRS.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            a, b = index[f"makeorg:{row['a_id']}"], index[f"makeorg:{row['b_id']}"]
+            label, kind = int(row["label"]), row["kind"]
+            node_rows.append((label, kind, float((x[a] @ x[b].T).toarray()[0, 0])))
+            trgm_rows.append((label, kind, similarity(corpus[a].texts["fr"],
+                                                      corpus[b].texts["fr"])))
+    kinds = [k for _, k, _ in node_rows]
+    print(f"labelled pairs: {len(node_rows)} ({kinds.count('same')} same, "
+          f"{kinds.count('hard-negative')} hard negatives, {kinds.count('other-topic')} "
+          f"other-topic); TF-IDF of {len(corpus):,} proposals in {took:.1f} s")
+    operating = float(Settings({}).analysis_duplicate_threshold)
+    print(f"{'method':<34}{'precision':>10}{'recall':>8}{'F1':>7}{'FP on hard neg':>16}")
+    table = [(f"node tfidf-cosine >= {operating} (default)", node_rows, operating),
+             ("pg_trgm similarity >= 0.25 (Decidim)", trgm_rows, 0.25),
+             ("pg_trgm similarity >= 0.5", trgm_rows, 0.5)]
+    for name, rows, threshold in table:
+        m = metrics(rows, threshold)
+        print(f"{name:<34}{m['precision']:>10.2f}{m['recall']:>8.2f}{m['f1']:>7.2f}"
+              f"{m['hard_fp_rate']:>16.2f}")
+    for name, rows in (("node tfidf-cosine", node_rows), ("pg_trgm", trgm_rows)):
+        best = max((metrics(rows, t / 100) | {"t": t / 100} for t in range(5, 100)),
+                   key=lambda m: (m["precision"] >= 0.9, m["f1"]))
+        print(f"  {name}: best F1 with precision >= 0.90 at {best['t']:.2f}: "
+              f"P {best['precision']:.2f} R {best['recall']:.2f} F1 {best['f1']:.2f} "
+              f"(hard-negative FP {best['hard_fp_rate']:.2f})")
+
+
+def stability(corpus: list[Contribution], runs: int) -> None:
+    rng = random.Random(13)
+    started = time.perf_counter()
+    assignments = []
+    for _ in range(runs):
+        sample = rng.sample(corpus, int(len(corpus) * 0.9))
+        model = topics.fit(sample, 0)
+        assert model is not None
+        assignments.append({iri: t for iri, (t, _) in topics.assign(model, sample).items()})
+    took = (time.perf_counter() - started) / runs
+    kept = []
+    for i in range(runs):
+        for j in range(i + 1, runs):
+            a, b = assignments[i], assignments[j]
+            common = sorted(set(a) & set(b))
+            ka, kb = max(a.values()) + 1, max(b.values()) + 1
+            overlap = np.zeros((ka, kb))
+            for iri in common:
+                overlap[a[iri], b[iri]] += 1
+            rows, cols = linear_sum_assignment(-overlap)
+            kept.append(overlap[rows, cols].sum() / max(1, len(common)))
+    print(f"topic stability over {runs} reruns on 90% subsamples of {len(corpus):,}: "
+          f"{np.mean(kept):.1%} keep their topic (min {min(kept):.1%}); "
+          f"{topics.topic_count(int(len(corpus) * 0.9), 0)} topics, {took:.1f} s per fit")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", type=int, default=3000,
+                        help="contributions for the topic stability runs (0: all 18,690)")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    corpus = load()
+    duplicates(corpus)
+    subset = random.Random(7).sample(corpus, args.sample) if args.sample else corpus
+    stability(subset, args.runs)
+
+
+if __name__ == "__main__":
+    main()

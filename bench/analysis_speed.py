@@ -1,0 +1,73 @@
+"""Speed of the analysis's tier 1 (issue 13) on N real contributions, cold and incremental.
+
+Make.org "Le monde d'après" proposals (18,690; CC0) are the input, in memory (reading them
+from a store is the ``reading`` stage of ``ddsnode analyse`` and is not timed here). Each
+stage is printed in seconds and as a ratio to the baseline measured in the same run: one
+pass of the tokeniser over the same texts (lemmas, stopwords), the least any method here
+must do.
+
+    .venv/bin/python bench/analysis_speed.py [--n 10000] [--new 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ddsnode.analysis import duplicates, topics
+from ddsnode.analysis.corpus import Contribution
+from ddsnode.analysis.text import analyse_text, lemma
+
+DATA = ROOT.parent / "shared" / "data" / "makeorg-mondedapres" / "mondedapres_2020_05_28.csv"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="contributions analysed cold")
+    parser.add_argument("--new", type=int, default=1_000, help="contributions added after")
+    args = parser.parse_args()
+    with DATA.open(encoding="utf-8") as f:
+        rows = [r["proposition"].strip() for r in csv.DictReader(f)]
+    rng = random.Random(13)
+    texts = [rows[i % len(rows)] for i in rng.sample(range(len(rows)), min(len(rows),
+                                                                            args.n + args.new))]
+    while len(texts) < args.n + args.new:  # past 18,690: repeat with a varying suffix
+        texts.append(f"{rng.choice(rows)} ({len(texts)})")
+    corpus = [Contribution(f"makeorg:{i}", "Proposal", texts={"fr": t})
+              for i, t in enumerate(texts)]
+    cold, new = corpus[:args.n], corpus[args.n:]
+
+    lemma.cache_clear()
+    t0 = time.perf_counter()
+    for c in cold:
+        analyse_text(c.texts["fr"], "fr")
+    baseline = time.perf_counter() - t0
+    lemma.cache_clear()
+
+    def timed(name: str, fn):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        out = fn()
+        took = time.perf_counter() - start
+        print(f"{name:<44}{took:>8.1f} s{took / baseline:>9.1f} x baseline")
+        return out
+
+    print(f"baseline: tokenising {len(cold):,} texts once: {baseline:.2f} s")
+    model = timed(f"topics: fit on {len(cold):,}", lambda: topics.fit(cold, 0))
+    timed(f"topics: assign {len(cold):,}", lambda: topics.assign(model, cold))
+    found = timed(f"duplicates: all pairs of {len(cold):,}",
+                  lambda: duplicates.scores(cold, 0.6))
+    print(f"  ({len(found):,} candidates at 0.6)")
+    timed(f"incremental: assign {len(new):,} new", lambda: topics.assign(model, new))
+    timed(f"incremental: duplicates of {len(cold) + len(new):,}",
+          lambda: duplicates.scores(cold + new, 0.6))
+
+
+if __name__ == "__main__":
+    main()
