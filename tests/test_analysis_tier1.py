@@ -293,7 +293,21 @@ def test_outputs_are_read_over_http_as_json_ld(tmp_path: Path) -> None:
         assert doc["type"] == "Summary" and doc["statements"]
         run = http.get(report.run, headers={"Accept": "text/turtle"})
         assert run.status_code == 200 and "AnalysisRun" in run.text
-        # Analysis outputs are written by the analysis, or by a token holder (a reviewer).
-        anonymous = http.put(summary, content=json.dumps(doc),
-                             headers={"Content-Type": "application/ld+json"})
-        assert anonymous.status_code == 401
+        # Outputs are written by the analysis, or by a holder of a token with scope review.
+        link = next(m for m in members if m.startswith("http"))
+        current = http.get(link, headers={"Accept": "application/ld+json"})
+        confirmed = {**current.json(), "reviewStatus": "ddsreview:confirmed",
+                     "reviewedBy": node.url("participants/reviewer")}
+        body = {"content": json.dumps(confirmed), "headers": {
+            "Content-Type": "application/ld+json", "If-Match": current.headers["etag"]}}
+        assert http.put(link, **body).status_code == 401
+        writer = http.put(link, **{**body, "headers": {**body["headers"], **node.auth()}})
+        assert writer.status_code == 403  # a write token is not a reviewer's
+        from ddsnode.ldp.tokens import TokenRegistry
+        review = TokenRegistry(node.dir).create(["review"], "reviewer")
+        reviewed = http.put(link, **{**body, "headers": {**body["headers"],
+                                                         **node.auth(review)}})
+        assert reviewed.status_code == 204, reviewed.text
+    report = analyse(Settings.load(node.dir), node.dir)  # the verdict outlives a rerun
+    kept = outputs(node.dir)[link]
+    assert any("/review-status/confirmed" in line for line in kept)

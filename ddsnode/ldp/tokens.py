@@ -19,7 +19,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-SCOPES = ("read", "write", "admin")
+SCOPES = ("read", "write", "review", "admin")  # review: analysis/ (issue 13)
 DEFAULT_SCOPES = ("read", "write")
 PREFIX = "dds_"
 ADMIN_DB = "admin.db"
