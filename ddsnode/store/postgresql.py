@@ -61,7 +61,7 @@ from ddsnode.store.base import (
 from ddsnode.store.embedded import index_from_json
 from ddsnode.store.postgresql_pages import children_query
 from ddsnode.store.postgresql_schema import connect, create
-from ddsnode.store.postgresql_writes import Tx, delete, number, put
+from ddsnode.store.postgresql_writes import Tx, delete, put
 
 POOL_WAIT_SECONDS = 10.0  # a request waits this long for a free pooled connection (503 after)
 
@@ -170,7 +170,7 @@ class PostgresqlStore(Store):
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         tx = self._tx()
         if tx is not None:  # inside a write: read what it wrote
-            return list(tx.conn.execute(sql, params).fetchall())
+            return tx.one(sql, params)
         for attempt in (1, 2):
             try:
                 with self._connection() as conn:
@@ -274,15 +274,13 @@ class PostgresqlStore(Store):
             yield  # already inside one: part of it
             return
         with self._connection() as conn:
-            tx = Tx(conn)
-            conn.execute("BEGIN")
+            tx = Tx(conn)  # BEGIN goes with the first statement (postgresql_writes.Tx)
             self._local.tx = tx
             try:
                 yield
-                number(conn, tx.pending)
-                conn.execute("COMMIT")
+                tx.commit()
             except BaseException as e:
-                if not conn.broken:
+                if not conn.broken and tx.deferred[:1] != ["BEGIN"]:
                     try:
                         conn.execute("ROLLBACK")
                     except self._errors:
@@ -295,30 +293,32 @@ class PostgresqlStore(Store):
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A SAVEPOINT inside :meth:`transaction` (nothing outside one)."""
+        """A SAVEPOINT inside :meth:`transaction` (nothing outside one); sent with the
+        block's first statement, so a block that wrote nothing costs nothing."""
         tx = self._tx()
         if tx is None:
             yield
             return
         conn, mark = tx.conn, len(tx.pending)
-        tx.savepoints += 1
-        name = f"s{tx.savepoints}"
-        conn.execute(f"SAVEPOINT {name}")
+        name = tx.begin_savepoint()
         try:
             yield
         except BaseException as e:
             del tx.pending[mark:]
-            if conn.broken:
+            if conn.broken:  # the transaction is gone, and the writes of the batch with it
                 raise TransactionLost(f"the database connection was lost: {e!r}") from e
+            if tx.unsent(name):  # nothing was sent under it: nothing to undo
+                if isinstance(e, self._database_error) and not isinstance(e, self._unique):
+                    raise self._problem(e, conn) from None
+                raise
             try:
-                conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-                conn.execute(f"RELEASE SAVEPOINT {name}")
+                tx.rollback_to(name)
             except self._errors as e2:
                 raise TransactionLost(f"the transaction ended during a write: {e2!r}") from e
             if isinstance(e, self._database_error) and not isinstance(e, self._unique):
                 raise self._problem(e, conn) from None  # this write only: 400 or 503
             raise
-        conn.execute(f"RELEASE SAVEPOINT {name}")
+        tx.release(name)
 
     def _write(self, work: Any) -> Any:
         """``work(tx)`` in this thread's transaction (in a savepoint), or in its own."""
