@@ -1,0 +1,222 @@
+"""Benchmark of the explorer (issue 12): search-with-facets pages and resource pages.
+
+    .venv/bin/python bench/explorer.py [--size 10000] [--duration 10] [--connections 16]
+
+Builds a node from the real Decidim export (``../shared/data/decidim-nightly``, imported
+through ``ddsnode import decidim``'s validated path), then grows it to ``--size``
+contributions by cloning the imported records under new IRIs (``bench/fill.py``'s way:
+the pages read do not depend on how the rows got there); ``--peer-share`` of them go
+into the peer cache instead, as a peer's cached copies. It builds the explorer's search
+index (timed), serves the node, and drives with wrk at ``--connections``:
+
+* search pages with facets (HTML), rotating over several queries and facet filters, so
+  that facet counts are computed, not only served from the cache;
+* the same query as JSON-LD;
+* resource pages (HTML), rotating over 200 proposals;
+* the bare-stack ceiling of the same run (bench/bare_app.py: a fixed 2 KB JSON body).
+
+It prints req/s, p50, p95 and p99 and each req/s as a fraction of the ceiling. A script,
+never a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import PY, Servers, ensure_wrk, free_port, wait_http
+
+NIGHTLY = ROOT.parent / "shared" / "data" / "decidim-nightly"
+DDS = "https://w3id.org/dds/ns#"
+
+
+def grow(node_dir: Path, base: str, size: int, peer_share: float) -> dict[str, int]:
+    """Clone the imported contributions until the node holds ``size`` of them."""
+    from bench.fill import _clone
+    from ddsnode.federation.database import FederationDB
+    from ddsnode.ldp.node import Node
+    from ddsnode.settings import Settings
+    from ddsnode.store.embedded import EmbeddedStore
+
+    node = Node.open(Settings.load(node_dir))
+    try:
+        store = node.store
+        assert isinstance(store, EmbeddedStore)
+        rows = store._conn().execute(
+            "SELECT iri FROM resources WHERE kind = 'rdf' ORDER BY seq").fetchall()
+        templates = [r for r in (store.get(row[0]) for row in rows) if r is not None]
+        own = len(templates)
+        target_peer = int(size * peer_share)
+        target_own = size - target_peer
+        batch: list = []
+        made = 0
+        while own + made < target_own:
+            template = templates[made % len(templates)]
+            new = f"{template.iri}-c{made}"
+            batch.append(_clone(template, template.iri, new))
+            made += 1
+            if len(batch) >= 5000:
+                store.put_many(batch)
+                batch = []
+        if batch:
+            store.put_many(batch)
+        # A peer's copies: the same records under the peer's IRIs, as the cache keeps them.
+        peer = "https://peer.example"
+        db = FederationDB(node_dir).connect()
+        with db:
+            for i in range(target_peer):
+                template = templates[i % len(templates)]
+                iri = peer + "/" + template.iri[len(base):] + f"-p{i}"
+                fields = template.index
+                db.execute(
+                    "INSERT OR REPLACE INTO cache (iri, origin, fetched_from, status, "
+                    "max_age, fetched_at, ntriples, types, title, text) VALUES "
+                    "(?, ?, ?, 'valid', 60, ?, ?, ?, ?, ?)",
+                    (iri, peer + ":443", iri, time.time(),
+                     template.ntriples.replace(template.iri, iri),
+                     " " + " ".join(fields.types) + " ", fields.title, fields.text[:8192]))
+        return {"imported": own, "cloned": made, "peer": target_peer}
+    finally:
+        node.close()
+
+
+def build_index(node_dir: Path) -> float:
+    """Build the explorer's index from scratch; seconds taken."""
+    from ddsnode.explorer.search import SearchIndex
+    from ddsnode.ldp.node import Node
+    from ddsnode.settings import Settings
+
+    node = Node.open(Settings.load(node_dir))
+    try:
+        started = time.perf_counter()
+        SearchIndex(node_dir, node.store, node.base, node.containers).sync()
+        return time.perf_counter() - started
+    finally:
+        node.close()
+
+
+def wrk(url: str, paths: list[str], accept: str, duration: int,
+        connections: int) -> dict[str, float]:
+    """req/s, p50, p95, p99 (ms) of wrk rotating over ``paths`` of ``url``."""
+    out = subprocess.run(
+        [ensure_wrk(), "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+         "--latency", "-s", str(HERE / "wrk" / "explore.lua"), url],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "PATHS": "|".join(paths), "ACCEPT": accept}).stdout
+    unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+    def ms(pattern: str) -> float:
+        m = re.search(pattern, out)
+        return float(m.group(1)) * unit[m.group(2)] if m else float("nan")
+
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+            "p50": ms(r"\s50%\s+([\d.]+)(us|ms|s)"), "p95": ms(r"p95 ([\d.]+)(ms)"),
+            "p99": ms(r"p99 ([\d.]+)(ms)"), "errors": int(bad.group(1)) if bad else 0}
+
+
+def main() -> int:
+    """Build, serve, measure, print."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=10_000)
+    ap.add_argument("--peer-share", type=float, default=0.1)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--node", type=Path, metavar="DIR",
+                    help="build the node here and keep it; reuse it when it exists")
+    args = ap.parse_args()
+    servers = Servers()
+    try:
+        node_dir = args.node or servers.tmp / "node"
+        if node_dir.exists():
+            from ddsnode.settings import Settings
+            base = Settings.load(node_dir).base_url
+            port = int(base.rsplit(":", 1)[1].strip("/"))
+            counts, imported_s, index_s = json.loads((node_dir / "bench.json").read_text())
+        else:
+            port = free_port()
+            base = f"http://127.0.0.1:{port}/"
+            subprocess.run([PY, "-m", "ddsnode", "init", str(node_dir), "--base-url", base],
+                           check=True, stdout=subprocess.DEVNULL)
+            started = time.perf_counter()
+            subprocess.run([PY, "-m", "ddsnode", "import", "decidim", str(node_dir),
+                            str(NIGHTLY)], check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            imported_s = time.perf_counter() - started
+            counts = grow(node_dir, base, args.size, args.peer_share)
+            index_s = build_index(node_dir)
+            (node_dir / "bench.json").write_text(json.dumps([counts, imported_s, index_s]))
+        servers.procs.append(subprocess.Popen(
+            [PY, "-m", "ddsnode", "serve", str(node_dir), "--port", str(port)],
+            env={**os.environ, "DDS_LOG_LEVEL": "warning"}))
+        wait_http(base, timeout=600)
+        ceiling = servers.start_bare()
+        import httpx
+        with httpx.Client(timeout=120) as client:
+            client.get(base + "explore", headers={"Accept": "text/html"})  # catch up, warm
+            data = client.get(base + "explore", headers={"Accept": "application/ld+json"}).json()
+            facets = data["facetCounts"]
+            members = client.get(base + "explore", params={"kind": DDS + "Proposal",
+                                                           "size": "100"},
+                                 headers={"Accept": "application/ld+json"}).json()
+        kinds = [k for k, _ in sorted(facets.get("kind", {}).items(), key=lambda kv: -kv[1])][:4]
+        topics = list(facets.get("topic", {}))[:3]
+        words = ["participation", "propuesta", "ciutat", "project", "meeting", "budget"]
+        searches = []
+        for i, word in enumerate(words):
+            params = [("q", word)]
+            if kinds:
+                params.append(("kind", kinds[i % len(kinds)]))
+            if topics and i % 2:
+                params.append(("topic", topics[i % len(topics)]))
+            searches.append("/explore?" + urlencode(params))
+        searches += ["/explore?" + urlencode([("kind", k)]) for k in kinds]
+        pages = ["/" + m["id"][len(base):] for m in members["hydra:member"]
+                 if m["id"].startswith(base)][:200]
+        with httpx.Client(timeout=120) as client:  # every page once: nothing cold measured
+            for path in searches + pages:
+                for accept in ("text/html", "application/ld+json"):
+                    client.get(base + path.lstrip("/"), headers={"Accept": accept})
+        rows = [
+            ("search + facets (HTML)", wrk(base, searches, "text/html", args.duration,
+                                           args.connections)),
+            ("search + facets (JSON-LD)", wrk(base, searches, "application/ld+json",
+                                              args.duration, args.connections)),
+            ("resource page (HTML)", wrk(base, pages or ["/"], "text/html", args.duration,
+                                         args.connections)),
+            ("bare-stack ceiling", wrk(ceiling.rsplit("/", 1)[0] + "/", ["/x"],
+                                       "application/json", args.duration, args.connections)),
+        ]
+        total = counts["imported"] + counts["cloned"] + counts["peer"]
+        print(f"\nnode: {total} contributions ({counts['imported']} imported from the Decidim "
+              f"export in {imported_s:.0f} s, {counts['cloned']} clones, {counts['peer']} "
+              f"cached peer copies); index built in {index_s:.1f} s "
+              f"({total / index_s:.0f}/s); {args.connections} connections, "
+              f"{args.duration} s each\n")
+        top = rows[-1][1]["rps"]
+        print(f"{'scenario':28} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+              f"{'of ceiling':>10} {'errors':>6}")
+        for name, r in rows:
+            print(f"{name:28} {r['rps']:9.0f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} "
+                  f"{r['rps'] / top:10.3f} {r['errors']:6.0f}")
+        json.dump({"counts": counts, "index_seconds": index_s, "rows": dict(rows)},
+                  sys.stderr)
+        print(file=sys.stderr)
+    finally:
+        servers.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
