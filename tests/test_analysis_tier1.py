@@ -286,9 +286,9 @@ def test_outputs_are_read_over_http_as_json_ld(tmp_path: Path) -> None:
         assert listing.status_code == 200
         members = [m for m in json.dumps(listing.json()).split('"') if "/analysis/duplicate-" in m]
         assert len(set(members)) == report.duplicates
-        summary = next(iter(set(m for m in http.get(
+        summary = next(iter({m for m in http.get(
             "/analysis/?type=dds:Summary", headers={"Accept": "application/ld+json"}
-        ).text.split('"') if "/analysis/summary-" in m)))
+        ).text.split('"') if "/analysis/summary-" in m}))
         doc = http.get(summary, headers={"Accept": "application/ld+json"}).json()
         assert doc["type"] == "Summary" and doc["statements"]
         run = http.get(report.run, headers={"Accept": "text/turtle"})
@@ -311,3 +311,56 @@ def test_outputs_are_read_over_http_as_json_ld(tmp_path: Path) -> None:
     report = analyse(Settings.load(node.dir), node.dir)  # the verdict outlives a rerun
     kept = outputs(node.dir)[link]
     assert any("/review-status/confirmed" in line for line in kept)
+
+
+def test_federation_scope_reads_the_peers_cached_contributions(tmp_path: Path) -> None:
+    import sqlite3
+    import time
+
+    from ddsnode.commands.node import init_node
+    from ddsnode.federation.database import FederationDB
+    from tests.support.analysis_corpus import comment_doc
+    ours = tmp_path / "ours"
+    make_node(ours)
+    # A peer's proposal and comment, stored by the peer's own write path, then cached here
+    # as the federation cache keeps what it fetched (valid: origin checked, shapes passed).
+    peer_base = "http://peer.example/"
+    peer = Node.open(init_node(tmp_path / "peer", base_url=peer_base))
+    spec = {"title": {"fr": "Des pistes cyclables protégées le long des quais"},
+            "body": {"fr": "Créer des pistes cyclables protégées sur les quais pour aller à "
+                           "l'école à vélo en sécurité."}}
+    docs = [proposal_doc("quays", spec, peer_base),
+            comment_doc("p1", {"on": "quays", "stance": "against", "body": {
+                "fr": "Les quais sont trop étroits pour une piste cyclable."}}, peer_base)]
+    rows = []
+    try:
+        for doc in docs:
+            stored = peer.write_document(doc["id"], json.dumps(doc).encode(),
+                                         "application/ld+json")
+            rows.append((doc["id"], stored.ntriples, doc["type"]))
+    finally:
+        peer.close()
+    FederationDB(ours).close()
+    with sqlite3.connect(ours / "federation.db") as db:
+        for iri, ntriples, kind in rows:
+            db.execute("INSERT INTO cache (iri, origin, fetched_from, status, fetched_at, "
+                       "ntriples, container) VALUES (?, ?, ?, 'valid', ?, ?, ?)",
+                       (iri, peer_base.rstrip("/"), iri, time.time(), ntriples,
+                        "proposals/" if kind == "Proposal" else "comments/"))
+    settings = Settings.load(ours)
+    local = analyse(settings, ours)
+    federated = analyse(settings, ours, scope="federation")
+    assert federated.contributions == local.contributions + 2
+    found = outputs(ours)
+    pairs = [objects(lines, DDS + "linksContribution") for iri, lines in found.items()
+             if "/duplicate-" in iri]
+    assert {BASE + "proposals/bike-quays-again", peer_base + "proposals/quays"} in pairs
+    summaries = [lines for iri, lines in found.items() if "/summary-" in iri and
+                 peer_base + "proposals/quays" in objects(lines, DDS + "summarises")]
+    assert summaries and peer_base + "comments/p1" in objects(summaries[0], DDS + "supportedBy")
+    node = Node.open(settings)  # the run's provenance says which scope it read
+    try:
+        run = node.store.get(federated.run)
+        assert run is not None and '"federation"' in run.ntriples
+    finally:
+        node.close()
