@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
     "elections": 5,
     "analysis": 5,
     "explorer": 6,     # the public explorer's core: search index, views, map, directory
+    "assembly": 6,     # the composition root: node, federation and their write hooks
     "http": 7,         # the ASGI app, the routes table, error rendering
     "explorer.web": 7,  # the explorer's pages: the web layer, beside http
     "commands": 8,     # the CLI: cli.py, __main__.py and commands/

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ddsnode.assembly import assemble
 from ddsnode.federation.hub import Federation
-from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
 from tests.support.inprocess import LocalNode, local_node
 
@@ -37,13 +37,12 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
 
 @pytest.fixture(scope="module")
 def fed(node: LocalNode) -> Iterator[Federation]:
-    core = Node.open(Settings.load(node.dir))
-    federation = Federation(core)
+    assembly = assemble(Settings.load(node.dir))
     try:
-        yield federation
+        yield assembly.federation
     finally:
-        asyncio.run(federation.client.aclose())
-        core.close()
+        asyncio.run(assembly.federation.client.aclose())
+        assembly.close()
 
 
 def _proposal(node: LocalNode, slug: str, **fields: object) -> tuple[str, bytes]:

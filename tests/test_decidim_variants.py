@@ -179,24 +179,20 @@ def test_a_resource_deleted_on_the_node_stays_deleted_on_reimport(export: Path,
 
 def test_a_reimport_restates_the_platform_totals_under_the_counted_reactions(
         export: Path, node_dir: Path) -> None:
-    from ddsnode.federation.database import FederationDB
-    from ddsnode.federation.reactions import ReactionLedger, apply_counts, platform_counts
-    from ddsnode.ldp.node import Node
+    from ddsnode.assembly import assemble
     from ddsnode.settings import Settings
     variants.set_cell(export, "proposals", "4", "votes", "10")
     run_import(node_dir, export)
     iri = f"{BASE}proposals/{SLUG}-4"
     # A verified support from another node, counted as the federation runtime does.
-    ledger = ReactionLedger(FederationDB(node_dir))
-    node = Node.open(Settings.load(node_dir))
+    assembly = assemble(Settings.load(node_dir))
+    ledger = assembly.federation.ledger
     try:
-        ledger.set_baseline(iri, platform_counts(node.store, iri))
-        ledger.mark_counted(iri)
         ledger.record("http://peer.test/reactions/s1", "http://peer.test/people/a", iri,
                       "support", "http://peer.test/")
-        assert apply_counts(node.store, iri, ledger.counts(iri))
+        assembly.federation.recount(iri)  # the baseline is what the platform stated
     finally:
-        node.close()
+        assembly.close()
     assert int(document(node_dir, f"proposals/{SLUG}-4")["supportCount"]) == 11
     variants.set_cell(export, "proposals", "4", "votes", "15")  # the platform moved on
     again = run_import(node_dir, export)

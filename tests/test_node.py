@@ -13,7 +13,8 @@ import pytest
 from ddsnode import resources
 from ddsnode.commands.node import init_node
 from ddsnode.federation import reactions
-from ddsnode.ldp import conneg
+from ddsnode.federation.database import FederationDB
+from ddsnode.ldp import conneg, records
 from ddsnode.ldp.node import Found, Node
 from ddsnode.problem import Conflict, Gone, PreconditionFailed, ValidationFailed
 
@@ -110,8 +111,14 @@ def test_new_counts_move_last_modified_of_the_resource_and_its_container(
         def now(cls, tz: Any = None) -> Any:
             return later
 
+    ledger = reactions.ReactionLedger(FederationDB(node.settings.node_dir))
+    node.write_hooks.append(reactions.keep_counts(ledger))
+    ledger.mark_counted(iri)
+    ledger.record("https://peer.example/s/1", "https://peer.example/p/1", iri, "support",
+                  "https://peer.example/")
+    monkeypatch.setattr(records, "datetime", Clock)
     monkeypatch.setattr(reactions, "datetime", Clock)
-    assert reactions.apply_counts(node.store, iri, {"supportCount": 7})
+    assert node.recount(iri) is not None
     recounted = node.read(node.target(iri)).resource
     assert recounted.modified == later  # the bytes changed, so must Last-Modified
     again = node.container_view(container, node.read(container).resource, conneg.TURTLE, {})

@@ -126,6 +126,18 @@ def _explore_resource(node: LocalNode, name: str, path: str) -> list[Ask]:
                 {"Accept": "text/html"})]
 
 
+def _directory(node: LocalNode, name: str, path: str) -> list[Ask]:
+    # The directory reads organisations with the reader's rights (docs/directory.md).
+    html, jsonld = {"Accept": "text/html"}, {"Accept": "application/ld+json"}
+    private = node.url(f"private/{name}")
+    return [Ask("GET", "/explore/directory", {}, html),
+            Ask("GET", "/explore/directory", {}, jsonld),
+            Ask("GET", "/explore/directory/organisation", {"id": private}, html),
+            Ask("GET", "/explore/directory/organisation", {"id": private}, jsonld),
+            Ask("GET", "/explore/directory/map.svg"),
+            Ask("GET", "/explore/directory/map.geojson")]
+
+
 # One row per route name of the routes table: how to ask it about private/<name>. A
 # fixed document (or any route whose answer ignores the query) can take _fixed.
 Builder = Callable[[LocalNode, str, str], list[Ask]]
@@ -146,13 +158,18 @@ REQUESTS: dict[str, Builder] = {
     "explore-search": _explore,
     "explore-resource": _explore_resource,
     "explore-static": _fixed,
+    "favicon": _fixed,
+    "directory": _directory,
+    "directory-organisation": _directory,
+    "directory-map-svg": _directory,
+    "directory-map-geojson": _directory,
 }
 
 
 def _route_paths(node: LocalNode) -> dict[str, str]:
     """Route name -> path, from the table the app's router serves (same node)."""
     return {route.name: route.path
-            for route in routes(node.app.node)}  # type: ignore[attr-defined]
+            for route in routes(node.app.assembly)}  # type: ignore[attr-defined]
 
 
 def _asks(node: LocalNode, route: str, name: str) -> list[Ask]:

@@ -86,10 +86,10 @@ class ProgressBar:
 
 
 def _import_decidim(args: argparse.Namespace) -> int:
+    from ddsnode.assembly import assemble
     from ddsnode.decidim.graphql import read_api
     from ddsnode.decidim.importer import ApiData, Importer
     from ddsnode.decidim.source import ZipLimits, open_source
-    from ddsnode.ldp.node import Node
 
     node_dir = require_node_dir(args.dir)
     topic_map: dict[str, str] = {}
@@ -118,7 +118,10 @@ def _import_decidim(args: argparse.Namespace) -> int:
     if export.api_url:
         api = read_api(export.api_url, steps_only=args.via == "both", max_bytes=max_bytes)
     bar = ProgressBar(sys.stderr, not args.quiet)
-    node = Node.open(settings)
+    # The assembled node: a platform's new totals meet the same count rule as any write
+    # (federation.reactions.keep_counts: the baseline, with verified reactions on top).
+    assembly = assemble(settings)
+    node = assembly.node
     try:
         importer = Importer(node, node_dir, export, tombstones=not args.no_tombstones,
                             currency=args.currency, topic_map=topic_map,
@@ -127,7 +130,7 @@ def _import_decidim(args: argparse.Namespace) -> int:
         report = importer.run()
     finally:
         bar.close()
-        node.close()
+        assembly.close()
     print(f"imported {export.source} into {node_dir} (platform {report.platform})")
     print(report.summary_table())
     problems = report.problems_text()

@@ -44,11 +44,9 @@ def add_parser(sub: Any) -> None:
 
 def open_federation(node_dir: Path) -> Any:
     """The Node and Federation of a node directory, for commands."""
-    from ddsnode.federation.hub import Federation
-    from ddsnode.ldp.node import Node
-    settings = Settings.load(require_node_dir(node_dir))
-    node = Node.open(settings)
-    return node, Federation(node)
+    from ddsnode.assembly import assemble
+    assembly = assemble(Settings.load(require_node_dir(node_dir)))
+    return assembly.node, assembly.federation
 
 
 def _when(stamp: float | None) -> str:

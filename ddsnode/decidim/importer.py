@@ -34,8 +34,6 @@ from ddsnode.decidim.mapping import Notes, Platform, Row, cell
 from ddsnode.decidim.pseudonym import Pseudonymiser, load_key
 from ddsnode.decidim.report import FileReport, ImportReport, Reject
 from ddsnode.decidim.source import FILE_NAME, Export
-from ddsnode.federation.database import FederationDB
-from ddsnode.federation.reactions import KIND_TERMS, ReactionLedger, apply_counts
 from ddsnode.ldp.node import Node
 from ddsnode.problem import Problem, ValidationFailed
 from ddsnode.rdf import rdfio
@@ -130,7 +128,6 @@ class Importer:
         self.ctx.steps = self.api.steps
         self._lang_given = default_lang is not None
         self.ledger = Ledger(node_dir)
-        self.reactions = ReactionLedger(FederationDB(node_dir))  # counts the node computes
         self.report = ImportReport(self.platform.iri, export.source, now_text())
         self._known = self.ledger.entries(self.platform.slug)
         self._seen: dict[tuple[str, str], str] = {}  # (kind, id) -> digest written
@@ -154,7 +151,6 @@ class Importer:
                 self.ledger.log_run(self.platform.slug, self.export.source,
                                     self.report.started, json.dumps(dict(self.report.totals())))
             self.ledger.close()
-            self.reactions.db.close()
         return self.report
 
     def _entities(self) -> list[str]:
@@ -381,8 +377,6 @@ class Importer:
             return
         self.ledger.record(self.platform.slug, item.kind, item.ident, item.iri, digest)
         self.report.count(item.kind, "updated" if live else "created")
-        if live:
-            self._restate_counts(item.iri, doc)
 
     def _too_large(self, doc: dict[str, Any], body: str) -> str | None:
         """Why a document is bigger than an HTTP write may be, or None: the same limits
@@ -399,18 +393,6 @@ class Importer:
             return (f"the resource would be {size:,} bytes of JSON-LD, past max_body_bytes "
                     f"({settings.max_body_bytes:,})")
         return None
-
-    def _restate_counts(self, iri: str, doc: dict[str, Any]) -> None:
-        """A resource whose counts the node computes (it has had federated or local
-        reactions): the platform's new totals become its baseline, and the counts are
-        recomputed on top of them — the write itself carried the platform's totals alone."""
-        if not self.reactions.is_counted(iri):
-            return
-        stated = {term: doc[term] for term in KIND_TERMS.values()
-                  if term != "commentCount" and isinstance(doc.get(term), int)}
-        self.reactions.restate_baseline(iri, stated)
-        apply_counts(self.node.store, iri, self.reactions.counts(iri),
-                     engine=self.node.settings.validation_engine)
 
     @staticmethod
     def _same_content(stored: str, body: str, iri: str) -> bool:

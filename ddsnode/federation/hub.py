@@ -37,7 +37,6 @@ from ddsnode.federation.cache import (
 from ddsnode.federation.database import FederationDB
 from ddsnode.federation.feed import AS_CONTEXT, MEDIA_TYPE, ChangeFeed, cursor_of
 from ddsnode.federation.inbox import Inbox, object_iri
-from ddsnode.keys import KEY_FILE, key_id, load_node_key, public_key_pem
 from ddsnode.federation.outbox import Outbox
 from ddsnode.federation.peers import (
     Peer,
@@ -46,9 +45,10 @@ from ddsnode.federation.peers import (
     read_description,
     refuse_peer_address,
 )
-from ddsnode.federation.reactions import ReactionLedger, apply_counts, keep_counts, platform_counts
+from ddsnode.federation.reactions import ReactionLedger, platform_counts
 from ddsnode.federation.signature import Signer
 from ddsnode.federation.trace import trace_predicates
+from ddsnode.keys import KEY_FILE, key_id, load_node_key, public_key_pem
 from ddsnode.outbound import (
     OutboundClient,
     PeerError,
@@ -100,9 +100,6 @@ class Federation:
                                link_predicates=frozenset(trace_predicates()))
         self.outbox = Outbox(self.db, self.client, on_delivered=self._delivered)
         self.ledger = ReactionLedger(self.db)
-        hooks = getattr(node, "write_hooks", None)
-        if isinstance(hooks, list):  # counts stay server-managed (ddsnode.federation.reactions)
-            hooks.append(keep_counts(self.ledger))
         self.feed = ChangeFeed(node.store, self.base, node.containers)
         self.inbox = Inbox(self.db, self.peers, self.refresh_peer,
                            key_refetch_interval=float(settings.peer_key_refetch_seconds))
@@ -116,14 +113,16 @@ class Federation:
         self._syncing: set[str] = set()
         self._resync: set[str] = set()  # peers to sync again as soon as the running one ends
 
-    @classmethod
-    def for_node(cls, node: Any) -> Federation:
-        """The one Federation of ``node`` (made on first use)."""
-        existing = getattr(node, "_federation", None)
-        if existing is None:
-            existing = cls(node)
-            node._federation = existing
-        return existing  # type: ignore[no-any-return]
+    @staticmethod
+    def register(node: Any, federation: Federation) -> None:
+        """Record ``federation`` as the one of ``node`` (the composition root does)."""
+        node._federation = federation
+
+    @staticmethod
+    def for_node(node: Any) -> Federation:
+        """The Federation the composition root (``ddsnode.assembly``) made for ``node``."""
+        federation: Federation = node._federation
+        return federation
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -408,8 +407,7 @@ class Federation:
         if not self.ledger.is_counted(target):
             self.ledger.set_baseline(target, platform_counts(self.node.store, target))
         self.ledger.mark_counted(target)
-        apply_counts(self.node.store, target, self.ledger.counts(target),
-                     engine=self.node.settings.validation_engine)
+        self.node.recount(target)
 
     # --- delivery ------------------------------------------------------------------------
 

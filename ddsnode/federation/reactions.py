@@ -9,31 +9,26 @@ number of published comments", replies included). An Undo or Delete removes the 
 
 The counts (``dds:supportCount``, ``likeCount``, ``followCount``, ``commentCount``) and
 ``dds:countsComputedAt`` are written into the target's own representation by
-:func:`apply_counts`: a store-level rewrite of those triples only, validated like any
-write, that leaves ``dct:modified`` alone (counts carry their own time). Peers that cache
+the write hook :func:`keep_counts` on every write of a counted resource; a recount is
+an ordinary write through the node's one write path (``Node.recount``). Peers that cache
 the target therefore show A's authoritative count, never a partial sum of their cache.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import rdflib
 
 from ddsnode.federation.database import FederationDB
-from ddsnode.ldp import representation
-from ddsnode.ldp.indexing import index_fields
 from ddsnode.ldp.records import OnAccept, WriteHook
-from ddsnode.problem import PreconditionFailed
 from ddsnode.rdf import rdfio
 from ddsnode.rdf.vocab import DDS, XSD
 from ddsnode.store.base import Store, StoredResource
 
 KIND_TERMS = {"support": "supportCount", "like": "likeCount", "follow": "followCount",
               "comment": "commentCount"}
-MAX_RETRIES = 20
 
 
 class ReactionLedger:
@@ -143,7 +138,9 @@ def keep_counts(ledger: ReactionLedger) -> WriteHook:
     stated total that differs from the node's count is the source's new total: once the
     write is accepted it becomes the baseline (as a Decidim re-import restates it) and the
     stored count is that total plus the verified reactions. A total equal to the node's
-    (a client sending back what it read) and absent counts keep the node's.
+    (a client sending back what it read) and absent counts keep the node's. Every write of
+    a counted resource states the node's current counts, so a recount is an ordinary write
+    (``Node.recount``): one write path for clients, importers and federation.
     """
     def hook(graph: rdflib.Graph, main: rdflib.URIRef,
              current: StoredResource | None) -> OnAccept | None:
@@ -158,17 +155,20 @@ def keep_counts(ledger: ReactionLedger) -> WriteHook:
             else rdflib.Graph()
         restated = {t: n for t, n in sent.items() if n is not None and t != "commentCount"
                     and n != _count_value(stored, main, t)}
-        for name in (*KIND_TERMS.values(), "countsComputedAt"):
-            if name not in restated:
-                for value in stored.objects(main, DDS[name]):
-                    graph.add((main, DDS[name], value))
+        base = ledger.baseline(target)
+        counts = ledger.counts(target)  # the baseline plus the verified reactions
+        for t, n in restated.items():  # the new total, and the verified reactions on top
+            counts[t] = n + counts[t] - base.get(t, 0)
+        for t, n in counts.items():
+            graph.add((main, DDS[t], rdflib.Literal(n, datatype=XSD.nonNegativeInteger)))
+        computed = stored.value(main, DDS.countsComputedAt)
+        if computed is None or any(_count_value(stored, main, t) != n
+                                   for t, n in counts.items()):
+            computed = rdflib.Literal(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                      datatype=XSD.dateTime)
+        graph.add((main, DDS.countsComputedAt, computed))
         if not restated:
             return None
-        base = ledger.baseline(target)
-        counts = ledger.counts(target)
-        for t, n in restated.items():  # the new total, and the verified reactions on top
-            graph.add((main, DDS[t], rdflib.Literal(n + counts[t] - base.get(t, 0),
-                                                    datatype=XSD.nonNegativeInteger)))
         return lambda: ledger.restate_baseline(target, {**base, **restated})
 
     return hook
@@ -178,45 +178,6 @@ def _count_value(graph: rdflib.Graph, main: rdflib.URIRef, term: str) -> int | N
     value = graph.value(main, DDS[term])
     return int(str(value)) if isinstance(value, rdflib.Literal) and str(value).isdigit() \
         else None
-
-
-def apply_counts(store: Store, iri: str, counts: dict[str, int], *,
-                 engine: str = "fast") -> bool:
-    """Rewrite the count triples of the live resource ``iri``; False if it is not ours/live.
-
-    Only the count terms and ``countsComputedAt`` change; the result is validated (a
-    resource whose shape forbids counts keeps its old representation) and stored with a
-    compare-and-swap on its version, retried when a client write wins the race.
-    """
-    main = rdflib.URIRef(iri)
-    for _ in range(MAX_RETRIES):
-        current = store.get(iri)
-        if current is None or current.kind != "rdf":
-            return False
-        graph = rdfio.graph_from_ntriples(current.ntriples)
-        if not any(graph.triples((main, None, None))):
-            return False
-        for term in (*KIND_TERMS.values(), "countsComputedAt"):
-            graph.remove((main, DDS[term], None))
-        for term, value in counts.items():
-            graph.add((main, DDS[term], rdflib.Literal(value, datatype=XSD.nonNegativeInteger)))
-        moment = datetime.now(UTC).replace(microsecond=0)
-        now = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-        graph.add((main, DDS.countsComputedAt, rdflib.Literal(now, datatype=XSD.dateTime)))
-        from ddsnode.ldp.admission import validation_problem
-        if validation_problem(graph, engine) is not None:
-            return False
-        # New counts are new bytes: Last-Modified (and the change log's time, which
-        # dates container pages) must move too, or If-Modified-Since would hide them.
-        updated = replace(current, ntriples=representation.ntriples(graph).decode("utf-8"),
-                          representations={}, index=index_fields(graph, main),
-                          modified=max(moment, current.modified))
-        try:
-            store.put(updated, expect_version=current.version)
-            return True
-        except PreconditionFailed:
-            continue
-    return False
 
 
 def platform_counts(store: Store, iri: str) -> dict[str, int]:

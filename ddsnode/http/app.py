@@ -12,23 +12,21 @@ from __future__ import annotations
 
 import logging
 
-from ddsnode.elections.hook import plausible_results
+from ddsnode.assembly import assemble
 from ddsnode.http.errors import ProblemMiddleware
 from ddsnode.http.exchange import ASGIApp
 from ddsnode.http.middleware import CORSMiddleware, SecurityHeadersMiddleware
 from ddsnode.http.routes import Router, routes
-from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
 
 
-def create_app(settings: Settings, *, node: Node | None = None) -> ASGIApp:
-    """The ASGI app serving ``settings``' node (opened here unless ``node`` is given)."""
+def create_app(settings: Settings) -> ASGIApp:
+    """The ASGI app serving ``settings``' node, assembled by the composition root."""
     logging.getLogger("ddsnode").setLevel(str(settings.log_level).upper())
-    node = node or Node.open(settings)
-    # Results whose own numbers cannot be true are refused on every HTTP write (issue 14).
-    node.write_hooks.append(plausible_results)
-    router = Router(routes(node), node)
+    assembly = assemble(settings)
+    router = Router(routes(assembly), assembly)
     app = SecurityHeadersMiddleware(ProblemMiddleware(CORSMiddleware(router,
                                                                       settings.cors_origins)))
-    app.node = node  # type: ignore[attr-defined]  # for tests and the CLI
+    app.node = assembly.node  # type: ignore[attr-defined]  # for tests and the CLI
+    app.assembly = assembly  # type: ignore[attr-defined]
     return app

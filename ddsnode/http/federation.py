@@ -27,7 +27,6 @@ from ddsnode.federation.trace import Tracer
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.errors import send_problem
 from ddsnode.http.exchange import (
-    ASGIApp,
     Headers,
     Receive,
     Scope,
@@ -42,7 +41,7 @@ from ddsnode.http.ldp import ResourceEndpoint
 from ddsnode.ldp import conneg
 from ddsnode.ldp.access import ReadRule, needs_token, reader_for
 from ddsnode.ldp.representation import dump_json, render
-from ddsnode.paths import CACHE_PATH, FEED_PATH, INBOX_PATH, REACTIONS_PATH, TRACE_PATH
+from ddsnode.paths import INBOX_PATH
 from ddsnode.problem import BadRequest, NotAcceptable, NotFound, Problem
 
 LDP = "http://www.w3.org/ns/ldp#"
@@ -297,28 +296,3 @@ class FederatedContainers:
                                         (b"link", ", ".join(links).encode()),
                                         (b"vary", b"Accept, Authorization, Origin")],
                           rep.body, head=head)
-
-
-def federation_routes(node: Any) -> list[tuple[str, ASGIApp, str]]:
-    """(path, endpoint, name) of the federation routes of ``node``, for the routes table."""
-    fed = Federation.for_node(node)
-    return [("/" + FEED_PATH, FeedEndpoint(fed), "feed"),
-            ("/" + INBOX_PATH, InboxEndpoint(fed), "inbox"),
-            ("/" + TRACE_PATH, TraceEndpoint(fed), "trace"),
-            ("/" + CACHE_PATH, CachedResourceEndpoint(fed), "federation-resource"),
-            ("/" + REACTIONS_PATH, ReactionsEndpoint(fed), "federation-reactions")]
-
-
-def federated(app: ResourceEndpoint, node: Any) -> ASGIApp:
-    """The LDP endpoint wrapped for ``?scope=federation`` and the inbox Link header."""
-    return FederatedContainers(app, Federation.for_node(node))
-
-
-async def start_federation(node: Any) -> None:
-    """Lifespan startup: run the federation loops (push, delivery, sync)."""
-    await Federation.for_node(node).start()
-
-
-async def stop_federation(node: Any) -> None:
-    """Lifespan shutdown: stop the loops, close the outbound client."""
-    await Federation.for_node(node).stop()

@@ -12,15 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ddsnode import paths, resources
+from ddsnode.assembly import Assembly
 from ddsnode.explorer.web.routes import explorer_pages, explorer_routes
 from ddsnode.http.assets import asset_routes
 from ddsnode.http.documents import DocumentEndpoint, context_endpoint
 from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send
-from ddsnode.http.federation import federated, federation_routes, start_federation, stop_federation
+from ddsnode.http.federation import (
+    CachedResourceEndpoint,
+    FederatedContainers,
+    FeedEndpoint,
+    InboxEndpoint,
+    ReactionsEndpoint,
+    TraceEndpoint,
+)
 from ddsnode.http.ldp import ResourceEndpoint
 from ddsnode.http.sparql import SparqlEndpoint
 from ddsnode.ldp import description as d
-from ddsnode.ldp.node import Node
 
 
 @dataclass(frozen=True)
@@ -32,8 +39,9 @@ class Route:
     name: str
 
 
-def routes(node: Node) -> list[Route]:
-    """The routes of ``node``; the last row (``/{path}``) catches every other path."""
+def routes(assembly: Assembly) -> list[Route]:
+    """The routes of an assembled node; the last row (``/{path}``) catches every other path."""
+    node, fed = assembly.node, assembly.federation
     s, base = node.settings, node.base
     return [
         Route("/sparql", SparqlEndpoint(node), "sparql"),
@@ -50,13 +58,17 @@ def routes(node: Node) -> list[Route]:
             "shapes"),
         Route("/" + paths.CONTEXT_PATH, context_endpoint(base), "context"),
         *(Route(path, endpoint, name) for path, endpoint, name in asset_routes()),
-        # Federation (docs/federation.md): /feed, /inbox, /trace, /federation/resource.
-        *(Route(path, endpoint, name) for path, endpoint, name in federation_routes(node)),
+        # Federation (docs/federation.md).
+        Route("/" + paths.FEED_PATH, FeedEndpoint(fed), "feed"),
+        Route("/" + paths.INBOX_PATH, InboxEndpoint(fed), "inbox"),
+        Route("/" + paths.TRACE_PATH, TraceEndpoint(fed), "trace"),
+        Route("/" + paths.CACHE_PATH, CachedResourceEndpoint(fed), "federation-resource"),
+        Route("/" + paths.REACTIONS_PATH, ReactionsEndpoint(fed), "federation-reactions"),
         # The public explorer (docs/explorer.md): /explore, its pages and static files.
         *(Route(path, endpoint, name) for path, endpoint, name in explorer_routes(node)),
         # LDP resources; the federation wrapper adds ?scope=federation listings and the
         # LDN inbox Link header (LDN 2); the explorer's pages answer browsers.
-        Route("/{path}", explorer_pages(federated(ResourceEndpoint(node), node), node),
+        Route("/{path}", explorer_pages(FederatedContainers(ResourceEndpoint(node), fed), node),
               "resource"),
     ]
 
@@ -64,11 +76,11 @@ def routes(node: Node) -> list[Route]:
 class Router:
     """ASGI dispatch over a routes table, plus the lifespan protocol (startup, shutdown)."""
 
-    def __init__(self, table: list[Route], node: Node) -> None:
+    def __init__(self, table: list[Route], assembly: Assembly) -> None:
         *fixed, fallback = table
         self.exact = {r.path: r.endpoint for r in fixed}
         self.fallback = fallback.endpoint
-        self.node = node
+        self.assembly = assembly
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -77,10 +89,9 @@ class Router:
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
-                    await start_federation(self.node)
+                    await self.assembly.start()
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
-                    await stop_federation(self.node)
-                    self.node.close()
+                    await self.assembly.stop()
                     await send({"type": "lifespan.shutdown.complete"})
                     return

@@ -54,6 +54,7 @@ from ddsnode.problem import (
     PreconditionFailed,
     Unauthorized,
     UnsupportedMediaType,
+    ValidationFailed,
 )
 from ddsnode.rdf import rdfio
 from ddsnode.rdf.jsonld import JsonLdLimits
@@ -378,6 +379,26 @@ class Node:
                               engine=self.settings.validation_engine, hooks=self.write_hooks)
 
         return self._store(target, container, preconditions, build)
+
+    def recount(self, iri: str) -> StoredResource | None:
+        """Write ``iri`` again as it stands, so the write hooks restate its server-managed
+        triples (reaction counts): the one write path, for federation and importers alike.
+        None when it is not a live RDF source or its shape refuses the result."""
+        target = self.target(iri)
+        container = self._writable(target)
+
+        def build(current: StoredResource | None) -> StoredResource:
+            if current is None or current.kind != "rdf":
+                raise NotFound(f"{iri[:200]} is not a live RDF source")
+            return rdf_record(target, container, rdfio.graph_from_ntriples(current.ntriples),
+                              current, publisher=self.base,
+                              engine=self.settings.validation_engine, hooks=self.write_hooks)
+
+        try:
+            return self._store(target, container, NO_PRECONDITIONS, build).resource
+        except (NotFound, ValidationFailed) as e:
+            log.info("counts of %s not restated: %s", iri, e)
+            return None
 
     def delete(self, iri: str, *, preconditions: Preconditions = NO_PRECONDITIONS) -> None:
         """Replace the resource by a tombstone (as:Tombstone): 410 from then on."""

@@ -1,0 +1,63 @@
+"""The composition root: one function builds a node with everything it runs with.
+
+:func:`assemble` opens the store and builds, explicitly and in this order:
+
+1. the :class:`~ddsnode.ldp.node.Node` (the LDP core) and its writer thread;
+2. the :class:`~ddsnode.federation.hub.Federation` (its database, peers, cache, inbox,
+   outbox, feed and reaction ledger);
+3. the write hooks every write runs through, whoever makes it (an HTTP client, an
+   importer, a peer's reaction being counted): results whose own numbers cannot be are
+   refused (issue 14), then reaction counts are the node's (baseline + verified
+   reactions, ``docs/federation.md``, Counts);
+4. the root and container descriptions.
+
+The HTTP app (``ddsnode/http/app.py``) and every command that writes use it, so the
+rules of a write do not depend on the way in. :meth:`Assembly.start` and
+:meth:`Assembly.stop` own the background loops and the closing of everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ddsnode.elections.hook import plausible_results
+from ddsnode.federation.hub import Federation
+from ddsnode.federation.reactions import keep_counts
+from ddsnode.ldp.node import Node
+from ddsnode.settings import Settings
+from ddsnode.store import open_store
+
+__all__ = ["Assembly", "assemble"]
+
+
+@dataclass
+class Assembly:
+    """A node and its federation, wired; started by the server, closed by everyone."""
+
+    node: Node
+    federation: Federation
+
+    async def start(self) -> None:
+        """Run the background loops (federation push, delivery, sync)."""
+        await self.federation.start()
+
+    async def stop(self) -> None:
+        """Stop the loops, close the outbound client, finish queued writes, close the store."""
+        await self.federation.stop()
+        self.node.close()
+
+    def close(self) -> None:
+        """For commands: close what :func:`assemble` opened (no loops were started)."""
+        self.federation.db.close()
+        self.node.close()
+
+
+def assemble(settings: Settings) -> Assembly:
+    """The node of ``settings`` with its federation and every write hook, ready to use."""
+    node = Node(settings, open_store(settings))
+    federation = Federation(node)
+    Federation.register(node, federation)  # the explorer finds it (Federation.for_node)
+    node.write_hooks.append(plausible_results)
+    node.write_hooks.append(keep_counts(federation.ledger))
+    node.ensure_containers()
+    return Assembly(node, federation)
