@@ -364,3 +364,33 @@ def test_federation_scope_reads_the_peers_cached_contributions(tmp_path: Path) -
         assert run is not None and '"federation"' in run.ntriples
     finally:
         node.close()
+
+
+def test_limits_on_what_a_run_reads(tmp_path: Path) -> None:
+    from ddsnode.analysis.corpus import from_ntriples
+    node_dir = tmp_path / "node"
+    make_node(node_dir, extra={"analysis_max_text_chars": 1000, "analysis_max_contributions": 5})
+    long = {"title": {"fr": "Un texte très long"},
+            "body": {"fr": "vélo quai piste " * 30_000}}  # 480,000 characters
+    write(node_dir, proposal_doc("long", long))
+    settings = Settings.load(node_dir)
+    report = analyse(settings, node_dir)
+    assert report.contributions == 5  # analysis_max_contributions
+    node = Node.open(settings)
+    try:
+        read = list(from_store(node.store, BASE, max_items=100,
+                               max_chars=settings.analysis_max_text_chars))
+    finally:
+        node.close()
+    assert max(len(t) for c in read for t in c.texts.values()) <= 1000
+    # A text with no language tag (a peer's, or written as N-Triples) gets one from py3langid;
+    # a contribution without text, or withdrawn, is not analysed.
+    iri = BASE + "proposals/untagged"
+    untagged = from_ntriples(iri, f'<{iri}> <http://purl.org/dc/terms/title> '
+                                  '"Plantar arbres al parc i als carrers del barri" .\n', 1000)
+    assert untagged is not None and set(untagged.texts) == {"ca"}
+    assert from_ntriples(iri, f'<{iri}> <http://purl.org/dc/terms/title> "  "@fr .\n',
+                         1000) is None
+    assert from_ntriples(iri, f'<{iri}> <http://purl.org/dc/terms/title> "Vélo"@fr .\n'
+                              f'<{iri}> <https://w3id.org/dds/ns#state> '
+                              '<https://w3id.org/dds/state/withdrawn> .\n', 1000) is None
