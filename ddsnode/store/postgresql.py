@@ -285,7 +285,7 @@ class PostgresqlStore(Store):
                         conn.execute("ROLLBACK")
                     except self._errors:
                         pass
-                if isinstance(e, self._errors):
+                if isinstance(e, (*self._errors, TransactionLost)):
                     raise self._problem(e, conn) from None
                 raise
             finally:
