@@ -117,7 +117,6 @@ def test_new_counts_move_last_modified_of_the_resource_and_its_container(
     ledger.record("https://peer.example/s/1", "https://peer.example/p/1", iri, "support",
                   "https://peer.example/")
     monkeypatch.setattr(records, "datetime", Clock)
-    monkeypatch.setattr(reactions, "datetime", Clock)
     assert node.recount(iri) is not None
     recounted = node.read(node.target(iri)).resource
     assert recounted.modified == later  # the bytes changed, so must Last-Modified

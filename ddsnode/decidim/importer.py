@@ -19,13 +19,13 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rdflib import URIRef
 from rdflib.compare import isomorphic
 
+from ddsnode.clock import stamp
 from ddsnode.decidim import accountability, contributions, spaces
 from ddsnode.decidim.columns import PERSONAL, missing_columns, unknown_columns
 from ddsnode.decidim.context import Context, Mapped
@@ -91,7 +91,7 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
 
 def now_text() -> str:
     """The current instant as an xsd:dateTime (seconds, UTC)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp()
 
 
 def reason_of(problem: Problem) -> str:

@@ -23,6 +23,7 @@ from html.parser import HTMLParser
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from ddsnode.clock import TIMESTAMP
 from ddsnode.rdf.vocab import SKOS, ontology_graph
 from ddsnode.resources import CONTEXT_IRI
 
@@ -227,7 +228,7 @@ def date_time(value: str | None, notes: Notes | None = None, what: str = "") -> 
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)  # Decidim writes UTC
         moment = moment.astimezone(UTC).replace(microsecond=0)
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return moment.strftime(TIMESTAMP)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -236,7 +237,7 @@ def date_time(value: str | None, notes: Notes | None = None, what: str = "") -> 
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(microsecond=0).strftime(TIMESTAMP)
 
 
 def created(row: Row, notes: Notes) -> str | None:

@@ -16,12 +16,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ddsnode import __version__
+from ddsnode.clock import stamp
 from ddsnode.elections.documents import NIST_COUNT_TYPES, NIST_STATUSES
 from ddsnode.elections.model import ElectionModel, Unit, current
 from ddsnode.store.results import spreadsheet_safe
@@ -208,7 +208,7 @@ def nist_report(m: ElectionModel, *, issuer: str = "ddsnode") -> Json:
         "@type": "ElectionResults.ElectionReport",
         "Format": "precinct-level" if precinct else "summary-contest",
         "GeneratedDate": _zoned(dates[-1]) if dates else
-        datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        stamp(),
         "Issuer": issuer, "IssuerAbbreviation": issuer[:16],
         "SequenceStart": min(sequences) if sequences else 1,
         "SequenceEnd": max(sequences) if sequences else 1,

@@ -21,10 +21,10 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ddsnode.clock import stamp
 from ddsnode.elections.documents import Document
 from ddsnode.elections.plausibility import ERROR, Figures, Finding, check_result
 from ddsnode.ldp.node import Node
@@ -128,7 +128,7 @@ def _strings(value: Any) -> list[str]:
 
 def now_text() -> str:
     """Now as an xsd:dateTime (seconds, UTC)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp()
 
 
 def reason_of(problem: Problem) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +29,7 @@ from urllib.parse import urlsplit
 from rdflib.compare import isomorphic
 
 from ddsnode import resources
+from ddsnode.clock import stamp
 from ddsnode.explorer.directory import CONTAINER, _local
 from ddsnode.explorer.directory_csv import Rejected, Report, SourceRefused, read_rows
 from ddsnode.explorer.directory_terms import (
@@ -217,7 +217,7 @@ def import_directory(node: Node, path: Path, *, lang: str = "en") -> Report:
     _write(node, f"{base}{KIND_SCHEME_PATH}", kind_scheme_document(base), report, None)
     known, foreign = _existing(node, int(settings.directory_max_organisations))
     taken = set(known.values()) | set(foreign.values())
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = stamp()
     seen: dict[str, int] = {}
     for line, cells in rows:
         name = cells[columns["name"]].strip()[:80]

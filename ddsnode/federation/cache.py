@@ -31,6 +31,7 @@ from email.utils import parsedate_to_datetime
 import rdflib
 
 from ddsnode.federation.database import FederationDB
+from ddsnode.federation.reactions import COUNT_TERMS
 from ddsnode.ldp import conneg, representation
 from ddsnode.ldp.containers import ContainerRegistry
 from ddsnode.ldp.indexing import index_fields
@@ -45,7 +46,6 @@ from ddsnode.rdf.vocab import AS, DCTERMS, DDS, RDF
 ACCEPT = (conneg.NTRIPLES, f"{conneg.JSONLD};q=0.9", f"{conneg.TURTLE};q=0.8")
 HEURISTIC_FRACTION = 0.1  # RFC 9111 4.2.2: 10 % of the time since Last-Modified
 HEURISTIC_CAP = 24 * 3600.0
-COUNT_TERMS = ("supportCount", "likeCount", "followCount", "commentCount", "countsComputedAt")
 
 
 class NotAuthoritative(UpstreamError):

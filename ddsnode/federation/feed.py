@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ddsnode.clock import TIMESTAMP
 from ddsnode.ldp.access import needs_token
 from ddsnode.ldp.containers import ContainerRegistry
 from ddsnode.paths import FEED_PATH
@@ -30,7 +31,7 @@ ACTIONS = {"create": "Create", "update": "Update", "delete": "Delete"}
 
 
 def _stamp(change: Change) -> str:
-    return change.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return change.at.strftime(TIMESTAMP)
 
 
 class ChangeFeed:

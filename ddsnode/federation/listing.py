@@ -18,14 +18,13 @@ from typing import Any
 
 import rdflib
 
+from ddsnode.federation.reactions import COUNT_TERMS
 from ddsnode.ldp import representation
 from ddsnode.ldp.description import container_triples
 from ddsnode.ldp.filters import container_filters
 from ddsnode.problem import BadRequest
 from ddsnode.rdf.vocab import DCTERMS, DDS, LDP, RDF
 from ddsnode.store.base import Filters, Representation, decode_cursor, encode_cursor
-
-COUNT_TERMS = ("supportCount", "likeCount", "followCount", "commentCount", "countsComputedAt")
 
 
 @dataclass(frozen=True)

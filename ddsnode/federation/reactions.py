@@ -17,10 +17,10 @@ the target therefore show A's authoritative count, never a partial sum of their 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 import rdflib
 
+from ddsnode.clock import stamp
 from ddsnode.federation.database import FederationDB
 from ddsnode.ldp.records import OnAccept, WriteHook
 from ddsnode.rdf import rdfio
@@ -29,6 +29,8 @@ from ddsnode.store.base import Store, StoredResource
 
 KIND_TERMS = {"support": "supportCount", "like": "likeCount", "follow": "followCount",
               "comment": "commentCount"}
+#: Every count term the node manages on a resource, with the time they were computed.
+COUNT_TERMS = (*KIND_TERMS.values(), "countsComputedAt")
 
 
 class ReactionLedger:
@@ -164,7 +166,7 @@ def keep_counts(ledger: ReactionLedger) -> WriteHook:
         computed = stored.value(main, DDS.countsComputedAt)
         if computed is None or any(_count_value(stored, main, t) != n
                                    for t, n in counts.items()):
-            computed = rdflib.Literal(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            computed = rdflib.Literal(stamp(),
                                       datatype=XSD.dateTime)
         graph.add((main, DDS.countsComputedAt, computed))
         if not restated:

@@ -23,6 +23,7 @@ from typing import Any
 
 import rdflib
 
+from ddsnode.clock import TIMESTAMP
 from ddsnode.ldp.access import OPERATOR, Reader, ReadRule
 from ddsnode.rdf import rdfio
 from ddsnode.rdf.vocab import DDS, OWL, RDFS, ontology_graph
@@ -74,7 +75,7 @@ class Source:
             out["origin"] = self.origin
         if self.fetched_at is not None:
             out["fetchedAt"] = datetime.fromtimestamp(self.fetched_at, UTC).strftime(
-                "%Y-%m-%dT%H:%M:%SZ")
+                TIMESTAMP)
             out["age"] = int(max(0.0, time.time() - self.fetched_at))
         if self.detail:
             out["detail"] = self.detail[:300]

@@ -12,6 +12,7 @@ from functools import cache
 import rdflib
 from rdflib.term import Node
 
+from ddsnode.clock import TIMESTAMP
 from ddsnode.rdf.vocab import DCTERMS, DDS, FOAF, GEO, RDF, RDFS, SCHEMA, SKOS
 from ddsnode.store.base import IndexFields
 
@@ -59,7 +60,7 @@ def normalise_date(text: str) -> str | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime(TIMESTAMP)
 
 
 def _date(graph: rdflib.Graph, main: rdflib.URIRef) -> str | None:

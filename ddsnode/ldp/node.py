@@ -18,6 +18,7 @@ from typing import Any
 
 import rdflib
 
+from ddsnode.clock import TIMESTAMP
 from ddsnode.ldp import listing, representation
 from ddsnode.ldp.access import needs_token
 from ddsnode.ldp.containers import (
@@ -270,7 +271,7 @@ class Node:
                 # Free-form containers forget deletions (Solid CRUD tests expect 404).
                 raise NotFound(f"Nothing at {target.iri}")
             raise Gone(f"{target.iri} was deleted", extra={
-                "deleted": resource.modified.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "deleted": resource.modified.strftime(TIMESTAMP),
                 "formerType": list(resource.index.types)})
         return Found(resource)
 

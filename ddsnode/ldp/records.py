@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import rdflib
 
+from ddsnode.clock import TIMESTAMP
 from ddsnode.ldp import conneg, representation
 from ddsnode.ldp.admission import check_document, check_subjects, validation_problem
 from ddsnode.ldp.containers import Container, parent_path
@@ -41,7 +42,7 @@ def now() -> datetime:
 
 def date_time(moment: datetime) -> rdflib.Literal:
     """``moment`` as an xsd:dateTime literal in UTC."""
-    return rdflib.Literal(moment.strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=rdflib.XSD.dateTime)
+    return rdflib.Literal(moment.strftime(TIMESTAMP), datatype=rdflib.XSD.dateTime)
 
 
 @dataclass(frozen=True)
