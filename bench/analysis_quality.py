@@ -38,6 +38,7 @@ from ddsnode.settings import Settings
 
 DATA = ROOT.parent / "shared" / "data" / "makeorg-mondedapres" / "mondedapres_2020_05_28.csv"
 PAIRS = ROOT / "bench" / "analysis_eval" / "makeorg_pairs.csv"
+CROSS = ROOT / "bench" / "analysis_eval" / "crosslang_pairs.csv"
 
 
 def load() -> list[Contribution]:
@@ -92,6 +93,42 @@ def duplicates(corpus: list[Contribution]) -> None:
               f"(hard-negative FP {best['hard_fp_rate']:.2f})")
 
 
+def cross_language(corpus: list[Contribution]) -> None:
+    """Pairs whose second proposal is in es/ca/en: compared directly (no shared language),
+    and through a French machine translation as a platform provides (the pivot)."""
+    index = {c.iri: i for i, c in enumerate(corpus)}
+    with CROSS.open(encoding="utf-8") as f:
+        pairs = list(csv.DictReader(f))
+    docs = [analyse_text(c.texts["fr"], "fr") for c in corpus]
+    docs += [analyse_text(p["b_pivot_fr"], "fr") for p in pairs]
+    x = matrix(docs)
+    assert x is not None
+    node, direct, trgm, control = [], [], [], []
+    for n, p in enumerate(pairs):
+        a, b = index[f"makeorg:{p['a_id']}"], index[f"makeorg:{p['b_id']}"]
+        label = int(p["label"])
+        kind = "same" if label else "hard-negative"
+        node.append((label, kind, float((x[a] @ x[len(corpus) + n].T).toarray()[0, 0])))
+        control.append((label, kind, float((x[a] @ x[b].T).toarray()[0, 0])))
+        direct.append((label, kind, 0.0))  # no language in common: the node compares nothing
+        trgm.append((label, kind, similarity(corpus[a].texts["fr"], p["b_translation"])))
+    positives = sum(1 for p in pairs if p["label"] == "1")
+    print(f"cross-language pairs: {len(pairs)} ({positives} same; es/ca/en vs French)")
+    operating = float(Settings({}).analysis_duplicate_threshold)
+    for name, rows, threshold in (
+            (f"node, machine-translation pivot >= {operating}", node, operating),
+            ("node, no pivot (no shared language)", direct, operating),
+            ("pg_trgm on the texts >= 0.25 (Decidim)", trgm, 0.25),
+            (f"control: the same pairs in French >= {operating}", control, operating)):
+        m = metrics(rows, threshold)
+        print(f"{name:<44}{m['precision']:>10.2f}{m['recall']:>8.2f}{m['f1']:>7.2f}"
+              f"{m['hard_fp_rate']:>16.2f}")
+    best = max((metrics(node, t / 100) | {"t": t / 100} for t in range(5, 100)),
+               key=lambda m: (m["precision"] >= 0.85, m["recall"]))
+    print(f"  pivot: best recall with precision >= 0.85 at {best['t']:.2f}: "
+          f"P {best['precision']:.2f} R {best['recall']:.2f}")
+
+
 def stability(corpus: list[Contribution], runs: int) -> None:
     rng = random.Random(13)
     started = time.perf_counter()
@@ -126,6 +163,7 @@ def main() -> None:
     args = parser.parse_args()
     corpus = load()
     duplicates(corpus)
+    cross_language(corpus)
     subset = random.Random(7).sample(corpus, args.sample) if args.sample else corpus
     stability(subset, args.runs)
 
