@@ -18,8 +18,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ddsnode.keys import KEY_FILE, key_id, load_node_key, rotate_node_key
 from ddsnode.federation.signature import Signer
+from ddsnode.keys import KEY_FILE, key_id, load_node_key, rotate_node_key
 from tests.support.cluster import Cluster, ClusterNode, cli, running_cluster, wait_for
 from tests.support.fake_peer import running_fake_peer
 from tests.support.node import REPO

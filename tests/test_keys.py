@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from ddsnode.federation.signature import Signer, verify_request
 from ddsnode.keys import (
     KEY_FILE,
     OLD_KEY_FILE,
@@ -25,7 +26,6 @@ from ddsnode.keys import (
     public_key_pem,
     rotate_node_key,
 )
-from ddsnode.federation.signature import Signer, verify_request
 
 
 def test_a_generated_key_is_pkcs8_pem_readable_by_the_owner_only(tmp_path: Path) -> None:

@@ -277,7 +277,9 @@ def index_page(cat: Catalog, lang: str) -> tuple[str, str]:
             (word("version", lang), esc(cat.onto.value(ontology, OWL.versionInfo) or ""))])
         description = (cat.text(ontology, DCTERMS.description, lang)
                        or cat.text(ontology, RDFS.comment, lang) or "")
-    by_label = (lambda t: sort_key(cat.label(t, lang)))
+    def by_label(t: rdflib.term.Node) -> str:
+        return sort_key(cat.label(t, lang))
+
     body = [f"<p>{esc(description)}</p>", meta,
             section(word("modules", lang), items(_modules(cat, lang), lang), "modules"),
             section(word("classes", lang), '<div class="columns">' + items(

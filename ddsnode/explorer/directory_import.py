@@ -98,7 +98,9 @@ def _coordinate(text: str, low: float, high: float, column: str) -> float | None
 def row_document(cells: list[str], columns: dict[str, int], iri: str, *, lang: str,
                  max_bytes: int, base: str) -> tuple[dict[str, Any], str]:
     """The JSON-LD document of one row and its idempotency key; RowError if refused."""
-    get = lambda column: _cell(cells, columns, column, max_bytes)
+    def get(column: str) -> str:
+        return _cell(cells, columns, column, max_bytes)
+
     name = get("name")
     if not name:
         raise RowError("no name")
@@ -217,7 +219,7 @@ def import_directory(node: Node, path: Path, *, lang: str = "en") -> Report:
     _write(node, f"{base}{KIND_SCHEME_PATH}", kind_scheme_document(base), report, None)
     known, foreign = _existing(node, int(settings.directory_max_organisations))
     taken = set(known.values()) | set(foreign.values())
-    stamp = stamp()
+    imported_at = stamp()
     seen: dict[str, int] = {}
     for line, cells in rows:
         name = cells[columns["name"]].strip()[:80]
@@ -248,7 +250,7 @@ def import_directory(node: Node, path: Path, *, lang: str = "en") -> Report:
             taken.add(iri)
         doc, _ = row_document(cells, columns, iri, lang=lang,
                               max_bytes=int(settings.max_literal_bytes), base=base)
-        _write(node, iri, {**doc, "importedAt": stamp}, report, (line, name))
+        _write(node, iri, {**doc, "importedAt": imported_at}, report, (line, name))
     return report
 
 

@@ -19,8 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ddsnode.keys import public_key_pem
 from ddsnode.federation.signature import Signer
+from ddsnode.keys import public_key_pem
 
 Answer = tuple[int, dict[str, str], bytes]
 
