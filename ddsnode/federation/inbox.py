@@ -30,9 +30,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ddsnode.federation.database import FederationDB
-from ddsnode.keys import load_public_key
 from ddsnode.federation.peers import PeerRegistry
 from ddsnode.federation.signature import NonceCache, SignatureInvalid, verify_request
+from ddsnode.keys import load_public_key
 from ddsnode.outbound import normalise_origin
 from ddsnode.problem import BadRequest, Forbidden
 

@@ -23,7 +23,7 @@ import rdflib
 
 from ddsnode.federation.database import FederationDB
 from ddsnode.outbound import OutboundRefused, blocked_reason, normalise_origin, parse_url
-from ddsnode.paths import CACHE_PATH, FEED_PATH, INBOX_PATH, REACTIONS_PATH, TRACE_PATH
+from ddsnode.paths import FEED_PATH
 from ddsnode.problem import UpstreamError
 from ddsnode.rdf.jsonld import parse_rdf
 from ddsnode.rdf.vocab import AS, LDP, SEC, SOLID

@@ -29,13 +29,10 @@ from ddsnode.paths import (
     CONTEXT_PATH,
     FEED_PATH,
     INBOX_PATH,
-    ONTOLOGY_PATH,
-    SHAPES_PATH,
     SPARQL_PATH,
     WELL_KNOWN_SOLID,
     WELL_KNOWN_VOID,
 )
-from ddsnode.rdf import jsonld
 from ddsnode.rdf.vocab import AS, DCAT, DCTERMS, DDS, FOAF, LDP, OWL, RDF, SEC, SOLID
 from ddsnode.settings import Settings
 
