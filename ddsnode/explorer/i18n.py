@@ -9,7 +9,7 @@ same, with no compile step). The language of a request is, in order: ``?lang=``,
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from babel import Locale

@@ -95,7 +95,10 @@ class SearchEndpoint(FixedMethodsEndpoint):
             await site.send_page(send, read, body, media_type=JSONLD, head=method == "HEAD",
                                  tagged=b"jsonld" + tagged)
             return
-        body = await asyncio.to_thread(self.page, read, query, results)
+        # Kept per (URL, language) and index generation: a popular search renders once.
+        body = await asyncio.to_thread(
+            site.cached, ("search", tuple(read.pairs), read.lang, read.explicit),
+            lambda: self.page(read, query, results))
         await site.send_page(send, read, body, media_type=HTML, head=method == "HEAD",
                              tagged=b"html" + tagged)
 
