@@ -125,7 +125,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("directory_max_map_points", 10_000,
             "Most points a directory map or its GeoJSON carries (the rest are left out)"),
     Setting("explorer_max_query_chars", 200,
-            "Longest search text the explorer takes (`/explore?q=`; 413 above)"),
+            "Longest search text the explorer takes (`/explore?q=`; 400 above)"),
     Setting("explorer_max_terms", 12, "Most words in one explorer search (400 above)"),
     Setting("explorer_max_values", 10,
             "Most values of one facet in an explorer search URL (400 above)"),
