@@ -115,6 +115,7 @@ class SearchIndex:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._counts: LRU[tuple[int, dict[str, list[tuple[str, int]]], int]] = LRU(256)
+        self._results: LRU[Results] = LRU(1024)
         self.generation = 0  # moves whenever a sync changed something (caches key on it)
         conn = self._conn()
         if self._meta(conn, "schema") != SCHEMA_VERSION:
@@ -287,7 +288,15 @@ class SearchIndex:
 
     def search(self, query: SearchQuery) -> Results:
         """A page of the resources ``query`` matches, newest first (keyset paging: a page
-        is a range query on ``docs_order`` after or before the row a cursor names)."""
+        is a range query on ``docs_order`` after or before the row a cursor names).
+        Pages are kept per index generation: a repeated search is a dictionary lookup."""
+        key = (self.generation, query.key(), query.cursor, query.size)
+        found = self._results.peek(key)
+        if found is None:
+            found = self._results.put(key, self._search(query))
+        return found
+
+    def _search(self, query: SearchQuery) -> Results:
         conn = self._conn()
         where, params = self._where(query)
         page_where, page_params, order = where, list(params), "DESC"
@@ -307,7 +316,7 @@ class SearchIndex:
         if newer and not more:
             # Back at the newest rows: that is the first page, asked from the top so
             # that pages keep their boundaries whichever way a reader walks.
-            return self.search(dataclasses.replace(query, cursor=None))
+            return self._search(dataclasses.replace(query, cursor=None))
         if newer:
             rows.reverse()
             has_newer, has_older = more, True
