@@ -1,7 +1,8 @@
 """Fixtures shared by every test module.
 
 ``browser``: the session's headless Chromium (tests/support/browser.py), one for all the
-browser tests (tests/test_browser_*.py), started on first use.
+browser tests (tests/test_browser_*.py), started on first use; ``demo_site``: the demo node
+they browse (``ddsnode demo``, served on a free port).
 """
 
-from tests.support.browser import browser  # noqa: F401 (a fixture: registered here, once)
+from tests.support.browser import browser, demo_site  # noqa: F401 (fixtures, registered once)

@@ -1,7 +1,7 @@
 """Every kind of HTML page the node serves, in a real Chromium (issue 12, issue 15).
 
-A node is served (``ddsnode serve``) with the example scenario written into it through the
-validated write path, as ``ddsnode demo`` loads it. Each page type is opened in Debian's
+The demo node is made by ``ddsnode demo --no-serve`` (the example scenario and the example
+directory, through the validated write path) and served by ``ddsnode serve``. Each page type is opened in Debian's
 Chromium: it loads with no console error and nothing fetched from another host, axe-core
 finds no serious or critical WCAG 2.1 A/AA violation, the keyboard reaches every link with
 a visible focus, and screenshots at desktop and mobile widths land in
@@ -17,19 +17,18 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-import httpx
 import pytest
 
 import ddsnode
-from ddsnode import resources
 from tests.support.browser import (
     assert_accessible,
     assert_focus_visible,
     screenshot,
     visit,
 )
-from tests.support.node import RunningNode, _cli, running_node
+from tests.support.node import RunningNode, _cli
 
 pytestmark = pytest.mark.slow
 
@@ -46,6 +45,15 @@ NODE_PAGES = [
     ("contest-result", "results/municipal-2026-council-secteur-1-seq-2"),
     ("election", "elections/municipal-2026"),
     ("organisation", "organisations/metropole-rivemont"),
+    # The explorer (ddsnode/explorer/): search with facets, the directory and its map.
+    ("home-fr", "?lang=fr"),
+    ("search", "explore"),
+    ("search-results", "explore?q=bike&size=5"),
+    ("search-es", "explore?q=escuela&lang=es"),
+    ("directory", "explore/directory"),
+    ("directory-filtered", "explore/directory?cluster=digitalStrategy&level=consult"),
+    ("directory-organisation",
+     "explore/directory/organisation?id={base}organisations/metropole-rivemont"),
 ]
 # Served as HTML too, by the same renderer as every resource page, but 18,000 elements long:
 # it gets the load checks only (axe takes a minute on it here); the ontology as people read
@@ -54,16 +62,9 @@ LARGE_PAGES = [("ontology", "ns"), ("shapes", "shapes")]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
-    """A served node holding every example, written as ``ddsnode demo`` writes them."""
-    with running_node(tmp_path_factory.mktemp("browser")) as node:
-        with httpx.Client(timeout=30) as http:
-            for path in sorted(resources.examples_dir().glob("*.jsonld")):
-                iri, body = node.example(path.stem)
-                r = http.put(iri, content=body, headers={
-                    **node.auth(), "Content-Type": "application/ld+json"})
-                assert r.status_code in (201, 204), f"{path.name}: {r.status_code} {r.text}"
-        yield node
+def demo(demo_site: RunningNode) -> RunningNode:
+    """The session's demo node (tests/conftest.py)."""
+    return demo_site
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +111,7 @@ def check_page(browser: Any, url: str, name: str) -> None:
 @pytest.mark.parametrize(("name", "path"), NODE_PAGES, ids=[n for n, _ in NODE_PAGES])
 def test_node_page(browser: Any, demo: RunningNode, name: str, path: str) -> None:
     """Each page type of the node passes load, axe, keyboard and screenshot checks."""
-    check_page(browser, demo.url(path), name)
+    check_page(browser, demo.url(path.replace("{base}", quote(demo.base, safe=""))), name)
 
 
 @pytest.mark.parametrize(("name", "path"), LARGE_PAGES, ids=[n for n, _ in LARGE_PAGES])

@@ -159,7 +159,10 @@ def render_map(points: Sequence[MapPoint], bbox: Bbox | None = None, *, width: i
     box = bbox or bbox_of(points)
     groups = cluster_points(points, box, width, height)
     svg = ET.Element("svg", {"xmlns": SVG_NS, "width": str(width), "height": str(height),
-                             "viewBox": f"0 0 {width} {height}", "role": "img",
+                             # a group, not an img: an img's children are hidden from
+                             # assistive technology, and these markers are links (axe
+                             # nested-interactive; WAI-ARIA 1.2 "Children Presentational")
+                             "viewBox": f"0 0 {width} {height}", "role": "group",
                              "class": "dds-map", "aria-labelledby": "dds-map-title dds-map-desc"})
     _text(svg, "title", message("map_title", lang), id="dds-map-title")
     shown = sum(len(g.points) for g in groups)

@@ -24,6 +24,7 @@ import ipaddress
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.support.judges import CACHE, node_available
+from tests.support.node import RunningNode, _cli, _wait, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -95,6 +97,41 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@contextmanager
+def served_demo(root: Path) -> Iterator[RunningNode]:
+    """The demo node as ``ddsnode demo`` makes it (examples and example directory loaded,
+    for its own address), served by ``ddsnode serve`` on a free port of 127.0.0.1."""
+    port = free_port()
+    node_dir = root / "node-demo"
+    _cli("demo", str(node_dir), "--port", str(port), "--no-serve")
+    token = _cli("token", "create", str(node_dir), "--label", "tests").strip()
+    read_token = _cli("token", "create", str(node_dir), "--scope", "read").strip()
+    log = node_dir / "serve.log"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ddsnode", "serve", str(node_dir), "--port", str(port)],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        _wait(base, process, log)
+        yield RunningNode(base, node_dir, token, read_token, process, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    """The demo node of :func:`served_demo`, one for every browser test of the session."""
+    with served_demo(tmp_path_factory.mktemp("browser-demo")) as node:
+        yield node
 
 
 def loopback(url: str) -> bool:
@@ -253,10 +290,13 @@ _PROBE = "selector => {" + _STYLE_JS + """
   }
   return styles;
 }"""
-# The element that has focus now: [its number or -1, its style, the start of its markup].
+# The element that has focus now: [its number, its style, the start of its markup]; the
+# number is -2 when nothing has focus (the keyboard went past the last element), -1 for an
+# element the probe did not list.
 _ACTIVE = "() => {" + _STYLE_JS + """
   const el = document.activeElement;
-  if (!el || !el.dataset || el.dataset.focusProbe === undefined) return [-1, '', ''];
+  if (!el || el === document.body || el === document.documentElement) return [-2, '', ''];
+  if (!el.dataset || el.dataset.focusProbe === undefined) return [-1, '', ''];
   return [Number(el.dataset.focusProbe), focusStyle(el), el.outerHTML.slice(0, 120)];
 }"""
 
@@ -268,11 +308,17 @@ def assert_focus_visible(page: Any, *, limit: int = 200) -> int:
     plain: list[str] = page.evaluate(_PROBE, _FOCUSABLE)
     invisible: list[str] = []
     seen: set[int] = set()
-    for _ in range(min(limit, len(plain) + 1)):
+    previous = -1
+    # A date input takes several presses (day, month, year, its calendar button), so there
+    # are more presses than stops.
+    for _ in range(4 * min(limit, len(plain) + 1)):
         page.keyboard.press("Tab")
         index, style, markup = page.evaluate(_ACTIVE)
-        if index < 0 or index in seen:
-            break  # left the page's elements (the browser's own UI), or wrapped round
+        if index == -2 or (index in seen and index != previous) or len(seen) >= limit:
+            break  # past the last element, or wrapped round to the first
+        if index == previous or index == -1:
+            continue  # the next part of the same field, or something the probe left out
+        previous = index
         seen.add(index)
         if style == plain[index]:
             invisible.append(markup)
