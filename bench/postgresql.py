@@ -1,6 +1,6 @@
 """PostgreSQL store with 1, 2 and 4 worker processes against the embedded store, same run.
 
-    .venv/bin/python bench/postgresql.py [--duration 5] [--connections 16] [--workers 1,2,4]
+    .venv/bin/python bench/postgresql.py [--duration 3] [--connections 16] [--workers 1,2,4]
 
 Starts a throwaway PostgreSQL from the distribution's binaries (tests/support/postgres.py:
 initdb in a temporary directory, fsync on, ``synchronous_commit = on``) and, in turn, a
@@ -145,10 +145,10 @@ def takeover(node: Node, supervisor: subprocess.Popen[bytes], rounds: int) -> li
 def main() -> int:
     """Run every configuration and print the tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--duration", type=int, default=3)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--workers", default="1,2,4")
-    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=10)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ddsbench-pg-"))
     results: list[Result] = []
@@ -173,7 +173,7 @@ def main() -> int:
         node = Node(tmp, {"DDS_STORE": "postgresql", "DDS_DATABASE_URL": pg.database()})
         try:
             node.serve(workers=2)
-            waits = takeover(node, node.procs[0], 3)
+            waits = takeover(node, node.procs[0], 2)
         finally:
             node.stop()
     by = {(r.name, r.server): r for r in results}

@@ -190,6 +190,16 @@ class PostgresqlStore(Store):
 
     def get(self, iri: str) -> StoredResource | None:
         """The resource or its tombstone, or None: one statement, so one snapshot."""
+        tx = self._tx()
+        if tx is not None and iri in tx.reads:
+            found: StoredResource | None = tx.reads[iri]
+            return found
+        found = self._get(iri)
+        if tx is not None:
+            tx.reads[iri] = found
+        return found
+
+    def _get(self, iri: str) -> StoredResource | None:
         row = self._one(_GET, (iri,))
         if row is None:
             return None

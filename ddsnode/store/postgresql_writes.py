@@ -53,6 +53,11 @@ class Tx:
         self.pending: list[Pending] = []
         self.deferred: list[str] = ["BEGIN"]
         self.savepoints = 0
+        # Resources this transaction read (None: absent), until it writes them: the node
+        # reads a write's container and target several times per request, and a batch
+        # then sees one state of them, as on SQLite (whose batch holds the write lock).
+        # Compare and swap is unaffected: put/delete lock and check the row itself.
+        self.reads: dict[str, Any] = {}
 
     def run(self, statements: Sequence[Statement]) -> list[list[Any]]:
         """Send what is deferred and ``statements`` in one round trip; each one's rows."""
@@ -100,6 +105,7 @@ class Tx:
     def rollback_to(self, name: str) -> None:
         """Undo what was written under savepoint ``name`` (sent: it was used)."""
         self.deferred.clear()  # releases of savepoints inside it: gone with it
+        self.reads.clear()  # some may be of writes undone here
         self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
         self.conn.execute(f"RELEASE SAVEPOINT {name}")
 
@@ -113,6 +119,7 @@ class Tx:
 
 def put(tx: Tx, r: StoredResource, expect_version: int | None) -> StoredResource:
     """Create or replace ``r``: two round trips."""
+    tx.reads.pop(r.iri, None)
     row_, parent_, seq_ = tx.run([
         ("SELECT seq, kind, version, container FROM resources WHERE iri = %s FOR UPDATE",
          (r.iri,), False),
@@ -173,6 +180,7 @@ def put(tx: Tx, r: StoredResource, expect_version: int | None) -> StoredResource
 
 def delete(tx: Tx, iri: str, tombstone: StoredResource, expect_version: int | None) -> None:
     """Replace ``iri`` by ``tombstone``: two or three round trips."""
+    tx.reads.pop(iri, None)
     rows = tx.one("SELECT seq, kind, version, container, index_json FROM resources "
                   "WHERE iri = %s FOR UPDATE", (iri,))
     if not rows:
@@ -201,31 +209,31 @@ def delete(tx: Tx, iri: str, tombstone: StoredResource, expect_version: int | No
 
 def number(tx: Tx, pending: list[Pending]) -> None:
     """Give the transaction's changes their numbers, write the log, member counts and
-    stamps, and COMMIT: the serialised tail (the log_head row stays locked until the
-    COMMIT ends, so numbers follow commit order)."""
+    stamps, and COMMIT, in one round trip: the serialised tail. Its first statement locks
+    the log_head row until the COMMIT ends, so numbers follow commit order; the others
+    read the new head (their own write) and number the changes below it."""
     if not pending:
         tx.run([("COMMIT", (), False)])
         return
-    last = int(tx.one("UPDATE log_head SET seq = seq + %s WHERE id = 1 RETURNING seq",
-                      (len(pending),))[0][0])
-    first = last - len(pending) + 1
+    total = len(pending)
+    head = "(SELECT seq FROM log_head WHERE id = 1)"
     stamps: dict[str, int] = {}
     counts: dict[str, int] = {}
     log = []
-    for n, p in enumerate(pending):
-        seq = first + n
-        log.append((seq, p.iri, p.action, p.at.isoformat(), p.container,
+    for n, p in enumerate(pending, start=1):  # change n is head - total + n
+        log.append((total - n, p.iri, p.action, p.at.isoformat(), p.container,
                     json.dumps(list(p.types))))
         for container in (p.container, p.left):
             if container is not None:
-                stamps[container] = seq
+                stamps[container] = total - n
         for container, delta in p.counts:
             counts[container] = counts.get(container, 0) + delta
-    tx.run([("INSERT INTO changes VALUES (%s, %s, %s, %s, %s, %s)", log, True),
-            (("INSERT INTO stamps VALUES (%s, %s) ON CONFLICT (container) "
-             "DO UPDATE SET seq = excluded.seq"), sorted(stamps.items()), True),
-            (("INSERT INTO members VALUES (%s, %s) ON CONFLICT (container) "
-             "DO UPDATE SET live = members.live + excluded.live"), sorted(counts.items()), True),
+    tx.run([("UPDATE log_head SET seq = seq + %s WHERE id = 1", (total,), False),
+            (f"INSERT INTO changes VALUES ({head} - %s, %s, %s, %s, %s, %s)", log, True),
+            (f"INSERT INTO stamps VALUES (%s, {head} - %s) ON CONFLICT (container) "
+             "DO UPDATE SET seq = excluded.seq", sorted(stamps.items()), True),
+            ("INSERT INTO members VALUES (%s, %s) ON CONFLICT (container) "
+             "DO UPDATE SET live = members.live + excluded.live", sorted(counts.items()), True),
             ("COMMIT", (), False)])
 
 
