@@ -55,7 +55,6 @@ WEB_LAYERS = ("http", "explorer.web", "commands")
 MAX_LINES = 400
 #: Modules allowed past MAX_LINES, and why.
 LARGE_MODULES: dict[str, str] = {
-    "ddsnode/federation/hub.py": "the push, sync and receiving loops; to be split in three",
     "ddsnode/store/embedded.py": "one transaction boundary around SQLite and the index",
     "ddsnode/store/sparql.py": "one SPARQL Update per write, with its layout",
     "ddsnode/store/index.py": "the derived SPARQL index: replay, quarantine and the worker",

@@ -41,6 +41,7 @@ from ddsnode.rdf import rdfio
 from ddsnode.rdf.jsonld import DEFAULT_LIMITS, JsonLdLimits, parse_rdf
 from ddsnode.rdf.rdfterms import InvalidTerm, check_graph
 from ddsnode.rdf.vocab import AS, DCTERMS, DDS, RDF
+from ddsnode.store.base import Filters
 
 # N-Triples first: the cheapest to parse; JSON-LD and Turtle from nodes that lack it.
 ACCEPT = (conneg.NTRIPLES, f"{conneg.JSONLD};q=0.9", f"{conneg.TURTLE};q=0.8")
@@ -389,6 +390,65 @@ class PeerCache:
         with conn:
             conn.execute(f"DELETE FROM cache_links WHERE iri IN ({oldest})", args)
             conn.execute(f"DELETE FROM cache WHERE iri IN ({oldest})", args)
+
+
+def forget_origin(db: sqlite3.Connection, origin: str) -> None:
+    """Forget every cached resource of ``origin``, inside the caller's transaction on
+    ``db`` (a peer removed: ``PeerRegistry.remove``)."""
+    db.execute("DELETE FROM cache_links WHERE iri IN (SELECT iri FROM cache "
+               "WHERE origin = ?)", (origin,))
+    db.execute("DELETE FROM cache WHERE origin = ?", (origin,))
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A valid cached resource as a federated listing shows it."""
+
+    seq: int  # its position: the listing's keyset cursor
+    iri: str
+    origin: str
+    types: tuple[str, ...]
+    title: str
+    states: tuple[str, ...]
+    summary: dict[str, object]
+
+
+def listed(db: FederationDB, container: str, filters: Filters, after: int | None,
+           limit: int) -> list[Listed]:
+    """Valid cached resources of our ``container`` path matching ``filters``, most recently
+    (re)stored first, after position ``after`` (``ddsnode.federation.listing``)."""
+    sql = ["SELECT seq, iri, origin, types, title, states, summary FROM cache "
+           "WHERE container = ? AND status = 'valid'"]
+    args: list[object] = [container]
+    if after is not None:
+        sql.append("AND seq < ?")
+        args.append(after)
+    for column, value in (("types", filters.type), ("states", filters.state),
+                          ("topics", filters.topic), ("areas", filters.area)):
+        if value:
+            sql.append(f"AND instr({column}, ?) > 0")
+            args.append(f" {value} ")
+    if filters.platform:
+        sql.append("AND platform = ?")
+        args.append(filters.platform)
+    if filters.date_from:
+        sql.append("AND date >= ?")
+        args.append(filters.date_from)
+    if filters.date_to:
+        sql.append("AND date <= ?")
+        args.append(filters.date_to + ("T23:59:59Z" if len(filters.date_to) == 10 else ""))
+    if filters.bbox:
+        min_long, min_lat, max_long, max_lat = filters.bbox
+        sql.append("AND long BETWEEN ? AND ? AND lat BETWEEN ? AND ?")
+        args += [min_long, max_long, min_lat, max_lat]
+    if filters.text:
+        sql.append("AND instr(lower(title || ' ' || text), ?) > 0")
+        args.append(filters.text.lower())
+    sql.append("ORDER BY seq DESC LIMIT ?")
+    args.append(limit)
+    rows = db.connect().execute(" ".join(sql), args).fetchall()
+    return [Listed(r[0], r[1], r[2], tuple(r[3].split()), r[4], tuple(r[5].split()),
+                   json.loads(r[6] or "{}")) for r in rows]
 
 
 def _stale(entry: CacheEntry, error: str) -> CacheEntry:

@@ -3,21 +3,29 @@
 SQLite in WAL mode with ``synchronous=FULL`` (as the embedded store): a row is durable
 once its transaction commits, and several processes may open the file at once, so
 ``ddsnode peer add`` writes here while the server runs and the server's federation loop
-reads the new peer at its next step. Tables::
+reads the new peer at its next step. Tables, each read and written by one module only
+(its owner, in brackets; others call the owner's methods)::
 
-    peers        nodes we follow: origin, base IRI, key, inbox, feed, feed cursor, status
-    followers    nodes that follow us: origin, inbox (from our peer registry), since
-    cache        peer resources (RFC 9111 semantics: etag, last_modified, max_age,
+    peers        [peers] nodes we follow: origin, base IRI, key, inbox, feed, feed cursor,
+                 status
+    followers    [peers] nodes that follow us: origin, inbox (from our peer registry), since
+    cache        [cache] peer resources (RFC 9111 semantics: etag, last_modified, max_age,
                  fetched_at), valid or quarantined (with the SHACL report), listing columns
-    cache_links  trace links (subject, predicate, object) of cached resources, for trace
-    outbox       activities to deliver, one row per (activity, inbox): attempts, next
-                 attempt, last error, state pending | delivered | dead
-    breakers     per-host circuit breaker: consecutive failures, open until
-    seen         activity ids already processed by our inbox (receiver idempotence)
-    reactions    reactions to our resources, local and verified remote ones
-    counted      our resources whose counts the node computes (clients cannot set them)
-    baselines    counts an imported resource's source platform stated when counting began
-    meta         small values: the push cursor (last change seq turned into activities)
+    cache_links  [cache] trace links (subject, predicate, object) of cached resources
+    outbox       [outbox] activities to deliver, one row per (activity, inbox): attempts,
+                 next attempt, last error, state pending | delivered | dead
+    breakers     [outbox] per-host circuit breaker: consecutive failures, open until
+    seen         [inbox] activity ids already processed by our inbox (receiver idempotence)
+    reactions    [reactions] reactions to our resources, local and verified remote ones
+    counted      [reactions] our resources whose counts the node computes (clients cannot
+                 set them)
+    baselines    [reactions] counts an imported resource's source platform stated when
+                 counting began
+    meta         [database] small values: the push cursor (last change seq turned into
+                 activities, ``push.PUSH_CURSOR``)
+
+A change that spans owners (a peer removed: its row, its cached resources, its pending
+letters) runs in one transaction, the owners' functions taking the connection.
 """
 
 from __future__ import annotations

@@ -1,42 +1,36 @@
-"""The federation runtime: one node's peers, cache, feed, outbox and inbox, and its loops.
+"""The federation hub: one node's peers, cache, feed, outbox and inbox, and its loops.
 
-Three background tasks run while the server runs (:meth:`Federation.start`):
+:class:`Federation` keeps the state the federation jobs share (``federation.db``, the
+peer registry, the one outbound client, the peer cache, the outbox, the reaction ledger,
+the change feed, the inbox) and the lifecycle. Three background tasks run while the
+server runs (:meth:`Federation.start`), each a step of one job:
 
-* **push** — reads the store's change log after the persisted push cursor (so writes by
-  any process, the CLI or an importer, are seen) and turns each published change into an
-  activity queued for every follower's inbox; a reaction or comment on a peer's resource
-  is also queued for that peer's inbox, and one on ours is counted at once;
+* **push** — our changes to followers' inboxes (:mod:`ddsnode.federation.push`);
 * **delivery** — delivers due outbox rows (:mod:`ddsnode.federation.outbox`);
 * **sync** — the fallback for lost notifications: reads each peer's feed after its
-  cursor (a new peer from 0: the cold sync) and revalidates what changed.
+  cursor and revalidates what changed (:mod:`ddsnode.federation.sync`).
 
-A received activity (:meth:`Federation.handle`) is a hint: Create/Update revalidate the
-object from its origin through the cache; Delete drops it; reactions to our resources are
-recorded and recounted; Follow/Undo maintain the followers.
+A received activity (:meth:`Federation.handle`) is acted on by
+:mod:`ddsnode.federation.receiving`; reactions to our resources are counted by
+:mod:`ddsnode.federation.counting`. The hub also configures peers (describe, add,
+follow, unfollow).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-import rdflib
-
-from ddsnode.federation.cache import (
-    REACTION_CLASSES,
-    PeerCache,
-    actor_of,
-    is_reaction,
-    reaction_target,
-)
+from ddsnode.federation.cache import PeerCache
+from ddsnode.federation.counting import Counting
 from ddsnode.federation.database import FederationDB
-from ddsnode.federation.feed import AS_CONTEXT, MEDIA_TYPE, ChangeFeed, cursor_of
-from ddsnode.federation.inbox import Inbox, object_iri
+from ddsnode.federation.feed import AS_CONTEXT, ChangeFeed
+from ddsnode.federation.inbox import Inbox
 from ddsnode.federation.outbox import Outbox
 from ddsnode.federation.peers import (
     Peer,
@@ -45,8 +39,11 @@ from ddsnode.federation.peers import (
     read_description,
     refuse_peer_address,
 )
-from ddsnode.federation.reactions import ReactionLedger, platform_counts
+from ddsnode.federation.push import Push
+from ddsnode.federation.reactions import ReactionLedger
+from ddsnode.federation.receiving import Receiving
 from ddsnode.federation.signature import Signer
+from ddsnode.federation.sync import Sync
 from ddsnode.federation.trace import trace_predicates
 from ddsnode.keys import KEY_FILE, key_id, load_node_key, public_key_pem
 from ddsnode.outbound import (
@@ -54,18 +51,12 @@ from ddsnode.outbound import (
     PeerError,
     normalise_origin,
 )
-from ddsnode.problem import Problem, Unprocessable
-from ddsnode.rdf import rdfio
+from ddsnode.problem import Unprocessable
 from ddsnode.rdf.jsonld import JsonLdLimits
-from ddsnode.store.base import Change
 
 log = logging.getLogger("ddsnode.federation")
 
-PUSH_CURSOR = "push_cursor"
-RECENT_PUSH = 200  # changes a new follower is sent at once (the rest: our feed)
 DESCRIPTION_ACCEPT = ("text/turtle", "application/ld+json")
-FEED_ACCEPT = (MEDIA_TYPE, "application/ld+json", "application/json")
-MAX_THREAD_DEPTH = 100  # replies followed up to what a thread is about
 
 
 class Federation:
@@ -98,7 +89,12 @@ class Federation:
                                max_bytes=self.max_document_bytes,
                                limits=JsonLdLimits.from_settings(settings),
                                link_predicates=frozenset(trace_predicates()))
-        self.outbox = Outbox(self.db, self.client, on_delivered=self._delivered)
+        # The jobs: each reads the shared state above through this hub.
+        self.counting = Counting(self)
+        self.push = Push(self)
+        self.sync = Sync(self)
+        self.receiving = Receiving(self)
+        self.outbox = Outbox(self.db, self.client, on_delivered=self.sync.after_delivery)
         self.ledger = ReactionLedger(self.db)
         self.feed = ChangeFeed(node.store, self.base, node.containers)
         self.inbox = Inbox(self.db, self.peers, self.refresh_peer,
@@ -110,8 +106,6 @@ class Federation:
                                     else sync_concurrency)
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
-        self._syncing: set[str] = set()
-        self._resync: set[str] = set()  # peers to sync again as soon as the running one ends
 
     @staticmethod
     def register(node: Any, federation: Federation) -> None:
@@ -138,12 +132,7 @@ class Federation:
 
     async def _loops(self, *, wait: bool = True) -> None:
         """Start the loops (and, with ``wait``, run until cancelled, then stop them)."""
-        if not self.db.get_meta(PUSH_CURSOR):
-            # A node that starts federating publishes its past through the feed, not pushes;
-            # but its past local reactions (e.g. imported comments) still count.
-            await asyncio.to_thread(self.record_local_history)
-            await asyncio.to_thread(lambda: self.db.set_meta(PUSH_CURSOR,
-                                                             str(self.feed.latest())))
+        await asyncio.to_thread(self.push.begin)
         loops = [asyncio.create_task(self._forever(loop))
                  for loop in (self._push_loop, self._delivery_loop, self._sync_loop)]
         if not wait:
@@ -164,7 +153,7 @@ class Federation:
         self._tasks.clear()
         await self.client.aclose()
 
-    async def _forever(self, step: Any) -> None:
+    async def _forever(self, step: Callable[[], Awaitable[None]]) -> None:
         while True:
             try:
                 await step()
@@ -174,7 +163,7 @@ class Federation:
                 log.exception("federation loop %s failed; continuing", step.__name__)
                 await asyncio.sleep(1.0)
 
-    def spawn(self, coroutine: Any) -> None:
+    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         """Run ``coroutine`` in the background (kept referenced until it ends; errors logged)."""
         async def guarded() -> None:
             try:
@@ -187,6 +176,30 @@ class Federation:
         task = asyncio.create_task(guarded())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    # --- the loops -----------------------------------------------------------------------
+
+    async def _push_loop(self) -> None:
+        pushed = await asyncio.to_thread(self.push.once)
+        if not pushed:
+            await asyncio.sleep(self.push_interval)
+
+    async def _delivery_loop(self) -> None:
+        await self.outbox.deliver_due()
+        self.outbox.wakeup.clear()
+        due = self.outbox.next_due()
+        # Rows queued by another process (``ddsnode peer add``) cannot set our wakeup
+        # event: look again within 0.1 s (one indexed query).
+        wait = 0.1 if due is None else min(0.1, max(0.0, due - time.time()))
+        try:
+            await asyncio.wait_for(self.outbox.wakeup.wait(), timeout=wait)
+        except TimeoutError:
+            pass
+
+    async def _sync_loop(self) -> None:
+        for peer in self.sync.due(time.time()):
+            self.spawn(self.sync.read_feed(peer))
+        await asyncio.sleep(0.5)
 
     # --- peers -------------------------------------------------------------------------
 
@@ -227,52 +240,6 @@ class Federation:
         self.outbox.hurry(origin)
         return peer
 
-    def follow_back(self, peer: Peer) -> None:
-        """Make sure our Follow of ``peer`` reaches it now (it just followed us).
-
-        ``peer add`` is run on both nodes, one after the other: the first node's Follow is
-        refused (401) until the other has configured it, then waits out its retry backoff
-        while new resources are pushed to nobody. A Follow from a peer we follow means it
-        now knows us: our pending Follow is made due at once, or a new one is queued if
-        none since we added the peer was delivered (issue 10, item 1).
-        """
-        conn = self.db.connect()
-        delivered = conn.execute(
-            "SELECT 1 FROM outbox WHERE host = ? AND activity_id LIKE '%#follow-%' AND "
-            "state = 'delivered' AND created_at >= ? LIMIT 1",
-            (peer.origin, peer.followed_since)).fetchone()
-        if delivered:
-            return
-        pending = conn.execute(
-            "SELECT 1 FROM outbox WHERE host = ? AND activity_id LIKE '%#follow-%' AND "
-            "state = 'pending' LIMIT 1", (peer.origin,)).fetchone()
-        if not pending:
-            self.follow(peer)
-        self.outbox.hurry(peer.origin)
-
-    def _delivered(self, inbox: str, body: bytes) -> None:
-        """After a delivery: once a peer has accepted our Follow, read its feed at once, so
-        what it published before it knew us as a follower is not left to the next poll."""
-        if b'"Follow"' not in body:
-            return
-        try:
-            activity = json.loads(body)
-        except ValueError:
-            return
-        if not isinstance(activity, dict) or activity.get("type") != "Follow":
-            return
-        peer = self.peers.get(inbox)
-        if peer is not None and peer.status == "active":
-            self.sync_soon(peer)
-
-    def sync_soon(self, peer: Peer) -> None:
-        """Sync ``peer`` now, or right after the sync already running (which may have read
-        its feed before the change we want)."""
-        if peer.origin in self._syncing:
-            self._resync.add(peer.origin)
-        else:
-            self.spawn(self.sync_peer(peer))
-
     def follow(self, peer: Peer) -> None:
         """Queue a Follow of ``peer`` (the peer records us as a follower)."""
         self.outbox.enqueue({"@context": AS_CONTEXT, "id": f"{self.base}#follow-{uuid.uuid4()}",
@@ -286,285 +253,20 @@ class Federation:
                              "object": {"type": "Follow", "actor": self.base,
                                         "object": peer.base}}, [peer.inbox])
 
-    # --- push ----------------------------------------------------------------------------
-
-    async def _push_loop(self) -> None:
-        pushed = await asyncio.to_thread(self.push_once)
-        if not pushed:
-            await asyncio.sleep(self.push_interval)
+    # --- the jobs (push.py, sync.py, receiving.py, counting.py) ---------------------------
 
     def push_once(self, limit: int = 500) -> int:
         """Turn the changes after the push cursor into queued activities; returns how many."""
-        after = int(self.db.get_meta(PUSH_CURSOR, "0") or 0)
-        changes = self.node.store.changes(after, limit)
-        if not changes:
-            return 0
-        followers = [f.inbox for f in self.peers.followers()]
-        for change in changes:
-            if self.feed.published(change):
-                self._push(change, followers)
-        self.db.set_meta(PUSH_CURSOR, str(changes[-1].seq))
-        return len(changes)
-
-    def accept_follower(self, origin: str) -> None:
-        """Record the configured peer at ``origin`` as a follower (its Follow verified):
-        follow it back if our Follow has not reached it, and send it what it missed."""
-        peer = self.peers.get(origin)
-        if peer is None or not peer.inbox:
-            return
-        known = any(f.origin == origin for f in self.peers.followers())
-        self.peers.add_follower(origin, peer.inbox, peer.keyid)
-        if peer.status == "active":
-            self.follow_back(peer)
-            if not known:
-                self.push_recent(peer)
-
-    def push_recent(self, peer: Peer, window: int = RECENT_PUSH) -> int:
-        """Queue for a new follower the changes made since its operator and ours configured
-        each other (at most the last ``window``): they were pushed before it followed us,
-        to nobody (issue 10, item 1). Older ones it reads from our feed. Returns how many."""
-        latest = self.feed.latest()
-        since = peer.followed_since - 1.0  # our peer row's creation: `peer add` here
-        queued = 0
-        for change in self.node.store.changes(max(0, latest - window), window):
-            if change.at.timestamp() >= since and self.feed.published(change):
-                queued += self.outbox.enqueue(self.feed.activity(change, context=True),
-                                              [peer.inbox])
-        return queued
-
-    def record_local_history(self, batch: int = 1000) -> int:
-        """Record every live local reaction to a local resource already in the change log."""
-        after, recorded = 0, 0
-        while changes := self.node.store.changes(after, batch):
-            after = changes[-1].seq
-            for change in changes:
-                if change.action == "delete" or not self.feed.published(change):
-                    continue
-                found = self._reaction(change)
-                if found is not None and found[1].startswith(self.base):
-                    kind, target, actor = found
-                    self.ledger.record(change.iri, actor, target, kind, "local")
-                    recorded += 1
-        return recorded
-
-    def _reaction(self, change: Change) -> tuple[str, str, str] | None:
-        """(kind, target, actor) when the changed resource is a reaction or comment.
-
-        The change log carries the resource's types, so other resources (most writes)
-        are passed over without reading and parsing them.
-        """
-        if not REACTION_CLASSES.intersection(change.types):
-            return None
-        resource = self.node.store.get(change.iri)
-        if resource is None or resource.kind != "rdf" or not resource.ntriples:
-            return None
-        graph = rdfio.graph_from_ntriples(resource.ntriples)
-        found = reaction_target(graph, change.iri)
-        if found is None:
-            return None
-        target = self.thread_root(found[1]) if found[0] == "comment" else found[1]
-        return found[0], target, str(actor_of(graph, change.iri) or change.iri)
-
-    def thread_root(self, target: str) -> str:
-        """What a comment thread is about: a reply counts toward the resource its thread
-        answers, as Decidim counts (dds:commentCount: "published comments, replies
-        included"), not toward the comment it replies to. Local comments only."""
-        for _ in range(MAX_THREAD_DEPTH):
-            stored = self.node.store.get(target) if target.startswith(self.base) else None
-            if stored is None or stored.kind != "rdf" or not stored.ntriples:
-                return target
-            found = reaction_target(rdfio.graph_from_ntriples(stored.ntriples), target)
-            if found is None or found[0] != "comment":
-                return target
-            target = found[1]
-        return target
-
-    def _push(self, change: Change, followers: list[str]) -> None:
-        activity = self.feed.activity(change, context=True)
-        inboxes = list(followers)
-        recount: str | None = None
-        if change.action == "delete":
-            inboxes += self.outbox.inboxes_notified_about(change.iri)
-            recount = self.ledger.forget(change.iri)
-        else:
-            found = self._reaction(change)
-            if found is not None:
-                kind, target, actor = found
-                if target.startswith(self.base):
-                    self.ledger.record(change.iri, actor, target, kind, "local")
-                    recount = target
-                else:
-                    peer = self.peers.get(target)
-                    if peer is not None and peer.inbox:
-                        inboxes.append(peer.inbox)
-        if inboxes:
-            self.outbox.enqueue(activity, inboxes)
-        if recount:
-            self.recount(recount)
-
-    def recount(self, target: str) -> None:
-        """Recompute and publish the counts of our resource ``target``."""
-        if not self.ledger.is_counted(target):
-            self.ledger.set_baseline(target, platform_counts(self.node.store, target))
-        self.ledger.mark_counted(target)
-        self.node.recount(target)
-
-    # --- delivery ------------------------------------------------------------------------
-
-    async def _delivery_loop(self) -> None:
-        await self.outbox.deliver_due()
-        self.outbox.wakeup.clear()
-        due = self.outbox.next_due()
-        # Rows queued by another process (``ddsnode peer add``) cannot set our wakeup
-        # event: look again within 0.1 s (one indexed query).
-        wait = 0.1 if due is None else min(0.1, max(0.0, due - time.time()))
-        try:
-            await asyncio.wait_for(self.outbox.wakeup.wait(), timeout=wait)
-        except TimeoutError:
-            pass
-
-    # --- sync (pull) ---------------------------------------------------------------------
-
-    async def _sync_loop(self) -> None:
-        now = time.time()
-        for peer in self.peers.all():
-            if peer.status != "active" or peer.origin in self._syncing:
-                continue
-            # New peers (never synced) at once; failing ones every few seconds; others at
-            # the poll interval.
-            wait = 2.0 if peer.last_error else self.poll_interval
-            if peer.last_sync is None or now - peer.last_sync >= wait:
-                self.spawn(self.sync_peer(peer))
-        await asyncio.sleep(0.5)
+        return self.push.once(limit)
 
     async def sync_peer(self, peer: Peer, *, page_size: int = 1000) -> dict[str, int]:
         """Read ``peer``'s feed after its cursor and revalidate what changed."""
-        self._syncing.add(peer.origin)
-        self._resync.discard(peer.origin)
-        stats = {"pages": 0, "fetched": 0, "dropped": 0, "errors": 0, "stale": 0}
-        cursor = peer.cursor
-        gate = asyncio.Semaphore(self.sync_concurrency)
-
-        async def apply(iri: str, item: dict[str, Any]) -> None:
-            async with gate:
-                outcome = await self._revalidate(iri, item.get("type") == "Delete",
-                                                 peer.origin)
-                stats[outcome] += 1
-
-        try:
-            while True:
-                result = await self.client.fetch(f"{peer.feed}?after={cursor}&limit={page_size}",
-                                                 accept=FEED_ACCEPT,
-                                                 max_bytes=self.max_document_bytes)
-                stats["pages"] += 1
-                page = await asyncio.to_thread(_json, result.body)
-                items = [i for i in page.get("orderedItems", []) if isinstance(i, dict)]
-                latest: dict[str, dict[str, Any]] = {}
-                for item in items:  # within a page only the last change of an IRI matters
-                    iri = object_iri(item)
-                    if iri is not None and _same_origin(iri, peer.origin):
-                        latest[iri] = item
-                await asyncio.gather(*(apply(i, a) for i, a in latest.items()))
-                if stats["stale"]:
-                    # The peer failed mid-page: keep the cursor, so the next round redoes it.
-                    raise PeerError(peer.feed, "unreachable", "resources failed during sync")
-                following = cursor_of(page)
-                if following is None or following <= cursor:
-                    break
-                cursor = following
-                self.peers.set_cursor(peer.origin, cursor)
-            self.peers.set_cursor(peer.origin, cursor)
-        except (PeerError, Problem, ValueError) as exc:
-            self.peers.set_cursor(peer.origin, cursor, error=str(exc))
-        except Exception as exc:  # noqa: BLE001 — a peer's odd feed must not stop the loop
-            # Recorded like any sync error, so the next try waits (2 s), not 0.5 s.
-            log.warning("sync of %s failed: %r", peer.origin, exc)
-            self.peers.set_cursor(peer.origin, cursor, error=f"{type(exc).__name__}: {exc}")
-        finally:
-            self._syncing.discard(peer.origin)
-            if peer.origin in self._resync:
-                again = self.peers.get(peer.origin)
-                if again is not None:
-                    self.spawn(self.sync_peer(again))
-        return stats
-
-    async def _revalidate(self, iri: str, deleted: bool, sender: str) -> str:
-        """Apply one change of a peer's resource: 'fetched', 'dropped', 'errors' (not kept:
-        invalid, off-origin) or 'stale' (the peer failed; try again later)."""
-        if deleted:
-            self.cache.drop(iri)
-            target = self.ledger.forget(iri)
-            if target:
-                await asyncio.to_thread(self.recount, target)
-            return "dropped"
-        try:
-            # Learned from the peer itself (its feed or a notification it signed).
-            entry = await self.cache.fetch(iri, revalidate=True, learned=True)
-        except Problem as exc:
-            if exc.status in (404, 410):
-                return "dropped"
-            log.info("not cached: %s", exc)
-            if isinstance(exc, PeerError) and exc.reason in ("unreachable", "timeout"):
-                return "stale"
-            return "errors"
-        if entry.stale_error:
-            return "stale"
-        graph = await asyncio.to_thread(entry.graph) if is_reaction(entry.types) \
-            else rdflib.Graph()
-        found = reaction_target(graph, iri)
-        if found is not None and found[1].startswith(self.base):
-            actor = actor_of(graph, iri)
-            # A peer is authoritative for its own people only: a reaction it keeps for an
-            # actor of another origin is not counted.
-            counts = actor is not None and _same_origin(str(actor), sender)
-            target = await asyncio.to_thread(self.thread_root, found[1]) \
-                if found[0] == "comment" else found[1]
-            if counts and self.ledger.record(iri, str(actor), target, found[0], sender):
-                await asyncio.to_thread(self.recount, target)
-        elif self.ledger.target_of(iri):  # it no longer reacts to ours
-            target = self.ledger.forget(iri)
-            if target:
-                await asyncio.to_thread(self.recount, target)
-        return "fetched"
-
-    # --- inbox ---------------------------------------------------------------------------
+        return await self.sync.read_feed(peer, page_size=page_size)
 
     async def handle(self, activity: dict[str, Any], sender: str) -> None:
-        """Act on an admitted activity (already verified by :class:`ddsnode.federation.inbox.Inbox`)."""
-        kind = activity["type"]
-        if kind == "Follow":
-            if activity.get("object") in (self.base, self.base.rstrip("/")):
-                # SQLite writes may wait for another process's lock: not on the loop.
-                await asyncio.to_thread(self.accept_follower, sender)
-            return
-        if kind == "Undo":
-            inner = activity.get("object")
-            if isinstance(inner, dict) and inner.get("type") == "Follow":
-                await asyncio.to_thread(self.peers.remove_follower, sender)
-                return
-            iri = object_iri(activity) if not isinstance(inner, dict) else object_iri(inner)
-            if iri and _same_origin(iri, sender):
-                target = self.ledger.forget(iri)
-                if target:
-                    await asyncio.to_thread(self.recount, target)
-            return
-        iri = object_iri(activity)
-        if iri is not None:
-            await self._revalidate(iri, kind == "Delete", sender)
+        """Act on an admitted activity (verified by :class:`ddsnode.federation.inbox.Inbox`)."""
+        await self.receiving.handle(activity, sender)
 
-
-def _same_origin(iri: str, origin: str) -> bool:
-    try:
-        return normalise_origin(iri) == origin
-    except ValueError:
-        return False
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError("the peer's feed page is not JSON") from None
-    if not isinstance(value, dict):
-        raise ValueError("the peer's feed page is not a JSON object")  # noqa: TRY004
-    return value
+    def recount(self, target: str) -> None:
+        """Recompute and publish the counts of our resource ``target``."""
+        self.counting.recount(target)

@@ -18,6 +18,9 @@ from typing import Any
 
 import rdflib
 
+from ddsnode.federation.cache import listed
+from ddsnode.federation.database import FederationDB
+from ddsnode.federation.peers import PeerRegistry
 from ddsnode.federation.reactions import COUNT_TERMS
 from ddsnode.ldp import representation
 from ddsnode.ldp.description import container_triples
@@ -39,48 +42,19 @@ class Member:
     summary: Mapping[str, object]
 
 
-def _cache_page(db: Any, container: str, filters: Filters, after: int | None,
+def _cache_page(db: FederationDB, container: str, filters: Filters, after: int | None,
                 limit: int) -> list[tuple[int, Member]]:
-    sql = [("SELECT c.seq, c.iri, c.types, c.title, c.states, c.summary, p.base FROM cache c "
-            "LEFT JOIN peers p ON p.origin = c.origin WHERE c.container = ? AND "
-            "c.status = 'valid'")]
-    args: list[Any] = [container]
-    if after is not None:
-        sql.append("AND c.seq < ?")
-        args.append(after)
-    for column, value in (("types", filters.type), ("states", filters.state),
-                          ("topics", filters.topic), ("areas", filters.area)):
-        if value:
-            sql.append(f"AND instr(c.{column}, ?) > 0")
-            args.append(f" {value} ")
-    if filters.platform:
-        sql.append("AND c.platform = ?")
-        args.append(filters.platform)
-    if filters.date_from:
-        sql.append("AND c.date >= ?")
-        args.append(filters.date_from)
-    if filters.date_to:
-        sql.append("AND c.date <= ?")
-        args.append(filters.date_to + ("T23:59:59Z" if len(filters.date_to) == 10 else ""))
-    if filters.bbox:
-        min_long, min_lat, max_long, max_lat = filters.bbox
-        sql.append("AND c.long BETWEEN ? AND ? AND c.lat BETWEEN ? AND ?")
-        args += [min_long, max_long, min_lat, max_lat]
-    if filters.text:
-        sql.append("AND instr(lower(c.title || ' ' || c.text), ?) > 0")
-        args.append(filters.text.lower())
-    sql.append("ORDER BY c.seq DESC LIMIT ?")
-    args.append(limit)
-    import json
-    rows = db.connect().execute(" ".join(sql), args).fetchall()
-    return [(r[0], Member(r[1], tuple(r[2].split()), r[3], tuple(r[4].split()),
-                          r[6] or "", json.loads(r[5] or "{}"))) for r in rows]
+    """Cached members (the cache's rows), each labelled with its peer's base IRI."""
+    entries = listed(db, container, filters, after, limit)
+    bases = PeerRegistry(db).bases() if entries else {}
+    return [(e.seq, Member(e.iri, e.types, e.title, e.states, bases.get(e.origin, ""),
+                           e.summary)) for e in entries]
 
 
 MAX_CURSOR = 2048  # characters: a cursor carries one IRI or row number, base64-encoded
 
 
-def federated_page(node: Any, db: Any, container_iri: str, container_path: str,
+def federated_page(node: Any, db: FederationDB, container_iri: str, container_path: str,
                    params: Mapping[str, str], offer: str) -> tuple[Representation, str | None,
                                                                    dict[str, str]]:
     """One page of ``container`` with ``scope=federation``: (representation, next cursor,

@@ -23,6 +23,7 @@ import asyncio
 import json
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,6 +102,15 @@ class Outbox:
         rows = self.db.connect().execute("SELECT DISTINCT inbox FROM outbox WHERE object = ?",
                                          (object_iri,)).fetchall()
         return [r[0] for r in rows]
+
+    def holds(self, host: str, id_part: str, state: str, *, since: float | None = None) -> bool:
+        """Whether a row for ``host`` in ``state`` (queued at or after ``since``) carries an
+        activity whose id contains ``id_part`` (``#follow-``: one of our Follows)."""
+        row = self.db.connect().execute(
+            "SELECT 1 FROM outbox WHERE host = ? AND instr(activity_id, ?) > 0 AND state = ? "
+            "AND (? IS NULL OR created_at >= ?) LIMIT 1",
+            (host, id_part, state, since, since)).fetchone()
+        return row is not None
 
     def letters(self, state: str) -> list[Letter]:
         """Rows in ``state`` (pending, delivered, dead), oldest first."""
@@ -242,3 +252,10 @@ def _retry_after(exc: PeerError) -> float | None:
         return parsedate_to_datetime(text).timestamp() - time.time()
     except (TypeError, ValueError):
         return None
+
+
+def abandon_host(db: sqlite3.Connection, host: str, reason: str) -> None:
+    """Move the pending rows for ``host`` to the dead letters, inside the caller's
+    transaction on ``db`` (a peer removed: ``PeerRegistry.remove``)."""
+    db.execute("UPDATE outbox SET state = 'dead', last_error = ? "
+               "WHERE state = 'pending' AND host = ?", (reason, host))

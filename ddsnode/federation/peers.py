@@ -21,7 +21,9 @@ from ipaddress import IPv6Address, ip_address
 
 import rdflib
 
+from ddsnode.federation.cache import forget_origin
 from ddsnode.federation.database import FederationDB
+from ddsnode.federation.outbox import abandon_host
 from ddsnode.outbound import OutboundRefused, blocked_reason, normalise_origin, parse_url
 from ddsnode.paths import FEED_PATH
 from ddsnode.problem import UpstreamError
@@ -118,6 +120,10 @@ class PeerRegistry:
         rows = self.db.connect().execute(f"SELECT {_COLUMNS} FROM peers ORDER BY origin")
         return [_peer(r) for r in rows.fetchall()]
 
+    def bases(self) -> dict[str, str]:
+        """The base IRI of each configured peer, by origin."""
+        return dict(self.db.connect().execute("SELECT origin, base FROM peers").fetchall())
+
     def get(self, origin: str) -> Peer | None:
         """The peer at ``origin`` (any URL on it is accepted), or None."""
         try:
@@ -155,16 +161,14 @@ class PeerRegistry:
         return origin
 
     def remove(self, origin: str) -> bool:
-        """Forget a peer, its follow of us and its cached resources; False if unknown."""
+        """Forget a peer, its follow of us, its cached resources and what was still to be
+        sent to it, in one transaction; False if unknown."""
         origin = normalise_origin(origin)
         with self.db.connect() as db:
             gone = db.execute("DELETE FROM peers WHERE origin = ?", (origin,)).rowcount
             db.execute("DELETE FROM followers WHERE origin = ?", (origin,))
-            db.execute("DELETE FROM cache_links WHERE iri IN (SELECT iri FROM cache "
-                       "WHERE origin = ?)", (origin,))
-            db.execute("DELETE FROM cache WHERE origin = ?", (origin,))
-            db.execute("UPDATE outbox SET state = 'dead', last_error = 'peer removed' "
-                       "WHERE state = 'pending' AND host = ?", (origin,))
+            forget_origin(db, origin)
+            abandon_host(db, origin, "peer removed")
         return bool(gone)
 
     def set_cursor(self, origin: str, cursor: int, *, error: str = "") -> None:
@@ -198,6 +202,14 @@ class PeerRegistry:
         rows = self.db.connect().execute(
             "SELECT origin, inbox, keyid, since FROM followers ORDER BY origin").fetchall()
         return [Follower(*r) for r in rows]
+
+
+def same_origin(iri: str, origin: str) -> bool:
+    """Whether ``iri`` is on ``origin`` (False for what is not a URL we could fetch)."""
+    try:
+        return normalise_origin(iri) == origin
+    except ValueError:
+        return False
 
 
 def unique(values: Iterable[str]) -> list[str]:

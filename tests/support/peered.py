@@ -49,7 +49,7 @@ class Peered:
         """Apply a Create of the peer's ``iri`` as a notification or feed item would."""
         origin = self.fed.peers.origins()
         assert origin
-        return str(self.run(self.fed._revalidate(iri, False, next(iter(origin)))))
+        return str(self.run(self.fed.sync.revalidate(iri, False, next(iter(origin)))))
 
     def answers(self) -> None:
         """The node still answers: a local read and a SPARQL query."""
