@@ -29,6 +29,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -111,11 +112,14 @@ def build_index(node_dir: Path) -> float:
 def wrk(url: str, paths: list[str], accept: str, duration: int,
         connections: int) -> dict[str, float]:
     """req/s, p50, p95, p99 (ms) of wrk rotating over ``paths`` of ``url``."""
-    out = subprocess.run(
-        [ensure_wrk(), "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-         "--latency", "-s", str(HERE / "wrk" / "explore.lua"), url],
-        capture_output=True, text=True, check=True,
-        env={**os.environ, "PATHS": "|".join(paths), "ACCEPT": accept}).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".paths") as listing:
+        listing.write("\n".join(paths) + "\n")
+        listing.flush()
+        out = subprocess.run(
+            [ensure_wrk(), "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+             "--latency", "-s", str(HERE / "wrk" / "explore.lua"), url],
+            capture_output=True, text=True, check=True,
+            env={**os.environ, "PATHS_FILE": listing.name, "ACCEPT": accept}).stdout
     unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
     def ms(pattern: str) -> float:
@@ -195,8 +199,11 @@ def main() -> int:
         with sqlite3.connect(node_dir / "explorer.sqlite3") as db:
             vocabulary = [r[0] for r in db.execute(
                 "SELECT word FROM vocab WHERE length(word) > 4 ORDER BY word LIMIT 4000")]
-        fresh = ["/explore?" + urlencode([("q", w), ("kind", kinds[i % len(kinds)])])
-                 for i, w in enumerate(vocabulary)] if kinds else searches
+        # 20 page sizes x the vocabulary: about 80,000 different URLs, picked at random.
+        fresh = ["/explore?" + urlencode([("q", w), ("kind", kinds[i % len(kinds)]),
+                                          ("size", str(size))])
+                 for i, w in enumerate(vocabulary) for size in range(10, 30)] \
+            if kinds else searches
         rows = [
             ("search + facets, new each time (HTML)",
              wrk(base, fresh, "text/html", args.duration, args.connections)),
