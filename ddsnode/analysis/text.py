@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 LANGUAGES = ("fr", "en", "ca", "es")
 WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
@@ -56,23 +56,32 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@cache
+def _content(word: str, lang: str) -> str | None:
+    """The folded lemma of a lowercase ``word``, or None for a stopword (cached per word)."""
+    stop = stopwords(lang)
+    if word in stop:
+        return None
+    base = lemma(word, lang) if lang in LANGUAGES else word
+    if base in stop or len(base) < 2:
+        return None
+    return fold(base)
+
+
 def tokens(text: str, lang: str) -> list[str]:
     """Content words of ``text``: lemmatised, stopwords out, accents folded."""
-    stop = stopwords(lang)
     out = []
     for match in WORD.finditer(text.lower()):
-        word = match.group(0)
-        if word in stop:
-            continue
-        base = lemma(word, lang) if lang in LANGUAGES else word
-        if base in stop or len(base) < 2:
-            continue
-        out.append(fold(base))
+        term = _content(match.group(0), lang)
+        if term is not None:
+            out.append(term)
     return out
 
 
+@lru_cache(maxsize=1 << 17)
 def analyse_text(text: str, lang: str) -> str:
-    """``text`` as the space-joined tokens the vectorisers read."""
+    """``text`` as the space-joined tokens the vectorisers read (cached: topics, duplicates
+    and summaries each read every text)."""
     return " ".join(tokens(text, lang))
 
 
