@@ -132,6 +132,13 @@ def test_focus_without_outline_is_reported(browser: Any, site: str) -> None:
         assert_focus_visible(v.page)
 
 
+def test_focus_past_the_tab_limit_is_checked_too(browser: Any, site: str) -> None:
+    """On a page longer than the Tab walk, the elements after it are still checked."""
+    with visit(browser, site + "/flat-focus") as v, \
+            pytest.raises(AssertionError, match='class="flat"'):
+        assert_focus_visible(v.page, limit=1)
+
+
 def test_tab_order_is_what_the_keyboard_reaches(browser: Any, site: str) -> None:
     """An element taken out of the tab order (tabindex=-1) is not expected; one put in it
     (tabindex=0) is, with the browser's own focus ring."""

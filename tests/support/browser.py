@@ -290,6 +290,19 @@ _PROBE = "selector => {" + _STYLE_JS + """
   }
   return styles;
 }"""
+# Focuses each listed element from script (as :focus-visible, which a keyboard user sees)
+# and returns the start of the markup of those whose look does not change.
+_EACH = "plain => {" + _STYLE_JS + """
+  const unchanged = [];
+  for (const el of document.querySelectorAll('[data-focus-probe]')) {
+    el.focus({focusVisible: true});
+    if (focusStyle(el) === plain[Number(el.dataset.focusProbe)]) {
+      unchanged.push(el.outerHTML.slice(0, 120));
+    }
+    el.blur();
+  }
+  return unchanged;
+}"""
 # The element that has focus now: [its number, its style, the start of its markup]; the
 # number is -2 when nothing has focus (the keyboard went past the last element), -1 for an
 # element the probe did not list.
@@ -301,10 +314,12 @@ _ACTIVE = "() => {" + _STYLE_JS + """
 }"""
 
 
-def assert_focus_visible(page: Any, *, limit: int = 200) -> int:
+def assert_focus_visible(page: Any, *, limit: int = 80) -> int:
     """Tab through the page from the top (up to ``limit`` stops): every element the
-    keyboard reaches shows that it has focus, and, on pages with fewer focusable elements
-    than ``limit``, every visible one is reached. Returns the number of stops."""
+    keyboard reaches shows that it has focus and, on pages with no more focusable elements
+    than ``limit``, every visible one is reached. Past ``limit`` (a long index page), the
+    others are focused from script instead, each with its focus shown as to a keyboard
+    user (``:focus-visible``), and must show it too. Returns the number of Tab stops."""
     plain: list[str] = page.evaluate(_PROBE, _FOCUSABLE)
     invisible: list[str] = []
     seen: set[int] = set()
@@ -322,6 +337,8 @@ def assert_focus_visible(page: Any, *, limit: int = 200) -> int:
         seen.add(index)
         if style == plain[index]:
             invisible.append(markup)
+    if len(plain) > limit:
+        invisible += page.evaluate(_EACH, plain)
     assert not invisible, f"{page.url}: focus not visible on\n" + "\n".join(invisible[:10])
     if len(plain) <= limit:
         assert len(seen) == len(plain), (
