@@ -394,3 +394,15 @@ def test_limits_on_what_a_run_reads(tmp_path: Path) -> None:
     assert from_ntriples(iri, f'<{iri}> <http://purl.org/dc/terms/title> "Vélo"@fr .\n'
                               f'<{iri}> <https://w3id.org/dds/ns#state> '
                               '<https://w3id.org/dds/state/withdrawn> .\n', 1000) is None
+
+
+def test_one_run_at_a_time(corpus: Path) -> None:
+    import fcntl
+
+    from ddsnode.problem import Conflict
+    (corpus / "analysis").mkdir(exist_ok=True)
+    with open(corpus / "analysis" / "run.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a run in another process holds it
+        with pytest.raises(Conflict):
+            analyse(Settings.load(corpus), corpus)
+    assert analyse(Settings.load(corpus), corpus).written > 0

@@ -11,6 +11,7 @@ contributions are still there: a reviewer's verdict outlives the scores.
 
 from __future__ import annotations
 
+import fcntl
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,10 +23,10 @@ import pyoxigraph
 
 from ddsnode.analysis import corpus, documents, duplicates, summaries, topics
 from ddsnode.analysis.progress import Progress
-from ddsnode.analysis.state import State, load_model, save_model
+from ddsnode.analysis.state import DIRECTORY, State, load_model, save_model
 from ddsnode.analysis.verifier import verified
 from ddsnode.ldp.node import Node
-from ddsnode.problem import Problem
+from ddsnode.problem import Conflict, Problem
 from ddsnode.settings import Settings
 
 MEDIA_TYPE = "application/ld+json"
@@ -95,8 +96,23 @@ def _review(node: Node, iri: str) -> tuple[str, str | None] | None:
 
 def analyse(settings: Settings, node_dir: Path, *, scope: str = "local", since: str = "",
             full: bool = False, progress: Progress | None = None) -> RunReport:
-    """Run the analysis on the node at ``node_dir``; returns what it did."""
-    progress = progress or Progress(enabled=False)
+    """Run the analysis on the node at ``node_dir``; returns what it did.
+
+    One run at a time per node (Conflict otherwise): two would race on the state and
+    delete each other's outputs."""
+    folder = node_dir / DIRECTORY
+    folder.mkdir(exist_ok=True)
+    with open(folder / "run.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Conflict(f"another analysis of {node_dir} is running") from None
+        return _analyse(settings, node_dir, scope, since, full,
+                        progress or Progress(enabled=False))
+
+
+def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: bool,
+             progress: Progress) -> RunReport:
     started_at = datetime.now(UTC)
     started = started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     node = Node.open(settings)
