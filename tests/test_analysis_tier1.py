@@ -255,6 +255,13 @@ def test_cli_runs_with_a_progress_bar_and_twice(corpus: Path) -> None:
                              capture_output=True, text=True,
                              timeout=300)
     assert missing.returncode == 2
+    not_a_date = subprocess.run([*cmd, "--since", "yesterday"], check=False,
+                                capture_output=True, text=True, timeout=300)
+    assert not_a_date.returncode == 2 and "ISO 8601" in not_a_date.stderr
+    window = subprocess.run([*cmd, "--since", "2026-03-02", "--quiet"], check=False,
+                            capture_output=True, text=True, timeout=300)
+    assert window.returncode == 0 and window.stderr == ""
+    assert "5 contributions" in window.stdout  # the comments (created 2026-03-02)
 
 
 def test_analysis_state_can_be_lost(corpus: Path) -> None:
