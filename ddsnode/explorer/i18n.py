@@ -81,7 +81,7 @@ class Translator:
 
     def number(self, value: float) -> str:
         """A number with this language's separators."""
-        return format_decimal(value, locale=self.lang)
+        return _number(value, self.lang)
 
     def percent(self, value: float) -> str:
         """A fraction as a percentage with one decimal (``0.554`` -> ``55,4 %``)."""
@@ -90,7 +90,18 @@ class Translator:
     @staticmethod
     def language_name(code: str) -> str:
         """A language's own name (``català``), for switches and the language facet."""
-        try:
-            return str(Locale.parse(code).get_display_name(code) or code)
-        except (ValueError, TypeError, LookupError):
-            return code
+        return _language_name(code)
+
+
+# Babel parses its locale data on every call: a page formats hundreds of facet counts.
+@lru_cache(maxsize=16384)
+def _number(value: float, lang: str) -> str:
+    return str(format_decimal(value, locale=lang))
+
+
+@lru_cache(maxsize=1024)
+def _language_name(code: str) -> str:
+    try:
+        return str(Locale.parse(code).get_display_name(code) or code)
+    except (ValueError, TypeError, LookupError):
+        return code

@@ -219,8 +219,11 @@ def build(graph: rdflib.Graph, iri: str, lang: str, labels_of: LabelsOf) -> Reso
         for obj in objects:
             if isinstance(obj, rdflib.BNode) or str(obj).startswith(iri + "#"):
                 # A nested node (a place, an address): its own labelled values, inline.
+                # Coordinates and geometry literals (lat, long, WKT) are for maps, not
+                # for reading: a nested node shows its words and its links.
                 inner = [value(v) for p, v in sorted(graph.predicate_objects(obj), key=str)
-                         if p != RDF.type and not isinstance(v, rdflib.BNode)]
+                         if p != RDF.type and not isinstance(v, rdflib.BNode)
+                         and not (isinstance(v, rdflib.Literal) and v.datatype is not None)]
                 values += [v for v in inner if v.text]
             else:
                 values.append(value(obj))
