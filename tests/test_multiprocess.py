@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -44,6 +46,7 @@ PROPOSAL = """@prefix dds: <https://w3id.org/dds/ns#> .
   dct:subject <https://w3id.org/dds/topic/mobility> .
 """
 TURTLE = {"Content-Type": "text/turtle"}
+DDS = "https://w3id.org/dds/ns#"
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +230,56 @@ def test_postgresql_restart_under_load(server: PostgresServer, node: PgNode) -> 
                 assert r.status_code == 200 and title in r.text, (iri, r.status_code)
         print(f"restart under load: {len(acknowledged)} acknowledged writes, all readable; "
               f"{statuses.count(503)} answered 503")
+
+
+def test_init_on_postgresql_import_while_serving_and_workers_need_it(
+        server: PostgresServer, tmp_path: Path) -> None:
+    from tests.support.decidim_variants import NIGHTLY
+    from tests.support.node import REPO, free_port
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/"
+
+    def ddsnode(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "ddsnode", *args], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=600, check=False)
+
+    url = server.database()
+    made = ddsnode("init", str(tmp_path / "pg"), "--base-url", base, "--database-url", url)
+    assert made.returncode == 0, made.stderr
+    settings = (tmp_path / "pg" / "settings.toml").read_text()
+    assert 'store = "postgresql"' in settings and url in settings
+    with Processes(PgNode(tmp_path / "pg", base, port, "", url, env)) as procs:
+        served = procs.start(port, workers=2)
+        # an admin command writes to the same database while two workers serve it
+        imported = ddsnode("import", "decidim", str(tmp_path / "pg"), str(NIGHTLY), "--quiet")
+        assert imported.returncode == 0, imported.stderr[-2000:]
+        with httpx.Client(timeout=30) as http:
+            page = http.get(served + "proposals/", params={"limit": 200},
+                            headers={"Accept": "text/turtle"}).text
+            assert page.count("nightly-decidim-org-") >= 45
+            count = http.get(served + "sparql", params={"query": (
+                "SELECT (COUNT(?p) AS ?n) { ?p a <https://w3id.org/dds/ns#Proposal> }")},
+                headers={"Accept": "application/sparql-results+json"}).json()
+            # every process's index replays what the import wrote to the shared log
+            from ddsnode.store.base import Filters
+            from ddsnode.store.postgresql import PostgresqlStore
+            store = PostgresqlStore(url)
+            try:
+                typed, after = 0, None
+                while True:
+                    got = store.children(base + "proposals/", after=after, limit=100,
+                                         filters=Filters(type=DDS + "Proposal"))
+                    typed += len(got.items)
+                    if got.next is None:
+                        break
+                    after = got.next
+            finally:
+                store.close()
+            assert typed > 0
+            assert int(count["results"]["bindings"][0]["n"]["value"]) == typed
+    # several workers on the embedded store: refused in one line, exit 2
+    ddsnode("init", str(tmp_path / "embedded"))
+    refused = ddsnode("serve", str(tmp_path / "embedded"), "--workers", "2")
+    assert refused.returncode == 2 and "postgresql" in refused.stderr

@@ -40,6 +40,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("dir", type=Path)
     p.add_argument("--base-url", help="public base IRI (default http://127.0.0.1:8000/)")
     p.add_argument("--name", help="human name of the node")
+    p.add_argument("--database-url",
+                   help="keep the store in this PostgreSQL database (store = postgresql), "
+                        "e.g. postgresql:///dds (docs/storage.md)")
     p.set_defaults(func=_init)
     s = sub.add_parser("serve", help="serve a node directory over HTTP")
     s.add_argument("dir", type=Path)
@@ -54,7 +57,9 @@ def add_parser(sub: Any) -> None:
 
 
 def _init(args: argparse.Namespace) -> int:
-    settings = init_node(args.dir, base_url=args.base_url, name=args.name)
+    extra = {"store": "postgresql", "database_url": args.database_url} \
+        if args.database_url else None
+    settings = init_node(args.dir, base_url=args.base_url, name=args.name, extra=extra)
     print(f"created node {settings.name!r} at {args.dir} (base {settings.base_url})")
     from ddsnode.cli import program  # hints that work as printed (.venv/bin/ddsnode)
     print(f"next: {program()} serve {args.dir}    and for writes: "
