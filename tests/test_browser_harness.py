@@ -21,6 +21,7 @@ from ddsnode.http.middleware import PAGE_POLICY
 from tests.support.browser import (
     assert_accessible,
     assert_focus_visible,
+    assert_reflows,
     axe,
     loopback,
     screenshot,
@@ -52,6 +53,10 @@ PAGES: dict[str, tuple[str, bytes]] = {
     "/faint": ("text/html", _page('<p class="faint">Barely readable text on white.</p>')),
     "/flat-focus": ("text/html", _page('<p><a href="/clean">one</a> '
                                        '<a class="flat" href="/clean">two</a></p>')),
+    "/wide": ("text/html", _page("<p>" + "x" * 300 + "</p><table><tr><td>" + "y" * 300
+                                 + "</td></tr></table>")),
+    "/wide-table": ("text/html", _page("<p>Votes</p><table><tr><td>" + "y" * 300
+                                       + "</td></tr></table>")),
     "/skip": ("text/html", _page('<p><a href="/clean">before</a> '
                                  '<a href="/clean" tabindex="-1">skipped</a> '
                                  '<span tabindex="0">custom</span></p>')),
@@ -144,6 +149,14 @@ def test_tab_order_is_what_the_keyboard_reaches(browser: Any, site: str) -> None
     (tabindex=0) is, with the browser's own focus ring."""
     with visit(browser, site + "/skip") as v:
         assert assert_focus_visible(v.page) == 2
+
+
+def test_reflow(browser: Any, site: str) -> None:
+    """Text wider than 320 px fails the reflow check; a wide data table alone does not."""
+    with visit(browser, site + "/wide") as v, pytest.raises(AssertionError, match="xxx"):
+        assert_reflows(v.page)
+    with visit(browser, site + "/wide-table") as v:
+        assert_reflows(v.page)
 
 
 def test_loopback() -> None:

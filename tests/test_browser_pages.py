@@ -25,6 +25,7 @@ import ddsnode
 from tests.support.browser import (
     assert_accessible,
     assert_focus_visible,
+    assert_reflows,
     screenshot,
     visit,
 )
@@ -98,12 +99,13 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def check_page(browser: Any, url: str, name: str) -> None:
-    """Load, axe, keyboard, screenshots: the checks every page type gets."""
+    """Load, axe, keyboard, reflow, screenshots: the checks every page type gets."""
     with visit(browser, url) as v:
         assert v.page.title(), f"{url}: no <title>"
         assert v.page.locator("h1").count() >= 1, f"{url}: no heading"
         assert_accessible(v.page)
         assert_focus_visible(v.page)
+        assert_reflows(v.page)
         shots = screenshot(v.page, name)
         assert all(p.stat().st_size > 1000 for p in shots)
 

@@ -266,6 +266,41 @@ def screenshot(page: Any, name: str) -> list[Path]:
     return written
 
 
+# With data tables (and the map) set aside (WCAG 1.4.10 exempts "content which requires
+# two-dimensional layout for usage or meaning"), whether the page is wider than the window,
+# and if so the innermost elements that stick out or whose text does. Set aside through
+# the CSSOM, which the pages' style-src policy allows, and put back after.
+_OVERFLOW = """() => {
+  const exempt = [...document.querySelectorAll('table, svg')];
+  const kept = exempt.map(el => el.style.display);
+  exempt.forEach(el => el.style.display = 'none');
+  const width = document.documentElement.clientWidth;
+  let wide = [];
+  if (document.documentElement.scrollWidth > width) {
+    const out = [...document.body.querySelectorAll('*')].filter(el =>
+      el.getBoundingClientRect().right > width + 1 || el.scrollWidth > el.clientWidth + 1);
+    wide = out.filter(el => !out.some(o => o !== el && el.contains(o)))
+      .map(el => el.outerHTML.slice(0, 120));
+    if (!wide.length) wide = ['(the page is ' + document.documentElement.scrollWidth + ' px)'];
+  }
+  exempt.forEach((el, i) => el.style.display = kept[i]);
+  return wide;
+}"""
+REFLOW = {"width": 320, "height": 640}
+
+
+def assert_reflows(page: Any) -> None:
+    """At 320 CSS px wide (1280 px at 400 % zoom), nothing outside a data table makes the
+    page scroll sideways (WCAG 2.1, 1.4.10 Reflow)."""
+    before = page.viewport_size
+    page.set_viewport_size(REFLOW)
+    try:
+        wide: list[str] = page.evaluate(_OVERFLOW)
+    finally:
+        page.set_viewport_size(before)
+    assert not wide, f"{page.url}: wider than 320 px:\n" + "\n".join(wide[:5])
+
+
 # What an element looks like now: an outline, a shadow, a border, a background, an
 # underline or a colour that changes when it gets focus is a visible focus (WCAG 2.4.7).
 _STYLE_JS = """function focusStyle(el) {
