@@ -413,3 +413,19 @@ def test_one_run_at_a_time(corpus: Path) -> None:
         with pytest.raises(Conflict):
             analyse(Settings.load(corpus), corpus)
     assert analyse(Settings.load(corpus), corpus).written > 0
+
+
+def test_topics_are_labelled_in_the_languages_translations_carry(corpus: Path) -> None:
+    spec = {"title": {"fr": "Une piste cyclable protégée sur le pont",
+                      "en": "A protected bike lane on the bridge",
+                      "es": "Un carril bici protegido en el puente"},
+            "body": {"fr": "Protéger les cyclistes sur le pont avec une piste séparée.",
+                     "en": "Protect cyclists on the bridge with a separate lane.",
+                     "es": "Proteger a los ciclistas en el puente con un carril separado."},
+            "machineTranslated": ["en", "es"]}
+    write(corpus, proposal_doc("bike-bridge", spec))
+    analyse(Settings.load(corpus), corpus)
+    topic = next(lines for iri, lines in outputs(corpus).items() if "/topic-" in iri and
+                 BASE + "proposals/bike-bridge" in objects(lines, DDS + "member"))
+    labels = {line.rsplit("@", 1)[1].split()[0] for line in topic if "prefLabel" in line}
+    assert {"fr", "en", "es"} <= labels

@@ -21,7 +21,7 @@ from typing import Any
 
 import pyoxigraph
 
-from ddsnode.analysis import corpus, documents, duplicates, summaries, topics
+from ddsnode.analysis import corpus, documents, duplicates, labels, summaries, topics
 from ddsnode.analysis.progress import Progress
 from ddsnode.analysis.state import DIRECTORY, State, load_model, save_model
 from ddsnode.analysis.verifier import verified
@@ -160,7 +160,9 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
         state.contributions = {c.iri: [c.digest(), *assignment.get(c.iri, (None, None))]
                                for c in items}
         if model is not None:
-            for cluster in topics.clusters(model, assignment, found):
+            made_clusters = topics.clusters(model, assignment, found)
+            labels.complete(made_clusters, found)  # languages only translations carry
+            for cluster in made_clusters:
                 doc = documents.topic_doc(base, model.model_id, cluster)
                 docs[doc["id"]] = doc
                 report.topics += 1

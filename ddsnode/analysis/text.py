@@ -57,7 +57,7 @@ def fold(text: str) -> str:
 
 
 @cache
-def _content(word: str, lang: str) -> str | None:
+def content(word: str, lang: str) -> str | None:
     """The folded lemma of a lowercase ``word``, or None for a stopword (cached per word)."""
     stop = stopwords(lang)
     if word in stop:
@@ -72,7 +72,7 @@ def tokens(text: str, lang: str) -> list[str]:
     """Content words of ``text``: lemmatised, stopwords out, accents folded."""
     out = []
     for match in WORD.finditer(text.lower()):
-        term = _content(match.group(0), lang)
+        term = content(match.group(0), lang)
         if term is not None:
             out.append(term)
     return out

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -71,7 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(429, b'{"error": "rate limited"}', {"retry-after": "30"})
             return
         if mode == "slow":
-            time.sleep(self.server.delay)
+            self.server.stopping.wait(self.server.delay)  # ends early when the test does
         if mode == "malformed":
             content = '{"statements": [ {"text": "cut short'
         elif mode == "nested":
@@ -103,10 +102,14 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeLLM(ThreadingHTTPServer):
     """The server; ``mode`` and ``delay`` may be changed between requests."""
 
-    daemon_threads = True
+    # Handler threads are joined on close (a daemon thread still sleeping in "slow" mode
+    # would wake up during interpreter shutdown).
+    daemon_threads = False
+    block_on_close = True
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.stopping = threading.Event()
         self.mode = "ok"
         self.delay = 0.0
         self.requests: list[dict[str, Any]] = []
@@ -126,6 +129,7 @@ def fake_llm() -> Iterator[FakeLLM]:
     try:
         yield server
     finally:
+        server.stopping.set()
         server.shutdown()
         server.server_close()
         thread.join(5)
