@@ -175,7 +175,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Most peer resources one trace fetches (the others are read from the cache)"),
     # issue 13: `ddsnode analyse` (ddsnode.analysis, docs/analysis.md)
     Setting("analysis_max_contributions", 200_000,
-            "Most contributions one analysis run reads (the newest first; the rest are left out)"),
+            "Most contributions one analysis run reads (proposals, then comments, each newest "
+            "first; the rest are left out)"),
     Setting("analysis_max_text_chars", 20_000,
             "Characters of one contribution's text the analysis looks at (the rest is cut)"),
     Setting("analysis_topics", 0,
