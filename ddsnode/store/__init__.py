@@ -42,7 +42,9 @@ def open_store(settings: Settings) -> Store:
         if not settings.sparql_query_url or not settings.sparql_update_url:
             raise ValueError("store = sparql needs sparql_query_url and sparql_update_url")
         from ddsnode.store.sparql import SparqlStore
-        return SparqlStore(settings.sparql_query_url, settings.sparql_update_url)
+        return SparqlStore(settings.sparql_query_url, settings.sparql_update_url,
+                           user=settings.sparql_user, password=settings.sparql_password,
+                           auth=settings.sparql_auth)
     if settings.store == "postgresql":
         if not settings.database_url:
             raise ValueError("store = postgresql needs database_url (DDS_DATABASE_URL)")

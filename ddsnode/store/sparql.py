@@ -31,6 +31,7 @@ import base64
 import dataclasses
 import io
 import json
+import logging
 import random
 import threading
 import time
@@ -42,7 +43,15 @@ from typing import Any
 import httpx
 import pyoxigraph as ox
 
-from ddsnode.problem import BadRequest, Conflict, Gone, NotFound, Unavailable
+from ddsnode.problem import (
+    BadRequest,
+    Conflict,
+    Gone,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    Unavailable,
+)
 from ddsnode.rdf.rdfterms import check_iri, check_ntriples
 from ddsnode.store import readonly
 from ddsnode.store.base import (
@@ -76,6 +85,8 @@ from ddsnode.store.sparql_layout import (
     triples,
 )
 
+log = logging.getLogger(__name__)
+
 BUCKET = 100  # seqs per paging bucket (d:bucket = seq div BUCKET): ~2 ms of server work
 MAX_BUCKETS_PER_REQUEST = 64
 LEASE_SECONDS = 30.0  # a write lock left by a dead process expires after this
@@ -93,13 +104,27 @@ class SparqlStore(Store):
     """Resources in a SPARQL 1.1 Query/Update server; several nodes may share one."""
 
     def __init__(self, query_url: str, update_url: str, *, timeout: float = 30.0,
-                 client: httpx.Client | None = None, bucket_size: int = BUCKET) -> None:
+                 client: httpx.Client | None = None, bucket_size: int = BUCKET,
+                 user: str = "", password: str = "", auth: str = "basic") -> None:
         # bucket_size is part of the stored data: never change it on an existing store.
+        for url in (query_url, update_url):
+            if httpx.URL(url).userinfo:
+                # A URL is logged, shown in errors and process lists: credentials go in
+                # sparql_user / sparql_password (issue 16).
+                raise ValueError("SPARQL endpoint URLs must not carry credentials: set "
+                                 "sparql_user and sparql_password (and sparql_auth) instead")
+        if auth not in ("basic", "digest"):
+            raise ValueError(f"sparql_auth must be basic or digest, not {auth!r}")
         self.bucket_size = bucket_size
         self.query_url = query_url
         self.update_url = update_url
         self.timeout = timeout
-        self._client = client or httpx.Client(timeout=timeout, follow_redirects=False)
+        credentials: httpx.Auth | None = None
+        if user:
+            credentials = httpx.DigestAuth(user, password) if auth == "digest" \
+                else httpx.BasicAuth(user, password)
+        self._client = client or httpx.Client(timeout=timeout, follow_redirects=False,
+                                              auth=credentials)
         self._local_lock = threading.Lock()
 
     def close(self) -> None:
@@ -113,20 +138,18 @@ class SparqlStore(Store):
             r = self._client.post(self.update_url, content=(PREFIX + update).encode("utf-8"),
                                   headers={"Content-Type": "application/sparql-update"})
         except httpx.HTTPError as e:
-            raise Unavailable(f"SPARQL store unreachable: {e}") from None
+            raise Unavailable(f"SPARQL store unreachable: {type(e).__name__}") from None
         if r.status_code >= 300:
-            raise Unavailable(f"SPARQL store refused an update ({r.status_code}): "
-                              f"{r.text[:1024]}")
+            raise _refused("an update", r)
 
     def _select(self, query: str) -> list[dict[str, Any]]:
         try:
             r = self._client.post(self.query_url, data={"query": PREFIX + query},
                                   headers={"Accept": "application/sparql-results+json"})
         except httpx.HTTPError as e:
-            raise Unavailable(f"SPARQL store unreachable: {e}") from None
+            raise Unavailable(f"SPARQL store unreachable: {type(e).__name__}") from None
         if r.status_code >= 300:
-            raise Unavailable(f"SPARQL store refused a query ({r.status_code}): "
-                              f"{r.text[:1024]}")
+            raise _refused("a query", r)
         return [{k: v["value"] for k, v in b.items()} for b in r.json()["results"]["bindings"]]
 
     # -- reads ------------------------------------------------------------------------
@@ -250,18 +273,24 @@ class SparqlStore(Store):
                     raise BadRequest(f"the SPARQL store rejected the query: "
                                      f"{r.read()[:1024].decode('utf-8', 'replace')}")
                 if r.status_code >= 300:
-                    raise Unavailable(f"SPARQL store answered {r.status_code}: "
-                                      f"{r.read()[:1024].decode('utf-8', 'replace')}")
-                stream = io.BufferedReader(_Body(r.iter_raw(), deadline, timeout))
+                    r.read()
+                    raise _refused("the query", r)
+                # iter_bytes: the body as the server meant it, gzip or deflate undone
+                # (Virtuoso compresses by default); only what the parser asks for is
+                # inflated, and serialisation stops at ``limit``.
+                stream = io.BufferedReader(_Body(r.iter_bytes(), deadline, timeout))
                 if graph:
                     result: Any = ox.parse(stream, format=ox.RdfFormat.N_TRIPLES)
                 else:
                     result = ox.parse_query_results(stream, format=ox.QueryResultsFormat.JSON)
                 body, truncated = serialize(result, media_type, limit)
+                # pyoxigraph's results may only be dropped by the thread that made them:
+                # drop them here, before anything (a GC pass on another thread) can.
+                del result, stream
         except httpx.TimeoutException:
             raise QueryTimeout(f"the query ran longer than {timeout:g} s") from None
         except httpx.HTTPError as e:
-            raise Unavailable(f"SPARQL store unreachable: {e}") from None
+            raise Unavailable(f"SPARQL store unreachable: {type(e).__name__}") from None
         return QueryResult(media_type=media_type, body=body, truncated=truncated)
 
     # -- writes -----------------------------------------------------------------------
@@ -440,6 +469,18 @@ WHERE {{ GRAPH {CHANGES} {{ {token} d:version ?nv ; d:rseq ?rs }} }} ;
         rows = self._select(f"SELECT ?nv ?rs {{ GRAPH {CHANGES} {{ {token} d:version ?nv ; "
                             "d:rseq ?rs } }")
         return (int(rows[0]["nv"]), int(rows[0]["rs"])) if rows else None
+
+
+def _refused(what: str, r: httpx.Response) -> Problem:
+    """The problem for a SPARQL server's refusal. Its answer often quotes the request —
+    the node's internal update or query, with other resources' data — so it goes to the
+    operator's log (first 1 KiB), never to the client."""
+    log.warning("the SPARQL store refused %s (%d): %s", what, r.status_code,
+                r.text[:1024])
+    if r.status_code == 413:
+        return PayloadTooLarge(f"the SPARQL store refused {what} this large")
+    return Unavailable(f"the SPARQL store refused {what} ({r.status_code}); the operator's "
+                       "log has its answer")
 
 
 class _Body(io.RawIOBase):
