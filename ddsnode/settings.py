@@ -66,8 +66,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Licence of the published data (dct:license)"),
     Setting("store", "embedded", "Storage backend: `embedded` (SQLite + pyoxigraph in DIR), `postgresql` or `sparql`"),
     Setting("database_url", "",
-            "PostgreSQL connection URL when store = postgresql "
-            "(`postgresql://user:password@host:5432/db` or `host=/run/postgresql dbname=dds`)"),
+            "PostgreSQL connection URL when store = postgresql (`postgresql:///dds`: local "
+            "socket, no password; `postgresql://dds@db.internal/dds`, password in ~/.pgpass)"),
     Setting("database_pool_size", 10,
             "Most connections one node process opens to PostgreSQL (requests wait 10 s for "
             "one, then 503)"),
