@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
+import httpx
 import pytest
 
-from tests.support.browser import visit
+from tests.support.browser import (
+    assert_accessible,
+    assert_focus_visible,
+    assert_reflows,
+    screenshot,
+    visit,
+)
+from tests.support.cluster import running_cluster, wait_for
 from tests.support.node import RunningNode
 
 pytestmark = pytest.mark.slow
+DDS = "https://w3id.org/dds/ns#"
 
 
 def result_titles(page: Any) -> list[str]:
@@ -153,3 +163,30 @@ def test_directory_matrix_and_map_follow_the_filter(browser: Any,
         on_map = _map_names(v.page)
         assert on_map <= listed and on_map < all_on_map
         assert v.page.get_by_role("group", name=re.compile("Map")).count() == 1
+
+
+def test_peer_resources_beside_our_own(browser: Any, tmp_path: Any) -> None:
+    """Node B's explorer lists node A's proposal beside its own (the peer cache), and the
+    peer's page says whose it is and links to its origin; that page type gets every check."""
+    with running_cluster(tmp_path, ("a", "b")) as nodes:
+        theirs, body = nodes["a"].example("a-proposal-quai-bike-lane")
+        nodes["a"].put(theirs, body)
+        ours, body = nodes["b"].example("b-proposal-tanneurs-school-crossing")
+        nodes["b"].put(ours, body)
+        nodes.peer("b", "a")
+        search = nodes["b"].url("explore?kind=" + quote(DDS + "Proposal"))
+        wait_for(lambda: theirs in httpx.get(
+            search, headers={"Accept": "application/ld+json"}, timeout=10).text,
+                 what="A's proposal in B's search", timeout=60)
+        with visit(browser, search) as v:
+            links = v.page.locator(".dds-results > li a")
+            hrefs = links.evaluate_all("links => links.map(a => a.href)")
+            assert any(h.startswith(nodes["b"].url("explore/resource?")) for h in hrefs)
+            assert ours in hrefs
+            v.page.get_by_role("link", name="A riverside cycle lane along the quay").click()
+            v.page.wait_for_url(re.compile(r"/explore/resource\?"))
+            assert v.page.locator(f"main a[href='{theirs}']").count() >= 1
+            assert_accessible(v.page)
+            assert_focus_visible(v.page)
+            assert_reflows(v.page)
+            screenshot(v.page, "peer-resource")
