@@ -10,7 +10,6 @@ leave every output at the next run, as deleted ones do (the store no longer list
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,22 +146,14 @@ def from_store(store: Store, base: str, *, max_items: int, max_chars: int, since
 def from_peer_cache(node_dir: Path, *, max_items: int, max_chars: int, since: str = ""
                     ) -> Iterator[Contribution]:
     """The valid contributions cached from followed peers (``--scope federation``)."""
+    from ddsnode.federation.cache import CacheReader
     from ddsnode.federation.database import DB_FILE
-    path = node_dir / DB_FILE
-    if not path.is_file():
-        return
     # Read-only: the serving node may be writing the cache at the same time.
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
-    try:
-        rows = conn.execute("SELECT iri, ntriples FROM cache WHERE status = 'valid' AND "
-                            "container IN (?, ?) ORDER BY iri LIMIT ?",
-                            (*CONTAINERS, max_items))
-        for iri, ntriples in rows:
-            c = from_ntriples(iri, ntriples, max_chars)
-            if c is not None and (not since or c.created >= since):
-                yield c
-    finally:
-        conn.close()
+    reader = CacheReader(node_dir / DB_FILE, timeout=30.0)
+    for iri, _, ntriples in reader.valid(containers=tuple(CONTAINERS), limit=max_items):
+        c = from_ntriples(iri, ntriples, max_chars)
+        if c is not None and (not since or c.created >= since):
+            yield c
 
 
 def input_hash(contributions: list[Contribution]) -> str:

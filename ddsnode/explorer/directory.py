@@ -17,7 +17,6 @@ over it in memory (a directory is hundreds of organisations, not millions).
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +28,7 @@ import rdflib
 
 from ddsnode import resources
 from ddsnode.explorer.directory_terms import KIND_SCHEME_PATH, clusters, levels
+from ddsnode.federation.cache import CacheReader
 from ddsnode.rdf.vocab import DCTERMS, DDS, FOAF, GEO, LOCN, ORG, RDF
 from ddsnode.store.base import Store
 
@@ -204,19 +204,8 @@ def _local(store: Store, base: str, limit: int,
 
 
 def _cached(federation_db: Path, limit: int) -> Iterator[Organisation]:
-    if not federation_db.is_file():
-        return
-    # Read-only: the directory never writes the cache (the federation loop owns it).
-    conn = sqlite3.connect(f"file:{federation_db}?mode=ro", uri=True, timeout=5.0)
-    try:
-        rows = conn.execute(
-            "SELECT iri, origin, ntriples FROM cache WHERE status = 'valid' "
-            "AND instr(types, ?) > 0 ORDER BY seq DESC LIMIT ?",
-            (f" {ORG.Organization} ", limit)).fetchall()
-    except sqlite3.OperationalError:  # no cache table yet: no peer followed
-        rows = []
-    finally:
-        conn.close()
+    rows = CacheReader(federation_db).valid(type_iri=str(ORG.Organization), limit=limit,
+                                            newest_first=True)
     for iri, origin, ntriples in rows:
         graph = rdflib.Graph()
         graph.parse(data=ntriples, format="nt")
@@ -225,17 +214,8 @@ def _cached(federation_db: Path, limit: int) -> Iterator[Organisation]:
 
 def _cache_state(federation_db: Path) -> tuple[int, int] | None:
     """(last seq, rows) of the peer cache: it changes when an entry is stored, refetched,
-    dropped or evicted (``seq`` is renewed on every store)."""
-    if not federation_db.is_file():
-        return None
-    conn = sqlite3.connect(f"file:{federation_db}?mode=ro", uri=True, timeout=5.0)
-    try:
-        row = conn.execute("SELECT coalesce(max(seq), 0), count(*) FROM cache").fetchone()
-    except sqlite3.OperationalError:
-        return None
-    finally:
-        conn.close()
-    return int(row[0]), int(row[1])
+    dropped or evicted."""
+    return CacheReader(federation_db).state()
 
 
 class DirectoryCache:

@@ -27,6 +27,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
 
 import rdflib
 
@@ -506,3 +508,48 @@ def actor_of(graph: rdflib.Graph, iri: str) -> rdflib.term.Node | None:
     """Who reacted (``as:actor``) or wrote a comment (``dct:creator``)."""
     main = rdflib.URIRef(iri)
     return graph.value(main, AS.actor) or graph.value(main, DCTERMS.creator)
+
+
+class CacheReader:
+    """The peer cache read-only, for readers outside federation (explorer, analysis,
+    directory): the federation loop in the serving process owns the table and may be
+    writing it, so these readers open ``federation.db`` with ``mode=ro`` and never lock it
+    for long. Every query on the ``cache`` table stays in this module."""
+
+    def __init__(self, path: Path, *, timeout: float = 5.0) -> None:
+        self.path = path
+        self.timeout = timeout
+
+    def _query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        if not self.path.is_file():
+            return []
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=self.timeout)
+        try:
+            return conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:  # no cache table yet: no peer followed
+            return []
+        finally:
+            conn.close()
+
+    def valid(self, *, containers: tuple[str, ...] = (), type_iri: str | None = None,
+              limit: int, newest_first: bool = False) -> list[tuple[str, str, str]]:
+        """(iri, origin, ntriples) of valid entries, optionally in ``containers`` (paths) or
+        of the class ``type_iri``; by IRI, or newest first."""
+        where: list[str] = ["status = 'valid'"]
+        args: list[object] = []
+        if containers:
+            where.append(f"container IN ({', '.join('?' * len(containers))})")
+            args.extend(containers)
+        if type_iri is not None:
+            where.append("instr(types, ?) > 0")
+            args.append(f" {type_iri} ")
+        order = "seq DESC" if newest_first else "iri"
+        rows = self._query(f"SELECT iri, origin, ntriples FROM cache WHERE {' AND '.join(where)} "
+                           f"ORDER BY {order} LIMIT ?", (*args, limit))
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def state(self) -> tuple[int, int] | None:
+        """(last seq, rows): changes whenever an entry is stored, refetched, dropped or
+        evicted (``seq`` is renewed on every store); None without a cache."""
+        rows = self._query("SELECT coalesce(max(seq), 0), count(*) FROM cache")
+        return (int(rows[0][0]), int(rows[0][1])) if rows else None

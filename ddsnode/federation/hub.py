@@ -23,6 +23,8 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,8 @@ from ddsnode.problem import Unprocessable
 from ddsnode.rdf.jsonld import JsonLdLimits
 
 log = logging.getLogger("ddsnode.federation")
+
+THREADS = 8  # worker threads for the loops' blocking work (store, cache, parsing)
 
 DESCRIPTION_ACCEPT = ("text/turtle", "application/ld+json")
 
@@ -105,6 +109,7 @@ class Federation:
         self.sync_concurrency = int(settings.peer_sync_concurrency if sync_concurrency is None
                                     else sync_concurrency)
         self._tasks: list[asyncio.Task[None]] = []
+        self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="federation")
         self._background: set[asyncio.Task[None]] = set()
 
     @staticmethod
@@ -132,7 +137,7 @@ class Federation:
 
     async def _loops(self, *, wait: bool = True) -> None:
         """Start the loops (and, with ``wait``, run until cancelled, then stop them)."""
-        await asyncio.to_thread(self.push.begin)
+        await self.in_thread(self.push.begin)
         loops = [asyncio.create_task(self._forever(loop))
                  for loop in (self._push_loop, self._delivery_loop, self._sync_loop)]
         if not wait:
@@ -146,12 +151,22 @@ class Federation:
             await asyncio.gather(*loops, return_exceptions=True)
 
     async def stop(self) -> None:
-        """Stop the loops and close the outbound client."""
+        """Stop the loops, wait for their work in threads, close the outbound client."""
         for task in [*self._tasks, *self._background]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._background, return_exceptions=True)
         self._tasks.clear()
+        # A cancelled task does not stop its thread: wait for it, so that no store write
+        # outlives the node (SQLite crashes on a connection closed under a running write).
+        threads, self._threads = self._threads, ThreadPoolExecutor(
+            THREADS, thread_name_prefix="federation")
+        await asyncio.to_thread(threads.shutdown, True)
         await self.client.aclose()
+
+    async def in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run blocking ``fn(*args)`` on the federation's threads (waited for by stop)."""
+        return await asyncio.get_running_loop().run_in_executor(self._threads,
+                                                                 partial(fn, *args))
 
     async def _forever(self, step: Callable[[], Awaitable[None]]) -> None:
         while True:
@@ -180,7 +195,7 @@ class Federation:
     # --- the loops -----------------------------------------------------------------------
 
     async def _push_loop(self) -> None:
-        pushed = await asyncio.to_thread(self.push.once)
+        pushed = await self.in_thread(self.push.once)
         if not pushed:
             await asyncio.sleep(self.push_interval)
 
@@ -211,7 +226,7 @@ class Federation:
         if normalise_origin(result.url) != normalise_origin(base):
             raise PeerError(base, "redirects", f"description answered from {result.url}")
         # A peer's document is parsed off the event loop (issue 9, item 1).
-        return await asyncio.to_thread(read_description, result.body, result.media_type, base)
+        return await self.in_thread(read_description, result.body, result.media_type, base)
 
     async def refresh_peer(self, origin: str) -> Peer:
         """Re-read a configured peer's description (new key, inbox …)."""

@@ -11,7 +11,6 @@ and sent what it missed (:meth:`ddsnode.federation.push.Push.recent`).
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from ddsnode.federation.inbox import object_iri
@@ -36,18 +35,18 @@ class Receiving:
         if kind == "Follow":
             if activity.get("object") in (fed.base, fed.base.rstrip("/")):
                 # SQLite writes may wait for another process's lock: not on the loop.
-                await asyncio.to_thread(self.accept_follower, sender)
+                await self.fed.in_thread(self.accept_follower, sender)
             return
         if kind == "Undo":
             inner = activity.get("object")
             if isinstance(inner, dict) and inner.get("type") == "Follow":
-                await asyncio.to_thread(fed.peers.remove_follower, sender)
+                await self.fed.in_thread(fed.peers.remove_follower, sender)
                 return
             iri = object_iri(activity) if not isinstance(inner, dict) else object_iri(inner)
             if iri and same_origin(iri, sender):
                 target = fed.ledger.forget(iri)
                 if target:
-                    await asyncio.to_thread(fed.counting.recount, target)
+                    await self.fed.in_thread(fed.counting.recount, target)
             return
         iri = object_iri(activity)
         if iri is not None:

@@ -98,7 +98,7 @@ class Sync:
                                                 accept=FEED_ACCEPT,
                                                 max_bytes=fed.max_document_bytes)
                 stats["pages"] += 1
-                page = await asyncio.to_thread(_json, result.body)
+                page = await self.fed.in_thread(_json, result.body)
                 items = [i for i in page.get("orderedItems", []) if isinstance(i, dict)]
                 latest: dict[str, dict[str, Any]] = {}
                 for item in items:  # within a page only the last change of an IRI matters
@@ -138,7 +138,7 @@ class Sync:
             fed.cache.drop(iri)
             target = fed.ledger.forget(iri)
             if target:
-                await asyncio.to_thread(counting.recount, target)
+                await self.fed.in_thread(counting.recount, target)
             return "dropped"
         try:
             # Learned from the peer itself (its feed or a notification it signed).
@@ -152,7 +152,7 @@ class Sync:
             return "errors"
         if entry.stale_error:
             return "stale"
-        graph = await asyncio.to_thread(entry.graph) if is_reaction(entry.types) \
+        graph = await self.fed.in_thread(entry.graph) if is_reaction(entry.types) \
             else rdflib.Graph()
         found = reaction_target(graph, iri)
         if found is not None and found[1].startswith(fed.base):
@@ -160,14 +160,14 @@ class Sync:
             # A peer is authoritative for its own people only: a reaction it keeps for an
             # actor of another origin is not counted.
             counts = actor is not None and same_origin(str(actor), sender)
-            target = await asyncio.to_thread(counting.thread_root, found[1]) \
+            target = await self.fed.in_thread(counting.thread_root, found[1]) \
                 if found[0] == "comment" else found[1]
             if counts and fed.ledger.record(iri, str(actor), target, found[0], sender):
-                await asyncio.to_thread(counting.recount, target)
+                await self.fed.in_thread(counting.recount, target)
         elif fed.ledger.target_of(iri):  # it no longer reacts to ours
             target = fed.ledger.forget(iri)
             if target:
-                await asyncio.to_thread(counting.recount, target)
+                await self.fed.in_thread(counting.recount, target)
         return "fetched"
 
 
