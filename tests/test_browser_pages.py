@@ -59,7 +59,7 @@ NODE_PAGES = [
 # Served as HTML too, by the same renderer as every resource page, but 18,000 elements long:
 # it gets the load checks only (axe takes a minute on it here); the ontology as people read
 # it is the docs site below.
-LARGE_PAGES = [("ontology", "ns"), ("shapes", "shapes")]
+LARGE_PAGES = [("ontology", "ns")]  # /shapes is the same renderer, as long
 
 
 @pytest.fixture(scope="module")
