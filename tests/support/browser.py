@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -379,12 +378,3 @@ def assert_focus_visible(page: Any, *, limit: int = 80) -> int:
         assert len(seen) == len(plain), (
             f"{page.url}: the keyboard reached {len(seen)} of {len(plain)} focusable elements")
     return len(seen)
-
-
-def chromium_version() -> str:
-    """What ``/usr/bin/chromium --version`` prints (for reports)."""
-    found = shutil.which(str(CHROMIUM))
-    if not found:
-        return "not installed"
-    return subprocess.run([found, "--version"], check=False, capture_output=True, text=True,
-                          timeout=30).stdout.strip()
