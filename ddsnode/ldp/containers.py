@@ -93,7 +93,7 @@ def _term(prefix: str, name: str) -> rdflib.URIRef | None:
     if prefix == _DDS:
         try:
             return DDS[name]
-        except AttributeError:
+        except KeyError:
             # tests/test_http_containers.py fails on this; the node still starts.
             log.warning("container table names dds:%s, which ontology/ does not declare", name)
             return None

@@ -54,14 +54,18 @@ class _DeclaredNamespace:
         return _declared(self._base)
 
     def __getattr__(self, name: str) -> rdflib.URIRef:
+        # A name written in the code (DDS.Proposal) is checked against ontology/ by
+        # tests/test_vocab.py, so importing a module never parses the ontology (it cost
+        # every process 0.25-0.5 s, issue 11); names computed at run time go through
+        # __getitem__, which checks them.
         if name.startswith("_"):
             raise AttributeError(name)
-        if name not in _declared(self._base):
-            raise AttributeError(f"{self._base}{name} is not declared in ontology/")
         return rdflib.URIRef(self._base + name)
 
     def __getitem__(self, name: str) -> rdflib.URIRef:
-        return self.__getattr__(name)
+        if name not in _declared(self._base):
+            raise KeyError(f"{self._base}{name} is not declared in ontology/")
+        return rdflib.URIRef(self._base + name)
 
 
 @cache
