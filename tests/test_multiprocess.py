@@ -126,9 +126,10 @@ def test_read_your_writes_listings_and_sparql_through_other_processes(node: PgNo
                 assert r.status_code == 201, r.text
                 path = r.headers["location"][len(node.base):]
                 got = http.get(reader + path, headers={"Accept": "text/turtle"})
-                assert got.status_code == 200 and f"ryw {n}" in got.text  # at once
+                assert got.status_code == 200 and f"ryw {n}" in got.text, \
+                    (got.status_code, got.text[:500])  # at once
                 listing = http.get(reader + "proposals/", headers={"Accept": "text/turtle"})
-                assert path.rsplit("/", 1)[1] in listing.text
+                assert path.rsplit("/", 1)[1] in listing.text, listing.text[:500]
                 started = time.monotonic()
                 while True:  # the other process's index replays the shared change log
                     ask = http.get(reader + "sparql", params={
@@ -143,7 +144,7 @@ def test_read_your_writes_listings_and_sparql_through_other_processes(node: PgNo
             # every process lists the same members, in the same order
             pages = {u: http.get(u + "proposals/", headers={"Accept": "text/turtle"}).text
                      for u in urls}
-            assert len(set(pages.values())) == 1
+            assert len(set(pages.values())) == 1, pages
         print(f"sparql visibility through another process: max {max(delays):.3f} s")
 
 
