@@ -118,7 +118,12 @@ def test_read_your_writes_listings_and_sparql_through_other_processes(node: PgNo
         urls = [procs.start(node.port), procs.start(), procs.start()]
         headers = {**node.auth(), **TURTLE}
         delays = []
-        with httpx.Client(timeout=30, headers=headers) as http:
+        with httpx.Client(timeout=60, headers=headers) as http:
+            for url in urls:  # each process starts its index on first use (503 until then)
+                deadline = time.monotonic() + 120
+                while http.get(url + "sparql", params={"query": "ASK {}"}).status_code != 200:
+                    assert time.monotonic() < deadline, "a SPARQL index did not start"
+                    time.sleep(0.5)
             for n in range(12):
                 writer, reader = urls[n % 3], urls[(n + 1) % 3]
                 r = http.post(writer + "proposals/", content=body(node, f"ryw {n}"),
