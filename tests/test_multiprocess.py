@@ -285,6 +285,11 @@ def test_init_on_postgresql_import_while_serving_and_workers_need_it(
                 store.close()
             assert typed > 0
             assert int(count["results"]["bindings"][0]["n"]["value"]) == typed
+    # a database that cannot be reached: one line, exit 2, no half-made directory left
+    unreachable = ddsnode("init", str(tmp_path / "nowhere"), "--database-url",
+                          f"postgresql://nobody@127.0.0.1:{free_port()}/none")
+    assert unreachable.returncode == 2 and "unreachable" in unreachable.stderr
+    assert not (tmp_path / "nowhere").exists()
     # several workers on the embedded store: refused in one line, exit 2
     ddsnode("init", str(tmp_path / "embedded"))
     refused = ddsnode("serve", str(tmp_path / "embedded"), "--workers", "2")

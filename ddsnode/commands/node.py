@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import socket
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,19 @@ def init_node(path: Path, *, base_url: str | None = None, name: str | None = Non
     if name:
         values["name"] = name
     write_settings_file(path / SETTINGS_FILE, values)
-    settings = Settings.load(path)
-    from ddsnode.keys import generate_node_key
-    generate_node_key(path / KEY_FILE)
-    from ddsnode.ldp.tokens import TokenRegistry
-    TokenRegistry(path)
-    from ddsnode.store import open_store
-    open_store(settings).close()
+    try:
+        settings = Settings.load(path)
+        # The store first: a database that cannot be reached leaves no half-made node
+        # directory behind (the same command works once the database does).
+        from ddsnode.store import open_store
+        open_store(settings).close()
+        from ddsnode.keys import generate_node_key
+        generate_node_key(path / KEY_FILE)
+        from ddsnode.ldp.tokens import TokenRegistry
+        TokenRegistry(path)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)  # it was empty or absent (checked above)
+        raise
     return settings
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import queue
 import threading
 from collections.abc import Iterator, Sequence
@@ -62,6 +63,8 @@ from ddsnode.store.embedded import index_from_json
 from ddsnode.store.postgresql_pages import children_query
 from ddsnode.store.postgresql_schema import connect, create
 from ddsnode.store.postgresql_writes import Tx, delete, put
+
+log = logging.getLogger(__name__)
 
 POOL_WAIT_SECONDS = 10.0  # a request waits this long for a free pooled connection (503 after)
 
@@ -124,6 +127,9 @@ class PostgresqlStore(Store):
                 conn = connect(self.url, connect_timeout=self.connect_timeout)
             yield conn
         except self._errors as e:
+            # libpq's message names host, port, user and database, never the password:
+            # for the operator's log; the client gets the class only.
+            log.warning("PostgreSQL unreachable: %s", str(e)[:500])
             raise Unavailable(f"the database is unreachable ({type(e).__name__}); retry") \
                 from None
         finally:
