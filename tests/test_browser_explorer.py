@@ -19,6 +19,7 @@ from tests.support.browser import (
     assert_focus_visible,
     assert_reflows,
     screenshot,
+    tab_to,
     visit,
 )
 from tests.support.cluster import running_cluster, wait_for
@@ -54,6 +55,28 @@ def test_search_by_typing(browser: Any, demo_site: RunningNode) -> None:
         shared = v.page.url
         v.goto(shared)  # the same URL gives the same results
         assert result_titles(v.page) == titles
+
+
+def test_search_and_facets_by_keyboard_alone(browser: Any, demo_site: RunningNode) -> None:
+    """With Tab, typing, Space and Enter only: search from the home page, tick a kind,
+    apply, and open a result."""
+    with visit(browser, demo_site.url("")) as v:
+        tab_to(v.page, "input[type=search]")
+        v.page.keyboard.type("bike")
+        v.page.keyboard.press("Enter")
+        v.page.wait_for_url(re.compile(r"q=bike"))
+        before = result_count(v.page)
+        tab_to(v.page, "input[name=kind][value$='#Proposal']")
+        v.page.keyboard.press("Space")
+        tab_to(v.page, "button.govuk-button--secondary")  # Apply filters
+        v.page.keyboard.press("Enter")
+        v.page.wait_for_url(re.compile(r"kind="))
+        assert "q=bike" in v.page.url and 0 < result_count(v.page) < before
+        tab_to(v.page, ".dds-results > li a")
+        target = v.page.evaluate("document.activeElement.href")
+        v.page.keyboard.press("Enter")
+        v.page.wait_for_url(target)
+        assert v.page.locator("h1").count() == 1
 
 
 def test_facets_by_clicking(browser: Any, demo_site: RunningNode) -> None:

@@ -378,3 +378,13 @@ def assert_focus_visible(page: Any, *, limit: int = 80) -> int:
         assert len(seen) == len(plain), (
             f"{page.url}: the keyboard reached {len(seen)} of {len(plain)} focusable elements")
     return len(seen)
+
+
+def tab_to(page: Any, selector: str, *, limit: int = 150) -> None:
+    """Press Tab until the element matching ``selector`` has focus (fails after ``limit``
+    presses): how a keyboard user gets to it."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{page.url}: Tab never reached {selector}")
