@@ -20,7 +20,6 @@ import itertools
 import logging
 import os
 import pickle
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -29,10 +28,11 @@ import traceback
 from concurrent.futures import Future, InvalidStateError
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 from ddsnode.problem import BadRequest, NotAcceptable, Problem, Unavailable
 from ddsnode.store.base import QueryResult, QueryTimeout
+from ddsnode.store.index_sources import ChangeSource, SqliteLog
 from ddsnode.store.readonly import QueryForm
 from ddsnode.store.results import negotiate, serialize
 
@@ -350,46 +350,6 @@ def serve(db_path: str, index_dir: str) -> None:
             break
         threading.Thread(target=handle, args=message, daemon=True).start()
     os._exit(0)  # skip interpreter teardown: queries may still be running in threads
-
-
-class ChangeSource(Protocol):
-    """Where the index reads the change log and the current state of changed resources."""
-
-    def latest(self) -> int:
-        """The seq of the last committed change (0: none)."""
-
-    def read(self, after: int, limit: int) -> tuple[list[tuple[int, str]],
-                                                     dict[str, tuple[str, str] | None]]:
-        """Up to ``limit`` (seq, iri) changes after ``after`` and, read in the same
-        snapshot, each changed IRI's current (kind, N-Triples) or None."""
-
-
-class SqliteLog:
-    """The embedded store's change log (SQLite, ``store.sqlite3``)."""
-
-    def __init__(self, db_path: str) -> None:
-        self.db = sqlite3.connect(db_path, timeout=30, isolation_level=None,
-                                  check_same_thread=False)
-
-    def latest(self) -> int:
-        """The seq of the last committed change."""
-        return int(self.db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0])
-
-    def read(self, after: int, limit: int) -> tuple[list[tuple[int, str]],
-                                                     dict[str, tuple[str, str] | None]]:
-        """Changes after ``after`` and the current state of their IRIs, in one snapshot."""
-        self.db.execute("BEGIN")  # one snapshot: the marker matches the states read
-        try:
-            rows = self.db.execute("SELECT seq, iri FROM changes WHERE seq > ? ORDER BY seq "
-                                   "LIMIT ?", (after, limit)).fetchall()
-            states = {}
-            for _, iri in rows:
-                if iri not in states:
-                    states[iri] = self.db.execute(
-                        "SELECT kind, ntriples FROM resources WHERE iri = ?", (iri,)).fetchone()
-        finally:
-            self.db.execute("COMMIT")
-        return rows, states
 
 
 class _Replay:
