@@ -30,6 +30,7 @@ from typing import Any
 from ddsnode.explorer.extract import Doc, doc_of
 from ddsnode.explorer.query import FACETS, NEWER, OLDER, SearchQuery, encode_page_cursor
 from ddsnode.explorer.text import fold, index_terms, lemma, words
+from ddsnode.federation.cache import CacheReader
 from ddsnode.ldp.containers import ContainerRegistry
 from ddsnode.lru import LRU
 from ddsnode.rdf.rdfio import graph_from_ntriples
@@ -194,45 +195,36 @@ class SearchIndex:
         if not self.federation_db.exists():
             return 0
         conn = self._conn()
-        fed = sqlite3.connect(f"file:{self.federation_db}?mode=ro", uri=True, timeout=30)
+        # Read-only, through the cache's own reader: the federation loop owns the table.
+        fed = CacheReader(self.federation_db, timeout=30.0)
         done = batches = 0
-        try:
-            while max_batches is None or batches < max_batches:
-                after = int(self._meta(conn, "peer_seq", "0"))
-                try:
-                    rows = fed.execute(
-                        "SELECT seq, iri, origin, status, ntriples, fetched_at FROM cache "
-                        "WHERE seq > ? ORDER BY seq LIMIT ?", (after, BATCH)).fetchall()
-                except sqlite3.OperationalError:  # no cache table yet
-                    return done
-                if not rows:
-                    break
-                batches += 1
-                with conn:
-                    for _seq, iri, origin, status, ntriples, fetched_at in rows:
-                        if status != "valid" or iri.startswith(self.base):
-                            _remove(conn, iri)
-                            continue
-                        graph = graph_from_ntriples(ntriples)
-                        _put(conn, doc_of(graph, iri, node=origin,
-                                          modified=str(fetched_at)))
-                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('peer_seq', ?)",
-                                 (str(rows[-1][0]),))
-                done += len(rows)
-            done += self._forget_evicted(conn, fed)
-        finally:
-            fed.close()
-        return done
+        while max_batches is None or batches < max_batches:
+            after = int(self._meta(conn, "peer_seq", "0"))
+            rows = fed.changes(after, BATCH)
+            if not rows:
+                break
+            batches += 1
+            with conn:
+                for _seq, iri, origin, status, ntriples, fetched_at in rows:
+                    if status != "valid" or iri.startswith(self.base):
+                        _remove(conn, iri)
+                        continue
+                    graph = graph_from_ntriples(ntriples)
+                    _put(conn, doc_of(graph, iri, node=origin, modified=str(fetched_at)))
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('peer_seq', ?)",
+                             (str(rows[-1][0]),))
+            done += len(rows)
+        return done + self._forget_evicted(conn, fed)
 
-    def _forget_evicted(self, conn: sqlite3.Connection, fed: sqlite3.Connection) -> int:
+    def _forget_evicted(self, conn: sqlite3.Connection, fed: CacheReader) -> int:
         """Drop peer docs the cache no longer holds as valid (evicted, dropped): checked
         by count, and only when the counts differ is the set compared."""
-        cached = fed.execute("SELECT count(*) FROM cache WHERE status = 'valid'").fetchone()[0]
+        cached = fed.valid_count()
         indexed = conn.execute("SELECT count(*) FROM docs WHERE node != ?",
                                (self.base,)).fetchone()[0]
         if cached == indexed:
             return 0
-        valid = {r[0] for r in fed.execute("SELECT iri FROM cache WHERE status = 'valid'")}
+        valid = fed.valid_iris()
         gone = [r[0] for r in conn.execute("SELECT iri FROM docs WHERE node != ?",
                                            (self.base,)) if r[0] not in valid]
         with conn:

@@ -553,3 +553,20 @@ class CacheReader:
         evicted (``seq`` is renewed on every store); None without a cache."""
         rows = self._query("SELECT coalesce(max(seq), 0), count(*) FROM cache")
         return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
+    def changes(self, after: int, limit: int) -> list[tuple[int, str, str, str, str, float]]:
+        """(seq, iri, origin, status, ntriples, fetched_at) of entries stored after the
+        cursor ``after``, in order: what a derived index replays."""
+        rows = self._query("SELECT seq, iri, origin, status, ntriples, fetched_at FROM cache "
+                           "WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+        return [(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), float(r[5]))
+                for r in rows]
+
+    def valid_count(self) -> int:
+        """How many entries are valid."""
+        rows = self._query("SELECT count(*) FROM cache WHERE status = 'valid'")
+        return int(rows[0][0]) if rows else 0
+
+    def valid_iris(self) -> set[str]:
+        """The IRIs of the valid entries."""
+        return {str(r[0]) for r in self._query("SELECT iri FROM cache WHERE status = 'valid'")}
