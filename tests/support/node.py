@@ -74,6 +74,7 @@ class RunningNode:
     process: subprocess.Popen[bytes]
     log: Path
     headers: dict[str, str] = field(default_factory=dict)
+    publisher_token: str = ""  # read + write + review: can write every example (analysis/)
 
     def url(self, path: str = "") -> str:
         """The absolute URL of ``path`` (relative to the base)."""
@@ -110,6 +111,8 @@ def running_node(root: Path, *, settings: Mapping[str, Any] | None = None,
             f.write("\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in settings.items()))
     token = _cli("token", "create", str(node_dir), "--label", "tests").strip()
     read_token = _cli("token", "create", str(node_dir), "--scope", "read").strip()
+    publisher = _cli("token", "create", str(node_dir), "--scope", "read", "--scope", "write",
+                     "--scope", "review", "--label", "tests-publisher").strip()
     log = node_dir / "serve.log"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with log.open("wb") as out:
@@ -118,7 +121,8 @@ def running_node(root: Path, *, settings: Mapping[str, Any] | None = None,
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait(base, process, log)
-        yield RunningNode(base, node_dir, token, read_token, process, log)
+        yield RunningNode(base, node_dir, token, read_token, process, log,
+                          publisher_token=publisher)
     finally:
         process.terminate()
         try:
