@@ -7,13 +7,13 @@ words, values per facet, page size. What breaks a bound or is malformed is a 400
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlencode
 
 from ddsnode.explorer.text import words
+from ddsnode.ldp.filters import parse_bbox
 from ddsnode.problem import BadRequest
 from ddsnode.store.base import decode_cursor, encode_cursor
 
@@ -111,19 +111,6 @@ def _date(name: str, value: str) -> str:
         raise BadRequest(f"{name} must be a date (YYYY-MM-DD)") from None
 
 
-def _bbox(value: str) -> tuple[float, float, float, float]:
-    try:
-        parts = tuple(float(p) for p in value.split(","))
-    except ValueError:
-        parts = ()
-    if len(parts) != 4 or not all(math.isfinite(p) for p in parts):
-        raise BadRequest("bbox must be four numbers: min long, min lat, max long, max lat")
-    west, south, east, north = parts
-    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-        raise BadRequest("bbox is out of range or inverted")
-    return west, south, east, north
-
-
 OLDER, NEWER = "x", "y"
 
 
@@ -177,7 +164,7 @@ def parse(pairs: Iterable[tuple[str, str]], limits: Limits) -> SearchQuery:
         elif name == "to" and value:
             date_to = _date(name, value)
         elif name == "bbox" and value:
-            bbox = _bbox(value)
+            bbox = parse_bbox(value)  # the same rule as container filters
         elif name == "cursor" and value:
             cursor = _cursor(value)
         elif name == "size" and value:

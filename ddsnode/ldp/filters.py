@@ -60,7 +60,8 @@ def expand(value: str, name: str, concept_prefix: str | None = None) -> str:
                      "the shared context")
 
 
-def _bbox(value: str) -> tuple[float, float, float, float]:
+def parse_bbox(value: str) -> tuple[float, float, float, float]:
+    """``minLong,minLat,maxLong,maxLat`` as four finite, in-range, ordered numbers; 400."""
     try:
         parts = tuple(float(p) for p in value.split(","))
     except ValueError:
@@ -109,7 +110,7 @@ def container_filters(params: Mapping[str, str], *, page_size: int, max_page_siz
         state=expand(params["state"], "state", "ddsstate") if "state" in params else None,
         area=expand(params["area"], "area") if "area" in params else None,
         platform=expand(params["platform"], "platform") if "platform" in params else None,
-        bbox=_bbox(params["bbox"]) if "bbox" in params else None,
+        bbox=parse_bbox(params["bbox"]) if "bbox" in params else None,
         date_from=_date(params["from"], "from") if "from" in params else None,
         date_to=_date(params["to"], "to") if "to" in params else None,
         text=get("q"),
