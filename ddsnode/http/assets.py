@@ -18,10 +18,12 @@ CSS = b"text/css; charset=utf-8"
 
 
 class AssetEndpoint(FixedMethodsEndpoint):
-    """ASGI app serving one file of ``ddsnode/assets`` (GET, HEAD, 304 on If-None-Match)."""
+    """ASGI app serving one file shipped in a package folder (``ddsnode/assets`` by
+    default; the explorer's ``static``): GET, HEAD, 304 on If-None-Match."""
 
-    def __init__(self, name: str, media_type: bytes) -> None:
-        self.body = (resources.files("ddsnode") / "assets" / name).read_bytes()
+    def __init__(self, name: str, media_type: bytes, *, package: str = "ddsnode",
+                 folder: str = "assets") -> None:
+        self.body = (resources.files(package) / folder / name).read_bytes()
         self.etag = etag(self.body).encode()
         self.media_type = media_type
 

@@ -8,20 +8,21 @@ problem+json by the shared renderer (``ddsnode.http.errors``).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import time
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from ddsnode import resources as bundled
+from ddsnode.clock import stamp
 from ddsnode.explorer import i18n
 from ddsnode.explorer.labels import local_name, pick, vocabulary_label
 from ddsnode.explorer.query import FACETS, SearchQuery, parse
 from ddsnode.explorer.search import Hit, Results
 from ddsnode.explorer.web.pages import resource_page
 from ddsnode.explorer.web.site import STATIC, Reading, Site, host, reading
+from ddsnode.http.assets import AssetEndpoint
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.errors import send_problem
 from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send, request_headers, send_response
@@ -200,7 +201,7 @@ class PeerResourceEndpoint(FixedMethodsEndpoint):
         reader = reader_for(site.node.tokens, headers.get("authorization"))
         chain = await site.chain(iri, entry.types, reader)
         fetched = i18n.Translator(read.lang).date(
-            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(entry.fetched_at)))
+            stamp(datetime.fromtimestamp(entry.fetched_at, UTC)))
         body = await asyncio.to_thread(
             site.cached, ("peer", iri, entry.fetched_at, read.lang, read.explicit),
             lambda: resource_page(site, read, iri, entry.graph(), chain=chain,
@@ -208,28 +209,7 @@ class PeerResourceEndpoint(FixedMethodsEndpoint):
         await site.send_page(send, read, body, media_type=HTML, head=method == "HEAD")
 
 
-class StaticFile(FixedMethodsEndpoint):
-    """One file of ``ddsnode/explorer/static`` (long-cached, revalidated by ETag)."""
-
-    def __init__(self, name: str, media_type: bytes) -> None:
-        self.body = (resources.files("ddsnode.explorer") / "static" / name).read_bytes()
-        self.media_type = media_type
-        self.etag = ('"' + hashlib.blake2b(self.body, digest_size=16).hexdigest()
-                     + '"').encode()
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, method: str,
-                     headers: dict[str, str]) -> None:
-        """The file, or 304."""
-        out = [(b"etag", self.etag), (b"cache-control", b"public, max-age=3600")]
-        if self.etag.decode() in (headers.get("if-none-match") or ""):
-            await send({"type": "http.response.start", "status": 304, "headers": out})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        out.append((b"content-type", self.media_type))
-        await send_response(send, 200, out, self.body, head=method == "HEAD")
-
-
-def static_files() -> list[tuple[str, StaticFile]]:
+def static_files() -> list[tuple[str, AssetEndpoint]]:
     """(path, endpoint) of every static file of the explorer."""
     types = {".css": b"text/css; charset=utf-8", ".js": b"text/javascript; charset=utf-8",
              ".txt": b"text/plain; charset=utf-8", ".svg": b"image/svg+xml"}
@@ -238,7 +218,8 @@ def static_files() -> list[tuple[str, StaticFile]]:
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         suffix = "." + item.name.rsplit(".", 1)[-1]
         if item.is_file() and suffix in types:
-            out.append((STATIC + item.name, StaticFile(item.name, types[suffix])))
+            out.append((STATIC + item.name, AssetEndpoint(
+                item.name, types[suffix], package="ddsnode.explorer", folder="static")))
     return out
 
 
