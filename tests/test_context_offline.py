@@ -112,7 +112,8 @@ def test_jsonld_js_offline_reads_every_example(served: RunningNode) -> None:
             new_iri = f"{iri}-{name[:2]}{suffix}"
             text = body.decode("utf-8").replace(f'"{iri}', f'"{new_iri}')
             r = client.put(new_iri, content=text.encode("utf-8"),
-                           headers={**served.auth(), "Content-Type": JSONLD})
+                           headers={**served.auth(served.publisher_token),  # x-analysis: review
+                                    "Content-Type": JSONLD})
             assert r.status_code == 201, (name, r.text[:300])
             targets[name] = new_iri
         targets["<page>"] = served.url("proposals/")
