@@ -1,6 +1,6 @@
 """Fixtures shared by every test module.
 
-``browser``: the session's headless Chromium (tests/support/browser.py), one for all the
+``browser``: a headless Chromium per browser test module (tests/support/browser.py), for the
 browser tests (tests/test_browser_*.py), started on first use; ``demo_site``: the demo node
 they browse (``ddsnode demo``, served on a free port).
 """

@@ -78,9 +78,11 @@ def ensure_axe() -> Path:
     return script
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session (skipped where it cannot run)."""
+    """One headless Chromium per test module (skipped where it cannot run): Playwright's
+    sync API keeps an event loop running in this thread while it lives, which would make
+    every later asyncio.run() in the session fail."""
     if not browser_available():
         if os.environ.get("CI"):
             pytest.fail("CI must run the browser tests: scripts/test installs chromium, "
