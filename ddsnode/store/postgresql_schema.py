@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ddsnode.store.migrations import migrate
+
 SCHEMA_VERSION = 1
 
 # What takes a database written by schema N-1 to N, run in the transaction that opens it.
@@ -130,22 +132,10 @@ def create(conn: Any) -> None:
         row = conn.execute("SELECT version FROM schema_version WHERE id = 1").fetchone() \
             if exists else None
         version = int(row[0]) if row else SCHEMA_VERSION
-        if version > SCHEMA_VERSION:
-            raise RuntimeError(f"store schema {version} is newer than this ddsnode "
-                               f"({SCHEMA_VERSION}); upgrade ddsnode")
-        for step in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[step]:
-                conn.execute(statement)
-        for statement in _statements(DDL):
-            conn.execute(statement)
+        migrate(conn.execute, version, SCHEMA_VERSION, MIGRATIONS, DDL)
         conn.execute("INSERT INTO schema_version VALUES (1, %s) ON CONFLICT (id) "
                      "DO UPDATE SET version = excluded.version", (SCHEMA_VERSION,))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-
-
-def _statements(script: str) -> list[str]:
-    lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -20,6 +20,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from ddsnode.store.migrations import migrate
+
 SCHEMA_VERSION = 2
 
 # What takes a store written by schema N-1 to N, run in the transaction that opens it.
@@ -126,24 +128,10 @@ def create(conn: sqlite3.Connection) -> None:
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() \
             if had_tables else None
         version = int(row[0]) if row else SCHEMA_VERSION
-        if version > SCHEMA_VERSION:
-            raise RuntimeError(f"store schema {version} is newer than this ddsnode "
-                               f"({SCHEMA_VERSION}); upgrade ddsnode")
-        for step in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[step]:
-                conn.execute(statement)
-        for statement in _statements(DDL):
-            conn.execute(statement)
+        migrate(conn.execute, version, SCHEMA_VERSION, MIGRATIONS, DDL)
         conn.execute("INSERT INTO meta VALUES ('schema', ?) ON CONFLICT (key) "
                      "DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-
-
-def _statements(script: str) -> list[str]:
-    # executescript() would COMMIT our BEGIN IMMEDIATE; run the statements one by one so
-    # two processes creating the store at once serialise on the write lock.
-    lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
