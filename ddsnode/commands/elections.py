@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,44 +90,32 @@ def _report_out(args: argparse.Namespace, report: Any) -> None:
                                encoding="utf-8")
 
 
-def _import_nist(args: argparse.Namespace) -> int:
-    from ddsnode.elections.run import import_nist
+def _run_import(args: argparse.Namespace, run: Callable[..., Any], **options: Any) -> int:
+    """One import command: the node directory, a progress bar, the report (every format)."""
     node_dir = require_node_dir(args.dir)
     bar = ProgressBar(sys.stderr, not args.quiet)
     try:
-        report = import_nist(Settings.load(node_dir), node_dir, args.source, slug=args.slug,
-                             language=args.language, progress=bar)
+        report = run(Settings.load(node_dir), node_dir, args.source, slug=args.slug,
+                     progress=bar, **options)
     finally:
         bar.close()
     _report_out(args, report)
     return 0
+
+
+def _import_nist(args: argparse.Namespace) -> int:
+    from ddsnode.elections.run import import_nist
+    return _run_import(args, import_nist, language=args.language)
 
 
 def _import_openelections(args: argparse.Namespace) -> int:
     from ddsnode.elections.run import import_openelections
-    node_dir = require_node_dir(args.dir)
-    bar = ProgressBar(sys.stderr, not args.quiet)
-    try:
-        report = import_openelections(Settings.load(node_dir), node_dir, args.source,
-                                      slug=args.slug, language=args.language,
-                                      status=args.status, progress=bar)
-    finally:
-        bar.close()
-    _report_out(args, report)
-    return 0
+    return _run_import(args, import_openelections, language=args.language, status=args.status)
 
 
 def _import_eml(args: argparse.Namespace) -> int:
     from ddsnode.elections.run import import_eml
-    node_dir = require_node_dir(args.dir)
-    bar = ProgressBar(sys.stderr, not args.quiet)
-    try:
-        report = import_eml(Settings.load(node_dir), node_dir, args.source, slug=args.slug,
-                            status=args.status, progress=bar)
-    finally:
-        bar.close()
-    _report_out(args, report)
-    return 0
+    return _run_import(args, import_eml, status=args.status)
 
 
 def _export(args: argparse.Namespace) -> int:
