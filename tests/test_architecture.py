@@ -39,11 +39,15 @@ LAYERS: dict[str, int] = {
     "decidim": 5,      # importers and the capabilities built on the core
     "elections": 5,
     "analysis": 5,
-    "explorer": 6,     # the public explorer's core: search index, views, map, directory
-    "assembly": 6,     # the composition root: node, federation and their write hooks
-    "http": 7,         # the ASGI app, the routes table, error rendering
-    "explorer.web": 7,  # the explorer's pages: the web layer, beside http
-    "commands": 8,     # the CLI: cli.py, __main__.py and commands/
+    "intake": 6,       # election night: tallies in, the hash-chained event log, totals
+    "publication": 6,  # election night: signed generations, pointer, mirrors
+    "voter": 6,        # where do I vote: the lookup computed ahead of time
+    "catalog": 7,      # the open-data portal: DCAT-AP catalogue and bulk dumps
+    "explorer": 7,     # the public explorer's core: search index, views, map, directory
+    "assembly": 8,     # the composition root: node, federation and their write hooks
+    "http": 9,         # the ASGI app, the routes table, error rendering
+    "explorer.web": 9,  # the explorer's pages: the web layer, beside http
+    "commands": 10,    # the CLI: cli.py, __main__.py and commands/
 }
 #: Same-layer imports that are allowed, with the reason.
 SIDEWAYS: dict[tuple[str, str], str] = {
