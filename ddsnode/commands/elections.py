@@ -41,7 +41,9 @@ def add_parser(sub: Any) -> None:
                                                  "(YYYYMMDD__state__type__level.csv)")
     m = formats.add_parser("eml", help="import an OASIS EML 510 count or 230 candidate list "
                                       "(Dutch profile)")
-    for p in (n, o, m):
+    v_ = formats.add_parser("vip", help="import a VIP 6.0 feed (polling places, precincts, "
+                                         "street segments) and rebuild the voter lookup")
+    for p in (n, o, m, v_):
         p.add_argument("dir", type=Path, help="node directory")
         p.add_argument("source", type=Path, help="the file to import")
         p.add_argument("--slug", help="name for the file's resources (default: from the "
@@ -51,6 +53,9 @@ def add_parser(sub: Any) -> None:
         p.add_argument("--report", type=Path, metavar="FILE",
                        help="write the full report (JSON) to FILE")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--keep-missing", action="store_true",
+                       help="do not tombstone what an earlier import of the same slug wrote "
+                            "and this file no longer has")
     for p in (o, m):
         p.add_argument("--status", default="unofficialComplete",
                        choices=("unofficialPartial", "unofficialComplete", "certified",
@@ -59,6 +64,7 @@ def add_parser(sub: Any) -> None:
     n.set_defaults(func=_import_nist)
     o.set_defaults(func=_import_openelections)
     m.set_defaults(func=_import_eml)
+    v_.set_defaults(func=_import_vip)
 
     e = sub.add_parser("export", help="export an election as NIST CDF JSON or CSV")
     kinds = e.add_subparsers(dest="export_format", metavar="FORMAT")
@@ -96,7 +102,7 @@ def _run_import(args: argparse.Namespace, run: Callable[..., Any], **options: An
     bar = ProgressBar(sys.stderr, not args.quiet)
     try:
         report = run(Settings.load(node_dir), node_dir, args.source, slug=args.slug,
-                     progress=bar, **options)
+                     progress=bar, tombstones=not args.keep_missing, **options)
     finally:
         bar.close()
     _report_out(args, report)
@@ -116,6 +122,14 @@ def _import_openelections(args: argparse.Namespace) -> int:
 def _import_eml(args: argparse.Namespace) -> int:
     from ddsnode.elections.run import import_eml
     return _run_import(args, import_eml, status=args.status)
+
+
+def _import_vip(args: argparse.Namespace) -> int:
+    from ddsnode.elections.run import import_vip
+    from ddsnode.voter.table import rebuild
+    code = _run_import(args, import_vip)
+    print(rebuild(Settings.load(require_node_dir(args.dir))).summary())
+    return code
 
 
 def _export(args: argparse.Namespace) -> int:

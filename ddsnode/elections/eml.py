@@ -54,6 +54,14 @@ def parse(data: bytes, name: str) -> Element:
     return root
 
 
+def ledger_key(root: Element, slug: str) -> str:
+    """The ledger key of a file: ``eml:SLUG`` for a 510 count (as always), ``eml230:SLUG``
+    for a candidate list, ``eml110:SLUG`` for an election definition, so that re-importing
+    one kind of message never tombstones what another kind of the same slug wrote."""
+    kind = str(root.get("Id", ""))[:3]
+    return f"eml:{slug}" if kind == "510" else f"eml{kind}:{slug}"
+
+
 def _int(element: Element | None, what: str, name: str) -> int | None:
     if element is None or not (element.text or "").strip():
         return None

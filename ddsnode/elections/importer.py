@@ -12,12 +12,21 @@ nothing of it half-imported; the ledger is committed after the store.
 Results are checked for plausibility first (:mod:`.plausibility`): a result whose
 numbers cannot be (turnout above 100%, parts over the total) is refused like a document
 the shapes refuse.
+
+Tombstones: what an earlier import of the same source (ledger key) wrote and this file no
+longer has is deleted like an HTTP DELETE (410 Gone from then on, as the Decidim importer
+does), in the same transaction, and counted ``tombstoned``. Kept: kinds this file does not
+produce at all (a 230 candidate list and a 510 count share a slug), results of an earlier
+sequence than this file's (they are the record of earlier publications, NIST 1500-100
+``SequenceStart``/``SequenceEnd``), resources another source also wrote, and everything when
+the file was damaged (a broken line may be a missing row, not a removed one).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +42,8 @@ from ddsnode.store.ledger import Ledger
 
 MEDIA_TYPE = "application/ld+json"
 Progress = Callable[[int, int, str], None]  # (done, total, label), e.g. imports.ProgressBar
-OUTCOMES = ("created", "updated", "unchanged", "rejected")
+OUTCOMES = ("created", "updated", "unchanged", "rejected", "tombstoned")
+SEQUENCE = re.compile(r"-seq-(\d+)$")  # how importers suffix a result's source id
 
 
 @dataclass(frozen=True)
@@ -145,8 +155,13 @@ class ElectionImport:
     """Writes one source file's documents into one node."""
 
     def __init__(self, node: Node, node_dir: Path, ledger_key: str,
-                 report: ElectionImportReport, progress: Progress | None = None) -> None:
+                 report: ElectionImportReport, progress: Progress | None = None, *,
+                 tombstones: bool = True, damaged: str | None = None,
+                 present: frozenset[tuple[str, str]] = frozenset()) -> None:
         self.progress = progress
+        self.tombstones = tombstones
+        self.damaged = damaged  # why absent rows may be damaged ones (no tombstones), or None
+        self.present = present  # (kind, id) in the file but not written (rejected rows)
         self.node = node
         self.node_dir = node_dir
         self.key = ledger_key  # e.g. "nist:nist-va-2013": the ledger's platform column
@@ -169,15 +184,49 @@ class ElectionImport:
                     digest = self._write(item, known, units, allowed, started)
                     if digest is not None:
                         done.append((item, digest))
+                gone = self._tombstone(docs, known, ledger) if self.tombstones else []
             # The store has committed: now the ledger (a crash in between only costs a
             # comparison on the next run, never a lost or doubled resource).
             for item, digest in done:
                 ledger.record(self.key, item.kind, item.ident, item.iri, digest)
+            for kind, ident in gone:
+                ledger.forget(self.key, kind, ident)
             ledger.log_run(self.key, self.report.source, started,
                            json.dumps(dict(self.report.totals())))
         finally:
             ledger.close()
         return self.report
+
+    def _tombstone(self, docs: list[Document], known: dict[tuple[str, str], tuple[str, str]],
+                   ledger: Ledger) -> list[tuple[str, str]]:
+        """Delete what an earlier import of this source wrote and this file lacks; the
+        (kind, id) entries to forget."""
+        if self.damaged:
+            if known:
+                self.report.notes.append(f"no tombstones: {self.damaged}")
+            return []
+        present = {(d.kind, d.ident) for d in docs} | set(self.present)
+        kinds = {kind for kind, _ in present}
+        sequences = [int(m.group(1)) for kind, ident in present if kind == "result"
+                     and (m := SEQUENCE.search(ident))]
+        first = min(sequences) if sequences else None
+        gone = []
+        for (kind, ident), (iri, _) in sorted(known.items()):
+            if (kind, ident) in present or kind not in kinds:
+                continue
+            seq = SEQUENCE.search(ident) if kind == "result" else None
+            if seq and first is not None and int(seq.group(1)) < first:
+                continue  # an earlier publication: kept, like every sequence of a unit
+            gone.append((kind, ident))
+            if ledger.held_elsewhere(iri, self.key):
+                continue  # another source also wrote it: only this source's entry goes
+            try:
+                with self.node.store.savepoint():
+                    self.node.delete(iri)
+            except Problem:
+                continue  # already gone (deleted over HTTP, or an earlier tombstone)
+            self.report.count(kind, "tombstoned")
+        return gone
 
     def _write(self, item: Document, known: dict[tuple[str, str], tuple[str, str]],
                units: dict[str, dict[str, Any]], allowed: dict[str, int],

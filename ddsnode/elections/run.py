@@ -13,7 +13,8 @@ from ddsnode.settings import Settings
 
 
 def import_nist(settings: Settings, node_dir: Path, path: Path, *, slug: str | None = None,
-                language: str = "en", progress: Progress | None = None) -> ElectionImportReport:
+                language: str = "en", progress: Progress | None = None,
+                tombstones: bool = True) -> ElectionImportReport:
     """Import one NIST SP 1500-100 v2 report (JSON or XML) into the node at ``node_dir``."""
     from ddsnode.elections import nist
     source = read_source(path, settings.elections_max_source_bytes)
@@ -25,7 +26,8 @@ def import_nist(settings: Settings, node_dir: Path, path: Path, *, slug: str | N
         # the import before anything is written: nothing half-imported.
         docs = mapper.documents(nist.read_report(source.data, source.name))
         report = ElectionImportReport(str(path), source.digest, notes=mapper.notes)
-        return ElectionImport(node, node_dir, f"nist:{slug}", report, progress).run(docs)
+        return ElectionImport(node, node_dir, f"nist:{slug}", report, progress,
+                              tombstones=tombstones).run(docs)
     finally:
         node.close()
 
@@ -33,7 +35,8 @@ def import_nist(settings: Settings, node_dir: Path, path: Path, *, slug: str | N
 def import_openelections(settings: Settings, node_dir: Path, path: Path, *,
                          slug: str | None = None, language: str = "en",
                          status: str = "unofficialComplete",
-                         progress: Progress | None = None) -> ElectionImportReport:
+                         progress: Progress | None = None,
+                         tombstones: bool = True) -> ElectionImportReport:
     """Import one OpenElections precinct CSV into the node at ``node_dir``."""
     from ddsnode.elections.openelections import Mapper, read_sheet
     source = read_source(path, settings.elections_max_source_bytes)
@@ -49,15 +52,21 @@ def import_openelections(settings: Settings, node_dir: Path, path: Path, *,
         for reject in mapper.rejects:
             report.count(reject[0], "rejected")
             report.rejects.append(reject[1])
-        return ElectionImport(node, node_dir, f"openelections:{slug}", report,
-                              progress).run(docs)
+        broken = sum(1 for f in sheet.findings if f.code == "broken-line")
+        damaged = f"{broken} broken line(s): a missing row may be a damaged one" \
+            if broken else None
+        present = frozenset((kind, r.id) for kind, r in mapper.rejects)
+        return ElectionImport(node, node_dir, f"openelections:{slug}", report, progress,
+                              tombstones=tombstones, damaged=damaged,
+                              present=present).run(docs)
     finally:
         node.close()
 
 
 def import_eml(settings: Settings, node_dir: Path, path: Path, *, slug: str | None = None,
                status: str = "unofficialComplete",
-               progress: Progress | None = None) -> ElectionImportReport:
+               progress: Progress | None = None,
+               tombstones: bool = True) -> ElectionImportReport:
     """Import one OASIS EML 510 count file (Dutch profile) into the node at ``node_dir``."""
     from ddsnode.elections import eml
     source = read_source(path, settings.elections_max_source_bytes)
@@ -65,12 +74,23 @@ def import_eml(settings: Settings, node_dir: Path, path: Path, *, slug: str | No
     node = Node.open(settings)
     try:
         mapper = eml.Mapper(Naming(node.base, slug), source.digest, source.name, status)
-        docs = mapper.documents(eml.parse(source.data, source.name))
+        root = eml.parse(source.data, source.name)
+        docs = mapper.documents(root)
         report = ElectionImportReport(str(path), source.digest, findings=mapper.findings,
                                       notes=mapper.notes)
-        return ElectionImport(node, node_dir, f"eml:{slug}", report, progress).run(docs)
+        return ElectionImport(node, node_dir, eml.ledger_key(root, slug), report, progress,
+                              tombstones=tombstones).run(docs)
     finally:
         node.close()
+
+
+def import_vip(settings: Settings, node_dir: Path, path: Path, *, slug: str | None = None,
+               progress: Progress | None = None,
+               tombstones: bool = True) -> ElectionImportReport:
+    """Import one VIP 6.0 feed (polling places, precincts, street segments)."""
+    from ddsnode.elections import vip
+    return vip.import_vip(settings, node_dir, path, slug=slug, progress=progress,
+                          tombstones=tombstones)
 
 
 def export_election(settings: Settings, election: str, fmt: str) -> str:

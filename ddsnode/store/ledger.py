@@ -61,6 +61,12 @@ class Ledger:
                          (platform, kind, ident))
         self._tick()
 
+    def held_elsewhere(self, iri: str, platform: str) -> bool:
+        """Whether an import other than ``platform`` also wrote ``iri`` (keep it then)."""
+        row = self._db.execute("SELECT 1 FROM imported WHERE iri = ? AND platform != ? LIMIT 1",
+                               (iri, platform)).fetchone()
+        return row is not None
+
     def log_run(self, platform: str, source: str, started: str, summary: str) -> None:
         """Keep a line about the run (for operators looking back)."""
         self._db.execute("INSERT INTO runs (platform, source, started, summary) "
