@@ -1,0 +1,273 @@
+"""The voter's pages: where do I vote, who are the candidates, results at my station.
+
+``/explore/vote`` (a plain GET form: every answer is a shareable URL, and works without
+JavaScript), ``/explore/vote.json`` (the same answer as JSON; ``Accept:
+application/json`` on the page's URL too), ``/explore/vote/ballot?contest=IRI`` (the
+candidates and parties of one contest) and ``/explore/vote/results?unit=IRI`` (results at
+a unit and every unit above it). Each request is a few reads of the lookup table
+(:mod:`ddsnode.voter.lookup`), off the event loop; the table is rebuilt when what it was
+computed from changed, checked at most every ``voter_refresh_seconds``. A query that
+finds nothing answers 404: a page with the form and why, or a problem document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlencode
+
+import anyio.to_thread
+import jinja2
+
+from ddsnode import paths
+from ddsnode.elections.reporting import UnitResult
+from ddsnode.explorer import map as dirmap
+from ddsnode.explorer.i18n import COOKIE, LANGUAGES, Translator, chosen
+from ddsnode.http.endpoint import FixedMethodsEndpoint
+from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send, query_params, send_response
+from ddsnode.ldp import conneg
+from ddsnode.ldp.preconditions import Preconditions
+from ddsnode.problem import BadRequest, NotAcceptable, NotFound, Problem
+from ddsnode.voter.lookup import Answer, Lookup
+from ddsnode.voter.results import Level, StoreResults, results_at
+from ddsnode.voter.table import ensure, table_path
+
+PATH = "/" + paths.VOTE_PATH
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+HTML, JSON = "text/html", "application/json"
+FIELDS = ("q", "postcode", "lat", "long", "unit")
+
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                          autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def pick(texts: dict[str, str] | None, lang: str) -> str:
+    """The text of ``texts`` in ``lang``, else untagged, English, or any."""
+    if not texts:
+        return ""
+    for key in (lang, "und", "en"):
+        if texts.get(key):
+            return texts[key]
+    return next(iter(texts.values()))
+
+
+class VoterSite:
+    """The lookup of one node, kept fresh, shared by its voter endpoints."""
+
+    def __init__(self, node: Any) -> None:
+        self.node = node
+        self.results = StoreResults(node)
+        self._lock = threading.Lock()
+        self._checked = 0.0
+        self._lookup: Lookup | None = None
+
+    def lookup(self) -> Lookup:
+        """The current lookup (call off the event loop: it may rebuild the table)."""
+        s = self.node.settings
+        with self._lock:
+            now = time.monotonic()
+            if self._lookup is None or now - self._checked >= float(s.voter_refresh_seconds):
+                self._checked = now
+                if ensure(self.node) or self._lookup is None:
+                    self._lookup = Lookup(table_path(s), max_stations=int(s.voter_max_stations),
+                                          max_choices=int(s.voter_max_choices),
+                                          max_query_chars=int(s.voter_max_query_chars))
+            return self._lookup
+
+
+class _VoterPage(FixedMethodsEndpoint):
+    """Shared: language, negotiation, rendering, ETag."""
+
+    template = ""
+
+    def __init__(self, site: VoterSite, json_only: bool = False) -> None:
+        self.site = site
+        self.json_only = json_only
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, method: str,
+                     headers: dict[str, str]) -> None:
+        """GET/HEAD: the page, or its JSON."""
+        params = query_params(scope)
+        offer = JSON if self.json_only else conneg.negotiate(headers.get("accept"),
+                                                             (HTML, JSON))
+        if offer is None:
+            raise NotAcceptable(f"Available: {HTML}, {JSON}")
+        lang = _lang(params, headers)
+        status, body = await anyio.to_thread.run_sync(self._render, params, offer, lang)
+        tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        out = [(b"etag", tag.encode()), (b"vary", b"Accept, Accept-Language, Cookie"),
+               (b"cache-control", b"no-cache")]
+        pre = Preconditions.parse(None, headers.get("if-none-match"))
+        if status == 200 and pre.if_none_match is not None and tag in pre.if_none_match:
+            await send_response(send, 304, out)
+            return
+        out.append((b"content-type", (offer + "; charset=utf-8").encode()))
+        await send_response(send, status, out, body, head=method == "HEAD")
+
+    def _render(self, params: dict[str, str], offer: str, lang: str) -> tuple[int, bytes]:
+        try:
+            data, context = self.answer(params, lang)
+        except Problem as problem:
+            if offer == JSON or problem.status not in (400, 404):
+                raise
+            context = {"error": problem.detail, "status": problem.status}
+            return problem.status, self.page("voter_form.html", lang, params, context)
+        if offer == JSON:
+            return 200, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+        return 200, self.page(self.template, lang, params, context)
+
+    def answer(self, params: dict[str, str], lang: str) -> tuple[Any, dict[str, Any]]:
+        """(JSON data, template context) of a request."""
+        raise NotImplementedError
+
+    def page(self, template: str, lang: str, params: dict[str, str],
+             extra: dict[str, Any]) -> bytes:
+        """Render ``template`` with the site's context and ``extra``."""
+        t = Translator(lang)
+        s = self.site.node.settings
+
+        def link(target: str, pairs: Any = ()) -> str:
+            pairs = list(pairs.items()) if isinstance(pairs, dict) else list(pairs)
+            return target + ("?" + urlencode(pairs) if pairs else "")
+
+        context: dict[str, Any] = {
+            "t": t, "_": t.gettext, "lang": lang, "link": link, "path": PATH,
+            "switch": lambda code: link(self.path, {**params, "lang": code}),
+            "static": lambda name: f"/explore/static/{name}",
+            "site": SimpleNamespace(name=s.name, operator=s.operator),
+            "languages": [(c, Translator.language_name(c)) for c in LANGUAGES],
+            "election_kind": "Election", "pick": lambda d: pick(d, lang),
+            "base": self.site.node.base,
+            "params": {k: params.get(k, "") for k in FIELDS}, "error": None,
+            "answer": None, "status": 200}
+        context.update(extra)
+        return _env.get_template(template).render(context).encode("utf-8")
+
+    @property
+    def path(self) -> str:
+        """This page's path (for the language switch)."""
+        return PATH
+
+
+class WhereToVote(_VoterPage):
+    """``/explore/vote`` and ``/explore/vote.json``."""
+
+    template = "voter_form.html"
+
+    def answer(self, params: dict[str, str], lang: str) -> tuple[Any, dict[str, Any]]:
+        """The form alone, the voter's stations and ballots, or the picker."""
+        fields = {k: params.get(k, "") for k in FIELDS}
+        if not any(v.strip() for v in fields.values()):
+            if self.json_only:
+                raise BadRequest("give an address (q), a postcode, a point (lat, long) "
+                                 "or a unit")
+            return {}, {}
+        answer = self.site.lookup().ask(**fields)
+        return answer.to_json(), {"answer": answer, "map_svg": _map(answer, lang)}
+
+
+class BallotPage(_VoterPage):
+    """``/explore/vote/ballot?contest=IRI``: who are the candidates."""
+
+    template = "voter_ballot.html"
+
+    @property
+    def path(self) -> str:
+        """This page's path."""
+        return PATH + "/ballot"
+
+    def answer(self, params: dict[str, str], lang: str) -> tuple[Any, dict[str, Any]]:
+        """The contest with its selections, candidates and parties."""
+        iri = params.get("contest", "")
+        if not iri or len(iri) > 2048:
+            raise BadRequest("contest must be the IRI of a contest on a ballot")
+        contest = self.site.lookup().contest(iri)
+        return contest, {"contest": contest, "unit": params.get("unit", "")}
+
+
+class ResultsPage(_VoterPage):
+    """``/explore/vote/results?unit=IRI``: results there and at every level above."""
+
+    template = "voter_results.html"
+
+    @property
+    def path(self) -> str:
+        """This page's path."""
+        return PATH + "/results"
+
+    def answer(self, params: dict[str, str], lang: str) -> tuple[Any, dict[str, Any]]:
+        """Per level (the voter's stations, their unit, the units above), per contest."""
+        unit = params.get("unit", "")
+        if not unit or len(unit) > 2048:
+            raise BadRequest("unit must be the IRI of a unit from a where-to-vote answer")
+        lookup = self.site.lookup()
+        answer = lookup.by_unit(unit)
+        units = [s["iri"] for s in answer.stations] + [i for i, _, _ in answer.levels]
+        elections = sorted({b["election"] for b in answer.ballots})
+        levels = results_at(self.site.results, elections, units)
+        names = {s["iri"]: s["name"] for s in answer.stations} | \
+            {i: n for i, n, _ in answer.levels}
+        labels = _selection_labels(lookup, {r.contest for lv in levels for r in lv.results},
+                                   lang)
+        data = {"unit": unit, "source": "store", "levels": [
+            {"unit": lv.unit, "name": names.get(lv.unit, lv.unit),
+             "results": [_result_json(r) for r in lv.results]} for lv in levels]}
+        return data, {"answer": answer, "levels": levels, "names": names, "labels": labels,
+                      "titles": {b["iri"]: b["title"] for b in answer.ballots}}
+
+
+def _result_json(r: UnitResult) -> dict[str, Any]:
+    return {"contest": r.contest, "level": r.level, "status": r.status, "asOf": r.as_of,
+            "counts": [{"selection": s, "votes": n} for s, n in r.counts],
+            "ballotsCast": r.ballots_cast, "blank": r.blank, "invalid": r.invalid,
+            "registered": r.registered, "stationsReported": r.stations_reported,
+            "stationsTotal": r.stations_total}
+
+
+def _selection_labels(lookup: Lookup, contests: set[str], lang: str) -> dict[str, str]:
+    """selection IRI -> what the ballot calls it (candidates' names, or the text)."""
+    out: dict[str, str] = {}
+    for iri in contests:
+        try:
+            contest = lookup.contest(iri)
+        except NotFound:
+            continue
+        for sel in contest["selections"]:
+            names = [pick(c["name"], lang) for c in sel["candidates"] if c["name"]]
+            out[sel["iri"]] = ", ".join(names) or pick(sel["text"], lang) or \
+                ", ".join(p["name"] for p in sel["parties"]) or sel["iri"].rsplit("#", 1)[-1]
+    return out
+
+
+def _map(answer: Answer, lang: str) -> str:
+    """A server-drawn SVG map of the answer's stations (no script, no tile server)."""
+    points = [dirmap.MapPoint(s["long"], s["lat"], s["name"], "") for s in answer.stations
+              if s.get("lat") is not None and s.get("long") is not None]
+    return dirmap.render_map(points, width=480, height=300, lang=lang,
+                             list_href="#stations") if points else ""
+
+
+def _lang(params: dict[str, str], headers: dict[str, str]) -> str:
+    cookie = None
+    for part in headers.get("cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE:
+            cookie = value
+    return chosen(params.get("lang"), cookie, headers.get("accept-language"))
+
+
+def voter_routes(node: Any) -> list[tuple[str, ASGIApp, str]]:
+    """(path, endpoint, name) rows for the routes table."""
+    site = VoterSite(node)
+    return [(PATH, WhereToVote(site), "vote"),
+            (PATH + ".json", WhereToVote(site, json_only=True), "vote-json"),
+            (PATH + "/ballot", BallotPage(site), "vote-ballot"),
+            (PATH + "/results", ResultsPage(site), "vote-results")]
+
+
+__all__ = ["Level", "voter_routes"]
