@@ -22,12 +22,17 @@ import dataclasses
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ddsnode.explorer import result_set
 from ddsnode.explorer.extract import Doc, doc_of
+from ddsnode.explorer.facet_counts import FacetTable, Mask
 from ddsnode.explorer.query import FACETS, NEWER, OLDER, SearchQuery, encode_page_cursor
 from ddsnode.explorer.text import fold, index_terms, lemma, words
 from ddsnode.federation.cache import CacheReader
@@ -102,7 +107,7 @@ def _hit(row: tuple[Any, ...]) -> Hit:
                summaries=json.loads(row[4]), date=row[5], lat=row[6], long=row[7])
 
 
-_HIT = "d.iri, d.node, d.kind, d.titles, d.summaries, d.date, d.lat, d.long"
+_HIT = result_set.HIT_COLUMNS
 
 
 class SearchIndex:
@@ -118,6 +123,7 @@ class SearchIndex:
         self._counts: LRU[tuple[int, dict[str, list[tuple[str, int]]], int]] = LRU(256)
         self._results: LRU[Results] = LRU(1024)
         self.generation = 0  # moves whenever a sync changed something (caches key on it)
+        self.table = FacetTable()  # facet postings in memory (ddsnode.explorer.facet_counts)
         conn = self._conn()
         if self._meta(conn, "schema") != SCHEMA_VERSION:
             # Derived data: an index of another layout is dropped and replayed.
@@ -155,11 +161,27 @@ class SearchIndex:
         None; the peer cache too when ``peers``); how many resources were (re)indexed or
         removed."""
         with self._write_lock:
-            done = self._sync_own(max_batches)
-            if peers:
-                done += self._sync_peers(max_batches)
+            conn = self._conn()
+            epoch = self._meta(conn, "epoch")
+            if epoch != self.table.epoch and self.table.loaded:
+                # Another process wrote this index file: caches and postings are stale.
+                self.table.invalidate()
+                self.generation += 1
+            try:
+                done = self._sync_own(max_batches)
+                if peers:
+                    done += self._sync_peers(max_batches)
+            except BaseException:
+                self.table.invalidate()  # a batch rolled back after the postings moved
+                self.generation += 1
+                raise
             if done:
                 self.generation += 1
+                token = uuid.uuid4().hex
+                with conn:
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (token,))
+                if self.table.loaded:
+                    self.table.epoch = token
             return done
 
     def _sync_own(self, max_batches: int | None) -> int:
@@ -186,10 +208,11 @@ class SearchIndex:
         container = self.containers.get(path) if path is not None else None
         if (resource is None or resource.kind != "rdf" or path is None
                 or (container is not None and container.private)):
-            _remove(conn, iri)
+            _remove(conn, iri, self.table)
             return
         graph = graph_from_ntriples(resource.ntriples)
-        _put(conn, doc_of(graph, iri, node=self.base, modified=resource.modified.isoformat()))
+        _put(conn, doc_of(graph, iri, node=self.base, modified=resource.modified.isoformat()),
+             self.table)
 
     def _sync_peers(self, max_batches: int | None) -> int:
         if not self.federation_db.exists():
@@ -207,10 +230,11 @@ class SearchIndex:
             with conn:
                 for _seq, iri, origin, status, ntriples, fetched_at in rows:
                     if status != "valid" or iri.startswith(self.base):
-                        _remove(conn, iri)
+                        _remove(conn, iri, self.table)
                         continue
                     graph = graph_from_ntriples(ntriples)
-                    _put(conn, doc_of(graph, iri, node=origin, modified=str(fetched_at)))
+                    _put(conn, doc_of(graph, iri, node=origin, modified=str(fetched_at)),
+                         self.table)
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('peer_seq', ?)",
                              (str(rows[-1][0]),))
             done += len(rows)
@@ -229,37 +253,10 @@ class SearchIndex:
                                            (self.base,)) if r[0] not in valid]
         with conn:
             for iri in gone:
-                _remove(conn, iri)
+                _remove(conn, iri, self.table)
         return len(gone)
 
     # --- reads -----------------------------------------------------------------------
-
-    def _where(self, query: SearchQuery) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        match = self._match(query.terms)
-        if match is not None:
-            clauses.append("d.id IN (SELECT rowid FROM terms WHERE terms MATCH ?)")
-            params.append(match)
-        for facet in FACETS:
-            values = query.filters.get(facet)
-            if values:
-                marks = ", ".join("?" * len(values))
-                clauses.append(f"d.id IN (SELECT doc FROM facets WHERE facet = ? "
-                               f"AND value IN ({marks}))")
-                params += [facet, *values]
-        if query.date_from:
-            clauses.append("d.date >= ?")
-            params.append(query.date_from)
-        if query.date_to:
-            # A dateTime on the last day sorts after the bare date: compare up to its end.
-            clauses.append("d.date <= ?")
-            params.append(query.date_to + "T99")
-        if query.bbox:
-            clauses.append("d.long BETWEEN ? AND ? AND d.lat BETWEEN ? AND ?")
-            west, south, east, north = query.bbox
-            params += [west, east, south, north]
-        return (" AND ".join(clauses) or "1"), params
 
     def _match(self, terms: list[str]) -> str | None:
         """An FTS5 query: every word must match, as itself or as one of its lemmas
@@ -290,19 +287,14 @@ class SearchIndex:
 
     def _search(self, query: SearchQuery) -> Results:
         conn = self._conn()
-        where, params = self._where(query)
-        page_where, page_params, order = where, list(params), "DESC"
+        if not self.table.loaded:
+            with self._write_lock:  # no sync half-way: the postings match the rows read
+                if not self.table.loaded:
+                    self.table.load(conn, self._meta(conn, "epoch"))
+        mask = result_set.matches(conn, self.table, self._match(query.terms), query)
         newer = query.cursor is not None and query.cursor[0] == NEWER
-        if query.cursor is not None:
-            _, key, doc = query.cursor
-            op = ">" if newer else "<"
-            page_where += f" AND (d.sortkey {op} ? OR (d.sortkey = ? AND d.id {op} ?))"
-            page_params += [key, key, doc]
-            order = "ASC" if newer else "DESC"
-        rows = conn.execute(
-            f"SELECT {_HIT}, d.sortkey, d.id FROM docs d WHERE {page_where} "
-            f"ORDER BY d.sortkey {order}, d.id {order} LIMIT ?",
-            (*page_params, query.size + 1)).fetchall()
+        rows = result_set.page(conn, mask, query.cursor[1:] if query.cursor else None,
+                               newer, query.size + 1)
         more = len(rows) > query.size
         rows = rows[:query.size]
         if newer and not more:
@@ -319,25 +311,22 @@ class SearchIndex:
             next_cursor = encode_page_cursor(OLDER, rows[-1][8], rows[-1][9])
         if rows and has_newer:
             prev_cursor = encode_page_cursor(NEWER, rows[0][8], rows[0][9])
-        total, facets = self._facets(query, where, params)
+        total, facets = self._facets(query, mask)
         return Results([_hit(r) for r in rows], total, facets, next_cursor, prev_cursor)
 
-    def _facets(self, query: SearchQuery, where: str,
-                params: list[Any]) -> tuple[int, dict[str, list[tuple[str, int]]]]:
-        """Counts per facet value over the whole result set (cached per index state)."""
+    def _facets(self, query: SearchQuery,
+                mask: Mask | None) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+        """Counts per facet value over the whole result set (cached per index state):
+        in-memory postings against the result mask, no facet row read."""
         key = (self.generation, query.key())
         cached = self._counts.peek(key)
         if cached is not None and cached[0] == self.generation:
             return cached[2], cached[1]
-        conn = self._conn()
-        total = conn.execute(f"SELECT count(*) FROM docs d WHERE {where}", params).fetchone()[0]
-        inner = "" if where == "1" else f" WHERE doc IN (SELECT d.id FROM docs d WHERE {where})"
-        counts: dict[str, list[tuple[str, int]]] = {f: [] for f in FACETS}
-        for facet, value, count in conn.execute(
-                f"SELECT facet, value, count(*) FROM facets{inner} GROUP BY facet, value",
-                params):
-            if facet in counts:
-                counts[facet].append((value, count))
+        if mask is None:
+            total = self._conn().execute("SELECT count(*) FROM docs").fetchone()[0]
+        else:
+            total = int(np.count_nonzero(mask))
+        counts = self.table.counts(FACETS, mask)
         for facet, values in counts.items():
             values.sort(key=lambda fv: (-fv[1], fv[0]))
             del values[FACET_VALUES:]
@@ -349,6 +338,18 @@ class SearchIndex:
         row = self._conn().execute(f"SELECT {_HIT} FROM docs d WHERE d.iri = ?",
                                    (iri,)).fetchone()
         return _hit(row) if row else None
+
+    def hits(self, iris: Iterable[str]) -> dict[str, Hit]:
+        """IRI -> indexed resource, for those of ``iris`` the index holds."""
+        unique = list(dict.fromkeys(iris))
+        out: dict[str, Hit] = {}
+        for start in range(0, len(unique), 500):
+            chunk = unique[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for row in self._conn().execute(
+                    f"SELECT {_HIT} FROM docs d WHERE d.iri IN ({marks})", chunk):
+                out[row[0]] = _hit(row)
+        return out
 
     def latest(self, count: int, *, kinds: Iterable[str] = ()) -> list[Hit]:
         """The ``count`` newest resources (of ``kinds`` when given)."""
@@ -394,11 +395,14 @@ class SearchIndex:
             self._local.conn = None
 
 
-def _remove(conn: sqlite3.Connection, iri: str) -> None:
+def _remove(conn: sqlite3.Connection, iri: str, table: FacetTable) -> None:
     row = conn.execute("SELECT id FROM docs WHERE iri = ?", (iri,)).fetchone()
     if row is None:
         return
     doc = row[0]
+    if table.loaded:
+        table.remove(doc, conn.execute("SELECT facet, value FROM facets WHERE doc = ?",
+                                       (doc,)).fetchall())
     conn.execute("DELETE FROM docs WHERE id = ?", (doc,))
     conn.execute("DELETE FROM facets WHERE doc = ?", (doc,))
     conn.execute("DELETE FROM terms WHERE rowid = ?", (doc,))
@@ -406,8 +410,8 @@ def _remove(conn: sqlite3.Connection, iri: str) -> None:
     conn.execute("DELETE FROM links WHERE doc = ?", (doc,))
 
 
-def _put(conn: sqlite3.Connection, doc: Doc) -> None:
-    _remove(conn, doc.iri)
+def _put(conn: sqlite3.Connection, doc: Doc, table: FacetTable) -> None:
+    _remove(conn, doc.iri, table)
     sortkey = doc.date or doc.modified
     cursor = conn.execute(
         "INSERT INTO docs (iri, node, kind, titles, summaries, date, sortkey, lat, long) "
@@ -418,6 +422,7 @@ def _put(conn: sqlite3.Connection, doc: Doc) -> None:
     rowid = cursor.lastrowid
     conn.executemany("INSERT OR IGNORE INTO facets VALUES (?, ?, ?)",
                      [(f, v, rowid) for f, v in doc.facets])
+    table.add(int(rowid or 0), doc.facets)
     all_terms: list[str] = []
     vocabulary: dict[str, str] = {}
     for lang, text in doc.texts:

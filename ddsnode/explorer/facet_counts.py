@@ -1,0 +1,173 @@
+"""Facet counts without scanning facet rows: the postings of every (facet, value) kept
+in memory as sorted arrays of doc ids, counted against the result set with numpy.
+
+Counting with SQL (``SELECT facet, value, count(*) … WHERE doc IN (results) GROUP BY``)
+visits every facet row of every result: a search matching 60,000 of 100,000 resources
+grouped half a million rows per request (p95 715 ms in ``bench/explorer.py``). Here the
+result set becomes one boolean array and each value's count is a gather over its
+postings: a few milliseconds at 100,000 resources, whatever the result size.
+
+The table is derived from the index's ``facets`` rows (the truth, on disk) and kept in
+step with the writes this process makes: a posting is a loaded array plus the ids added
+and removed since (sets, folded back into the array past :data:`COMPACT_AT`). Another
+process writing the same index file moves the ``epoch`` the index keeps in ``meta``;
+the next sync sees it and the table reloads (``ddsnode.explorer.search``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+COMPACT_AT = 4096  # pending ids of one posting before it is folded into its array
+Ids = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass
+class Posting:
+    """The docs having one facet value: ``base`` (sorted) ∪ ``added`` ∖ ``removed``."""
+
+    base: Ids
+    added: set[int] = field(default_factory=set)
+    removed: set[int] = field(default_factory=set)
+
+    def size(self) -> int:
+        """How many docs have the value."""
+        return len(self.base) - len(self.removed) + len(self.added)
+
+    def count_in(self, chosen: npt.NDArray[np.bool_]) -> int:
+        """How many docs with the value are ``chosen`` (a mask indexed by doc id)."""
+        n = int(np.count_nonzero(chosen[self.base])) if len(self.base) else 0
+        limit = len(chosen)
+        n -= sum(1 for d in self.removed if d < limit and chosen[d])
+        n += sum(1 for d in self.added if d < limit and chosen[d])
+        return n
+
+    def mark(self, mask: Mask) -> None:
+        """Set the docs with the value in ``mask`` (indexed by doc id)."""
+        mask[self.base[self.base < len(mask)]] = True
+        limit = len(mask)
+        for doc in self.removed:
+            if doc < limit:
+                mask[doc] = False
+        for doc in self.added:
+            if doc < limit:
+                mask[doc] = True
+
+    def compact(self) -> None:
+        """Fold the pending ids into ``base``."""
+        if not self.added and not self.removed:
+            return
+        kept = self.base[~np.isin(self.base, np.fromiter(self.removed, np.int64))] \
+            if self.removed else self.base
+        self.base = np.union1d(kept, np.fromiter(self.added, np.int64))
+        self.added.clear()
+        self.removed.clear()
+
+
+class FacetTable:
+    """Every (facet, value) posting of one index, or nothing until :meth:`load`."""
+
+    def __init__(self) -> None:
+        self.postings: dict[tuple[str, str], Posting] = {}
+        self.loaded = False
+        self.epoch = ""  # the index's meta epoch these postings reflect
+        self.max_id = 0
+        # Searches count in several threads while a sync adds and removes: every method
+        # holds this lock (a count takes milliseconds).
+        self.lock = threading.RLock()
+
+    def load(self, conn: sqlite3.Connection, epoch: str) -> None:
+        """Read every posting from the ``facets`` table (primary key order: one pass)."""
+        with self.lock:
+            self._load(conn, epoch)
+
+    def _load(self, conn: sqlite3.Connection, epoch: str) -> None:
+        self.postings.clear()
+        # One string of ids per value, joined by SQLite and parsed by numpy: no Python
+        # object per row (100,000 resources, 800,000 rows: well under a second).
+        for facet, value, joined in conn.execute(
+                "SELECT facet, value, group_concat(doc) FROM facets GROUP BY facet, value"):
+            ids = np.fromstring(joined, dtype=np.int64, sep=",")
+            ids.sort()
+            self.postings[(facet, value)] = Posting(ids)
+        row = conn.execute("SELECT max(id) FROM docs").fetchone()
+        self.max_id = int(row[0] or 0)
+        self.loaded, self.epoch = True, epoch
+
+    def invalidate(self) -> None:
+        """Forget the postings (a write failed half-way, or another process wrote)."""
+        with self.lock:
+            self.postings.clear()
+            self.loaded, self.epoch = False, ""
+
+    def add(self, doc: int, pairs: Iterable[tuple[str, str]]) -> None:
+        """Doc ``doc`` now has the facet values ``pairs``."""
+        with self.lock:
+            self._add(doc, pairs)
+
+    def _add(self, doc: int, pairs: Iterable[tuple[str, str]]) -> None:
+        if not self.loaded:
+            return
+        self.max_id = max(self.max_id, doc)
+        for pair in set(pairs):
+            posting = self.postings.setdefault(pair, Posting(np.empty(0, dtype=np.int64)))
+            if doc in posting.removed:
+                posting.removed.discard(doc)  # back in base (a reused rowid)
+            else:
+                posting.added.add(doc)
+            if len(posting.added) > COMPACT_AT:
+                posting.compact()
+
+    def remove(self, doc: int, pairs: Iterable[tuple[str, str]]) -> None:
+        """Doc ``doc`` is gone, with the facet values ``pairs`` it had."""
+        with self.lock:
+            self._remove(doc, pairs)
+
+    def _remove(self, doc: int, pairs: Iterable[tuple[str, str]]) -> None:
+        if not self.loaded:
+            return
+        for pair in set(pairs):
+            posting = self.postings.get(pair)
+            if posting is None:
+                continue
+            if doc in posting.added:
+                posting.added.discard(doc)
+            else:
+                posting.removed.add(doc)
+            if len(posting.removed) > COMPACT_AT:
+                posting.compact()
+
+    def union(self, facet: str, values: Iterable[str], size: int) -> Mask:
+        """The docs having any of ``values`` of ``facet``, as a mask of ``size``."""
+        mask = np.zeros(size, dtype=np.bool_)
+        with self.lock:
+            for value in values:
+                posting = self.postings.get((facet, value))
+                if posting is not None:
+                    posting.mark(mask)
+        return mask
+
+    def counts(self, facets: Iterable[str], mask: Mask | None
+               ) -> dict[str, list[tuple[str, int]]]:
+        """(value, count) per facet over the docs set in ``mask`` (all docs when None);
+        values no chosen doc has are left out, as a GROUP BY leaves them out."""
+        with self.lock:
+            return self._counts(facets, mask)
+
+    def _counts(self, facets: Iterable[str], mask: Mask | None
+                ) -> dict[str, list[tuple[str, int]]]:
+        out: dict[str, list[tuple[str, int]]] = {f: [] for f in facets}
+        for (facet, value), posting in self.postings.items():
+            if facet not in out:
+                continue
+            n = posting.size() if mask is None else posting.count_in(mask)
+            if n:
+                out[facet].append((value, n))
+        return out
