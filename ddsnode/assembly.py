@@ -24,6 +24,7 @@ from ddsnode.elections.hook import plausible_results
 from ddsnode.federation.hub import Federation
 from ddsnode.federation.reactions import keep_counts
 from ddsnode.ldp.node import Node
+from ddsnode.publication.hub import Publication
 from ddsnode.settings import Settings
 from ddsnode.store import open_store
 
@@ -36,14 +37,19 @@ class Assembly:
 
     node: Node
     federation: Federation
+    publication: Publication | None = None  # election night's signed generations and mirrors
 
     async def start(self) -> None:
         """Run the background loops (federation push, delivery, sync)."""
         await self.federation.start()
+        if self.publication is not None:
+            await self.publication.start()  # publishes and mirrors (docs/election-night.md)
 
     async def stop(self) -> None:
         """Stop the loops, close the outbound client, finish queued writes, close the store."""
         await self.federation.stop()
+        if self.publication is not None:
+            await self.publication.stop()
         self.node.close()
 
     def close(self) -> None:
@@ -60,4 +66,6 @@ def assemble(settings: Settings) -> Assembly:
     node.write_hooks.append(plausible_results)
     node.write_hooks.append(keep_counts(federation.ledger))
     node.ensure_containers()
-    return Assembly(node, federation)
+    assembly = Assembly(node, federation)
+    assembly.publication = Publication(node)  # after the hooks: its feed adds one of its own
+    return assembly

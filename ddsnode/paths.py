@@ -19,7 +19,10 @@ TRACE_PATH = "trace"  # traceability walk
 CACHE_PATH = "federation/resource"  # a peer's resource, from the cache
 REACTIONS_PATH = "federation/reactions"  # reactions to a resource, across nodes
 EXPLORE_PATH = "explore"  # the public explorer
+JWKS_PATH = ".well-known/jwks.json"  # RFC 7517 5: the keys results manifests are signed with
+PUBLICATION_DIR = "publication"  # in the node directory: published results (docs/election-night.md)
 
 __all__ = ["CACHE_PATH", "CONTEXT_PATH", "EXPLORE_PATH", "FEED_PATH", "INBOX_PATH",
-           "ONTOLOGY_PATH", "REACTIONS_PATH", "SHAPES_PATH", "SPARQL_PATH", "TRACE_PATH",
+           "JWKS_PATH", "ONTOLOGY_PATH", "PUBLICATION_DIR", "REACTIONS_PATH", "SHAPES_PATH",
+           "SPARQL_PATH", "TRACE_PATH",
            "WELL_KNOWN_SOLID", "WELL_KNOWN_VOID"]

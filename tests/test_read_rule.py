@@ -154,6 +154,7 @@ REQUESTS: dict[str, Builder] = {
     "trace": _trace,
     "federation-resource": _cached,
     "federation-reactions": _reactions,
+    "jwks": _fixed,
     "resource": _resource,
     "explore-search": _explore,
     "explore-resource": _explore_resource,

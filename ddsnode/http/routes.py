@@ -26,8 +26,10 @@ from ddsnode.http.federation import (
     TraceEndpoint,
 )
 from ddsnode.http.ldp import ResourceEndpoint
+from ddsnode.http.publication import JwksEndpoint, PublicationPaths
 from ddsnode.http.sparql import SparqlEndpoint
 from ddsnode.ldp import description as d
+from ddsnode.publication.hub import Publication
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Route:
 def routes(assembly: Assembly) -> list[Route]:
     """The routes of an assembled node; the last row (``/{path}``) catches every other path."""
     node, fed = assembly.node, assembly.federation
+    pub = assembly.publication or Publication(node)
     s, base = node.settings, node.base
     return [
         Route("/sparql", SparqlEndpoint(node), "sparql"),
@@ -64,12 +67,16 @@ def routes(assembly: Assembly) -> list[Route]:
         Route("/" + paths.TRACE_PATH, TraceEndpoint(fed), "trace"),
         Route("/" + paths.CACHE_PATH, CachedResourceEndpoint(fed), "federation-resource"),
         Route("/" + paths.REACTIONS_PATH, ReactionsEndpoint(fed), "federation-reactions"),
+        Route("/" + paths.JWKS_PATH, JwksEndpoint(pub), "jwks"),  # docs/election-night.md
         # The public explorer (docs/explorer.md): /explore, its pages and static files.
         *(Route(path, endpoint, name) for path, endpoint, name in explorer_routes(node)),
         # LDP resources; the federation wrapper adds ?scope=federation listings and the
         # LDN inbox Link header (LDN 2); the explorer's pages answer browsers.
-        Route("/{path}", explorer_pages(FederatedContainers(ResourceEndpoint(node), fed), node),
-              "resource"),
+        # Published results of an election ({election}/results/..., served from memory)
+        # go before the LDP resources; the election resource gets a Link to its pointer.
+        Route("/{path}", PublicationPaths(
+            explorer_pages(FederatedContainers(ResourceEndpoint(node), fed), node), pub,
+            s.publication_changes_max_generations, base), "resource"),
     ]
 
 

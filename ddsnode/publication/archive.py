@@ -1,0 +1,183 @@
+"""Generations on disk, laid out as they are served, with the pointer switched last.
+
+Under the node directory's ``publication/`` (``paths.PUBLICATION_DIR``) each election has
+``{election}/results/current`` (the pointer) and ``{election}/results/g/{n}/…`` (the
+files), ``{election}`` being the election's path on the node: the tree is the static
+site ``ddsnode publish --static`` copies. A generation is written into a hidden
+directory, every file and the directory fsynced, renamed to ``g/{n}`` (atomic), and only
+then is the pointer replaced (temporary file + ``os.replace``, POSIX rename(2) is atomic):
+a reader following the pointer never finds a file missing or from another generation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ddsnode import paths
+
+POINTER = "current"
+RESULTS = "results"
+#: An election path as the node serves it: segments of safe characters, no dot segment.
+ELECTION_PATH = re.compile(r"^(?!.*(?:^|/)\.)[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*$")
+FILE_PATH = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)?$")
+
+
+class ArchiveError(ValueError):
+    """A path that is not an election's, or a pointer that cannot be read."""
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """``{election}/results/current``: the generation a reader should fetch now."""
+
+    election: str  # the election IRI
+    generation: int
+    manifest: str  # relative to the pointer's URL: ``g/{n}/manifest.jws``
+    manifest_sha256: str
+    generated: str
+    raw: bytes
+
+    @classmethod
+    def parse(cls, raw: bytes) -> Pointer:
+        """A pointer from its bytes; ArchiveError when malformed."""
+        try:
+            data = json.loads(raw)
+            pointer = cls(str(data["election"]), int(data["generation"]),
+                          str(data["manifest"]), str(data["manifestSha256"]),
+                          str(data["generatedAt"]), raw)
+        except (ValueError, KeyError, TypeError):
+            raise ArchiveError("the pointer is not a results pointer (JSON with election, "
+                               "generation, manifest, manifestSha256, generatedAt)") from None
+        if pointer.generation < 1 or pointer.manifest != f"g/{pointer.generation}/manifest.jws":
+            raise ArchiveError("the pointer's generation and manifest do not agree")
+        return pointer
+
+
+def pointer_bytes(election: str, generation: int, manifest_sha256: str, generated: str) -> bytes:
+    """The pointer file's bytes."""
+    body: dict[str, Any] = {"election": election, "generation": generation,
+                            "manifest": f"g/{generation}/manifest.jws",
+                            "manifestSha256": manifest_sha256, "generatedAt": generated}
+    return json.dumps(body, indent=1, sort_keys=True).encode("utf-8") + b"\n"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write(path: Path, data: bytes) -> None:
+    with path.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+class Archive:
+    """The ``publication/`` tree of one node directory (or of a static site)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def of(cls, node_dir: Path) -> Archive:
+        """The archive of a node directory."""
+        return cls(node_dir / paths.PUBLICATION_DIR)
+
+    def results_dir(self, election_path: str) -> Path:
+        """``{root}/{election}/results``; ArchiveError for a path that is not clean."""
+        if not ELECTION_PATH.match(election_path) or len(election_path) > 512:
+            raise ArchiveError(f"{election_path[:100]!r} is not an election path")
+        return self.root / election_path / RESULTS
+
+    def pointer(self, election_path: str) -> Pointer | None:
+        """The current pointer, or None before the first generation."""
+        try:
+            raw = (self.results_dir(election_path) / POINTER).read_bytes()
+        except FileNotFoundError:
+            return None
+        return Pointer.parse(raw)
+
+    def read(self, election_path: str, relative: str) -> bytes:
+        """A file under ``{election}/results/`` (``g/3/diff.json``); FileNotFoundError."""
+        prefix, _, rest = relative.partition("/")
+        number, _, rest = rest.partition("/")
+        if prefix != "g" or not number.isdigit() or len(number) > 12 or \
+                not (FILE_PATH.match(rest) or rest == "manifest.jws"):
+            raise FileNotFoundError(relative)
+        return (self.results_dir(election_path) / "g" / str(int(number)) / rest).read_bytes()
+
+    def write_generation(self, election_path: str, number: int, files: dict[str, bytes],
+                         manifest_jws: bytes, pointer: bytes | None) -> None:
+        """Write generation ``number`` (files, then its manifest), then switch the pointer
+        (``None``: leave it, for a generation a mirror keeps only the diff of)."""
+        results = self.results_dir(election_path)
+        generations = results / "g"
+        generations.mkdir(parents=True, exist_ok=True)
+        final = generations / str(number)
+        temp = generations / f".{number}.partial"
+        shutil.rmtree(temp, ignore_errors=True)
+        for relative, data in sorted({**files, "manifest.jws": manifest_jws}.items()):
+            if not FILE_PATH.match(relative):
+                raise ArchiveError(f"{relative[:100]!r} is not a generation file path")
+            target = temp / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _write(target, data)
+        for folder in {(temp / r).parent for r in files} | {temp}:
+            _fsync_dir(folder)
+        if final.exists():
+            # Written by a run that stopped before switching the pointer: never served.
+            shutil.rmtree(final)
+        os.replace(temp, final)
+        _fsync_dir(generations)
+        if pointer is not None:
+            self.switch(election_path, pointer)
+
+    def switch(self, election_path: str, pointer: bytes) -> None:
+        """Replace the pointer atomically (the last step of a generation)."""
+        results = self.results_dir(election_path)
+        temp = results / f".{POINTER}.{os.getpid()}.tmp"
+        _write(temp, pointer)
+        os.replace(temp, results / POINTER)
+        _fsync_dir(results)
+
+    def elections(self) -> list[str]:
+        """The election paths that have a pointer."""
+        if not self.root.is_dir():
+            return []
+        out = []
+        for folder, subdirs, _ in os.walk(self.root):
+            here = Path(folder)
+            if here.name == RESULTS and (here / POINTER).is_file():
+                subdirs.clear()  # the generations below are no elections
+                election_path = here.parent.relative_to(self.root).as_posix()
+                if ELECTION_PATH.match(election_path):
+                    out.append(election_path)
+                continue
+            subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+        return sorted(out)
+
+    def copy_to(self, target: Path) -> list[str]:
+        """Copy every election's generations and pointer under ``target`` (a static site):
+        generations first, pointers last, like a publication. Returns the election paths."""
+        done = self.elections()
+        for election_path in done:
+            source = self.results_dir(election_path)
+            dest = target / election_path / RESULTS
+            (dest / "g").mkdir(parents=True, exist_ok=True)
+            for generation in sorted((source / "g").iterdir()):
+                if generation.name.isdigit() and not (dest / "g" / generation.name).exists():
+                    shutil.copytree(generation, dest / "g" / generation.name)
+        for election_path in done:
+            raw = (self.results_dir(election_path) / POINTER).read_bytes()
+            Archive(target).switch(election_path, raw)
+        return done

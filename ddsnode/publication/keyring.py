@@ -1,0 +1,107 @@
+"""The publisher's signing keys: the node key for real elections, a separate rehearsal key.
+
+A rehearsal (an election marked as a test: setting ``publication_rehearsal``) is signed
+with its own Ed25519 key, ``publication-rehearsal-key.pem`` in the node directory, so
+that nothing signed during a rehearsal can pass for a real result: its JWK carries
+``"rehearsal": true`` in the JWKS, its manifests say ``"rehearsal": true``, and a node
+in production (setting ``publication_production``) neither lists it, nor signs with it,
+nor accepts it from an origin it mirrors.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ddsnode.keys import ensure_node_key, generate_node_key, load_node_key
+from ddsnode.publication.jws import public_jwk
+
+REHEARSAL_KEY_FILE = "publication-rehearsal-key.pem"
+
+
+class RehearsalRefused(ValueError):
+    """A node in production was asked to sign, list or accept a rehearsal key's work."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A private key, its kid (RFC 7638 thumbprint) and whether it signs rehearsals."""
+
+    key: Ed25519PrivateKey
+    kid: str
+    rehearsal: bool
+
+    def jwk(self) -> dict[str, Any]:
+        """The public JWK as the JWKS lists it."""
+        jwk: dict[str, Any] = public_jwk(self.key)
+        if self.rehearsal:
+            jwk["rehearsal"] = True  # a private JWK member (RFC 7517 4): "test key, not results"
+        return jwk
+
+
+def _signing(key: Ed25519PrivateKey, rehearsal: bool) -> SigningKey:
+    return SigningKey(key, str(public_jwk(key)["kid"]), rehearsal)
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The node's publication keys; ``production`` forbids the rehearsal one."""
+
+    node_key: SigningKey
+    rehearsal_key: SigningKey | None
+    production: bool
+
+    @classmethod
+    def open(cls, node_dir: Path, *, production: bool) -> Keyring:
+        """The keys of ``node_dir`` (created on first use; no rehearsal key in production)."""
+        node = _signing(ensure_node_key(node_dir), False)
+        if production:
+            return cls(node, None, True)
+        path = node_dir / REHEARSAL_KEY_FILE
+        key = load_node_key(path) if path.exists() else generate_node_key(path)
+        return cls(node, _signing(key, True), False)
+
+    def for_election(self, rehearsal: bool) -> SigningKey:
+        """The key that signs an election's manifests; RehearsalRefused in production."""
+        if not rehearsal:
+            return self.node_key
+        if self.production or self.rehearsal_key is None:
+            raise RehearsalRefused("this node is in production (publication_production): it "
+                                   "does not sign a rehearsal")
+        return self.rehearsal_key
+
+    def jwks(self) -> dict[str, Any]:
+        """The JWK Set (RFC 7517 5) served at /.well-known/jwks.json."""
+        keys = [self.node_key.jwk()]
+        if self.rehearsal_key is not None:
+            keys.append(self.rehearsal_key.jwk())
+        return {"keys": keys}
+
+    def jwks_bytes(self) -> bytes:
+        """The JWKS as the bytes served and written by ``publish --static``."""
+        return json.dumps(self.jwks(), indent=1, sort_keys=True).encode("utf-8") + b"\n"
+
+
+def keys_of(jwks: Any, *, production: bool) -> dict[str, dict[str, Any]]:
+    """kid -> JWK of a JWKS document read from elsewhere; ValueError when malformed.
+
+    In production, rehearsal keys are left out: a manifest they signed then fails as
+    signed by an unknown key.
+    """
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        raise ValueError("a JWKS is an object with a keys array (RFC 7517 5)")
+    out: dict[str, dict[str, Any]] = {}
+    for jwk in jwks["keys"][:100]:
+        if not isinstance(jwk, dict) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+            continue
+        kid = jwk.get("kid")
+        if not isinstance(kid, str) or not isinstance(jwk.get("x"), str):
+            continue
+        if production and jwk.get("rehearsal") is True:
+            continue
+        out[kid] = jwk
+    return out

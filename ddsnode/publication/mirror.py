@@ -1,0 +1,277 @@
+"""A mirror: follow a publishing node's elections, verify everything, re-serve the same bytes.
+
+An origin crosses a trust boundary: what it sends is checked before anything is written
+(docs/security.md, Election night). Each poll reads the origin's pointer, then every
+manifest from the last generation verified here up to the pointer's, and checks that
+each is signed (EdDSA JWS) by a key of the origin's JWKS (pinned on first use, or
+configured), names this election and its own number, chains to the previous one
+(``previous`` = SHA-256 of the previous manifest), and is no rehearsal when this node is
+in production; then it fetches the newest generation's files and checks each size and
+SHA-256. Only then are the files written, and the pointer switched last (the origin's
+own pointer bytes). Anything else is refused, logged, and the last verified generation
+stays served; an origin that is down is retried at the next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ddsnode.outbound.client import OutboundClient
+from ddsnode.outbound.errors import OutboundRefused, PeerError
+from ddsnode.publication.archive import FILE_PATH, Archive, ArchiveError, Pointer
+from ddsnode.publication.generation import DIFF, MANIFEST
+from ddsnode.publication.jws import JwsError, b64url_decode, verify
+from ddsnode.publication.keyring import keys_of
+from ddsnode.settings import Settings
+
+log = logging.getLogger("ddsnode.publication.mirror")
+PIN_DIR = ".mirror-keys"  # under publication/: the JWKS pinned per origin
+
+
+class Refused(ValueError):
+    """An origin sent something this mirror will not serve (the reason says what)."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """One followed election: its URL, its origin and its path (the same here)."""
+
+    url: str
+    origin: str
+    election_path: str
+
+    @classmethod
+    def parse(cls, url: str) -> Origin:
+        """An election URL (``https://results.example/elections/x``); ValueError if not."""
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
+                or parts.fragment or not parts.path.strip("/"):
+            raise ValueError(f"publication_follow: {url[:200]!r} is not an election URL")
+        return cls(url.strip().rstrip("/"), f"{parts.scheme}://{parts.netloc}",
+                   parts.path.strip("/"))
+
+    def results(self, relative: str) -> str:
+        """The URL of ``{election}/results/{relative}`` at the origin."""
+        return f"{self.url}/results/{relative}"
+
+
+def sha256(data: bytes) -> str:
+    """Lower-case hex SHA-256."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class Mirror:
+    """Follows origins' elections into an Archive, verifying before writing."""
+
+    def __init__(self, origins: list[Origin], archive: Archive, client: OutboundClient, *,
+                 production: bool, poll_seconds: float, max_manifest_bytes: int,
+                 max_file_bytes: int, max_generation_bytes: int, max_catchup: int,
+                 jwks_file: Path | None = None,
+                 on_verified: Callable[[str, Pointer], None] | None = None) -> None:
+        self.origins = origins
+        self.archive = archive
+        self.client = client
+        self.production = production
+        self.poll_seconds = poll_seconds
+        self.max_manifest_bytes = max_manifest_bytes
+        self.max_file_bytes = max_file_bytes
+        self.max_generation_bytes = max_generation_bytes
+        self.max_catchup = max_catchup
+        self.jwks_file = jwks_file
+        self.on_verified = on_verified
+        self.refusals: deque[str] = deque(maxlen=100)  # the latest, for status and tests
+
+    @classmethod
+    def from_settings(cls, s: Settings, archive: Archive,
+                      on_verified: Callable[[str, Pointer], None] | None = None,
+                      client: OutboundClient | None = None) -> Mirror:
+        """A mirror of ``publication_follow`` with the limits of ``s``."""
+        origins = [Origin.parse(u) for u in s.publication_follow.split(",") if u.strip()]
+        client = client or OutboundClient(
+            allowed_origins={o.origin for o in origins}, user_agent="ddsnode-mirror",
+            max_bytes=int(s.publication_mirror_max_file_bytes),
+            total_timeout=float(s.publication_mirror_timeout_seconds))
+        jwks = Path(s.publication_follow_jwks) if s.publication_follow_jwks else None
+        return cls(origins, archive, client, production=bool(s.publication_production),
+                   poll_seconds=float(s.publication_mirror_poll_seconds),
+                   max_manifest_bytes=int(s.publication_mirror_max_manifest_bytes),
+                   max_file_bytes=int(s.publication_mirror_max_file_bytes),
+                   max_generation_bytes=int(s.publication_mirror_max_generation_bytes),
+                   max_catchup=int(s.publication_mirror_max_catchup), jwks_file=jwks,
+                   on_verified=on_verified)
+
+    async def aclose(self) -> None:
+        """Close the outbound client."""
+        await self.client.aclose()
+
+    async def run(self) -> None:
+        """Poll every origin forever (until cancelled)."""
+        while True:
+            await self.poll_once()
+            await asyncio.sleep(self.poll_seconds)
+
+    async def poll_once(self) -> dict[str, str]:
+        """One poll of every origin: URL -> what happened (for logs, the CLI and tests)."""
+        out = {}
+        for origin in self.origins:
+            try:
+                out[origin.url] = await self.follow(origin)
+            except Refused as refused:
+                message = f"{origin.url}: refused: {refused}"
+                log.error("%s", message)
+                self.refusals.append(message)
+                out[origin.url] = f"refused: {refused}"
+            except (PeerError, OutboundRefused) as exc:
+                log.warning("%s: origin unreachable, serving the last verified generation: %s",
+                            origin.url, exc)
+                out[origin.url] = f"unreachable: {exc}"
+        return out
+
+    async def _get(self, url: str, accept: str, limit: int) -> bytes:
+        result = await self.client.fetch(url, accept=(accept,), max_bytes=limit, sign=False)
+        if result.status != 200:
+            raise PeerError(url, "status", f"answered {result.status}", status=result.status)
+        return result.body
+
+    async def keys(self, origin: Origin) -> dict[str, dict[str, Any]]:
+        """kid -> JWK the origin signs with: configured, pinned, or fetched and pinned."""
+        if self.jwks_file is not None:
+            raw = self.jwks_file.read_bytes()
+        else:
+            pin = self.archive.root / PIN_DIR / (urlsplit(origin.origin).netloc.replace(":", "_")
+                                                 + ".jwks.json")
+            if pin.exists():
+                raw = pin.read_bytes()
+            else:
+                raw = await self._get(origin.origin + "/.well-known/jwks.json",
+                                      "application/jwk-set+json", self.max_manifest_bytes)
+                keys_of(_json(raw, "the JWKS"), production=self.production)  # valid first
+                pin.parent.mkdir(parents=True, exist_ok=True)
+                pin.write_bytes(raw)
+                log.info("%s: pinned its keys (trust on first use)", origin.origin)
+        try:
+            return keys_of(_json(raw, "the JWKS"), production=self.production)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+
+    async def follow(self, origin: Origin) -> str:
+        """Bring ``origin``'s election up to date here; Refused, or PeerError when down."""
+        raw_pointer = await self._get(origin.results("current"), "application/json",
+                                      self.max_manifest_bytes)
+        try:
+            pointer = Pointer.parse(raw_pointer)
+        except ArchiveError as exc:
+            raise Refused(str(exc)) from None
+        if pointer.election != origin.url:
+            raise Refused(f"the pointer names another election ({pointer.election[:200]})")
+        local = self.archive.pointer(origin.election_path)
+        have = local.generation if local else 0
+        if pointer.generation < have:
+            raise Refused(f"generation went backwards: {pointer.generation} after {have}")
+        if local is not None and pointer.generation == have:
+            if pointer.manifest_sha256 != local.manifest_sha256:
+                raise Refused(f"generation {have} changed at the origin (another manifest)")
+            return f"up to date (generation {have})"
+        if pointer.generation - have > self.max_catchup:
+            raise Refused(f"{pointer.generation - have} generations behind, more than "
+                          f"publication_mirror_max_catchup ({self.max_catchup})")
+        keys = await self.keys(origin)
+        previous = None
+        if local is not None:
+            previous = sha256(manifest_bytes(self.archive.read(origin.election_path,
+                                                               local.manifest)))
+        for number in range(have + 1, pointer.generation + 1):
+            jws = await self._get(origin.results(f"g/{number}/{MANIFEST}"), "application/jose",
+                                  self.max_manifest_bytes)
+            manifest = self.check_manifest(origin, keys, jws, number, previous)
+            if number == pointer.generation and sha256(jws) != pointer.manifest_sha256:
+                raise Refused(f"the manifest of generation {number} is not the one the "
+                              "pointer names")
+            files = await self.fetch_files(origin, manifest, number,
+                                           whole=number == pointer.generation)
+            self.archive.write_generation(origin.election_path, number, files, jws,
+                                          raw_pointer if number == pointer.generation
+                                          else None)
+            previous = sha256(manifest_bytes(jws))
+        if self.on_verified is not None:
+            self.on_verified(origin.election_path, pointer)
+        log.info("%s: generation %d verified and served", origin.url, pointer.generation)
+        return f"generation {pointer.generation}"
+
+    def check_manifest(self, origin: Origin, keys: dict[str, dict[str, Any]], jws: bytes,
+                       number: int, previous: str | None) -> dict[str, Any]:
+        """The verified manifest of generation ``number``; Refused otherwise."""
+        try:
+            payload = verify(jws.decode("ascii"), keys)
+        except (JwsError, UnicodeDecodeError) as exc:
+            raise Refused(f"generation {number}: {exc}") from None
+        manifest = _json(payload, f"the manifest of generation {number}")
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
+            raise Refused(f"generation {number}: the manifest has no files list")
+        kid = json.loads(manifest_bytes_header(jws)).get("kid")
+        rehearsal_key = keys.get(str(kid), {}).get("rehearsal") is True
+        if manifest.get("generation") != number:
+            raise Refused(f"manifest {number} says generation {manifest.get('generation')}")
+        if manifest.get("election") != origin.url:
+            raise Refused(f"manifest {number} is for another election")
+        if manifest.get("previous") != previous:
+            raise Refused(f"generation {number} does not chain to the previous manifest "
+                          "(previous hash differs)")
+        if bool(manifest.get("rehearsal")) != rehearsal_key:
+            raise Refused(f"generation {number}: rehearsal flag and signing key disagree")
+        if self.production and manifest.get("rehearsal"):
+            raise Refused(f"generation {number} is a rehearsal; this node is in production")
+        return manifest
+
+    async def fetch_files(self, origin: Origin, manifest: dict[str, Any], number: int, *,
+                          whole: bool) -> dict[str, bytes]:
+        """Every file of the manifest (``whole``) or its diff only, each checked."""
+        files: dict[str, bytes] = {}
+        total = 0
+        for entry in manifest["files"]:
+            if not isinstance(entry, dict):
+                raise Refused(f"generation {number}: a file entry is not an object")
+            path, digest, size = entry.get("path"), entry.get("sha256"), entry.get("size")
+            if not isinstance(path, str) or not FILE_PATH.match(path) or path == MANIFEST:
+                raise Refused(f"generation {number}: bad file path {str(path)[:100]!r}")
+            if not isinstance(size, int) or size < 0 or size > self.max_file_bytes:
+                raise Refused(f"generation {number}: {path} has size {str(size)[:20]} (most "
+                              f"{self.max_file_bytes})")
+            if not whole and path not in (DIFF, DIFF + ".gz"):
+                continue
+            total += size
+            if total > self.max_generation_bytes:
+                raise Refused(f"generation {number}: files add up to more than "
+                              f"{self.max_generation_bytes} bytes")
+            body = await self._get(origin.results(f"g/{number}/{path}"), "*/*", size)
+            if len(body) != size or sha256(body) != digest:
+                raise Refused(f"generation {number}: {path} does not match its hash in "
+                              "the manifest")
+            files[path] = body
+        return files
+
+
+def _json(raw: bytes, what: str) -> Any:
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise Refused(f"{what} is not JSON") from None
+
+
+def manifest_bytes(jws: bytes) -> bytes:
+    """The payload (manifest JSON bytes) of a compact JWS."""
+    return b64url_decode(jws.split(b".")[1].decode("ascii"))
+
+
+def manifest_bytes_header(jws: bytes) -> bytes:
+    """The protected header bytes of a compact JWS."""
+    return b64url_decode(jws.split(b".")[0].decode("ascii"))

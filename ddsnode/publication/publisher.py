@@ -1,0 +1,151 @@
+"""The publisher: when results changed, at most every P seconds, one new generation.
+
+Each election of the feed keeps its state here: the feed's mark, the records of the
+last generation, its number and manifest hash. On start the state is read back from
+the archive (the last generation's snapshot), so a restart neither renumbers nor
+republishes unchanged results. A rehearsal election is signed with the rehearsal key;
+in production it is refused and logged (docs/election-night.md, Rehearsal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from ddsnode.clock import stamp
+from ddsnode.elections.reporting import ResultsFeed
+from ddsnode.publication import documents as docs
+from ddsnode.publication.archive import Archive, Pointer, pointer_bytes
+from ddsnode.publication.documents import ElectionFacts, Json, Key
+from ddsnode.publication.generation import SNAPSHOT, Generation, build, sha256
+from ddsnode.publication.jws import b64url_decode
+from ddsnode.publication.keyring import Keyring, RehearsalRefused
+
+log = logging.getLogger("ddsnode.publication")
+CHECK_SECONDS = 0.5  # how often the feed is asked; generations stay at most one per P
+
+
+@dataclass
+class _State:
+    mark: int = 0
+    records: dict[Key, Json] = field(default_factory=dict)
+    number: int = 0
+    manifest_hash: str | None = None
+    latest: dict[Key, Json] = field(default_factory=dict)  # records, published or not yet
+    published_at: float = 0.0
+
+
+class Publisher:
+    """Turns a ResultsFeed into generations in an Archive, signed with a Keyring."""
+
+    def __init__(self, feed: ResultsFeed, archive: Archive, keyring: Keyring, *, base: str,
+                 interval: float, rehearsal: str = "",
+                 facts: Callable[[str], ElectionFacts | None] | None = None,
+                 on_publish: Callable[[str, Pointer], None] | None = None) -> None:
+        self.feed = feed
+        self.archive = archive
+        self.keyring = keyring
+        self.base = base
+        self.interval = interval
+        self.rehearsal = {s.strip().strip("/") for s in rehearsal.split(",") if s.strip()}
+        self.facts = facts
+        self.on_publish = on_publish
+        self._states: dict[str, _State] = {}
+        # One thread: generations of one node are built one at a time, and close()
+        # waits for the one being written (the store must outlive its readers).
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="publication")
+
+    def election_path(self, election: str) -> str:
+        """The election's path on the node (``elections/municipal-2026``)."""
+        if not election.startswith(self.base):
+            raise ValueError(f"{election} is not on this node ({self.base})")
+        return election[len(self.base):].split("#", 1)[0]
+
+    def is_rehearsal(self, election: str) -> bool:
+        """Whether ``election`` is marked as a test (setting ``publication_rehearsal``)."""
+        return "*" in self.rehearsal or self.election_path(election) in self.rehearsal
+
+    def _state(self, election: str) -> _State:
+        state = self._states.get(election)
+        if state is None:
+            state = _State()
+            pointer = self.archive.pointer(self.election_path(election))
+            if pointer is not None:
+                path = self.election_path(election)
+                jws = self.archive.read(path, pointer.manifest)
+                state.number = pointer.generation
+                state.manifest_hash = manifest_hash(jws)
+                snapshot = json.loads(self.archive.read(path, f"g/{pointer.generation}/{SNAPSHOT}"))
+                state.records = {docs.key_of(r): r for r in snapshot["results"]}
+                state.latest = dict(state.records)
+            self._states[election] = state
+        return state
+
+    def publish_once(self, *, force: bool = False) -> list[Generation]:
+        """Ask the feed; build a generation for each election whose results changed and
+        whose last generation is at least ``interval`` old (``force``: whatever its age)."""
+        built = []
+        for election in self.feed.elections():
+            try:
+                generation = self._tick(election, force)
+            except RehearsalRefused as refused:
+                log.error("%s: not published: %s", election, refused)
+                continue
+            if generation is not None:
+                built.append(generation)
+        return built
+
+    def _tick(self, election: str, force: bool) -> Generation | None:
+        state = self._state(election)
+        mark, changed = self.feed.results(election, since=state.mark)
+        state.mark = mark
+        for r in changed:
+            state.latest[(r.contest, r.unit)] = docs.record(r)
+        if state.latest == state.records and state.number > 0:
+            return None
+        if not force and time.monotonic() - state.published_at < self.interval:
+            return None  # kept in state.latest for the next generation
+        after = dict(state.latest)
+        key = self.keyring.for_election(self.is_rehearsal(election))
+        number = state.number + 1
+        generated = stamp()
+        generation = build(election, number, state.manifest_hash, state.records, after,
+                           key=key, generated=generated,
+                           facts=self.facts(election) if self.facts else None)
+        path = self.election_path(election)
+        raw = pointer_bytes(election, number, sha256(generation.jws), generated)
+        self.archive.write_generation(path, number, generation.files, generation.jws, raw)
+        state.records, state.number = after, number
+        state.manifest_hash = generation.manifest_hash
+        state.published_at = time.monotonic()
+        log.info("%s: generation %d (%d results changed)", election, number,
+                 len(generation.changed))
+        if self.on_publish is not None:
+            self.on_publish(path, Pointer.parse(raw))
+        return generation
+
+    async def run(self) -> None:
+        """Publish forever (until cancelled), off the event loop."""
+        while True:
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._thread,
+                                                                 self.publish_once)
+            except Exception:  # a bad generation must not stop election night: log, go on
+                log.exception("publication failed; trying again")
+            await asyncio.sleep(min(CHECK_SECONDS, self.interval))
+
+
+    async def close(self) -> None:
+        """Wait for a generation being built (after the loop was cancelled)."""
+        await asyncio.to_thread(self._thread.shutdown, True)
+
+
+def manifest_hash(jws: bytes) -> str:
+    """SHA-256 of a manifest JWS's payload: what the next ``previous`` holds."""
+    return hashlib.sha256(b64url_decode(jws.split(b".")[1].decode("ascii"))).hexdigest()

@@ -1,0 +1,188 @@
+"""What the results routes serve: bytes from memory, found by path, with their hash.
+
+No RDF parsing, SPARQL or SHACL here (issue 15: the read path of election night). A
+file is found through its generation's manifest (parsed once, as JSON), read from disk
+once into an LRU of recent files, and served with the manifest's SHA-256 as its strong
+ETag; a file with a ``.gz`` twin is served compressed to a client that accepts gzip.
+The pointer is kept in memory, replaced by the publisher or the mirror when they switch
+it, and re-read from disk at most every ``POINTER_RECHECK`` seconds when another process
+may have switched it (several workers).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ddsnode.lru import LRU
+from ddsnode.publication.archive import Archive, ArchiveError, Pointer
+from ddsnode.publication.generation import MANIFEST, sha256
+from ddsnode.publication.jws import JwsError, b64url_decode
+
+POINTER_RECHECK = 1.0  # seconds: how stale another worker's pointer switch may be here
+RESCAN_SECONDS = 5.0  # seconds between two looks for elections published by another process
+
+
+@dataclass(frozen=True)
+class Served:
+    """One file ready to send: identity bytes, and its gzip twin when there is one."""
+
+    body: bytes
+    etag: str
+    media_type: str
+    gz: bytes | None = None
+    gz_etag: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A manifest's line for one file."""
+
+    sha256: str
+    size: int
+    media_type: str
+
+
+def manifest_payload(jws: bytes) -> dict[str, Any]:
+    """The manifest JSON inside a compact JWS, unverified (our own, or verified on fetch)."""
+    parts = jws.split(b".")
+    if len(parts) != 3:
+        raise JwsError("not a compact JWS")
+    data = json.loads(b64url_decode(parts[1].decode("ascii")))
+    if not isinstance(data, dict):
+        raise JwsError("the manifest is not a JSON object")
+    return data
+
+
+class Shelf:
+    """The published results of one node (its own, or mirrored), served from memory."""
+
+    def __init__(self, archive: Archive, cache_bytes: int) -> None:
+        self.archive = archive
+        self.files: LRU[Served] = LRU(cache_bytes, lambda s: len(s.body) + len(s.gz or b""))
+        self._pointers: dict[str, tuple[Pointer | None, float]] = {}
+        self._manifests: LRU[dict[str, Entry]] = LRU(256)
+        self._diffs: LRU[tuple[frozenset[str], frozenset[str]]] = LRU(4096)
+        self._lock = threading.Lock()
+        self._known: frozenset[str] = frozenset()
+        self._scanned = -RESCAN_SECONDS
+
+    def published(self, election_path: str) -> bool:
+        """Whether ``election_path`` has a pointer here (one dict lookup when it has; a
+        path never published costs at most one directory scan per RESCAN_SECONDS)."""
+        if election_path in self._known:
+            return True
+        now = time.monotonic()
+        if now - self._scanned >= RESCAN_SECONDS:
+            self._scanned = now
+            self._known = frozenset(self.archive.elections()) | self._known
+        return election_path in self._known
+
+    def note(self, election_path: str, pointer: Pointer) -> None:
+        """The publisher or the mirror switched ``election_path``'s pointer."""
+        with self._lock:
+            self._pointers[election_path] = (pointer, time.monotonic())
+            self._known = self._known | {election_path}
+
+    def pointer(self, election_path: str) -> Pointer | None:
+        """The current pointer of ``election_path`` (None when nothing is published)."""
+        known = self._pointers.get(election_path)
+        if known is not None and time.monotonic() - known[1] < POINTER_RECHECK:
+            return known[0]
+        try:
+            pointer = self.archive.pointer(election_path)
+        except (ArchiveError, OSError):
+            pointer = None
+        if pointer is None and known is not None and known[0] is not None:
+            pointer = known[0]  # the file went away under us: keep the last one served
+        with self._lock:
+            self._pointers[election_path] = (pointer, time.monotonic())
+        return pointer
+
+    def entries(self, election_path: str, generation: int) -> dict[str, Entry]:
+        """path -> Entry from generation ``generation``'s manifest (``manifest.jws`` too)."""
+        def load() -> dict[str, Entry]:
+            jws = self.archive.read(election_path, f"g/{generation}/{MANIFEST}")
+            manifest = manifest_payload(jws)
+            out = {str(f["path"]): Entry(str(f["sha256"]), int(f["size"]), str(f["type"]))
+                   for f in manifest["files"]}
+            out[MANIFEST] = Entry(sha256(jws), len(jws), "application/jose")
+            return out
+        return self._manifests.get_or_make((election_path, generation), load)
+
+    def file(self, election_path: str, relative: str) -> Served | None:
+        """The file ``g/{n}/{path}`` of a published generation, or None."""
+        pointer = self.pointer(election_path)
+        prefix, _, rest = relative.partition("/")
+        number, _, path = rest.partition("/")
+        if pointer is None or prefix != "g" or not number.isdigit() or len(number) > 12:
+            return None
+        generation = int(number)
+        if generation < 1 or generation > pointer.generation or str(generation) != number:
+            return None  # a generation is visible once the pointer has named it
+        key = (election_path, generation, path)
+        found = self.files.peek(key)
+        if found is not None:
+            return found
+        try:
+            entries = self.entries(election_path, generation)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        entry = entries.get(path)
+        if entry is None:
+            return None
+        twin = entries.get(path + ".gz")
+        try:
+            body = self.archive.read(election_path, relative)
+            gz = self.archive.read(election_path, relative + ".gz") if twin else None
+        except FileNotFoundError:
+            return None  # a mirror keeps only the diffs of the generations it caught up over
+        served = Served(body, f'"{entry.sha256}"', entry.media_type, gz,
+                        f'"{twin.sha256}"' if twin else None)
+        return self.files.put(key, served)
+
+    def changed_in(self, election_path: str, generation: int) -> tuple[frozenset[str],
+                                                                       frozenset[str]]:
+        """(contests, units) that generation ``generation``'s diff touches."""
+        def load() -> tuple[frozenset[str], frozenset[str]]:
+            diff = json.loads(self.archive.read(election_path, f"g/{generation}/diff.json"))
+            keys = [(str(r["contest"]), str(r["unit"])) for r in diff["changed"]] + \
+                [(str(k[0]), str(k[1])) for k in diff["removed"]]
+            return (frozenset(sys.intern(c) for c, _ in keys),
+                    frozenset(sys.intern(u) for _, u in keys))
+        return self._diffs.get_or_make((election_path, generation), load)
+
+    def changes(self, election_path: str, since: int, limit: int) -> dict[str, Any] | None:
+        """Contests and units changed after generation ``since`` (None: nothing published).
+
+        ValueError when ``since`` is past the current generation or more than ``limit``
+        generations back (the caller then reads the snapshot instead).
+        """
+        pointer = self.pointer(election_path)
+        if pointer is None:
+            return None
+        if since > pointer.generation:
+            raise ValueError(f"since={since} is after the current generation "
+                             f"{pointer.generation}")
+        if pointer.generation - since > limit:
+            raise ValueError(f"more than {limit} generations since {since}: read the "
+                             f"snapshot of generation {pointer.generation} instead")
+        contests: set[str] = set()
+        units: set[str] = set()
+        for generation in range(since + 1, pointer.generation + 1):
+            try:
+                c, u = self.changed_in(election_path, generation)
+            except (OSError, ValueError, KeyError, TypeError):
+                raise ValueError(f"generation {generation} is not on this node: read the "
+                                 f"snapshot of generation {pointer.generation}") from None
+            contests |= c
+            units |= u
+        return {"election": pointer.election, "since": since,
+                "generation": pointer.generation, "contests": sorted(contests),
+                "units": sorted(units),
+                "diffs": [f"g/{g}/diff.json" for g in range(since + 1, pointer.generation + 1)],
+                "snapshot": f"g/{pointer.generation}/results.json"}
