@@ -27,7 +27,8 @@ SHORT = {
 NOT_WORD = re.compile(r"[^0-9a-z]+")
 #: A US ZIP (5 digits, optional +4) or a French code postal (5 digits), or a UK postcode.
 POSTCODE = re.compile(r"\b(\d{5})(?:-\d{4})?\b|\b([a-z]{1,2}\d[a-z\d]?) ?(\d[a-z]{2})\b")
-HOUSE = re.compile(r"^(\d{1,7})(?:\s*(?:bis|ter|[a-z]))?\b")
+#: A house number, with a letter written against it (``12b``) or ``bis``/``ter`` (French).
+HOUSE = re.compile(r"^(\d{1,7})(?:[a-z]\b|\s?(?:bis|ter)\b)?")
 
 
 def fold(text: str) -> str:
@@ -69,11 +70,11 @@ def parse(text: str) -> Address:
         # the last postcode-like token wins: a house number comes first
         postcode = match.group(1) or (match.group(2) + match.group(3))
     head = fold(text.split(",", 1)[0])
-    if postcode:
-        head = POSTCODE.sub(" ", head).strip()
     number = None
-    house = HOUSE.match(head)
-    if house is not None:
+    house = HOUSE.match(head)  # first: a US house number has five digits too
+    if house is not None and not (postcode and head == postcode):
         number = int(house.group(1))
         head = head[house.end():].strip()
+    if postcode:
+        head = POSTCODE.sub(" ", head).strip()
     return Address(number, " ".join(SHORT.get(w, w) for w in head.split()), postcode)

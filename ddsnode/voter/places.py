@@ -118,6 +118,12 @@ def read_places(store: Store, base: str, containers: list[str],
     """Units, stations, district memberships and elections of the node."""
     g = read_graph(store, base, containers, may_read)
     units = units_of(g)
+    # A unit's own partOfUnit wins over a district listing it among its composingUnits
+    # (a precinct is part of its county and also composes a congressional district):
+    # the hierarchy is partOfUnit; districts are memberships (``districts_of``).
+    for unit, parent in g.subject_objects(DDS.partOfUnit):
+        if str(unit) in units and str(parent) in units:
+            units[str(unit)].parent = str(parent)
     districts_of: dict[str, set[str]] = {}
     for district, member in g.subject_objects(DDS.composingUnit):
         districts_of.setdefault(str(member), set()).add(str(district))
