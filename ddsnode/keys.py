@@ -1,9 +1,13 @@
 """The node key: the Ed25519 key pair a node signs its requests to peers with.
 
-Files in the node directory::
+Files in the node directory (the embedded and SPARQL stores)::
 
     node-key.pem       the current private key (PKCS #8 PEM, mode 0600)
     node-key.old.pem   the previous key after a rotation, kept for a grace period
+
+On ``store = "postgresql"`` the same PEM bytes live in the node state shared by every
+machine of the node instead (``ddsnode/store/node_key.py``, which uses :func:`private_pem`
+and :func:`key_from_pem` here).
 
 The node description publishes the public key as ``publicKeyPem`` (SubjectPublicKeyInfo
 PEM, RFC 8410 4) under the key IRI ``{base_url}#main-key``; :func:`public_key_jwk` gives
@@ -46,9 +50,25 @@ def key_id(base_url: str, fragment: str = KEY_FRAGMENT) -> str:
     return base_url.split("#", 1)[0] + "#" + fragment
 
 
+def private_pem(key: Ed25519PrivateKey) -> bytes:
+    """The private key as unencrypted PKCS #8 PEM (what ``node-key.pem`` holds)."""
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+
+
+def key_from_pem(data: bytes, source: str) -> Ed25519PrivateKey:
+    """The Ed25519 private key in PEM ``data``; NodeKeyError naming ``source`` otherwise."""
+    try:
+        key = load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise NodeKeyError(f"{source} is not an unencrypted PEM private key ({exc})") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise NodeKeyError(f"{source} holds a {type(key).__name__}, not an Ed25519 key")
+    return key
+
+
 def _write_private(path: Path, key: Ed25519PrivateKey) -> None:
     """Write ``key`` to ``path`` atomically, readable by the owner only."""
-    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    pem = private_pem(key)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     # O_EXCL and mode 0600 at creation: the key is never on disk with wider permissions.
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -82,13 +102,7 @@ def load_node_key(path: Path) -> Ed25519PrivateKey:
         raise NodeKeyError(f"cannot read node key {path}: {exc.strerror}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise NodeKeyError(f"{path} is readable by others; run: chmod 600 {path}")
-    try:
-        key = load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
-        raise NodeKeyError(f"{path} is not an unencrypted PEM private key ({exc})") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise NodeKeyError(f"{path} holds a {type(key).__name__}, not an Ed25519 key")
-    return key
+    return key_from_pem(data, str(path))
 
 
 def ensure_node_key(node_dir: Path) -> Ed25519PrivateKey:

@@ -31,10 +31,10 @@ def init_node(path: Path, *, base_url: str | None = None, name: str | None = Non
         # directory behind (the same command works once the database does).
         from ddsnode.store import open_store
         open_store(settings).close()
-        from ddsnode.keys import generate_node_key
-        generate_node_key(path / KEY_FILE)
+        from ddsnode.store.node_key import node_key
+        node_key(settings, create=True)  # DIR/node-key.pem, or the database's (postgresql)
         from ddsnode.ldp.tokens import TokenRegistry
-        TokenRegistry(path)
+        TokenRegistry(path).close()
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)  # it was empty or absent (checked above)
         raise

@@ -47,7 +47,7 @@ from ddsnode.federation.receiving import Receiving
 from ddsnode.federation.signature import Signer
 from ddsnode.federation.sync import Sync
 from ddsnode.federation.trace import trace_predicates
-from ddsnode.keys import KEY_FILE, key_id, load_node_key, public_key_pem
+from ddsnode.keys import key_id, public_key_pem
 from ddsnode.outbound import (
     OutboundClient,
     PeerError,
@@ -55,6 +55,7 @@ from ddsnode.outbound import (
 )
 from ddsnode.problem import Unprocessable
 from ddsnode.rdf.jsonld import JsonLdLimits
+from ddsnode.store.node_key import node_key
 
 log = logging.getLogger("ddsnode.federation")
 
@@ -76,7 +77,7 @@ class Federation:
         self.db = FederationDB(node_dir)
         self.peers = PeerRegistry(self.db)
         self.keyid = key_id(self.base)
-        key = load_node_key(node_dir / KEY_FILE)
+        key = node_key(node.settings, node.store)  # shared by every machine on PostgreSQL
         self.public_key_pem = public_key_pem(key)
         settings = node.settings
         timeout = float(settings.peer_timeout_seconds)  # a slow peer holds a slot this long

@@ -17,13 +17,11 @@ The ontology, shapes and context are served at local paths (``/ns``, ``/shapes``
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import rdflib
 from rdflib.namespace import VOID
 
 from ddsnode import resources
-from ddsnode.keys import KEY_FILE, load_node_key, public_key_pem
 from ddsnode.ldp.containers import ContainerRegistry
 from ddsnode.paths import (
     CONTEXT_PATH,
@@ -35,6 +33,7 @@ from ddsnode.paths import (
 )
 from ddsnode.rdf.vocab import AS, DCAT, DCTERMS, DDS, FOAF, LDP, OWL, RDF, SEC, SOLID
 from ddsnode.settings import Settings
+from ddsnode.store.node_key import public_pem
 
 PIM = rdflib.Namespace("http://www.w3.org/ns/pim/space#")
 STORAGE_DESCRIPTION_REL = str(SOLID.storageDescription)
@@ -122,9 +121,9 @@ def _federation_triples(graph: rdflib.Graph, settings: Settings) -> None:
     """What peers read in a node description: public key, LDN inbox, change feed."""
     if settings.node_dir is None:
         return
-    key_path = Path(settings.node_dir) / KEY_FILE
-    if key_path.is_file():
-        describe_node(graph, settings.base_url, public_key_pem(load_node_key(key_path)))
+    pem = public_pem(settings)  # DIR/node-key.pem, or the node state on PostgreSQL
+    if pem is not None:
+        describe_node(graph, settings.base_url, pem)
 
 
 def describe_node(graph: rdflib.Graph, base: str, key_pem: str) -> None:

@@ -116,7 +116,8 @@ class Node:
         self.jsonld_limits = JsonLdLimits.from_settings(settings)  # bounds of a JSON-LD body
         self.containers = ContainerRegistry(open_containers=settings.open_containers,
                                             private_containers=settings.private_containers)
-        self.tokens = TokenRegistry(settings.node_dir) if settings.node_dir else None
+        self.tokens = TokenRegistry(settings.node_dir, settings=settings, store=store) \
+            if settings.node_dir else None
         self._graphs: LRU[rdflib.Graph] = LRU(256)  # containers' own triples, parsed
         self._pages: LRU[ContainerView] = LRU(512)
         self.renderings = representation.Renderings(

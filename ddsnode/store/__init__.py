@@ -6,6 +6,9 @@
 * ``postgresql`` — a PostgreSQL database (``database_url``) shared by several processes
 * ``sparql`` — any SPARQL 1.1 Query/Update server (``sparql_query_url``, ``sparql_update_url``)
 
+``open_state(settings, store)`` gives the node state (``state.py``): small values every
+process and machine of the node shares (signing keys, tokens).
+
 See ``docs/storage.md``.
 """
 
@@ -26,9 +29,10 @@ from ddsnode.store.base import (
     Store,
     StoredResource,
 )
+from ddsnode.store.state import NodeState
 
 __all__ = ["Change", "Child", "Filters", "IndexFields", "Page", "QueryResult", "QueryTimeout",
-           "Representation", "Store", "StoredResource", "open_store"]
+           "NodeState", "Representation", "Store", "StoredResource", "open_state", "open_store"]
 
 
 def open_store(settings: Settings) -> Store:
@@ -53,3 +57,23 @@ def open_store(settings: Settings) -> Store:
                                connect_timeout=float(settings.database_connect_timeout))
     raise ValueError(f"unknown store {settings.store!r}: expected embedded, postgresql or "
                      "sparql")
+
+
+def open_state(settings: Settings, store: Store | None = None) -> NodeState:
+    """The node state of ``settings`` (``state.py``): on ``store = "postgresql"`` the
+    database's ``node_state`` table, over ``store``'s pool when it is given (else over
+    two connections of its own, closed with the state); otherwise ``DIR/node-state.db``."""
+    if settings.store == "postgresql":
+        from ddsnode.store.postgresql import PostgresqlStore
+        from ddsnode.store.postgresql_state import PostgresqlState
+        if isinstance(store, PostgresqlStore):
+            return PostgresqlState(store._connection)
+        if not settings.database_url:
+            raise ValueError("store = postgresql needs database_url (DDS_DATABASE_URL)")
+        own = PostgresqlStore(settings.database_url, pool_size=2,
+                              connect_timeout=float(settings.database_connect_timeout))
+        return PostgresqlState(own._connection, on_close=own.close)
+    if settings.node_dir is None:
+        raise ValueError("the node state needs a node directory (or store = postgresql)")
+    from ddsnode.store.state import SqliteState
+    return SqliteState(Path(settings.node_dir))

@@ -15,6 +15,8 @@ Tables (the embedded store's, ``sqlite_schema.py``, in PostgreSQL types)::
     stamps           container -> seq of the last change to one of its members
     log_head         one row: the last change seq; its row lock orders commits
     schema_version   one row: the schema this database was written by
+    node_state       key -> bytes shared by every process and machine (state.py; schema 2)
+    state_head       one row: the number of committed node_state changes
 
 Only plain PostgreSQL is used (docs/storage.md lists it): tables, B-tree and GIN indexes, a
 sequence, ``tsvector`` with the built-in ``simple`` configuration, transactions with
@@ -28,10 +30,11 @@ from typing import Any
 
 from ddsnode.store.migrations import migrate
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # What takes a database written by schema N-1 to N, run in the transaction that opens it.
-MIGRATIONS: dict[int, tuple[str, ...]] = {}
+# 2: node_state and state_head (created by the idempotent DDL that follows every step).
+MIGRATIONS: dict[int, tuple[str, ...]] = {2: ()}
 
 DDL = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -104,7 +107,20 @@ CREATE TABLE IF NOT EXISTS log_head (
     id integer PRIMARY KEY CHECK (id = 1),
     seq bigint NOT NULL
 );
-INSERT INTO log_head VALUES (1, 0) ON CONFLICT (id) DO NOTHING
+INSERT INTO log_head VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+
+CREATE TABLE IF NOT EXISTS node_state (
+    key text PRIMARY KEY,
+    value bytea NOT NULL,
+    version bigint NOT NULL,
+    changed double precision NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS state_head (
+    id integer PRIMARY KEY CHECK (id = 1),
+    version bigint NOT NULL
+);
+INSERT INTO state_head VALUES (1, 0) ON CONFLICT (id) DO NOTHING
 """
 
 # Two processes opening a new database at once: the first creates, the other waits here.
