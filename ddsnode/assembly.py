@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from ddsnode.elections.hook import plausible_results
 from ddsnode.federation.hub import Federation
 from ddsnode.federation.reactions import keep_counts
+from ddsnode.intake.desk import Desk
 from ddsnode.ldp.node import Node
 from ddsnode.publication.hub import Publication
 from ddsnode.settings import Settings
@@ -37,6 +38,7 @@ class Assembly:
 
     node: Node
     federation: Federation
+    intake: Desk | None = None  # election night's tallies (issue 15); needs a node directory
     publication: Publication | None = None  # election night's signed generations and mirrors
 
     async def start(self) -> None:
@@ -50,11 +52,15 @@ class Assembly:
         await self.federation.stop()
         if self.publication is not None:
             await self.publication.stop()
+        if self.intake is not None:
+            self.intake.close()
         self.node.close()
 
     def close(self) -> None:
         """For commands: close what :func:`assemble` opened (no loops were started)."""
         self.federation.db.close()
+        if self.intake is not None:
+            self.intake.close()
         self.node.close()
 
 
@@ -66,6 +72,9 @@ def assemble(settings: Settings) -> Assembly:
     node.write_hooks.append(plausible_results)
     node.write_hooks.append(keep_counts(federation.ledger))
     node.ensure_containers()
-    assembly = Assembly(node, federation)
+    # The intake writes through the node (its hooks above included) and keeps its log
+    # in the node directory; its totals are election night's ResultsFeed.
+    intake = Desk(node) if settings.node_dir is not None else None
+    assembly = Assembly(node, federation, intake=intake)
     assembly.publication = Publication(node)  # after the hooks: its feed adds one of its own
     return assembly

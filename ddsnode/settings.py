@@ -239,6 +239,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("publication_mirror_max_catchup", 10_000,
             "Mirror: most manifests checked in one poll to chain back to the last verified "
             "generation (more behind: refused)"),
+    Setting("intake_max_tally_bytes", 256 * 1024,
+            "Largest tally a polling station may submit to /intake/tallies (JSON-LD or EML), "
+            "in bytes (413 above)"),
+    Setting("intake_evidence_max_bytes", 10 * 1024 * 1024,
+            "Largest tally-sheet photo or PDF accepted by /intake/evidence, in bytes (413 above)"),
+    Setting("intake_double_entry", False,
+            "Election night: a tally counts only when two submissions from different tokens "
+            "agree (double entry); a mismatch is logged and reported"),
+    Setting("intake_log_max_page", 1000,
+            "Most events one page of GET /intake/log returns"),
     Setting("cors_origins", "*", "Origins allowed to read cross-origin (comma-separated, or *)"),
     Setting("log_level", "info", "Log level of the server"),
 )

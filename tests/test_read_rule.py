@@ -138,6 +138,14 @@ def _directory(node: LocalNode, name: str, path: str) -> list[Ask]:
             Ask("GET", "/explore/directory/map.geojson")]
 
 
+def _intake(node: LocalNode, name: str, path: str) -> list[Ask]:
+    # The intake's log and totals hold tallies of public contests only (docs/election-night.md).
+    iri = node.url(f"private/{name}")
+    return [Ask("GET", path), Ask("HEAD", path), Ask("OPTIONS", path), Ask("POST", path),
+            Ask("GET", path, {"election": iri}), Ask("GET", path, {"sha256": iri}),
+            Ask("GET", path, {"after": "0"}), Ask("POST", path, {"contest": iri})]
+
+
 # One row per route name of the routes table: how to ask it about private/<name>. A
 # fixed document (or any route whose answer ignores the query) can take _fixed.
 Builder = Callable[[LocalNode, str, str], list[Ask]]
@@ -154,6 +162,10 @@ REQUESTS: dict[str, Builder] = {
     "trace": _trace,
     "federation-resource": _cached,
     "federation-reactions": _reactions,
+    "intake-tallies": _intake,
+    "intake-evidence": _intake,
+    "intake-log": _intake,
+    "intake-totals": _intake,
     "jwks": _fixed,
     "resource": _resource,
     "explore-search": _explore,

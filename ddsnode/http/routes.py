@@ -25,6 +25,7 @@ from ddsnode.http.federation import (
     ReactionsEndpoint,
     TraceEndpoint,
 )
+from ddsnode.http.intake import intake_routes
 from ddsnode.http.ldp import ResourceEndpoint
 from ddsnode.http.publication import JwksEndpoint, PublicationPaths
 from ddsnode.http.sparql import SparqlEndpoint
@@ -68,6 +69,9 @@ def routes(assembly: Assembly) -> list[Route]:
         Route("/" + paths.CACHE_PATH, CachedResourceEndpoint(fed), "federation-resource"),
         Route("/" + paths.REACTIONS_PATH, ReactionsEndpoint(fed), "federation-reactions"),
         Route("/" + paths.JWKS_PATH, JwksEndpoint(pub), "jwks"),  # docs/election-night.md
+        # Election night's intake (docs/election-night.md): tallies, evidence, log, totals.
+        *(Route(p, e, n) for p, e, n in (intake_routes(assembly.intake) if assembly.intake
+                                         else [])),
         # The public explorer (docs/explorer.md): /explore, its pages and static files.
         *(Route(path, endpoint, name) for path, endpoint, name in explorer_routes(node)),
         # LDP resources; the federation wrapper adds ?scope=federation listings and the

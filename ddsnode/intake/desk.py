@@ -1,0 +1,365 @@
+"""The intake desk: where a station's tally is checked, logged, written and counted.
+
+A submission (:meth:`Desk.submit`) goes through, in this order:
+
+1. parsing (:mod:`.tally`) and the contest's facts (:mod:`.geography`): the station must
+   vote in the contest, every selection must be one of the contest's, and the numbers
+   must be plausible (:func:`ddsnode.elections.plausibility.check_result`, with the
+   contest's votes allowed, which the write hook alone does not know);
+2. under the log's exclusive lock, the idempotency key: the same key with the same body
+   answers what the first answer was (nothing is counted twice); with another body, 422;
+3. the decision: a first tally is counted (or, with double entry, waits for a second,
+   independent entry — another token — with the same numbers); a tally that repeats the
+   counted one changes nothing; a different one is refused (409) unless it is a
+   correction (``Correction-Reason``, scope ``review``), which revises the counted event;
+4. the ``ContestResult`` is written through :meth:`ddsnode.ldp.node.Node.write_document`
+   — the shapes and the plausibility write hook judge it like any write — as a new
+   resource per sequence (a correction never overwrites);
+5. the event is appended to the log (:mod:`.log`), and folded into the state.
+
+The state (counted tallies, pending entries, keys, :class:`.totals.Totals`) is a fold
+over the log: rebuilt from it at startup, and caught up with what other processes
+appended before every decision. Station results already in the store (an import) seed
+it. Every refusal after authentication is logged too (401/403 are not: anyone could
+fill the log with them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+
+from ddsnode import clock
+from ddsnode.elections.hook import ImplausibleResult
+from ddsnode.elections.plausibility import ERROR, check_result
+from ddsnode.elections.reporting import UnitResult
+from ddsnode.intake import tally as tallies
+from ddsnode.intake.evidence import EvidenceStore
+from ddsnode.intake.geography import Geography, load_geography
+from ddsnode.intake.log import ACCEPTED, REFUSED, Appender, Event, EventLog
+from ddsnode.intake.submission import Answer, KeyReused, Submission, answer_of
+from ddsnode.intake.tally import BadTally, Tally
+from ddsnode.intake.totals import CORRECTION, COUNTED, Totals
+from ddsnode.ldp.node import Node
+from ddsnode.problem import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Problem,
+    Unprocessable,
+    UnsupportedMediaType,
+)
+from ddsnode.rdf import rdfio
+from ddsnode.rdf.vocab import DDS
+
+__all__ = ["Answer", "Desk", "Submission"]  # the last two from .submission
+
+MAX_KEY = 255  # Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): an opaque id
+MAX_REASON = 2000  # characters of a correction's reason
+GEOGRAPHY_RECHECK = 5.0  # seconds, for stores that cannot tell when places/ changed
+
+
+class Desk:
+    """The intake of one node: submissions in, the log, the running totals."""
+
+    def __init__(self, node: Node) -> None:
+        s = node.settings
+        if s.node_dir is None:
+            raise ValueError("the intake needs a node directory (its log lives there)")
+        self.node = node
+        self.log = EventLog(s.node_dir)
+        self.evidence = EvidenceStore(s.node_dir, int(s.intake_evidence_max_bytes))
+        self.double_entry = bool(s.intake_double_entry)
+        self._lock = threading.RLock()
+        self._stamp = self._places_stamp()
+        self._checked = time.monotonic()
+        self.totals = Totals(load_geography(node.store, node.base))
+        self._applied = 0
+        self._current: dict[tuple[str, str], tuple[int, int, str]] = {}  # event, seq, IRI
+        self._pending: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
+        self._keys: dict[tuple[str, str], tuple[str, Event]] = {}
+        with self._lock:
+            self._catch_up()
+            self._seed()
+
+    def close(self) -> None:
+        """Close the log."""
+        self.log.close()
+
+    # --- the state: a fold over the log -------------------------------------------
+
+    def _fold(self, event: Event) -> None:
+        d = event.details
+        if event.disposition == ACCEPTED and "tally" in d:
+            tally = Tally.from_json(d["tally"])
+            key = (tally.contest, tally.unit)
+            if event.kind in ("tally-counted", "tally-correction"):
+                self.totals.apply(tally, CORRECTION if event.kind == "tally-correction"
+                                  else COUNTED, event.time)
+                self._current[key] = (event.seq, int(d["sequence"]), str(d["result"]))
+                self._pending.pop(key, None)
+            elif event.kind in ("tally-entry", "double-entry-mismatch"):
+                self._pending[key].append((event.subject, tally.fingerprint(), event.seq))
+        if event.disposition == ACCEPTED and d.get("key"):
+            self._keys[(event.subject, str(d["key"]))] = (str(d.get("bodySha256")), event)
+        self._applied = max(self._applied, event.seq)
+
+    def _catch_up(self, appender: Appender | None = None) -> None:
+        """Fold what was appended since (by this process or another)."""
+        while True:
+            events = appender.after(self._applied) if appender else \
+                self.log.page(self._applied, 10_000)
+            for event in events:
+                self._fold(event)
+            if appender is not None or len(events) < 10_000:
+                return
+
+    def _seed(self) -> None:
+        """Station results already in the store (an import) count as the stations'
+        current tallies, unless the log already has one for them."""
+        geo, store = self.totals.geography, self.node.store
+        cursor: str | None = None
+        best: dict[tuple[str, str], tuple[int, str, Tally, str]] = {}
+        while True:
+            page = store.children(self.node.base + "results/", after=cursor, limit=500)
+            for item in page.items:
+                stored = store.get(item.iri)
+                if stored is None or stored.kind != "rdf" or "ContestResult" not in \
+                        stored.ntriples:
+                    continue
+                g = rdfio.graph_from_ntriples(stored.ntriples)
+                main = next(iter(g.subjects(DDS.contest, None)), None)
+                if main is None:
+                    continue
+                try:
+                    t = tallies.from_graph(g, main)
+                except BadTally:
+                    continue
+                key = (t.contest, t.unit)
+                if key in self._current or t.unit not in geo.stations_of(t.contest):
+                    continue
+                seq = int(str(g.value(main, DDS.sequence) or 0))
+                status = str(g.value(main, DDS.resultsStatus) or "")
+                if key not in best or seq > best[key][0]:
+                    best[key] = (seq, str(main), t, CORRECTION if status.endswith(
+                        "/correction") else COUNTED)
+            if not page.next:
+                break
+            cursor = page.next
+        for key, (seq, iri, t, status) in best.items():
+            self.totals.apply(t, status, clock.stamp())
+            self._current[key] = (0, seq, iri)
+
+    def _places_stamp(self) -> tuple[int | None, int | None]:
+        store, base = self.node.store, self.node.base
+        return store.container_stamp(base + "places/"), store.container_stamp(base + "elections/")
+
+    def geography(self) -> Geography:
+        """The geography, read again when places or elections changed since."""
+        stamp = self._places_stamp()
+        stale = stamp != self._stamp or (None in stamp and time.monotonic() - self._checked
+                                         > GEOGRAPHY_RECHECK)
+        if stale:
+            self._stamp, self._checked = stamp, time.monotonic()
+            self.totals.rebase(load_geography(self.node.store, self.node.base))
+        return self.totals.geography
+
+    # --- the feed (elections.reporting.ResultsFeed) ----------------------------------
+
+    def elections(self) -> list[str]:
+        """Elections with contests on this node."""
+        return self.totals.elections()
+
+    def results(self, election: str, since: int = 0) -> tuple[int, list[UnitResult]]:
+        """What changed since ``since``, after folding what other processes logged."""
+        with self._lock:
+            self.geography()
+            self._catch_up()
+        return self.totals.results(election, since)
+
+    # --- submissions ---------------------------------------------------------------
+
+    def submit(self, sub: Submission) -> Answer:
+        """Take one tally (see the module's docstring); a Problem when refused."""
+        digest = hashlib.sha256(sub.body).hexdigest()
+        try:
+            if not sub.key or len(sub.key) > MAX_KEY or not sub.key.isascii() or \
+                    not sub.key.isprintable():
+                raise BadRequest(f"An Idempotency-Key header is required: 1 to {MAX_KEY} "
+                                 "printable ASCII characters, new for each tally")
+            if len(sub.reason) > MAX_REASON:
+                raise BadRequest(f"A correction's reason is at most {MAX_REASON} characters")
+            if sub.reason and not {"review", "admin"} & sub.scopes:
+                raise Forbidden("A correction needs a token with scope 'review'")
+            if sub.evidence and not self.evidence.has(sub.evidence):
+                raise Unprocessable(f"No evidence with SHA-256 {sub.evidence[:64]} is stored: "
+                                    "upload it first (POST /intake/evidence)")
+            with self._lock:
+                tally = self._read(sub)
+                return self._decide(sub, tally, digest)
+        except Problem as problem:
+            if not isinstance(problem, _Logged):
+                self._refuse(sub, digest, problem)
+            raise problem.inner if isinstance(problem, _Logged) else problem from None
+
+    def _read(self, sub: Submission) -> Tally:
+        geo = self.geography()
+        media = sub.media_type.split(";", 1)[0].strip().lower()
+        if media in ("application/ld+json", "application/json"):
+            tally = tallies.from_jsonld(sub.body, self.node.base, self.node.jsonld_limits)
+        elif media in ("application/xml", "text/xml", "application/eml+xml"):
+            ident, votes = tallies.station_votes(sub.body)  # 400 first: DTDs, bad XML
+            if sub.contest not in geo.contests:
+                raise BadTally("An EML tally needs ?contest= the IRI of a contest on this "
+                               "node")
+            station = geo.station_by_identifier(sub.contest, ident)
+            if station is None:
+                raise BadTally(f"No polling station {ident[:80]!r} votes in {sub.contest}")
+            tally = tallies.from_eml(votes, sub.contest, station)
+        else:
+            raise UnsupportedMediaType("A tally is application/ld+json (a ContestResult) or "
+                                       "application/xml (an EML 510 fragment)")
+        contest = geo.contests.get(tally.contest)
+        if contest is None:
+            raise BadTally(f"{tally.contest[:200]} is not a contest of an election on this node")
+        if tally.unit not in geo.stations_of(tally.contest):
+            raise BadTally(f"{tally.unit[:200]} is not a polling station of "
+                           f"{tally.contest[:200]}")
+        unknown = sorted({s for s, _, _ in tally.counts} - contest.selections)
+        if unknown:
+            raise BadTally(f"Not a selection of this contest: {', '.join(unknown)[:300]}")
+        errors = [f for f in check_result(tally.figures(contest.votes_allowed))
+                  if f.severity == ERROR]
+        if errors:
+            raise ImplausibleResult("; ".join(f.message for f in errors),
+                                    extra={"findings": [f.to_json() for f in errors]})
+        return tally
+
+    def _decide(self, sub: Submission, tally: Tally, digest: str) -> Answer:
+        refusal: Problem | None = None
+        with self.log.exclusive() as log:
+            self._catch_up(log)
+            known = self._keys.get((sub.subject, sub.key))
+            if known is not None and known[0] == digest:
+                replay = answer_of(known[1])
+                return Answer(replay.status, replay.body, replayed=True)
+            try:
+                if known is not None:
+                    raise KeyReused(f"Idempotency-Key {sub.key[:80]!r} was used for another "
+                                    f"body (event {known[1].seq})")
+                kind, details = self._plan(sub, tally, digest)
+                if kind in ("tally-counted", "tally-correction"):
+                    self._write(tally, details, sub.evidence)
+            except Problem as problem:
+                # Logged in this transaction, raised after it commits.
+                refusal = problem
+                self._fold(log.append("tally-refused", REFUSED,
+                                      self._refusal(sub, digest, problem), sub.subject))
+            else:
+                event = log.append(kind, ACCEPTED, details, sub.subject)
+                self._fold(event)
+        if refusal is not None:
+            raise _Logged(refusal)
+        return answer_of(event)
+
+    def _plan(self, sub: Submission, tally: Tally,
+              digest: str) -> tuple[str, dict[str, Any]]:
+        """What this tally does, and the event's details; Conflict when it cannot."""
+        key = (tally.contest, tally.unit)
+        details: dict[str, Any] = {"tally": tally.to_json(), "key": sub.key,
+                                   "bodySha256": digest}
+        if sub.evidence:
+            details["evidence"] = sub.evidence
+        current = self._current.get(key)
+        if sub.reason:
+            if current is None:
+                raise Conflict("Nothing is counted for this station and contest yet: "
+                               "there is nothing to correct")
+            if sub.revises is not None and sub.revises != current[0]:
+                raise Conflict(f"The counted tally is event {current[0]}, not {sub.revises}",
+                               extra={"current": current[0]})
+            details.update(sequence=current[1] + 1, revises=current[0], reason=sub.reason)
+            return "tally-correction", details
+        if current is not None:
+            counted = self.totals.counted(*key)
+            if counted is not None and counted.fingerprint() == tally.fingerprint():
+                details.update(result=current[2], sequence=current[1])
+                return "tally-unchanged", details
+            raise Conflict("This station's tally for this contest is already counted "
+                           f"(event {current[0]}); a different one is a correction: send "
+                           "it with a Correction-Reason", extra={"current": current[0]})
+        if not self.double_entry:
+            details["sequence"] = 1
+            return "tally-counted", details
+        pending = self._pending.get(key, [])
+        if any(subject == sub.subject for subject, _, _ in pending):
+            raise Conflict("Double entry: this token already entered this tally; the second "
+                           "entry must come from another token")
+        fingerprint = tally.fingerprint()
+        matches = [seq for _, fp, seq in pending if fp == fingerprint]
+        if matches:
+            details.update(sequence=1, entries=[matches[0]])
+            return "tally-counted", details
+        if pending:
+            details["differs"] = [seq for _, _, seq in pending]
+            return "double-entry-mismatch", details
+        return "tally-entry", details
+
+    def _write(self, tally: Tally, details: dict[str, Any], evidence: str) -> None:
+        """The ContestResult, through the node's write path (shapes, write hooks)."""
+        def last(iri: str) -> str:
+            return iri.rstrip("/").rsplit("/", 1)[-1].replace("#", "-")[:80]
+
+        sequence = int(details["sequence"])
+        iri = (f"{self.node.base}results/{last(tally.contest)}-{last(tally.unit)}"
+               f"-seq-{sequence}")
+        link = (f"{self.node.base}intake/evidence?sha256={evidence}", evidence) \
+            if evidence else None
+        status = "correction" if "reason" in details else "unofficialComplete"
+        doc = tally.document(iri, sequence, status, clock.stamp(), link)
+        self.node.write_document(iri, json.dumps(doc).encode("utf-8"), "application/ld+json",
+                                 create_only=True)
+        details["result"] = iri
+
+    def _refusal(self, sub: Submission, digest: str, problem: Problem) -> dict[str, Any]:
+        return {"status": problem.status, "problem": problem.slug,
+                "detail": problem.detail[:1000], "bodySha256": digest,
+                "idempotencyKey": sub.key[:MAX_KEY]}
+
+    def _refuse(self, sub: Submission, digest: str, problem: Problem) -> None:
+        with self._lock, self.log.exclusive() as log:
+            self._catch_up(log)
+            self._fold(log.append("tally-refused", REFUSED, self._refusal(sub, digest, problem),
+                                  sub.subject))
+
+    # --- evidence --------------------------------------------------------------------
+
+    def store_evidence(self, data: bytes, media_type: str, subject: str) -> Answer:
+        """Store a tally sheet; logged like a tally (accepted or refused)."""
+        try:
+            digest, found, new = self.evidence.put(data, media_type)
+        except Problem as problem:
+            with self._lock, self.log.exclusive() as log:
+                self._fold(log.append("evidence-refused", REFUSED, {
+                    "status": problem.status, "detail": problem.detail[:1000],
+                    "bytes": len(data)}, subject))
+            raise
+        with self._lock, self.log.exclusive() as log:
+            event = log.append("evidence-stored", ACCEPTED, {
+                "sha256": digest, "mediaType": found, "bytes": len(data), "new": new}, subject)
+            self._fold(event)
+        return Answer(201 if new else 200, {
+            "sha256": digest, "mediaType": found, "event": event.seq,
+            "url": f"{self.node.base}intake/evidence?sha256={digest}"})
+
+
+class _Logged(Problem):
+    """A refusal already in the log (raised out of the log's transaction, unwrapped)."""
+
+    def __init__(self, inner: Problem) -> None:
+        super().__init__(inner.detail)
+        self.inner = inner
