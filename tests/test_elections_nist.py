@@ -94,10 +94,10 @@ def post_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
 
 @pytest.mark.parametrize(("sample", "expected"), [
     (POST, {"unit": 11, "party": 6, "office": 12, "candidate": 24, "contest": 15,
-            "election": 1, "result": 15}),
+            "election": 1, "result": 15, "person": 27}),
     (MEASURE, {"unit": 2, "contest": 1, "election": 1, "result": 1}),
     (PRE, {"unit": 11, "party": 6, "office": 12, "candidate": 24, "contest": 15,
-           "election": 1}),
+           "election": 1, "person": 27}),
 ])
 def test_each_sample_imports_whole(tmp_path: Path, sample: Path, expected: dict[str, int]) -> None:
     node_dir = new_node(tmp_path / "node")

@@ -43,7 +43,9 @@ def add_parser(sub: Any) -> None:
                                       "(Dutch profile)")
     v_ = formats.add_parser("vip", help="import a VIP 6.0 feed (polling places, precincts, "
                                          "street segments) and rebuild the voter lookup")
-    for p in (n, o, m, v_):
+    pp = formats.add_parser("popolo", help="import Popolo persons, organizations and "
+                                           "memberships (JSON)")
+    for p in (n, o, m, v_, pp):
         p.add_argument("dir", type=Path, help="node directory")
         p.add_argument("source", type=Path, help="the file to import")
         p.add_argument("--slug", help="name for the file's resources (default: from the "
@@ -65,6 +67,7 @@ def add_parser(sub: Any) -> None:
     o.set_defaults(func=_import_openelections)
     m.set_defaults(func=_import_eml)
     v_.set_defaults(func=_import_vip)
+    pp.set_defaults(func=_import_popolo)
 
     e = sub.add_parser("export", help="export an election as NIST CDF JSON or CSV")
     kinds = e.add_subparsers(dest="export_format", metavar="FORMAT")
@@ -130,6 +133,11 @@ def _import_vip(args: argparse.Namespace) -> int:
     code = _run_import(args, import_vip)
     print(rebuild(Settings.load(require_node_dir(args.dir))).summary())
     return code
+
+
+def _import_popolo(args: argparse.Namespace) -> int:
+    from ddsnode.elections.run import import_popolo
+    return _run_import(args, import_popolo)
 
 
 def _export(args: argparse.Namespace) -> int:

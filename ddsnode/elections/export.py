@@ -112,6 +112,8 @@ def nist_report(m: ElectionModel, *, issuer: str = "ddsnode") -> Json:
         ident(iri, oid)
     for iri, candidacy in m.candidates.items():
         ident(iri, candidacy.ident)
+    for iri, (person_id, _) in m.persons.items():
+        ident(iri, person_id)
     for c in m.contests:
         ident(c.iri, c.ident)
         for s in c.selections:
@@ -193,6 +195,8 @@ def nist_report(m: ElectionModel, *, issuer: str = "ddsnode") -> Json:
             cand["PartyId"] = ids[candidacy.party]
         if candidacy.status:
             cand["PostElectionStatus"] = candidacy.status
+        if candidacy.person and candidacy.person in m.persons:
+            cand["PersonId"] = ids[candidacy.person]
         candidates.append(cand)
     if candidates:
         election["Candidate"] = candidates
@@ -227,6 +231,12 @@ def nist_report(m: ElectionModel, *, issuer: str = "ddsnode") -> Json:
                for o, (oid, name, d) in sorted(m.offices.items()) if o in used_offices]
     if offices:
         report["Office"] = offices
+    # Persons by name only (NIST FullName): what the node holds of them (docs/elections.md).
+    standing = {c.person for i, c in m.candidates.items() if i in used_candidates and c.person}
+    persons = [{"@id": ids[p], "@type": "ElectionResults.Person", "FullName": _name(name)}
+               for p, (_, name) in sorted(m.persons.items()) if p in standing and name]
+    if persons:
+        report["Person"] = persons
     return report
 
 

@@ -27,7 +27,8 @@ from ddsnode.rdf.jsonld import parse_rdf
 from ddsnode.rdf.vocab import DDS
 
 FOLLOWED = (DDS.hasContest, DDS.electionScope, DDS.electoralDistrict, DDS.composingUnit,
-            DDS.partOfUnit, DDS.candidate, DDS.party, DDS.office, DDS.reportingUnit)
+            DDS.partOfUnit, DDS.candidate, DDS.party, DDS.office, DDS.reportingUnit,
+            DDS.person)
 MAX_VERIFY_BYTES = 64 * 1024 * 1024  # a remote node's answer to the verify query
 
 

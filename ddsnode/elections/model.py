@@ -16,6 +16,7 @@ from ddsnode.elections.plausibility import Figures
 from ddsnode.rdf.vocab import DCTERMS, DDS, SCHEMA
 
 FOAF_NAME = URIRef("http://xmlns.com/foaf/0.1/name")
+FOAF_PERSON = URIRef("http://xmlns.com/foaf/0.1/Person")
 COUNT_NS = "https://w3id.org/dds/count-type/"
 STATUS_NS = "https://w3id.org/dds/results-status/"
 
@@ -54,6 +55,7 @@ class Candidacy:
     names: dict[str, str]
     party: str | None
     status: str | None = None
+    person: str | None = None  # dds:person, the IRI of the person standing
 
 
 @dataclass
@@ -101,6 +103,7 @@ class ElectionModel:
     candidates: dict[str, Candidacy]
     offices: dict[str, tuple[str, str, str | None]]  # iri -> (ident, name, district)
     results: list[Result]
+    persons: dict[str, tuple[str, str]] = field(default_factory=dict)  # iri -> (ident, name)
 
 
 def _text(g: rdflib.Graph, s: Node, p: URIRef) -> str:
@@ -228,9 +231,13 @@ def election_of(g: rdflib.Graph, iri: str) -> ElectionModel:
     candidates = {}
     for c in g.subjects(RDF.type, DDS.Candidate):
         party = g.value(c, DDS.party)
+        person = g.value(c, DDS.person)
         candidates[str(c)] = Candidacy(_ident(g, c), _langs(g, c, DDS.ballotName),
                                        str(party) if party else None,
-                                       _text(g, c, DDS.postElectionStatus) or None)
+                                       _text(g, c, DDS.postElectionStatus) or None,
+                                       str(person) if person else None)
+    persons = {str(p): (_ident(g, p), _text(g, p, FOAF_NAME))
+               for p in g.subjects(RDF.type, FOAF_PERSON) if isinstance(p, URIRef)}
     offices = {}
     for o in g.subjects(RDF.type, DDS.Office):
         district = g.value(o, DDS.electoralDistrict)
@@ -241,4 +248,4 @@ def election_of(g: rdflib.Graph, iri: str) -> ElectionModel:
                          _text(g, s, DDS.electionType) or "other",
                          _text(g, s, SCHEMA.startDate), _text(g, s, SCHEMA.endDate),
                          str(scope) if scope else None, contests, units, parties,
-                         candidates, offices, results)
+                         candidates, offices, results, persons)

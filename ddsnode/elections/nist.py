@@ -128,9 +128,11 @@ class Mapper:
         docs = self._units(as_list(report.get("GpUnit")), districts)
         docs += [self._party(p) for p in as_list(report.get("Party")) if isinstance(p, dict)]
         docs += [self._office(o) for o in as_list(report.get("Office")) if isinstance(o, dict)]
+        docs += [d for p in as_list(report.get("Person")) if isinstance(p, dict)
+                 and (d := self._person(p)) is not None]
         for number, election in enumerate(elections, start=1):
             docs += self._election(report, election, number)
-        for dropped in ("Person", "GovernmentBody", "OfficeGroup", "Header"):
+        for dropped in ("GovernmentBody", "OfficeGroup", "Header"):
             if report.get(dropped):
                 self.notes.append(f"{dropped}: not mapped (see docs/elections.md)")
         return docs
@@ -171,6 +173,27 @@ class Mapper:
                                                  party.get("InternationalizedAbbreviation"))
                          or None)
 
+    def person_iri(self, ident: str) -> str:
+        """Where Person ``ident`` lives: the IRI a Popolo import of the same slug gives the
+        Popolo person ``ident`` (:meth:`ddsnode.elections.popolo.Mapper.person_iri`)."""
+        return self.naming.iri("organisations", "person", ident)
+
+    def _person(self, person: Json) -> Document | None:
+        """A Person by name only: contact details, birth dates, gender and the like are
+        personal data the results do not need (docs/elections.md)."""
+        ident = str(person.get("@id") or "")
+        parts = [" ".join(str(v) for v in as_list(person.get(k)) if isinstance(v, str))
+                 for k in ("Prefix", "FirstName", "MiddleName", "LastName", "Suffix")]
+        name = first_text(person.get("FullName")) or " ".join(p for p in parts if p).strip()
+        if not ident or not name:
+            self.notes.append("Person without @id or name: not mapped")
+            return None
+        if any(person.get(k) for k in ("ContactInformation", "DateOfBirth", "Gender",
+                                       "Profession", "Title")):
+            self.notes.append("Person: contact details, birth date, gender, profession and "
+                              "title not imported (personal data)")
+        return self._doc("person", ident, self.person_iri(ident), "Person", name=name)
+
     def _office(self, office: Json) -> Document:
         ident = str(office.get("@id"))
         district = office.get("ElectionDistrictId")
@@ -194,6 +217,7 @@ class Mapper:
                 "candidate", cid, self.naming.iri("elections", "candidate", cid), "Candidate",
                 ballotName=texts(cand.get("BallotName"), self.lang),
                 postElectionStatus=cand.get("PostElectionStatus") or None,
+                person=self.person_iri(str(cand["PersonId"])) if cand.get("PersonId") else None,
                 party=self.naming.iri("organisations", "party", str(party)) if party else None))
         contests = []
         for contest in as_list(election.get("Contest")):

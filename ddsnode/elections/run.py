@@ -93,6 +93,30 @@ def import_vip(settings: Settings, node_dir: Path, path: Path, *, slug: str | No
                           tombstones=tombstones)
 
 
+def import_popolo(settings: Settings, node_dir: Path, path: Path, *, slug: str | None = None,
+                  progress: Progress | None = None,
+                  tombstones: bool = True) -> ElectionImportReport:
+    """Import Popolo persons, organizations and memberships (JSON) into ``node_dir``."""
+    from ddsnode.elections import popolo
+    from ddsnode.elections.importer import Reject
+    source = read_source(path, settings.elections_max_source_bytes)
+    slug = slug or source.slug("popolo")
+    node = Node.open(settings)
+    try:
+        data = popolo.read_popolo(source.data, source.name, settings.elections_max_rows)
+        mapper = popolo.Mapper(Naming(node.base, slug), source.digest, source.name)
+        docs = mapper.documents(data)
+        report = ElectionImportReport(str(path), source.digest, notes=mapper.notes)
+        for kind, ident, reason in mapper.rejects:
+            report.count(kind, "rejected")
+            report.rejects.append(Reject(source.name, 0, ident, reason))
+        present = frozenset((kind, ident) for kind, ident, _ in mapper.rejects)
+        return ElectionImport(node, node_dir, f"popolo:{slug}", report, progress,
+                              tombstones=tombstones, present=present).run(docs)
+    finally:
+        node.close()
+
+
 def export_election(settings: Settings, election: str, fmt: str) -> str:
     """The election ``election`` (IRI or path) of the node as NIST JSON or CSV text."""
     from ddsnode.elections import export

@@ -23,7 +23,7 @@ from urllib.parse import unquote_to_bytes
 import rdflib
 
 from ddsnode.problem import BadRequest
-from ddsnode.rdf.vocab import DCAT, DCTERMS, DDS, ORG, SHAPES_NS, SKOS
+from ddsnode.rdf.vocab import DCAT, DCTERMS, DDS, FOAF, ORG, SHAPES_NS, SKOS
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,8 @@ _TABLE: tuple[tuple[str, str, tuple[tuple[str, str], ...], bool, bool], ...] = (
      ((_DDS, "Result"), (_DDS, "Milestone"), (_DDS, "TraceLink"), (_DDS, "ContestResult"),
       (_DDS, "VoteCount")), False, True),
     ("organisations/", "Organisations and parties",
-     (("org", "Organization"), (_DDS, "Party")), False, True),
+     (("org", "Organization"), (_DDS, "Party"),
+      ("foaf", "Person"), ("org", "Membership")), False, True),  # Popolo (issue 14)
     ("topics/", "Topics and category schemes",
      (("skos", "ConceptScheme"), ("skos", "Concept")), False, True),
     ("places/", "Places, administrative areas, districts and polling stations",
@@ -86,7 +87,7 @@ _TABLE: tuple[tuple[str, str, tuple[tuple[str, str], ...], bool, bool], ...] = (
      (("dcat", "Distribution"),), True, False),
 )
 
-_NAMESPACES = {"org": ORG, "skos": SKOS, "dct": DCTERMS, "dcat": DCAT}
+_NAMESPACES = {"org": ORG, "skos": SKOS, "dct": DCTERMS, "dcat": DCAT, "foaf": FOAF}
 
 
 def _term(prefix: str, name: str) -> rdflib.URIRef | None:
