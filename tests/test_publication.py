@@ -12,7 +12,7 @@ import gzip
 import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +106,13 @@ def raw_get(node: LocalNode, path: str, headers: dict[str, str]) -> tuple[int, d
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
 
-    asyncio.run_coroutine_threadsafe(node.app(scope, receive, send), node.loop).result(30)
+    async def call() -> None:
+        await node.app(scope, receive, send)
+
+    asyncio.run_coroutine_threadsafe(call(), node.loop).result(30)
     start = sent[0]
     out = {k.decode().lower(): v.decode() for k, v in start["headers"]}
     return start["status"], out, b"".join(m.get("body", b"") for m in sent[1:])

@@ -35,6 +35,8 @@ from ddsnode.settings import Settings
 
 log = logging.getLogger("ddsnode.publication.mirror")
 PIN_DIR = ".mirror-keys"  # under publication/: the JWKS pinned per origin
+#: Answers that are refusals, not outages: too big, of another type or encoding, bounced.
+REFUSED_ANSWERS = frozenset({"too-large", "media-type", "encoding", "redirects"})
 
 
 class Refused(ValueError):
@@ -126,15 +128,25 @@ class Mirror:
             try:
                 out[origin.url] = await self.follow(origin)
             except Refused as refused:
-                message = f"{origin.url}: refused: {refused}"
-                log.error("%s", message)
-                self.refusals.append(message)
-                out[origin.url] = f"refused: {refused}"
-            except (PeerError, OutboundRefused) as exc:
+                out[origin.url] = self._refuse(origin, str(refused))
+            except PeerError as exc:
+                if exc.reason in REFUSED_ANSWERS:  # the origin answered, but not acceptably
+                    out[origin.url] = self._refuse(origin, str(exc))
+                    continue
+                log.warning("%s: origin unreachable, serving the last verified generation: %s",
+                            origin.url, exc)
+                out[origin.url] = f"unreachable: {exc}"
+            except OutboundRefused as exc:
                 log.warning("%s: origin unreachable, serving the last verified generation: %s",
                             origin.url, exc)
                 out[origin.url] = f"unreachable: {exc}"
         return out
+
+    def _refuse(self, origin: Origin, reason: str) -> str:
+        message = f"{origin.url}: refused: {reason}"
+        log.error("%s", message)
+        self.refusals.append(message)
+        return f"refused: {reason}"
 
     async def _get(self, url: str, accept: str, limit: int) -> bytes:
         result = await self.client.fetch(url, accept=(accept,), max_bytes=limit, sign=False)
