@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ddsnode.catalog.portal import Portal
 from ddsnode.elections.hook import plausible_results
 from ddsnode.federation.hub import Federation
 from ddsnode.federation.reactions import keep_counts
@@ -38,6 +39,7 @@ class Assembly:
 
     node: Node
     federation: Federation
+    catalog: Portal | None = None  # the open-data portal (docs/catalog.md); needs a node dir
     intake: Desk | None = None  # election night's tallies (issue 15); needs a node directory
     publication: Publication | None = None  # election night's signed generations and mirrors
 
@@ -46,12 +48,16 @@ class Assembly:
         await self.federation.start()
         if self.publication is not None:
             await self.publication.start()  # publishes and mirrors (docs/election-night.md)
+        if self.catalog is not None:
+            await self.catalog.start()  # rebuilds the open-data files when data changes
 
     async def stop(self) -> None:
         """Stop the loops, close the outbound client, finish queued writes, close the store."""
         await self.federation.stop()
         if self.publication is not None:
             await self.publication.stop()
+        if self.catalog is not None:
+            await self.catalog.stop()
         if self.intake is not None:
             self.intake.close()
         self.node.close()
@@ -76,5 +82,7 @@ def assemble(settings: Settings) -> Assembly:
     # in the node directory; its totals are election night's ResultsFeed.
     intake = Desk(node) if settings.node_dir is not None else None
     assembly = Assembly(node, federation, intake=intake)
+    if settings.node_dir is not None:
+        assembly.catalog = Portal(node)  # the open-data portal: /catalog and its files
     assembly.publication = Publication(node)  # after the hooks: its feed adds one of its own
     return assembly

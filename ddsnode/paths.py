@@ -19,6 +19,8 @@ TRACE_PATH = "trace"  # traceability walk
 CACHE_PATH = "federation/resource"  # a peer's resource, from the cache
 REACTIONS_PATH = "federation/reactions"  # reactions to a resource, across nodes
 EXPLORE_PATH = "explore"  # the public explorer
+CATALOG_PATH = "catalog"  # the open-data portal: DCAT-AP catalogue (docs/catalog.md)
+CATALOG_FILES_PATH = "catalog/files"  # its bulk dumps, ?name=<file>
 # Election night's intake (docs/election-night.md): tallies in, the public event log
 INTAKE_TALLIES_PATH = "intake/tallies"
 INTAKE_EVIDENCE_PATH = "intake/evidence"
@@ -28,7 +30,7 @@ INTAKE_DB = "intake.db"  # a file of the node directory (not a URL path): the ev
 JWKS_PATH = ".well-known/jwks.json"  # RFC 7517 5: the keys results manifests are signed with
 PUBLICATION_DIR = "publication"  # in the node directory: published results (docs/election-night.md)
 
-__all__ = ["CACHE_PATH", "CONTEXT_PATH", "EXPLORE_PATH", "FEED_PATH", "INBOX_PATH",
+__all__ = ["CACHE_PATH", "CATALOG_FILES_PATH", "CATALOG_PATH", "CONTEXT_PATH", "EXPLORE_PATH", "FEED_PATH", "INBOX_PATH",
            "INTAKE_DB", "INTAKE_EVIDENCE_PATH", "INTAKE_LOG_PATH", "INTAKE_TALLIES_PATH",
            "INTAKE_TOTALS_PATH",
            "JWKS_PATH", "ONTOLOGY_PATH", "PUBLICATION_DIR", "REACTIONS_PATH", "SHAPES_PATH",

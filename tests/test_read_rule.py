@@ -146,6 +146,20 @@ def _intake(node: LocalNode, name: str, path: str) -> list[Ask]:
             Ask("GET", path, {"after": "0"}), Ask("POST", path, {"contest": iri})]
 
 
+def _catalog(node: LocalNode, name: str, path: str) -> list[Ask]:
+    # The open-data files hold public containers only (docs/catalog.md): built now.
+    node.app.assembly.catalog.rebuild()  # type: ignore[attr-defined]
+    html, turtle = {"Accept": "text/html"}, {"Accept": "text/turtle"}
+    return [Ask("GET", "/catalog", {}, turtle), Ask("GET", "/catalog", {}, html),
+            Ask("GET", "/catalog", {"iri": node.url(f"private/{name}")}),
+            Ask("GET", "/catalog/files", {"name": "node.csv"}),
+            # The whole node's JSON-LD holds the public amendment, which names the IRI
+            # (``about`` is ignored by the endpoint: it says so to the leak check).
+            Ask("GET", "/catalog/files", {"name": "node.jsonld",
+                                          "about": node.url(f"proposals/amends-{name}")}),
+            Ask("GET", "/catalog/files", {"name": f"container-private-{name}.csv"})]
+
+
 # One row per route name of the routes table: how to ask it about private/<name>. A
 # fixed document (or any route whose answer ignores the query) can take _fixed.
 Builder = Callable[[LocalNode, str, str], list[Ask]]
@@ -168,6 +182,8 @@ REQUESTS: dict[str, Builder] = {
     "intake-totals": _intake,
     "jwks": _fixed,
     "resource": _resource,
+    "catalog": _catalog,
+    "catalog-files": _catalog,
     "explore-search": _explore,
     "explore-resource": _explore_resource,
     "explore-static": _fixed,

@@ -15,6 +15,7 @@ from ddsnode import paths, resources
 from ddsnode.assembly import Assembly
 from ddsnode.explorer.web.routes import explorer_pages, explorer_routes
 from ddsnode.http.assets import asset_routes
+from ddsnode.http.catalog import catalog_routes
 from ddsnode.http.documents import DocumentEndpoint, context_endpoint
 from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send
 from ddsnode.http.federation import (
@@ -72,6 +73,8 @@ def routes(assembly: Assembly) -> list[Route]:
         # Election night's intake (docs/election-night.md): tallies, evidence, log, totals.
         *(Route(p, e, n) for p, e, n in (intake_routes(assembly.intake) if assembly.intake
                                          else [])),
+        # The open-data portal (docs/catalog.md): /catalog and /catalog/files.
+        *(Route(p, e, n) for p, e, n in catalog_routes(assembly.catalog)),
         # The public explorer (docs/explorer.md): /explore, its pages and static files.
         *(Route(path, endpoint, name) for path, endpoint, name in explorer_routes(node)),
         # LDP resources; the federation wrapper adds ?scope=federation listings and the
