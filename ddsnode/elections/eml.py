@@ -122,7 +122,7 @@ class Mapper:
             units.append(self._doc("unit", district, self._unit(district), "ElectoralDistrict",
                                    name=_text(cid_el.find(f"{EML}ContestName"))
                                    if cid_el is not None else district,
-                                   gpUnitType="other",
+                                   gpUnitType="electoral-district",  # schemes/unit-kind
                                    composingUnits=[self._unit(authority_id)]))
             units.append(self._doc("unit", authority_id, self._unit(authority_id), "GpUnit",
                                    name=_text(authority), gpUnitType="municipality",
