@@ -35,7 +35,7 @@ def imported(node_dir: Path, fmt: str, source: Path, *extra: str) -> dict[str, A
     """Run ``import FORMAT`` with slug ``s`` and return the JSON report."""
     if not node_dir.exists():
         init_node(node_dir, base_url=BASE)
-    out = source.with_suffix(".report.json")
+    out = node_dir.parent / f"{source.name}.report.json"  # never beside a shared file
     assert main(["import", fmt, str(node_dir), str(source), "--slug", "s", "--quiet",
                  "--report", str(out), *extra]) == 0
     data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
@@ -180,7 +180,9 @@ def test_openelections_refused_result_is_not_tombstoned(tmp_path: Path) -> None:
 def test_eml_candidate_list_and_count_do_not_tombstone_each_other(tmp_path: Path) -> None:
     node_dir = tmp_path / "node"
     candidates = (KIESRAAD / "eml230b_test.eml.xml").read_text(encoding="utf-8")
-    count = KIESRAAD / "Fake_test_data_Telling_TK2023_gemeente_Dordrecht.eml.xml"
+    count = tmp_path / "count.eml.xml"  # a copy: the report is written beside the source
+    count.write_bytes((KIESRAAD / "Fake_test_data_Telling_TK2023_gemeente_Dordrecht.eml.xml")
+                      .read_bytes())
     first = tmp_path / "list.eml.xml"
     first.write_text(candidates, encoding="utf-8")
     listed = imported(node_dir, "eml", first)["counts"]["candidate"]["created"]
