@@ -325,6 +325,8 @@ def test_evidence_is_stored_by_its_hash_and_linked_from_the_result(node: LocalNo
         got = http.get("/intake/evidence", params={"sha256": digest})
         assert got.content == PDF and got.headers["content-type"] == "application/pdf"
         assert "immutable" in got.headers["cache-control"]
+        assert got.headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in got.headers["content-security-policy"]
         r = post(node, http, tally(node, "bureau-101", 5, 3, 2), "with-pv", Evidence=digest)
         assert r.status_code == 201, r.text
         doc = http.get(r.headers["location"], headers={"Accept": "application/ld+json"}).json()
