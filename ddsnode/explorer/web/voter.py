@@ -7,7 +7,8 @@ candidates and parties of one contest) and ``/explore/vote/results?unit=IRI`` (r
 a unit and every unit above it). Each request is a few reads of the lookup table
 (:mod:`ddsnode.voter.lookup`), off the event loop; the table is rebuilt when what it was
 computed from changed, checked at most every ``voter_refresh_seconds``. A query that
-finds nothing answers 404: a page with the form and why, or a problem document.
+finds nothing is a page with the form and why (200, like a search without results), or a
+404 problem document for JSON; a query that cannot be asked is a 400 problem.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send, query_params, send_response
 from ddsnode.ldp import conneg
 from ddsnode.ldp.preconditions import Preconditions
-from ddsnode.problem import BadRequest, NotAcceptable, NotFound, Problem
+from ddsnode.problem import BadRequest, NotAcceptable, NotFound
 from ddsnode.voter.lookup import Answer, Lookup
 from ddsnode.voter.results import Level, StoreResults, results_at
 from ddsnode.voter.table import ensure, table_path
@@ -98,28 +99,33 @@ class _VoterPage(FixedMethodsEndpoint):
         if offer is None:
             raise NotAcceptable(f"Available: {HTML}, {JSON}")
         lang = _lang(params, headers)
-        status, body = await anyio.to_thread.run_sync(self._render, params, offer, lang)
-        tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        out = [(b"etag", tag.encode()), (b"vary", b"Accept, Accept-Language, Cookie"),
-               (b"cache-control", b"no-cache")]
-        pre = Preconditions.parse(None, headers.get("if-none-match"))
-        if status == 200 and pre.if_none_match is not None and tag in pre.if_none_match:
-            await send_response(send, 304, out)
-            return
+        found, body = await anyio.to_thread.run_sync(self._render, params, offer, lang)
+        out = [(b"vary", b"Accept, Accept-Language, Cookie"), (b"cache-control", b"no-cache")]
+        if found:  # "nothing here" pages carry no validator (they echo the query only)
+            tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            out.append((b"etag", tag.encode()))
+            pre = Preconditions.parse(None, headers.get("if-none-match"))
+            if pre.if_none_match is not None and tag in pre.if_none_match:
+                await send_response(send, 304, out)
+                return
         out.append((b"content-type", (offer + "; charset=utf-8").encode()))
-        await send_response(send, status, out, body, head=method == "HEAD")
+        await send_response(send, 200, out, body, head=method == "HEAD")
 
-    def _render(self, params: dict[str, str], offer: str, lang: str) -> tuple[int, bytes]:
+    def _render(self, params: dict[str, str], offer: str, lang: str) -> tuple[bool, bytes]:
+        """(whether something was found, the body)."""
         try:
             data, context = self.answer(params, lang)
-        except Problem as problem:
-            if offer == JSON or problem.status not in (400, 404):
+        except NotFound as problem:
+            # A lookup that finds nothing is an answer, like a search with no results:
+            # the page says why, with the form to try again. Errors (>= 400) are problem
+            # documents only, from the one renderer (JSON clients get the 404 problem).
+            if offer == JSON:
                 raise
             context = {"error": problem.detail, "status": problem.status}
-            return problem.status, self.page("voter_form.html", lang, params, context)
+            return False, self.page("voter_form.html", lang, params, context)
         if offer == JSON:
-            return 200, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
-        return 200, self.page(self.template, lang, params, context)
+            return True, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+        return True, self.page(self.template, lang, params, context)
 
     def answer(self, params: dict[str, str], lang: str) -> tuple[Any, dict[str, Any]]:
         """(JSON data, template context) of a request."""
@@ -168,7 +174,9 @@ class WhereToVote(_VoterPage):
                                  "or a unit")
             return {}, {}
         answer = self.site.lookup().ask(**fields)
-        return answer.to_json(), {"answer": answer, "map_svg": _map(answer, lang)}
+        json_href = PATH + ".json?" + urlencode({k: v for k, v in fields.items() if v})
+        return answer.to_json(), {"answer": answer, "map_svg": _map(answer, lang),
+                                  "json_href": json_href}
 
 
 class BallotPage(_VoterPage):
