@@ -4,7 +4,9 @@ An election is a DCAT dataset series (DCAT 3, 6.7 ``dcat:DatasetSeries``); its d
 the node holds it — the election, its contests, units, candidates, parties and results
 (``elections.loading.node_graph``) — is a dataset of the series, in four distributions:
 the NIST SP 1500-100 v2 JSON and the OpenElections-style CSV that ``ddsnode export
-election`` writes (``elections.export``), and the graph itself as JSON-LD and N-Triples.
+election`` writes (``elections.export``), and the graph itself as JSON-LD and N-Triples. Its published results generations, when
+election night's publication made any, are further datasets of the series
+(``catalog.generations``).
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import gzip
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import rdflib
 
 from ddsnode.catalog.dump import members
+from ddsnode.catalog.generations import generations_of
 from ddsnode.catalog.terms import CSV, JSONLD, NIST_CDF, NTRIPLES
 from ddsnode.clock import TIMESTAMP
 from ddsnode.elections import export
@@ -44,6 +48,7 @@ class Election:
     modified: str | None
     files: list[str] = field(default_factory=list)
     csv_columns: list[str] = field(default_factory=list)  # the CSV's header, for CSVW
+    generations: list[dict[str, Any]] = field(default_factory=list)  # generations.Generation
 
 
 def _key(node: Node, iri: str) -> str:
@@ -65,6 +70,9 @@ def write_elections(node: Node, folder: Path, *, issuer: str) -> list[Election]:
                          {"und": model.ident}, model.start, model.end, model.scope,
                          stored.modified.strftime(TIMESTAMP))
         _write_graph(folder, piece, graph)
+        if node.settings.node_dir is not None:
+            piece.generations = [asdict(g) for g in generations_of(
+                node.settings.node_dir, node.base, stored.iri)]
         try:
             nist = export.nist_json(model, issuer=issuer)
         except ValueError as e:  # ExportInvalid: a bug, said in the log, the rest published

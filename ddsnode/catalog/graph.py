@@ -18,6 +18,7 @@ datasets are never split across pages.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import rdflib
 from rdflib import RDF, BNode, Literal, URIRef
@@ -42,7 +43,9 @@ from ddsnode.catalog.terms import (
     THEME,
     THEME_LABELS,
     VCARD,
+    Format,
     format_of,
+    generation_format,
 )
 from ddsnode.settings import Settings
 
@@ -231,41 +234,70 @@ class CatalogGraph:
         g.add((dataset, DCTERMS.identifier, Literal(election.key)))
         self._typed(dataset, DCAT.landingPage, URIRef(election.iri), FOAF.Document)
         self._distributions(dataset, election.files, election.modified)
-        return [series, dataset]
+        return [series, dataset] + [self.generation(series, election, title, g)
+                                    for g in election.generations]
+
+    def generation(self, series: URIRef, election: Election, title: str,
+                   generation: dict[str, Any]) -> URIRef:
+        """A published results generation (``catalog.generations``) as a dataset of the
+        series, its files as the signed manifest lists them."""
+        g, number = self.g, int(generation["number"])
+        dataset = self.frag(f"{election.key}-g{number}")
+        self._common(dataset, generation["generated"] or None)
+        values = {"title": title, "n": number, "status": generation["status"]}
+        self._texts(dataset, DCTERMS.title, "generation.title", **values)
+        self._texts(dataset, DCTERMS.description, "generation.description", **values)
+        self._temporal(dataset, election.start or None, election.end or None)
+        self._spatial(dataset, election.scope)
+        self._typed(dataset, DCAT.inSeries, series, DCAT.DatasetSeries)
+        g.add((dataset, DCTERMS.identifier, Literal(f"{election.key}-g{number}")))
+        g.add((dataset, DCAT.version, Literal(str(number))))
+        self._typed(dataset, DCAT.landingPage, URIRef(generation["url"]), FOAF.Document)
+        for item in generation["files"]:
+            path = str(item["path"])
+            kind, url = generation_format(path), URIRef(generation["url"] + path)
+            dist = self.frag(f"{election.key}-g{number}/{path}")
+            self._distribution(dataset, dist, url, kind, int(item["size"]),
+                               str(item["sha256"]), generation["generated"] or None)
+        return dataset
 
     def _distributions(self, dataset: URIRef, names: list[str], modified: str | None) -> None:
-        g = self.g
         for name in names:
             entry = self.build.files.get(name)
             if entry is None:
                 continue
             kind, url = format_of(name), URIRef(download_url(self.base, name))
             dist = self.frag(name)
-            self._typed(dataset, DCAT.distribution, dist, DCAT.Distribution)
-            g.add((dist, DCTERMS.title, Literal(kind.label, lang="en")))
-            g.add((dist, DCAT.accessURL, url))
-            g.add((dist, DCAT.downloadURL, url))
-            self._typed(dist, DCTERMS.format, kind.file_type, DCTERMS.MediaTypeOrExtent)
-            self._typed(dist, DCAT.mediaType, IANA[kind.media_type], DCTERMS.MediaType)
-            if kind.gzip:
-                self._typed(dist, DCAT.compressFormat, GZIP, DCTERMS.MediaType)
-            g.add((dist, DCAT.byteSize, Literal(entry.size, datatype=XSD.nonNegativeInteger)))
-            checksum = BNode()
-            self._typed(dist, SPDX.checksum, checksum, SPDX.Checksum)  # type: ignore[arg-type]
-            self._typed(checksum, SPDX.algorithm, SHA256, SPDX.ChecksumAlgorithm)  # type: ignore[arg-type]
-            g.add((checksum, SPDX.checksumValue, Literal(entry.sha256, datatype=XSD.hexBinary)))
-            self._typed(dist, DCTERMS.license, URIRef(self.settings.license),
-                        DCTERMS.LicenseDocument)
-            standard = URIRef(kind.standard.iri)
-            self._typed(dist, DCTERMS.conformsTo, standard, DCTERMS.Standard)
-            g.add((standard, DCTERMS.title, Literal(kind.standard.title, lang="en")))
+            self._distribution(dataset, dist, url, kind, entry.size, entry.sha256, modified)
             if kind is CSV:
                 # The CSV's own schema: its CSVW data dictionary (CSVW, Metadata 5.1).
                 stem = name[:-len(CSV.key)]
                 dictionary = URIRef(download_url(self.base, stem + CSVW_METADATA.key))
                 self._typed(dist, DCTERMS.conformsTo, dictionary, DCTERMS.Standard)
-            g.add((dist, DCTERMS.modified, Literal(modified or self.build.built,
-                                                   datatype=XSD.dateTime)))
+
+    def _distribution(self, dataset: URIRef, dist: URIRef, url: URIRef, kind: Format,
+                      size: int, sha256: str, modified: str | None) -> None:
+        g = self.g
+        self._typed(dataset, DCAT.distribution, dist, DCAT.Distribution)
+        g.add((dist, DCTERMS.title, Literal(kind.label, lang="en")))
+        g.add((dist, DCAT.accessURL, url))
+        g.add((dist, DCAT.downloadURL, url))
+        self._typed(dist, DCTERMS.format, kind.file_type, DCTERMS.MediaTypeOrExtent)
+        self._typed(dist, DCAT.mediaType, IANA[kind.media_type], DCTERMS.MediaType)
+        if kind.gzip:
+            self._typed(dist, DCAT.compressFormat, GZIP, DCTERMS.MediaType)
+        g.add((dist, DCAT.byteSize, Literal(size, datatype=XSD.nonNegativeInteger)))
+        checksum = BNode()
+        self._typed(dist, SPDX.checksum, checksum, SPDX.Checksum)  # type: ignore[arg-type]
+        self._typed(checksum, SPDX.algorithm, SHA256, SPDX.ChecksumAlgorithm)  # type: ignore[arg-type]
+        g.add((checksum, SPDX.checksumValue, Literal(sha256, datatype=XSD.hexBinary)))
+        self._typed(dist, DCTERMS.license, URIRef(self.settings.license),
+                    DCTERMS.LicenseDocument)
+        standard = URIRef(kind.standard.iri)
+        self._typed(dist, DCTERMS.conformsTo, standard, DCTERMS.Standard)
+        g.add((standard, DCTERMS.title, Literal(kind.standard.title, lang="en")))
+        g.add((dist, DCTERMS.modified, Literal(modified or self.build.built,
+                                               datatype=XSD.dateTime)))
 
     def _paging(self, number: int, pages: int, total: int, size: int) -> None:
         g = self.g

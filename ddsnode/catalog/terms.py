@@ -80,6 +80,15 @@ NIST_CDF = Format("cdf.json", FILE_TYPE.JSON, "application/json",
                            "NIST SP 1500-100 v2: Election Results Common Data Format"),
                   "NIST CDF JSON")
 FORMATS = {f.key: f for f in (NTRIPLES, JSONLD, CSV, CSVW_METADATA, NIST_CDF)}
+#: Files of election night's published generations (``ddsnode.publication``).
+PUBLICATION = Standard("https://w3id.org/dds/publication/manifest/v1",
+                       "ddsnode results publication, v1 (docs/election-night.md)")
+SNAPSHOT = Format("json", FILE_TYPE.JSON, "application/json", PUBLICATION, "JSON")
+# A compact JWS is ASCII text; the EU file-type table has no entry of its own for it.
+SIGNED_MANIFEST = Format("jws", FILE_TYPE.TXT, "application/jose",
+                         Standard("https://www.rfc-editor.org/rfc/rfc7515",
+                                  "RFC 7515: JSON Web Signature (compact)"),
+                         "Signed manifest (JWS)")
 
 
 def format_of(name: str) -> Format:
@@ -88,3 +97,15 @@ def format_of(name: str) -> Format:
         if name.endswith("." + key):
             return FORMATS[key]
     raise KeyError(name)
+
+
+def generation_format(path: str) -> Format:
+    """The format of a file of a published generation, from its name."""
+    if path.endswith(".nist.json"):
+        return NIST_CDF
+    if path.endswith(".jws"):
+        return SIGNED_MANIFEST
+    for known in (JSONLD, CSV):
+        if path.endswith("." + known.key):
+            return known
+    return SNAPSHOT

@@ -14,7 +14,7 @@ from ddsnode.catalog.dump import Slice
 from ddsnode.catalog.elections import Election
 from ddsnode.catalog.graph import entries
 from ddsnode.catalog.messages import message
-from ddsnode.catalog.terms import format_of
+from ddsnode.catalog.terms import format_of, generation_format
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,23 @@ def _slice(build: Build, base: str, name: str, piece: Slice, lang: str) -> Datas
                        piece.last)
 
 
-def _election(build: Build, base: str, election: Election, lang: str) -> DatasetView:
+def _election(build: Build, base: str, election: Election, lang: str) -> list[DatasetView]:
     title = election.title.get(lang) or election.title.get("en") or \
         next(iter(election.title.values()), election.key)
-    return DatasetView(message("series.title", lang, title=title),
+    out = [DatasetView(message("series.title", lang, title=title),
                        message("election.description", lang, title=title),
                        _files(build, base, election.files, lang), None,
-                       election.start or None, election.end or None, series=True)
+                       election.start or None, election.end or None, series=True)]
+    for generation in election.generations:
+        values = {"title": title, "n": generation["number"], "status": generation["status"]}
+        files = [FileView(str(f["path"]), generation["url"] + str(f["path"]),
+                          generation_format(str(f["path"])).label + f" ({f['path']})",
+                          size_text(int(f["size"]), lang), str(f["sha256"]))
+                 for f in generation["files"]]
+        out.append(DatasetView(message("generation.title", lang, **values),
+                               message("generation.description", lang, **values), files,
+                               series=True))
+    return out
 
 
 def page_view(build: Build, base: str, name: str, page: int, page_size: int,
@@ -86,6 +96,8 @@ def page_view(build: Build, base: str, name: str, page: int, page_size: int,
     out = []
     for entry in entries(build)[start:start + page_size]:
         piece = entry.piece
-        out.append(_election(build, base, piece, lang) if isinstance(piece, Election)
-                   else _slice(build, base, name, piece, lang))
+        if isinstance(piece, Election):
+            out += _election(build, base, piece, lang)
+        else:
+            out.append(_slice(build, base, name, piece, lang))
     return out
