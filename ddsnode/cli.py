@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "ddsnode.commands.peer",
     "ddsnode.commands.trace",
     "ddsnode.commands.analysis",  # issue 13: ddsnode analyse
+    "ddsnode.commands.publish",  # issue 15: ddsnode publish --static
     "ddsnode.commands.catalog",  # issue 15: the open-data portal
     "ddsnode.commands.intake",  # issue 15: ddsnode intake verify-log
 )

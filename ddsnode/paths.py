@@ -19,6 +19,10 @@ TRACE_PATH = "trace"  # traceability walk
 CACHE_PATH = "federation/resource"  # a peer's resource, from the cache
 REACTIONS_PATH = "federation/reactions"  # reactions to a resource, across nodes
 EXPLORE_PATH = "explore"  # the public explorer
+VOTE_PATH = "explore/vote"  # where do I vote, candidates, results at my station (docs/voter.md)
+# Files of the node directory (not IRIs): the voter lookup, computed ahead of time.
+VOTER_TABLE = "voter.db"  # SQLite: stations, address ranges, postcodes, grid (ddsnode/voter)
+VOTER_SEGMENTS_DIR = "voter-segments"  # one JSON file of VIP street segments per feed
 CATALOG_PATH = "catalog"  # the open-data portal: DCAT-AP catalogue (docs/catalog.md)
 CATALOG_FILES_PATH = "catalog/files"  # its bulk dumps, ?name=<file>
 # Election night's intake (docs/election-night.md): tallies in, the public event log
@@ -35,4 +39,5 @@ __all__ = ["CACHE_PATH", "CATALOG_FILES_PATH", "CATALOG_PATH", "CONTEXT_PATH", "
            "INTAKE_TOTALS_PATH",
            "JWKS_PATH", "ONTOLOGY_PATH", "PUBLICATION_DIR", "REACTIONS_PATH", "SHAPES_PATH",
            "SPARQL_PATH", "TRACE_PATH",
+           "VOTER_SEGMENTS_DIR", "VOTER_TABLE", "VOTE_PATH",
            "WELL_KNOWN_SOLID", "WELL_KNOWN_VOID"]

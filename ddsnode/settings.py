@@ -128,6 +128,25 @@ SETTINGS: tuple[Setting, ...] = (
             "Most organisations (own and peers') the directory pages read per request"),
     Setting("directory_max_map_points", 10_000,
             "Most points a directory map or its GeoJSON carries (the rest are left out)"),
+    Setting("voter_containers", "places/ elections/ organisations/",
+            "Containers the voter lookup is computed from (stations, units, contests, "
+            "parties; space-separated); their public resources only"),
+    Setting("voter_grid_degrees", 0.01,
+            "Cell size, in degrees, of the voter lookup's precomputed grid of nearest "
+            "stations (0.01 is about 1 km)"),
+    Setting("voter_max_grid_cells", 4_000_000,
+            "Most cells of that grid; a wider area is not gridded and point lookups are "
+            "refused (rebuild cost and table size)"),
+    Setting("voter_max_query_chars", 200,
+            "Longest address or postcode the voter lookup takes (`/explore/vote?q=`; "
+            "400 above)"),
+    Setting("voter_max_stations", 20,
+            "Most polling stations one voter lookup answer lists"),
+    Setting("voter_max_choices", 100,
+            "Most addresses an address picker lists (a postcode split between stations)"),
+    Setting("voter_refresh_seconds", 5.0,
+            "How often, at most, the voter pages check whether the lookup table must be "
+            "rebuilt (the data it was computed from changed)"),
     Setting("explorer_max_query_chars", 200,
             "Longest search text the explorer takes (`/explore?q=`; 400 above)"),
     Setting("explorer_max_terms", 12, "Most words in one explorer search (400 above)"),

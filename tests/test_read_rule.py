@@ -160,6 +160,16 @@ def _catalog(node: LocalNode, name: str, path: str) -> list[Ask]:
             Ask("GET", "/catalog/files", {"name": f"container-private-{name}.csv"})]
 
 
+def _vote(node: LocalNode, name: str, path: str) -> list[Ask]:
+    # The voter lookup is computed from public resources only (docs/voter.md).
+    iri = node.url(f"private/{name}")
+    return [Ask("GET", "/explore/vote", {"unit": iri}, {"Accept": "text/html"}),
+            Ask("GET", "/explore/vote.json", {"unit": iri}),
+            Ask("GET", "/explore/vote", {"q": TITLE}, {"Accept": "application/json"}),
+            Ask("GET", "/explore/vote/ballot", {"contest": iri}),
+            Ask("GET", "/explore/vote/results", {"unit": iri})]
+
+
 # One row per route name of the routes table: how to ask it about private/<name>. A
 # fixed document (or any route whose answer ignores the query) can take _fixed.
 Builder = Callable[[LocalNode, str, str], list[Ask]]
@@ -192,6 +202,10 @@ REQUESTS: dict[str, Builder] = {
     "directory-organisation": _directory,
     "directory-map-svg": _directory,
     "directory-map-geojson": _directory,
+    "vote": _vote,
+    "vote-json": _vote,
+    "vote-ballot": _vote,
+    "vote-results": _vote,
 }
 
 

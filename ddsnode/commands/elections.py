@@ -152,6 +152,14 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from ddsnode.publication.verification import verify_published
+    if args.source.startswith(("http://", "https://")) and \
+            args.source.split("://", 1)[1].strip("/").count("/") >= 1:
+        # An election's URL: check its published results (issue 15) when it has some.
+        published = verify_published(args.source)
+        if published is not None:
+            print(json.dumps(published.to_json(), indent=2) if args.json else published.text())
+            return 1 if published.findings else 0
     from ddsnode.elections.run import verify_source
     result = verify_source(args.source)
     if args.json:

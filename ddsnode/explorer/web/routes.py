@@ -17,6 +17,7 @@ from ddsnode.explorer.web.endpoints import (
     static_files,
 )
 from ddsnode.explorer.web.site import Site
+from ddsnode.explorer.web.voter import voter_routes
 from ddsnode.federation.hub import Federation
 from ddsnode.http.exchange import ASGIApp
 
@@ -39,6 +40,7 @@ def explorer_routes(node: Any) -> list[tuple[str, ASGIApp, str]]:
     ]
     rows += [(path, endpoint, "explore-static") for path, endpoint in static_files()]
     rows += directory_routes(node)  # the directory and its map (docs/directory.md)
+    rows += voter_routes(node)  # where do I vote, ballots, results (docs/voter.md)
     return rows
 
 
