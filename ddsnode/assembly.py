@@ -85,4 +85,9 @@ def assemble(settings: Settings) -> Assembly:
     if settings.node_dir is not None:
         assembly.catalog = Portal(node)  # the open-data portal: /catalog and its files
     assembly.publication = Publication(node)  # after the hooks: its feed adds one of its own
+    publisher = assembly.publication.publisher
+    if intake is not None and publisher is not None and assembly.publication.feed is not None:
+        # Contests that receive tallies through the intake are published from its running
+        # totals (every level, incremental); the rest from stored results (intake/feed.py).
+        publisher.feed = intake.night_feed(assembly.publication.feed)
     return assembly

@@ -36,9 +36,10 @@ from typing import Any
 from ddsnode import clock
 from ddsnode.elections.hook import ImplausibleResult
 from ddsnode.elections.plausibility import ERROR, check_result
-from ddsnode.elections.reporting import UnitResult
+from ddsnode.elections.reporting import ResultsFeed, UnitResult
 from ddsnode.intake import tally as tallies
 from ddsnode.intake.evidence import EvidenceStore
+from ddsnode.intake.feed import NightFeed
 from ddsnode.intake.geography import Geography, load_geography
 from ddsnode.intake.log import ACCEPTED, REFUSED, Appender, Event, EventLog
 from ddsnode.intake.submission import Answer, KeyReused, Submission, answer_of
@@ -82,6 +83,7 @@ class Desk:
         self._current: dict[tuple[str, str], tuple[int, int, str]] = {}  # event, seq, IRI
         self._pending: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
         self._keys: dict[tuple[str, str], tuple[str, Event]] = {}
+        self._fed: set[str] = set()  # contests with a tally counted through the intake
         with self._lock:
             self._catch_up()
             self._seed()
@@ -98,6 +100,7 @@ class Desk:
             tally = Tally.from_json(d["tally"])
             key = (tally.contest, tally.unit)
             if event.kind in ("tally-counted", "tally-correction"):
+                self._fed.add(tally.contest)
                 self.totals.apply(tally, CORRECTION if event.kind == "tally-correction"
                                   else COUNTED, event.time)
                 self._current[key] = (event.seq, int(d["sequence"]), str(d["result"]))
@@ -180,6 +183,17 @@ class Desk:
             self.geography()
             self._catch_up()
         return self.totals.results(election, since)
+
+    def fed_contests(self) -> frozenset[str]:
+        """Contests with at least one tally counted through the intake (not only seeded)."""
+        with self._lock:
+            self._catch_up()
+            return frozenset(self._fed)
+
+    def night_feed(self, stored: ResultsFeed) -> NightFeed:
+        """The feed election night publishes: these totals where tallies come in, ``stored``
+        elsewhere (:mod:`.feed`)."""
+        return NightFeed(self, stored)
 
     # --- submissions ---------------------------------------------------------------
 

@@ -1,0 +1,57 @@
+"""What election night publishes: the intake's totals where tallies come in, stored
+results elsewhere.
+
+:class:`NightFeed` is the :class:`~ddsnode.elections.reporting.ResultsFeed` the composition
+root hands the publisher (``ddsnode/assembly.py``). A contest is published from the
+intake's running totals (every level, updated one tally at a time) once a tally for it
+came through the intake; until then, and for every other contest, from the results
+already in the store (the other feed, which also chooses which elections are published).
+
+Marks: the two feeds count changes separately, so the mark handed out packs both, the
+intake's in the high bits. When a contest starts being fed by the intake, the next call
+asks the intake for everything (``since`` 0) so that no earlier change is missed.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ddsnode.elections.reporting import ResultsFeed, UnitResult
+
+__all__ = ["NightFeed"]
+
+SHIFT = 32  # the stored feed's marks stay far below 2**32 (one per refresh that changed)
+
+
+class Tallied(ResultsFeed, Protocol):
+    """What :class:`NightFeed` needs of the desk (the desk implements it)."""
+
+    def fed_contests(self) -> frozenset[str]:
+        """Contests with at least one tally counted through the intake."""
+        ...
+
+
+class NightFeed:
+    """The intake's totals for the contests it receives, ``stored`` for the rest."""
+
+    def __init__(self, intake: Tallied, stored: ResultsFeed) -> None:
+        self.intake = intake
+        self.stored = stored
+        self._fed: dict[str, frozenset[str]] = {}
+
+    def elections(self) -> list[str]:
+        """The elections the stored feed publishes (its selection and privacy rules)."""
+        return self.stored.elections()
+
+    def results(self, election: str, since: int = 0) -> tuple[int, list[UnitResult]]:
+        """Changed unit results of ``election`` from both feeds, and the packed mark."""
+        intake_since, stored_since = since >> SHIFT, since & ((1 << SHIFT) - 1)
+        fed = self.intake.fed_contests()
+        if fed != self._fed.get(election):
+            intake_since = 0  # a contest newly fed by the intake: all of it, once
+            self._fed[election] = fed
+        intake_mark, tallied = self.intake.results(election, intake_since)
+        stored_mark, stored = self.stored.results(election, stored_since)
+        rows = [r for r in tallied if r.contest in fed] + \
+            [r for r in stored if r.contest not in fed]
+        return (intake_mark << SHIFT) | stored_mark, rows
