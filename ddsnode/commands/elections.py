@@ -39,8 +39,8 @@ def add_parser(sub: Any) -> None:
                                         "(JSON or XML)")
     o = formats.add_parser("openelections", help="import an OpenElections precinct CSV "
                                                  "(YYYYMMDD__state__type__level.csv)")
-    m = formats.add_parser("eml", help="import an OASIS EML 510 count or 230 candidate list "
-                                      "(Dutch profile)")
+    m = formats.add_parser("eml", help="import an OASIS EML 510 count, 230 candidate list "
+                                      "or 110a election definition (Dutch profile)")
     v_ = formats.add_parser("vip", help="import a VIP 6.0 feed (polling places, precincts, "
                                          "street segments) and rebuild the voter lookup")
     pp = formats.add_parser("popolo", help="import Popolo persons, organizations and "

@@ -1,4 +1,5 @@
-"""OASIS EML 510 count files and 230 candidate lists (Dutch profile, Kiesraad) -> documents.
+"""OASIS EML 510 count files and 230 candidate lists (Dutch profile, Kiesraad) -> documents
+(110a election definitions: :mod:`.eml_definition`).
 
 A 510 file holds the count of one contest by one authority (a municipality in a 510b):
 ``TotalVotes`` for the authority's whole area and ``ReportingUnitVotes`` per polling
@@ -48,9 +49,9 @@ def parse(data: bytes, name: str) -> Element:
                        f"({type(e).__name__}); EML files need neither") from None
     except ParseError as e:
         raise EmlError(f"{name}: not well-formed XML: {e}") from None
-    if root.tag != f"{EML}EML" or not str(root.get("Id", "")).startswith(("510", "230")):
-        raise EmlError(f"{name}: not an EML 510 count file or 230 candidate list (root "
-                       f"{root.tag}, Id {root.get('Id')!r})")
+    if root.tag != f"{EML}EML" or not str(root.get("Id", "")).startswith(("510", "230", "110")):
+        raise EmlError(f"{name}: not an EML 510 count file, 230 candidate list or 110a "
+                       f"election definition (root {root.tag}, Id {root.get('Id')!r})")
     return root
 
 
@@ -98,6 +99,9 @@ class Mapper:
         parties and candidates (230)."""
         if str(root.get("Id", "")).startswith("230"):
             return self.candidate_list(root)
+        if str(root.get("Id", "")).startswith("110"):
+            from ddsnode.elections.eml_definition import definition_documents
+            return definition_documents(self, root)
         name = self.file
         election_el = root.find(f"{EML}Count/{EML}Election")
         ident_el = election_el.find(f"{EML}ElectionIdentifier") if election_el is not None \
