@@ -1,0 +1,254 @@
+"""Election night's read path under load, beside the bare-stack ceiling (issue 15).
+
+    .venv/bin/python bench/election_night.py [--seconds 8] [--soak 20] [--connections 64]
+
+1. The current national results file (the widest per-contest file of a synthetic
+   country, ≈50 kB of JSON-LD, served gzip-compressed) fetched by wrk at 64 connections
+   from ``ddsnode serve``, beside a bare ASGI app on uvicorn returning the same bytes
+   with the same headers (the ceiling of the stack). Prints req/s, p50, p99, ratio.
+2. Conditional requests (If-None-Match with the file's ETag): 304s per second.
+3. A soak: a generation every 2 s (written by a publisher in this process into the
+   node's directory, as another worker's would be) while 64 readers loop pointer ->
+   manifest (signature checked) -> files (hashes checked). Prints generations,
+   reads, files whose bytes differ from the manifest, mixed or regressing
+   generations, errors: each must be 0.
+A script, never a test; about a minute by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import ensure_wrk, free_port, wait_http  # noqa: E402
+from ddsnode.commands.node import init_node  # noqa: E402
+from ddsnode.elections.reporting import UnitResult  # noqa: E402
+from ddsnode.publication.archive import Archive  # noqa: E402
+from ddsnode.publication.jws import verify  # noqa: E402
+from ddsnode.publication.keyring import Keyring, keys_of  # noqa: E402
+from ddsnode.publication.publisher import Publisher  # noqa: E402
+
+PY = sys.executable
+ELECTION_PATH = "elections/national-2026"
+SELECTIONS = [f"list-{c}" for c in "abcde"]
+
+
+class Country:
+    """A ResultsFeed over a synthetic country whose districts report as time goes on."""
+
+    def __init__(self, base: str, districts: int = 50) -> None:
+        self.base = base
+        self.election = base + ELECTION_PATH
+        self.contest = base + "elections/national-2026-house"
+        self.districts = districts
+        self.mark = 0
+        self.reported = 0
+        self.latest: dict[str, tuple[UnitResult, int]] = {}
+        self.lock = threading.Lock()
+
+    def elections(self) -> list[str]:
+        return [self.election]
+
+    def report(self, n: int) -> None:
+        """``n`` more districts report (or report again, corrected)."""
+        with self.lock:
+            self.mark += 1
+            for _ in range(n):
+                self.reported += 1
+                d = self.reported % self.districts
+                self._put(f"places/district-{d}", "district",
+                          [(f"{self.contest}#{s}", 1000 + 37 * i + self.reported)
+                           for i, s in enumerate(SELECTIONS)], min(self.reported, self.districts))
+            totals = [(f"{self.contest}#{s}", sum(dict(r.counts)[f"{self.contest}#{s}"]
+                                                  for r, _ in self.latest.values()
+                                                  if r.level == "district"))
+                      for s in SELECTIONS]
+            self._put("places/country", "country", totals,
+                      min(self.reported, self.districts))
+
+    def _put(self, unit: str, level: str, counts: list[tuple[str, int]], reported: int) -> None:
+        total = self.districts if level == "country" else 1
+        cast = sum(n for _, n in counts)
+        result = UnitResult(self.election, self.contest, self.base + unit, level,
+                            tuple(sorted(counts)), cast + 20, 12, 8, cast * 2,
+                            min(reported, total), total, "unofficialPartial",
+                            f"2026-06-07T20:{self.mark % 60:02d}:00Z")
+        self.latest[result.unit] = (result, self.mark)
+
+    def results(self, election: str, since: int = 0) -> tuple[int, list[UnitResult]]:
+        with self.lock:
+            return self.mark, [r for r, m in self.latest.values() if m > since]
+
+
+BARE = os.environ.get("DDS_BENCH_FILE", "")
+
+
+async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The ceiling: the same gzip bytes and headers, nothing else (raw ASGI on uvicorn)."""
+    if scope["type"] != "http":
+        return
+    body = bare_app.body  # type: ignore[attr-defined]
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-type", b"application/ld+json"), (b"content-encoding", b"gzip"),
+        (b"etag", b'"x"'), (b"cache-control", b"public, max-age=31536000, immutable"),
+        (b"vary", b"Accept-Encoding"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+bare_app.body = Path(BARE).read_bytes() if BARE else b""  # type: ignore[attr-defined]
+
+
+def wrk(url: str, seconds: int, connections: int, headers: list[str]) -> dict[str, float]:
+    cmd = [ensure_wrk(), "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+           "--latency", *[x for h in headers for x in ("-H", h)], url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+    def ms(text: str) -> float:
+        m = re.match(r"([\d.]+)(us|ms|s)", text)
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)] \
+            if m else float("nan")
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+            "p50": ms(re.search(r"\s50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+            "p99": ms(re.search(r"\s99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+            "errors": (int(bad.group(1)) if bad else 0) +
+                      (sum(int(x) for x in sock.groups()) if sock else 0)}
+
+
+async def reader(base: str, keys: dict[str, Any], stop: float, tally: dict[str, int]) -> None:
+    """pointer -> manifest (verified) -> snapshot, diff and the national file (hashed)."""
+    results = f"{base}{ELECTION_PATH}/results/"
+    seen = 0
+    async with httpx.AsyncClient(timeout=30, headers={"Accept-Encoding": "identity"}) as http:
+        while time.monotonic() < stop:
+            try:
+                pointer = (await http.get(results + "current")).json()
+                jws = (await http.get(results + pointer["manifest"])).content
+                manifest = json.loads(verify(jws.decode(), keys))
+                if manifest["generation"] != pointer["generation"] or \
+                        pointer["generation"] < seen:
+                    tally["mixed"] += 1
+                seen = max(seen, pointer["generation"])
+                wanted = [f for f in manifest["files"] if not f["path"].endswith(".gz")
+                          and (f["path"] in ("results.json", "diff.json")
+                               or f["path"].endswith("country.jsonld")
+                               or f["path"].endswith("district.jsonld"))]
+                for f in wanted:
+                    body = (await http.get(f"{results}g/{pointer['generation']}/{f['path']}")
+                            ).content
+                    if hashlib.sha256(body).hexdigest() != f["sha256"]:
+                        tally["mismatch"] += 1
+                    tally["files"] += 1
+                tally["reads"] += 1
+            except Exception:  # noqa: BLE001 - counted: the soak reports errors, never hides them
+                tally["errors"] += 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=8, help="each wrk run")
+    parser.add_argument("--soak", type=int, default=20, help="soak duration (s)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--readers", type=int, default=64)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="ddsbench-night-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/"
+    node_dir = tmp / "node"
+    init_node(node_dir, base_url=base)
+    country = Country(base)
+    archive = Archive.of(node_dir)
+    keyring = Keyring.open(node_dir, production=False)
+    publisher = Publisher(country, archive, keyring, base=base, interval=0)
+    country.report(50)  # every district reported: the national file at its full size
+    publisher.publish_once(force=True)
+    pointer = archive.pointer(ELECTION_PATH)
+    assert pointer is not None
+    jws = archive.read(ELECTION_PATH, pointer.manifest)
+    manifest = json.loads(verify(jws.decode(), keys_of(keyring.jwks(), production=False)))
+    national = max((f for f in manifest["files"] if f["path"].endswith(".jsonld")),
+                   key=lambda f: f["size"])
+    gz = next(f for f in manifest["files"] if f["path"] == national["path"] + ".gz")
+    gz_file = tmp / "national.jsonld.gz"
+    gz_file.write_bytes(archive.read(ELECTION_PATH, f"g/{pointer.generation}/{gz['path']}"))
+    print(f"national file: {national['path']} {national['size']:,} bytes JSON-LD, "
+          f"{gz['size']:,} bytes gzip")
+
+    procs = [subprocess.Popen([PY, "-m", "ddsnode", "serve", str(node_dir), "--port",
+                               str(port)], env={**os.environ, "DDS_LOG_LEVEL": "warning"})]
+    bare_port = free_port()
+    procs.append(subprocess.Popen(
+        [PY, "-m", "uvicorn", "bench.election_night:bare_app", "--port", str(bare_port),
+         "--no-access-log", "--log-level", "warning"], cwd=ROOT,
+        env={**os.environ, "DDS_BENCH_FILE": str(gz_file)}))
+    try:
+        url = f"{base}{ELECTION_PATH}/results/g/{pointer.generation}/{national['path']}"
+        bare = f"http://127.0.0.1:{bare_port}/x"
+        wait_http(url)
+        wait_http(bare)
+        gzip_h = ["Accept-Encoding: gzip"]
+        ceiling = wrk(bare, args.seconds, args.connections, gzip_h)
+        ours = wrk(url, args.seconds, args.connections, gzip_h)
+        cond = wrk(url, args.seconds, args.connections,
+                   [*gzip_h, f'If-None-Match: "{gz["sha256"]}"'])
+        print(f"{'':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+        for name, r in (("bare ASGI, same bytes (ceiling)", ceiling),
+                        ("national file, gzip, 64 conns", ours),
+                        ("conditional (304)", cond)):
+            print(f"{name:34} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} "
+                  f"{r['errors']:7.0f}")
+        print(f"national file / ceiling: {ours['rps'] / ceiling['rps']:.2f} of the req/s "
+              f"(target >= 0.50), p99 {ours['p99']:.1f} ms (target <= 25)")
+        print(f"conditional: {cond['rps']:.0f} 304/s (target >= 10,000)")
+
+        keys = keys_of(keyring.jwks(), production=False)
+        tally = {"reads": 0, "files": 0, "mismatch": 0, "mixed": 0, "errors": 0}
+        stop = time.monotonic() + args.soak
+        generations = 0
+
+        def publish() -> None:
+            nonlocal generations
+            while time.monotonic() < stop:
+                time.sleep(2)
+                country.report(7)
+                generations += len(publisher.publish_once(force=True))
+
+        writer = threading.Thread(target=publish)
+        writer.start()
+
+        async def readers() -> None:
+            await asyncio.gather(*(reader(base, keys, stop, tally)
+                                   for _ in range(args.readers)))
+        asyncio.run(readers())
+        writer.join()
+        print(f"soak {args.soak} s, {args.readers} readers, a generation every 2 s: "
+              f"{generations} generations published, {tally['reads']:,} pointer->manifest->"
+              f"files reads, {tally['files']:,} files; hash mismatches {tally['mismatch']}, "
+              f"mixed or regressing {tally['mixed']}, errors {tally['errors']}")
+        return 0 if tally["mismatch"] == tally["mixed"] == tally["errors"] == 0 else 1
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
