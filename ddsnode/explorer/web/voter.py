@@ -67,6 +67,14 @@ class VoterSite:
         self._checked = 0.0
         self._lookup: Lookup | None = None
 
+    def fresh(self) -> Lookup | None:
+        """The lookup when it was checked less than ``voter_refresh_seconds`` ago (no
+        I/O beyond the clock: safe on the event loop), else None."""
+        limit = float(self.node.settings.voter_refresh_seconds)
+        if self._lookup is not None and time.monotonic() - self._checked < limit:
+            return self._lookup
+        return None
+
     def lookup(self) -> Lookup:
         """The current lookup (call off the event loop: it may rebuild the table)."""
         s = self.node.settings
@@ -99,7 +107,11 @@ class _VoterPage(FixedMethodsEndpoint):
         if offer is None:
             raise NotAcceptable(f"Available: {HTML}, {JSON}")
         lang = _lang(params, headers)
-        found, body = await anyio.to_thread.run_sync(self._render, params, offer, lang)
+        if self.site.fresh() is None:  # a check of the table's inputs, maybe a rebuild
+            await anyio.to_thread.run_sync(self.site.lookup)
+        # A few indexed reads of a local SQLite file and a template (about a millisecond):
+        # on the event loop, since a hop to a worker thread costs more than the work.
+        found, body = self._render(params, offer, lang)
         out = [(b"vary", b"Accept, Accept-Language, Cookie"), (b"cache-control", b"no-cache")]
         if found:  # "nothing here" pages carry no validator (they echo the query only)
             tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
@@ -124,7 +136,9 @@ class _VoterPage(FixedMethodsEndpoint):
             context = {"error": problem.detail, "status": problem.status}
             return False, self.page("voter_form.html", lang, params, context)
         if offer == JSON:
-            return True, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+            # compact: the C encoder (an indent falls back to the pure-Python one)
+            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+            return True, text.encode("utf-8")
         return True, self.page(self.template, lang, params, context)
 
     def answer(self, params: dict[str, str], lang: str) -> tuple[Any, dict[str, Any]]:
