@@ -21,8 +21,9 @@ from ddsnode.elections.model import ElectionModel, Unit, current
 from ddsnode.elections.reporting import UnitResult
 from ddsnode.ldp.access import needs_token
 from ddsnode.ldp.node import Node
-from ddsnode.ldp.records import OnAccept, StoredResource
+from ddsnode.ldp.records import OnAccept
 from ddsnode.publication.documents import ElectionFacts
+from ddsnode.store.base import StoredResource
 
 ELECTION_TYPE = "<https://w3id.org/dds/ns#Election>"
 UNCOUNTED = ("preElection", "unofficialPartial", "pre-election", "unofficial-partial")
