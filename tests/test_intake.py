@@ -7,6 +7,7 @@ Rivemont. Every request goes through the same ASGI app uvicorn serves.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import subprocess
@@ -414,3 +415,32 @@ def test_verify_log_finds_a_garbled_event(node: LocalNode) -> None:
         db.execute("DELETE FROM events WHERE seq = 2")
     gone = verify_log(node.dir)
     assert gone.returncode == 1 and "event 3" in gone.stdout and "missing" in gone.stdout
+
+
+def test_a_body_cut_short_is_refused_and_nothing_is_counted(node: LocalNode) -> None:
+    body = tally(node, "bureau-101", 5, 3, 2)
+    headers = [(b"content-type", b"application/ld+json"), (b"idempotency-key", b"cut"),
+               (b"authorization", node.auth()["Authorization"].encode()),
+               (b"content-length", str(len(body)).encode())]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/intake/tallies",
+             "raw_path": b"/intake/tallies", "query_string": b"", "root_path": "",
+             "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 50000),
+             "headers": headers}
+    messages = [{"type": "http.request", "body": body[:20], "more_body": True},
+                {"type": "http.disconnect"}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        sent.append(dict(message))
+
+    asyncio.run_coroutine_threadsafe(node.app(scope, receive, send), node.loop).result(30)
+    assert sent[0]["status"] == 400
+    assert b"incomplete-body" in b"".join(m.get("body", b"") for m in sent[1:])
+    with node.client() as http:
+        assert events(http) == []
+        _, rows = totals(node, http)
+        assert rows[("municipal-2026-council", "rivemont")]["stations_reported"] == 0

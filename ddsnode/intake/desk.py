@@ -76,15 +76,25 @@ class Desk:
         self.evidence = EvidenceStore(s.node_dir, int(s.intake_evidence_max_bytes))
         self.double_entry = bool(s.intake_double_entry)
         self._lock = threading.RLock()
-        self._stamp = self._places_stamp()
-        self._checked = time.monotonic()
-        self.totals = Totals(load_geography(node.store, node.base))
+        self._stamp: tuple[int | None, int | None] = (None, None)
+        self._checked = 0.0
+        self.totals = Totals(Geography({}, {}))
+        self._started = False
         self._applied = 0
         self._current: dict[tuple[str, str], tuple[int, int, str]] = {}  # event, seq, IRI
         self._pending: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
         self._keys: dict[tuple[str, str], tuple[str, Event]] = {}
         self._fed: set[str] = set()  # contests with a tally counted through the intake
+
+    def _start(self) -> None:
+        """On first use (commands that assemble a node never pay for it): read the
+        geography, replay the log, seed from stored station results."""
         with self._lock:
+            if self._started:
+                return
+            self._started = True
+            self._stamp, self._checked = self._places_stamp(), time.monotonic()
+            self.totals.rebase(load_geography(self.node.store, self.node.base))
             self._catch_up()
             self._seed()
 
@@ -163,6 +173,7 @@ class Desk:
 
     def geography(self) -> Geography:
         """The geography, read again when places or elections changed since."""
+        self._start()
         stamp = self._places_stamp()
         stale = stamp != self._stamp or (None in stamp and time.monotonic() - self._checked
                                          > GEOGRAPHY_RECHECK)
@@ -175,6 +186,7 @@ class Desk:
 
     def elections(self) -> list[str]:
         """Elections with contests on this node."""
+        self._start()
         return self.totals.elections()
 
     def results(self, election: str, since: int = 0) -> tuple[int, list[UnitResult]]:
@@ -186,6 +198,7 @@ class Desk:
 
     def fed_contests(self) -> frozenset[str]:
         """Contests with at least one tally counted through the intake (not only seeded)."""
+        self._start()
         with self._lock:
             self._catch_up()
             return frozenset(self._fed)
@@ -199,6 +212,7 @@ class Desk:
 
     def submit(self, sub: Submission) -> Answer:
         """Take one tally (see the module's docstring); a Problem when refused."""
+        self._start()
         digest = hashlib.sha256(sub.body).hexdigest()
         try:
             if not sub.key or len(sub.key) > MAX_KEY or not sub.key.isascii() or \
@@ -354,6 +368,7 @@ class Desk:
 
     def store_evidence(self, data: bytes, media_type: str, subject: str) -> Answer:
         """Store a tally sheet; logged like a tally (accepted or refused)."""
+        self._start()
         try:
             digest, found, new = self.evidence.put(data, media_type)
         except Problem as problem:
