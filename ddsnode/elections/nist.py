@@ -302,11 +302,22 @@ class Mapper:
         ident = str(contest["@id"])
         contest_iri = self.naming.iri("elections", "contest", ident)
         by_unit: dict[str, list[Json]] = defaultdict(list)
+        # Ranked-choice rounds (VoteCounts.Round): the ontology has no rounds yet, and
+        # adding every round's count would count ballots twice; the last round is the
+        # tabulation's result, so only it is kept (noted).
+        rounds = {integer(vc.get("Round")) for sel in as_list(contest.get("ContestSelection"))
+                  if isinstance(sel, dict) for vc in as_list(sel.get("VoteCounts"))
+                  if isinstance(vc, dict) and vc.get("Round") not in (None, "")}
+        last = max((r for r in rounds if r is not None), default=None)
+        if last is not None and len(rounds) > 1:
+            self.notes.append(f"contest {ident}: ranked-choice rounds; only round {last} "
+                              "(the last) kept")
         for sel in as_list(contest.get("ContestSelection")):
             if not isinstance(sel, dict):
                 continue
             for vc in as_list(sel.get("VoteCounts")):
-                if not isinstance(vc, dict):
+                if not isinstance(vc, dict) or (
+                        last is not None and integer(vc.get("Round")) not in (None, last)):
                     continue
                 ctype = str(vc.get("Type", ""))
                 if ctype not in COUNT_TYPES:

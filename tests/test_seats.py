@@ -1,0 +1,171 @@
+"""Seat allocation from list totals (issue 14): D'Hondt, Sainte-Laguë, largest remainder.
+
+No sample holds a published seat allocation (the Kiesraad's 110a files give the number
+of seats, its 510 file is fake test data at one municipality, NIST's samples have no
+party contest with seats), so each method is checked three ways: the textbook example
+every description of the methods uses (230,000 votes, 8 seats), each method's own
+defining criterion on many generated elections, and the example election's council
+(``numberElected`` 55) through :func:`contest_seats`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from ddsnode.commands.demo import load_examples
+from ddsnode.commands.node import init_node
+from ddsnode.elections.loading import node_model
+from ddsnode.elections.seats import allocate, contest_seats, quota_threshold
+from ddsnode.ldp.node import Node
+from ddsnode.settings import Settings
+
+TEXTBOOK = {"A": 100_000, "B": 80_000, "C": 30_000, "D": 20_000}
+
+
+@pytest.mark.parametrize(("method", "expected"), [
+    ("dhondt", {"A": 4, "B": 3, "C": 1, "D": 0}),
+    ("sainte-lague", {"A": 3, "B": 3, "C": 1, "D": 1}),
+    ("hare", {"A": 3, "B": 3, "C": 1, "D": 1}),
+    ("droop", {"A": 4, "B": 3, "C": 1, "D": 0}),
+])
+def test_textbook_example(method: str, expected: dict[str, int]) -> None:
+    result = allocate(TEXTBOOK, 8, method)
+    assert result.seats == expected and result.unallocated == 0 and result.tied == ()
+
+
+def elections(count: int) -> list[tuple[dict[str, int], int]]:
+    rng = random.Random(14)  # fixed: the same cases every run
+    out = []
+    for _ in range(count):
+        lists = rng.randint(2, 12)
+        votes = {f"L{i}": rng.randint(0, 200_000) for i in range(lists)}
+        out.append((votes, rng.randint(1, 150)))
+    return out
+
+
+@pytest.mark.parametrize(("method", "divisor"), [
+    ("dhondt", lambda s: Fraction(s + 1)),
+    ("sainte-lague", lambda s: Fraction(2 * s + 1)),
+])
+def test_highest_averages_meet_their_criterion(method: str,
+                                               divisor: Callable[[int], Fraction]) -> None:
+    """Every winning quotient is at least every losing one: the lowest v/d(s-1) over
+    lists with seats >= the highest v/d(s) over all lists (no tie in these cases)."""
+    checked = 0
+    for votes, number in elections(300):
+        result = allocate(votes, number, method)
+        if result.tied:
+            continue
+        seats = result.seats
+        assert sum(seats.values()) == number
+        won = [Fraction(votes[k]) / divisor(seats[k] - 1) for k in votes if seats[k]]
+        next_ = [Fraction(votes[k]) / divisor(seats[k]) for k in votes]
+        assert min(won) >= max(next_)
+        checked += 1
+    assert checked > 250
+
+
+@pytest.mark.parametrize("method", ["hare", "droop"])
+def test_largest_remainder_meets_quota(method: str) -> None:
+    """Each list gets its quota rounded down or up (the quota rule)."""
+    for votes, number in elections(300):
+        result = allocate(votes, number, method)
+        total = sum(votes.values())
+        if result.tied or total == 0:
+            continue
+        quota = Fraction(total, number) if method == "hare" else \
+            Fraction(total // (number + 1) + 1)
+        assert sum(result.seats.values()) == number
+        for k, v in votes.items():
+            assert int(v / quota) <= result.seats[k] <= int(v / quota) + 1
+
+
+def test_a_tie_for_the_last_seat_is_left_to_the_lot() -> None:
+    result = allocate({"A": 600, "B": 300, "C": 300}, 2, "dhondt")
+    assert result.seats == {"A": 1, "B": 0, "C": 0}
+    # A's second quotient (600 / 2) equals B's and C's first: three lists, one seat
+    assert result.unallocated == 1 and result.tied == ("A", "B", "C")
+
+
+def test_quota_threshold_leaves_small_lists_out() -> None:
+    votes = {"A": 5_000, "B": 4_000, "C": 900, "D": 100}
+    plain = allocate(votes, 10, "sainte-lague").seats
+    assert plain["C"] == 1
+    kept = allocate(votes, 10, "sainte-lague", threshold=quota_threshold(votes, 10)).seats
+    assert kept["C"] == 0 and sum(kept.values()) == 10
+
+
+def test_modified_sainte_lague_first_divisor() -> None:
+    votes = {"A": 60_000, "B": 30_000, "C": 9_000}
+    assert allocate(votes, 6, "sainte-lague").seats == {"A": 3, "B": 2, "C": 1}
+    # 1.4 as first divisor: C's 9,000 / 1.4 = 6,429 is below A's fourth quotient (8,571)
+    assert allocate(votes, 6, "sainte-lague", first_divisor=Fraction(7, 5)).seats == \
+        {"A": 4, "B": 2, "C": 0}
+
+
+@pytest.mark.parametrize(("votes", "number"), [({"A": -1}, 3), ({"A": True}, 3),
+                                                ({"A": 1.5}, 3), ({"A": 10}, -1)])
+def test_bad_input_is_refused(votes: dict[str, int], number: int) -> None:
+    with pytest.raises(ValueError, match="whole number|negative"):
+        allocate(votes, number)
+
+
+def test_unknown_method() -> None:
+    with pytest.raises(ValueError, match="unknown method"):
+        allocate(TEXTBOOK, 8, "imperiali")
+
+
+def test_example_council_seats(tmp_path: Path) -> None:
+    base = "https://elections.rivemont.example/"
+    init_node(tmp_path / "node", base_url=base)
+    settings = Settings.load(tmp_path / "node")
+    load_examples(settings)
+    node = Node.open(settings)
+    try:
+        model = node_model(node, base + "elections/municipal-2026")
+    finally:
+        node.close()
+    contest = base + "elections/municipal-2026-council"
+    result = contest_seats(model, contest, base + "places/rivemont-secteur-1")
+    seats = {k.rsplit("#", 1)[-1]: v for k, v in result.seats.items()}
+    assert sum(seats.values()) == 55  # the contest's numberElected
+    assert seats["list-rc"] > seats["list-ar"] > seats["list-res"] > 0
+    with pytest.raises(ValueError, match="no result"):
+        contest_seats(model, contest, base + "places/rivemont")
+
+
+def test_ranked_choice_rounds_keep_the_last(tmp_path: Path) -> None:
+    """A NIST file with two rounds: the counts on the node are the last round's, not the
+    rounds added together."""
+    import json
+
+    from ddsnode import resources
+    from ddsnode.elections.run import import_nist
+    report = json.loads((resources.examples_dir() / "nist" / "e-election-municipal-2026.json")
+                        .read_text(encoding="utf-8"))
+    council = report["Election"][0]["Contest"][0]
+    assert council["@id"] == "municipal-2026-council"
+    for selection in council["ContestSelection"]:
+        last = [{**vc, "Round": 2} for vc in selection["VoteCounts"]]
+        first = [{**vc, "Round": 1, "Count": vc["Count"] + 1000} for vc in selection["VoteCounts"]]
+        selection["VoteCounts"] = first + last
+    source = tmp_path / "rounds.json"
+    source.write_text(json.dumps(report), encoding="utf-8")
+    init_node(tmp_path / "node", base_url="http://127.0.0.1:8000/")
+    settings = Settings.load(tmp_path / "node")
+    imported = import_nist(settings, tmp_path / "node", source, slug="r")
+    assert imported.rejects == []
+    assert any("only round 2" in n for n in imported.notes)
+    node = Node.open(settings)
+    try:
+        model = node_model(node, "http://127.0.0.1:8000/elections/r-election-1")
+    finally:
+        node.close()
+    totals = {s.rsplit("#", 1)[-1]: n for r in model.results for s, n in r.figures.totals().items()
+              if r.contest.endswith("council")}
+    assert totals == {"list-rc": 11052, "list-ar": 6211, "list-res": 4251}
