@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ddsnode.federation.cache import PeerCache
 from ddsnode.federation.counting import Counting
@@ -58,6 +58,7 @@ from ddsnode.rdf.jsonld import JsonLdLimits
 from ddsnode.store.node_key import node_key
 
 log = logging.getLogger("ddsnode.federation")
+_T = TypeVar("_T")
 
 THREADS = 8  # worker threads for the loops' blocking work (store, cache, parsing)
 
@@ -164,7 +165,7 @@ class Federation:
         await asyncio.to_thread(threads.shutdown, True)
         await self.client.aclose()
 
-    async def in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def in_thread(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run blocking ``fn(*args)`` on the federation's threads (waited for by stop)."""
         return await asyncio.get_running_loop().run_in_executor(self._threads,
                                                                  partial(fn, *args))

@@ -45,8 +45,8 @@ from ddsnode.rdf import rdfio, rdfterms
 from ddsnode.settings import SETTINGS
 
 __all__ = ["DocumentTooComplex", "JsonLdLimits", "NoStatements", "RemoteContextRefused",
-           "bundled_contexts", "compact", "document_loader", "jsonld_to_graph", "load_json",
-           "parse_document", "parse_rdf"]
+           "bundled_contexts", "compact", "document_loader", "is_own_context", "jsonld_to_graph",
+           "load_json", "parse_document", "parse_rdf"]
 
 
 

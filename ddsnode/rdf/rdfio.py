@@ -21,8 +21,8 @@ from rdflib.term import Node
 
 from ddsnode.problem import BadRequest
 
-__all__ = ["FORMATS", "Unrepresentable", "from_ox", "graph_from_ntriples", "ntriples", "parse",
-           "turtle"]
+__all__ = ["FORMATS", "Unrepresentable", "from_ox", "graph_from_ntriples", "new_graph", "ntriples",
+           "parse", "turtle"]
 
 Triple = tuple[Node, Node, Node]
 XSD_STRING = str(rdflib.XSD.string)
@@ -80,8 +80,8 @@ def parse(data: bytes | str, fmt: str, base: str | None = None) -> rdflib.Graph:
         # Blank node labels are scoped to this document (pyoxigraph makes them unique).
         quads = ox.parse(data, format=FORMATS[fmt], base_iri=base, without_named_graphs=True)
         for quad in quads:
-            graph.add((from_ox(quad.subject), from_ox(quad.predicate),  # type: ignore[arg-type]
-                       from_ox(quad.object)))  # type: ignore[arg-type]
+            graph.add((from_ox(quad.subject), from_ox(quad.predicate),
+                       from_ox(quad.object)))
     except SyntaxError as e:  # the message names line and column
         raise BadRequest(f"Invalid {fmt}: {str(e.msg)[:300]}") from None
     except (ValueError, UnicodeDecodeError) as e:

@@ -113,7 +113,7 @@ def _values(data: rdflib.Graph, focus: Node, path: Node | None) -> list[Node] | 
     """The value nodes of a predicate path, or None for a complex path (not counted here)."""
     if not isinstance(path, rdflib.URIRef):
         return None
-    return sorted(data.objects(focus, path), key=str)  # type: ignore[arg-type]
+    return sorted(data.objects(focus, path), key=str)
 
 
 def _fields(result: ShapeResult, data: rdflib.Graph,
@@ -121,12 +121,12 @@ def _fields(result: ShapeResult, data: rdflib.Graph,
     """(template key, fields) for ``result``, or None to keep the shape's message."""
     component = str(result.constraint).rsplit("#", 1)[-1].removesuffix("ConstraintComponent")
     shape, path = result.source_shape, result.path
-    fields = {"term": term_name(path, shapes.value(shape, SH.datatype)),  # type: ignore[arg-type]
+    fields = {"term": term_name(path, shapes.value(shape, SH.datatype)),
               "value": show(result.value, path),
               "example": "", "found": "", "bound": "", "allowed": "", "lang": ""}
 
     def param(predicate: rdflib.URIRef) -> Node | None:
-        return shapes.value(shape, predicate)  # type: ignore[arg-type]
+        return shapes.value(shape, predicate)
 
     values = _values(data, result.focus, path)
     if component in ("MinCount", "MaxCount"):
@@ -149,7 +149,7 @@ def _fields(result: ShapeResult, data: rdflib.Graph,
                 "MaxCount-none" if bound == 0 else "MaxCount"), fields
     if component == "In":
         head = param(SH["in"])
-        allowed = list(Collection(shapes, head)) if head is not None else []  # type: ignore[arg-type]
+        allowed = list(Collection(shapes, head)) if head is not None else []
         fields["allowed"] = _listed(allowed, path, limit=20)
         return "In", fields
     if component == "Datatype":
@@ -170,7 +170,7 @@ def _fields(result: ShapeResult, data: rdflib.Graph,
         return "UniqueLang", fields
     if component == "LanguageIn":
         head = param(SH.languageIn)
-        allowed = list(Collection(shapes, head)) if head is not None else []  # type: ignore[arg-type]
+        allowed = list(Collection(shapes, head)) if head is not None else []
         fields["allowed"] = ", ".join(str(a) for a in allowed)
         tag = result.value.language if isinstance(result.value, rdflib.Literal) else None
         fields["value"] = f'"{tag}"' if tag else '""'
@@ -195,11 +195,11 @@ def _fields(result: ShapeResult, data: rdflib.Graph,
         return "Class", fields
     if component == "Or":
         head = param(SH["or"])
-        members = list(Collection(shapes, head)) if head is not None else []  # type: ignore[arg-type]
-        classes = [c for m in members for c in shapes.objects(m, SH["class"])]  # type: ignore[arg-type]
-        datatypes = [d for m in members for d in shapes.objects(m, SH.datatype)]  # type: ignore[arg-type]
+        members = list(Collection(shapes, head)) if head is not None else []
+        classes = [c for m in members for c in shapes.objects(m, SH["class"])]
+        datatypes = [d for m in members for d in shapes.objects(m, SH.datatype)]
         types = [] if result.value is None else sorted(
-            data.objects(result.value, RDF.type), key=str)  # type: ignore[arg-type]
+            data.objects(result.value, RDF.type), key=str)
         if classes and not types:
             return "Or-none", fields  # untyped: it failed a nested shape (coordinates …)
         if classes:

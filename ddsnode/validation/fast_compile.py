@@ -44,7 +44,8 @@ from ddsnode.validation.fast_paths import (
 from ddsnode.validation.fast_shape import CompiledShape, logical_check, property_check, qualified
 from ddsnode.validation.report import ShapeResult
 
-__all__ = ["SUPPORTED", "CompiledShape", "CompiledShapes", "UnsupportedShape", "compile_shapes"]
+__all__ = ["SUPPORTED", "CompiledShape", "CompiledShapes", "Targets", "UnsupportedShape",
+           "compile_shapes"]
 
 
 class UnsupportedShape(ValueError):

@@ -14,7 +14,7 @@ from rdflib.term import Node
 from ddsnode.rdf.vocab import RDF, SH
 from ddsnode.validation.fast_data import EMPTY, DataIndex
 
-__all__ = ["PATH_PREDICATES", "PathFunction", "compile_path"]
+__all__ = ["PATH_PREDICATES", "PathError", "PathFunction", "compile_path", "rdf_list"]
 
 PathFunction = Callable[[DataIndex, Node], Sequence[Node]]
 
