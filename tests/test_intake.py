@@ -444,3 +444,16 @@ def test_a_body_cut_short_is_refused_and_nothing_is_counted(node: LocalNode) -> 
         assert events(http) == []
         _, rows = totals(node, http)
         assert rows[("municipal-2026-council", "rivemont")]["stations_reported"] == 0
+
+
+def test_a_node_with_private_elections_keeps_its_intake_private(tmp_path: Path) -> None:
+    with local_node(tmp_path, settings={"private_containers": "elections/"}) as node:
+        with node.client() as http:
+            load_election(node, http)
+            assert post(node, http, tally(node, "bureau-101", 5, 3, 2), "k").status_code == 201
+            for path, params in (("/intake/log", {}), ("/intake/totals",
+                                                       {"election": node.url(ELECTION)}),
+                                 ("/intake/evidence", {"sha256": "0" * 64})):
+                assert http.get(path, params=params).status_code == 401, path
+            r = http.get("/intake/log", headers=node.auth(node.read_token))
+            assert r.status_code == 200 and r.json()["head"]["sequence"] == 1

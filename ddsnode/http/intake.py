@@ -11,6 +11,9 @@
   ``GET /intake/evidence?sha256=…`` — the stored file (public, immutable).
 * ``GET /intake/log?after=N&limit=M`` — the event log, public, in pages.
 * ``GET /intake/totals?election=IRI&since=MARK`` — the running totals, public.
+
+Reads are public unless the node keeps ``elections/`` or ``places/`` private; then they
+need a read token, like the resources they are computed from.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from ddsnode.http.exchange import (
 from ddsnode.http.federation import MAX_SEQ, cursor_param
 from ddsnode.intake.desk import Answer, Desk, Submission
 from ddsnode.intake.evidence import SHA256
+from ddsnode.ldp.access import needs_token
 from ddsnode.ldp.representation import dump_json
 from ddsnode.problem import BadRequest, NotFound
 
@@ -71,6 +75,14 @@ async def _send_answer(send: Send, answer: Answer | dict[str, Any], *, status: i
 class _Endpoint(FixedMethodsEndpoint):
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
+
+    def check_reader(self, headers: dict[str, str]) -> None:
+        """The log, totals and tally sheets are public when elections and places are; on a
+        node that keeps either private (``private_containers``), they need a read token
+        like the data they come from (docs/security.md, one read rule)."""
+        node = self.desk.node
+        if any(needs_token(node.containers.get(path)) for path in ("elections/", "places/")):
+            node.authorize("read", headers.get("authorization"))
 
 
 class TalliesEndpoint(_Endpoint):
@@ -126,6 +138,7 @@ class EvidenceEndpoint(_Endpoint):
                 desk.store_evidence, body, headers.get("content-type", ""), grant.id)
             await _send_answer(send, answer)
             return
+        self.check_reader(headers)
         digest = query_params(scope).get("sha256", "")
         found = await anyio.to_thread.run_sync(desk.evidence.get, digest) \
             if SHA256.match(digest) else None
@@ -147,6 +160,7 @@ class LogEndpoint(_Endpoint):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, method: str,
                      headers: dict[str, str]) -> None:
+        self.check_reader(headers)
         params = query_params(scope)
         most = int(self.desk.node.settings.intake_log_max_page)
         after = cursor_param(params, "after", MAX_SEQ, default=0)
@@ -166,6 +180,7 @@ class TotalsEndpoint(_Endpoint):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, method: str,
                      headers: dict[str, str]) -> None:
+        self.check_reader(headers)
         params = query_params(scope)
         election = params.get("election", "")
         since = cursor_param(params, "since", MAX_SEQ, default=0)
