@@ -35,6 +35,7 @@ import pytest
 
 from tests.support.judges import CACHE, node_available
 from tests.support.node import RunningNode, _cli, _wait, free_port
+from tests.support.once import installed_once
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -68,13 +69,14 @@ def browser_available() -> bool:
 def ensure_axe() -> Path:
     """Install axe-core (pinned) once from npm; returns the path of ``axe.min.js``."""
     script = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-    if not (AXE_DIR / ".ok").is_file():
-        AXE_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "init", "-y"], cwd=AXE_DIR, check=True, capture_output=True)
+
+    def install(folder: Path) -> None:
+        subprocess.run(["npm", "init", "-y"], cwd=folder, check=True, capture_output=True)
         subprocess.run(["npm", "install", "-s", "--no-audit", "--no-fund",
                         f"axe-core@{AXE_VERSION}"],
-                       cwd=AXE_DIR, check=True, capture_output=True, timeout=600)
-        (AXE_DIR / ".ok").touch()
+                       cwd=folder, check=True, capture_output=True, timeout=600)
+
+    installed_once(AXE_DIR, install)  # one process installs; xdist workers wait
     return script
 
 

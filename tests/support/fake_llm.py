@@ -124,7 +124,10 @@ class FakeLLM(ThreadingHTTPServer):
 def fake_llm() -> Iterator[FakeLLM]:
     """A running fake model server, stopped on exit."""
     server = FakeLLM()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # poll_interval: shutdown() waits for the next poll; the default 0.5 s was half a
+    # second of every test's teardown
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     try:
         yield server

@@ -130,7 +130,10 @@ def running_fake_peer() -> Iterator[FakePeer]:
     peer = FakePeer(base, Ed25519PrivateKey.generate())
     peer.serve("/", peer.description(), "text/turtle")
     state["peer"] = peer
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # poll_interval: shutdown() waits for the next poll; the default 0.5 s was half a
+    # second of every test's teardown
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     try:
         yield peer

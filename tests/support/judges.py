@@ -15,6 +15,7 @@ from pathlib import Path
 import rdflib
 
 from ddsnode import resources
+from tests.support.once import installed_once
 
 CACHE = Path(os.environ.get("JUDGES_CACHE", Path.home() / ".cache" / "ddsnode-judges"))
 PARSERS = CACHE / "parsers"
@@ -28,13 +29,13 @@ def node_available() -> bool:
 
 def ensure_parsers() -> Path:
     """Install jsonld.js and N3.js once; returns the folder holding node_modules."""
-    if not (PARSERS / ".ok").is_file():
-        PARSERS.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "init", "-y"], cwd=PARSERS, check=True, capture_output=True)
+
+    def install(folder: Path) -> None:
+        subprocess.run(["npm", "init", "-y"], cwd=folder, check=True, capture_output=True)
         subprocess.run(["npm", "install", "-s", "--no-audit", "--no-fund", "jsonld@8", "n3@1"],
-                       cwd=PARSERS, check=True, capture_output=True, timeout=600)
-        (PARSERS / ".ok").touch()
-    return PARSERS
+                       cwd=folder, check=True, capture_output=True, timeout=600)
+
+    return installed_once(PARSERS, install)  # one process installs; xdist workers wait
 
 
 def parse_many(items: list[tuple[bytes, str, str | None]], *,
@@ -46,7 +47,9 @@ def parse_many(items: list[tuple[bytes, str, str | None]], *,
     folder = ensure_parsers()
     env = {**os.environ, "NODE_PATH": str(folder / "node_modules")}
     if bundled:
-        ctx_file = folder / "contexts.json"
+        # one file per process: xdist workers share the folder, and a file rewritten
+        # while another worker's node process reads it would be read half-written
+        ctx_file = folder / f"contexts-{os.getpid()}.json"
         ctx_file.write_text(json.dumps({resources.CONTEXT_IRI: resources.context_document()}))
         env["CONTEXTS"] = str(ctx_file)
     payload = json.dumps([{"body": body.decode("utf-8"), "format": fmt, "base": base or ""}
