@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 COMPACT_AT = 4096  # pending ids of one posting before it is folded into its array
+FRESH_AT = 20_000  # docs added since the load before the table is read again
 Ids = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
@@ -79,6 +80,13 @@ class FacetTable:
         self.loaded = False
         self.epoch = ""  # the index's meta epoch these postings reflect
         self.max_id = 0
+        # The result order (``docs_order``: sort key, id) as loaded: ``rank[id]`` is a
+        # doc's position (-1: removed or added since), ``keys``/``ids`` the order itself
+        # (to place a cursor); docs added since are ``fresh``, ordered by SQL.
+        self.rank: Ids = np.empty(0, dtype=np.int64)
+        self.order_keys: list[str] = []
+        self.order_ids: Ids = np.empty(0, dtype=np.int64)
+        self.fresh: set[int] = set()
         # Searches count in several threads while a sync adds and removes: every method
         # holds this lock (a count takes milliseconds).
         self.lock = threading.RLock()
@@ -99,7 +107,20 @@ class FacetTable:
             self.postings[(facet, value)] = Posting(ids)
         row = conn.execute("SELECT max(id) FROM docs").fetchone()
         self.max_id = int(row[0] or 0)
+        keys: list[str] = []
+        order: list[int] = []
+        for doc, key in conn.execute("SELECT id, sortkey FROM docs ORDER BY sortkey, id"):
+            order.append(doc)
+            keys.append(key)
+        self.order_keys, self.order_ids = keys, np.array(order, dtype=np.int64)
+        self.rank = np.full(self.max_id + 1, -1, dtype=np.int64)
+        self.rank[self.order_ids] = np.arange(len(order), dtype=np.int64)
+        self.fresh = set()
         self.loaded, self.epoch = True, epoch
+
+    def stale(self) -> bool:
+        """Whether so many docs came since the load that reading it again is cheaper."""
+        return len(self.fresh) > FRESH_AT
 
     def invalidate(self) -> None:
         """Forget the postings (a write failed half-way, or another process wrote)."""
@@ -116,6 +137,9 @@ class FacetTable:
         if not self.loaded:
             return
         self.max_id = max(self.max_id, doc)
+        if doc < len(self.rank):
+            self.rank[doc] = -1  # a reused rowid: its old place is not its place
+        self.fresh.add(doc)
         for pair in set(pairs):
             posting = self.postings.setdefault(pair, Posting(np.empty(0, dtype=np.int64)))
             if doc in posting.removed:
@@ -133,6 +157,9 @@ class FacetTable:
     def _remove(self, doc: int, pairs: Iterable[tuple[str, str]]) -> None:
         if not self.loaded:
             return
+        if doc < len(self.rank):
+            self.rank[doc] = -1
+        self.fresh.discard(doc)
         for pair in set(pairs):
             posting = self.postings.get(pair)
             if posting is None:
@@ -143,6 +170,13 @@ class FacetTable:
                 posting.removed.add(doc)
             if len(posting.removed) > COMPACT_AT:
                 posting.compact()
+
+    def size_except(self, facet: str, value: str) -> int:
+        """How many docs have a value of ``facet`` other than ``value`` (for a facet
+        every doc has once, such as ``node``: the docs not held by ``value``)."""
+        with self.lock:
+            return sum(p.size() for (f, v), p in self.postings.items()
+                       if f == facet and v != value)
 
     def union(self, facet: str, values: Iterable[str], size: int) -> Mask:
         """The docs having any of ``values`` of ``facet``, as a mask of ``size``."""

@@ -79,6 +79,11 @@ class Translator:
         except ValueError:
             return value
 
+    def day(self, value: str | None) -> str:
+        """The day of an ISO date or dateTime, as this language writes it (lists show
+        days; formatting is cached: a page lists many of the same days)."""
+        return _day(value[:10], self.lang) if value else ""
+
     def number(self, value: float) -> str:
         """A number with this language's separators."""
         return _number(value, self.lang)
@@ -97,6 +102,14 @@ class Translator:
 @lru_cache(maxsize=16384)
 def _number(value: float, lang: str) -> str:
     return str(format_decimal(value, locale=lang))
+
+
+@lru_cache(maxsize=16384)
+def _day(value: str, lang: str) -> str:
+    try:
+        return str(format_date(date.fromisoformat(value), "long", locale=lang))
+    except ValueError:
+        return value
 
 
 @lru_cache(maxsize=1024)

@@ -10,6 +10,7 @@ which stops after a page of hits (about ``page × docs / matches`` rows).
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
 from typing import Any
@@ -21,7 +22,6 @@ from ddsnode.explorer.facet_counts import FacetTable, Ids
 from ddsnode.explorer.query import FACETS, SearchQuery
 
 Mask = npt.NDArray[np.bool_]
-SMALL = 4096  # a result set up to this size is paged by its ids; larger, by the index walk
 HIT_COLUMNS = "d.iri, d.node, d.kind, d.titles, d.summaries, d.date, d.lat, d.long"
 
 
@@ -73,34 +73,60 @@ def matches(conn: sqlite3.Connection, table: FacetTable, match: str | None,
     return mask
 
 
-def page(conn: sqlite3.Connection, mask: Mask | None, cursor: tuple[str, int] | None,
-         newer: bool, limit: int, *, small: int = SMALL) -> list[tuple[Any, ...]]:
+def page(conn: sqlite3.Connection, table: FacetTable, mask: Mask | None,
+         cursor: tuple[str, int] | None, newer: bool, limit: int) -> list[tuple[Any, ...]]:
     """Up to ``limit`` rows of the set (hit columns, sort key, id), newest first, or
-    oldest first after a ``newer`` cursor; keyset: strictly past ``cursor``. A set of at
-    most ``small`` docs is read by its ids, a larger one by walking the index."""
+    oldest first after a ``newer`` cursor; keyset: strictly past ``cursor``.
+
+    The candidates are chosen in memory: of the docs whose place in the order is known
+    (``table.rank``), the ``limit`` nearest past the cursor (``argpartition``: linear in
+    the set, no sort); every doc added since the order was read joins them. SQL then
+    orders those few rows exactly as ``docs_order`` does."""
     order = "ASC" if newer else "DESC"
     where: list[str] = []
     params: list[Any] = []
     if cursor is not None:
         key, doc = cursor
         op = ">" if newer else "<"
-        # The plain bound lets SQLite start the index walk at the cursor.
-        where.append(f"d.sortkey {op}= ? AND (d.sortkey {op} ? OR (d.sortkey = ? AND d.id {op} ?))")
-        params += [key, key, key, doc]
-    ordering = f"d.sortkey {order}, d.id {order}"
-    if mask is not None:
-        ids = np.flatnonzero(mask)
-        if len(ids) <= small:
-            where.append("d.id IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(ids.tolist()))
-            # Fetch the few rows by id, then sort them (not a walk of the whole index).
-            ordering = f"+d.sortkey {order}, d.id {order}"
-        else:
-            chosen, size = mask, len(mask)
-            conn.create_function("dds_chosen", 1,
-                                 lambda doc: bool(doc < size and chosen[doc]),
-                                 deterministic=False)
-            where.append("dds_chosen(d.id)")
-    sql = (f"SELECT {HIT_COLUMNS}, d.sortkey, d.id FROM docs d "
-           f"WHERE {' AND '.join(where) or '1'} ORDER BY {ordering} LIMIT ?")
+        where.append(f"(d.sortkey {op} ? OR (d.sortkey = ? AND d.id {op} ?))")
+        params += [key, key, doc]
+    with table.lock:
+        candidates = _candidates(table, mask, cursor, newer, limit)
+    where.append("d.id IN (SELECT value FROM json_each(?))")
+    params.append(json.dumps(candidates.tolist()))
+    sql = (f"SELECT {HIT_COLUMNS}, d.sortkey, d.id FROM docs d WHERE {' AND '.join(where)} "
+           f"ORDER BY +d.sortkey {order}, d.id {order} LIMIT ?")
     return conn.execute(sql, (*params, limit)).fetchall()
+
+
+def _candidates(table: FacetTable, mask: Mask | None, cursor: tuple[str, int] | None,
+                newer: bool, limit: int) -> Ids:
+    """Doc ids among which the page's rows are (a superset of them, at most ``limit`` plus
+    the fresh docs)."""
+    rank = table.rank
+    if mask is None:
+        ids = table.order_ids
+    else:
+        ids = np.flatnonzero(mask[:len(rank)])
+    ranks = rank[ids] if len(ids) else np.empty(0, dtype=np.int64)
+    known = ranks >= 0
+    ids, ranks = ids[known], ranks[known]
+    if cursor is not None:
+        # The cursor's place in the loaded order: rows strictly before or after it.
+        position = bisect.bisect_left(range(len(table.order_keys)), cursor,
+                                      key=lambda i: (table.order_keys[i],
+                                                     int(table.order_ids[i])))
+        if newer:
+            exact = position < len(table.order_keys) and (
+                table.order_keys[position], int(table.order_ids[position])) == cursor
+            keep = ranks >= position + (1 if exact else 0)
+        else:
+            keep = ranks < position
+        ids, ranks = ids[keep], ranks[keep]
+    if len(ids) > limit:
+        # The ``limit`` newest (largest ranks) or, after a newer cursor, oldest.
+        chosen = np.argpartition(ranks, limit)[:limit] if newer else \
+            np.argpartition(ranks, len(ranks) - limit)[len(ranks) - limit:]
+        ids = ids[chosen]
+    fresh = [d for d in table.fresh if mask is None or (d < len(mask) and mask[d])]
+    return np.concatenate([ids, np.array(fresh, dtype=np.int64)]) if fresh else ids

@@ -182,6 +182,9 @@ class SearchIndex:
                     conn.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (token,))
                 if self.table.loaded:
                     self.table.epoch = token
+            if not self.table.loaded or self.table.stale():
+                # Here, under the write lock, rather than in the first search.
+                self.table.load(conn, self._meta(conn, "epoch"))
             return done
 
     def _sync_own(self, max_batches: int | None) -> int:
@@ -244,8 +247,9 @@ class SearchIndex:
         """Drop peer docs the cache no longer holds as valid (evicted, dropped): checked
         by count, and only when the counts differ is the set compared."""
         cached = fed.valid_count()
-        indexed = conn.execute("SELECT count(*) FROM docs WHERE node != ?",
-                               (self.base,)).fetchone()[0]
+        # Every doc has one node facet: the postings count the peers' docs without a scan.
+        indexed = self.table.size_except("node", self.base) if self.table.loaded else \
+            conn.execute("SELECT count(*) FROM docs WHERE node != ?", (self.base,)).fetchone()[0]
         if cached == indexed:
             return 0
         valid = fed.valid_iris()
@@ -293,8 +297,8 @@ class SearchIndex:
                     self.table.load(conn, self._meta(conn, "epoch"))
         mask = result_set.matches(conn, self.table, self._match(query.terms), query)
         newer = query.cursor is not None and query.cursor[0] == NEWER
-        rows = result_set.page(conn, mask, query.cursor[1:] if query.cursor else None,
-                               newer, query.size + 1)
+        rows = result_set.page(conn, self.table, mask,
+                               query.cursor[1:] if query.cursor else None, newer, query.size + 1)
         more = len(rows) > query.size
         rows = rows[:query.size]
         if newer and not more:

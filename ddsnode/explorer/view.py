@@ -17,6 +17,7 @@ from functools import cache
 import rdflib
 
 from ddsnode import resources
+from ddsnode.explorer import literal
 from ddsnode.explorer.labels import local_name, pick, vocabulary_labels
 from ddsnode.rdf.vocab import RDF
 
@@ -61,6 +62,7 @@ class Value:
     href: str | None = None
     iso: str | None = None  # set for dates (shown in the reader's locale)
     lang: str | None = None
+    number: float | int | None = None  # set for numbers (shown in the reader's locale)
 
 
 @dataclass
@@ -111,7 +113,7 @@ class ResourceView:
     original: str | None
     tally: Tally | None = None
     comments: list[Comment] = field(default_factory=list)
-    timeline: list[Step] = field(default_factory=list)
+    timeline: list[Stage] = field(default_factory=list)
 
 
 @dataclass
@@ -129,7 +131,7 @@ class Comment:
 
 @dataclass
 class Step:
-    """One resource of a traceability chain, in the order proposal → result."""
+    """One resource of a traceability timeline (``ddsnode.explorer.timeline``)."""
 
     iri: str
     kind_label: str
@@ -137,6 +139,16 @@ class Step:
     href: str | None
     source: str  # local | cache | fetched | unavailable
     progress: float | None = None
+    date: str | None = None
+    current: bool = False  # the resource whose page this is
+
+
+@dataclass
+class Stage:
+    """The steps of one kind (proposal, decision, result…), in the order of the chain."""
+
+    label: str
+    steps: list[Step]
 
 
 def _texts(graph: rdflib.Graph, subject: rdflib.URIRef, predicate: str, lang: str,
@@ -164,6 +176,11 @@ def _int(graph: rdflib.Graph, subject: rdflib.term.Node, name: str) -> int | Non
 
 SKIPPED = ("title", "body", "machineTranslated", "sourcePlatform", "originalUrl",
            "created", "published", "modified", "voteCounts")
+# What the votes table of a result already shows: not repeated under "Details".
+TALLIED = ("registeredVoters", "ballotsCast", "blankBallots", "invalidBallots",
+           "resultsStatus")
+# Names a resource goes by when it has no title (a place, a party, a person).
+NAMES = ("title", "name", "nickname")
 DATES = ("created", "published", "modified", "startDate", "endDate", "date", "reportedAt")
 # The message (ddsnode/explorer/locales) naming each date on a page.
 DATE_LABELS = {"created": "Created", "published": "Published", "modified": "Modified",
@@ -171,8 +188,10 @@ DATE_LABELS = {"created": "Created", "published": "Published", "modified": "Modi
                "reportedAt": "Reported"}
 
 
-def build(graph: rdflib.Graph, iri: str, lang: str, labels_of: LabelsOf) -> ResourceView:
-    """The view of resource ``iri`` (described by ``graph``) for a reader of ``lang``."""
+def build(graph: rdflib.Graph, iri: str, lang: str, labels_of: LabelsOf,
+          choices: dict[str, str] | None = None) -> ResourceView:
+    """The view of resource ``iri`` (described by ``graph``) for a reader of ``lang``;
+    ``choices`` names the selections of a contest result (``ddsnode.explorer.ballot``)."""
     main = rdflib.URIRef(iri)
     vocab = vocabulary_labels()
     types = sorted(str(t) for t in graph.objects(main, RDF.type))
@@ -189,25 +208,41 @@ def build(graph: rdflib.Graph, iri: str, lang: str, labels_of: LabelsOf) -> Reso
         return (pick(names.get(target), lang) or pick(vocab.get(target), lang)
                 or pick(own, lang) or local_name(target))
 
-    def value(node: rdflib.term.Node) -> Value:
+    def value(node: rdflib.term.Node) -> Value | None:
         if isinstance(node, rdflib.URIRef):
             return Value(name_of(str(node)), href=safe_href(str(node)))
         if isinstance(node, rdflib.Literal):
-            return Value(str(node), lang=node.language)
+            read = literal.reading(node)
+            if read is None:
+                return None  # a geometry: the map's, not the page's
+            return Value(read.text, lang=node.language, iso=read.iso, number=read.number)
         return Value("…")
 
-    title, other_titles = _texts(graph, main, term("title"), lang, machine)
+    title: Text | None = None
+    other_titles: list[Text] = []
+    for name in NAMES:
+        title, other_titles = _texts(graph, main, term(name), lang, machine)
+        if title is not None:
+            break
     if title is None:
-        nick = next((str(v) for v in graph.objects(main, rdflib.URIRef(term("nickname")))), "")
-        title = Text("", nick or local_name(iri))
+        # A contest result is named by its contest and where it was counted.
+        contest = next((str(o) for o in graph.objects(main, rdflib.URIRef(term("contest")))), "")
+        unit = next((str(o) for o in graph.objects(main, rdflib.URIRef(term("reportingUnit")))),
+                    "")
+        named = " – ".join(name_of(n) for n in (contest, unit) if n)
+        title = Text("", named or local_name(iri))
     body, other_bodies = _texts(graph, main, term("body"), lang, machine)
-    skipped = {term(n) for n in SKIPPED} | {term(n) for n in DATES} | {str(RDF.type)}
+    skipped = {term(n) for n in SKIPPED + NAMES + DATES} | {str(RDF.type)}
+    if any(True for _ in graph.objects(main, rdflib.URIRef(term("voteCounts")))):
+        skipped |= {term(n) for n in TALLIED}
     counts: list[tuple[str, int]] = []
     facts: list[Fact] = []
     for predicate in sorted({str(p) for p in graph.predicates(main)}):
         if predicate in skipped:
             continue
-        label = pick(vocab.get(predicate), lang) or local_name(predicate)
+        if local_name(predicate) in literal.GEOMETRY_NAMES:
+            continue  # coordinates and shapes are drawn on the map
+        label = pick(vocab.get(predicate), lang) or literal.words(local_name(predicate))
         objects = sorted(graph.objects(main, rdflib.URIRef(predicate)), key=str)
         if local_name(predicate).endswith("Count") and all(
                 isinstance(o, rdflib.Literal) for o in objects):
@@ -224,10 +259,13 @@ def build(graph: rdflib.Graph, iri: str, lang: str, labels_of: LabelsOf) -> Reso
                 inner = [value(v) for p, v in sorted(graph.predicate_objects(obj), key=str)
                          if p != RDF.type and not isinstance(v, rdflib.BNode)
                          and not (isinstance(v, rdflib.Literal) and v.datatype is not None)]
-                values += [v for v in inner if v.text]
+                values += [v for v in inner if v is not None and v.text]
             else:
-                values.append(value(obj))
-        facts.append(Fact(label, values))
+                shown = value(obj)
+                if shown is not None:
+                    values.append(shown)
+        if values:
+            facts.append(Fact(label, values))
     dates = []
     for name in DATES:
         found = [str(v) for v in graph.objects(main, rdflib.URIRef(term(name)))]
@@ -243,12 +281,14 @@ def build(graph: rdflib.Graph, iri: str, lang: str, labels_of: LabelsOf) -> Reso
         facts=facts, dates=dates, counts=counts,
         platform=Value(name_of(platform_iri), href=safe_href(platform_iri))
         if platform_iri else None,
-        original=safe_href(original), tally=tally(graph, main, lang, name_of))
+        original=safe_href(original),
+        tally=tally(graph, main, lang, lambda s: (choices or {}).get(s) or name_of(s)))
 
 
 def tally(graph: rdflib.Graph, main: rdflib.URIRef, lang: str,
           name_of: Callable[[str], str]) -> Tally | None:
-    """The votes of a contest result, with shares of the valid votes; None for others."""
+    """The votes of a contest result, with shares of the valid votes; None for others
+    (selections named by ``name_of``)."""
     vote_counts = list(graph.objects(main, rdflib.URIRef(term("voteCounts"))))
     if not vote_counts:
         return None
@@ -285,31 +325,3 @@ def comment(graph: rdflib.Graph, iri: str, lang: str,
     date = next((str(o) for o in graph.objects(main, rdflib.URIRef(term("created")))), None)
     return Comment(iri, Value(name_of(author), href=safe_href(author)) if author else None,
                    name_of(stance) if stance else None, body, others, date)
-
-
-# Where each kind stands in a traceability chain (issue 12: proposal → meeting/debate →
-# decision → budget project → result); kinds are matched by their local name.
-STEP_ORDER = ("Proposal", "Amendment", "Meeting", "Debate", "Decision", "BudgetProject",
-              "Project", "Result", "Milestone")
-
-
-def steps(nodes: list[dict[str, object]], lang: str, progress_of: Callable[[str], float | None],
-          page_of: Callable[[str], str], title_of: Callable[[str], str | None]) -> list[Step]:
-    """The timeline of a trace chain's resources (``ddsnode.federation.trace.Chain.nodes``)."""
-    vocab = vocabulary_labels()
-    out: list[tuple[int, Step]] = []
-    for node in nodes:
-        types = [str(t) for t in node.get("type", []) or []]  # type: ignore[attr-defined]
-        names = [local_name(t) for t in types]
-        rank = min((STEP_ORDER.index(n) for n in names if n in STEP_ORDER), default=None)
-        if rank is None:
-            continue  # spaces, phases, places: context, not steps
-        kind = types[names.index(STEP_ORDER[rank])]
-        iri = str(node["id"])
-        source = node.get("source") or {}
-        out.append((rank, Step(iri, pick(vocab.get(kind), lang) or local_name(kind),
-                               title_of(iri) or str(node.get("title") or local_name(iri)),
-                               page_of(iri) if safe_href(iri) else None,
-                               str(source.get("kind", "")),  # type: ignore[attr-defined]
-                               progress_of(iri))))
-    return [step for _, step in sorted(out, key=lambda rs: rs[0])]

@@ -20,6 +20,7 @@ from ddsnode.explorer import i18n
 from ddsnode.explorer.labels import local_name, pick, vocabulary_label
 from ddsnode.explorer.query import FACETS, SearchQuery, parse
 from ddsnode.explorer.search import Hit, Results
+from ddsnode.explorer.web.containers import container_page
 from ddsnode.explorer.web.pages import resource_page
 from ddsnode.explorer.web.site import STATIC, Reading, Site, host, reading
 from ddsnode.http.assets import AssetEndpoint
@@ -272,10 +273,18 @@ class ExplorerPages:
         except Problem:
             return False
         resource = found.resource
+        if resource.kind == "container" and not found.description:
+            # Members as cards, paged by the LDP listing's own cursors.
+            read = reading(scope, headers)
+            await site.synced()
+            body = await asyncio.to_thread(
+                site.cached, ("container", resource.iri, resource.version, tuple(read.pairs),
+                              read.lang, read.explicit),
+                lambda: container_page(site, read, resource))
+            await site.send_page(send, read, body, media_type=HTML, head=head)
+            return True
         if resource.kind != "rdf" or found.description:
-            # Containers keep the LDP page (members, paging Links); the explorer's search
-            # (/explore?kind=…) is their readable, faceted form.
-            return False
+            return False  # files keep the LDP endpoint's answer
         read = reading(scope, headers)
         await site.synced()
         reader = reader_for(node.tokens, headers.get("authorization"))

@@ -7,26 +7,31 @@ from typing import Any
 
 import rdflib
 
-from ddsnode.explorer import view
+from ddsnode.explorer import timeline, view
+from ddsnode.explorer.ballot import choice_names
 from ddsnode.explorer.labels import local_name, pick, vocabulary_labels
 from ddsnode.explorer.search import Hit
 from ddsnode.explorer.web.site import Reading, Site
+from ddsnode.federation.trace import Chain
 from ddsnode.rdf.rdfio import graph_from_ntriples
 
 THREAD_DEPTH = 4  # replies to replies… shown nested up to this depth
 
 
 def resource_page(site: Site, read: Reading, iri: str, graph: rdflib.Graph, *,
-                  chain: list[dict[str, Any]] | None = None,
+                  chain: Chain | None = None,
                   peer: dict[str, str] | None = None) -> bytes:
     """The HTML page of resource ``iri`` described by ``graph``."""
     lang = read.lang
     vocab = vocabulary_labels()
-    page = view.build(graph, iri, lang, site.index.labels)
+    labels_of = node_names(site)
 
     def name_of(target: str) -> str:
-        return (pick(site.index.labels([target]).get(target), lang)
+        return (pick(labels_of([target]).get(target), lang)
                 or pick(vocab.get(target), lang) or local_name(target))
+
+    page = view.build(graph, iri, lang, labels_of, choices=_choices(site, graph, iri, lang,
+                                                                    name_of))
 
     budget = [int(site.settings.explorer_max_comments)]
     page.comments = _thread(site, iri, lang, name_of, budget, 1)
@@ -36,11 +41,46 @@ def resource_page(site: Site, read: Reading, iri: str, graph: rdflib.Graph, *,
         return "/" + target[len(base):] if target.startswith(base) else \
             "/explore/resource?iri=" + target
 
-    page.timeline = view.steps(chain or [], lang, lambda i: _progress(site, i), page_of,
-                               lambda i: pick(site.index.labels([i]).get(i), lang))
+    if chain is not None:
+        nodes = list(chain.nodes.values())
+        hits = site.index.hits(chain.nodes)
+        page.timeline = timeline.stages(
+            iri, nodes, chain.links, lang, progress_of=lambda i: _progress(site, i),
+            page_of=page_of, title_of=lambda i: pick(site.index.labels([i]).get(i), lang),
+            date_of=lambda i: hits[i].date if i in hits else None)
     turtle = "/" + iri[len(base):] if iri.startswith(base) else iri
     return site.render("resource.html", read, view=page, peer=peer,
                        turtle_href=view.safe_href(iri) and turtle or "#")
+
+
+def node_names(site: Site) -> view.LabelsOf:
+    """The index's labels, with this node and the nodes it follows named as their
+    operators name them (``dct:publisher`` is a node's base IRI: a reader sees the name,
+    not ``127.0.0.1:8000``)."""
+    known = {site.node.base: {"": str(site.settings.name)}}
+    for peer in site.fed.peers.all():
+        if peer.name:
+            known.setdefault(peer.base, {"": str(peer.name)})
+
+    def labels_of(iris: list[str]) -> dict[str, dict[str, str]]:
+        found = site.index.labels(iris)
+        for iri in iris:
+            if iri in known and iri not in found:
+                found[iri] = known[iri]
+        return found
+    return labels_of
+
+
+def _choices(site: Site, graph: rdflib.Graph, iri: str, lang: str,
+             name_of: Any) -> dict[str, str]:
+    """The names of a contest result's selections, from its contest (local or cached)."""
+    contest = next((str(o) for o in graph.objects(rdflib.URIRef(iri),
+                                                  rdflib.URIRef(view.term("contest")))), None)
+    if contest is None:
+        return {}
+    hit = site.index.hit(contest)
+    described = _graph_of(site, hit) if hit is not None else None
+    return choice_names(described, lang, name_of) if described is not None else {}
 
 
 def _graph_of(site: Site, hit: Hit) -> rdflib.Graph | None:

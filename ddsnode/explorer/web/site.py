@@ -25,8 +25,9 @@ from ddsnode.explorer import i18n
 from ddsnode.explorer.labels import local_name, pick, vocabulary_label
 from ddsnode.explorer.query import Limits
 from ddsnode.explorer.search import Hit, SearchIndex
-from ddsnode.explorer.view import STEP_ORDER, safe_href, term
-from ddsnode.federation.trace import Tracer
+from ddsnode.explorer.timeline import rank_of
+from ddsnode.explorer.view import safe_href, term
+from ddsnode.federation.trace import Chain, Tracer
 from ddsnode.http.exchange import Headers, Send, parse_query, send_response
 from ddsnode.lru import LRU
 from ddsnode.problem import BadRequest
@@ -104,11 +105,13 @@ class Site:
         self.peer_sync_seconds = float(settings.explorer_peer_sync_seconds)
         self._peer_synced = 0.0
         self._pages: LRU[bytes] = LRU(PAGE_CACHE_BYTES, weigh=len)
-        self._chains: LRU[list[dict[str, Any]]] = LRU(1024)
+        self._chains: LRU[Chain] = LRU(1024)
         self.env = Environment(loader=PackageLoader("ddsnode.explorer", "templates"),
                                autoescape=select_autoescape(default=True,
                                                             default_for_string=True),
-                               trim_blocks=True, lstrip_blocks=True)
+                               trim_blocks=True, lstrip_blocks=True,
+                               # Templates ship with the package: no stat() per render.
+                               auto_reload=False)
         self.env.globals.update(safe_href=safe_href, host=host)
 
     async def synced(self) -> None:
@@ -120,16 +123,15 @@ class Site:
             self._peer_synced = now
         await asyncio.to_thread(self.index.sync, peers=peers)
 
-    async def chain(self, iri: str, types: tuple[str, ...], reader: Any) -> list[dict[str, Any]]:
-        """The resources of ``iri``'s traceability chain (``ddsnode.federation.trace``), for the
-        kinds a timeline is about; cached per index generation (the walk runs queries)."""
-        if not any(local_name(t) in STEP_ORDER for t in types):
-            return []
+    async def chain(self, iri: str, types: tuple[str, ...], reader: Any) -> Chain | None:
+        """``iri``'s traceability chain (``ddsnode.federation.trace``), for the kinds a
+        timeline is about; cached per index generation (the walk runs queries)."""
+        if rank_of(types) is None:
+            return None
         key = (iri, reader.reads_private, self.index.generation)
         found = self._chains.peek(key)
         if found is None:
-            walked = await Tracer(self.fed, reader=reader).walk(iri)
-            found = self._chains.put(key, list(walked.nodes.values()))
+            found = self._chains.put(key, await Tracer(self.fed, reader=reader).walk(iri))
         return found
 
     # --- rendering -----------------------------------------------------------------

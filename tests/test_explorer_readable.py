@@ -1,0 +1,172 @@
+"""What a person reads on the explorer's pages (in process): no raw RDF values — no WKT,
+no ``4.5764E1``, no ``host:port`` for a publisher, no slugs where a title or a ballot
+choice's name belongs — and containers as lists of cards with previous/next links.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from html import unescape
+
+import pytest
+
+from ddsnode import resources
+from ddsnode.commands.demo import rebase
+from tests.support.inprocess import LocalNode, local_node
+
+HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+HOSTILE = '<script>alert("x")</script>'
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
+    with local_node(tmp_path_factory.mktemp("explorer-readable"),
+                    settings={"name": "Rivemont participe", "explorer_peer_sync_seconds": 0,
+                              "private_containers": "private/", "page_size": 2}) as running:
+        core = running.app.node  # type: ignore[attr-defined]
+        for path in sorted(resources.examples_dir().glob("*.jsonld")):
+            text = rebase(path.read_text(encoding="utf-8"), running.base)
+            core.write_document(json.loads(text)["id"], text.encode(), "application/ld+json")
+        yield running
+
+
+def text_of(html: str) -> str:
+    """The words of ``<main>``, as a reader sees them."""
+    main = re.search(r"<main.*?</main>", html, re.S)
+    assert main is not None
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", main.group(0))).split())
+
+
+def page(node: LocalNode, path: str, lang: str = "en") -> str:
+    with node.client() as http:
+        r = http.get(path, params={"lang": lang}, headers=HTML)
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+RAW = [
+    (re.compile(r"POINT\s*\("), "WKT"),
+    (re.compile(r"\d[.,]?\d*E[+-]?\d"), "a double's lexical form"),
+    (re.compile(r"(?<!//)127\.0\.0\.1:\d+"), "a node shown as host:port"),
+]
+
+
+@pytest.mark.parametrize("path", [
+    "/places/bureau-101", "/places/rivemont", "/results/protected-bike-lanes-tanneurs",
+    "/results/municipal-2026-council-secteur-1-seq-1", "/organisations/party-ar",
+    "/proposals/protected-bike-lanes", "/elections/municipal-2026", "/proposals/",
+])
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_no_raw_values_on_a_page(node: LocalNode, path: str, lang: str) -> None:
+    words = text_of(page(node, path, lang))
+    for pattern, what in RAW:
+        found = pattern.search(words)
+        assert found is None, f"{what} on {path}: …{words[max(0, found.start() - 60):][:120]}"
+
+
+def test_numbers_and_dates_read_in_the_readers_locale(node: LocalNode) -> None:
+    en = text_of(page(node, "/places/bureau-101", "en"))
+    fr = text_of(page(node, "/places/bureau-101", "fr"))
+    assert "45.766" in en and "45,766" in fr  # latitude 4.57655E1
+    assert "Rivemont participe" in en  # the publisher: this node, by its name
+    progress = text_of(page(node, "/results/protected-bike-lanes-tanneurs", "en"))
+    assert re.search(r"\b40\b", progress)  # progress 4.0E1
+    proposal = text_of(page(node, "/proposals/protected-bike-lanes", "en"))
+    assert "2026-12" not in proposal and "T15:" not in proposal  # no ISO timestamps
+
+
+def test_titles_instead_of_slugs(node: LocalNode) -> None:
+    place = page(node, "/places/bureau-101")
+    assert re.search(r"<h1[^>]*>Bureau 101 – École des Tanneurs</h1>", unescape(place))
+    party = page(node, "/organisations/party-ar")
+    assert re.search(r"<h1[^>]*>Avenir Rivemont</h1>", party)
+    result = unescape(page(node, "/results/municipal-2026-council-secteur-1-seq-1"))
+    assert re.search(r"<h1[^>]*>Rivemont municipal council – Secteur 1 – Presqu'île et "
+                     r"Tanneurs</h1>", result)
+    assert "<title>Rivemont municipal council" in result
+
+
+def test_vote_choices_are_named_from_the_contest(node: LocalNode) -> None:
+    council = text_of(page(node, "/results/municipal-2026-council-secteur-1-seq-1"))
+    assert "Camille Peuplier (Rivemont en commun) 8,391 52.3%" in council
+    assert "Hugo Tilleul (Avenir Rivemont) 4,630 28.9%" in council
+    assert "list-rc" not in council and "list-ar" not in council
+    # Shown once, in the votes table: not again as "registered voters 41250" in Details.
+    assert "41250" not in council and council.count("41,250") == 1
+    referendum_fr = text_of(page(node, "/results/municipal-2026-referendum-rivemont-seq-1",
+                                 "fr"))
+    assert re.search(r"Oui 24\s315 57,5", referendum_fr)
+    assert re.search(r"Non 17\s943 42,5", referendum_fr)
+    referendum_en = text_of(page(node, "/results/municipal-2026-referendum-rivemont-seq-1"))
+    assert "Yes 24,315 57.5%" in referendum_en
+
+
+def cards(html: str) -> list[str]:
+    return re.findall(r'<li class="dds-result" data-iri="([^"]+)"', html)
+
+
+def test_a_container_is_a_list_of_cards_with_paging(node: LocalNode) -> None:
+    """Every member once, newest first, two per page (page_size), walking next then
+    back with previous; titles, not slugs."""
+    with node.client() as http:
+        first = http.get("/proposals/", headers=HTML)
+        assert first.status_code == 200 and first.headers["content-type"].startswith(
+            "text/html")
+        seen = cards(first.text)
+        assert len(seen) == 2
+        assert "Proposals, amendments and debates" in text_of(first.text)
+        assert "<table" not in text_of(first.text)
+        pages = [seen]
+        current = first.text
+        while (nxt := re.search(r'href="([^"]+)" rel="next"', current)) is not None:
+            current = http.get(unescape(nxt.group(1)), headers=HTML).text
+            pages.append(cards(current))
+        members = [iri for p in pages for iri in p]
+        assert len(members) == len(set(members)) == 5
+        words = text_of(first.text)
+        assert "5 resources" in words
+        # Back to the start through the previous links, the same pages in reverse.
+        back = [cards(current)]
+        while (prev := re.search(r'href="([^"]+)" rel="prev"', current)) is not None:
+            current = http.get(unescape(prev.group(1)), headers=HTML).text
+            back.append(cards(current))
+        assert back[::-1] == pages
+        assert "Protected bike lanes on the Quai des Tanneurs" in " ".join(
+            text_of(http.get(unescape(u), headers=HTML).text) for u in
+            ["/proposals/", *re.findall(r'href="(/proposals/\?[^"]+)" rel="next"', first.text)])
+
+
+def test_container_pages_refuse_what_the_listing_refuses(node: LocalNode) -> None:
+    with node.client() as http:
+        for query in ("cursor=zz", "bogus=1", "limit=0", "limit=100000",
+                      "cursor=" + "A" * 5000):
+            r = http.get("/proposals/?" + query, headers=HTML)
+            assert r.status_code == 400, (query, r.status_code)
+            assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_private_container_stays_behind_its_token(node: LocalNode) -> None:
+    with node.client() as http:
+        r = http.get("/private/", headers=HTML)
+        assert r.status_code == 401
+        assert "dds-result" not in r.text
+
+
+def test_hostile_titles_in_a_container_are_text(node: LocalNode) -> None:
+    _, raw = node.example("a-proposal-school-streets")
+    doc = json.loads(raw)
+    doc["id"] = node.url("proposals/hostile")
+    doc["title"] = {"en": HOSTILE}
+    doc["place"]["id"] = doc["id"] + "#place"
+    doc["created"] = "2027-01-01T00:00:00Z"  # the newest: on the first page
+    with node.client() as http:
+        r = http.put(doc["id"], content=json.dumps(doc).encode(),
+                     headers={"Content-Type": "application/ld+json", **node.auth()})
+        assert r.status_code in (201, 204), r.text
+        listing = http.get("/proposals/", headers=HTML).text
+        assert HOSTILE not in listing and "&lt;script&gt;" in listing
+        assert doc["id"] in cards(listing)
+        r = http.delete(doc["id"], headers=node.auth())
+        assert r.status_code == 204
