@@ -90,6 +90,7 @@ def test_paging_as_ckan_follows_it(node: LocalNode) -> None:
     assert pages > 2  # 3 entries a page
     url: str | None = node.url("catalog")
     datasets: list[str] = []
+    harvested: list[str] = []
     visited = 0
     with node.client() as http:
         while url:
@@ -102,12 +103,17 @@ def test_paging_as_ckan_follows_it(node: LocalNode) -> None:
             paged = next(graph.subjects(rdflib.RDF.type, HYDRA.PagedCollection))
             assert int(graph.value(paged, HYDRA.totalItems)) == len(build.slices) + \
                 len(build.elections)
-            following = graph.value(paged, HYDRA.nextPage)
+            # ckanext-dcat's RDFParser.next_page(): hydra:next, else hydra:nextPage, of the
+            # hydra:PagedCollection; its datasets are every subject typed dcat:Dataset.
+            following = graph.value(paged, HYDRA.next) or graph.value(paged, HYDRA.nextPage)
+            assert following == graph.value(paged, HYDRA.nextPage)
+            harvested += [str(d) for d in graph.subjects(rdflib.RDF.type, DCAT.Dataset)]
             url = str(following) if following is not None else None
     assert visited == pages
     assert len(datasets) == len(set(datasets))
     # Every participation dataset, and each election's series with its dataset.
     assert len(datasets) == len(build.slices) + 2 * len(build.elections)
+    assert sorted(harvested) == sorted(datasets)
 
 
 @pytest.mark.parametrize(("params", "status"), [

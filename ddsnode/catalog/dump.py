@@ -79,7 +79,9 @@ class _Writers:
         # mtime=0 and no file name in the gzip header: the same triples give the same
         # bytes, so an unchanged dump keeps its SHA-256 and its ETag across rebuilds.
         self._raw = (folder / names[0]).open("wb")
-        self.nt = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
+        # Level 6: most of level 9's ratio on N-Triples at about half the time.
+        self.nt = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0,
+                                compresslevel=6)
         self.jsonld: IO[str] = (folder / names[1]).open("w", encoding="utf-8")
         self.jsonld.write('{"@context": ' + json.dumps(context) + ', "@graph": [\n')
         self._first_node = True
@@ -132,9 +134,12 @@ def members(node: Node, container: str) -> Iterator[StoredResource]:
 
 
 def _relabelled(resource: StoredResource) -> list[rdfio.Triple]:
+    graph = rdfio.graph_from_ntriples(resource.ntriples)
+    if "_:" not in resource.ntriples:
+        return list(graph)
     prefix = f"r{resource.seq}x"
     out: list[rdfio.Triple] = []
-    for s, p, o in rdfio.graph_from_ntriples(resource.ntriples):
+    for s, p, o in graph:
         if isinstance(s, rdflib.BNode):
             s = rdflib.BNode(prefix + str(s))
         if isinstance(o, rdflib.BNode):
@@ -179,8 +184,11 @@ def write_dumps(node: Node, folder: Path, *, max_processes: int) -> list[Slice]:
             try:
                 for resource in members(node, path):
                     triples = _relabelled(resource)
-                    nt, nodes, row = rdfio.ntriples(triples), _nodes(triples, resource.iri), \
-                        _row(resource)
+                    # Stored N-Triples are already one sorted triple a line (rdfio.ntriples):
+                    # written as they are unless blank nodes need their resource's prefix.
+                    nt = rdfio.ntriples(triples) if "_:" in resource.ntriples else \
+                        resource.ntriples.encode("utf-8")
+                    nodes, row = _nodes(triples, resource.iri), _row(resource)
                     spaces = {str(o) for s, p, o in triples
                               if str(s) == resource.iri and str(p) == in_space
                               and isinstance(o, rdflib.URIRef) and str(o).startswith(node.base)}
