@@ -263,9 +263,10 @@ SETTINGS: tuple[Setting, ...] = (
             "in bytes (413 above)"),
     Setting("intake_evidence_max_bytes", 10 * 1024 * 1024,
             "Largest tally-sheet photo or PDF accepted by /intake/evidence, in bytes (413 above)"),
-    Setting("intake_double_entry", False,
-            "Election night: a tally counts only when two submissions from different tokens "
-            "agree (double entry); a mismatch is logged and reported"),
+    Setting("intake_double_entry", "",
+            "Elections whose tallies count only when two submissions from different tokens "
+            "agree (double entry): `*` (all) or comma-separated election paths "
+            "(`elections/municipal-2026`); empty: none. A mismatch is logged and reported"),
     Setting("intake_log_max_page", 1000,
             "Most events one page of GET /intake/log returns"),
     Setting("catalog_rebuild_seconds", 30.0,

@@ -354,7 +354,7 @@ def test_hostile_evidence_is_refused(tmp_path: Path) -> None:
 
 
 def test_double_entry_counts_only_two_matching_entries(tmp_path: Path) -> None:
-    with local_node(tmp_path, settings={"intake_double_entry": True}) as node:
+    with local_node(tmp_path, settings={"intake_double_entry": ELECTION}) as node:
         second = TokenRegistry(node.dir).create(["write"], label="clerk 2")
         third = TokenRegistry(node.dir).create(["write"], label="clerk 3")
         with node.client() as http:
@@ -457,3 +457,11 @@ def test_a_node_with_private_elections_keeps_its_intake_private(tmp_path: Path) 
                 assert http.get(path, params=params).status_code == 401, path
             r = http.get("/intake/log", headers=node.auth(node.read_token))
             assert r.status_code == 200 and r.json()["head"]["sequence"] == 1
+
+
+def test_double_entry_applies_to_the_elections_it_names(tmp_path: Path) -> None:
+    with local_node(tmp_path, settings={"intake_double_entry": "elections/another"}) as node:
+        with node.client() as http:
+            load_election(node, http)
+            r = post(node, http, tally(node, "bureau-101", 5, 3, 2), "a")
+            assert r.status_code == 201 and r.json()["status"] == "counted"

@@ -74,7 +74,9 @@ class Desk:
         self.node = node
         self.log = EventLog(s.node_dir)
         self.evidence = EvidenceStore(s.node_dir, int(s.intake_evidence_max_bytes))
-        self.double_entry = bool(s.intake_double_entry)
+        # Elections under double entry: "*" or their paths on the node (setting)
+        self.double_entry = {p.strip().strip("/") for p in str(s.intake_double_entry).split(",")
+                             if p.strip()}
         self._lock = threading.RLock()
         self._stamp: tuple[int | None, int | None] = (None, None)
         self._checked = 0.0
@@ -320,7 +322,9 @@ class Desk:
             raise Conflict("This station's tally for this contest is already counted "
                            f"(event {current[0]}); a different one is a correction: send "
                            "it with a Correction-Reason", extra={"current": current[0]})
-        if not self.double_entry:
+        election = self.totals.geography.contests[tally.contest].election
+        if not ("*" in self.double_entry or
+                election.removeprefix(self.node.base) in self.double_entry):
             details["sequence"] = 1
             return "tally-counted", details
         pending = self._pending.get(key, [])
