@@ -169,3 +169,57 @@ def test_ranked_choice_rounds_keep_the_last(tmp_path: Path) -> None:
     totals = {s.rsplit("#", 1)[-1]: n for r in model.results for s, n in r.figures.totals().items()
               if r.contest.endswith("council")}
     assert totals == {"list-rc": 11052, "list-ar": 6211, "list-res": 4251}
+
+
+def test_seats_are_published_and_exported_without_loss(tmp_path: Path) -> None:
+    """An allocation published as ``seats`` counts goes through the write path (shapes,
+    plausibility: seats are not ballots), verifies clean, and exports as NIST ``seats``."""
+    import json
+
+    from ddsnode.elections import export
+    from ddsnode.elections.loading import node_graph
+    from ddsnode.elections.seats import as_vote_counts
+    from ddsnode.elections.verify import verify
+
+    base = "https://elections.rivemont.example/"
+    init_node(tmp_path / "node", base_url=base)
+    settings = Settings.load(tmp_path / "node")
+    load_examples(settings)
+    node = Node.open(settings)
+    try:
+        model = node_model(node, base + "elections/municipal-2026")
+        unit = base + "places/rivemont-secteur-1"
+        allocation = contest_seats(model, base + "elections/municipal-2026-council", unit)
+        iri = base + "results/municipal-2026-council-secteur-1-seq-2"
+        doc = json.loads((Path(__file__).resolve().parents[1] / "examples" /
+                          "e-result-municipal-2026-council-secteur-1-seq-2.jsonld")
+                         .read_text(encoding="utf-8"))
+        doc["voteCounts"] += as_vote_counts(allocation)
+        node.write_document(iri, json.dumps(doc).encode("utf-8"), "application/ld+json")
+        model = node_model(node, base + "elections/municipal-2026")
+        graph = node_graph(node)
+    finally:
+        node.close()
+    assert verify(graph).findings == []
+    report = export.nist_report(model)
+    assert export.schema_errors(report) == []
+    council = report["Election"][0]["Contest"][0]
+    seats = {s["@id"]: v["Count"] for s in council["ContestSelection"]
+             for v in s["VoteCounts"] if v["Type"] == "seats"}
+    assert seats == {k.rsplit("#", 1)[-1]: v for k, v in allocation.seats.items()}
+    assert sum(seats.values()) == 55
+    # ... and a NIST file with seats imports them as seats (not as "other", as before).
+    from ddsnode.elections.run import import_nist
+    source = tmp_path / "with-seats.json"
+    source.write_text(json.dumps(report), encoding="utf-8")
+    init_node(tmp_path / "other", base_url="http://127.0.0.1:8000/")
+    other = Settings.load(tmp_path / "other")
+    imported = import_nist(other, tmp_path / "other", source, slug="s")
+    assert imported.rejects == [] and imported.findings == []
+    node = Node.open(other)
+    try:
+        back = node_model(node, "http://127.0.0.1:8000/elections/s-election-1")
+    finally:
+        node.close()
+    assert {s.rsplit("#", 1)[-1]: n for r in back.results
+            for (s, t), n in r.figures.counts.items() if t == "seats"} == seats

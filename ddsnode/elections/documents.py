@@ -18,17 +18,16 @@ from typing import Any
 CONTEXT = "https://w3id.org/dds/context/v1"
 
 #: NIST CountItemType (SP 1500-100 v2) <-> the count-type scheme (schemes/count-type.ttl).
-#: ``absentee-fwab`` and ``seats`` have no concept of their own: they become ``other``
-#: (docs/elections.md lists this as a loss).
+#: ``absentee-fwab`` has no concept of its own: it becomes ``other`` (docs/elections.md
+#: lists this as a loss). ``seats`` counts seats won, not ballots (plausibility.NOT_BALLOTS).
 COUNT_TYPES = {
     "total": "total", "election-day": "electionDay", "early": "early",
     "absentee": "absentee", "absentee-mail": "absenteeMail",
     "absentee-in-person": "absenteeInPerson", "provisional": "provisional",
     "write-in": "writeIn", "uocava": "uocava", "other": "other",
-    "absentee-fwab": "other", "seats": "other",
+    "absentee-fwab": "other", "seats": "seats",
 }
-NIST_COUNT_TYPES = {ours: nist for nist, ours in COUNT_TYPES.items() if nist not in
-                    ("absentee-fwab", "seats")}
+NIST_COUNT_TYPES = {ours: nist for nist, ours in COUNT_TYPES.items() if nist != "absentee-fwab"}
 
 #: NIST ResultsStatus <-> the results-status scheme.
 STATUSES = {

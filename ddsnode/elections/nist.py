@@ -323,7 +323,7 @@ class Mapper:
                 if ctype not in COUNT_TYPES:
                     raise NistError(f"{self.file}: contest {ident}, selection {sel.get('@id')}:"
                                     f" unknown count type {ctype!r}")
-                if ctype in ("absentee-fwab", "seats") or (ctype == "other" and vc.get("OtherType")):
+                if ctype == "absentee-fwab" or (ctype == "other" and vc.get("OtherType")):
                     self.notes.append(f"count type {vc.get('OtherType') or ctype} kept as 'other'")
                 try:
                     count = integer(vc.get("Count"))

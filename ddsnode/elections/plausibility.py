@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 ERROR, WARNING = "error", "warning"
 
 
+#: Count types that count something other than ballots (schemes/count-type.ttl ``seats``):
+#: never part of a total, never added with the other types.
+NOT_BALLOTS = frozenset({"seats"})
+
 @dataclass(frozen=True)
 class Finding:
     """One thing that does not add up: how bad, a code, the text, the units involved."""
@@ -57,6 +61,8 @@ class Figures:
         parts: dict[str, int] = defaultdict(int)
         out: dict[str, int] = {}
         for (selection, ctype), count in self.counts.items():
+            if ctype in NOT_BALLOTS:
+                continue
             if ctype == "total":
                 out[selection] = count
             else:
@@ -81,7 +87,7 @@ def check_result(f: Figures) -> list[Finding]:
             f"a turnout of {share:.1%}, which cannot exceed 100%"), units, f.iri))
     parts: dict[str, int] = defaultdict(int)
     for (selection, ctype), count in f.counts.items():
-        if ctype != "total":
+        if ctype != "total" and ctype not in NOT_BALLOTS:
             parts[selection] += count
     for selection, total in sorted(f.counts_of("total").items()):
         if parts.get(selection, 0) > total:

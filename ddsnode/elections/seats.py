@@ -138,3 +138,11 @@ def quota_threshold(votes: dict[str, int], number: int) -> Fraction:
     """The share of one full quota (votes / seats) as a threshold: Dutch lists below it
     win no seat (Kieswet P.7)."""
     return Fraction(1, number) if number else Fraction(0)
+
+
+def as_vote_counts(allocation: Allocation) -> list[dict[str, object]]:
+    """The allocation as ``VoteCount`` items of count type ``seats`` (NIST CountItemType
+    ``seats``), to publish in a ``ContestResult`` beside the votes. Lists tied for a seat
+    left to the lot get only the seats they won outright."""
+    return [{"type": "VoteCount", "selection": selection, "countType": "seats", "count": n}
+            for selection, n in sorted(allocation.seats.items())]

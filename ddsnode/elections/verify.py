@@ -19,7 +19,7 @@ import rdflib
 from rdflib import RDF
 
 from ddsnode.elections.model import Result, Unit, current, results_of, units_of
-from ddsnode.elections.plausibility import ERROR, Finding, check_result
+from ddsnode.elections.plausibility import ERROR, NOT_BALLOTS, Finding, check_result
 from ddsnode.rdf.vocab import DDS
 
 
@@ -91,6 +91,8 @@ def decreases(results: list[Result], units: dict[str, Unit]) -> list[Finding]:
             if after.status in ("correction", "recount"):
                 continue
             for key, count in sorted(before.figures.counts.items()):
+                if key[1] in NOT_BALLOTS:
+                    continue  # seats move with the counts; they are not a running count
                 later = after.figures.counts.get(key)
                 if later is not None and later < count:
                     found.append(Finding(ERROR, "count-decreased", (
@@ -122,6 +124,8 @@ def _compare(out: Verification, latest: dict[tuple[str, str], Result],
     children = tuple(sorted(unit.children))
     where = ", ".join(_name(units, c) for c in children)
     for key in sorted(set(sums) | set(published.figures.counts)):
+        if key[1] in NOT_BALLOTS:
+            continue  # seats are allocated for the whole district, not added up from units
         mine, theirs = published.figures.counts.get(key), sums.get(key)
         if mine != theirs:
             selection, ctype = key
