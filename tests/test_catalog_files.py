@@ -8,7 +8,9 @@ every malformed, oversized or out-of-range request gets a problem document.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -217,6 +219,14 @@ def test_the_server_rebuilds_after_writes(tmp_path_factory: pytest.TempPathFacto
             csv = http.get("/catalog/files", params={"name": "container-proposals.csv"}).text
         assert iri in csv
         assert second.seq > first.seq
+        # The rebuilding process holds the node directory's build lock: another worker
+        # process of the same node would wait for it instead of building too.
+        fd = os.open(builds.root_of(running.dir) / ".lock", os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
 
 
 def _wait_for(probe: Callable[[], builds.Build | None]) -> builds.Build:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ FOLDER = "catalog"  # under the node directory
 POINTER = "current.json"
 MANIFEST = "manifest.json"
 CHUNK = 1024 * 1024
+STALE_TMP_SECONDS = 24 * 3600  # a build folder this old was abandoned
 
 
 @dataclass(frozen=True)
@@ -169,8 +171,15 @@ def _write_durably(path: Path, data: bytes) -> None:
 
 
 def _prune(root: Path, keep: set[str | None]) -> None:
+    stale = time.time() - STALE_TMP_SECONDS
     for entry in root.iterdir():
-        if entry.is_dir() and not entry.name.startswith(".tmp-") and entry.name not in keep:
+        if not entry.is_dir():
+            continue
+        if entry.name.startswith(".tmp-"):
+            # Left by a build that was killed; a build in progress elsewhere is younger.
+            if entry.stat().st_mtime < stale:
+                shutil.rmtree(entry, ignore_errors=True)
+        elif entry.name not in keep:
             shutil.rmtree(entry, ignore_errors=True)
 
 

@@ -4,7 +4,8 @@ that rebuilds the files when the data changes.
 Rebuilds are debounced (``catalog_rebuild_seconds`` of quiet after the latest write),
 with a ceiling (``catalog_max_wait_seconds``) so that a node written to without pause
 still publishes fresh files. The loop watches the store's change log, so writes made by
-another process (an import from the CLI) count too. A build runs in a worker thread;
+another process (an import from the CLI) count too; with several worker processes, the
+one holding the lock ``<node>/catalog/.lock`` runs it. A build runs in a worker thread;
 readers keep getting the previous build until the new one is switched in
 (``catalog.build``). The catalogue's representations are rendered once per build, page
 and media type, and served from memory.
@@ -13,7 +14,9 @@ and media type, and served from memory.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -48,6 +51,7 @@ class Portal:
         self._renderings: LRU[Representation] = LRU(
             64 * 1024 * 1024, weigh=lambda rep: len(rep.body) + 256)
         self._task: asyncio.Task[None] | None = None
+        self._lock_fd: int | None = None
         self.builds = 0  # builds made by this process (for tests and the log)
 
     # --- reading -----------------------------------------------------------------------
@@ -114,8 +118,25 @@ class Portal:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the flock
+            self._lock_fd = None
+
+    async def _hold(self) -> None:
+        """Wait for the build lock of the node directory: with several worker processes
+        (``workers``), one of them rebuilds and every one serves what it built."""
+        root = builds.root_of(self.node_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                await asyncio.sleep(POINTER_CHECK_SECONDS)
 
     async def _loop(self) -> None:
+        await self._hold()
         quiet = float(self.settings.catalog_rebuild_seconds)
         ceiling = max(quiet, float(self.settings.catalog_max_wait_seconds))
         tick = min(1.0, quiet)
