@@ -22,6 +22,8 @@ from ddsnode.voter.address import Address, parse, postcode_key
 
 __all__ = ["Answer", "Choice", "Lookup"]
 
+ANSWERS_CACHED = 16_384  # unit answers kept per table (a few KiB each)
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -42,11 +44,20 @@ class Answer:
     choices: list[Choice] = field(default_factory=list)
     more_choices: bool = False
     levels: list[tuple[str, str, str]] = field(default_factory=list)  # (iri, name, kind) up
+    _encoded: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_picker(self) -> bool:
         """Whether the voter must pick an address first."""
         return self.unit is None and bool(self.choices)
+
+    def encoded(self) -> bytes:
+        """:meth:`to_json` as compact UTF-8 JSON, made once per answer (answers of a unit
+        are cached by :class:`Lookup`, and many addresses share one)."""
+        if self._encoded is None:
+            self._encoded = json.dumps(self.to_json(), ensure_ascii=False,
+                                       separators=(",", ":")).encode("utf-8")
+        return self._encoded
 
     def to_json(self) -> dict[str, Any]:
         """The answer as JSON (the ``.json`` form of the pages)."""
@@ -69,6 +80,10 @@ class Lookup:
         self.max_query_chars = max_query_chars
         self._local = threading.local()
         self._grid: tuple[float, int, int, float, float] | None = None
+        # A unit's answer, once read: a table has a few thousand units and a million
+        # addresses, so most lookups end on an answer already made. One Lookup serves one
+        # table file (a rebuild makes a new Lookup), so the cache never outlives its data.
+        self._answers: dict[tuple[str, str, int], Answer] = {}
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -139,6 +154,16 @@ class Lookup:
     def by_postcode(self, text: str) -> Answer:
         """One unit: its answer; several: an address picker."""
         key = postcode_key(text)[:16]
+        cached = self._answers.get(("postcode:" + key, "", 0))
+        if cached is not None:
+            return cached
+        answer = self._postcode_answer(key)
+        if len(self._answers) >= ANSWERS_CACHED:
+            self._answers.clear()
+        self._answers[("postcode:" + key, "", 0)] = answer
+        return answer
+
+    def _postcode_answer(self, key: str) -> Answer:
         rows = self._db().execute(
             "SELECT label, unit FROM postcodes WHERE postcode = ? ORDER BY label, unit "
             "LIMIT ?", (key, self.max_choices + 1)).fetchall()
@@ -176,7 +201,17 @@ class Lookup:
     def by_unit(self, unit: str, *, postcode: str = "", first: int = 0) -> Answer:
         """The stations and ballots of the voters of ``unit``: station ``first`` first,
         then those in ``postcode``, then polling day before early voting before drop
-        boxes."""
+        boxes. Answers are shared: callers must not change them."""
+        key = (unit, postcode, first)
+        cached = self._answers.get(key)
+        if cached is None:
+            cached = self._unit_answer(unit, postcode, first)
+            if len(self._answers) >= ANSWERS_CACHED:
+                self._answers.clear()
+            self._answers[key] = cached
+        return cached
+
+    def _unit_answer(self, unit: str, postcode: str, first: int) -> Answer:
         db = self._db()
         row = db.execute("SELECT name, served_by FROM units WHERE iri = ?",
                          (unit,)).fetchone()

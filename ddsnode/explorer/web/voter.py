@@ -13,6 +13,7 @@ finds nothing is a page with the form and why (200, like a search without result
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -135,6 +136,8 @@ class _VoterPage(FixedMethodsEndpoint):
                 raise
             context = {"error": problem.detail, "status": problem.status}
             return False, self.page("voter_form.html", lang, params, context)
+        if offer == JSON and isinstance(data, bytes):
+            return True, data
         if offer == JSON:
             # compact: the C encoder (an indent falls back to the pure-Python one)
             text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -188,8 +191,10 @@ class WhereToVote(_VoterPage):
                                  "or a unit")
             return {}, {}
         answer = self.site.lookup().ask(**fields)
+        if self.json_only:
+            return answer.encoded(), {}
         json_href = PATH + ".json?" + urlencode({k: v for k, v in fields.items() if v})
-        return answer.to_json(), {"answer": answer, "map_svg": _map(answer, lang),
+        return answer.encoded(), {"answer": answer, "map_svg": _map(answer, lang),
                                   "json_href": json_href}
 
 
@@ -268,10 +273,17 @@ def _selection_labels(lookup: Lookup, contests: set[str], lang: str) -> dict[str
 
 def _map(answer: Answer, lang: str) -> str:
     """A server-drawn SVG map of the answer's stations (no script, no tile server)."""
-    points = [dirmap.MapPoint(s["long"], s["lat"], s["name"], "") for s in answer.stations
-              if s.get("lat") is not None and s.get("long") is not None]
-    return dirmap.render_map(points, width=480, height=300, lang=lang,
-                             list_href="#stations") if points else ""
+    points = tuple(dirmap.MapPoint(s["long"], s["lat"], s["name"], "")
+                   for s in answer.stations
+                   if s.get("lat") is not None and s.get("long") is not None)
+    return _svg(points, lang) if points else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _svg(points: tuple[dirmap.MapPoint, ...], lang: str) -> str:
+    """The map of ``points``, drawn once (a unit's stations are the same for every
+    address of it)."""
+    return dirmap.render_map(points, width=480, height=300, lang=lang, list_href="#stations")
 
 
 def _lang(params: dict[str, str], headers: dict[str, str]) -> str:
