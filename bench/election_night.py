@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/election_night.py [--seconds 8] [--soak 20] [--connections 64]
 
+0. What building a generation costs: every file of a synthetic election, then again
+   after one station changed.
 1. The current national results file (the widest per-contest file of a synthetic
    country, ≈50 kB of JSON-LD, served gzip-compressed) fetched by wrk at 64 connections
    from ``ddsnode serve``, beside a bare ASGI app on uvicorn returning the same bytes
@@ -97,6 +99,39 @@ class Country:
             return self.mark, [r for r, m in self.latest.values() if m > since]
 
 
+def bench_build(stations: int, contests: int) -> None:
+    """Cost of a generation: all of it, then again with one station of one contest changed
+    (the other contests' views are reused, their files hard-linked)."""
+    from ddsnode.publication import documents as docs
+    from ddsnode.publication.generation import ViewCache, build
+    base = "http://127.0.0.1:8000/"
+    records = {}
+    for c in range(contests):
+        for n in range(stations):
+            counts = tuple((f"{base}elections/c{c}#s{i}", 100 + i + n % 7) for i in range(5))
+            r = UnitResult(base + ELECTION_PATH, f"{base}elections/c{c}", f"{base}places/st{n}",
+                           "polling-place", counts, 600, 5, 3, 1200, 1, 1, "unofficialPartial",
+                           "2026-06-07T20:00:00Z")
+            records[(r.contest, r.unit)] = docs.record(r)
+    keyring = Keyring.open(Path(tempfile.mkdtemp(prefix="ddsbench-keys-")), production=False)
+    cache: ViewCache = {}
+    t = time.perf_counter()
+    first = build(base + ELECTION_PATH, 1, None, {}, records, key=keyring.node_key,
+                  generated="2026-06-07T20:00:00Z", cache=cache)
+    full = time.perf_counter() - t
+    changed = dict(records)
+    key = (f"{base}elections/c0", f"{base}places/st0")
+    changed[key] = {**records[key], "ballotsCast": 601}
+    t = time.perf_counter()
+    build(base + ELECTION_PATH, 2, first.manifest_hash, records, changed, key=keyring.node_key,
+          generated="2026-06-07T20:00:02Z", cache=cache)
+    again = time.perf_counter() - t
+    size = sum(len(b) for b in first.files.values()) / 1e6
+    print(f"generation build, {stations:,} stations x {contests} contests "
+          f"({stations * contests:,} unit results, {size:.1f} MB of files): {full:.2f} s; "
+          f"one station changed: {again:.2f} s ({again / full:.2f} of a full build)")
+
+
 BARE = os.environ.get("DDS_BENCH_FILE", "")
 
 
@@ -167,7 +202,11 @@ def main() -> int:
     parser.add_argument("--soak", type=int, default=20, help="soak duration (s)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--readers", type=int, default=64)
+    parser.add_argument("--build-stations", type=int, default=2000,
+                        help="stations of the generation-build measurement")
+    parser.add_argument("--build-contests", type=int, default=5)
     args = parser.parse_args()
+    bench_build(args.build_stations, args.build_contests)
     tmp = Path(tempfile.mkdtemp(prefix="ddsbench-night-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}/"

@@ -59,7 +59,6 @@ def publish_origin(root: Path, *, rehearsal: str = "") -> Published:
     out = Published(node_dir, Archive.of(node_dir), Keyring.open(node_dir, production=False))
     try:
         feed = StoredResults(node, "*")
-        node.write_hooks.append(feed.hook())
         publisher = Publisher(feed, out.archive, out.keyring, base=node.base, interval=0,
                               rehearsal=rehearsal)
 

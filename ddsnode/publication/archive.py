@@ -117,9 +117,13 @@ class Archive:
         return (self.results_dir(election_path) / "g" / str(int(number)) / rest).read_bytes()
 
     def write_generation(self, election_path: str, number: int, files: dict[str, bytes],
-                         manifest_jws: bytes, pointer: bytes | None) -> None:
+                         manifest_jws: bytes, pointer: bytes | None, *,
+                         link_from: int | None = None,
+                         unchanged: frozenset[str] = frozenset()) -> None:
         """Write generation ``number`` (files, then its manifest), then switch the pointer
-        (``None``: leave it, for a generation a mirror keeps only the diff of)."""
+        (``None``: leave it, for a generation a mirror keeps only the diff of). Files in
+        ``unchanged`` are hard links to generation ``link_from``'s (same bytes, no space;
+        a generation's files are never modified in place, so sharing an inode is safe)."""
         results = self.results_dir(election_path)
         generations = results / "g"
         generations.mkdir(parents=True, exist_ok=True)
@@ -131,6 +135,12 @@ class Archive:
                 raise ArchiveError(f"{relative[:100]!r} is not a generation file path")
             target = temp / relative
             target.parent.mkdir(parents=True, exist_ok=True)
+            if link_from is not None and relative in unchanged:
+                try:
+                    os.link(generations / str(link_from) / relative, target)
+                    continue
+                except OSError:
+                    pass  # no hard links here (or the file is gone): write it
             _write(target, data)
         for folder in {(temp / r).parent for r in files} | {temp}:
             _fsync_dir(folder)

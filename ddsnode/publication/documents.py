@@ -127,17 +127,28 @@ CSV_HEADER = ("contest", "unit", "level", "selection", "votes", "ballots_cast", 
               "as_of")
 
 
+def _cell(value: Any) -> str:
+    """A CSV cell: empty for None, numbers as they are, text safe for spreadsheets."""
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return str(value)  # a number is never a formula: no check needed
+    return spreadsheet_safe(str(value))
+
+
 def csv_view(records: list[Json]) -> bytes:
     """The records as CSV, a row per unit and selection (cells safe for spreadsheets)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     for rec in records:
-        for selection, votes in rec["counts"]:
-            row = (rec["contest"], rec["unit"], rec["level"], selection, votes,
-                   rec["ballotsCast"], rec["blank"], rec["invalid"], rec["registered"],
-                   rec["stationsReported"], rec["stationsTotal"], rec["status"], rec["asOf"])
-            writer.writerow([spreadsheet_safe("" if v is None else str(v)) for v in row])
+        # The cells of the unit, once per record rather than once per selection.
+        head = [_cell(rec["contest"]), _cell(rec["unit"]), _cell(rec["level"])]
+        tail = [_cell(rec[k]) for k in ("ballotsCast", "blank", "invalid", "registered",
+                                        "stationsReported", "stationsTotal", "status",
+                                        "asOf")]
+        writer.writerows([*head, _cell(selection), _cell(votes), *tail]
+                         for selection, votes in rec["counts"])
     return out.getvalue().encode("utf-8")
 
 

@@ -45,7 +45,6 @@ class Publication:
         self.publisher: Publisher | None = None
         if s.publication_elections.strip() and s.node_dir:
             self.feed = StoredResults(node, s.publication_elections)
-            node.write_hooks.append(self.feed.hook())
             self.publisher = Publisher(self.feed, self.archive, self.keyring_or_fail(),
                                        base=node.base,
                                        interval=float(s.publication_interval_seconds),

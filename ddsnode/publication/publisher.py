@@ -23,7 +23,7 @@ from ddsnode.elections.reporting import ResultsFeed
 from ddsnode.publication import documents as docs
 from ddsnode.publication.archive import Archive, Pointer, pointer_bytes
 from ddsnode.publication.documents import ElectionFacts, Json, Key
-from ddsnode.publication.generation import SNAPSHOT, Generation, build, sha256
+from ddsnode.publication.generation import SNAPSHOT, Generation, ViewCache, build, sha256
 from ddsnode.publication.jws import b64url_decode
 from ddsnode.publication.keyring import Keyring, RehearsalRefused
 
@@ -38,6 +38,8 @@ class _State:
     number: int = 0
     manifest_hash: str | None = None
     latest: dict[Key, Json] = field(default_factory=dict)  # records, published or not yet
+    views: ViewCache = field(default_factory=dict)  # unchanged views are reused
+    hashes: dict[str, str] = field(default_factory=dict)  # path -> sha256, last generation
     published_at: float = 0.0
 
 
@@ -103,24 +105,30 @@ class Publisher:
 
     def _tick(self, election: str, force: bool) -> Generation | None:
         state = self._state(election)
+        if not force and time.monotonic() - state.published_at < self.interval:
+            return None  # the feed is asked when a generation may follow: at most every P
         mark, changed = self.feed.results(election, since=state.mark)
         state.mark = mark
         for r in changed:
             state.latest[(r.contest, r.unit)] = docs.record(r)
         if state.latest == state.records and state.number > 0:
             return None
-        if not force and time.monotonic() - state.published_at < self.interval:
-            return None  # kept in state.latest for the next generation
         after = dict(state.latest)
         key = self.keyring.for_election(self.is_rehearsal(election))
         number = state.number + 1
         generated = stamp()
         generation = build(election, number, state.manifest_hash, state.records, after,
                            key=key, generated=generated,
-                           facts=self.facts(election) if self.facts else None)
+                           facts=self.facts(election) if self.facts else None,
+                           cache=state.views)
         path = self.election_path(election)
         raw = pointer_bytes(election, number, sha256(generation.jws), generated)
-        self.archive.write_generation(path, number, generation.files, generation.jws, raw)
+        hashes = {p: sha256(b) for p, b in generation.files.items()}
+        same = frozenset(p for p, h in hashes.items() if state.hashes.get(p) == h)
+        self.archive.write_generation(path, number, generation.files, generation.jws, raw,
+                                      link_from=state.number if same else None,
+                                      unchanged=same)
+        state.hashes = hashes
         state.records, state.number = after, number
         state.manifest_hash = generation.manifest_hash
         state.published_at = time.monotonic()

@@ -4,16 +4,18 @@ Imported NIST, EML and OpenElections results and results written over HTTP are
 ContestResults in ``results/``; :func:`ddsnode.elections.loading.node_model` reads an
 election with them, and the current publication (highest ``sequence``) of each contest
 and unit becomes a :class:`UnitResult`. Reading the store is not free, so it happens only
-after a write (:meth:`StoredResults.touch`, a write hook) or on the first call. The
+after the store changed, or on the first call. The
 intake's running totals implement the same protocol for election night proper.
+
+When to read again: after the store's change log moved (``store.changes``), which sees
+every write, delete and tombstone, by this process or another. A write hook alone would
+not do: it runs when a write is accepted, before it is committed, so a read right then
+could miss it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-
-import rdflib
 
 from ddsnode.clock import stamp
 from ddsnode.elections.loading import node_model
@@ -21,9 +23,7 @@ from ddsnode.elections.model import ElectionModel, Unit, current
 from ddsnode.elections.reporting import UnitResult
 from ddsnode.ldp.access import needs_token
 from ddsnode.ldp.node import Node
-from ddsnode.ldp.records import OnAccept
 from ddsnode.publication.documents import ElectionFacts
-from ddsnode.store.base import StoredResource
 
 ELECTION_TYPE = "<https://w3id.org/dds/ns#Election>"
 UNCOUNTED = ("preElection", "unofficialPartial", "pre-election", "unofficial-partial")
@@ -70,23 +70,11 @@ class StoredResults:
     def __init__(self, node: Node, selected: str) -> None:
         self.node = node
         self.selected = [s.strip().strip("/") for s in selected.split(",") if s.strip()]
-        self._dirty = True
+        self._seqs: dict[str, int] = {}  # election -> the change log's seq when last read
         self._lock = threading.Lock()
         self._mark = 0
         self._seen: dict[str, dict[tuple[str, str], tuple[UnitResult, int]]] = {}
         self._facts: dict[str, ElectionFacts] = {}
-
-    def touch(self) -> None:
-        """Something was written: read the store again on the next call."""
-        self._dirty = True
-
-    def hook(self) -> Callable[[rdflib.Graph, rdflib.URIRef, StoredResource | None],
-                               OnAccept | None]:
-        """A write hook that calls :meth:`touch` once a write is accepted."""
-        def on_write(graph: rdflib.Graph, main: rdflib.URIRef,
-                     current: StoredResource | None) -> OnAccept | None:
-            return self.touch
-        return on_write
 
     def elections(self) -> list[str]:
         """The selected elections found in ``elections/`` (public containers only)."""
@@ -116,11 +104,21 @@ class StoredResults:
     def results(self, election: str, since: int = 0) -> tuple[int, list[UnitResult]]:
         """The unit results of ``election`` changed after mark ``since``."""
         with self._lock:
-            if self._dirty or election not in self._seen:
-                self._dirty = False
+            latest = self._latest_change(self._seqs.get(election, 0))
+            if election not in self._seen or latest != self._seqs.get(election):
+                # The seq is taken before reading: a write landing meanwhile moves it again.
+                self._seqs[election] = latest
                 self._refresh(election)
             seen = self._seen.get(election, {})
             return self._mark, [r for r, mark in seen.values() if mark > since]
+
+    def _latest_change(self, after: int) -> int:
+        """The seq of the store's latest change (``after`` when none is newer)."""
+        while True:
+            changes = self.node.store.changes(after=after, limit=1000)
+            if not changes:
+                return after
+            after = changes[-1].seq
 
     def _refresh(self, election: str) -> None:
         try:
