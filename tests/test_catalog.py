@@ -248,6 +248,12 @@ def test_catalogue_in_json_ld_and_html(node: LocalNode) -> None:
     assert "Données ouvertes" in fr.text and 'lang="fr"' in fr.text
     assert "Open data" in en.text and 'lang="en"' in en.text
     assert "node.nt.gz" in en.text and "Rivemont participe" in en.text
+    assert "Propositions, amendements et débats" in fr.text
+    assert "Proposals, amendments and debates" in en.text
+    titles = {(str(t), t.language) for t in catalog_graph(node).objects(
+        rdflib.URIRef(node.url("catalog#container-proposals")), DCT.title)}
+    assert titles == {("Proposals, amendments and debates", "en"),
+                      ("Propositions, amendements et débats", "fr")}
 
 
 def test_message_catalogues_have_the_same_messages() -> None:

@@ -51,6 +51,12 @@ class Election:
     generations: list[dict[str, Any]] = field(default_factory=list)  # generations.Generation
 
 
+def election_title(election: Election, lang: str) -> str:
+    """The election's title in ``lang``, else in English, else in any language it has."""
+    return election.title.get(lang) or election.title.get("en") or \
+        next(iter(election.title.values()), election.key)
+
+
 def _key(node: Node, iri: str) -> str:
     slug = "".join(ch if ch.isalnum() or ch in "-_" else "-"
                    for ch in iri[len(node.base):].split("/")[-1])[:100]

@@ -26,8 +26,8 @@ from rdflib.namespace import DCTERMS, FOAF, RDFS, SKOS, XSD
 
 from ddsnode.catalog.build import Build, download_url
 from ddsnode.catalog.dump import Slice
-from ddsnode.catalog.elections import Election
-from ddsnode.catalog.messages import GRAPH_LANGUAGES, message
+from ddsnode.catalog.elections import Election, election_title
+from ddsnode.catalog.messages import GRAPH_LANGUAGES, dataset_title, message
 from ddsnode.catalog.terms import (
     ACCESS_RIGHT,
     CSV,
@@ -110,8 +110,7 @@ class CatalogGraph:
         pages = page_count(self.build, page_size)
         number = min(max(1, number), pages)
         g.add((cat, RDF.type, DCAT.Catalog))
-        g.add((cat, DCTERMS.title, Literal(message("catalog.title", "en", name=self.name),
-                                           lang="en")))
+        self._texts(cat, DCTERMS.title, "catalog.title", name=self.name)
         self._texts(cat, DCTERMS.description, "catalog.description", name=self.name)
         self._typed(cat, DCTERMS.publisher, self.publisher(), FOAF.Agent)
         self._typed(cat, DCTERMS.license, URIRef(self.settings.license),
@@ -203,10 +202,13 @@ class CatalogGraph:
         g, dataset = self.g, self.frag(piece.key)
         self._common(dataset, piece.modified)
         path = piece.subject[len(self.base):]
-        title = piece.title or path or self.name
-        self._texts(dataset, DCTERMS.title, f"{piece.kind}.title", name=self.name, title=title)
-        self._texts(dataset, DCTERMS.description, f"{piece.kind}.description", name=self.name,
-                    title=title, path=path, count=piece.count)
+        for lang in GRAPH_LANGUAGES:
+            title = dataset_title(piece.kind, path, piece.title or path or self.name, lang)
+            values = {"name": self.name, "title": title, "path": path, "count": piece.count}
+            g.add((dataset, DCTERMS.title, Literal(message(f"{piece.kind}.title", lang,
+                                                           **values), lang=lang)))
+            g.add((dataset, DCTERMS.description, Literal(message(
+                f"{piece.kind}.description", lang, **values), lang=lang)))
         g.add((dataset, DCTERMS.identifier, Literal(piece.key)))
         self._typed(dataset, DCAT.landingPage, URIRef(piece.subject), FOAF.Document)
         self._typed(dataset, DCTERMS.accrualPeriodicity, FREQUENCY.UPDATE_CONT,
@@ -220,11 +222,14 @@ class CatalogGraph:
         """An election's series and the dataset of its data as the node holds it."""
         g = self.g
         series, dataset = self.frag("series-" + election.key), self.frag(election.key)
-        title = election.title.get("en") or next(iter(election.title.values()), election.key)
         for node, kind in ((series, "series"), (dataset, "election")):
             self._common(node, election.modified)
-            self._texts(node, DCTERMS.title, f"{kind}.title", title=title)
-            self._texts(node, DCTERMS.description, f"{kind}.description", title=title)
+            for lang in GRAPH_LANGUAGES:
+                named = election_title(election, lang)
+                g.add((node, DCTERMS.title, Literal(message(f"{kind}.title", lang,
+                                                            title=named), lang=lang)))
+                g.add((node, DCTERMS.description, Literal(message(
+                    f"{kind}.description", lang, title=named), lang=lang)))
             self._temporal(node, election.start or None, election.end or None)
             self._spatial(node, election.scope)
         g.add((series, RDF.type, DCAT.DatasetSeries))
@@ -234,19 +239,23 @@ class CatalogGraph:
         g.add((dataset, DCTERMS.identifier, Literal(election.key)))
         self._typed(dataset, DCAT.landingPage, URIRef(election.iri), FOAF.Document)
         self._distributions(dataset, election.files, election.modified)
-        return [series, dataset] + [self.generation(series, election, title, g)
+        return [series, dataset] + [self.generation(series, election, g)
                                     for g in election.generations]
 
-    def generation(self, series: URIRef, election: Election, title: str,
+    def generation(self, series: URIRef, election: Election,
                    generation: dict[str, Any]) -> URIRef:
         """A published results generation (``catalog.generations``) as a dataset of the
         series, its files as the signed manifest lists them."""
         g, number = self.g, int(generation["number"])
         dataset = self.frag(f"{election.key}-g{number}")
         self._common(dataset, generation["generated"] or None)
-        values = {"title": title, "n": number, "status": generation["status"]}
-        self._texts(dataset, DCTERMS.title, "generation.title", **values)
-        self._texts(dataset, DCTERMS.description, "generation.description", **values)
+        for lang in GRAPH_LANGUAGES:
+            values = {"title": election_title(election, lang), "n": number,
+                      "status": generation["status"]}
+            g.add((dataset, DCTERMS.title, Literal(message("generation.title", lang,
+                                                           **values), lang=lang)))
+            g.add((dataset, DCTERMS.description, Literal(message(
+                "generation.description", lang, **values), lang=lang)))
         self._temporal(dataset, election.start or None, election.end or None)
         self._spatial(dataset, election.scope)
         self._typed(dataset, DCAT.inSeries, series, DCAT.DatasetSeries)

@@ -30,3 +30,16 @@ def message(msgid: str, lang: str, **values: object) -> str:
     """The text of ``msgid`` in ``lang``, else in English, else the msgid, fields filled."""
     text = catalogue(lang).get(msgid) or catalogue("en").get(msgid) or msgid
     return text.format(**values) if values else text
+
+
+def known(msgid: str, lang: str) -> str | None:
+    """The text of ``msgid`` in ``lang`` (else English), or None when no catalogue has it."""
+    return catalogue(lang).get(msgid) or catalogue("en").get(msgid) or None
+
+
+def dataset_title(kind: str, subject_path: str, title: str, lang: str) -> str:
+    """The title a dataset of participation data is listed under: a container's name in
+    ``lang`` (the catalogue's), else the title the data gives."""
+    if kind == "container":
+        return known(f"containers.{subject_path.strip('/')}", lang) or title
+    return title

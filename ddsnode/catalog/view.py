@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from ddsnode.catalog.build import Build, download_url
 from ddsnode.catalog.dump import Slice
-from ddsnode.catalog.elections import Election
+from ddsnode.catalog.elections import Election, election_title
 from ddsnode.catalog.graph import entries
-from ddsnode.catalog.messages import message
+from ddsnode.catalog.messages import dataset_title, message
 from ddsnode.catalog.terms import format_of, generation_format
 
 
@@ -62,7 +62,7 @@ def _files(build: Build, base: str, names: list[str], lang: str) -> list[FileVie
 
 def _slice(build: Build, base: str, name: str, piece: Slice, lang: str) -> DatasetView:
     path = piece.subject[len(base):]
-    title = piece.title or path or name
+    title = dataset_title(piece.kind, path, piece.title or path or name, lang)
     values = {"name": name, "title": title, "path": path, "count": piece.count}
     return DatasetView(message(f"{piece.kind}.title", lang, **values),
                        message(f"{piece.kind}.description", lang, **values),
@@ -71,8 +71,7 @@ def _slice(build: Build, base: str, name: str, piece: Slice, lang: str) -> Datas
 
 
 def _election(build: Build, base: str, election: Election, lang: str) -> list[DatasetView]:
-    title = election.title.get(lang) or election.title.get("en") or \
-        next(iter(election.title.values()), election.key)
+    title = election_title(election, lang)
     out = [DatasetView(message("series.title", lang, title=title),
                        message("election.description", lang, title=title),
                        _files(build, base, election.files, lang), None,
