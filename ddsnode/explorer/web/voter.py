@@ -283,7 +283,9 @@ def _map(answer: Answer, lang: str) -> str:
 def _svg(points: tuple[dirmap.MapPoint, ...], lang: str) -> str:
     """The map of ``points``, drawn once (a unit's stations are the same for every
     address of it)."""
-    return dirmap.render_map(points, width=480, height=300, lang=lang, list_href="#stations")
+    # No list link inside the map: its wording is the directory's ("these organisations"),
+    # and the stations are listed right below it anyway.
+    return dirmap.render_map(points, width=480, height=300, lang=lang)
 
 
 def _lang(params: dict[str, str], headers: dict[str, str]) -> str:
