@@ -227,3 +227,28 @@ def test_oversized_name_and_nameless_person_are_rejected(tmp_path: Path) -> None
     assert "needs a name" in reasons["b"]
     assert "needs an id" in reasons["No id"]
     assert report["counts"]["person"]["created"] == 1
+
+
+def test_areas_become_units(tmp_path: Path) -> None:
+    """Popolo's area example (no id: named by its OCD identifier), in a collection with
+    its parent."""
+    boston = {"id": "boston", "name": "Boston", "classification": "city",
+              "identifier": "ocd-division/country:us/state:ma/place:boston"}
+    status, report = run_import(tmp_path / "node", {"areas": [boston, example("area")]})
+    assert status == 0 and report["counts"]["area"]["created"] == 2
+    node = Node.open(Settings.load(tmp_path / "node"))
+    try:
+        graph = node_graph(node)
+        ward_iri = BASE + "places/p-unit-ocd-division-country-us-state-ma-place-boston-ward-1"
+        stored = node.store.get(ward_iri)
+        assert stored is not None
+        graph.parse(data=stored.ntriples, format="nt")
+        stored = node.store.get(BASE + "places/p-unit-boston")
+        assert stored is not None
+        graph.parse(data=stored.ntriples, format="nt")
+    finally:
+        node.close()
+    ward = rdflib.URIRef(ward_iri)
+    assert str(graph.value(ward, DDS.gpUnitType)) == "ward"
+    assert str(graph.value(ward, DDS.ocdId)) == "ocd-division/country:us/state:ma/place:boston/ward:1"
+    assert graph.value(ward, DDS.partOfUnit) == rdflib.URIRef(BASE + "places/p-unit-boston")

@@ -17,8 +17,9 @@ authority's Popolo file under the NIST file's slug links its candidates to perso
 
 Personal data the results do not need is not imported, and the report says so: e-mail,
 contact details, gender, birth and death dates, photos, biographies, national identity,
-other names and identifiers such as a social insurance number. Areas, posts, events,
-motions and votes are noted and skipped.
+other names and identifiers such as a social insurance number. An ``Area`` becomes a
+``GpUnit`` in ``places/`` (its OCD identifier, its classification as a unit kind). Posts,
+events, motions and votes are noted and skipped.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ PERSONAL = ("email", "contact_details", "gender", "birth_date", "death_date", "i
             "summary", "biography", "national_identity", "other_names", "identifiers",
             "links", "family_name", "given_name", "additional_name", "honorific_prefix",
             "honorific_suffix", "patronymic_name", "sort_name", "sources")
-SKIPPED = ("areas", "posts", "events", "motions", "vote_events", "speeches", "votes",
+SKIPPED = ("posts", "events", "motions", "vote_events", "speeches", "votes",
            "counts")
 
 
@@ -55,9 +56,9 @@ def read_popolo(data: bytes, name: str, max_items: int) -> dict[str, list[Json]]
     # A collection has lists of persons ...; an object with an id is one Popolo object
     # (a person embedding its "memberships", say).
     if isinstance(parsed, dict) and "id" not in parsed and any(
-            k in parsed for k in ("persons", "organizations", "memberships")):
+            k in parsed for k in ("persons", "organizations", "memberships", "areas")):
         for key, kind in (("persons", "person"), ("organizations", "organization"),
-                          ("memberships", "membership")):
+                          ("memberships", "membership"), ("areas", "area")):
             for item in _objects(parsed.get(key), name, key):
                 collection.add(kind, item, {})
         collection.skipped += [k for k in SKIPPED if parsed.get(k)]
@@ -67,7 +68,7 @@ def read_popolo(data: bytes, name: str, max_items: int) -> dict[str, list[Json]]
     else:
         raise PopoloError(f"{name}: a Popolo file is a JSON object or a list of objects")
     if not any(collection.items.values()):
-        raise PopoloError(f"{name}: no Popolo person, organization or membership")
+        raise PopoloError(f"{name}: no Popolo person, organization, membership or area")
     return {**collection.items, "skipped": [{"name": s} for s in collection.skipped]}
 
 
@@ -104,7 +105,8 @@ class _Collection:
         self.name = name
         self.max_items = max_items
         self.count = 0
-        self.items: dict[str, list[Json]] = {"person": [], "organization": [], "membership": []}
+        self.items: dict[str, list[Json]] = {"person": [], "organization": [], "membership": [],
+                                             "area": []}
         self.skipped: list[str] = []
 
     def add(self, kind: str, item: Json, implied: Json) -> None:
@@ -126,7 +128,7 @@ class _Collection:
                 if isinstance(item.get(key), dict):
                     self.add(key, item[key], {})
                     item.setdefault(f"{key}_id", item[key].get("id"))
-        else:
+        elif kind != "area":
             own = "person_id" if kind == "person" else "organization_id"
             for m in _objects(item.get("memberships"), self.name, f"{kind} memberships"):
                 self.add("membership", m, {own: item.get("id")})
@@ -180,6 +182,7 @@ class Mapper:
         out: dict[tuple[str, str], Document] = {}
         persons = self._persons(popolo["person"], out)
         orgs = self._organizations(popolo["organization"], out)
+        self._areas(popolo.get("area", []), out)
         for m in popolo["membership"]:
             person, org = _ident(m.get("person_id")), _ident(m.get("organization_id"))
             ident = _ident(m.get("id")) or "-".join(
@@ -257,3 +260,31 @@ class Mapper:
             out[("organization", ident)] = doc
             found[ident] = iri
         return found
+
+    def _areas(self, items: list[Json], out: dict[tuple[str, str], Document]) -> None:
+        """Popolo areas as units (``GpUnit``): ``classification`` as ``gpUnitType`` when
+        it is a word of the unit-kind scheme (else ``other``), an OCD ``identifier`` as
+        ``ocdId``, ``parent_id`` as ``partOfUnit``. An area without ``id`` is named by
+        its identifier (Popolo's own example has none)."""
+        from ddsnode.elections.unit_kinds import unit_kinds
+        kinds = unit_kinds()
+        for a in items:
+            identifier = _ident(a.get("identifier"))
+            ident, name = _ident(a.get("id")) or identifier, a.get("name")
+            if not ident or not isinstance(name, str) or not name.strip():
+                self.rejects.append(("area", ident or "?", "an area needs a name and an id "
+                                     "or identifier"))
+                continue
+            classification = _ident(a.get("classification")).lower()
+            if classification and classification not in kinds:
+                self.notes.append(f"area classification {classification!r}: not a unit kind, "
+                                  "written as other")
+            parent = _ident(a.get("parent_id"))
+            iri = self.naming.iri("places", "unit", ident)
+            out.setdefault(("area", ident), self._doc(
+                "area", ident, iri, "GpUnit", name=name.strip(),
+                gpUnitType=classification if classification in kinds else "other",
+                ocdId=identifier if identifier.startswith("ocd-division/") else None,
+                partOfUnit=self.naming.iri("places", "unit", parent) if parent else None))
+            if a.get("geometry"):
+                self.notes.append("area geometry: not imported")
