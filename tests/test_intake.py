@@ -465,3 +465,21 @@ def test_double_entry_applies_to_the_elections_it_names(tmp_path: Path) -> None:
             load_election(node, http)
             r = post(node, http, tally(node, "bureau-101", 5, 3, 2), "a")
             assert r.status_code == 201 and r.json()["status"] == "counted"
+
+
+def test_a_result_written_without_its_event_is_finished_not_doubled(node: LocalNode) -> None:
+    """As after a failure between the store's commit and the log's: the result exists,
+    its event does not. The same numbers finish it; other numbers are a conflict."""
+    with node.client() as http:
+        assert post(node, http, tally(node, "bureau-104", 1, 1, 1), "start").status_code == 201
+        for station, numbers, expected in (("bureau-101", (5, 3, 2), 201),
+                                           ("bureau-201", (9, 9, 9), 409)):
+            doc = json.loads(tally(node, station, 5, 3, 2))
+            iri = node.url(f"results/municipal-2026-council-{station}-seq-1")
+            doc.update(id=iri, sequence=1, resultsStatus="unofficialComplete")
+            assert http.put(iri, content=json.dumps(doc), headers={
+                "Content-Type": "application/ld+json", **node.auth()}).status_code == 201
+            r = post(node, http, tally(node, station, *numbers), f"k-{station}")
+            assert r.status_code == expected, r.text
+        _, rows = totals(node, http)
+        assert votes(rows[("municipal-2026-council", "rivemont")]) == {"rc": 6, "ar": 4, "res": 3}

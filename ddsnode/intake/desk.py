@@ -42,6 +42,7 @@ from ddsnode.intake.evidence import EvidenceStore
 from ddsnode.intake.feed import NightFeed
 from ddsnode.intake.geography import Geography, load_geography
 from ddsnode.intake.log import ACCEPTED, REFUSED, Appender, Event, EventLog
+from ddsnode.intake.seed import stored_result, stored_tallies
 from ddsnode.intake.submission import Answer, KeyReused, Submission, answer_of
 from ddsnode.intake.tally import BadTally, Tally
 from ddsnode.intake.totals import CORRECTION, COUNTED, Totals
@@ -50,12 +51,11 @@ from ddsnode.problem import (
     BadRequest,
     Conflict,
     Forbidden,
+    PreconditionFailed,
     Problem,
     Unprocessable,
     UnsupportedMediaType,
 )
-from ddsnode.rdf import rdfio
-from ddsnode.rdf.vocab import DDS
 
 __all__ = ["Answer", "Desk", "Submission"]  # the last two from .submission
 
@@ -135,39 +135,12 @@ class Desk:
 
     def _seed(self) -> None:
         """Station results already in the store (an import) count as the stations'
-        current tallies, unless the log already has one for them."""
-        geo, store = self.totals.geography, self.node.store
-        cursor: str | None = None
-        best: dict[tuple[str, str], tuple[int, str, Tally, str]] = {}
-        while True:
-            page = store.children(self.node.base + "results/", after=cursor, limit=500)
-            for item in page.items:
-                stored = store.get(item.iri)
-                if stored is None or stored.kind != "rdf" or "ContestResult" not in \
-                        stored.ntriples:
-                    continue
-                g = rdfio.graph_from_ntriples(stored.ntriples)
-                main = next(iter(g.subjects(DDS.contest, None)), None)
-                if main is None:
-                    continue
-                try:
-                    t = tallies.from_graph(g, main)
-                except BadTally:
-                    continue
-                key = (t.contest, t.unit)
-                if key in self._current or t.unit not in geo.stations_of(t.contest):
-                    continue
-                seq = int(str(g.value(main, DDS.sequence) or 0))
-                status = str(g.value(main, DDS.resultsStatus) or "")
-                if key not in best or seq > best[key][0]:
-                    best[key] = (seq, str(main), t, CORRECTION if status.endswith(
-                        "/correction") else COUNTED)
-            if not page.next:
-                break
-            cursor = page.next
-        for key, (seq, iri, t, status) in best.items():
-            self.totals.apply(t, status, clock.stamp())
-            self._current[key] = (0, seq, iri)
+        current tallies, unless the log already has one for them (:mod:`.seed`)."""
+        found = stored_tallies(self.node.store, self.node.base, self.totals.geography,
+                               self._current)
+        for key, st in found.items():
+            self.totals.apply(st.tally, CORRECTION if st.correction else COUNTED, clock.stamp())
+            self._current[key] = (0, st.sequence, st.iri)
 
     def _places_stamp(self) -> tuple[int | None, int | None]:
         store, base = self.node.store, self.node.base
@@ -353,8 +326,15 @@ class Desk:
             if evidence else None
         status = "correction" if "reason" in details else "unofficialComplete"
         doc = tally.document(iri, sequence, status, clock.stamp(), link)
-        self.node.write_document(iri, json.dumps(doc).encode("utf-8"), "application/ld+json",
-                                 create_only=True)
+        try:
+            self.node.write_document(iri, json.dumps(doc).encode("utf-8"),
+                                     "application/ld+json", create_only=True)
+        except PreconditionFailed:
+            # Written before its event could be logged (the log's disk failed, say): the
+            # same numbers are that write, finished now; others are a conflict.
+            there = stored_result(self.node.store, iri)
+            if there is None or there.tally.fingerprint() != tally.fingerprint():
+                raise Conflict(f"{iri} exists with other numbers") from None
         details["result"] = iri
 
     def _refusal(self, sub: Submission, digest: str, problem: Problem) -> dict[str, Any]:
