@@ -170,3 +170,46 @@ def test_hostile_titles_in_a_container_are_text(node: LocalNode) -> None:
         assert doc["id"] in cards(listing)
         r = http.delete(doc["id"], headers=node.auth())
         assert r.status_code == 204
+
+
+def test_every_term_of_the_examples_is_named_in_catalan_and_spanish(node: LocalNode) -> None:
+    """Classes, properties and concepts the example scenario uses, wherever the ontology
+    names them in English, are named in Catalan and Spanish too: their pages show no
+    English fallback."""
+    import rdflib
+
+    from ddsnode.explorer.labels import vocabulary_labels
+    from ddsnode.rdf.rdfio import graph_from_ntriples
+
+    core = node.app.node  # type: ignore[attr-defined]
+    vocab = vocabulary_labels()
+    used: set[str] = set()
+    for change in core.store.changes(after=0, limit=10_000):
+        resource = core.store.get(change.iri)
+        if resource is None or not resource.ntriples or resource.kind != "rdf":
+            continue
+        for _, p, o in graph_from_ntriples(resource.ntriples):
+            if p != rdflib.RDF.type:  # never shown: the kind is named instead
+                used.add(str(p))
+            if isinstance(o, rdflib.URIRef):
+                used.add(str(o))
+    named = [iri for iri in used if "en" in vocab.get(iri, {})]
+    assert len(named) > 100
+    missing = sorted(f"{iri} ({lang})" for iri in named for lang in ("ca", "es")
+                     if lang not in vocab[iri])
+    assert missing == []
+
+
+@pytest.mark.parametrize(("lang", "words", "english"), [
+    ("ca", ["Tema", "mobilitat i transport", "Àmbit territorial", "Proposta"],
+     ["Spatial Coverage", "mobility and transport", "Subject"]),
+    ("es", ["Tema", "movilidad y transporte", "Ámbito territorial", "Propuesta"],
+     ["Spatial Coverage", "mobility and transport", "Subject"]),
+])
+def test_a_proposal_page_in_catalan_and_spanish(node: LocalNode, lang: str, words: list[str],
+                                                english: list[str]) -> None:
+    text = text_of(page(node, "/proposals/protected-bike-lanes", lang))
+    for word in words:
+        assert word in text
+    for word in english:
+        assert word not in text
