@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import rdflib
@@ -239,3 +240,47 @@ def _wait_for(probe: Callable[[], builds.Build | None]) -> builds.Build:
             return found
         time.sleep(0.05)
     raise AssertionError("the open-data files were not rebuilt")
+
+
+def test_a_download_cut_short_leaves_nothing_open(tmp_path_factory: pytest.TempPathFactory
+                                                  ) -> None:
+    """A client that goes away in the middle of a file (the server's send fails, as
+    uvicorn's does on a closed connection) leaves no file open, and the next download is
+    whole."""
+    import asyncio
+
+    from bench.fill import fill_big_container
+    with local_node(tmp_path_factory.mktemp("catalog-cut"),
+                    settings={"catalog_rebuild_seconds": 0}) as running:
+        fill_big_container(running.dir, running.base, "proposals/", 1000)
+        made = portal_of(running).rebuild()
+        assert made.files["node.jsonld"].size > 3 * 64 * 1024  # several chunks
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "GET", "scheme": "http", "path": "/catalog/files",
+                 "raw_path": b"/catalog/files", "query_string": b"name=node.jsonld",
+                 "root_path": "", "server": ("127.0.0.1", 8000),
+                 "client": ("127.0.0.1", 50000), "headers": []}
+        bodies: list[bytes] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.body":
+                bodies.append(message["body"])  # type: ignore[arg-type]
+                if len(bodies) == 2:
+                    raise OSError("connection reset by peer")
+
+        def open_files() -> int:
+            return sum(1 for fd in Path("/proc/self/fd").iterdir()
+                       if str(fd.resolve()).startswith(str(made.folder)))
+
+        before = open_files()
+        with pytest.raises(OSError):
+            asyncio.run_coroutine_threadsafe(
+                running.app(scope, receive, send), running.loop).result(30)
+        assert len(bodies) == 2 and open_files() == before
+        with running.client() as http:
+            r = http.get("/catalog/files", params={"name": "node.jsonld"})
+        assert r.status_code == 200 and r.headers["etag"] == _etag(r.content)
+        assert len(r.content) == made.files["node.jsonld"].size
