@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -208,3 +209,38 @@ def test_private_stations_are_never_shown(node: LocalNode, http: httpx.Client) -
     with_token = http.get(VOTE + ".json", params={"postcode": "69992"},
                           headers=node.auth(node.read_token))
     assert with_token.status_code == 404  # the lookup is public data, for everyone
+
+
+def test_results_come_from_the_signed_generation(tmp_path: Path) -> None:
+    """With the election published, the results page names the generation it read, links
+    its signed manifest and pointer, and shows the generation's numbers."""
+    with local_node(tmp_path, settings={"publication_elections": "*",
+                                        "voter_refresh_seconds": 0}) as node:
+        with node.client() as http:
+            for path in sorted(glob.glob(str(resources.examples_dir() / "e-*.jsonld"))):
+                iri, body = node.example(Path(path).stem)
+                assert http.put(iri, content=body, headers={
+                    "Content-Type": "application/ld+json", **node.auth()}).status_code == 201
+            pointer = node.url("elections/municipal-2026/results/current")
+            for _ in range(600):  # the publisher asks its feed twice a second
+                if http.get(pointer).status_code == 200:
+                    break
+                time.sleep(0.1)
+            current = http.get(pointer).json()
+            unit = node.url("places/rivemont-secteur-1")
+            body = http.get(VOTE + "/results", params={"unit": unit},
+                            headers={"Accept": "application/json"}).json()
+            assert body["source"] == "generation"
+            [published] = body["published"]
+            assert published["generation"] == current["generation"] >= 1
+            assert published["manifest"] == node.url(
+                f"elections/municipal-2026/results/g/{current['generation']}/manifest.jws")
+            assert http.get(published["manifest"]).status_code == 200
+            council = body["levels"][0]["results"][0]
+            assert council["ballotsCast"] == json.loads(node.rebase((
+                resources.examples_dir() /
+                "e-result-municipal-2026-council-secteur-1-seq-2.jsonld").read_text("utf-8")
+            ))["ballotsCast"]
+            page = http.get(VOTE + "/results", params={"unit": unit, "lang": "fr"})
+            assert f"génération publiée n° {current['generation']}" in page.text
+            assert "le manifeste signé" in page.text

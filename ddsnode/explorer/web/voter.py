@@ -18,6 +18,7 @@ import hashlib
 import json
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -35,6 +36,7 @@ from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send, query_params, s
 from ddsnode.ldp import conneg
 from ddsnode.ldp.preconditions import Preconditions
 from ddsnode.problem import BadRequest, NotAcceptable, NotFound
+from ddsnode.publication.archive import Archive, ArchiveError
 from ddsnode.voter.lookup import Answer, Lookup
 from ddsnode.voter.results import Level, StoreResults, results_at
 from ddsnode.voter.table import ensure, table_path
@@ -64,6 +66,7 @@ class VoterSite:
     def __init__(self, node: Any) -> None:
         self.node = node
         self.results = StoreResults(node)
+        self.published = PublishedResults(node)
         self._lock = threading.Lock()
         self._checked = 0.0
         self._lookup: Lookup | None = None
@@ -217,6 +220,63 @@ class BallotPage(_VoterPage):
         return contest, {"contest": contest, "unit": params.get("unit", "")}
 
 
+@dataclass(frozen=True)
+class Published:
+    """The signed generation an election's results on the page come from."""
+
+    election: str
+    generation: int
+    generated: str
+    pointer: str  # URL of ``{election}/results/current``
+    manifest: str  # URL of the signed manifest
+
+
+class PublishedResults:
+    """A ResultsFeed over the current signed generation of each election (the snapshot
+    ``results.json`` its manifest lists, docs/election-night.md), when there is one."""
+
+    def __init__(self, node: Any) -> None:
+        self.node = node
+        self.archive = Archive.of(Path(node.settings.node_dir))
+
+    def published(self, election: str) -> Published | None:
+        """The election's current generation, or None before the first (or when the
+        election is not this node's)."""
+        if not election.startswith(self.node.base):
+            return None
+        try:
+            pointer = self.archive.pointer(election[len(self.node.base):])
+        except ArchiveError:
+            return None
+        if pointer is None:
+            return None
+        results = election + "/results/"
+        return Published(election, pointer.generation, pointer.generated,
+                         results + "current", results + pointer.manifest)
+
+    def elections(self) -> list[str]:
+        """The elections with a published generation."""
+        return [self.node.base + e for e in self.archive.elections()]
+
+    def results(self, election: str, since: int = 0) -> tuple[int, list[UnitResult]]:
+        """Every unit result of the current generation (``since``: a generation)."""
+        found = self.published(election)
+        if found is None or found.generation <= since:
+            return since, []
+        try:
+            data = json.loads(self.archive.read(election[len(self.node.base):],
+                                                f"g/{found.generation}/results.json"))
+            records = [UnitResult(
+                election, str(r["contest"]), str(r["unit"]), str(r["level"]),
+                tuple((str(sel), int(n)) for sel, n in r["counts"]), r.get("ballotsCast"),
+                r.get("blank"), r.get("invalid"), r.get("registered"),
+                int(r["stationsReported"]), int(r["stationsTotal"]), str(r["status"]),
+                str(r["asOf"])) for r in data["results"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return since, []  # the page falls back to the stored results
+        return found.generation, records
+
+
 class ResultsPage(_VoterPage):
     """``/explore/vote/results?unit=IRI``: results there and at every level above."""
 
@@ -236,16 +296,26 @@ class ResultsPage(_VoterPage):
         answer = lookup.by_unit(unit)
         units = [s["iri"] for s in answer.stations] + [i for i, _, _ in answer.levels]
         elections = sorted({b["election"] for b in answer.ballots})
-        levels = results_at(self.site.results, elections, units)
+        published = {e: p for e in elections
+                     if (p := self.site.published.published(e)) is not None}
+        # A signed generation when there is one (what readers and mirrors can check),
+        # else the results stored on the node.
+        levels = results_at(self.site.published, sorted(published), units) + \
+            results_at(self.site.results, [e for e in elections if e not in published], units)
         names = {s["iri"]: s["name"] for s in answer.stations} | \
             {i: n for i, n, _ in answer.levels}
         labels = _selection_labels(lookup, {r.contest for lv in levels for r in lv.results},
                                    lang)
-        data = {"unit": unit, "source": "store", "levels": [
+        data = {"unit": unit, "published": [p.__dict__ for p in published.values()],
+                "source": "generation" if published else "store", "levels": [
             {"unit": lv.unit, "name": names.get(lv.unit, lv.unit),
              "results": [_result_json(r) for r in lv.results]} for lv in levels]}
+        titles = {b["iri"]: b["title"] for b in answer.ballots}
+        elections_titles = {b["election"]: b["electionTitle"] for b in answer.ballots}
         return data, {"answer": answer, "levels": levels, "names": names, "labels": labels,
-                      "titles": {b["iri"]: b["title"] for b in answer.ballots}}
+                      "titles": titles, "published": list(published.values()),
+                      "election_titles": elections_titles,
+                      "stored": [e for e in elections if e not in published]}
 
 
 def _result_json(r: UnitResult) -> dict[str, Any]:
