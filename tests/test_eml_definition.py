@@ -159,3 +159,12 @@ def test_broken_definitions_write_nothing(tmp_path: Path, change: Any, message: 
     assert status == 2
     assert message in capsys.readouterr().err
     assert len(graph_of(tmp_path / "node")) == 0
+
+
+def test_too_many_regions_is_refused_whole(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    init_node(tmp_path / "node", base_url=BASE, extra={"elections_max_rows": 10})
+    status, _ = run_import(tmp_path / "node", DRENTHE.read_text(encoding="utf-8"))
+    assert status == 2
+    assert "elections_max_rows" in capsys.readouterr().err
+    assert len(graph_of(tmp_path / "node")) == 0

@@ -79,8 +79,10 @@ def _text(element: Element | None) -> str:
 class Mapper:
     """Maps one 510 count to documents."""
 
-    def __init__(self, naming: Naming, digest: str, file: str, status: str) -> None:
+    def __init__(self, naming: Naming, digest: str, file: str, status: str,
+                 max_items: int = 2_000_000) -> None:
         self.naming = naming
+        self.max_items = max_items  # elections_max_rows: regions of a 110a
         self.digest = digest
         self.file = file
         self.status = status

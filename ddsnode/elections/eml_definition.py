@@ -32,7 +32,6 @@ KR = "{http://www.kiesraad.nl/extensions}"
 #: Kiesraad region categories -> the unit-kind scheme (ontology/schemes/unit-kind.ttl).
 KINDS = {"GEMEENTE": "municipality", "KIESKRING": "electoral-district",
          "PROVINCIE": "province", "STEMBUREAU": "polling-place", "LAND": "country"}
-MAX_REGIONS = 100_000  # the Netherlands has ~340 municipalities and 20 kieskringen
 
 
 class DefinitionError(ValueError):
@@ -66,8 +65,9 @@ def definition_documents(mapper: Mapper, root: Element) -> list[Document]:
     regions = election.findall(f"{KR}ElectionTree/{KR}Region")
     if not regions:
         raise DefinitionError(f"{name}: no kr:ElectionTree/kr:Region")
-    if len(regions) > MAX_REGIONS:
-        raise DefinitionError(f"{name}: more than {MAX_REGIONS:,} regions")
+    if len(regions) > mapper.max_items:  # the Netherlands: ~340 municipalities, 20 kieskringen
+        raise DefinitionError(f"{name}: more than elections_max_rows ({mapper.max_items:,}) "
+                              "regions")
 
     units: dict[str, Document] = {}
     parents: dict[str, str] = {}

@@ -73,7 +73,8 @@ def import_eml(settings: Settings, node_dir: Path, path: Path, *, slug: str | No
     slug = slug or source.slug("eml")
     node = Node.open(settings)
     try:
-        mapper = eml.Mapper(Naming(node.base, slug), source.digest, source.name, status)
+        mapper = eml.Mapper(Naming(node.base, slug), source.digest, source.name, status,
+                            settings.elections_max_rows)
         root = eml.parse(source.data, source.name)
         docs = mapper.documents(root)
         report = ElectionImportReport(str(path), source.digest, findings=mapper.findings,
