@@ -232,6 +232,18 @@ def test_processes_have_their_own_dataset(node: LocalNode) -> None:
     assert all(not r["iri"].startswith(node.url("elections/")) for r in rows)
 
 
+def test_catalogue_in_rdf_xml_for_harvesters(node: LocalNode) -> None:
+    """RDF/XML (ckanext-dcat's default format): the same graph, just as valid."""
+    with node.client() as http:
+        r = http.get("/catalog", headers={"Accept": "application/rdf+xml"})
+        forced = http.get("/catalog", params={"format": "rdfxml"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/rdf+xml"
+    assert forced.content == r.content
+    graph = rdflib.Graph().parse(data=r.content, format="xml")
+    assert len(graph) == len(catalog_graph(node))
+    assert check(graph, SHARED_DCAT_AP) == []
+
+
 def test_catalogue_in_json_ld_and_html(node: LocalNode) -> None:
     """The same catalogue as JSON-LD; a page in French and in English for people."""
     with node.client() as http:

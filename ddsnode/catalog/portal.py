@@ -26,12 +26,15 @@ import rdflib
 from ddsnode.catalog import build as builds
 from ddsnode.catalog.build import Build
 from ddsnode.catalog.graph import CatalogGraph, page_count
-from ddsnode.ldp import representation
+from ddsnode.ldp import conneg, representation
 from ddsnode.ldp.node import Node
 from ddsnode.lru import LRU
 from ddsnode.store.base import Representation
 
 log = logging.getLogger(__name__)
+RDF_XML = "application/rdf+xml"
+#: What /catalog offers: the node's RDF media types, then RDF/XML for harvesters.
+OFFERS: tuple[str, ...] = (*conneg.RDF_OFFERS, RDF_XML)
 POINTER_CHECK_SECONDS = 1.0  # how often a reader looks whether another process switched
 
 
@@ -85,10 +88,15 @@ class Portal:
 
     def rendered(self, build: Build, page: int, offer: str) -> Representation:
         """Page ``page`` of the catalogue as ``offer`` (an RDF media type)."""
-        return self._renderings.get_or_make(
-            (build.id, page, offer),
-            lambda: representation.render(self.graph(build, page),
-                                          self.settings.base_url + "catalog", offer))
+        def make() -> Representation:
+            graph = self.graph(build, page)
+            if offer == RDF_XML:
+                # RDF/XML: what harvesters assume when they do not say (ckanext-dcat's
+                # default rdf_format, many national portals).
+                return representation.make(offer, graph.serialize(format="xml",
+                                                                  encoding="utf-8"))
+            return representation.render(graph, self.settings.base_url + "catalog", offer)
+        return self._renderings.get_or_make((build.id, page, offer), make)
 
     # --- building ----------------------------------------------------------------------
 

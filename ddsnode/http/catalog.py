@@ -1,7 +1,7 @@
 """The open-data portal's endpoints: ``/catalog`` and ``/catalog/files`` (docs/catalog.md).
 
 ``/catalog`` is the DCAT-AP catalogue, negotiated like a resource (Turtle by default,
-JSON-LD, N-Triples) or, for a browser, the explorer's page in the reader's language;
+JSON-LD, N-Triples, and RDF/XML for harvesters) or, for a browser, the explorer's page in the reader's language;
 ``?page=n`` pages it. ``/catalog/files?name=…`` serves one file of the current build
 from disk in chunks (bounded memory whatever its size), with a strong ETag (its
 SHA-256, RFC 9110 8.8.3), ``Content-Length`` and single byte ranges (RFC 9110 14).
@@ -18,7 +18,7 @@ import anyio.to_thread
 from ddsnode import paths
 from ddsnode.catalog.build import Build
 from ddsnode.catalog.messages import message
-from ddsnode.catalog.portal import Portal
+from ddsnode.catalog.portal import OFFERS, RDF_XML, Portal
 from ddsnode.catalog.terms import CSV, CSVW_METADATA
 from ddsnode.catalog.view import page_view
 from ddsnode.explorer.web.routes import site_of
@@ -32,7 +32,8 @@ from ddsnode.problem import BadRequest, NotAcceptable, NotFound, Problem, Unavai
 CHUNK = 64 * 1024
 MAX_QUERY = 1024  # bytes of query string these endpoints read
 RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
-FORMATS = {"turtle": conneg.TURTLE, "jsonld": conneg.JSONLD, "ntriples": conneg.NTRIPLES}
+FORMATS = {"turtle": conneg.TURTLE, "jsonld": conneg.JSONLD, "ntriples": conneg.NTRIPLES,
+           "rdfxml": RDF_XML}
 
 
 class RangeNotSatisfiable(Problem):
@@ -81,9 +82,9 @@ class CatalogEndpoint(FixedMethodsEndpoint):
         page = int(raw)
         # ?format= names a media type for links a browser follows (it sends text/html).
         named = FORMATS.get(params.get("format", ""))
-        offer = named or conneg.negotiate(headers.get("accept"))
+        offer = named or conneg.negotiate(headers.get("accept"), OFFERS)
         if offer is None:
-            raise NotAcceptable("Available: " + ", ".join(conneg.RDF_OFFERS))
+            raise NotAcceptable("Available: " + ", ".join(OFFERS))
         build = await anyio.to_thread.run_sync(_current, self.portal)
         pages = self.portal.pages(build)
         if page > pages:
@@ -99,7 +100,7 @@ class CatalogEndpoint(FixedMethodsEndpoint):
             await send({"type": "http.response.start", "status": 304, "headers": out})
             await send({"type": "http.response.body", "body": b""})
             return
-        out.append((b"content-type", conneg.CONTENT_TYPES[offer].encode()))
+        out.append((b"content-type", conneg.CONTENT_TYPES.get(offer, offer).encode()))
         await send_response(send, 200, out, rep.body, head=method == "HEAD")
 
     async def _page(self, scope: Scope, send: Send, method: str, headers: dict[str, str],
