@@ -122,7 +122,8 @@ def test_a_rehearsal_is_signed_with_the_test_key_and_labelled(tmp_path: Path) ->
         verify(jws, keys_of(jwks, production=True))
 
 
-def test_a_production_node_refuses_to_publish_a_rehearsal(tmp_path: Path) -> None:
+def test_a_production_node_refuses_to_publish_a_rehearsal(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     settings = {"publication_elections": "*", "publication_interval_seconds": 0.2,
                 "publication_rehearsal": "*", "publication_production": True}
     with local_node(tmp_path, settings=settings) as node, reader(node) as http:
@@ -133,3 +134,5 @@ def test_a_production_node_refuses_to_publish_a_rehearsal(tmp_path: Path) -> Non
         keys = http.get("/.well-known/jwks.json").json()["keys"]
     assert len(keys) == 1 and "rehearsal" not in keys[0]
     assert not (tmp_path / "node" / "publication-rehearsal-key.pem").exists()
+    refusals = [r for r in caplog.records if "not published" in r.getMessage()]
+    assert len(refusals) == 1 and "production" in refusals[0].getMessage()

@@ -59,6 +59,7 @@ class Publisher:
         self.facts = facts
         self.on_publish = on_publish
         self._states: dict[str, _State] = {}
+        self._refused: set[str] = set()
         # One thread: generations of one node are built one at a time, and close()
         # waits for the one being written (the store must outlive its readers).
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="publication")
@@ -97,7 +98,9 @@ class Publisher:
             try:
                 generation = self._tick(election, force)
             except RehearsalRefused as refused:
-                log.error("%s: not published: %s", election, refused)
+                if election not in self._refused:  # once, not at every tick of the night
+                    log.error("%s: not published: %s", election, refused)
+                    self._refused.add(election)
                 continue
             if generation is not None:
                 built.append(generation)
