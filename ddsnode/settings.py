@@ -283,40 +283,6 @@ SETTINGS: tuple[Setting, ...] = (
             "E-mail address of the contact point the catalogue gives for every dataset"),
     Setting("catalog_spatial", "",
             "IRI of the area the node's data covers (dct:spatial), e.g. a NUTS or GeoNames IRI"),
-    # Election night: publication (docs/election-night.md)
-    Setting("publication_elections", "",
-            "Elections whose results this node publishes as signed generations: `*` (every "
-            "election in `elections/`) or comma-separated paths (`elections/municipal-2026`); "
-            "empty: none"),
-    Setting("publication_interval_seconds", 10.0,
-            "Least time between two generations of one election's results (P)"),
-    Setting("publication_rehearsal", "",
-            "Elections published as a rehearsal, signed with the test key: `*` or "
-            "comma-separated election paths"),
-    Setting("publication_production", False,
-            "Production: never sign, list or mirror anything signed with a rehearsal key"),
-    Setting("publication_cache_mb", 64,
-            "Memory for generation files served from memory (LRU of recent generations)"),
-    Setting("publication_changes_max_generations", 10_000,
-            "Most generations one `results/changes?since=` answer spans (400 above: read the "
-            "snapshot)"),
-    Setting("publication_follow", "",
-            "Mirror: comma-separated election URLs of publishing nodes to follow and re-serve"),
-    Setting("publication_follow_jwks", "",
-            "Mirror: file of the origin's JWKS to trust (empty: pinned on first use)"),
-    Setting("publication_mirror_poll_seconds", 2.0,
-            "Mirror: seconds between two reads of each origin's pointer"),
-    Setting("publication_mirror_max_manifest_bytes", 8 * 1024 * 1024,
-            "Mirror: largest manifest (or pointer, or JWKS) read from an origin"),
-    Setting("publication_mirror_max_file_bytes", 64 * 1024 * 1024,
-            "Mirror: largest generation file read from an origin"),
-    Setting("publication_mirror_max_generation_bytes", 1024 * 1024 * 1024,
-            "Mirror: most bytes one generation's files may add up to"),
-    Setting("publication_mirror_timeout_seconds", 30.0,
-            "Mirror: seconds one fetch from an origin may take, body included"),
-    Setting("publication_mirror_max_catchup", 10_000,
-            "Mirror: most manifests checked in one poll to chain back to the last verified "
-            "generation (more behind: refused)"),
     Setting("cors_origins", "*", "Origins allowed to read cross-origin (comma-separated, or *)"),
     Setting("log_level", "info", "Log level of the server"),
 )
