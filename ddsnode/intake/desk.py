@@ -149,13 +149,14 @@ class Desk:
     def geography(self) -> Geography:
         """The geography, read again when places or elections changed since."""
         self._start()
-        stamp = self._places_stamp()
-        stale = stamp != self._stamp or (None in stamp and time.monotonic() - self._checked
-                                         > GEOGRAPHY_RECHECK)
-        if stale:
-            self._stamp, self._checked = stamp, time.monotonic()
-            self.totals.rebase(load_geography(self.node.store, self.node.base))
-        return self.totals.geography
+        with self._lock:
+            stamp = self._places_stamp()
+            stale = stamp != self._stamp or (None in stamp and time.monotonic() - self._checked
+                                             > GEOGRAPHY_RECHECK)
+            if stale:
+                self._stamp, self._checked = stamp, time.monotonic()
+                self.totals.rebase(load_geography(self.node.store, self.node.base))
+            return self.totals.geography
 
     # --- the feed (elections.reporting.ResultsFeed) ----------------------------------
 
@@ -201,8 +202,8 @@ class Desk:
             if sub.evidence and not self.evidence.has(sub.evidence):
                 raise Unprocessable(f"No evidence with SHA-256 {sub.evidence[:64]} is stored: "
                                     "upload it first (POST /intake/evidence)")
+            tally = self._read(sub)  # parsing and checks run in parallel; decisions do not
             with self._lock:
-                tally = self._read(sub)
                 return self._decide(sub, tally, digest)
         except Problem as problem:
             if not isinstance(problem, _Logged):
@@ -295,7 +296,8 @@ class Desk:
             raise Conflict("This station's tally for this contest is already counted "
                            f"(event {current[0]}); a different one is a correction: send "
                            "it with a Correction-Reason", extra={"current": current[0]})
-        election = self.totals.geography.contests[tally.contest].election
+        contest = self.totals.geography.contests.get(tally.contest)  # gone since _read: ""
+        election = contest.election if contest is not None else ""
         if not ("*" in self.double_entry or
                 election.removeprefix(self.node.base) in self.double_entry):
             details["sequence"] = 1
