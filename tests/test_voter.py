@@ -244,3 +244,29 @@ def test_results_come_from_the_signed_generation(tmp_path: Path) -> None:
             page = http.get(VOTE + "/results", params={"unit": unit, "lang": "fr"})
             assert f"génération publiée n° {current['generation']}" in page.text
             assert "le manifeste signé" in page.text
+
+
+def test_a_point_is_answered_for_the_unit_enclosing_it(tmp_path: Path) -> None:
+    """With outlines, a point of secteur 1 gets secteur 1's stations even where bureau 201
+    (secteur 2) is nearer: the nearest station among those serving the enclosing unit."""
+    outline = {"rivemont-secteur-1": "POLYGON((4.80 45.75, 4.86 45.75, 4.86 45.772, "
+                                     "4.80 45.772, 4.80 45.75))",
+               "rivemont-secteur-2": "POLYGON((4.80 45.772, 4.86 45.772, 4.86 45.79, "
+                                     "4.80 45.79, 4.80 45.772))"}
+    with local_node(tmp_path, settings={"voter_grid_degrees": 0.0005,
+                                        "voter_refresh_seconds": 0}) as node:
+        with node.client() as http:
+            for path in sorted(glob.glob(str(resources.examples_dir() / "e-*.jsonld"))):
+                iri, body = node.example(Path(path).stem)
+                doc = json.loads(body)
+                name = iri.rsplit("/", 1)[-1]
+                if name in outline:
+                    doc["wkt"] = outline[name]
+                assert http.put(iri, content=json.dumps(doc), headers={
+                    "Content-Type": "application/ld+json", **node.auth()}).status_code == 201
+            inside_1 = vote(http, lat="45.7712", long="4.827").json()
+            inside_2 = vote(http, lat="45.7725", long="4.827").json()
+    assert inside_1["unit"]["id"] == node.url("places/rivemont-secteur-1")
+    assert inside_1["stations"][0]["name"].startswith("Bureau 101")  # 201 is nearer
+    assert inside_2["unit"]["id"] == node.url("places/rivemont-secteur-2")
+    assert inside_2["stations"][0]["name"].startswith("Bureau 201")

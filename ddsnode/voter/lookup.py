@@ -19,6 +19,7 @@ from typing import Any
 
 from ddsnode.problem import BadRequest, NotFound
 from ddsnode.voter.address import Address, parse, postcode_key
+from ddsnode.voter.grid import Shape, distance
 
 __all__ = ["Answer", "Choice", "Lookup"]
 
@@ -79,7 +80,7 @@ class Lookup:
         self.max_choices = max_choices
         self.max_query_chars = max_query_chars
         self._local = threading.local()
-        self._grid: tuple[float, int, int, float, float] | None = None
+        self._grid: Shape | None = None
         # A unit's answer, once read: a table has a few thousand units and a million
         # addresses, so most lookups end on an answer already made. One Lookup serves one
         # table file (a rebuild makes a new Lookup), so the cache never outlives its data.
@@ -176,27 +177,30 @@ class Lookup:
                       more_choices=len(rows) > self.max_choices)
 
     def by_point(self, lat: float, long: float) -> Answer:
-        """The unit served by the station nearest to (lat, long), that station first."""
-        grid = self._grid_shape()
-        if grid is None:
+        """The unit enclosing (lat, long) when outlines say (else the one served by the
+        nearest station), with the nearest of its stations first."""
+        shape = self._grid_shape()
+        if shape is None:
             raise NotFound("This node's stations have no coordinates to search by point")
-        size, rows, cols, south, west = grid
-        r, c = int((lat - south) / size), int((long - west) / size)
-        if not (0 <= r < rows and 0 <= c < cols):
+        r = int((lat - shape.south) / shape.size)
+        c = int((long - shape.west) / shape.size)
+        if not (0 <= r < shape.rows and 0 <= c < shape.cols):
             raise NotFound("This point is outside the area of this node's polling stations")
-        row = self._db().execute("SELECT stations FROM grid WHERE cell = ?",
-                                 (r * cols + c,)).fetchone()
-        candidates = json.loads(row[0]) if row else []
-        found = self._db().execute(
+        db = self._db()
+        row = db.execute("SELECT unit, stations FROM grid WHERE cell = ?",
+                         (r * shape.cols + c,)).fetchone()
+        candidates = json.loads(row[1]) if row else []
+        found = db.execute(
             f"SELECT id, lat, long FROM stations WHERE id IN "
             f"({','.join('?' * len(candidates))})", candidates).fetchall() if candidates \
             else []
         if not found:
             raise NotFound("No polling station near this point")
-        nearest = min(found, key=lambda s: _distance(lat, long, s[1], s[2]))
-        unit = self._db().execute("SELECT unit FROM serves WHERE station = ? ORDER BY unit "
-                                  "LIMIT 1", (nearest[0],)).fetchone()
-        return self.by_unit(unit[0], first=int(nearest[0]))
+        nearest = min(found, key=lambda s: distance(lat, long, s[1], s[2]))
+        unit = row[0] if row and row[0] else db.execute(
+            "SELECT unit FROM serves WHERE station = ? ORDER BY unit LIMIT 1",
+            (nearest[0],)).fetchone()[0]
+        return self.by_unit(unit, first=int(nearest[0]))
 
     def by_unit(self, unit: str, *, postcode: str = "", first: int = 0) -> Answer:
         """The stations and ballots of the voters of ``unit``: station ``first`` first,
@@ -247,16 +251,12 @@ class Lookup:
             raise NotFound("No such contest on this node's ballots")
         return dict(json.loads(row[0]))
 
-    def _grid_shape(self) -> tuple[float, int, int, float, float] | None:
+    def _grid_shape(self) -> Shape | None:
         if self._grid is None:
-            db = self._db()
-            size = db.execute("SELECT value FROM meta WHERE key = 'grid'").fetchone()
-            shape = db.execute("SELECT stations FROM grid WHERE cell = -1").fetchone()
-            origin = db.execute("SELECT stations FROM grid WHERE cell = -2").fetchone()
-            if size is None or shape is None or origin is None:
+            row = self._db().execute("SELECT value FROM meta WHERE key = 'grid'").fetchone()
+            if row is None:
                 return None
-            (rows, cols), (south, west) = json.loads(shape[0]), json.loads(origin[0])
-            self._grid = (float(size[0]), rows, cols, south / 1e7, west / 1e7)
+            self._grid = Shape(**json.loads(row[0]))
         return self._grid
 
 
@@ -268,8 +268,3 @@ def _coordinate(text: str, bound: float, name: str) -> float:
     if not math.isfinite(value) or abs(value) > bound:
         raise BadRequest(f"{name} must be between -{bound:g} and {bound:g}")
     return value
-
-
-def _distance(lat1: float, long1: float, lat2: float, long2: float) -> float:
-    x = (long2 - long1) * math.cos(math.radians((lat1 + lat2) / 2))
-    return math.hypot(x, lat2 - lat1)

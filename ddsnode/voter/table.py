@@ -9,10 +9,9 @@ so that a request is a few indexed lookups and no geometry: the table maps
   (``postcodes``): one unit, one answer; several, an address picker;
 - each unit to the unit whose stations serve it (``units.served_by``: itself, or the
   nearest unit above it that has stations, e.g. a county of vote centres);
-- each cell of a grid (``voter_grid_degrees``) to the stations that may be nearest to
-  any point of the cell (``grid``): a station is a candidate when its distance to the
-  cell's centre is at most the smallest such distance plus the cell's diameter, so the
-  nearest station to any point of the cell is among them;
+- each cell of a grid (``voter_grid_degrees``) to the unit enclosing it, when units have
+  outlines, and the stations that may be nearest to any point of the cell among those
+  serving that unit (``grid``, :mod:`.grid`);
 - each unit to the contests on its voters' ballot (``ballots``), and each contest to
   its candidates and parties (``contests``, JSON).
 
@@ -25,10 +24,9 @@ old table or the new one, never half of one.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ from ddsnode.elections.model import ElectionModel
 from ddsnode.ldp.access import PUBLIC, ReadRule
 from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
+from ddsnode.voter import grid
 from ddsnode.voter.address import postcode_key, street_key
 from ddsnode.voter.places import Places, Station, read_places
 
@@ -54,7 +53,7 @@ CREATE TABLE segments (street TEXT NOT NULL, postcode TEXT NOT NULL, lo INTEGER 
 CREATE INDEX segments_street ON segments (street, lo);
 CREATE TABLE postcodes (postcode TEXT NOT NULL, unit TEXT NOT NULL, label TEXT NOT NULL,
                         PRIMARY KEY (postcode, unit, label));
-CREATE TABLE grid (cell INTEGER PRIMARY KEY, stations TEXT NOT NULL);
+CREATE TABLE grid (cell INTEGER PRIMARY KEY, unit TEXT, stations TEXT NOT NULL);
 CREATE TABLE ballots (unit TEXT NOT NULL, contest TEXT NOT NULL, position INTEGER NOT NULL,
                       PRIMARY KEY (unit, contest));
 CREATE TABLE contests (iri TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -172,35 +171,6 @@ def _contest_rows(model: ElectionModel) -> list[tuple[str, str, str | None]]:
     return rows
 
 
-def _distance(lat1: float, long1: float, lat2: float, long2: float) -> float:
-    """Equirectangular distance in degrees of latitude: exact enough within a city."""
-    x = (long2 - long1) * math.cos(math.radians((lat1 + lat2) / 2))
-    return math.hypot(x, lat2 - lat1)
-
-
-def grid_cells(stations: list[tuple[int, float, float]], size: float,
-               most: int) -> dict[int, list[int]]:
-    """cell -> candidate station ids, over the stations' bounding box plus one cell."""
-    if not stations:
-        return {}
-    lats = [s[1] for s in stations]
-    longs = [s[2] for s in stations]
-    south, west = min(lats) - size, min(longs) - size
-    rows = int((max(lats) + size - south) / size) + 1
-    cols = int((max(longs) + size - west) / size) + 1
-    if rows * cols > most:
-        return {}  # too wide an area for this cell size: points are refused (docs/voter.md)
-    radius = size * math.sqrt(2)  # a cell's diameter, in degrees, at worst
-    out: dict[int, list[int]] = {}
-    for r in range(rows):
-        for c in range(cols):
-            lat, long = south + (r + 0.5) * size, west + (c + 0.5) * size
-            dists = [(_distance(lat, long, s[1], s[2]), s[0]) for s in stations]
-            nearest = min(d for d, _ in dists)
-            out[r * cols + c] = sorted(i for d, i in dists if d <= nearest + radius)
-    return out | {-1: [rows, cols], -2: [int(south * 1e7), int(west * 1e7)]}
-
-
 def _station_data(s: Station) -> str:
     return json.dumps({"iri": s.iri, "name": s.name, "address": s.address, "city": s.city,
                        "postcode": s.postcode, "lat": s.lat, "long": s.long, "hours": s.hours,
@@ -252,10 +222,15 @@ def build(node: Node) -> BuildSummary:
         db.executemany("INSERT INTO postcodes VALUES (?, ?, ?)", sorted(pairs))
         coords = [(number, st.lat, st.long) for number, st in numbered
                   if st.lat is not None and st.long is not None]
-        cells = grid_cells(coords, float(settings.voter_grid_degrees),
-                           int(settings.voter_max_grid_cells))
-        db.executemany("INSERT INTO grid VALUES (?, ?)",
-                       [(k, json.dumps(v)) for k, v in cells.items()])
+        serving: dict[str, set[int]] = {}
+        for unit in places.geometry:
+            holder = served.get(unit)
+            serving[unit] = {number for u, number in serves if u == holder}
+        shape, cells = grid.cells(coords, float(settings.voter_grid_degrees),
+                                  int(settings.voter_max_grid_cells),
+                                  grid.outlines(places.geometry), serving)
+        db.executemany("INSERT INTO grid VALUES (?, ?, ?)",
+                       [(k, unit, json.dumps(ids)) for k, (unit, ids) in cells.items()])
         contests = 0
         by_district: dict[str, list[str]] = {}
         for model in places.elections:
@@ -272,14 +247,14 @@ def build(node: Node) -> BuildSummary:
                     rows.append((unit, contest, position))
                     position += 1
         db.executemany("INSERT OR IGNORE INTO ballots VALUES (?, ?, ?)", rows)
-        db.executemany("INSERT INTO meta VALUES (?, ?)", [("stamp", mark), ("grid", str(
-            float(settings.voter_grid_degrees)))])
+        db.executemany("INSERT INTO meta VALUES (?, ?)", [("stamp", mark)] + (
+            [("grid", json.dumps(asdict(shape)))] if shape is not None else []))
         db.commit()
     finally:
         db.close()
     os.replace(part, target)
     return BuildSummary(target, len(places.stations), len(places.units), len(segments),
-                        len({p for p, _, _ in pairs}), max(len(cells) - 2, 0), contests)
+                        len({p for p, _, _ in pairs}), len(cells), contests)
 
 
 def _segment_label(g: dict[str, Any]) -> str:
