@@ -53,6 +53,17 @@ def read_popolo(data: bytes, name: str, max_items: int) -> dict[str, list[Json]]
     except (ValueError, RecursionError) as e:
         raise PopoloError(f"{name}: not JSON ({str(e)[:200]})") from None
     collection = _Collection(name, max_items)
+    try:
+        _collect(collection, parsed, name)
+    except RecursionError:  # objects embedded in objects deeper than Python recurses
+        raise PopoloError(f"{name}: objects embedded too deeply") from None
+    if not any(collection.items.values()):
+        raise PopoloError(f"{name}: no Popolo person, organization, membership or area")
+    return {**collection.items, "skipped": [{"name": s} for s in collection.skipped]}
+
+
+def _collect(collection: _Collection, parsed: Any, name: str) -> None:
+    """Every object of ``parsed`` into ``collection``, by kind."""
     # A collection has lists of persons ...; an object with an id is one Popolo object
     # (a person embedding its "memberships", say).
     if isinstance(parsed, dict) and "id" not in parsed and any(
@@ -67,9 +78,6 @@ def read_popolo(data: bytes, name: str, max_items: int) -> dict[str, list[Json]]
             collection.add(_kind(item), item, {})
     else:
         raise PopoloError(f"{name}: a Popolo file is a JSON object or a list of objects")
-    if not any(collection.items.values()):
-        raise PopoloError(f"{name}: no Popolo person, organization, membership or area")
-    return {**collection.items, "skipped": [{"name": s} for s in collection.skipped]}
 
 
 def _objects(value: Any, name: str, where: str) -> list[Json]:
