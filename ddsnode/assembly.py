@@ -54,6 +54,7 @@ class Assembly:
     async def stop(self) -> None:
         """Stop the loops, close the outbound client, finish queued writes, close the store."""
         await self.federation.stop()
+        self.federation.db.close()  # on PostgreSQL: every thread's connection (issue 16)
         if self.publication is not None:
             await self.publication.stop()
         if self.catalog is not None:

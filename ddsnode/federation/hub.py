@@ -25,12 +25,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 from ddsnode.federation.cache import PeerCache
 from ddsnode.federation.counting import Counting
-from ddsnode.federation.database import FederationDB
+from ddsnode.federation.database import open_databases
 from ddsnode.federation.feed import AS_CONTEXT, ChangeFeed
 from ddsnode.federation.inbox import Inbox
 from ddsnode.federation.outbox import Outbox
@@ -74,9 +73,10 @@ class Federation:
         self.node = node
         self.base: str = node.base
         self.origin = normalise_origin(self.base)
-        node_dir = Path(node.settings.node_dir)
-        self.db = FederationDB(node_dir)
-        self.peers = PeerRegistry(self.db)
+        # The shared tables, and the peer cache's: one file, or on PostgreSQL the database
+        # and this machine's file (federation/database.py).
+        self.db, self.cache_db = open_databases(node.settings)
+        self.peers = PeerRegistry(self.db, cache_db=self.cache_db)
         self.keyid = key_id(self.base)
         key = node_key(node.settings, node.store)  # shared by every machine on PostgreSQL
         self.public_key_pem = public_key_pem(key)
@@ -87,7 +87,7 @@ class Federation:
             max_bytes=int(settings.peer_max_document_bytes), total_timeout=timeout,
             read_timeout=min(10.0, timeout), connect_timeout=min(5.0, timeout))
         self.max_document_bytes = int(settings.peer_max_document_bytes)
-        self.cache = PeerCache(self.db, self.client, node.containers,
+        self.cache = PeerCache(self.cache_db, self.client, node.containers,
                                engine=settings.validation_engine,
                                max_entries=int(settings.peer_cache_max_entries),
                                max_per_peer=int(settings.peer_cache_max_per_peer),

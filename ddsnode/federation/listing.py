@@ -19,7 +19,7 @@ from typing import Any
 import rdflib
 
 from ddsnode.federation.cache import listed
-from ddsnode.federation.database import FederationDB
+from ddsnode.federation.database import FederationDB, cache_database
 from ddsnode.federation.peers import PeerRegistry
 from ddsnode.federation.reactions import COUNT_TERMS
 from ddsnode.ldp import representation
@@ -45,7 +45,7 @@ class Member:
 def _cache_page(db: FederationDB, container: str, filters: Filters, after: int | None,
                 limit: int) -> list[tuple[int, Member]]:
     """Cached members (the cache's rows), each labelled with its peer's base IRI."""
-    entries = listed(db, container, filters, after, limit)
+    entries = listed(cache_database(db), container, filters, after, limit)  # this machine's
     bases = PeerRegistry(db).bases() if entries else {}
     return [(e.seq, Member(e.iri, e.types, e.title, e.states, bases.get(e.origin, ""),
                            e.summary)) for e in entries]

@@ -107,8 +107,9 @@ _COLUMNS = ("origin, base, name, keyid, key_pem, inbox, feed, containers, cursor
 class PeerRegistry:
     """Peers and followers in ``federation.db``; readable and writable from any process."""
 
-    def __init__(self, db: FederationDB) -> None:
+    def __init__(self, db: FederationDB, *, cache_db: FederationDB | None = None) -> None:
         self.db = db
+        self.cache_db = db if cache_db is None else cache_db  # apart on PostgreSQL
 
     def origins(self) -> frozenset[str]:
         """Origins of configured peers: the outbound client's ``allowed_origins``."""
@@ -167,8 +168,14 @@ class PeerRegistry:
         with self.db.connect() as db:
             gone = db.execute("DELETE FROM peers WHERE origin = ?", (origin,)).rowcount
             db.execute("DELETE FROM followers WHERE origin = ?", (origin,))
-            forget_origin(db, origin)
+            if self.cache_db is self.db:
+                forget_origin(db, origin)
             abandon_host(db, origin, "peer removed")
+        if self.cache_db is not self.db:
+            # PostgreSQL: this machine's cache, after the shared rows (federation/database.py);
+            # other machines' copies are no longer listed (the peer is gone) and expire.
+            with self.cache_db.connect() as db:
+                forget_origin(db, origin)
         return bool(gone)
 
     def set_cursor(self, origin: str, cursor: int, *, error: str = "") -> None:

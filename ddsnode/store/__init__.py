@@ -14,7 +14,11 @@ See ``docs/storage.md``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from ddsnode.settings import Settings
 from ddsnode.store.base import (
@@ -70,10 +74,28 @@ def open_state(settings: Settings, store: Store | None = None) -> NodeState:
             return PostgresqlState(store._connection)
         if not settings.database_url:
             raise ValueError("store = postgresql needs database_url (DDS_DATABASE_URL)")
-        own = PostgresqlStore(settings.database_url, pool_size=2,
-                              connect_timeout=float(settings.database_connect_timeout))
-        return PostgresqlState(own._connection, on_close=own.close)
+        # No pool of its own: a command (``ddsnode token create``) makes a few calls,
+        # and a caller that never closes the state leaves no connection open.
+        timeout = float(settings.database_connect_timeout)
+        PostgresqlStore(settings.database_url, pool_size=1, connect_timeout=timeout).close()
+        return PostgresqlState(partial(each_time, settings.database_url, timeout))
     if settings.node_dir is None:
         raise ValueError("the node state needs a node directory (or store = postgresql)")
     from ddsnode.store.state import SqliteState
     return SqliteState(Path(settings.node_dir))
+
+
+@contextmanager
+def each_time(url: str, timeout: float) -> Iterator[Any]:
+    """A connection for one call, closed after it (an unreachable database: 503)."""
+    from ddsnode.problem import Unavailable
+    from ddsnode.store.postgresql import database_errors
+    from ddsnode.store.postgresql_schema import connect
+    try:
+        conn = connect(url, connect_timeout=timeout)
+    except database_errors() as e:
+        raise Unavailable(f"the database is unreachable ({type(e).__name__}); retry") from None
+    try:
+        yield conn
+    finally:
+        conn.close()
