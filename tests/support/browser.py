@@ -262,8 +262,12 @@ def screenshot(page: Any, name: str) -> list[Path]:
         page.set_viewport_size(size)
         path = SCREENSHOTS / f"{name}-{label}.png"
         height = min(page.evaluate("document.documentElement.scrollHeight"), MAX_HEIGHT)
-        page.screenshot(path=str(path), full_page=True,
+        # written beside, then renamed: two xdist workers shooting the same page name
+        # leave one whole PNG, never a torn one
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        page.screenshot(path=str(partial), type="png", full_page=True,
                         clip={"x": 0, "y": 0, "width": size["width"], "height": height})
+        os.replace(partial, path)
         written.append(path)
     page.set_viewport_size(before)
     return written
