@@ -26,6 +26,8 @@ import numpy.typing as npt
 
 COMPACT_AT = 4096  # pending ids of one posting before it is folded into its array
 FRESH_AT = 20_000  # docs added since the load before the table is read again
+# A posting that is no facet: the docs with coordinates (the map's), kept like the others.
+GEO = ("geo", "")
 Ids = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
@@ -105,6 +107,12 @@ class FacetTable:
             ids = np.fromstring(joined, dtype=np.int64, sep=",")
             ids.sort()
             self.postings[(facet, value)] = Posting(ids)
+        joined = conn.execute("SELECT group_concat(id) FROM docs WHERE lat IS NOT NULL "
+                              "AND long IS NOT NULL").fetchone()[0]
+        located = np.fromstring(joined, dtype=np.int64, sep=",") if joined else \
+            np.empty(0, dtype=np.int64)
+        located.sort()
+        self.postings[GEO] = Posting(located)
         row = conn.execute("SELECT max(id) FROM docs").fetchone()
         self.max_id = int(row[0] or 0)
         keys: list[str] = []

@@ -19,7 +19,7 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -123,6 +123,11 @@ def _safe_link(link: str) -> str | None:
     return link if urlsplit(link).scheme in ("http", "https") else None
 
 
+def _local_link(link: str) -> str | None:
+    """A path on this node (``/explore?…``), never another host (``//…``)."""
+    return link if link.startswith("/") and not link.startswith("//") else _safe_link(link)
+
+
 def _rings(wkt: str, limit: int) -> tuple[list[list[tuple[float, float]]], bool, int]:
     """(rings, closed, vertices) of a WKT geometry; nothing for what cannot be read."""
     kind = WKT_KIND.match(wkt)
@@ -154,8 +159,15 @@ def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
 
 def render_map(points: Sequence[MapPoint], bbox: Bbox | None = None, *, width: int = 640,
                height: int = 400, lang: str = "en", outlines: Sequence[Outline] = (),
-               list_href: str = "") -> str:
-    """The SVG markup of a map of ``points`` in ``bbox`` (fitted to the points if None)."""
+               list_href: str = "", group_link: Callable[[Bbox], str] | None = None,
+               words: Mapping[str, str] | None = None) -> str:
+    """The SVG markup of a map of ``points`` in ``bbox`` (fitted to the points if None).
+    With ``group_link``, a cluster links to the page of its area (a bounding box): the
+    map filters by place without a script. ``words`` replace the directory's texts
+    (``map_title``, ``map_desc``, ``map_group``, ``map_list_link``) for other maps."""
+
+    def say(key: str) -> str:
+        return (words or {}).get(key) or message(key, lang)
     box = bbox or bbox_of(points)
     groups = cluster_points(points, box, width, height)
     svg = ET.Element("svg", {"xmlns": SVG_NS, "width": str(width), "height": str(height),
@@ -164,9 +176,9 @@ def render_map(points: Sequence[MapPoint], bbox: Bbox | None = None, *, width: i
                              # nested-interactive; WAI-ARIA 1.2 "Children Presentational")
                              "viewBox": f"0 0 {width} {height}", "role": "group",
                              "class": "dds-map", "aria-labelledby": "dds-map-title dds-map-desc"})
-    _text(svg, "title", message("map_title", lang), id="dds-map-title")
+    _text(svg, "title", say("map_title"), id="dds-map-title")
     shown = sum(len(g.points) for g in groups)
-    _text(svg, "desc", message("map_desc", lang).format(points=shown, groups=len(groups)),
+    _text(svg, "desc", say("map_desc").format(points=shown, groups=len(groups)),
           id="dds-map-desc")
     ET.SubElement(svg, "rect", {"width": str(width), "height": str(height),
                                 "class": "dds-map-sea", "fill": "#f3f6f9"})
@@ -188,8 +200,10 @@ def render_map(points: Sequence[MapPoint], bbox: Bbox | None = None, *, width: i
     for group in groups:
         single = len(group.points) == 1
         link = _safe_link(group.points[0].link) if single else None
+        if not single and group_link is not None:
+            link = _local_link(group_link(bbox_of(group.points, pad=0.05)))
         parent = ET.SubElement(marks, "a", {"href": link}) if link else marks
-        label = group.points[0].label if single else message("map_group", lang).format(
+        label = group.points[0].label if single else say("map_group").format(
             count=len(group.points), names=", ".join(p.label for p in group.points[:5]))
         attrs = {"cx": f"{group.x:.1f}", "cy": f"{group.y:.1f}",
                  "r": "6" if single else str(min(10 + int(math.log2(len(group.points))) * 2, 22)),
@@ -204,7 +218,7 @@ def render_map(points: Sequence[MapPoint], bbox: Bbox | None = None, *, width: i
                                              "font-size": "11", "aria-hidden": "true"})
     if list_href and (_safe_link(list_href) or list_href.startswith(("/", "#"))):
         anchor = ET.SubElement(svg, "a", {"href": list_href})
-        _text(anchor, "text", message("map_list_link", lang), x="8", y=str(height - 8),
+        _text(anchor, "text", say("map_list_link"), x="8", y=str(height - 8),
               **{"font-size": "12", "fill": "#1d70b8"})
     return ET.tostring(svg, encoding="unicode")
 

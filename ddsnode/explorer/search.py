@@ -32,7 +32,7 @@ import numpy as np
 
 from ddsnode.explorer import result_set
 from ddsnode.explorer.extract import Doc, doc_of
-from ddsnode.explorer.facet_counts import FacetTable, Mask
+from ddsnode.explorer.facet_counts import GEO, FacetTable, Mask
 from ddsnode.explorer.query import FACETS, NEWER, OLDER, SearchQuery, encode_page_cursor
 from ddsnode.explorer.text import fold, index_terms, lemma, words
 from ddsnode.federation.cache import CacheReader
@@ -337,6 +337,19 @@ class SearchIndex:
         self._counts.put(key, (self.generation, counts, total))
         return total, counts
 
+    def located(self, query: SearchQuery, limit: int) -> tuple[list[Hit], int]:
+        """The newest ``limit`` resources of ``query``'s results that have coordinates
+        (for a map), and how many of the results have them."""
+        conn = self._conn()
+        if not self.table.loaded:
+            self.sync(peers=False)
+        mask = result_set.matches(conn, self.table, self._match(query.terms), query)
+        geo = self.table.union(GEO[0], [GEO[1]], self.table.max_id + 1)
+        if mask is not None:
+            geo = np.logical_and(geo, mask[:len(geo)])
+        rows = result_set.page(conn, self.table, geo, None, False, limit)
+        return [_hit(r) for r in rows], int(np.count_nonzero(geo))
+
     def hit(self, iri: str) -> Hit | None:
         """The indexed resource ``iri``, if any."""
         row = self._conn().execute(f"SELECT {_HIT} FROM docs d WHERE d.iri = ?",
@@ -400,13 +413,13 @@ class SearchIndex:
 
 
 def _remove(conn: sqlite3.Connection, iri: str, table: FacetTable) -> None:
-    row = conn.execute("SELECT id FROM docs WHERE iri = ?", (iri,)).fetchone()
+    row = conn.execute("SELECT id, lat, long FROM docs WHERE iri = ?", (iri,)).fetchone()
     if row is None:
         return
     doc = row[0]
     if table.loaded:
-        table.remove(doc, conn.execute("SELECT facet, value FROM facets WHERE doc = ?",
-                                       (doc,)).fetchall())
+        pairs = conn.execute("SELECT facet, value FROM facets WHERE doc = ?", (doc,)).fetchall()
+        table.remove(doc, pairs + ([GEO] if row[1] is not None and row[2] is not None else []))
     conn.execute("DELETE FROM docs WHERE id = ?", (doc,))
     conn.execute("DELETE FROM facets WHERE doc = ?", (doc,))
     conn.execute("DELETE FROM terms WHERE rowid = ?", (doc,))
@@ -426,7 +439,8 @@ def _put(conn: sqlite3.Connection, doc: Doc, table: FacetTable) -> None:
     rowid = cursor.lastrowid
     conn.executemany("INSERT OR IGNORE INTO facets VALUES (?, ?, ?)",
                      [(f, v, rowid) for f, v in doc.facets])
-    table.add(int(rowid or 0), doc.facets)
+    located = doc.lat is not None and doc.long is not None
+    table.add(int(rowid or 0), doc.facets + ([GEO] if located else []))
     all_terms: list[str] = []
     vocabulary: dict[str, str] = {}
     for lang, text in doc.texts:

@@ -22,6 +22,7 @@ from ddsnode.explorer.query import FACETS, SearchQuery, parse
 from ddsnode.explorer.search import Hit, Results
 from ddsnode.explorer.web.containers import container_page
 from ddsnode.explorer.web.pages import resource_page
+from ddsnode.explorer.web.results_map import results_map
 from ddsnode.explorer.web.site import STATIC, Reading, Site, host, reading
 from ddsnode.http.assets import AssetEndpoint
 from ddsnode.http.endpoint import FixedMethodsEndpoint
@@ -133,6 +134,7 @@ class SearchEndpoint(FixedMethodsEndpoint):
         bbox = query.params()
         return site.render(
             "search.html", read, query=query, results=results,
+            map=results_map(site, read, query),
             facets=[(f, results.facets.get(f, [])) for f in FACETS],
             value_label=value_label, facet_label=facet_label,
             next_url=query.url("/explore", extra, cursor=results.next)
@@ -303,4 +305,5 @@ def home_page(site: Site, read: Reading) -> bytes:
     index = site.index
     return site.render("home.html", read, kinds=index.kind_counts(),
                        latest=index.latest(int(site.settings.explorer_home_latest)),
-                       peers=site.fed.peers.all())
+                       peers=site.fed.peers.all(),
+                       map=results_map(site, read, parse([], site.limits)))

@@ -172,6 +172,14 @@ class Site:
             election_kind=term("Election"), max_query=self.limits.max_query_chars,
             **values).encode("utf-8")
 
+    def page_path(self, iri: str, node: str | None = None) -> str:
+        """The path of ``iri``'s page here: its own path for this node's resources, the
+        peer copy's page for the others'."""
+        base = self.node.base
+        if iri.startswith(base) and (node is None or node == base):
+            return "/" + iri[len(base):]
+        return "/explore/resource?" + urlencode([("iri", iri)])
+
     def site_info(self) -> dict[str, str | None]:
         """Name, operator and base of the node, for every page."""
         s = self.settings

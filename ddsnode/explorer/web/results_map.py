@@ -1,0 +1,78 @@
+"""The map of a search's results (and of the home page: every result): markers for the
+resources that have a place, drawn by :mod:`ddsnode.explorer.map` as server-rendered SVG.
+
+No tile server and no script: the default deployment must not send visitors to a tile
+provider (issue 12). Without JavaScript the map still filters: a cluster links to the
+same search narrowed to its area (``bbox``), a marker to its resource's page; and the
+page lists the same places as links (the text alternative, WCAG 2.1 1.1.1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ddsnode.explorer import i18n
+from ddsnode.explorer import map as svgmap
+from ddsnode.explorer.labels import local_name, pick
+from ddsnode.explorer.query import SearchQuery
+from ddsnode.explorer.web.site import Reading, Site
+
+WIDTH, HEIGHT = 640, 360
+LISTED = 20  # places listed under the map (the newest)
+
+
+@dataclass(frozen=True)
+class Place:
+    """One marker as the list under the map shows it."""
+
+    title: str
+    href: str
+
+
+@dataclass(frozen=True)
+class ResultsMap:
+    """The SVG, the places it shows (newest first) and how many results have a place."""
+
+    svg: str
+    places: list[Place]
+    located: int
+    drawn: int
+
+
+def results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | None:
+    """The map of ``query``'s results; None when none of them has a place."""
+    limit = int(site.settings.explorer_map_points)
+    hits, located = site.index.located(query, limit)
+    if not hits:
+        return None
+    base = site.node.base.rstrip("/")
+    keep = [("lang", read.lang)] if read.explicit else []
+    points: list[svgmap.MapPoint] = []
+    places: list[Place] = []
+    for hit in hits:
+        if hit.lat is None or hit.long is None:
+            continue
+        title = pick(hit.titles, read.lang) or local_name(hit.iri)
+        path = site.page_path(hit.iri, hit.node)
+        if read.explicit:
+            path += ("&" if "?" in path else "?") + "lang=" + read.lang
+        points.append(svgmap.MapPoint(hit.long, hit.lat, title, base + path))
+        if len(places) < LISTED:
+            places.append(Place(title, path))
+
+    def area(bbox: svgmap.Bbox) -> str:
+        west, south, east, north = bbox
+        box = f"{west:.5f},{south:.5f},{east:.5f},{north:.5f}"
+        return dataclasses.replace(query, bbox=None, cursor=None).url(
+            "/explore", [("bbox", box), *keep])
+
+    t = i18n.Translator(read.lang)
+    words = {"map_title": t.gettext("Map of the results"),
+             "map_desc": t.gettext("{points} results in {groups} places on the map; they are "
+                                   "listed under it."),
+             "map_group": t.gettext("{count} results: {names}"),
+             "map_list_link": t.gettext("Places on the map, as a list")}
+    svg = svgmap.render_map(points, query.bbox, width=WIDTH, height=HEIGHT, lang=read.lang,
+                            list_href="#map-places", group_link=area, words=words)
+    return ResultsMap(svg, places, located, len(points))
