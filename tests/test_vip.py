@@ -231,3 +231,20 @@ def test_too_large_is_refused_before_reading(tmp_path: Path,
     status, _, _ = import_vip(tmp_path, VIP.read_bytes())
     assert status == 2
     assert "elections_max_source_bytes" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # an import of the whole feed beside a running node's loops
+def test_a_running_node_answers_from_the_new_table(tmp_path: Path) -> None:
+    """``ddsnode import vip`` into a served node: its pages answer from the rebuilt table
+    at the next check (the command rebuilt it; the server sees a new file)."""
+    from tests.support.inprocess import local_node
+    with local_node(tmp_path, settings={"voter_refresh_seconds": 0}) as node:
+        with node.client() as http:
+            assert http.get("/explore/vote.json", params={"postcode": "85050"}
+                            ).status_code == 404
+            status = main(["import", "vip", str(node.dir), str(VIP), "--slug", "maricopa",
+                           "--quiet"])
+            assert status == 0
+            answer = http.get("/explore/vote.json", params={"postcode": "85050"})
+    assert answer.status_code == 200
+    assert answer.json()["stations"][0]["name"] == "SHILOH COMMUNITY CHURCH"

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -187,7 +188,9 @@ def build(node: Node) -> BuildSummary:
     places = read_places(node.store, node.base, containers(settings),
                          lambda iri: rule.may_read(iri, PUBLIC))
     target = table_path(settings)
-    part = target.with_name(target.name + ".part")
+    # One part file per process and thread: two workers rebuilding at once each rename a
+    # whole table over (the last one wins), never write into the same file.
+    part = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.part")
     part.unlink(missing_ok=True)
     db = sqlite3.connect(part)
     try:

@@ -70,6 +70,7 @@ class VoterSite:
         self._lock = threading.Lock()
         self._checked = 0.0
         self._lookup: Lookup | None = None
+        self._identity: tuple[int, int] | None = None
 
     def fresh(self) -> Lookup | None:
         """The lookup when it was checked less than ``voter_refresh_seconds`` ago (no
@@ -86,11 +87,26 @@ class VoterSite:
             now = time.monotonic()
             if self._lookup is None or now - self._checked >= float(s.voter_refresh_seconds):
                 self._checked = now
-                if ensure(self.node) or self._lookup is None:
-                    self._lookup = Lookup(table_path(s), max_stations=int(s.voter_max_stations),
+                ensure(self.node)
+                # A new file (rebuilt here, by another worker or by `ddsnode import vip`):
+                # a new Lookup, whose connections and cached answers are the new table's.
+                path = table_path(s)
+                identity = _identity(path)
+                if self._lookup is None or identity != self._identity:
+                    self._identity = identity
+                    self._lookup = Lookup(path, max_stations=int(s.voter_max_stations),
                                           max_choices=int(s.voter_max_choices),
                                           max_query_chars=int(s.voter_max_query_chars))
             return self._lookup
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(inode, modification time) of the table file: a rebuild renames a new file over."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return info.st_ino, info.st_mtime_ns
 
 
 class _VoterPage(FixedMethodsEndpoint):
