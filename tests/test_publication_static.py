@@ -133,3 +133,20 @@ def test_verify_re_adds_a_total_from_its_stations() -> None:
     partial = PublicationCheck("u")
     _totals({"results": [stations[0], rec("top", "municipality", (17, 8), 2)]}, partial)
     assert partial.totals == 0 and partial.findings == [] and "1 of 2" in partial.notes[0]
+
+
+def test_a_running_node_serves_what_the_command_published(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.inprocess import local_node
+    from tests.test_publication import put, reader
+    with local_node(tmp_path) as node, reader(node) as http:
+        for name in SETUP + FIRST:
+            put(node, http, name)
+        assert http.get(f"/{ELECTION}/results/current").status_code == 404
+        assert "resultsPointer" not in http.get(f"/{ELECTION}").headers["link"]
+        monkeypatch.setenv("DDS_PUBLICATION_ELECTIONS", "*")
+        assert main(["publish", str(node.dir), "--static", str(tmp_path / "site")]) == 0
+        pointer = http.get(f"/{ELECTION}/results/current")  # at once: no restart, no wait
+        assert pointer.status_code == 200 and pointer.json()["generation"] == 1
+        assert http.get(f"/{ELECTION}/results/{pointer.json()['manifest']}").status_code == 200
+        assert "resultsPointer" in http.get(f"/{ELECTION}").headers["link"]

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ddsnode.lru import LRU
-from ddsnode.publication.archive import Archive, ArchiveError, Pointer
+from ddsnode.publication.archive import POINTER, Archive, ArchiveError, Pointer
 from ddsnode.publication.generation import MANIFEST, sha256
 from ddsnode.publication.jws import JwsError, b64url_decode
 
 POINTER_RECHECK = 1.0  # seconds: how stale another worker's pointer switch may be here
-RESCAN_SECONDS = 5.0  # seconds between two looks for elections published by another process
 
 
 @dataclass(frozen=True)
@@ -69,18 +68,20 @@ class Shelf:
         self._diffs: LRU[tuple[frozenset[str], frozenset[str]]] = LRU(4096)
         self._lock = threading.Lock()
         self._known: frozenset[str] = frozenset()
-        self._scanned = -RESCAN_SECONDS
 
     def published(self, election_path: str) -> bool:
-        """Whether ``election_path`` has a pointer here (one dict lookup when it has; a
-        path never published costs at most one directory scan per RESCAN_SECONDS)."""
+        """Whether ``election_path`` has a pointer here: a set lookup once known, else one
+        stat (nothing is remembered of a path never published: no memory to fill)."""
         if election_path in self._known:
             return True
-        now = time.monotonic()
-        if now - self._scanned >= RESCAN_SECONDS:
-            self._scanned = now
-            self._known = frozenset(self.archive.elections()) | self._known
-        return election_path in self._known
+        try:
+            found = (self.archive.results_dir(election_path) / POINTER).is_file()
+        except (ArchiveError, OSError):
+            return False
+        if found:
+            with self._lock:
+                self._known = self._known | {election_path}
+        return found
 
     def note(self, election_path: str, pointer: Pointer) -> None:
         """The publisher or the mirror switched ``election_path``'s pointer."""
