@@ -170,6 +170,13 @@ def test_dumps_hold_every_public_resource_and_no_private_one(node: LocalNode) ->
     graph = catalog_graph(node)
     assert graph.value(predicate=DCT.identifier, object=rdflib.Literal(
         "container-participants")) is None
+    # An empty container is no dataset: every container listed has rows.
+    listed = [str(i) for i in graph.objects(None, DCT.identifier)
+              if str(i).startswith("container-")]
+    assert listed
+    for key in listed:
+        rows = _download(node, f"/catalog/files?name={key}.csv").decode().splitlines()
+        assert len(rows) > 1, key
 
 
 def test_blank_nodes_of_two_resources_stay_apart(node: LocalNode) -> None:

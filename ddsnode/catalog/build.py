@@ -110,7 +110,7 @@ def build(node: Node, node_dir: Path, *, max_processes: int, issuer: str) -> Bui
     tmp = root / f".tmp-{build_id}"
     tmp.mkdir()
     try:
-        slices = write_dumps(node, tmp, max_processes=max_processes)
+        slices = _non_empty(tmp, write_dumps(node, tmp, max_processes=max_processes))
         for piece in slices:
             if piece.kind == "process":
                 process = node.store.get(piece.subject)
@@ -135,6 +135,18 @@ def build(node: Node, node_dir: Path, *, max_processes: int, issuer: str) -> Bui
     loaded = load(node_dir)
     assert loaded is not None
     return loaded
+
+
+def _non_empty(folder: Path, slices: list[Slice]) -> list[Slice]:
+    """The slices with data (the whole node's always): an empty container is no dataset."""
+    kept = []
+    for piece in slices:
+        if piece.count or piece.kind == "node":
+            kept.append(piece)
+        else:
+            for name in piece.files:
+                (folder / name).unlink()
+    return kept
 
 
 def _write_dictionaries(node: Node, folder: Path, slices: list[Slice],

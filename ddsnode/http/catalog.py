@@ -27,9 +27,11 @@ from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import Headers, Receive, Scope, Send, link, parse_query, send_response
 from ddsnode.ldp import conneg
 from ddsnode.ldp.preconditions import Preconditions
+from ddsnode.lru import LRU
 from ddsnode.problem import BadRequest, NotAcceptable, NotFound, Problem, Unavailable
 
 CHUNK = 64 * 1024
+PAGE_CACHE_BYTES = 8 * 1024 * 1024  # rendered HTML pages of the catalogue
 MAX_QUERY = 1024  # bytes of query string these endpoints read
 RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
 FORMATS = {"turtle": conneg.TURTLE, "jsonld": conneg.JSONLD, "ntriples": conneg.NTRIPLES,
@@ -67,6 +69,8 @@ class CatalogEndpoint(FixedMethodsEndpoint):
 
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
+        # Pages as rendered, per build, page and language: a page is made once.
+        self.pages: LRU[bytes] = LRU(PAGE_CACHE_BYTES, weigh=len)
 
     def refusal(self, method: str, path: str) -> str:
         """The catalogue is made by the node."""
@@ -125,7 +129,9 @@ class CatalogEndpoint(FixedMethodsEndpoint):
                 turtle_href=f"/catalog?page={page}&format=turtle",
                 jsonld_href=f"/catalog?page={page}&format=jsonld")
 
-        body = await anyio.to_thread.run_sync(make)
+        key = (build.id, page, read.lang, read.explicit)
+        body = self.pages.peek(key) or self.pages.put(
+            key, await anyio.to_thread.run_sync(make))
         await site.send_page(send, read, body, media_type=b"text/html; charset=utf-8",
                              head=method == "HEAD")
 
