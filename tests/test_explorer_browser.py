@@ -1,0 +1,101 @@
+"""What a visitor sees on the explorer's pages, in a real Chromium, on the demo node
+(``ddsnode demo``, served by ``ddsnode serve``): every page type reads as a page — no WKT,
+no ``4.5764E1``, no ``host:port`` for a publisher, no slug where a title or a ballot
+choice's name belongs — in English, Catalan and Spanish; containers page through cards;
+the maps of home and search filter by area with no script; axe-core finds no serious or
+critical violation; screenshots of each page type land in ``test-artifacts/screenshots/``
+(``explorer-*``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.support.browser import assert_accessible, assert_focus_visible, screenshot, visit
+from tests.support.node import RunningNode
+
+pytestmark = pytest.mark.slow
+
+RAW = [(re.compile(r"POINT\s*\("), "WKT"),
+       (re.compile(r"\d[.,]?\d*E[+-]?\d"), "a double's lexical form"),
+       (re.compile(r"(?<!//)127\.0\.0\.1:\d+"), "a node as host:port")]
+
+# (screenshot name, path, words the page must show)
+PAGES = [
+    ("explorer-home-map", "", ["Map", "Latest contributions"]),
+    ("explorer-search-map", "explore?q=rivemont", ["Map of these results"]),
+    ("explorer-container", "proposals/?limit=2", ["Proposals, amendments and debates",
+                                                  "Next page"]),
+    ("explorer-place", "places/bureau-101", ["Bureau 101 – École des Tanneurs", "45.766"]),
+    ("explorer-party", "organisations/party-ar", ["Avenir Rivemont"]),
+    ("explorer-contest-result", "results/municipal-2026-council-secteur-1-seq-2",
+     ["Rivemont municipal council – ", "Camille Peuplier (Rivemont en commun)"]),
+    ("explorer-referendum-result-es", "results/municipal-2026-referendum-rivemont-seq-1?lang=es",
+     ["Yes", "Votos emitidos", "Participación", "no oficial completo"]),
+    ("explorer-proposal-timeline", "proposals/protected-bike-lanes",
+     ["What became of it", "Budget project", "Milestone"]),
+    ("explorer-implementation-ca", "results/protected-bike-lanes-tanneurs?lang=ca",
+     ["avanç", "Fita"]),
+]
+
+
+@pytest.fixture(scope="module")
+def demo(demo_site: RunningNode) -> RunningNode:
+    """The session's demo node (tests/conftest.py)."""
+    return demo_site
+
+
+@pytest.mark.parametrize(("name", "path", "words"), PAGES, ids=[n for n, _, _ in PAGES])
+def test_page_reads_as_a_page(browser: Any, demo: RunningNode, name: str, path: str,
+                              words: list[str]) -> None:
+    with visit(browser, demo.url(path)) as v:
+        text = v.page.locator("main").inner_text()
+        for pattern, what in RAW:
+            found = pattern.search(text)
+            assert found is None, f"{what} on {path}: {text[max(0, found.start() - 60):][:120]}"
+        for word in words:
+            assert word in text, f"{word!r} not on {path}"
+        assert_accessible(v.page)
+        assert_focus_visible(v.page)
+        assert all(p.stat().st_size > 1000 for p in screenshot(v.page, name))
+
+
+def test_container_pages_walk_with_next_and_previous(browser: Any, demo: RunningNode) -> None:
+    """Next until the end, then previous back: every member once, the same pages."""
+    with visit(browser, demo.url("proposals/?limit=2")) as v:
+        pages = []
+        while True:
+            pages.append(v.page.locator("li.dds-result").evaluate_all(
+                "items => items.map(i => i.dataset.iri)"))
+            following = v.page.locator("a[rel=next]")
+            if not following.count():
+                break
+            following.first.click()
+            v.page.wait_for_load_state("load")
+        members = [iri for page in pages for iri in page]
+        assert len(members) == len(set(members)) >= 5
+        back = [pages[-1]]
+        while v.page.locator("a[rel=prev]").count():
+            v.page.locator("a[rel=prev]").first.click()
+            v.page.wait_for_load_state("load")
+            back.append(v.page.locator("li.dds-result").evaluate_all(
+                "items => items.map(i => i.dataset.iri)"))
+        assert back[::-1] == pages
+
+
+def test_a_map_cluster_filters_the_search_to_its_area(browser: Any, demo: RunningNode) -> None:
+    """Click a cluster on the home map: the search page opens with a bbox, fewer results,
+    and its own map; nothing is fetched from another host (visit checks that)."""
+    with visit(browser, demo.url("")) as v:
+        cluster = v.page.locator("svg.dds-map a:has(circle.dds-map-cluster)").first
+        assert cluster.count()
+        cluster.click()
+        v.page.wait_for_load_state("load")
+        assert "bbox=" in v.page.url and "/explore" in v.page.url
+        count = v.page.locator("#result-count").inner_text()
+        assert re.search(r"\d+ results", count)
+        assert v.page.locator("svg.dds-map").count() == 1
+        screenshot(v.page, "explorer-search-bbox")
