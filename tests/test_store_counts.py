@@ -87,6 +87,20 @@ def support_counts(node_dir: Path) -> dict[str, int]:
         store.close()
 
 
+def sparql_counts(node_dir: Path) -> dict[str, int]:
+    """IRI -> supportCount of every resource as ``/sparql`` sees it (the store's query)."""
+    from ddsnode.store import open_store
+    store = open_store(Settings.load(node_dir))
+    try:
+        result = store.sparql(f"SELECT ?p ?n WHERE {{ ?p <{DDS}supportCount> ?n }}",
+                              accept=["text/csv"],
+                              timeout=30, limit=10_000)
+        rows = result.body.decode("utf-8").splitlines()[1:]
+        return {p: int(n) for p, n in (row.split(",") for row in rows)}
+    finally:
+        store.close()
+
+
 def test_imported_counts_survive_on_every_backend(node_dir: Path, tmp_path: Path) -> None:
     from ddsnode.assembly import assemble
     export = variants.small_export(tmp_path / "export")
@@ -96,6 +110,8 @@ def test_imported_counts_survive_on_every_backend(node_dir: Path, tmp_path: Path
     iri = f"{BASE}proposals/{SLUG}-4"
     assert stated[iri] == 10
     assert len(stated) > 1
+    proposals = {p: n for p, n in stated.items() if p.startswith(f"{BASE}proposals/")}
+    assert {p: n for p, n in sparql_counts(node_dir).items() if p in proposals} == proposals
     # A verified support from another node, counted as the federation runtime does.
     assembly = assemble(Settings.load(node_dir))
     try:
@@ -110,3 +126,4 @@ def test_imported_counts_survive_on_every_backend(node_dir: Path, tmp_path: Path
     again = run_import(node_dir, export)
     assert again["files"]  # the report names the files it read
     assert support_counts(node_dir) == {**stated, iri: 16}  # 15 stated + 1 verified
+    assert sparql_counts(node_dir)[iri] == 16
