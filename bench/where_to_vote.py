@@ -1,7 +1,7 @@
 """Benchmark of the voter lookup (issue 15): where do I vote, over 1,000,000 addresses.
 
     .venv/bin/python bench/where_to_vote.py [--streets 10000] [--precincts 500]
-                                            [--duration 8] [--connections 64]
+                                            [--duration 6] [--connections 64]
 
 Generates a VIP 6.0 feed (one state, one county, ``--precincts`` precincts each with its
 polling place at a point of a 0.5 x 0.5 degree area, and ``--streets`` streets of 100
@@ -90,7 +90,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--streets", type=int, default=10_000)
     ap.add_argument("--precincts", type=int, default=500)
-    ap.add_argument("--duration", type=int, default=8)
+    ap.add_argument("--duration", type=int, default=6)
     ap.add_argument("--connections", type=int, default=64)
     args = ap.parse_args()
     servers = Servers()
