@@ -391,3 +391,50 @@ def test_a_production_mirror_refuses_a_rehearsal(tmp_path: Path) -> None:
              "rehearsal")
     # A mirror not in production follows a rehearsal.
     assert poll(mirror_of(tmp_path / "test", FakeOrigin(rehearsal))) == "generation 2"
+
+
+def test_a_rotated_key_verifies_the_past_but_not_the_newest(tmp_path: Path) -> None:
+    from ddsnode.keys import old_node_key, rotate_node_key
+    from ddsnode.publication.jws import verify
+    from ddsnode.publication.keyring import keys_of
+
+    node_dir = tmp_path / "origin"
+    init_node(node_dir, base_url=ORIGIN + "/")
+    node = Node.open(Settings.load(node_dir))
+    archive = Archive.of(node_dir)
+    out = Published(node_dir, archive, Keyring.open(node_dir, production=False))
+    try:
+        def write(name: str) -> None:
+            text = rebase((resources.examples_dir() / f"{name}.jsonld").read_text("utf-8"),
+                          node.base)
+            node.write_document(json.loads(text)["id"], text.encode(), "application/ld+json")
+
+        for name in SETUP + FIRST:
+            write(name)
+        Publisher(StoredResults(node, "*"), archive, out.keyring, base=node.base,
+                  interval=0).publish_once(force=True)
+        out.pointers[1] = (archive.results_dir(ELECTION) / "current").read_bytes()
+        old_kid = out.keyring.node_key.kid
+        rotate_node_key(node_dir)
+        out.keyring = Keyring.open(node_dir, production=False)
+        write(CORRECTION)
+        Publisher(StoredResults(node, "*"), archive, out.keyring, base=node.base,
+                  interval=0).publish_once(force=True)
+        out.pointers[2] = (archive.results_dir(ELECTION) / "current").read_bytes()
+    finally:
+        node.close()
+    jwks = out.keyring.jwks()
+    assert [k.get("retired", False) for k in jwks["keys"] if k["kid"] == old_kid] == [True]
+    first = archive.read(ELECTION, "g/1/manifest.jws").decode()
+    assert json.loads(verify(first, keys_of(jwks, production=False)))["kid"] == old_kid
+    pinned = tmp_path / "jwks.json"
+    pinned.write_bytes(out.keyring.jwks_bytes())
+    # Generation 1 (old key) is walked over, generation 2 (new key) is served.
+    assert poll(mirror_of(tmp_path / "a", FakeOrigin(out), jwks_file=pinned)) == "generation 2"
+    # The newest generation signed with the retired key: refused.
+    old = old_node_key(node_dir)
+    assert old is not None
+    payload = docs_payload(archive.read(ELECTION, "g/2/manifest.jws"))
+    forged = sign(payload, old, old_kid).encode()
+    origin = FakeOrigin(out, replace={"g/2/manifest.jws": forged, "current": _pointer(2, forged)})
+    _refused(mirror_of(tmp_path / "b", origin, jwks_file=pinned), "retired key")

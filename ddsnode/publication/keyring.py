@@ -11,6 +11,7 @@ nor accepts it from an origin it mirrors.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,14 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ddsnode.keys import ensure_node_key, generate_node_key, load_node_key
+from ddsnode.paths import PUBLICATION_DIR
 from ddsnode.publication.jws import public_jwk
 
 REHEARSAL_KEY_FILE = "publication-rehearsal-key.pem"
+#: Every node key that signed manifests here (public JWKs), in ``publication/``: a key
+#: rotated out (``ddsnode.keys.rotate_node_key``) stays listed as retired, so that the
+#: generations it signed still verify after the private key is gone.
+KEY_HISTORY_FILE = "signing-keys.json"
 
 
 class RehearsalRefused(ValueError):
@@ -54,16 +60,18 @@ class Keyring:
     node_key: SigningKey
     rehearsal_key: SigningKey | None
     production: bool
+    retired: tuple[dict[str, Any], ...] = ()  # public JWKs of node keys rotated out
 
     @classmethod
     def open(cls, node_dir: Path, *, production: bool) -> Keyring:
         """The keys of ``node_dir`` (created on first use; no rehearsal key in production)."""
         node = _signing(ensure_node_key(node_dir), False)
+        retired = _remember(node_dir / PUBLICATION_DIR / KEY_HISTORY_FILE, node)
         if production:
-            return cls(node, None, True)
+            return cls(node, None, True, retired)
         path = node_dir / REHEARSAL_KEY_FILE
         key = load_node_key(path) if path.exists() else generate_node_key(path)
-        return cls(node, _signing(key, True), False)
+        return cls(node, _signing(key, True), False, retired)
 
     def for_election(self, rehearsal: bool) -> SigningKey:
         """The key that signs an election's manifests; RehearsalRefused in production."""
@@ -79,6 +87,8 @@ class Keyring:
         keys = [self.node_key.jwk()]
         if self.rehearsal_key is not None:
             keys.append(self.rehearsal_key.jwk())
+        # "retired": a private JWK member (RFC 7517 4): verifies past generations only.
+        keys += [{**jwk, "retired": True} for jwk in self.retired]
         return {"keys": keys}
 
     def jwks_bytes(self) -> bytes:
@@ -86,11 +96,28 @@ class Keyring:
         return json.dumps(self.jwks(), indent=1, sort_keys=True).encode("utf-8") + b"\n"
 
 
+def _remember(path: Path, node: SigningKey) -> tuple[dict[str, Any], ...]:
+    """Add the current node key to the history at ``path``; the others, as retired."""
+    try:
+        known = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        known = []
+    current = node.jwk()
+    if not any(jwk.get("kid") == node.kid for jwk in known):
+        known.append(current)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temp.write_bytes(json.dumps(known, indent=1).encode("utf-8"))
+        os.replace(temp, path)
+    return tuple(jwk for jwk in known if jwk.get("kid") != node.kid)
+
+
 def keys_of(jwks: Any, *, production: bool) -> dict[str, dict[str, Any]]:
     """kid -> JWK of a JWKS document read from elsewhere; ValueError when malformed.
 
     In production, rehearsal keys are left out: a manifest they signed then fails as
-    signed by an unknown key.
+    signed by an unknown key. Retired keys stay in, marked ``"retired": true``: they
+    verify past generations; a mirror refuses a new one they sign.
     """
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
         raise ValueError("a JWKS is an object with a keys array (RFC 7517 5)")

@@ -206,7 +206,8 @@ class Mirror:
         for number in range(have + 1, pointer.generation + 1):
             jws = await self._get(origin.results(f"g/{number}/{MANIFEST}"), "*/*",
                                   self.max_manifest_bytes)
-            manifest = self.check_manifest(origin, keys, jws, number, previous)
+            manifest = self.check_manifest(origin, keys, jws, number, previous,
+                                           newest=number == pointer.generation)
             if number == pointer.generation and sha256(jws) != pointer.manifest_sha256:
                 raise Refused(f"the manifest of generation {number} is not the one the "
                               "pointer names")
@@ -222,8 +223,10 @@ class Mirror:
         return f"generation {pointer.generation}"
 
     def check_manifest(self, origin: Origin, keys: dict[str, dict[str, Any]], jws: bytes,
-                       number: int, previous: str | None) -> dict[str, Any]:
-        """The verified manifest of generation ``number``; Refused otherwise."""
+                       number: int, previous: str | None, *,
+                       newest: bool = True) -> dict[str, Any]:
+        """The verified manifest of generation ``number``; Refused otherwise. A retired
+        key verifies the generations walked over, never the newest (the one served)."""
         try:
             payload = verify(jws.decode("ascii"), keys)
         except (JwsError, UnicodeDecodeError) as exc:
@@ -233,6 +236,8 @@ class Mirror:
             raise Refused(f"generation {number}: the manifest has no files list")
         kid = json.loads(manifest_bytes_header(jws)).get("kid")
         rehearsal_key = keys.get(str(kid), {}).get("rehearsal") is True
+        if newest and keys.get(str(kid), {}).get("retired") is True:
+            raise Refused(f"generation {number} is signed by a retired key")
         if manifest.get("generation") != number:
             raise Refused(f"manifest {number} says generation {manifest.get('generation')}")
         if manifest.get("election") != origin.url:
