@@ -157,7 +157,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("explorer_peer_sync_seconds", 2.0,
             "How often (at most) an explorer request indexes newly cached peer resources"),
     Setting("explorer_home_latest", 10, "Latest contributions listed on the explorer home"),
-    Setting("explorer_map_points", 1000,
+    Setting("explorer_map_points", 200,
             "Most markers on the map of the explorer's home and search pages (the newest "
             "results with a place; the others are counted, not drawn)"),
     Setting("explorer_max_comments", 200,
