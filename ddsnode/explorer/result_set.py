@@ -74,7 +74,8 @@ def matches(conn: sqlite3.Connection, table: FacetTable, match: str | None,
 
 
 def page(conn: sqlite3.Connection, table: FacetTable, mask: Mask | None,
-         cursor: tuple[str, int] | None, newer: bool, limit: int) -> list[tuple[Any, ...]]:
+         cursor: tuple[str, int] | None, newer: bool, limit: int, *,
+         columns: str = HIT_COLUMNS) -> list[tuple[Any, ...]]:
     """Up to ``limit`` rows of the set (hit columns, sort key, id), newest first, or
     oldest first after a ``newer`` cursor; keyset: strictly past ``cursor``.
 
@@ -94,7 +95,7 @@ def page(conn: sqlite3.Connection, table: FacetTable, mask: Mask | None,
         candidates = _candidates(table, mask, cursor, newer, limit)
     where.append("d.id IN (SELECT value FROM json_each(?))")
     params.append(json.dumps(candidates.tolist()))
-    sql = (f"SELECT {HIT_COLUMNS}, d.sortkey, d.id FROM docs d WHERE {' AND '.join(where)} "
+    sql = (f"SELECT {columns}, d.sortkey, d.id FROM docs d WHERE {' AND '.join(where)} "
            f"ORDER BY +d.sortkey {order}, d.id {order} LIMIT ?")
     return conn.execute(sql, (*params, limit)).fetchall()
 

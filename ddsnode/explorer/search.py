@@ -337,9 +337,11 @@ class SearchIndex:
         self._counts.put(key, (self.generation, counts, total))
         return total, counts
 
-    def located(self, query: SearchQuery, limit: int) -> tuple[list[Hit], int]:
-        """The newest ``limit`` resources of ``query``'s results that have coordinates
-        (for a map), and how many of the results have them."""
+    def located(self, query: SearchQuery, limit: int
+                ) -> tuple[list[tuple[str, str, str, float, float]], int]:
+        """(IRI, node, titles as JSON, lat, long) of the newest ``limit`` resources of
+        ``query``'s results that have coordinates (for a map), and how many of the
+        results have them."""
         conn = self._conn()
         if not self.table.loaded:
             self.sync(peers=False)
@@ -347,8 +349,9 @@ class SearchIndex:
         geo = self.table.union(GEO[0], [GEO[1]], self.table.max_id + 1)
         if mask is not None:
             geo = np.logical_and(geo, mask[:len(geo)])
-        rows = result_set.page(conn, self.table, geo, None, False, limit)
-        return [_hit(r) for r in rows], int(np.count_nonzero(geo))
+        rows = result_set.page(conn, self.table, geo, None, False, limit,
+                               columns="d.iri, d.node, d.titles, d.lat, d.long")
+        return [r[:5] for r in rows], int(np.count_nonzero(geo))
 
     def hit(self, iri: str) -> Hit | None:
         """The indexed resource ``iri``, if any."""

@@ -10,6 +10,7 @@ page lists the same places as links (the text alternative, WCAG 2.1 1.1.1).
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 
 from ddsnode.explorer import i18n
@@ -50,14 +51,13 @@ def results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | N
     keep = [("lang", read.lang)] if read.explicit else []
     points: list[svgmap.MapPoint] = []
     places: list[Place] = []
-    for hit in hits:
-        if hit.lat is None or hit.long is None:
-            continue
-        title = pick(hit.titles, read.lang) or local_name(hit.iri)
-        path = site.page_path(hit.iri, hit.node)
+    for iri, node, titles, lat, long in hits:
+        # One small JSON per marker (its titles); summaries are not read.
+        title = pick(json.loads(titles), read.lang) or local_name(iri)
+        path = site.page_path(iri, node)
         if read.explicit:
             path += ("&" if "?" in path else "?") + "lang=" + read.lang
-        points.append(svgmap.MapPoint(hit.long, hit.lat, title, base + path))
+        points.append(svgmap.MapPoint(long, lat, title, base + path))
         if len(places) < LISTED:
             places.append(Place(title, path))
 
