@@ -14,6 +14,7 @@ import random
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,12 +140,14 @@ def test_example_council_seats(tmp_path: Path) -> None:
         contest_seats(model, contest, base + "places/rivemont")
 
 
-def test_ranked_choice_rounds_keep_the_last(tmp_path: Path) -> None:
-    """A NIST file with two rounds: the counts on the node are the last round's, not the
-    rounds added together."""
+def test_ranked_choice_rounds_are_kept_beside_the_last(tmp_path: Path) -> None:
+    """A NIST file with two rounds: the result's counts are the last round's (not the
+    rounds added together), every round is kept as a TabulationRound, the export writes
+    each count with its Round, and import -> export -> import gives the same rounds."""
     import json
 
     from ddsnode import resources
+    from ddsnode.elections import export
     from ddsnode.elections.run import import_nist
     report = json.loads((resources.examples_dir() / "nist" / "e-election-municipal-2026.json")
                         .read_text(encoding="utf-8"))
@@ -152,23 +155,40 @@ def test_ranked_choice_rounds_keep_the_last(tmp_path: Path) -> None:
     assert council["@id"] == "municipal-2026-council"
     for selection in council["ContestSelection"]:
         last = [{**vc, "Round": 2} for vc in selection["VoteCounts"]]
-        first = [{**vc, "Round": 1, "Count": vc["Count"] + 1000} for vc in selection["VoteCounts"]]
+        first = [{**vc, "Round": 1, "Count": vc["Count"] - 100} for vc in selection["VoteCounts"]]
         selection["VoteCounts"] = first + last
-    source = tmp_path / "rounds.json"
-    source.write_text(json.dumps(report), encoding="utf-8")
-    init_node(tmp_path / "node", base_url="http://127.0.0.1:8000/")
-    settings = Settings.load(tmp_path / "node")
-    imported = import_nist(settings, tmp_path / "node", source, slug="r")
-    assert imported.rejects == []
-    assert any("only round 2" in n for n in imported.notes)
-    node = Node.open(settings)
-    try:
-        model = node_model(node, "http://127.0.0.1:8000/elections/r-election-1")
-    finally:
-        node.close()
-    totals = {s.rsplit("#", 1)[-1]: n for r in model.results for s, n in r.figures.totals().items()
-              if r.contest.endswith("council")}
-    assert totals == {"list-rc": 11052, "list-ar": 6211, "list-res": 4251}
+
+    def trip(name: str, data: dict[str, Any]) -> dict[str, Any]:
+        source = tmp_path / f"{name}.json"
+        source.write_text(json.dumps(data), encoding="utf-8")
+        init_node(tmp_path / name, base_url="http://127.0.0.1:8000/")
+        settings = Settings.load(tmp_path / name)
+        imported = import_nist(settings, tmp_path / name, source, slug="r")
+        assert imported.rejects == [] and imported.findings == []
+        node = Node.open(settings)
+        try:
+            model = node_model(node, "http://127.0.0.1:8000/elections/r-election-1")
+        finally:
+            node.close()
+        (result,) = [r for r in model.results if r.contest.endswith("council")]
+        totals = {s.rsplit("#", 1)[-1]: n for s, n in result.figures.totals().items()}
+        assert totals == {"list-rc": 11052, "list-ar": 6211, "list-res": 4251}
+        assert sorted(result.rounds) == [1, 2]
+        assert {s.rsplit("#", 1)[-1]: n for (s, t), n in result.rounds[1].items()
+                if t == "total"} == {"list-rc": 10952, "list-ar": 6111, "list-res": 4151}
+        exported = export.nist_report(model)
+        assert export.schema_errors(exported) == []
+        return exported
+
+    first_export = trip("a", report)
+    exported_council = first_export["Election"][0]["Contest"][0]
+    rounds = {vc.get("Round") for s in exported_council["ContestSelection"]
+              for vc in s["VoteCounts"]}
+    assert rounds == {1, 2}
+    second_export = trip("b", first_export)
+    strip = ("GeneratedDate", "VendorApplicationId")
+    assert {k: v for k, v in first_export.items() if k not in strip} == \
+        {k: v for k, v in second_export.items() if k not in strip}
 
 
 def test_seats_are_published_and_exported_without_loss(tmp_path: Path) -> None:
@@ -223,3 +243,19 @@ def test_seats_are_published_and_exported_without_loss(tmp_path: Path) -> None:
         node.close()
     assert {s.rsplit("#", 1)[-1]: n for r in back.results
             for (s, t), n in r.figures.counts.items() if t == "seats"} == seats
+
+
+def test_a_round_that_is_not_a_number_refuses_the_file(tmp_path: Path) -> None:
+    import json
+
+    from ddsnode import resources
+    from ddsnode.elections.nist import NistError
+    from ddsnode.elections.run import import_nist
+    report = json.loads((resources.examples_dir() / "nist" / "e-election-municipal-2026.json")
+                        .read_text(encoding="utf-8"))
+    report["Election"][0]["Contest"][0]["ContestSelection"][0]["VoteCounts"][0]["Round"] = "two"
+    source = tmp_path / "bad-round.json"
+    source.write_text(json.dumps(report), encoding="utf-8")
+    init_node(tmp_path / "node", base_url="http://127.0.0.1:8000/")
+    with pytest.raises(NistError, match="Round"):
+        import_nist(Settings.load(tmp_path / "node"), tmp_path / "node", source)

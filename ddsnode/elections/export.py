@@ -133,10 +133,18 @@ def nist_report(m: ElectionModel, *, issuer: str = "ddsnode") -> Json:
         if unit not in ids:
             continue
         per_sel = by_contest.setdefault(r.contest, {})
-        for (sel, ctype), count in sorted(r.figures.counts.items()):
-            per_sel.setdefault(sel, []).append({
-                "@type": "ElectionResults.VoteCounts", "Count": count, "GpUnitId": ids[unit],
-                "Type": NIST_COUNT_TYPES.get(ctype, "other")})
+        # A ranked-choice result: every round, each count with its Round (the result's
+        # own counts are the last round's, so they are not written twice).
+        tallies: list[tuple[int | None, dict[tuple[str, str], int]]] = \
+            [(n, counts) for n, counts in sorted(r.rounds.items())] or \
+            [(None, r.figures.counts)]
+        for number, round_counts in tallies:
+            for (sel, ctype), count in sorted(round_counts.items()):
+                vote: Json = {"@type": "ElectionResults.VoteCounts", "Count": count,
+                              "GpUnitId": ids[unit], "Type": NIST_COUNT_TYPES.get(ctype, "other")}
+                if number is not None:
+                    vote["Round"] = number
+                per_sel.setdefault(sel, []).append(vote)
         if r.figures.cast is not None:
             tally: Json = {"@type": "ElectionResults.BallotCounts", "GpUnitId": ids[unit],
                            "Type": "total", "BallotsCast": r.figures.cast}

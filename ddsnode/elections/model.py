@@ -84,6 +84,9 @@ class Result:
     sequence: int | None
     reported: str | None
     figures: Figures
+    # round number -> (selection, count type) -> count: a ranked-choice tabulation's
+    # rounds (dds:hasRound); the figures are the last round's.
+    rounds: dict[int, dict[tuple[str, str], int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -177,9 +180,19 @@ def results_of(g: rdflib.Graph, units: dict[str, Unit],
                           (place.registered if place else None),
                           _int(g, s, DDS.ballotsCast), _int(g, s, DDS.blankBallots),
                           _int(g, s, DDS.invalidBallots), allowed.get(contest), counts)
+        rounds: dict[int, dict[tuple[str, str], int]] = {}
+        for rnd in g.objects(s, DDS.hasRound):
+            number = _int(g, rnd, DDS.roundNumber)
+            if number is None:
+                continue
+            per = rounds.setdefault(number, {})
+            for vc in g.objects(rnd, DDS.roundCount):
+                ctype = _local(g.value(vc, DDS.countType), COUNT_NS) or "other"
+                key = (_text(g, vc, DDS.selection), ctype)
+                per[key] = per.get(key, 0) + (_int(g, vc, DDS.count) or 0)
         out.append(Result(contest, _local(g.value(s, DDS.resultsStatus), STATUS_NS),
                           _int(g, s, DDS.sequence), _text(g, s, DDS.reportedAt) or None,
-                          figures))
+                          figures, rounds))
     return out
 
 

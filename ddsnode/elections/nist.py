@@ -302,22 +302,22 @@ class Mapper:
         ident = str(contest["@id"])
         contest_iri = self.naming.iri("elections", "contest", ident)
         by_unit: dict[str, list[Json]] = defaultdict(list)
-        # Ranked-choice rounds (VoteCounts.Round): the ontology has no rounds yet, and
-        # adding every round's count would count ballots twice; the last round is the
-        # tabulation's result, so only it is kept (noted).
-        rounds = {integer(vc.get("Round")) for sel in as_list(contest.get("ContestSelection"))
-                  if isinstance(sel, dict) for vc in as_list(sel.get("VoteCounts"))
-                  if isinstance(vc, dict) and vc.get("Round") not in (None, "")}
-        last = max((r for r in rounds if r is not None), default=None)
-        if last is not None and len(rounds) > 1:
-            self.notes.append(f"contest {ident}: ranked-choice rounds; only round {last} "
-                              "(the last) kept")
+        # Ranked-choice rounds (VoteCounts.Round): the result's own counts are the last
+        # round's (the tabulation's outcome); every round is kept in ``rounds``, under
+        # ``roundCounts``, so that a reader adding up voteCounts never counts a ballot twice.
+        rounds_of: dict[str, dict[int, list[Json]]] = defaultdict(lambda: defaultdict(list))
+        try:
+            numbers = {integer(vc.get("Round")) for sel in as_list(contest.get("ContestSelection"))
+                       if isinstance(sel, dict) for vc in as_list(sel.get("VoteCounts"))
+                       if isinstance(vc, dict)} - {None}
+        except ValueError as e:
+            raise NistError(f"{self.file}: contest {ident}: Round {e}") from None
+        last = max((n for n in numbers if n is not None), default=None)
         for sel in as_list(contest.get("ContestSelection")):
             if not isinstance(sel, dict):
                 continue
             for vc in as_list(sel.get("VoteCounts")):
-                if not isinstance(vc, dict) or (
-                        last is not None and integer(vc.get("Round")) not in (None, last)):
+                if not isinstance(vc, dict):
                     continue
                 ctype = str(vc.get("Type", ""))
                 if ctype not in COUNT_TYPES:
@@ -330,11 +330,16 @@ class Mapper:
                 except ValueError as e:
                     raise NistError(f"{self.file}: contest {ident}, selection "
                                     f"{sel.get('@id')}: count {e}") from None
-                by_unit[str(vc.get("GpUnitId"))].append(
-                    {"type": "VoteCount", "selection": f"{contest_iri}#{sel['@id']}",
-                     "countType": COUNT_TYPES[ctype], "count": count})
+                item = {"type": "VoteCount", "selection": f"{contest_iri}#{sel['@id']}",
+                        "countType": COUNT_TYPES[ctype], "count": count}
+                unit, number = str(vc.get("GpUnitId")), integer(vc.get("Round"))
+                if number is not None:
+                    rounds_of[unit][number].append(item)
+                if number is None or number == last:
+                    by_unit[unit].append(item)
         out = []
-        for unit, counts in sorted(by_unit.items()):
+        for unit in sorted(set(by_unit) | set(rounds_of)):
+            counts = by_unit.get(unit, [])
             # Each publication is a resource of its own (ontology: dds:ContestResult):
             # a later report (higher sequence) adds results, it does not rewrite them.
             seq = f"-seq-{sequence}" if sequence is not None else ""
@@ -346,5 +351,7 @@ class Mapper:
                 resultsStatus=status, sequence=sequence, reportedAt=reported,
                 ballotsCast=integer(b.get("BallotsCast")),
                 invalidBallots=integer(b.get("BallotsRejected")),
-                voteCounts=counts))
+                voteCounts=counts,
+                rounds=[{"type": "TabulationRound", "roundNumber": n, "roundCounts": items}
+                        for n, items in sorted(rounds_of[unit].items())] or None))
         return out
