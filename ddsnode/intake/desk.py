@@ -179,6 +179,11 @@ class Desk:
             self._catch_up()
             return frozenset(self._fed)
 
+    def contests_of(self, election: str) -> frozenset[str]:
+        """The contests of ``election`` the geography knows."""
+        self._start()
+        return frozenset(self.totals.geography.elections.get(election, []))
+
     def night_feed(self, stored: ResultsFeed) -> NightFeed:
         """The feed election night publishes: these totals where tallies come in, ``stored``
         elsewhere (:mod:`.feed`)."""

@@ -30,6 +30,10 @@ class Tallied(ResultsFeed, Protocol):
         """Contests with at least one tally counted through the intake."""
         ...
 
+    def contests_of(self, election: str) -> frozenset[str]:
+        """The contests of ``election``."""
+        ...
+
 
 class NightFeed:
     """The intake's totals for the contests it receives, ``stored`` for the rest."""
@@ -38,6 +42,7 @@ class NightFeed:
         self.intake = intake
         self.stored = stored
         self._fed: dict[str, frozenset[str]] = {}
+        self._read_stored: set[str] = set()
 
     def elections(self) -> list[str]:
         """The elections the stored feed publishes (its selection and privacy rules)."""
@@ -51,7 +56,16 @@ class NightFeed:
             intake_since = 0  # a contest newly fed by the intake: all of it, once
             self._fed[election] = fed
         intake_mark, tallied = self.intake.results(election, intake_since)
-        stored_mark, stored = self.stored.results(election, stored_since)
+        contests = self.intake.contests_of(election)
+        stored: list[UnitResult]
+        if contests and contests <= fed and election in self._read_stored:
+            # Every contest comes from the intake: the stored feed (which re-reads the
+            # election's results after each write) is not asked again. It was asked once,
+            # for the election's name and dates.
+            stored_mark, stored = stored_since, []
+        else:
+            stored_mark, stored = self.stored.results(election, stored_since)
+            self._read_stored.add(election)
         rows = [r for r in tallied if r.contest in fed] + \
             [r for r in stored if r.contest not in fed]
         return (intake_mark << SHIFT) | stored_mark, rows

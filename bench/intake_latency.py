@@ -1,0 +1,167 @@
+"""From a tally's 201 to its appearance in a published generation, under steady arrivals.
+
+    .venv/bin/python bench/intake_latency.py [--stations 2000] [--rate 50] [--seconds 20]
+                                             [--interval 1]
+
+A fresh node with ``--stations`` polling stations in 20 districts and two contests; the
+node's app runs in this process (as uvicorn would) with the publisher every
+``--interval`` seconds (P). Tallies arrive at ``--rate`` per second over HTTP
+(``POST /intake/tallies``) for ``--seconds``; a reader follows the pointer and, for each
+new generation, notes which stations' tallies it holds. Prints the latency from each 201
+to the first generation holding it — p50, p95, max — beside P (the issue's target is
+P + 2 s at p95), and the intake's own answer time. A script, never a test; about a
+minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import httpx  # noqa: E402
+
+from ddsnode.assembly import assemble  # noqa: E402
+from ddsnode.commands.node import init_node  # noqa: E402
+from ddsnode.http.app import create_app  # noqa: E402
+from ddsnode.ldp.tokens import TokenRegistry  # noqa: E402
+from ddsnode.settings import Settings  # noqa: E402
+
+BASE = "http://127.0.0.1:8000/"
+CTX = "https://w3id.org/dds/context/v1"
+CONTESTS = ("mayor", "measure")
+
+
+def setup(node_dir: Path, stations: int, interval: float) -> None:
+    """The election, 20 districts and the stations, written through the node."""
+    init_node(node_dir, base_url=BASE, extra={"publication_elections": "*",
+                                               "publication_interval_seconds": interval})
+    a = assemble(Settings.load(node_dir))
+    docs: list[dict[str, Any]] = [
+        {"@context": CTX, "id": f"{BASE}places/city", "type": "ElectoralDistrict",
+         "name": "City", "gpUnitType": "municipality"},
+        *({"@context": CTX, "id": f"{BASE}places/d{d}", "type": "GpUnit", "name": f"D{d}",
+           "gpUnitType": "district", "partOfUnit": f"{BASE}places/city"} for d in range(20)),
+        *({"@context": CTX, "id": f"{BASE}places/s{i}", "type": "PollingStation",
+           "name": f"S{i}", "gpUnitType": "polling-place",
+           "servesUnit": f"{BASE}places/d{i % 20}"} for i in range(stations)),
+        {"@context": CTX, "id": f"{BASE}elections/e", "type": "Election",
+         "title": {"en": "Bench"}, "electionType": "general", "startDate": "2026-03-15",
+         "endDate": "2026-03-15", "contests": [f"{BASE}elections/{c}" for c in CONTESTS]},
+        *({"@context": CTX, "id": f"{BASE}elections/{c}", "type": "BallotMeasureContest",
+           "title": {"en": c}, "election": f"{BASE}elections/e",
+           "electoralDistrict": f"{BASE}places/city", "votesAllowed": 1,
+           "selections": [{"id": f"{BASE}elections/{c}#{s}", "type": "BallotMeasureSelection",
+                           "selectionText": {"en": s}} for s in ("yes", "no")]}
+          for c in CONTESTS)]
+    with a.node.store.transaction():
+        for doc in docs:
+            a.node.write_document(doc["id"], json.dumps(doc).encode(), "application/ld+json")
+    a.close()
+
+
+def tally(i: int) -> tuple[str, bytes]:
+    """(station IRI, body) of tally ``i``."""
+    contest = f"{BASE}elections/{CONTESTS[i % 2]}"
+    station = f"{BASE}places/s{i // 2}"
+    return station + "|" + contest, json.dumps({
+        "@context": CTX, "type": "ContestResult", "contest": contest, "reportingUnit": station,
+        "ballotsCast": 100, "voteCounts": [
+            {"type": "VoteCount", "selection": f"{contest}#yes", "countType": "total",
+             "count": 40 + i % 9},
+            {"type": "VoteCount", "selection": f"{contest}#no", "countType": "total",
+             "count": 30}]}).encode()
+
+
+async def run(node_dir: Path, rate: float, seconds: float) -> tuple[list[float], list[float]]:
+    token = TokenRegistry(node_dir).create(["write"], label="bench")
+    app = create_app(Settings.load(node_dir))
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    life = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}},
+                                   inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+    await outbox.get()
+    acked: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    answer_times: list[float] = []
+    done = asyncio.Event()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE,
+                                 timeout=60, headers={"Accept-Encoding": "identity"}) as http:
+
+        async def send(i: int) -> None:
+            key, body = tally(i)
+            t0 = time.monotonic()
+            r = await http.post("/intake/tallies", content=body, headers={
+                "Content-Type": "application/ld+json", "Idempotency-Key": f"t{i}",
+                "Authorization": f"Bearer {token}"})
+            if r.status_code == 201:
+                acked[key] = time.monotonic()
+                answer_times.append(acked[key] - t0)
+
+        async def follow() -> None:
+            last = 0
+            while not done.is_set() or len(seen) < len(acked):
+                r = await http.get("/elections/e/results/current")
+                if r.status_code == 200 and r.json()["generation"] > last:
+                    now = time.monotonic()
+                    last = r.json()["generation"]
+                    snap = (await http.get(f"/elections/e/results/g/{last}/results.json")).json()
+                    for rec in snap["results"]:
+                        key = rec["unit"] + "|" + rec["contest"]
+                        if rec["level"] == "polling-place" and rec["stationsReported"] and \
+                                key not in seen:
+                            seen[key] = now
+                await asyncio.sleep(0.02)
+
+        follower = asyncio.create_task(follow())
+        tasks = []
+        start = time.monotonic()
+        for i in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+            tasks.append(asyncio.create_task(send(i)))
+        await asyncio.gather(*tasks)
+        done.set()
+        await asyncio.wait_for(follower, 120)
+    await inbox.put({"type": "lifespan.shutdown"})
+    await outbox.get()
+    await life
+    return [seen[k] - acked[k] for k in acked if k in seen], answer_times
+
+
+def main() -> None:
+    """Print the latencies."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--stations", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--interval", type=float, default=1.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        node_dir = Path(tmp) / "node"
+        t0 = time.monotonic()
+        setup(node_dir, args.stations, args.interval)
+        print(f"{args.stations:,} stations × {len(CONTESTS)} contests written in "
+              f"{time.monotonic() - t0:.1f} s")
+        latencies, answers = asyncio.run(run(node_dir, args.rate, args.seconds))
+    q = statistics.quantiles(latencies, n=20)
+    qa = statistics.quantiles(answers, n=20)
+    print(f"{len(latencies)} tallies at {args.rate:g}/s, P = {args.interval:g} s")
+    print(f"  201 -> in a published generation: p50 {statistics.median(latencies):.2f} s, "
+          f"p95 {q[18]:.2f} s, max {max(latencies):.2f} s  (target p95 <= P + 2 = "
+          f"{args.interval + 2:g} s)")
+    print(f"  intake answer time: p50 {statistics.median(answers) * 1000:.0f} ms, "
+          f"p95 {qa[18] * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
