@@ -207,3 +207,23 @@ def test_admin_db_tokens_are_copied_when_a_node_moves(postgres_server: PostgresS
     finally:
         moved.close()
         other.close()
+
+
+def test_the_pseudonym_key_is_one_for_every_machine(postgres_server: PostgresServer,
+                                                    tmp_path: Path) -> None:
+    """Imports from two machines give a person one pseudonym (ddsnode/decidim/pseudonym.py);
+    a moved directory's pseudonym.key is the one kept."""
+    from ddsnode.decidim.pseudonym import KEY_FILE as PSEUDONYM_FILE
+    from ddsnode.decidim.pseudonym import load_key
+    from ddsnode.settings import write_settings_file
+    url = postgres_server.database()
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        write_settings_file(tmp_path / name / "settings.toml",
+                            {"store": "postgresql", "database_url": url})
+    (tmp_path / "a" / PSEUDONYM_FILE).write_bytes(b"k" * 32)
+    assert load_key(tmp_path / "a") == load_key(tmp_path / "b") == b"k" * 32
+    assert not (tmp_path / "b" / PSEUDONYM_FILE).exists()
+    (tmp_path / "c").mkdir()  # the embedded store: the directory's own file, as before
+    assert load_key(tmp_path / "c") == (tmp_path / "c" / PSEUDONYM_FILE).read_bytes()
+    assert load_key(tmp_path / "c") != load_key(tmp_path / "a")

@@ -16,6 +16,8 @@ import os
 import secrets
 from pathlib import Path
 
+from ddsnode.store.shared_secret import shared_secret
+
 KEY_FILE = "pseudonym.key"
 KEY_BYTES = 32
 HEX_CHARS = 16  # 64 bits: collisions are negligible for any platform's user count
@@ -24,6 +26,10 @@ HEX_CHARS = 16  # 64 bits: collisions are negligible for any platform's user cou
 def load_key(node_dir: Path) -> bytes:
     """The node's pseudonymisation key, created (0600) the first time it is needed."""
     path = node_dir / KEY_FILE
+    # On PostgreSQL, one key for every machine of the node (docs/storage.md).
+    shared = shared_secret(node_dir, "decidim/pseudonym-key", path, KEY_BYTES)
+    if shared is not None:
+        return shared
     try:
         key = path.read_bytes()
         if len(key) >= KEY_BYTES:
