@@ -25,14 +25,19 @@ ELECTION = "elections/municipal-2026"
 
 
 def _pointer(http: httpx.Client) -> dict[str, object]:
-    """The results pointer once the publisher wrote one (it runs every 0.2 s here)."""
+    """The results pointer once it names a generation holding every stored result (the
+    publisher runs every 0.2 s here; its first generation may come before the results,
+    with no contest files)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         r = http.get(f"/{ELECTION}/results/current")
         if r.status_code == 200:
-            return r.json()  # type: ignore[no-any-return]
+            snapshot = http.get(f"/{ELECTION}/results/g/{r.json()['generation']}/results.json",
+                                headers={"Accept-Encoding": "identity"})
+            if snapshot.status_code == 200 and len(snapshot.json()["results"]) >= 2:
+                return r.json()  # type: ignore[no-any-return]
         time.sleep(0.1)
-    raise AssertionError("no generation was published")
+    raise AssertionError("no generation with the results was published")
 
 
 @pytest.fixture(scope="module")
