@@ -79,6 +79,9 @@ def test_current_generation_is_a_dataset_of_the_series(node: LocalNode) -> None:
         standards = {str(s) for d in graph.objects(dataset, DCAT.distribution)
                      for s in graph.objects(d, DCT.conformsTo)}
         assert "https://www.rfc-editor.org/rfc/rfc7515" in standards
+        keys = graph.value(dataset, rdflib.URIRef("http://xmlns.com/foaf/0.1/page"))
+        assert str(keys) == node.url(".well-known/jwks.json")
+        assert http.get(str(keys)).json()["keys"]
     assert check(graph, SHARED_DCAT_AP) == []
 
 

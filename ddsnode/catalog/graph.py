@@ -24,6 +24,7 @@ import rdflib
 from rdflib import RDF, BNode, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDFS, SKOS, XSD
 
+from ddsnode import paths
 from ddsnode.catalog.build import Build, download_url
 from ddsnode.catalog.dump import Slice
 from ddsnode.catalog.elections import Election, election_title
@@ -262,6 +263,12 @@ class CatalogGraph:
         g.add((dataset, DCTERMS.identifier, Literal(f"{election.key}-g{number}")))
         g.add((dataset, DCAT.version, Literal(str(number))))
         self._typed(dataset, DCAT.landingPage, URIRef(generation["url"]), FOAF.Document)
+        # The keys its manifest is signed with (RFC 7517 JWK Set): a page, not a
+        # distribution, since a key rotation changes it between two catalogue builds.
+        keys = URIRef(self.base + paths.JWKS_PATH)
+        self._typed(dataset, FOAF.page, keys, FOAF.Document)
+        g.add((keys, DCTERMS.title, Literal("JSON Web Key Set (RFC 7517) of the publisher",
+                                            lang="en")))
         for item in generation["files"]:
             path = str(item["path"])
             kind, url = generation_format(path), URIRef(generation["url"] + path)
