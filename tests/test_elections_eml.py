@@ -142,3 +142,39 @@ def test_candidate_list_names_the_counts_candidates(tmp_path: Path) -> None:
     named = set(graph.objects(None, DDS.candidate))
     candidate = rdflib.URIRef(BASE + "elections/tk-candidate-1-2")
     assert candidate in named
+
+
+@pytest.mark.parametrize(("tamper", "expected_status"), [(False, 0), (True, 2)])
+def test_sha256_ties_the_file_to_its_published_hash(tmp_path: Path, tamper: bool,
+                                                    expected_status: int,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """``--sha256``: the hash the authority published is checked before anything is read;
+    a file changed by one vote is refused whole."""
+    import hashlib
+    published = hashlib.sha256(COUNT.read_bytes()).hexdigest()
+    data = COUNT.read_bytes()
+    if tamper:
+        data = data.replace(b"<ValidVotes>25205</ValidVotes>", b"<ValidVotes>25206</ValidVotes>", 1)
+    node_dir = tmp_path / "node"
+    init_node(node_dir, base_url=BASE)
+    source = tmp_path / "count.eml.xml"
+    source.write_bytes(data)
+    status = main(["import", "eml", str(node_dir), str(source), "--slug", "tk", "--quiet",
+                   "--sha256", "sha256:" + published.upper()])
+    assert status == expected_status
+    node = Node.open(Settings.load(node_dir))
+    try:
+        stored = len(node_graph(node))
+    finally:
+        node.close()
+    if tamper:
+        assert "not the expected" in capsys.readouterr().err and stored == 0
+    else:
+        assert stored > 0
+
+
+def test_sha256_that_is_not_a_hash_is_refused(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    init_node(tmp_path / "node", base_url=BASE)
+    assert main(["import", "eml", str(tmp_path / "node"), str(COUNT), "--sha256", "abc"]) == 2
+    assert "64 hexadecimal digits" in capsys.readouterr().err

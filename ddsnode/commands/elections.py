@@ -55,6 +55,9 @@ def add_parser(sub: Any) -> None:
         p.add_argument("--report", type=Path, metavar="FILE",
                        help="write the full report (JSON) to FILE")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--sha256", metavar="HEX",
+                       help="refuse the file unless its SHA-256 is HEX (the hash its "
+                            "authority publishes)")
         p.add_argument("--keep-missing", action="store_true",
                        help="do not tombstone what an earlier import of the same slug wrote "
                             "and this file no longer has")
@@ -102,6 +105,9 @@ def _report_out(args: argparse.Namespace, report: Any) -> None:
 def _run_import(args: argparse.Namespace, run: Callable[..., Any], **options: Any) -> int:
     """One import command: the node directory, a progress bar, the report (every format)."""
     node_dir = require_node_dir(args.dir)
+    if args.sha256:
+        from ddsnode.elections.sources import check_digest
+        check_digest(args.source, args.sha256)
     bar = ProgressBar(sys.stderr, not args.quiet)
     try:
         report = run(Settings.load(node_dir), node_dir, args.source, slug=args.slug,

@@ -40,6 +40,26 @@ class SourceFile:
         return f"{prefix}-{slugify(stem)}"[:60].rstrip("-")
 
 
+class DigestMismatch(ValueError):
+    """The file is not the one whose SHA-256 the authority published."""
+
+
+def check_digest(path: Path, expected: str) -> None:
+    """Refuse ``path`` unless its SHA-256 is ``expected`` (hex, ``sha256:`` optional).
+
+    No sample count file carries an XML signature (docs/elections.md, EML), so this is
+    how an operator ties a file to its authority: by the hash the authority publishes
+    beside it, compared before anything is read into the node."""
+    want = expected.strip().lower().removeprefix("sha256:")
+    if len(want) != 64 or any(c not in "0123456789abcdef" for c in want):
+        raise DigestMismatch(f"--sha256 {expected!r} is not 64 hexadecimal digits")
+    with path.open("rb") as f:
+        found = hashlib.file_digest(f, "sha256").hexdigest()
+    if found != want:
+        raise DigestMismatch(f"{path}: SHA-256 is {found}, not the expected {want}: "
+                             "refused, nothing imported")
+
+
 def read_source(path: Path, max_bytes: int) -> SourceFile:
     """Read ``path`` whole, refusing a file past ``max_bytes`` before reading it."""
     size = path.stat().st_size
