@@ -127,3 +127,23 @@ def test_imported_counts_survive_on_every_backend(node_dir: Path, tmp_path: Path
     assert again["files"]  # the report names the files it read
     assert support_counts(node_dir) == {**stated, iri: 16}  # 15 stated + 1 verified
     assert sparql_counts(node_dir)[iri] == 16
+
+
+def test_an_import_from_another_machine_knows_what_earlier_imports_wrote(
+        postgres_server: PostgresServer, tmp_path: Path) -> None:
+    """The import ledger is in the database on PostgreSQL: a re-import through a second
+    node directory finds everything unchanged and tombstones a row that disappeared."""
+    url = postgres_server.database()
+    extra = {"store": "postgresql", "database_url": url}
+    init_node(tmp_path / "a", base_url=BASE, extra=extra)
+    init_node(tmp_path / "b", base_url=BASE, extra=extra)
+    export = variants.small_export(tmp_path / "export")
+    first = run_import(tmp_path / "a", export)
+    assert first["totals"]["created"] > 0
+    again = run_import(tmp_path / "b", export)
+    assert again["totals"]["created"] == again["totals"]["updated"] == 0
+    variants.delete_row(export, "proposal_comments", "273")
+    gone = run_import(tmp_path / "b", export)
+    assert {k: v["tombstoned"] for k, v in gone["counts"].items() if v["tombstoned"]} == \
+        {"proposal_comments": 1}
+    assert not (tmp_path / "b" / "imports.db").exists()
