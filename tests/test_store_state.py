@@ -227,3 +227,25 @@ def test_the_pseudonym_key_is_one_for_every_machine(postgres_server: PostgresSer
     (tmp_path / "c").mkdir()  # the embedded store: the directory's own file, as before
     assert load_key(tmp_path / "c") == (tmp_path / "c" / PSEUDONYM_FILE).read_bytes()
     assert load_key(tmp_path / "c") != load_key(tmp_path / "a")
+
+
+def test_a_schema_1_database_gets_the_state_tables(postgres_server: PostgresServer,
+                                                   tmp_path: Path) -> None:
+    """A database written before the node state (schema 1) is migrated when opened."""
+    import psycopg
+
+    from ddsnode.store.postgresql import PostgresqlStore
+    from ddsnode.store.postgresql_schema import SCHEMA_VERSION
+    url = postgres_server.database()
+    PostgresqlStore(url).close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table in ("node_state", "state_head", "import_ledger", "import_runs"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("UPDATE schema_version SET version = 1")
+    state = open_state(pg_settings(tmp_path / "a", url))
+    try:
+        assert state.add("k", b"v") == b"v" and state.head() == 1
+    finally:
+        state.close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchone() == (SCHEMA_VERSION,)
