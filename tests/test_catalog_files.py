@@ -284,3 +284,17 @@ def test_a_download_cut_short_leaves_nothing_open(tmp_path_factory: pytest.TempP
             r = http.get("/catalog/files", params={"name": "node.jsonld"})
         assert r.status_code == 200 and r.headers["etag"] == _etag(r.content)
         assert len(r.content) == made.files["node.jsonld"].size
+
+
+def test_processes_past_the_limit_are_in_the_node_files_only(node: LocalNode) -> None:
+    """catalog_max_processes bounds the open files of a build: past it, a process gets no
+    dataset of its own, and its resources are still in the node's and containers' files."""
+    core = node.app.node  # type: ignore[attr-defined]
+    limited = builds.build(core, node.dir, max_processes=0, issuer="test")
+    try:
+        assert [s.kind for s in limited.slices].count("process") == 0
+        whole = next(s for s in limited.slices if s.kind == "node")
+        assert whole.count == sum(s.count for s in limited.slices if s.kind == "container")
+    finally:
+        portal_of(node).rebuild()
+    assert [s.kind for s in portal_of(node).current().slices].count("process") == 1  # type: ignore[union-attr]
