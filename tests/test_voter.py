@@ -215,6 +215,7 @@ def test_results_come_from_the_signed_generation(tmp_path: Path) -> None:
     """With the election published, the results page names the generation it read, links
     its signed manifest and pointer, and shows the generation's numbers."""
     with local_node(tmp_path, settings={"publication_elections": "*",
+                                        "publication_interval_seconds": 0.5,
                                         "voter_refresh_seconds": 0}) as node:
         with node.client() as http:
             for path in sorted(glob.glob(str(resources.examples_dir() / "e-*.jsonld"))):
@@ -222,16 +223,22 @@ def test_results_come_from_the_signed_generation(tmp_path: Path) -> None:
                 assert http.put(iri, content=body, headers={
                     "Content-Type": "application/ld+json", **node.auth()}).status_code == 201
             pointer = node.url("elections/municipal-2026/results/current")
-            for _ in range(600):  # the publisher asks its feed twice a second
-                if http.get(pointer).status_code == 200:
+            unit = node.url("places/rivemont-secteur-1")
+            # The publisher asks its feed twice a second: wait for a generation made
+            # after the last example was written (an earlier one may lack the results).
+            for _ in range(1200):
+                body = http.get(VOTE + "/results", params={"unit": unit},
+                                headers={"Accept": "application/json"}).json()
+                if len(body["levels"]) == 2 and body["source"] == "generation":
                     break
                 time.sleep(0.1)
-            current = http.get(pointer).json()
-            unit = node.url("places/rivemont-secteur-1")
-            body = http.get(VOTE + "/results", params={"unit": unit},
-                            headers={"Accept": "application/json"}).json()
             assert body["source"] == "generation"
             [published] = body["published"]
+            for _ in range(100):  # the server re-reads its pointer within a second
+                current = http.get(pointer).json()
+                if current["generation"] == published["generation"]:
+                    break
+                time.sleep(0.1)
             assert published["generation"] == current["generation"] >= 1
             assert published["manifest"] == node.url(
                 f"elections/municipal-2026/results/g/{current['generation']}/manifest.jws")

@@ -18,7 +18,6 @@ import hashlib
 import json
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -31,12 +30,12 @@ from ddsnode import paths
 from ddsnode.elections.reporting import UnitResult
 from ddsnode.explorer import map as dirmap
 from ddsnode.explorer.i18n import COOKIE, LANGUAGES, Translator, chosen
+from ddsnode.explorer.web.voter_published import PublishedResults
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send, query_params, send_response
 from ddsnode.ldp import conneg
 from ddsnode.ldp.preconditions import Preconditions
 from ddsnode.problem import BadRequest, NotAcceptable, NotFound
-from ddsnode.publication.archive import Archive, ArchiveError
 from ddsnode.voter.lookup import Answer, Lookup
 from ddsnode.voter.results import Level, StoreResults, results_at
 from ddsnode.voter.table import ensure, table_path
@@ -44,6 +43,7 @@ from ddsnode.voter.table import ensure, table_path
 PATH = "/" + paths.VOTE_PATH
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 HTML, JSON = "text/html", "application/json"
+FRAGMENTS_CACHED = 4096  # rendered answers kept (each a few KiB)
 FIELDS = ("q", "postcode", "lat", "long", "unit")
 
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -170,6 +170,11 @@ class _VoterPage(FixedMethodsEndpoint):
     def page(self, template: str, lang: str, params: dict[str, str],
              extra: dict[str, Any]) -> bytes:
         """Render ``template`` with the site's context and ``extra``."""
+        return self.text(template, lang, params, extra).encode("utf-8")
+
+    def text(self, template: str, lang: str, params: dict[str, str],
+             extra: dict[str, Any]) -> str:
+        """``template`` rendered with the site's context and ``extra``, as text."""
         t = Translator(lang)
         s = self.site.node.settings
 
@@ -186,9 +191,9 @@ class _VoterPage(FixedMethodsEndpoint):
             "election_kind": "Election", "pick": lambda d: pick(d, lang),
             "base": self.site.node.base,
             "params": {k: params.get(k, "") for k in FIELDS}, "error": None,
-            "answer": None, "status": 200}
+            "answer": None, "answer_html": None, "json_href": "", "status": 200}
         context.update(extra)
-        return _env.get_template(template).render(context).encode("utf-8")
+        return _env.get_template(template).render(context)
 
     @property
     def path(self) -> str:
@@ -200,6 +205,10 @@ class WhereToVote(_VoterPage):
     """``/explore/vote`` and ``/explore/vote.json``."""
 
     template = "voter_form.html"
+
+    def __init__(self, site: VoterSite, json_only: bool = False) -> None:
+        super().__init__(site, json_only)
+        self.fragments: dict[tuple[int, str], tuple[Answer, str]] = {}
 
     def answer(self, params: dict[str, str], lang: str) -> tuple[Any, dict[str, Any]]:
         """The form alone, the voter's stations and ballots, or the picker."""
@@ -213,8 +222,22 @@ class WhereToVote(_VoterPage):
         if self.json_only:
             return answer.encoded(), {}
         json_href = PATH + ".json?" + urlencode({k: v for k, v in fields.items() if v})
-        return answer.encoded(), {"answer": answer, "map_svg": _map(answer, lang),
-                                  "json_href": json_href}
+        return answer.encoded(), {"answer": answer, "json_href": json_href,
+                                  "answer_html": self.fragment(answer, lang)}
+
+    def fragment(self, answer: Answer, lang: str) -> str:
+        """The answer part of the page, rendered once per answer and language (answers
+        are shared by every address of a unit; only the form echoes the query)."""
+        key = (id(answer), lang)
+        cached = self.fragments.get(key)
+        if cached is None or cached[0] is not answer:
+            html = self.text("voter_answer.html", lang, {}, {
+                "answer": answer, "map_svg": _map(answer, lang)})
+            if len(self.fragments) >= FRAGMENTS_CACHED:
+                self.fragments.clear()
+            cached = (answer, html)  # autoescaped by the template that made it (|safe)
+            self.fragments[key] = cached
+        return cached[1]
 
 
 class BallotPage(_VoterPage):
@@ -234,63 +257,6 @@ class BallotPage(_VoterPage):
             raise BadRequest("contest must be the IRI of a contest on a ballot")
         contest = self.site.lookup().contest(iri)
         return contest, {"contest": contest, "unit": params.get("unit", "")}
-
-
-@dataclass(frozen=True)
-class Published:
-    """The signed generation an election's results on the page come from."""
-
-    election: str
-    generation: int
-    generated: str
-    pointer: str  # URL of ``{election}/results/current``
-    manifest: str  # URL of the signed manifest
-
-
-class PublishedResults:
-    """A ResultsFeed over the current signed generation of each election (the snapshot
-    ``results.json`` its manifest lists, docs/election-night.md), when there is one."""
-
-    def __init__(self, node: Any) -> None:
-        self.node = node
-        self.archive = Archive.of(Path(node.settings.node_dir))
-
-    def published(self, election: str) -> Published | None:
-        """The election's current generation, or None before the first (or when the
-        election is not this node's)."""
-        if not election.startswith(self.node.base):
-            return None
-        try:
-            pointer = self.archive.pointer(election[len(self.node.base):])
-        except ArchiveError:
-            return None
-        if pointer is None:
-            return None
-        results = election + "/results/"
-        return Published(election, pointer.generation, pointer.generated,
-                         results + "current", results + pointer.manifest)
-
-    def elections(self) -> list[str]:
-        """The elections with a published generation."""
-        return [self.node.base + e for e in self.archive.elections()]
-
-    def results(self, election: str, since: int = 0) -> tuple[int, list[UnitResult]]:
-        """Every unit result of the current generation (``since``: a generation)."""
-        found = self.published(election)
-        if found is None or found.generation <= since:
-            return since, []
-        try:
-            data = json.loads(self.archive.read(election[len(self.node.base):],
-                                                f"g/{found.generation}/results.json"))
-            records = [UnitResult(
-                election, str(r["contest"]), str(r["unit"]), str(r["level"]),
-                tuple((str(sel), int(n)) for sel, n in r["counts"]), r.get("ballotsCast"),
-                r.get("blank"), r.get("invalid"), r.get("registered"),
-                int(r["stationsReported"]), int(r["stationsTotal"]), str(r["status"]),
-                str(r["asOf"])) for r in data["results"]]
-        except (OSError, ValueError, KeyError, TypeError):
-            return since, []  # the page falls back to the stored results
-        return found.generation, records
 
 
 class ResultsPage(_VoterPage):
