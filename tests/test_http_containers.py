@@ -284,6 +284,7 @@ def test_container_pages_round_trip_in_every_format(node: RunningNode, container
         got = parse_rdf(httpx.get(url, headers={"Accept": accept}).content, fmt, base=base)
         assert rdflib.compare.isomorphic(got, reference), accept
     html = httpx.get(url, headers={"Accept": "text/html"})
-    # A browser at the root gets the explorer's home (docs/explorer.md), not a listing.
-    members = 'action="/explore"' if container == "" else "<h2>Members</h2>"
+    # A browser at the root gets the explorer's home (docs/explorer.md), and at a
+    # container its members as cards (the explorer's container page), not a triple table.
+    members = 'action="/explore"' if container == "" else 'id="result-count"'
     assert html.status_code == 200 and members in html.text
