@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ddsnode.intake.log import verify
 from ddsnode.ldp.tokens import TokenRegistry
 from tests.support.inprocess import LocalNode, local_node
 
@@ -483,3 +484,26 @@ def test_a_result_written_without_its_event_is_finished_not_doubled(node: LocalN
             assert r.status_code == expected, r.text
         _, rows = totals(node, http)
         assert votes(rows[("municipal-2026-council", "rivemont")]) == {"rc": 6, "ar": 4, "res": 3}
+
+
+def test_concurrent_tallies_for_several_stations_count_each_once(node: LocalNode) -> None:
+    stations = ("bureau-101", "bureau-104", "bureau-201")
+    jobs = [(s, i) for s in stations for i in range(4)]  # four keys per station, same numbers
+    with node.client() as http:
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(lambda job: (job[0], post(
+                node, http, tally(node, job[0], 10, 20, 30), f"{job[0]}-{job[1]}")), jobs))
+        for station in stations:
+            codes = sorted(r.status_code for s, r in answers if s == station)
+            assert codes == [200, 200, 200, 201], (station, codes)
+        kinds = [e["kind"] for e in events(http)]
+        assert kinds.count("tally-counted") == 3 and kinds.count("tally-unchanged") == 9
+        _, rows = totals(node, http)
+        assert votes(rows[("municipal-2026-council", "rivemont")]) == \
+            {"rc": 30, "ar": 60, "res": 90}
+    assert verify_log_ok(node)
+
+
+def verify_log_ok(node: LocalNode) -> bool:
+    count, faults = verify(node.dir)
+    return count > 0 and not faults

@@ -6,8 +6,9 @@ A submission (:meth:`Desk.submit`) goes through, in this order:
    vote in the contest, every selection must be one of the contest's, and the numbers
    must be plausible (:func:`ddsnode.elections.plausibility.check_result`, with the
    contest's votes allowed, which the write hook alone does not know);
-2. under the log's exclusive lock, the idempotency key: the same key with the same body
-   answers what the first answer was (nothing is counted twice); with another body, 422;
+2. one decision at a time per station and per key (:meth:`Desk._decide`), the
+   idempotency key first: the same key with the same body answers what the first
+   answer was (nothing is counted twice); with another body, 422;
 3. the decision: a first tally is counted (or, with double entry, waits for a second,
    independent entry — another token — with the same numbers); a tally that repeats the
    counted one changes nothing; a different one is refused (409) unless it is a
@@ -15,7 +16,8 @@ A submission (:meth:`Desk.submit`) goes through, in this order:
 4. the ``ContestResult`` is written through :meth:`ddsnode.ldp.node.Node.write_document`
    — the shapes and the plausibility write hook judge it like any write — as a new
    resource per sequence (a correction never overwrites);
-5. the event is appended to the log (:mod:`.log`), and folded into the state.
+5. the event is appended to the log (:mod:`.log`; concurrent events share one commit),
+   and folded into the state.
 
 The state (counted tallies, pending entries, keys, :class:`.totals.Totals`) is a fold
 over the log: rebuilt from it at startup, and caught up with what other processes
@@ -38,6 +40,7 @@ from ddsnode.elections.hook import ImplausibleResult
 from ddsnode.elections.plausibility import ERROR, check_result
 from ddsnode.elections.reporting import ResultsFeed, UnitResult
 from ddsnode.intake import tally as tallies
+from ddsnode.intake.decision import Station, plan
 from ddsnode.intake.evidence import EvidenceStore
 from ddsnode.intake.feed import NightFeed
 from ddsnode.intake.geography import Geography, load_geography
@@ -87,6 +90,17 @@ class Desk:
         self._pending: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
         self._keys: dict[tuple[str, str], tuple[str, Event]] = {}
         self._fed: set[str] = set()  # contests with a tally counted through the intake
+        self._inflight: dict[tuple[str, str], threading.Event] = {}  # station or key: busy
+        self._cv = threading.Condition()  # the group commit of events (_append)
+        self._queue: list[list[Any]] = []
+        self._leading = False
+
+    def _reset(self) -> None:
+        """Forget the state (a log commit failed): the next use rebuilds it from the log."""
+        self._started, self._applied = False, 0
+        self.totals = Totals(Geography({}, {}))
+        for state in (self._current, self._pending, self._keys, self._fed):
+            state.clear()
 
     def _start(self) -> None:
         """On first use (commands that assemble a node never pay for it): read the
@@ -207,9 +221,8 @@ class Desk:
             if sub.evidence and not self.evidence.has(sub.evidence):
                 raise Unprocessable(f"No evidence with SHA-256 {sub.evidence[:64]} is stored: "
                                     "upload it first (POST /intake/evidence)")
-            tally = self._read(sub)  # parsing and checks run in parallel; decisions do not
-            with self._lock:
-                return self._decide(sub, tally, digest)
+            tally = self._read(sub)  # parsing and checks run in parallel
+            return self._decide(sub, tally, digest)
         except Problem as problem:
             if not isinstance(problem, _Logged):
                 self._refuse(sub, digest, problem)
@@ -249,77 +262,83 @@ class Desk:
         return tally
 
     def _decide(self, sub: Submission, tally: Tally, digest: str) -> Answer:
-        refusal: Problem | None = None
-        with self.log.exclusive() as log:
-            self._catch_up(log)
-            known = self._keys.get((sub.subject, sub.key))
-            if known is not None and known[0] == digest:
-                replay = answer_of(known[1])
-                return Answer(replay.status, replay.body, replayed=True)
-            try:
-                if known is not None:
-                    raise KeyReused(f"Idempotency-Key {sub.key[:80]!r} was used for another "
-                                    f"body (event {known[1].seq})")
-                kind, details = self._plan(sub, tally, digest)
-                if kind in ("tally-counted", "tally-correction"):
-                    self._write(tally, details, sub.evidence)
-            except Problem as problem:
-                # Logged in this transaction, raised after it commits.
-                refusal = problem
-                self._fold(log.append("tally-refused", REFUSED,
-                                      self._refusal(sub, digest, problem), sub.subject))
-            else:
-                event = log.append(kind, ACCEPTED, details, sub.subject)
-                self._fold(event)
-        if refusal is not None:
-            raise _Logged(refusal)
+        """Decide under the lock, write outside it (the store group-commits concurrent
+        writes), log after; one decision at a time per station and per key."""
+        station, mine = (tally.contest, tally.unit), (sub.subject, sub.key)
+        while True:
+            with self._lock:
+                busy = self._inflight.get(station) or self._inflight.get(mine)
+                if busy is None:
+                    self._catch_up()
+                    known = self._keys.get(mine)
+                    if known is not None and known[0] == digest:
+                        replay = answer_of(known[1])
+                        return Answer(replay.status, replay.body, replayed=True)
+                    if known is not None:
+                        raise KeyReused(f"Idempotency-Key {sub.key[:80]!r} was used for "
+                                        f"another body (event {known[1].seq})")
+                    kind, details = plan(sub, tally, digest, self._station(tally))
+                    done = self._inflight[station] = self._inflight[mine] = threading.Event()
+                    break
+            busy.wait()
+        try:
+            if kind in ("tally-counted", "tally-correction"):
+                self._write(tally, details, sub.evidence)
+        except Problem as problem:
+            self._append("tally-refused", REFUSED, self._refusal(sub, digest, problem),
+                         sub.subject)
+            raise _Logged(problem) from None
+        else:
+            event = self._append(kind, ACCEPTED, details, sub.subject)
+        finally:
+            with self._lock:
+                self._inflight.pop(station, None)
+                self._inflight.pop(mine, None)
+            done.set()
         return answer_of(event)
 
-    def _plan(self, sub: Submission, tally: Tally,
-              digest: str) -> tuple[str, dict[str, Any]]:
-        """What this tally does, and the event's details; Conflict when it cannot."""
+    def _station(self, tally: Tally) -> Station:
         key = (tally.contest, tally.unit)
-        details: dict[str, Any] = {"tally": tally.to_json(), "key": sub.key,
-                                   "bodySha256": digest}
-        if sub.evidence:
-            details["evidence"] = sub.evidence
-        current = self._current.get(key)
-        if sub.reason:
-            if current is None:
-                raise Conflict("Nothing is counted for this station and contest yet: "
-                               "there is nothing to correct")
-            if sub.revises is not None and sub.revises != current[0]:
-                raise Conflict(f"The counted tally is event {current[0]}, not {sub.revises}",
-                               extra={"current": current[0]})
-            details.update(sequence=current[1] + 1, revises=current[0], reason=sub.reason)
-            return "tally-correction", details
-        if current is not None:
-            counted = self.totals.counted(*key)
-            if counted is not None and counted.fingerprint() == tally.fingerprint():
-                details.update(result=current[2], sequence=current[1])
-                return "tally-unchanged", details
-            raise Conflict("This station's tally for this contest is already counted "
-                           f"(event {current[0]}); a different one is a correction: send "
-                           "it with a Correction-Reason", extra={"current": current[0]})
         contest = self.totals.geography.contests.get(tally.contest)  # gone since _read: ""
         election = contest.election if contest is not None else ""
-        if not ("*" in self.double_entry or
-                election.removeprefix(self.node.base) in self.double_entry):
-            details["sequence"] = 1
-            return "tally-counted", details
-        pending = self._pending.get(key, [])
-        if any(subject == sub.subject for subject, _, _ in pending):
-            raise Conflict("Double entry: this token already entered this tally; the second "
-                           "entry must come from another token")
-        fingerprint = tally.fingerprint()
-        matches = [seq for _, fp, seq in pending if fp == fingerprint]
-        if matches:
-            details.update(sequence=1, entries=[matches[0]])
-            return "tally-counted", details
-        if pending:
-            details["differs"] = [seq for _, _, seq in pending]
-            return "double-entry-mismatch", details
-        return "tally-entry", details
+        return Station(self._current.get(key), self.totals.counted(*key),
+                       tuple(self._pending.get(key, ())),
+                       "*" in self.double_entry or
+                       election.removeprefix(self.node.base) in self.double_entry)
+
+    def _append(self, kind: str, disposition: str, details: dict[str, Any],
+                subject: str) -> Event:
+        """Log one event. Group commit: events from concurrent threads share one
+        transaction (one fsync); the first to come commits for those queued behind it."""
+        job: list[Any] = [kind, disposition, details, subject, None, None]  # event, error
+        with self._cv:
+            self._queue.append(job)
+            while self._leading and job[4] is None and job[5] is None:
+                self._cv.wait()
+            lead = job[4] is None and job[5] is None
+            if lead:
+                self._leading, batch, self._queue = True, self._queue, []
+        if lead:
+            try:
+                with self._lock, self.log.exclusive() as log:
+                    self._catch_up(log)  # others' events first, in the log's order
+                    events = [log.append(j[0], j[1], j[2], j[3]) for j in batch]
+                    for j, event in zip(batch, events):
+                        self._fold(event)
+                        j[4] = event
+            except BaseException as e:  # not committed: the state is rebuilt from the log
+                with self._lock:
+                    self._reset()
+                for j in batch:
+                    j[5] = e
+            finally:
+                with self._cv:
+                    self._leading = False
+                    self._cv.notify_all()
+        if job[5] is not None:
+            raise job[5]
+        logged: Event = job[4]
+        return logged
 
     def _write(self, tally: Tally, details: dict[str, Any], evidence: str) -> None:
         """The ContestResult, through the node's write path (shapes, write hooks)."""
@@ -350,10 +369,7 @@ class Desk:
                 "idempotencyKey": sub.key[:MAX_KEY]}
 
     def _refuse(self, sub: Submission, digest: str, problem: Problem) -> None:
-        with self._lock, self.log.exclusive() as log:
-            self._catch_up(log)
-            self._fold(log.append("tally-refused", REFUSED, self._refusal(sub, digest, problem),
-                                  sub.subject))
+        self._append("tally-refused", REFUSED, self._refusal(sub, digest, problem), sub.subject)
 
     # --- evidence --------------------------------------------------------------------
 
@@ -363,15 +379,12 @@ class Desk:
         try:
             digest, found, new = self.evidence.put(data, media_type)
         except Problem as problem:
-            with self._lock, self.log.exclusive() as log:
-                self._fold(log.append("evidence-refused", REFUSED, {
-                    "status": problem.status, "detail": problem.detail[:1000],
-                    "bytes": len(data)}, subject))
+            self._append("evidence-refused", REFUSED, {
+                "status": problem.status, "detail": problem.detail[:1000], "bytes": len(data)},
+                subject)
             raise
-        with self._lock, self.log.exclusive() as log:
-            event = log.append("evidence-stored", ACCEPTED, {
-                "sha256": digest, "mediaType": found, "bytes": len(data), "new": new}, subject)
-            self._fold(event)
+        event = self._append("evidence-stored", ACCEPTED, {
+            "sha256": digest, "mediaType": found, "bytes": len(data), "new": new}, subject)
         return Answer(201 if new else 200, {
             "sha256": digest, "mediaType": found, "event": event.seq,
             "url": f"{self.node.base}intake/evidence?sha256={digest}"})
