@@ -10,12 +10,15 @@
    with the same headers (the ceiling of the stack), in alternating rounds (the best
    round of each printed). Prints req/s, p50, p99, ratio.
 2. Conditional requests (If-None-Match with the file's ETag): 304s per second.
-3. A soak: a generation every 2 s (written by a publisher in this process into the
+3. Tally -> generation: tallies through the intake at 50/s (as many as it takes) while
+   the node's publisher runs with P = 2 s; p50/p95/max of the time until a generation
+   holds each tally.
+4. A soak: a generation every 2 s (written by a publisher in this process into the
    node's directory, as another worker's would be) while 64 readers loop pointer ->
    manifest (signature checked) -> files (hashes checked). Prints generations,
    reads, files whose bytes differ from the manifest, mixed or regressing
    generations, errors: each must be 0.
-A script, never a test; about a minute by default.
+A script, never a test; under two minutes by default.
 """
 
 from __future__ import annotations
@@ -133,6 +136,94 @@ def bench_build(stations: int, contests: int) -> None:
           f"one station changed: {again:.2f} s ({again / full:.2f} of a full build)")
 
 
+def bench_latency(stations: int, rate: float, seconds: float, interval: float) -> None:
+    """Tally -> published generation: tallies through the intake (``Desk.submit``) at
+    ``rate`` per second while the node's publisher (its feed: the intake's totals) runs
+    every P = ``interval``; each tally is recognised in a generation's diff by its
+    ballots cast."""
+    from ddsnode.assembly import assemble
+    from ddsnode.intake.submission import Submission
+    from ddsnode.settings import Settings
+    base, ctx = "http://127.0.0.1:8000/", "https://w3id.org/dds/context/v1"
+    tmp = Path(tempfile.mkdtemp(prefix="ddsbench-latency-"))
+    node_dir = tmp / "node"
+    init_node(node_dir, base_url=base, extra={"publication_elections": "*",
+                                              "publication_interval_seconds": interval})
+    settings = Settings.load(node_dir)
+    a = assemble(settings)
+    contest = f"{base}elections/contest"
+    docs: list[dict[str, Any]] = [{"@context": ctx, "id": f"{base}places/nation", "type": "ElectoralDistrict",
+             "name": "Nation", "gpUnitType": "country"},
+            *({"@context": ctx, "id": f"{base}places/district-{d}", "type": "GpUnit",
+               "name": f"District {d}", "gpUnitType": "district",
+               "partOfUnit": f"{base}places/nation"} for d in range((stations + 99) // 100)),
+            *({"@context": ctx, "id": f"{base}places/st-{i}", "type": "PollingStation",
+               "name": f"Station {i}", "gpUnitType": "polling-place", "identifier": str(i),
+               "servesUnit": f"{base}places/district-{i // 100}"} for i in range(stations)),
+            {"@context": ctx, "id": f"{base}elections/e", "type": "Election",
+             "title": {"en": "Bench"}, "electionType": "general", "startDate": "2026-03-15",
+             "endDate": "2026-03-15", "contests": [contest]},
+            {"@context": ctx, "id": contest, "type": "BallotMeasureContest",
+             "title": {"en": "Q"}, "election": f"{base}elections/e",
+             "electoralDistrict": f"{base}places/nation", "votesAllowed": 1,
+             "selections": [{"id": f"{contest}#{s}", "type": "BallotMeasureSelection",
+                             "selectionText": {"en": s}} for s in ("yes", "no")]}]
+    for doc in docs:
+        a.node.write_document(str(doc["id"]), json.dumps(doc).encode(), "application/ld+json")
+    a.close()
+    a = assemble(settings)
+    desk = a.intake
+    publisher = a.publication.publisher if a.publication else None
+    assert desk is not None and publisher is not None
+    sent: dict[int, float] = {}
+    seen: dict[int, float] = {}
+    stop = threading.Event()
+    gens: list[tuple[int, int, float]] = []
+
+    def publish() -> None:
+        while not stop.is_set():
+            for g in publisher.publish_once():
+                now = time.monotonic()
+                gens.append((g.number, len(g.changed), now))
+                diff = json.loads(g.files["diff.json"])
+                for rec in diff["changed"]:
+                    if rec["level"] == "polling-place" and rec["ballotsCast"]:
+                        seen.setdefault(rec["ballotsCast"] - 1000, now)
+            time.sleep(0.5)
+
+    worker = threading.Thread(target=publish)
+    worker.start()
+    start = time.monotonic()
+    i = 0
+    while time.monotonic() - start < seconds:
+        due = start + i / rate
+        if time.monotonic() < due:
+            time.sleep(due - time.monotonic())
+        doc = {"@context": ctx, "type": "ContestResult", "contest": contest,
+               "reportingUnit": f"{base}places/st-{i % stations}", "ballotsCast": 1000 + i,
+               "voteCounts": [{"type": "VoteCount", "selection": f"{contest}#yes",
+                               "countType": "total", "count": 400 + i % 300},
+                              {"type": "VoteCount", "selection": f"{contest}#no",
+                               "countType": "total", "count": 500}]}
+        sent[i] = time.monotonic()
+        desk.submit(Submission(json.dumps(doc).encode(), "application/ld+json", f"k{i}",
+                               "bench", frozenset({"write", "review"}),
+                               reason="bench" if i >= stations else ""))
+        i += 1
+    time.sleep(interval + 3)
+    stop.set()
+    worker.join()
+    a.close()
+    lat = sorted(seen[k] - sent[k] for k in seen if k in sent)
+    missing = len(sent) - len(lat)
+
+    def p(q: float) -> float:
+        return lat[min(len(lat) - 1, int(q * len(lat)))]
+    print(f"intake -> publication: {stations} stations, {len(sent)} tallies in {seconds:.0f} s "
+          f"({len(sent) / seconds:.0f}/s taken, {rate:.0f}/s asked), {len(gens)} generations; "
+          f"tally -> generation p50 {p(0.5):.2f} s, p95 {p(0.95):.2f} s, max {lat[-1]:.2f} s "
+          f"(P = {interval} s); {missing} superseded before a generation")
+
 BARE = os.environ.get("DDS_BENCH_FILE", "")
 
 
@@ -204,7 +295,12 @@ def main() -> int:
                         help="seconds the node is left to finish its start-up work")
     parser.add_argument("--rounds", type=int, default=2,
                         help="alternating rounds of the three wrk runs; the best is printed")
-    parser.add_argument("--soak", type=int, default=20, help="soak duration (s)")
+    parser.add_argument("--soak", type=int, default=15, help="soak duration (s)")
+    parser.add_argument("--tally-seconds", type=float, default=15.0,
+                        help="tallies through the intake for this long (0: skip)")
+    parser.add_argument("--tally-rate", type=float, default=50.0)
+    parser.add_argument("--tally-stations", type=int, default=300)
+    parser.add_argument("--tally-interval", type=float, default=2.0, help="P of that run")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--readers", type=int, default=64)
     parser.add_argument("--build-stations", type=int, default=2000,
@@ -212,6 +308,9 @@ def main() -> int:
     parser.add_argument("--build-contests", type=int, default=5)
     args = parser.parse_args()
     bench_build(args.build_stations, args.build_contests)
+    if args.tally_seconds > 0:
+        bench_latency(args.tally_stations, args.tally_rate, args.tally_seconds,
+                      args.tally_interval)
     tmp = Path(tempfile.mkdtemp(prefix="ddsbench-night-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
