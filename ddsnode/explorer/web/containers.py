@@ -49,7 +49,8 @@ def listing(site: Site, read: Reading, resource: Any) -> Listing:
     members = []
     for child in page.items:
         hit = known.get(child.iri)
-        if hit is None:  # a nested container or a file: what the listing knows of it
+        if hit is None:
+            # Not indexed (yet, or a nested container or a file): what the listing knows.
             hit = Hit(child.iri, node.base, (child.types or ("",))[0],
                       {"": child.title or local_name(child.iri)}, {}, None, None, None)
         members.append(hit)

@@ -276,13 +276,17 @@ class ExplorerPages:
             return False
         resource = found.resource
         if resource.kind == "container" and not found.description:
-            # Members as cards, paged by the LDP listing's own cursors.
+            # Members as cards, paged by the LDP listing's own cursors. No index sync
+            # first: the members and titles are the listing's (always current); the
+            # index adds days and summaries once any search has indexed them, and a
+            # listing is not made to wait for a replay of every write since.
             read = reading(scope, headers)
-            await site.synced()
+            stamp = await asyncio.to_thread(node.store.container_stamp, resource.iri)
+            key = ("container", resource.iri, resource.version, stamp, tuple(read.pairs),
+                   read.lang, read.explicit)
             body = await asyncio.to_thread(
-                site.cached, ("container", resource.iri, resource.version, tuple(read.pairs),
-                              read.lang, read.explicit),
-                lambda: container_page(site, read, resource))
+                (lambda: container_page(site, read, resource)) if stamp is None else
+                (lambda: site.cached(key, lambda: container_page(site, read, resource))))
             await site.send_page(send, read, body, media_type=HTML, head=head)
             return True
         if resource.kind != "rdf" or found.description:
