@@ -241,9 +241,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Production: never sign, list or mirror anything signed with a rehearsal key"),
     Setting("publication_cache_mb", 64,
             "Memory for generation files served from memory (LRU of recent generations)"),
-    Setting("publication_changes_max_generations", 10_000,
+    Setting("publication_changes_max_generations", 1_000,
             "Most generations one `results/changes?since=` answer spans (400 above: read the "
-            "snapshot)"),
+            "snapshot); each answer reads that many diffs once"),
     Setting("publication_follow", "",
             "Mirror: comma-separated election URLs of publishing nodes to follow and re-serve"),
     Setting("publication_follow_jwks", "",

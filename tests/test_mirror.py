@@ -195,6 +195,11 @@ def test_a_mirror_verifies_and_re_serves_the_same_bytes(published: Published,
     shelf = Shelf(mirror.archive, 1 << 20)
     changes = shelf.changes(ELECTION, 0, 100)
     assert changes is not None and changes["generation"] == 2
+    body = shelf.changes_body(ELECTION, 0, 100)
+    assert body is not None and json.loads(body) == changes
+    assert shelf.changes_body(ELECTION, 0, 100) is body  # the same answer, kept
+    with pytest.raises(ValueError, match="read the snapshot"):
+        shelf.changes(ELECTION, 0, 1)  # two generations back, at most one allowed
     records: dict[docs.Key, docs.Json] = {}
     for n in (1, 2):
         served = shelf.file(ELECTION, f"g/{n}/diff.json")

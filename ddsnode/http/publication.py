@@ -17,8 +17,6 @@ the election resource itself gets a ``Link`` to its pointer (rel
 
 from __future__ import annotations
 
-import json
-
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import (
     ASGIApp,
@@ -100,12 +98,11 @@ class ResultsFiles(FixedMethodsEndpoint):
         if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
             raise BadRequest("since is a generation number (0 or more, at most 12 digits)")
         try:
-            found = self.shelf.changes(election_path, int(raw), self.changes_limit)
+            body = self.shelf.changes_body(election_path, int(raw), self.changes_limit)
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
-        if found is None:
+        if body is None:
             raise NotFound("nothing is published for this election yet")
-        body = json.dumps(found, indent=1).encode("utf-8")
         await send_response(send, 200, [(b"content-type", b"application/json"),
                                         (b"cache-control", CHANGES_CACHE)], body, head=head)
 

@@ -66,6 +66,9 @@ class Shelf:
         self._pointers: dict[str, tuple[Pointer | None, float]] = {}
         self._manifests: LRU[dict[str, Entry]] = LRU(256)
         self._diffs: LRU[tuple[frozenset[str], frozenset[str]]] = LRU(4096)
+        # Answers of changes?since=, by (election, since, generation): readers of one
+        # generation mostly ask the same few questions (16 MiB of answers at most).
+        self._answers: LRU[bytes] = LRU(16 * 1024 * 1024, len)
         self._lock = threading.Lock()
         self._known: frozenset[str] = frozenset()
 
@@ -156,6 +159,20 @@ class Shelf:
             return (frozenset(sys.intern(c) for c, _ in keys),
                     frozenset(sys.intern(u) for _, u in keys))
         return self._diffs.get_or_make((election_path, generation), load)
+
+    def changes_body(self, election_path: str, since: int, limit: int) -> bytes | None:
+        """:meth:`changes` as the JSON bytes served, from a cache of recent answers."""
+        pointer = self.pointer(election_path)
+        if pointer is None:
+            return None
+        key = (election_path, since, pointer.generation)
+        found = self._answers.peek(key)
+        if found is not None:
+            return found
+        answer = self.changes(election_path, since, limit)
+        if answer is None:
+            return None
+        return self._answers.put(key, json.dumps(answer, indent=1).encode("utf-8"))
 
     def changes(self, election_path: str, since: int, limit: int) -> dict[str, Any] | None:
         """Contests and units changed after generation ``since`` (None: nothing published).
