@@ -195,7 +195,7 @@ class Mapper:
         ident = str(e.get("id"))
         state = _text(e, "StateId")
         return self._doc("unit", ident, self.unit(ident), "GpUnit", name=_text(e, "Name"),
-                         gpUnitType=_text(e, "Type") or "locality",
+                         gpUnitType=_text(e, "Type") or "other",
                          partOfUnit=self.unit(state) if state else None)
 
     def _precinct(self, e: Element) -> Document:
