@@ -12,6 +12,14 @@ independent PostgreSQL processes: how long after a 201 from one the resource is 
 through the other (GET, and ``/sparql`` ASK: that process's index replays the shared
 change log), and how long the background loops stand still when their owner is SIGKILLed
 (the default ``loop_lease_seconds``). A script, never a test: no threshold lives here.
+
+    .venv/bin/python bench/postgresql.py --machines [--rounds 10]
+
+Two machines instead (two node directories, one database, one process each): a public
+GET against the same GET with a bearer token (each check reads the token from the
+database on PostgreSQL, from ``admin.db`` on the embedded store, measured in the same
+run for the ratio), and how long after a 201 through one machine the other's explorer
+search finds it (its search index replays the shared change log).
 """
 
 from __future__ import annotations
@@ -142,6 +150,80 @@ def takeover(node: Node, supervisor: subprocess.Popen[bytes], rounds: int) -> li
     return waits
 
 
+def tokens(label: str, node: Node, url: str, args: argparse.Namespace) -> list[Result]:
+    """GET Turtle of a public resource without and with a bearer token."""
+    w = {"duration": args.duration, "connections": args.connections}
+    res = f"{node.base}proposals/bench-20"
+    httpx.put(url + "proposals/bench-20", timeout=30, content=TURTLE_20.format(
+        iri=res, base=node.base).encode(), headers={"Authorization": f"Bearer {node.token}",
+                                                     "Content-Type": "text/turtle"}
+              ).raise_for_status()
+    env = {"ACCEPT": "text/turtle", "TOKEN": node.token}
+    run_wrk("warm", label, url + "proposals/bench-20", script="accept.lua", env=env,
+            duration=1, connections=args.connections)
+    return [run_wrk("GET public", label, url + "proposals/bench-20", script="accept.lua",
+                    env=env, **w),
+            run_wrk("GET with token", label, url + "proposals/bench-20", script="bearer.lua",
+                    env=env, **w)]
+
+
+def search_delay(node: Node, a: str, b: str, rounds: int) -> list[float]:
+    """Seconds from a 201 through ``a`` until ``b``'s /explore?q= finds it."""
+    auth = {"Authorization": f"Bearer {node.token}", "Content-Type": "text/turtle"}
+    waits = []
+    with httpx.Client(timeout=30) as http:
+        http.get(b + "explore", params={"q": "warm"})  # b's index built before timing
+        for n in range(rounds):
+            word = f"beacon{n}q{int(time.time())}"
+            body = TURTLE_20.format(iri="", base=node.base).replace(
+                "Protected bike lanes on the river quays", word)
+            r = http.post(a + "proposals/", content=body.encode(), headers=auth)
+            r.raise_for_status()
+            path = r.headers["location"][len(node.base):]
+            done = time.monotonic()
+            while path not in http.get(b + "explore", params={"q": word}).text:
+                time.sleep(0.005)
+            waits.append(time.monotonic() - done)
+    return waits
+
+
+def machines(args: argparse.Namespace) -> int:
+    """Two node directories on one database, against one embedded node."""
+    tmp = Path(tempfile.mkdtemp(prefix="ddsbench-machines-"))
+    results: list[Result] = []
+    with PostgresServer() as pg:
+        node = Node(tmp, {})
+        try:
+            results += tokens("embedded", node, node.serve(), args)
+        finally:
+            node.stop()
+        node = Node(tmp, {"DDS_STORE": "postgresql", "DDS_DATABASE_URL": pg.database()})
+        other = tmp / "machine-b"
+        subprocess.run([PY, "-m", "ddsnode", "init", str(other), "--base-url", node.base],
+                       check=True, stdout=subprocess.DEVNULL, env=node.env)
+        try:
+            a = node.serve()
+            port = free_port()
+            node.procs.append(subprocess.Popen(
+                [PY, "-m", "ddsnode", "serve", str(other), "--port", str(port)],
+                env=node.env, stdout=subprocess.DEVNULL))
+            b = f"http://127.0.0.1:{port}/"
+            wait_http(b)
+            results += tokens("pg machine B", node, b, args)
+            waits = search_delay(node, a, b, args.rounds)
+        finally:
+            node.stop()
+    base = {r.server: r.rps for r in results if r.name == "GET public"}
+    print(f"\n{args.connections} connections, {args.duration} s each\n")
+    for r in results:
+        print(f"{r.name:16} {r.server:14} {r.rps:8.0f} req/s  p50 {r.p50_ms:6.2f} ms  "
+              f"p99 {r.p99_ms:6.2f} ms  errors {r.errors}  "
+              f"{r.rps / base[r.server]:.2f}x the public GET")
+    print(f"written through machine A, found by machine B's search ({args.rounds} writes): "
+          f"p50 {1000 * statistics.median(waits):.0f} ms, max {1000 * max(waits):.0f} ms")
+    return 0
+
+
 def main() -> int:
     """Run every configuration and print the tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -149,7 +231,11 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--machines", action="store_true",
+                    help="two node directories on one database instead (tokens, search)")
     args = ap.parse_args()
+    if args.machines:
+        return machines(args)
     tmp = Path(tempfile.mkdtemp(prefix="ddsbench-pg-"))
     results: list[Result] = []
     with PostgresServer() as pg:

@@ -165,3 +165,37 @@ def test_federation_routes_answer_on_postgresql(postgres_server: PostgresServer,
             assert iri in listing.text
             assert http.get("/inbox", headers=node.auth()).status_code == 200
             assert http.get("/explore", params={"q": "school"}).status_code == 200
+
+
+def test_a_database_restart_is_503_then_recovers(tmp_path: Path) -> None:
+    """Shared federation tables and node state across a PostgreSQL restart: the stale
+    connections are replaced (no error after it), and while it is down every call is a
+    503 problem (``Unavailable``), never a driver error (which the writer thread would
+    not turn into an answer)."""
+    from ddsnode.problem import Unavailable
+    from ddsnode.store import open_state
+    if server_binaries() is None:
+        pytest.skip(MISSING)
+    with PostgresServer() as server:
+        assembly = machine(tmp_path / "a", server.database())
+        state = open_state(assembly.node.settings, assembly.node.store)
+        try:
+            ledger = assembly.federation.ledger
+            assert ledger.is_counted(BASE + "x") is False and state.get("k") is None
+            server.restart()
+            assert ledger.is_counted(BASE + "x") is False  # a fresh connection, no error
+            assert state.get("k") is None
+            state.put("k", b"v")
+            server.stop()
+            with pytest.raises(Unavailable):
+                ledger.is_counted(BASE + "x")
+            with pytest.raises(Unavailable):
+                ledger.mark_counted(BASE + "x")
+            with pytest.raises(Unavailable):
+                state.get("k")
+            server.start()
+            ledger.mark_counted(BASE + "x")
+            assert ledger.is_counted(BASE + "x") and state.get("k") == b"v"
+        finally:
+            state.close()
+            assembly.close()

@@ -48,11 +48,13 @@ import logging
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ddsnode.problem import Unavailable
 from ddsnode.settings import Settings
 from ddsnode.store.migrations import statements
 
@@ -244,38 +246,74 @@ def postgresql_sql(sql: str) -> str:
 
 
 class SharedConnection:
-    """A psycopg connection answering the sqlite3 calls the table owners make."""
+    """A psycopg connection answering the sqlite3 calls the table owners make. A database
+    that cannot be reached is a 503 (``Unavailable``); a connection the server closed
+    (it restarted) is replaced, and a statement outside a transaction tried once more."""
 
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
+    def __init__(self, open_connection: Callable[[], Any]) -> None:
+        self._open = open_connection
+        self.conn = open_connection()
         self._depth = 0
+
+    def _run(self, call: Callable[[Any], Any]) -> Any:
+        from ddsnode.store.postgresql import database_errors
+        for attempt in (1, 2):
+            try:
+                if self.conn.closed or self.conn.broken:
+                    if self._depth:  # the transaction died with its connection
+                        raise Unavailable("the database connection was lost; retry")
+                    self.conn = self._open()
+                return call(self.conn)
+            except database_errors() as e:
+                if attempt == 2 or self._depth or not (self.conn.closed or self.conn.broken):
+                    log.warning("PostgreSQL unreachable: %s", str(e)[:500])
+                    raise Unavailable(f"the database is unreachable ({type(e).__name__}); "
+                                      "retry") from None
+        raise AssertionError("unreachable")
 
     def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
         """Run one statement; the cursor has ``fetchone``, ``fetchall``, ``rowcount``."""
-        return self.conn.execute(postgresql_sql(sql), tuple(params))
+        query, args = postgresql_sql(sql), tuple(params)
+        return self._run(lambda conn: conn.execute(query, args))
 
     def executemany(self, sql: str, rows: Any) -> Any:
         """Run one statement for each row of parameters."""
-        cursor = self.conn.cursor()
-        cursor.executemany(postgresql_sql(sql), [tuple(r) for r in rows])
-        return cursor
+        query, args = postgresql_sql(sql), [tuple(r) for r in rows]
+
+        def run(conn: Any) -> Any:
+            cursor = conn.cursor()
+            cursor.executemany(query, args)
+            return cursor
+        return self._run(run)
 
     def __enter__(self) -> SharedConnection:
         # ``with conn:`` is one transaction, as sqlite3's (nested ones join the outer).
         if self._depth == 0:
-            self.conn.execute("BEGIN")
+            self._run(lambda conn: conn.execute("BEGIN"))
         self._depth += 1
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
         self._depth -= 1
-        if self._depth == 0 and not self.conn.broken:
-            self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+        if self._depth == 0 and not (self.conn.closed or self.conn.broken):
+            try:
+                self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+            except Exception as e:  # noqa: BLE001 - any driver error: not acknowledged
+                if kind is None:
+                    raise Unavailable(f"the database could not commit ({type(e).__name__}); "
+                                      "retry") from None
+        elif self._depth == 0 and kind is None:
+            raise Unavailable("the database connection was lost; nothing was committed")
 
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
+        self._open = _closed
+
+
+def _closed() -> Any:
+    raise RuntimeError("the federation database is closed")
 
 
 class SharedFederationDB(FederationDB):
@@ -301,18 +339,26 @@ class SharedFederationDB(FederationDB):
     def connect(self) -> Any:
         """This thread's connection (``with db:`` for a transaction)."""
         shared: SharedConnection | None = getattr(self._local, "conn", None)
-        if shared is None or shared.conn.closed or shared.conn.broken:
-            import psycopg
-
-            from ddsnode.store.postgresql_schema import connect
-            conn = connect(self.url, connect_timeout=10.0)
-            # Client-side binding: the owners' "? IS NULL" needs no parameter type.
-            conn.cursor_factory = psycopg.ClientCursor
-            shared = SharedConnection(conn)
+        if shared is None:
+            shared = SharedConnection(self._open)
             self._local.conn = shared
             with self._opened_lock:
                 self._opened = [c for c in self._opened if not c.conn.closed] + [shared]
         return shared
+
+    def _open(self) -> Any:
+        import psycopg
+
+        from ddsnode.store.postgresql import database_errors
+        from ddsnode.store.postgresql_schema import connect
+        try:
+            conn = connect(self.url, connect_timeout=10.0)
+        except database_errors() as e:
+            raise Unavailable(f"the database is unreachable ({type(e).__name__}); retry") \
+                from None
+        # Client-side binding: the owners' "? IS NULL" needs no parameter type.
+        conn.cursor_factory = psycopg.ClientCursor
+        return conn
 
     @staticmethod
     def _copy_from(local: FederationDB, conn: SharedConnection) -> None:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
+from ddsnode.problem import Unavailable
 from ddsnode.store.state import NodeState, check_key, check_values
 
 Connection = Callable[[], AbstractContextManager[Any]]
@@ -43,26 +44,31 @@ class PostgresqlState(NodeState):
         self._connection = connection
         self._on_close = on_close
 
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        for attempt in (1, 2):
+            try:
+                with self._connection() as conn:
+                    return list(conn.execute(sql, params).fetchall())
+            except Unavailable:
+                # A pooled connection the server closed (it restarted): one more, fresh.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     def get(self, key: str) -> bytes | None:
         """The value of ``key``, or None (the latest committed one)."""
-        with self._connection() as conn:
-            row = conn.execute("SELECT value FROM node_state WHERE key = %s",
-                               (check_key(key),)).fetchone()
-        return None if row is None else bytes(row[0])
+        rows = self._read("SELECT value FROM node_state WHERE key = %s", (check_key(key),))
+        return bytes(rows[0][0]) if rows else None
 
     def items(self, prefix: str) -> list[tuple[str, bytes]]:
         """Every (key, value) under ``prefix``, in key order (byte order: ``COLLATE "C"``)."""
-        with self._connection() as conn:
-            rows = conn.execute(
-                'SELECT key, value FROM node_state WHERE left(key, %s) = %s '
-                'ORDER BY key COLLATE "C"', (len(prefix), prefix)).fetchall()
+        rows = self._read('SELECT key, value FROM node_state WHERE left(key, %s) = %s '
+                          'ORDER BY key COLLATE "C"', (len(prefix), prefix))
         return [(str(k), bytes(v)) for k, v in rows]
 
     def head(self) -> int:
         """The number of committed state changes."""
-        with self._connection() as conn:
-            return int(conn.execute("SELECT version FROM state_head WHERE id = 1")
-                       .fetchone()[0])
+        return int(self._read("SELECT version FROM state_head WHERE id = 1", ())[0][0])
 
     def commit(self, expect: Mapping[str, bytes | None],
                values: Mapping[str, bytes | None]) -> bool:
