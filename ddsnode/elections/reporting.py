@@ -34,7 +34,7 @@ class UnitResult:
     registered: int | None
     stations_reported: int
     stations_total: int
-    status: str     # a word of the results-status scheme (``unofficial-partial``, ``correction`` …)
+    status: str     # a concept name of the results-status scheme (``unofficialPartial``, ``correction`` …)
     as_of: str      # time of the latest tally included (``clock.TIMESTAMP`` form)
 
 
