@@ -220,7 +220,8 @@ def machines(args: argparse.Namespace) -> int:
               f"p99 {r.p99_ms:6.2f} ms  errors {r.errors}  "
               f"{r.rps / base[r.server]:.2f}x the public GET")
     print(f"written through machine A, found by machine B's search ({args.rounds} writes): "
-          f"p50 {1000 * statistics.median(waits):.0f} ms, max {1000 * max(waits):.0f} ms")
+          f"p50 {1000 * statistics.median(waits):.0f} ms, max {1000 * max(waits):.0f} ms "
+          f"(each: {', '.join(f'{1000 * w:.0f}' for w in waits)})")
     return 0
 
 
