@@ -216,3 +216,25 @@ def test_counts_that_go_down_between_sequences(tmp_path: Path, status: str,
     for finding in found.findings:
         assert finding.units == (BASE + "places/r-unit-a",) or \
             finding.units == (BASE + "places/r-unit-s",)
+
+
+def test_a_polling_station_counts_towards_the_unit_it_serves() -> None:
+    """A station placed only by ``dds:servesUnit`` is the child of that unit, so its
+    results are re-added into the unit's total (the example election's stations)."""
+    import rdflib
+
+    from ddsnode.elections.model import units_of
+    from ddsnode.rdf.vocab import DDS
+
+    g = rdflib.Graph()
+    sector, station, other = (rdflib.URIRef(f"https://e.example/places/{n}")
+                              for n in ("sector", "bureau-1", "bureau-2"))
+    g.add((sector, rdflib.RDF.type, DDS.GpUnit))
+    for s in (station, other):
+        g.add((s, rdflib.RDF.type, DDS.PollingStation))
+        g.add((s, DDS.servesUnit, sector))
+    g.add((other, DDS.servesUnit, station))  # two served units: not placed by them
+    units = units_of(g)
+    assert units[str(station)].parent == str(sector)
+    assert units[str(other)].parent is None
+    assert units[str(sector)].children == [str(station)]

@@ -155,6 +155,11 @@ def units_of(g: rdflib.Graph) -> dict[str, Unit]:
         parent = g.value(s, DDS.partOfUnit)
         if parent is not None and str(parent) in out:
             unit.parent = str(parent)
+        # A polling station is placed by the unit its voters belong to (dds:servesUnit)
+        # when nothing else places it; one served unit only, or the tree would not be one.
+        served = [str(o) for o in g.objects(s, DDS.servesUnit) if str(o) in out]
+        if unit.parent is None and len(served) == 1:
+            unit.parent = served[0]
     for unit in out.values():
         if unit.parent:
             out[unit.parent].children.append(unit.iri)
