@@ -1,6 +1,6 @@
 """Benchmark of the voter lookup (issue 15): where do I vote, over 1,000,000 addresses.
 
-    .venv/bin/python bench/where_to_vote.py [--streets 10000] [--precincts 500]
+    .venv/bin/python bench/where_to_vote.py [--streets 10000] [--precincts 200]
                                             [--duration 6] [--connections 64]
 
 Generates a VIP 6.0 feed (one state, one county, ``--precincts`` precincts each with its
@@ -89,7 +89,7 @@ def main() -> int:
     """Generate, import, serve, measure, print."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--streets", type=int, default=10_000)
-    ap.add_argument("--precincts", type=int, default=500)
+    ap.add_argument("--precincts", type=int, default=200)
     ap.add_argument("--duration", type=int, default=6)
     ap.add_argument("--connections", type=int, default=64)
     args = ap.parse_args()
