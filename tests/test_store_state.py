@@ -57,6 +57,9 @@ def test_put_get_items_delete_and_head(opener: list[NodeState]) -> None:
     a.put("y/1", b"other")
     assert b.get("x/1") == b"one"
     assert b.items("x/") == [("x/1", b"one"), ("x/2", b"\x00two\xff")]
+    assert b.items("x/", after="x/1") == [("x/2", b"\x00two\xff")]
+    assert b.items("x/", limit=1) == [("x/1", b"one")]
+    assert b.items("", after="x/2") == [("y/1", b"other")]
     assert b.head() == 3
     assert b.delete("x/1") is True
     assert a.delete("x/1") is False

@@ -60,10 +60,13 @@ class PostgresqlState(NodeState):
         rows = self._read("SELECT value FROM node_state WHERE key = %s", (check_key(key),))
         return bytes(rows[0][0]) if rows else None
 
-    def items(self, prefix: str) -> list[tuple[str, bytes]]:
-        """Every (key, value) under ``prefix``, in key order (byte order: ``COLLATE "C"``)."""
+    def items(self, prefix: str, *, after: str = "",
+              limit: int | None = None) -> list[tuple[str, bytes]]:
+        """(key, value) under ``prefix`` after ``after``, in key order (byte order:
+        ``COLLATE "C"``), at most ``limit``."""
         rows = self._read('SELECT key, value FROM node_state WHERE left(key, %s) = %s '
-                          'ORDER BY key COLLATE "C"', (len(prefix), prefix))
+                          'AND key COLLATE "C" > %s ORDER BY key COLLATE "C" LIMIT %s',
+                          (len(prefix), prefix, after, limit))
         return [(str(k), bytes(v)) for k, v in rows]
 
     def head(self) -> int:

@@ -86,8 +86,11 @@ class NodeState(abc.ABC):
         """The value of ``key``, or None."""
 
     @abc.abstractmethod
-    def items(self, prefix: str) -> list[tuple[str, bytes]]:
-        """Every (key, value) whose key starts with ``prefix``, in key order."""
+    def items(self, prefix: str, *, after: str = "",
+              limit: int | None = None) -> list[tuple[str, bytes]]:
+        """(key, value) of the keys that start with ``prefix``, in key order (byte order),
+        those greater than ``after`` only, at most ``limit``: a page of a log kept as
+        ``log/event/000000000123`` keys is ``items("log/event/", after=last, limit=n)``."""
 
     @abc.abstractmethod
     def commit(self, expect: Mapping[str, bytes | None],
@@ -169,12 +172,15 @@ class SqliteState(NodeState):
                                      (check_key(key),)).fetchone()
         return None if row is None else bytes(row[0])
 
-    def items(self, prefix: str) -> list[tuple[str, bytes]]:
-        """Every (key, value) under ``prefix``, in key order."""
-        # substr() rather than LIKE: '_' and '%' are allowed in neither, but be exact.
+    def items(self, prefix: str, *, after: str = "",
+              limit: int | None = None) -> list[tuple[str, bytes]]:
+        """(key, value) under ``prefix`` after ``after``, in key order, at most ``limit``."""
+        # substr() rather than LIKE: exact, whatever the prefix holds. Keys are ASCII, so
+        # SQLite's BINARY collation is byte order (as COLLATE "C" on PostgreSQL).
         rows = self._reader().execute(
-            "SELECT key, value FROM node_state WHERE substr(key, 1, ?) = ? ORDER BY key",
-            (len(prefix), prefix)).fetchall()
+            "SELECT key, value FROM node_state WHERE substr(key, 1, ?) = ? AND key > ? "
+            "ORDER BY key LIMIT ?", (len(prefix), prefix, after,
+                                     -1 if limit is None else limit)).fetchall()
         return [(str(k), bytes(v)) for k, v in rows]
 
     def commit(self, expect: Mapping[str, bytes | None],
