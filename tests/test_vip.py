@@ -172,6 +172,15 @@ def test_postcode_split_gives_a_picker(full: Path) -> None:
         ("N 32ND ST 19001–19099 (odd), PHOENIX", BASE + "places/maricopa-unit-prt2")}
 
 
+def test_picker_is_bounded_and_the_form_fields_combine(full: Path) -> None:
+    short = Lookup(table_path(Settings.load(full)), max_choices=1)
+    picker = short.by_postcode("85050")
+    assert len(picker.choices) == 1 and picker.more_choices
+    # an address typed without its postcode, the postcode in the other field
+    assert lookup(full).ask(q="19021 N 32nd St", postcode="85050").unit == \
+        BASE + "places/maricopa-unit-prt2"
+
+
 def test_ballots_follow_the_districts(full: Path) -> None:
     find = lookup(full)
     even = find.by_unit(BASE + "places/maricopa-unit-prt1")

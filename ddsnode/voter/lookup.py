@@ -116,10 +116,10 @@ class Lookup:
             return self.by_unit(unit)
         if lat or long:
             return self.by_point(_coordinate(lat, 90, "lat"), _coordinate(long, 180, "long"))
+        if q.strip():  # the form's two fields both filled: the postcode completes the address
+            return self.by_address(f"{q} {postcode}" if postcode.strip() else q)
         if postcode:
             return self.by_postcode(postcode)
-        if q.strip():
-            return self.by_address(q)
         raise BadRequest("give an address (q), a postcode, a point (lat, long) or a unit")
 
     def by_address(self, text: str) -> Answer:
