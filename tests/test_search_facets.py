@@ -227,3 +227,7 @@ def test_posting_arithmetic() -> None:
     assert posting.base.tolist() == [1, 4, 12] and not posting.added and not posting.removed
     assert table.counts(["kind"], None) == {"kind": [("K", 3)]}
     assert table.union("kind", ["K", "absent"], 13).nonzero()[0].tolist() == [1, 4, 12]
+    # A mask made before doc 12 was indexed is shorter than the ids: they are not in it.
+    short = np.ones(10, dtype=np.bool_)
+    assert posting.count_in(short) == 2
+    assert table.union("kind", ["K"], 10).nonzero()[0].tolist() == [1, 4]

@@ -46,16 +46,19 @@ class Posting:
 
     def count_in(self, chosen: npt.NDArray[np.bool_]) -> int:
         """How many docs with the value are ``chosen`` (a mask indexed by doc id)."""
-        n = int(np.count_nonzero(chosen[self.base])) if len(self.base) else 0
         limit = len(chosen)
+        # Ids past the mask (docs indexed after it was made) are not in it: a sorted
+        # array is cut at the first of them, in O(log n).
+        base = self.base[:int(np.searchsorted(self.base, limit))]
+        n = int(np.count_nonzero(chosen[base])) if len(base) else 0
         n -= sum(1 for d in self.removed if d < limit and chosen[d])
         n += sum(1 for d in self.added if d < limit and chosen[d])
         return n
 
     def mark(self, mask: Mask) -> None:
         """Set the docs with the value in ``mask`` (indexed by doc id)."""
-        mask[self.base[self.base < len(mask)]] = True
         limit = len(mask)
+        mask[self.base[:int(np.searchsorted(self.base, limit))]] = True
         for doc in self.removed:
             if doc < limit:
                 mask[doc] = False

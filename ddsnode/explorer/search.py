@@ -45,6 +45,7 @@ FILE = "explorer.sqlite3"
 SCHEMA_VERSION = "1"
 BATCH = 500
 FACET_VALUES = 25  # values listed per facet (the most frequent)
+MASK_CACHE_BYTES = 32 * 1024 * 1024
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -122,6 +123,9 @@ class SearchIndex:
         self._write_lock = threading.Lock()
         self._counts: LRU[tuple[int, dict[str, list[tuple[str, int]]], int]] = LRU(256)
         self._results: LRU[Results] = LRU(1024)
+        # Result sets by (generation, query without its page): the next page, or the same
+        # query at another page size, reuses the mask (100 kB at 100,000 resources).
+        self._masks: LRU[Mask] = LRU(MASK_CACHE_BYTES, weigh=lambda m: int(m.nbytes))
         self.generation = 0  # moves whenever a sync changed something (caches key on it)
         self.table = FacetTable()  # facet postings in memory (ddsnode.explorer.facet_counts)
         conn = self._conn()
@@ -295,7 +299,7 @@ class SearchIndex:
             with self._write_lock:  # no sync half-way: the postings match the rows read
                 if not self.table.loaded:
                     self.table.load(conn, self._meta(conn, "epoch"))
-        mask = result_set.matches(conn, self.table, self._match(query.terms), query)
+        mask = self._mask(conn, query)
         newer = query.cursor is not None and query.cursor[0] == NEWER
         rows = result_set.page(conn, self.table, mask,
                                query.cursor[1:] if query.cursor else None, newer, query.size + 1)
@@ -317,6 +321,16 @@ class SearchIndex:
             prev_cursor = encode_page_cursor(NEWER, rows[0][8], rows[0][9])
         total, facets = self._facets(query, mask)
         return Results([_hit(r) for r in rows], total, facets, next_cursor, prev_cursor)
+
+    def _mask(self, conn: sqlite3.Connection, query: SearchQuery) -> Mask | None:
+        """The result set of ``query`` (None: every doc), kept per index generation."""
+        key = (self.generation, query.key())
+        found = self._masks.peek(key)
+        if found is None:
+            found = result_set.matches(conn, self.table, self._match(query.terms), query)
+            if found is not None:
+                self._masks.put(key, found)
+        return found
 
     def _facets(self, query: SearchQuery,
                 mask: Mask | None) -> tuple[int, dict[str, list[tuple[str, int]]]]:
@@ -345,7 +359,7 @@ class SearchIndex:
         conn = self._conn()
         if not self.table.loaded:
             self.sync(peers=False)
-        mask = result_set.matches(conn, self.table, self._match(query.terms), query)
+        mask = self._mask(conn, query)
         geo = self.table.union(GEO[0], [GEO[1]], self.table.max_id + 1)
         if mask is not None:
             geo = np.logical_and(geo, mask[:len(geo)])

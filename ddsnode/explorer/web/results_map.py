@@ -42,7 +42,13 @@ class ResultsMap:
 
 
 def results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | None:
-    """The map of ``query``'s results; None when none of them has a place."""
+    """The map of ``query``'s results; None when none of them has a place. It does not
+    depend on the page: kept per (index generation, result set, language)."""
+    key = ("map", site.index.generation, query.key(), read.lang, read.explicit)
+    return site.remember(key, lambda: _results_map(site, read, query))
+
+
+def _results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | None:
     limit = int(site.settings.explorer_map_points)
     hits, located = site.index.located(query, limit)
     if not hits:
@@ -64,7 +70,8 @@ def results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | N
     def area(bbox: svgmap.Bbox) -> str:
         west, south, east, north = bbox
         box = f"{west:.5f},{south:.5f},{east:.5f},{north:.5f}"
-        return dataclasses.replace(query, bbox=None, cursor=None).url(
+        return dataclasses.replace(query, bbox=None, cursor=None,
+                                   size=query.default_size).url(
             "/explore", [("bbox", box), *keep])
 
     t = i18n.Translator(read.lang)

@@ -106,6 +106,7 @@ class Site:
         self._peer_synced = 0.0
         self._pages: LRU[bytes] = LRU(PAGE_CACHE_BYTES, weigh=len)
         self._chains: LRU[Chain] = LRU(1024)
+        self._memo: LRU[tuple[Any]] = LRU(256)
         self.env = Environment(loader=PackageLoader("ddsnode.explorer", "templates"),
                                autoescape=select_autoescape(default=True,
                                                             default_for_string=True),
@@ -185,6 +186,10 @@ class Site:
         s = self.settings
         return {"name": str(s.name), "operator": str(s.operator or ""),
                 "operator_href": safe_href(str(s.operator_url or "")), "base": self.node.base}
+
+    def remember(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """``make()``, kept under ``key`` (which must hold everything it depends on)."""
+        return self._memo.get_or_make(key, lambda: (make(),))[0]
 
     def cached(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
         """A rendered page from the cache, made when missing (key holds what it shows)."""
