@@ -28,6 +28,7 @@ import jinja2
 
 from ddsnode import paths
 from ddsnode.elections.reporting import UnitResult
+from ddsnode.elections.unit_kinds import unit_kind_label
 from ddsnode.explorer import map as dirmap
 from ddsnode.explorer.i18n import COOKIE, LANGUAGES, Translator, chosen
 from ddsnode.explorer.web.voter_published import PublishedResults
@@ -189,6 +190,7 @@ class _VoterPage(FixedMethodsEndpoint):
             "site": SimpleNamespace(name=s.name, operator=s.operator),
             "languages": [(c, Translator.language_name(c)) for c in LANGUAGES],
             "election_kind": "Election", "pick": lambda d: pick(d, lang),
+            "kind_label": lambda word: unit_kind_label(word, lang),
             "base": self.site.node.base,
             "params": {k: params.get(k, "") for k in FIELDS}, "error": None,
             "answer": None, "answer_html": None, "json_href": "", "status": 200}
