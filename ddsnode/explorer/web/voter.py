@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -191,6 +192,7 @@ class _VoterPage(FixedMethodsEndpoint):
             "languages": [(c, Translator.language_name(c)) for c in LANGUAGES],
             "election_kind": "Election", "pick": lambda d: pick(d, lang),
             "kind_label": lambda word: unit_kind_label(word, lang),
+            "status_label": lambda word: t.gettext(status_label(word)),
             "base": self.site.node.base,
             "params": {k: params.get(k, "") for k in FIELDS}, "error": None,
             "answer": None, "answer_html": None, "json_href": "", "status": 200}
@@ -300,6 +302,18 @@ class ResultsPage(_VoterPage):
                       "titles": titles, "published": list(published.values()),
                       "election_titles": elections_titles,
                       "stored": [e for e in elections if e not in published]}
+
+
+#: Results-status words (NIST ResultsStatus, either spelling) -> msgids of the catalogues.
+STATUS_LABELS = {"pre-election": "before the count", "unofficial-partial": "unofficial, partial",
+                 "unofficial-complete": "unofficial, complete", "certified": "certified",
+                 "recount": "recount", "correction": "correction"}
+
+
+def status_label(word: str) -> str:
+    """The msgid naming a results status (``unofficialPartial`` or ``unofficial-partial``)."""
+    hyphenated = re.sub(r"(?<=[a-z])([A-Z])", lambda m: "-" + m.group(1).lower(), word)
+    return STATUS_LABELS.get(hyphenated, word)
 
 
 def _result_json(r: UnitResult) -> dict[str, Any]:
