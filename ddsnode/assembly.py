@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ddsnode.analysis.schedule import Schedule
 from ddsnode.catalog.portal import Portal
 from ddsnode.elections.hook import plausible_results
 from ddsnode.federation.hub import Federation
@@ -42,6 +43,7 @@ class Assembly:
     catalog: Portal | None = None  # the open-data portal (docs/catalog.md); needs a node dir
     intake: Desk | None = None  # election night's tallies (issue 15); needs a node directory
     publication: Publication | None = None  # election night's signed generations and mirrors
+    analysis: Schedule | None = None  # background analysis runs (docs/analysis.md)
 
     async def start(self) -> None:
         """Run the background loops (federation push, delivery, sync)."""
@@ -50,9 +52,13 @@ class Assembly:
             await self.publication.start()  # publishes and mirrors (docs/election-night.md)
         if self.catalog is not None:
             await self.catalog.start()  # rebuilds the open-data files when data changes
+        if self.analysis is not None:
+            await self.analysis.start()  # analyses changed contributions every N minutes
 
     async def stop(self) -> None:
         """Stop the loops, close the outbound client, finish queued writes, close the store."""
+        if self.analysis is not None:
+            await self.analysis.stop()  # kills a run in progress (it never commits)
         await self.federation.stop()
         self.federation.db.close()  # on PostgreSQL: every thread's connection (issue 16)
         if self.publication is not None:
@@ -85,6 +91,7 @@ def assemble(settings: Settings) -> Assembly:
     assembly = Assembly(node, federation, intake=intake)
     if settings.node_dir is not None:
         assembly.catalog = Portal(node)  # the open-data portal: /catalog and its files
+        assembly.analysis = Schedule(node)  # idle unless analysis_every_minutes is set
     assembly.publication = Publication(node)  # after the hooks: its feed adds one of its own
     publisher = assembly.publication.publisher
     if intake is not None and publisher is not None and assembly.publication.feed is not None:

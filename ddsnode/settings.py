@@ -211,6 +211,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Least TF-IDF cosine similarity (0 to 1) for a duplicate candidate"),
     Setting("analysis_summary_statements", 6,
             "Most statements of an extractive thread summary (stratified by stance, platform)"),
+    Setting("analysis_every_minutes", 0.0,
+            "`ddsnode serve` analyses in the background at most this often, when proposals "
+            "or comments changed (0: never; docs/analysis.md)"),
+    Setting("analysis_max_seconds", 1800.0,
+            "A background analysis run taking longer is killed (its outputs are not written)"),
+    Setting("analysis_max_memory_mb", 4096,
+            "Address space of a background analysis run's process, in MiB (0: no limit)"),
     Setting("analysis_refit_ratio", 0.5,
             "Refit the topic model when new or changed contributions exceed this share of "
             "those it was fitted on (else they are assigned to the fitted topics)"),
