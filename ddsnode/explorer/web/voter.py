@@ -38,8 +38,9 @@ from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send, query_params, s
 from ddsnode.ldp import conneg
 from ddsnode.ldp.preconditions import Preconditions
 from ddsnode.problem import BadRequest, NotAcceptable, NotFound
+from ddsnode.publication.stored import StoredResults
 from ddsnode.voter.lookup import Answer, Lookup
-from ddsnode.voter.results import Level, StoreResults, results_at
+from ddsnode.voter.results import Level, results_at
 from ddsnode.voter.table import ensure, table_path
 
 PATH = "/" + paths.VOTE_PATH
@@ -67,7 +68,7 @@ class VoterSite:
 
     def __init__(self, node: Any) -> None:
         self.node = node
-        self.results = StoreResults(node)
+        self.results = StoredResults(node, "*")  # every public election of the store
         self.published = PublishedResults(node)
         self._lock = threading.Lock()
         self._checked = 0.0
