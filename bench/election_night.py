@@ -103,37 +103,83 @@ class Country:
             return self.mark, [r for r, m in self.latest.values() if m > since]
 
 
-def bench_build(stations: int, contests: int) -> None:
-    """Cost of a generation: all of it, then again with one station of one contest changed
-    (the other contests' views are reused, their files hard-linked)."""
+def synthetic_records(stations: int, contests: int) -> dict[tuple[str, str], Any]:
+    """Snapshot records of a generated election: ``stations`` polling places in districts
+    of 100, per contest its stations, districts and the national total."""
     from ddsnode.publication import documents as docs
-    from ddsnode.publication.generation import ViewCache, build
     base = "http://127.0.0.1:8000/"
     records = {}
+    districts = (stations + 99) // 100
     for c in range(contests):
-        for n in range(stations):
-            counts = tuple((f"{base}elections/c{c}#s{i}", 100 + i + n % 7) for i in range(5))
-            r = UnitResult(base + ELECTION_PATH, f"{base}elections/c{c}", f"{base}places/st{n}",
-                           "polling-place", counts, 600, 5, 3, 1200, 1, 1, "unofficialPartial",
+        contest = f"{base}elections/c{c}"
+        for n in range(stations + districts + 1):
+            level, unit, total = ("polling-place", f"{base}places/st{n}", 1) if n < stations \
+                else ("district", f"{base}places/d{n - stations}", 100) if n < stations + \
+                districts else ("country", f"{base}places/nation", stations)
+            counts = tuple((f"{contest}#s{i}", (100 + i + n % 7) * total) for i in range(5))
+            r = UnitResult(base + ELECTION_PATH, contest, unit, level, counts, 600 * total,
+                           5, 3, 1200 * total, total, total, "unofficialPartial",
                            "2026-06-07T20:00:00Z")
             records[(r.contest, r.unit)] = docs.record(r)
-    keyring = Keyring.open(Path(tempfile.mkdtemp(prefix="ddsbench-keys-")), production=False)
-    cache: ViewCache = {}
+    return records
+
+
+def bench_build(stations: int, contests: int, tallies: int = 100) -> None:
+    """Cost of a generation. Before: every file built (what each generation cost before
+    parts). After: ``tables`` kept from one generation to the next, ``tallies`` stations
+    changed (50 tallies/s × P = 2 s), each with its district and the national total:
+    only their parts and the aggregate files are built; the rest is hard-linked."""
+    import random
+
+    from ddsnode.publication.generation import build, build_next
+    from ddsnode.publication.parts import Tables
+    base = "http://127.0.0.1:8000/"
+    election = base + ELECTION_PATH
+    records = synthetic_records(stations, contests)
+    tmp = Path(tempfile.mkdtemp(prefix="ddsbench-build-"))
+    keyring = Keyring.open(tmp, production=False)
+    archive = Archive(tmp / "publication")
     t = time.perf_counter()
-    first = build(base + ELECTION_PATH, 1, None, {}, records, key=keyring.node_key,
-                  generated="2026-06-07T20:00:00Z", cache=cache)
+    whole = build(election, 1, None, {}, records, key=keyring.node_key,
+                  generated="2026-06-07T20:00:00Z")
     full = time.perf_counter() - t
-    changed = dict(records)
-    key = (f"{base}elections/c0", f"{base}places/st0")
-    changed[key] = {**records[key], "ballotsCast": 601}
+    size = sum(len(b) for b in whole.files.values()) / 1e6
+    count = len(whole.files)
     t = time.perf_counter()
-    build(base + ELECTION_PATH, 2, first.manifest_hash, records, changed, key=keyring.node_key,
-          generated="2026-06-07T20:00:02Z", cache=cache)
+    archive.write_generation(ELECTION_PATH, 1, whole.files, whole.jws, None)
+    full_write = time.perf_counter() - t
+    del whole
+    tables = Tables(election)
+    first = build_next(tables, 1, None, records, key=keyring.node_key,
+                       generated="2026-06-07T20:00:00Z")
+    listing = {f["path"]: (f["sha256"], f["size"])
+               for f in json.loads(first.manifest)["files"]}
+    rng = random.Random(15)
+    changes: dict[tuple[str, str], Any] = {}
+    for _ in range(tallies):
+        c, n = rng.randrange(contests), rng.randrange(stations)
+        contest = f"{base}elections/c{c}"
+        for unit in (f"{base}places/st{n}", f"{base}places/d{n // 100}", f"{base}places/nation"):
+            rec = changes.get((contest, unit)) or records[(contest, unit)]
+            changes[(contest, unit)] = {**rec, "ballotsCast": rec["ballotsCast"] + 1,
+                                        "asOf": "2026-06-07T20:00:02Z"}
+    t = time.perf_counter()
+    second = build_next(tables, 2, first.manifest_hash, changes, key=keyring.node_key,
+                        generated="2026-06-07T20:00:02Z", last=listing)
     again = time.perf_counter() - t
-    size = sum(len(b) for b in first.files.values()) / 1e6
+    t = time.perf_counter()
+    archive.write_generation(ELECTION_PATH, 2, second.files, second.jws, None, link_from=1,
+                             unchanged=second.reused)
+    again_write = time.perf_counter() - t
+    written = sum(len(b) for b in second.files.values()) / 1e6
     print(f"generation build, {stations:,} stations x {contests} contests "
-          f"({stations * contests:,} unit results, {size:.1f} MB of files): {full:.2f} s; "
-          f"one station changed: {again:.2f} s ({again / full:.2f} of a full build)")
+          f"({len(records):,} unit results; {count:,} files, {size:.1f} MB, manifest "
+          f"{len(first.manifest) / 1e6:.1f} MB):")
+    print(f"  before (every file built): {full:.2f} s + {full_write:.2f} s written")
+    print(f"  after, {tallies} tallies changed ({len(changes):,} unit results): "
+          f"{again:.2f} s + {again_write:.2f} s written ({len(second.files):,} files, "
+          f"{written:.1f} MB, {len(second.reused):,} hard-linked); "
+          f"{(again + again_write) / (full + full_write):.3f} of before")
 
 
 def bench_latency(stations: int, rate: float, seconds: float, interval: float) -> None:
@@ -306,8 +352,12 @@ def main() -> int:
     parser.add_argument("--build-stations", type=int, default=2000,
                         help="stations of the generation-build measurement")
     parser.add_argument("--build-contests", type=int, default=5)
+    parser.add_argument("--build-only", action="store_true",
+                        help="measure building generations only (0.), then stop")
     args = parser.parse_args()
     bench_build(args.build_stations, args.build_contests)
+    if args.build_only:
+        return 0
     if args.tally_seconds > 0:
         bench_latency(args.tally_stations, args.tally_rate, args.tally_seconds,
                       args.tally_interval)

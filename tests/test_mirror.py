@@ -356,7 +356,7 @@ def test_a_manifest_of_another_generation_or_election_is_refused(published: Publ
     _refused(mirror_of(tmp_path / "2", origin), "another election")
 
 
-@pytest.mark.parametrize("path", ["../../../etc/passwd", "/abs", "a/b/c.json", "manifest.jws",
+@pytest.mark.parametrize("path", ["../../../etc/passwd", "/abs", "a/b/c/d.json", "manifest.jws",
                                   ".hidden", ""])
 def test_a_manifest_naming_a_bad_path_is_refused(published: Published, tmp_path: Path,
                                                  path: str) -> None:

@@ -125,13 +125,13 @@ def test_verify_re_adds_a_total_from_its_stations() -> None:
 
     stations = [rec("s1", "polling-place", (10, 5), 1), rec("s2", "polling-place", (7, 3), 1)]
     right = PublicationCheck("u")
-    _totals({"results": [*stations, rec("top", "municipality", (17, 8), 2)]}, right)
+    _totals([*stations, rec("top", "municipality", (17, 8), 2)], right)
     assert (right.totals, right.findings) == (1, [])
     wrong = PublicationCheck("u")
-    _totals({"results": [*stations, rec("top", "municipality", (17, 9), 2)]}, wrong)
+    _totals([*stations, rec("top", "municipality", (17, 9), 2)], wrong)
     assert wrong.totals == 1 and "2 stations add up to" in wrong.findings[0]
     partial = PublicationCheck("u")
-    _totals({"results": [stations[0], rec("top", "municipality", (17, 8), 2)]}, partial)
+    _totals([stations[0], rec("top", "municipality", (17, 8), 2)], partial)
     assert partial.totals == 0 and partial.findings == [] and "1 of 2" in partial.notes[0]
 
 

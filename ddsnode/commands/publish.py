@@ -49,7 +49,8 @@ def _publish(args: argparse.Namespace) -> int:
             try:
                 publisher = Publisher(StoredResults(node, settings.publication_elections),
                                       archive, keyring, base=node.base, interval=0,
-                                      rehearsal=settings.publication_rehearsal)
+                                      rehearsal=settings.publication_rehearsal,
+                                      part_units=int(settings.publication_part_units))
                 publisher.publish_once(force=True)
             finally:
                 node.close()

@@ -36,6 +36,11 @@ class UnitResult:
     stations_total: int
     status: str     # a concept name of the results-status scheme (``unofficialPartial``, ``correction`` …)
     as_of: str      # time of the latest tally included (``clock.TIMESTAMP`` form)
+    #: Added for removals (issue 15): True when this contest and unit no longer has a
+    #: result (deleted from the store): a publisher drops it from its next generation
+    #: (listed under ``removed`` in that generation's diff). Defaults keep every
+    #: existing constructor call as it was.
+    withdrawn: bool = False
 
 
 class ResultsFeed(Protocol):
@@ -47,5 +52,7 @@ class ResultsFeed(Protocol):
 
     def results(self, election: str, since: int = 0) -> tuple[int, list[UnitResult]]:
         """``(mark, results)``: the unit results of ``election`` that changed after ``mark``
-        ``since`` (every one when ``since`` is 0), and the mark to pass next time."""
+        ``since`` (every one when ``since`` is 0), and the mark to pass next time. A
+        result that went away since ``since`` may come back with ``withdrawn`` set (a
+        feed that never reports removals simply never sets it)."""
         ...

@@ -11,6 +11,9 @@ a reader following the pointer never finds a file missing or from another genera
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import json
 import os
 import re
@@ -25,7 +28,8 @@ POINTER = "current"
 RESULTS = "results"
 #: An election path as the node serves it: segments of safe characters, no dot segment.
 ELECTION_PATH = re.compile(r"^(?!.*(?:^|/)\.)[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*$")
-FILE_PATH = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)?$")
+#: At most three segments: ``{contest}/{level}/{part}.csv`` (docs/election-night.md, Parts).
+FILE_PATH = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*){0,2}$")
 
 
 class ArchiveError(ValueError):
@@ -75,11 +79,35 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, data: bytes, *, sync: bool = True) -> None:
     with path.open("wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
+
+
+@functools.cache
+def _libc_syncfs() -> Any:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+def _syncfs(folder: Path) -> bool:
+    """syncfs(2) on ``folder``'s file system: one call makes every file written there
+    durable, where an fsync per file cost about 4 ms each on the shared machine (38 s
+    for the 10,000 files of a 2,000-station × 5-contest generation). False when the C
+    library has none (then each file is fsynced)."""
+    syncfs = _libc_syncfs()
+    if syncfs is None:
+        return False
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        return bool(syncfs(fd) == 0)
+    finally:
+        os.close(fd)
 
 
 class Archive:
@@ -123,26 +151,46 @@ class Archive:
         """Write generation ``number`` (files, then its manifest), then switch the pointer
         (``None``: leave it, for a generation a mirror keeps only the diff of). Files in
         ``unchanged`` are hard links to generation ``link_from``'s (same bytes, no space;
-        a generation's files are never modified in place, so sharing an inode is safe)."""
+        a generation's files are never modified in place, so sharing an inode is safe);
+        their bytes may be left out of ``files``: without hard links they are copied."""
         results = self.results_dir(election_path)
         generations = results / "g"
         generations.mkdir(parents=True, exist_ok=True)
         final = generations / str(number)
         temp = generations / f".{number}.partial"
         shutil.rmtree(temp, ignore_errors=True)
-        for relative, data in sorted({**files, "manifest.jws": manifest_jws}.items()):
+        everything = {**files, "manifest.jws": manifest_jws}
+        made: set[Path] = set()
+        written: list[Path] = []
+        for relative in sorted(everything.keys() | unchanged):
             if not FILE_PATH.match(relative):
                 raise ArchiveError(f"{relative[:100]!r} is not a generation file path")
             target = temp / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
             if link_from is not None and relative in unchanged:
+                source = generations / str(link_from) / relative
                 try:
-                    os.link(generations / str(link_from) / relative, target)
+                    os.link(source, target)
                     continue
                 except OSError:
-                    pass  # no hard links here (or the file is gone): write it
-            _write(target, data)
-        for folder in {(temp / r).parent for r in files} | {temp}:
+                    if relative not in everything:  # no hard links here: a copy
+                        shutil.copyfile(source, target)
+                        continue
+            elif relative not in everything:
+                raise ArchiveError(f"{relative[:100]!r}: no bytes and nothing to link from")
+            _write(target, everything[relative], sync=False)
+            written.append(target)
+        # Durable before the rename and the pointer: one syncfs, or an fsync per file.
+        if written and not _syncfs(temp):
+            for target in written:
+                fd = os.open(target, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        for folder in made | {temp}:
             _fsync_dir(folder)
         if final.exists():
             # Written by a run that stopped before switching the pointer: never served.

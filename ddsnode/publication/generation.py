@@ -14,7 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +22,8 @@ from ddsnode.publication import documents as docs
 from ddsnode.publication.documents import ElectionFacts, Json, Key
 from ddsnode.publication.jws import sign
 from ddsnode.publication.keyring import SigningKey
+from ddsnode.publication.parts import PART_UNITS, SNAPSHOT, FileInfo, Tables
 
-SNAPSHOT = "results.json"
 DIFF = "diff.json"
 MANIFEST = "manifest.jws"
 FORMAT = "https://w3id.org/dds/publication/manifest/v1"
@@ -55,7 +55,9 @@ def sha256(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class Generation:
-    """A built generation: its files, manifest payload and signed manifest."""
+    """A built generation: the bytes of its new files, the paths it shares with the
+    previous generation (same bytes: hard-linked, never rewritten), its manifest payload
+    and signed manifest."""
 
     election: str
     number: int
@@ -63,6 +65,7 @@ class Generation:
     manifest: bytes  # the JWS payload (the manifest JSON)
     jws: bytes
     changed: list[Key]
+    reused: frozenset[str] = frozenset()
 
     @property
     def manifest_hash(self) -> str:
@@ -70,77 +73,52 @@ class Generation:
         return sha256(self.manifest)
 
 
-#: (contest, level) -> (its records, its files with their gzip twins) of the last build:
-#: a group whose records did not change reuses its bytes instead of being serialised
-#: and compressed again (the publisher keeps one per election).
-ViewCache = dict[tuple[str, str], tuple[list[Json], dict[str, bytes]]]
-
-
-def _views(election: str, facts: ElectionFacts | None, records: dict[Key, Json],
-           generated: str, cache: ViewCache) -> tuple[dict[str, bytes], list[Json]]:
-    groups: dict[tuple[str, str], list[Json]] = defaultdict(list)
-    for key in sorted(records):
-        rec = records[key]
-        groups[(rec["contest"], rec["level"])].append(rec)
-    files: dict[str, bytes] = {}
-    contests: dict[str, Json] = {}
-    fresh: ViewCache = {}
-    for (contest, level), recs in sorted(groups.items()):
-        cached = cache.get((contest, level))
-        if cached is not None and cached[0] == recs:
-            group = cached[1]  # unchanged: the same bytes (and generation date) as before
-        else:
-            stem = f"{docs.slug(contest)}/{docs.level_segment(level)}"
-            views = {f"{stem}.jsonld": docs.jsonld_view(recs),
-                     f"{stem}.csv": docs.csv_view(recs),
-                     f"{stem}.nist.json": docs.nist_view(election, facts, contest, level,
-                                                         recs, generated)}
-            group = {**views, **{p + ".gz": gzipped(b) for p, b in views.items()}}
-        fresh[(contest, level)] = (recs, group)
-        files.update(group)
-        top = max(recs, key=lambda r: (r["stationsTotal"], r["unit"]))
-        entry = contests.setdefault(contest, {"contest": contest, "levels": [],
-                                              "stationsReported": 0, "stationsTotal": 0,
-                                              "status": "preElection", "path": docs.slug(contest)})
-        entry["levels"].append(level)
-        if (top["stationsTotal"], top["stationsReported"]) > \
-                (entry["stationsTotal"], entry["stationsReported"]):
-            entry["stationsReported"] = top["stationsReported"]
-            entry["stationsTotal"] = top["stationsTotal"]
-    for contest, entry in contests.items():
-        entry["status"] = docs.least_final(r["status"] for r in records.values()
-                                           if r["contest"] == contest)
-    cache.clear()
-    cache.update(fresh)
-    return files, [contests[c] for c in sorted(contests)]
+def build_next(tables: Tables, number: int, previous: str | None,
+               changes: Mapping[Key, Json | None], *, key: SigningKey, generated: str,
+               facts: ElectionFacts | None = None,
+               last: Mapping[str, FileInfo] | None = None) -> Generation:
+    """Generation ``number``: ``tables`` (the previous generation's records, updated in
+    place) with ``changes`` applied (None: removed). Only the groups that changed are
+    serialised; ``last`` (path -> hash and size of the previous generation) tells which
+    files are the same and are listed in ``reused`` instead of being written again."""
+    changed, removed = tables.apply(changes)
+    election = tables.election
+    body = {"election": election, "generation": number, "changed": changed,
+            "removed": [list(k) for k in removed]}
+    made = tables.build(facts, generated, gzipped)
+    diff = docs.canonical(body) + b"\n"
+    files = {**made.files, DIFF: diff, DIFF + ".gz": gzipped(diff)}
+    listing = {**made.listing, DIFF: (sha256(diff), len(diff)),
+               DIFF + ".gz": (sha256(files[DIFF + ".gz"]), len(files[DIFF + ".gz"]))}
+    last = last or {}
+    reused = frozenset(p for p, info in listing.items()
+                       if p not in files or last.get(p) == info)
+    widest = made.widest
+    manifest: dict[str, Any] = {
+        "format": FORMAT, "election": election, "generation": number, "previous": previous,
+        "generatedAt": generated, "cutoff": made.cutoff or generated, "status": made.status,
+        "stationsReported": widest["stationsReported"] if widest else 0,
+        "stationsTotal": widest["stationsTotal"] if widest else 0,
+        "rehearsal": key.rehearsal, "kid": key.kid, "snapshot": SNAPSHOT, "diff": DIFF,
+        "contests": made.contests,
+        "files": [{"path": p, "sha256": h, "size": n, "type": media_type(p)}
+                  for p, (h, n) in sorted(listing.items())],
+    }
+    payload = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    jws = sign(payload, key.key, key.kid).encode("ascii")
+    kept = {p: b for p, b in files.items() if p not in reused}
+    return Generation(election, number, kept, payload, jws,
+                      sorted([docs.key_of(r) for r in changed] + removed), reused)
 
 
 def build(election: str, number: int, previous: str | None, before: dict[Key, Json],
           after: dict[Key, Json], *, key: SigningKey, generated: str,
-          facts: ElectionFacts | None = None, cache: ViewCache | None = None) -> Generation:
-    """Generation ``number`` of ``election`` holding ``after``; ``previous`` is the hash
-    of the previous manifest (None for the first); ``cache`` carries unchanged views
-    from one build to the next (updated in place)."""
-    files: dict[str, bytes] = {SNAPSHOT: docs.snapshot_bytes(election, after)}
-    diff, changed = docs.diff_bytes(election, number, before, after)
-    files[DIFF] = diff
-    for path in list(files):
-        files[path + ".gz"] = gzipped(files[path])
-    views, contests = _views(election, facts, after, generated, {} if cache is None else cache)
-    files.update(views)
-    widest = max(contests, key=lambda c: (c["stationsTotal"], c["contest"]), default=None)
-    cutoff = max((r["asOf"] for r in after.values()), default=generated)
-    manifest: dict[str, Any] = {
-        "format": FORMAT, "election": election, "generation": number, "previous": previous,
-        "generatedAt": generated, "cutoff": cutoff,
-        "status": docs.least_final(r["status"] for r in after.values()),
-        "stationsReported": widest["stationsReported"] if widest else 0,
-        "stationsTotal": widest["stationsTotal"] if widest else 0,
-        "rehearsal": key.rehearsal, "kid": key.kid, "snapshot": SNAPSHOT, "diff": DIFF,
-        "contests": contests,
-        "files": [{"path": p, "sha256": sha256(b), "size": len(b), "type": media_type(p)}
-                  for p, b in sorted(files.items())],
-    }
-    payload = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
-    jws = sign(payload, key.key, key.kid).encode("ascii")
-    return Generation(election, number, files, payload, jws, changed)
+          facts: ElectionFacts | None = None, part_units: int = PART_UNITS) -> Generation:
+    """Generation ``number`` of ``election`` holding ``after``, built whole (every file in
+    ``files``); ``previous`` is the hash of the previous manifest (None for the first)."""
+    tables = Tables(election, part_units)
+    tables.apply(before)
+    changes: dict[Key, Json | None] = {k: None for k in before if k not in after}
+    changes.update(after)
+    return build_next(tables, number, previous, changes, key=key, generated=generated,
+                      facts=facts)

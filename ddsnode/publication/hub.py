@@ -49,7 +49,8 @@ class Publication:
                                        base=node.base,
                                        interval=float(s.publication_interval_seconds),
                                        rehearsal=s.publication_rehearsal,
-                                       facts=self.feed.facts, on_publish=self.shelf.note)
+                                       facts=self.feed.facts, on_publish=self.shelf.note,
+                                       part_units=int(s.publication_part_units))
         self.mirror: Mirror | None = None
         if s.publication_follow.strip() and s.node_dir:
             self.mirror = Mirror.from_settings(s, self.archive, on_verified=self.shelf.note)

@@ -200,9 +200,11 @@ class Mirror:
                           f"publication_mirror_max_catchup ({self.max_catchup})")
         keys = await self.keys(origin)
         previous = None
+        held: dict[str, tuple[str, int]] = {}  # the served generation's files, verified
         if local is not None:
-            previous = sha256(manifest_bytes(self.archive.read(origin.election_path,
-                                                               local.manifest)))
+            served = manifest_bytes(self.archive.read(origin.election_path, local.manifest))
+            previous = sha256(served)
+            held = {f["path"]: (f["sha256"], f["size"]) for f in json.loads(served)["files"]}
         for number in range(have + 1, pointer.generation + 1):
             jws = await self._get(origin.results(f"g/{number}/{MANIFEST}"), "*/*",
                                   self.max_manifest_bytes)
@@ -211,11 +213,16 @@ class Mirror:
             if number == pointer.generation and sha256(jws) != pointer.manifest_sha256:
                 raise Refused(f"the manifest of generation {number} is not the one the "
                               "pointer names")
-            files = await self.fetch_files(origin, manifest, number,
-                                           whole=number == pointer.generation)
+            newest = number == pointer.generation
+            files = await self.fetch_files(origin, manifest, number, whole=newest,
+                                           held=held if newest else None)
+            # A file with the hash of the one served here is not fetched again: hard-linked
+            # from the served generation (which was checked against that same hash).
+            same = frozenset(f["path"] for f in manifest["files"]
+                             if newest and f["path"] not in files)
             self.archive.write_generation(origin.election_path, number, files, jws,
-                                          raw_pointer if number == pointer.generation
-                                          else None)
+                                          raw_pointer if newest else None,
+                                          link_from=have if same else None, unchanged=same)
             previous = sha256(manifest_bytes(jws))
         if self.on_verified is not None:
             self.on_verified(origin.election_path, pointer)
@@ -252,8 +259,10 @@ class Mirror:
         return manifest
 
     async def fetch_files(self, origin: Origin, manifest: dict[str, Any], number: int, *,
-                          whole: bool) -> dict[str, bytes]:
-        """Every file of the manifest (``whole``) or its diff only, each checked."""
+                          whole: bool,
+                          held: dict[str, tuple[str, int]] | None = None) -> dict[str, bytes]:
+        """Every file of the manifest (``whole``) or its diff only, each checked; a file
+        ``held`` here with the same hash and size is left out (not fetched)."""
         files: dict[str, bytes] = {}
         total = 0
         for entry in manifest["files"]:
@@ -266,6 +275,8 @@ class Mirror:
                 raise Refused(f"generation {number}: {path} has size {str(size)[:20]} (most "
                               f"{self.max_file_bytes})")
             if not whole and path not in (DIFF, DIFF + ".gz"):
+                continue
+            if held and held.get(path) == (digest, size):
                 continue
             total += size
             if total > self.max_generation_bytes:

@@ -23,9 +23,10 @@ from ddsnode.elections.reporting import ResultsFeed
 from ddsnode.publication import documents as docs
 from ddsnode.publication.archive import Archive, Pointer, pointer_bytes
 from ddsnode.publication.documents import ElectionFacts, Json, Key
-from ddsnode.publication.generation import SNAPSHOT, Generation, ViewCache, build, sha256
+from ddsnode.publication.generation import Generation, build_next, sha256
 from ddsnode.publication.jws import b64url_decode
 from ddsnode.publication.keyring import Keyring, RehearsalRefused
+from ddsnode.publication.parts import PART_UNITS, FileInfo, Tables, read_snapshot
 
 log = logging.getLogger("ddsnode.publication")
 CHECK_SECONDS = 0.5  # how often the feed is asked; generations stay at most one per P
@@ -34,12 +35,11 @@ CHECK_SECONDS = 0.5  # how often the feed is asked; generations stay at most one
 @dataclass
 class _State:
     mark: int = 0
-    records: dict[Key, Json] = field(default_factory=dict)
+    tables: Tables | None = None  # the last generation's records, grouped as its files
+    pending: dict[Key, Json | None] = field(default_factory=dict)  # None: withdrawn
     number: int = 0
     manifest_hash: str | None = None
-    latest: dict[Key, Json] = field(default_factory=dict)  # records, published or not yet
-    views: ViewCache = field(default_factory=dict)  # unchanged views are reused
-    hashes: dict[str, str] = field(default_factory=dict)  # path -> sha256, last generation
+    listing: dict[str, FileInfo] = field(default_factory=dict)  # path -> hash, size
     published_at: float = 0.0
 
 
@@ -49,7 +49,8 @@ class Publisher:
     def __init__(self, feed: ResultsFeed, archive: Archive, keyring: Keyring, *, base: str,
                  interval: float, rehearsal: str = "",
                  facts: Callable[[str], ElectionFacts | None] | None = None,
-                 on_publish: Callable[[str, Pointer], None] | None = None) -> None:
+                 on_publish: Callable[[str, Pointer], None] | None = None,
+                 part_units: int = PART_UNITS) -> None:
         self.feed = feed
         self.archive = archive
         self.keyring = keyring
@@ -58,6 +59,7 @@ class Publisher:
         self.rehearsal = {s.strip().strip("/") for s in rehearsal.split(",") if s.strip()}
         self.facts = facts
         self.on_publish = on_publish
+        self.part_units = part_units
         self._states: dict[str, _State] = {}
         self._refused: set[str] = set()
         # One thread: generations of one node are built one at a time, and close()
@@ -77,16 +79,17 @@ class Publisher:
     def _state(self, election: str) -> _State:
         state = self._states.get(election)
         if state is None:
-            state = _State()
+            state = _State(tables=Tables(election, self.part_units))
             pointer = self.archive.pointer(self.election_path(election))
             if pointer is not None:
                 path = self.election_path(election)
                 jws = self.archive.read(path, pointer.manifest)
                 state.number = pointer.generation
                 state.manifest_hash = manifest_hash(jws)
-                snapshot = json.loads(self.archive.read(path, f"g/{pointer.generation}/{SNAPSHOT}"))
-                state.records = {docs.key_of(r): r for r in snapshot["results"]}
-                state.latest = dict(state.records)
+                records = read_snapshot(
+                    lambda p: self.archive.read(path, f"g/{pointer.generation}/{p}"))
+                assert state.tables is not None
+                state.tables.apply({docs.key_of(r): r for r in records})
             self._states[election] = state
         return state
 
@@ -112,27 +115,37 @@ class Publisher:
             return None  # the feed is asked when a generation may follow: at most every P
         mark, changed = self.feed.results(election, since=state.mark)
         state.mark = mark
+        tables = state.tables
+        assert tables is not None
         for r in changed:
-            state.latest[(r.contest, r.unit)] = docs.record(r)
-        if state.latest == state.records and state.number > 0:
+            state.pending[(r.contest, r.unit)] = None if r.withdrawn else docs.record(r)
+        # Only what differs from the last generation counts (a result back as it was, or
+        # a withdrawal of what was never published, makes no generation).
+        state.pending = {k: v for k, v in state.pending.items() if tables.records.get(k) != v}
+        if not state.pending and state.number > 0:
             return None
-        after = dict(state.latest)
         key = self.keyring.for_election(self.is_rehearsal(election))
         number = state.number + 1
         generated = stamp()
-        generation = build(election, number, state.manifest_hash, state.records, after,
-                           key=key, generated=generated,
-                           facts=self.facts(election) if self.facts else None,
-                           cache=state.views)
         path = self.election_path(election)
-        raw = pointer_bytes(election, number, sha256(generation.jws), generated)
-        hashes = {p: sha256(b) for p, b in generation.files.items()}
-        same = frozenset(p for p, h in hashes.items() if state.hashes.get(p) == h)
-        self.archive.write_generation(path, number, generation.files, generation.jws, raw,
-                                      link_from=state.number if same else None,
-                                      unchanged=same)
-        state.hashes = hashes
-        state.records, state.number = after, number
+        try:
+            generation = build_next(tables, number, state.manifest_hash, state.pending,
+                                    key=key, generated=generated,
+                                    facts=self.facts(election) if self.facts else None,
+                                    last=state.listing)
+            raw = pointer_bytes(election, number, sha256(generation.jws), generated)
+            self.archive.write_generation(path, number, generation.files, generation.jws,
+                                          raw, link_from=state.number or None,
+                                          unchanged=generation.reused)
+        except BaseException:
+            # The tables already hold the changes: start again from the archive (and the
+            # feed from mark 0), or the next diff would miss them.
+            del self._states[election]
+            raise
+        state.pending = {}
+        state.listing = {f["path"]: (f["sha256"], f["size"])
+                         for f in json.loads(generation.manifest)["files"]}
+        state.number = number
         state.manifest_hash = generation.manifest_hash
         state.published_at = time.monotonic()
         log.info("%s: generation %d (%d results changed)", election, number,

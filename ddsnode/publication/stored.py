@@ -16,6 +16,7 @@ could miss it.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from ddsnode.clock import stamp
 from ddsnode.elections.loading import node_model
@@ -110,7 +111,10 @@ class StoredResults:
                 self._seqs[election] = latest
                 self._refresh(election)
             seen = self._seen.get(election, {})
-            return self._mark, [r for r, mark in seen.values() if mark > since]
+            # From 0 nothing was had, so nothing is withdrawn: a reader that knows nothing
+            # of removals (since 0, every call) never sees one.
+            return self._mark, [r for r, mark in seen.values()
+                                if mark > since and not (since == 0 and r.withdrawn)]
 
     def _latest_change(self, after: int) -> int:
         """The seq of the store's latest change (``after`` when none is newer)."""
@@ -131,8 +135,13 @@ class StoredResults:
             model.start, model.end)
         before = self._seen.get(election, {})
         now = {(r.contest, r.unit): r for r in unit_results(model)}
-        changed = [k for k, r in now.items() if k not in before or before[k][0] != r]
-        if changed or set(before) - set(now):
+        # A result deleted from the store stays here as withdrawn (with the mark of its
+        # removal), so that a publisher asking from an earlier mark drops it.
+        for k in set(before) - set(now):
+            old = before[k][0]
+            now[k] = old if old.withdrawn else replace(old, withdrawn=True)
+        changed = {k for k, r in now.items() if k not in before or before[k][0] != r}
+        if changed:
             self._mark += 1
         self._seen[election] = {k: (r, self._mark if k in changed else before[k][1])
                                 for k, r in now.items()}
