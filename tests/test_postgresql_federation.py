@@ -19,13 +19,9 @@ from ddsnode import resources
 from ddsnode.assembly import Assembly, assemble
 from ddsnode.commands.demo import rebase
 from ddsnode.commands.node import init_node
-from ddsnode.federation.database import (
-    LOCAL_TABLES,
-    SharedFederationDB,
-    postgresql_sql,
-    shared_ddl,
-)
+from ddsnode.federation.database import LOCAL_TABLES, SharedFederationDB, shared_ddl
 from ddsnode.federation.peers import PeerDescription
+from ddsnode.federation.shared_connection import postgresql_sql
 from ddsnode.settings import Settings
 from tests.support.postgres import MISSING, PostgresServer, server_binaries
 
