@@ -102,4 +102,6 @@ class SharedConnection:
 
 
 def _closed() -> Any:
-    raise RuntimeError("the federation database is closed")
+    # A write still queued while the node shuts down gets a 503 like any other
+    # unreachable database, never an error the writer thread does not answer.
+    raise Unavailable("the node is shutting down (federation database closed); retry")
