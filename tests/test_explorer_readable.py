@@ -213,3 +213,21 @@ def test_a_proposal_page_in_catalan_and_spanish(node: LocalNode, lang: str, word
         assert word in text
     for word in english:
         assert word not in text
+
+
+def test_a_party_page_lists_its_candidacies_with_the_latest_result(node: LocalNode) -> None:
+    """Candidates are fragments of their contest: the party's page finds the contest
+    through them and reads the votes of the latest publication (sequence 2, not 1)."""
+    html = page(node, "/organisations/party-rc")
+    table = re.search(r'<table class="govuk-table dds-candidacies">(.*?)</table>', html, re.S)
+    assert table is not None
+    rows = [" ".join(unescape(re.sub(r"<[^>]+>", " ", r)).split())
+            for r in re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', table.group(1),
+                                re.S)][1:]
+    assert rows == ["Rivemont municipal council Camille Peuplier 11,052 (Secteur 1 – "
+                    "Presqu'île et Tanneurs, correction) 51.4%"]
+    assert 'href="/elections/municipal-2026-council?lang=en"' in table.group(1)
+    assert 'href="/results/municipal-2026-council-secteur-1-seq-2?lang=en"' in table.group(1)
+    other = text_of(page(node, "/organisations/party-ar", "fr"))
+    assert "Hugo Tilleul" in other and "Camille Peuplier" not in other
+    assert "Listes et candidats" in other

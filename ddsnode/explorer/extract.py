@@ -94,5 +94,6 @@ def doc_of(graph: rdflib.Graph, iri: str, *, node: str, modified: str) -> Doc:
     return Doc(iri=iri, node=node, kind=_main_type(fields.types), titles=titles,
                summaries=summaries, date=fields.date, modified=modified, lat=fields.lat,
                long=fields.long, facets=facets, texts=texts, labels=labels(graph),
-               links=sorted({(str(p), str(o)) for p, o in graph.predicate_objects(main)
-                             if isinstance(o, rdflib.URIRef)}))
+               links=sorted({(str(p), str(o)) for s, p, o in graph
+                             if isinstance(o, rdflib.URIRef) and (
+                                 s == main or str(s).startswith(iri + "#"))}))

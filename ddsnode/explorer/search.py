@@ -42,7 +42,8 @@ from ddsnode.rdf.rdfio import graph_from_ntriples
 from ddsnode.store.base import Store
 
 FILE = "explorer.sqlite3"
-SCHEMA_VERSION = "1"
+# 2: links of a resource's own fragments too (a contest's candidates -> their party).
+SCHEMA_VERSION = "2"
 BATCH = 500
 FACET_VALUES = 25  # values listed per facet (the most frequent)
 MASK_CACHE_BYTES = 32 * 1024 * 1024

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import rdflib
 
@@ -114,6 +115,7 @@ class ResourceView:
     tally: Tally | None = None
     comments: list[Comment] = field(default_factory=list)
     timeline: list[Stage] = field(default_factory=list)
+    candidacies: list[Any] = field(default_factory=list)  # a party's (explorer.candidacy)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 
 import rdflib
 
-from ddsnode.explorer import timeline, view
+from ddsnode.explorer import candidacy, timeline, view
 from ddsnode.explorer.ballot import choice_names
 from ddsnode.explorer.labels import local_name, pick, vocabulary_labels
 from ddsnode.explorer.search import Hit
@@ -48,6 +48,8 @@ def resource_page(site: Site, read: Reading, iri: str, graph: rdflib.Graph, *,
             iri, nodes, chain.links, lang, progress_of=lambda i: _progress(site, i),
             page_of=page_of, title_of=lambda i: pick(site.index.labels([i]).get(i), lang),
             date_of=lambda i: hits[i].date if i in hits else None)
+    if local_name(page.kind) == "Party":
+        page.candidacies = _lists(site, iri, lang, name_of)
     turtle = "/" + iri[len(base):] if iri.startswith(base) else iri
     return site.render("resource.html", read, view=page, peer=peer,
                        turtle_href=view.safe_href(iri) and turtle or "#")
@@ -81,6 +83,26 @@ def _choices(site: Site, graph: rdflib.Graph, iri: str, lang: str,
     hit = site.index.hit(contest)
     described = _graph_of(site, hit) if hit is not None else None
     return choice_names(described, lang, name_of) if described is not None else {}
+
+
+MAX_CONTESTS = 50  # contests listed on a party's page
+MAX_RESULTS = 200  # results read per contest to find the latest
+
+
+def _lists(site: Site, party: str, lang: str, name_of: Any) -> list[candidacy.Candidacy]:
+    """The party's lists: contests whose candidates name it, with the latest result."""
+    out = []
+    for hit in site.index.incoming(party, view.term("party"), MAX_CONTESTS):
+        graph = _graph_of(site, hit)
+        if graph is None:
+            continue
+        title = pick(hit.titles, lang) or local_name(hit.iri)
+        results = [(r.iri, g) for r in site.index.incoming(hit.iri, view.term("contest"),
+                                                           MAX_RESULTS)
+                   if (g := _graph_of(site, r)) is not None]
+        out += [candidacy.fared(c, results, name_of)
+                for c in candidacy.lists_in(graph, hit.iri, party, lang, title)]
+    return out
 
 
 def _graph_of(site: Site, hit: Hit) -> rdflib.Graph | None:

@@ -1,0 +1,87 @@
+"""A party's lists: the contests where its candidates stand, with their names and the
+votes of the latest result published for each contest.
+
+A candidate is a fragment of its contest (``…/municipal-2026-council#candidate-rc-1``,
+NIST SP 1500-100 ``Candidate`` with ``ballotName`` and ``party``), inside a selection; a
+result counts votes per selection. So the party's page reads the contests that link to
+it and, per contest, the result with the highest ``sequence`` (the latest publication).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import rdflib
+
+from ddsnode.explorer import view
+from ddsnode.explorer.labels import pick
+
+
+@dataclass
+class Candidacy:
+    """A party's list in one contest, and how it fared."""
+
+    contest: str  # IRI
+    contest_title: str
+    selection: str  # IRI of the selection the candidates are in
+    names: list[str]
+    votes: int | None = None
+    share: float | None = None  # of the valid votes of that result
+    status: str | None = None
+    unit: str | None = None  # where that result was counted
+    result: str | None = None  # IRI of the result read
+
+
+def _term(name: str) -> rdflib.URIRef:
+    return rdflib.URIRef(view.term(name))
+
+
+def lists_in(contest: rdflib.Graph, contest_iri: str, party: str, lang: str,
+             title: str) -> list[Candidacy]:
+    """The candidacies of ``party`` in ``contest`` (one per selection naming it)."""
+    out = []
+    for selection in contest.objects(rdflib.URIRef(contest_iri), _term("selections")):
+        names = []
+        for candidate in sorted(contest.objects(selection, _term("candidates")), key=str):
+            if str(next(contest.objects(candidate, _term("party")), "")) != party:
+                continue
+            ballot = {(v.language or ""): str(v) for v in
+                      contest.objects(candidate, _term("ballotName"))
+                      if isinstance(v, rdflib.Literal)}
+            names.append(pick(ballot, lang) or "")
+        if names:
+            out.append(Candidacy(contest_iri, title, str(selection), [n for n in names if n]))
+    return out
+
+
+def fared(candidacy: Candidacy, results: list[tuple[str, rdflib.Graph]],
+          name_of: Callable[[str], str]) -> Candidacy:
+    """``candidacy`` with the votes of the latest of ``results`` (IRI, graph) for its
+    selection."""
+    latest = max(results, default=None, key=lambda r: _sequence(r[1], r[0]))
+    if latest is None:
+        return candidacy
+    iri, graph = latest
+    tally = view.tally(graph, rdflib.URIRef(iri), "", lambda s: s)
+    if tally is None:
+        return candidacy
+    for vote in tally.votes:
+        if vote.label == candidacy.selection:
+            candidacy.votes, candidacy.share = vote.count, vote.share
+    main = rdflib.URIRef(iri)
+    status = next(graph.objects(main, _term("resultsStatus")), None)
+    unit = next(graph.objects(main, _term("reportingUnit")), None)
+    candidacy.status = name_of(str(status)) if status is not None else None
+    candidacy.unit = name_of(str(unit)) if unit is not None else None
+    candidacy.result = iri
+    return candidacy
+
+
+def _sequence(graph: rdflib.Graph, iri: str) -> int:
+    for value in graph.objects(rdflib.URIRef(iri), _term("sequence")):
+        try:
+            return int(str(value))
+        except ValueError:
+            return 0
+    return 0
