@@ -169,6 +169,12 @@ def test_a_change_rebuilds_its_part_and_links_every_other_file(tmp_path: Path) -
     for path, body in snapshot_files(night.election, records, index["parts"]).items():
         assert files[path] == body, path
     assert len(read_snapshot(lambda p: files[p])) == len(records)
+    # A part's views are its records' views, whichever of them were serialised again.
+    for path in index["parts"]:
+        recs = json.loads(files[path])["results"]
+        part_stem = path.removesuffix(".results.json")
+        assert files[part_stem + ".jsonld"] == docs.jsonld_view(recs)
+        assert files[part_stem + ".csv"] == docs.csv_view(recs)
 
 
 def test_a_withdrawn_result_leaves_the_next_generation_and_a_restart_reads_parts(
@@ -212,6 +218,9 @@ def test_a_withdrawn_result_leaves_the_next_generation_and_a_restart_reads_parts
     records = replayed(again.archive, 3)
     assert len(records) == 7 and files["results.json"] == \
         docs.snapshot_bytes(night.election, records)
+    stations = [records[k] for k in sorted(records) if records[k]["level"] == "polling-place"]
+    assert files[f"{docs.slug(contest)}/polling-place.jsonld"] == docs.jsonld_view(stations)
+    assert files[f"{docs.slug(contest)}/polling-place.csv"] == docs.csv_view(stations)
 
 
 def test_a_store_deletion_is_removed_from_the_next_generation(tmp_path: Path) -> None:

@@ -106,20 +106,22 @@ def least_final(statuses: Iterable[str]) -> str:
 
 def jsonld_view(records: list[Json]) -> bytes:
     """The records as compact JSON-LD with the shared context (ContestResult nodes)."""
-    graph = []
-    for rec in records:
-        node: Json = {"type": "ContestResult", "contest": rec["contest"],
-                      "reportingUnit": rec["unit"],
-                      "resultsStatus": STATUSES.get(rec["status"], rec["status"]),
-                      "reportedAt": rec["asOf"],
-                      "voteCounts": [{"type": "VoteCount", "selection": s, "countType": "total",
-                                      "count": n} for s, n in rec["counts"]]}
-        for field, term in (("ballotsCast", "ballotsCast"), ("blank", "blankBallots"),
-                            ("invalid", "invalidBallots"), ("registered", "registeredVoters")):
-            if rec[field] is not None:
-                node[term] = rec[field]
-        graph.append(node)
-    return canonical({"@context": CONTEXT, "@graph": graph}) + b"\n"
+    return canonical({"@context": CONTEXT, "@graph": [jsonld_node(r) for r in records]}) + b"\n"
+
+
+def jsonld_node(rec: Json) -> Json:
+    """One record as a ContestResult node of :func:`jsonld_view`."""
+    node: Json = {"type": "ContestResult", "contest": rec["contest"],
+                  "reportingUnit": rec["unit"],
+                  "resultsStatus": STATUSES.get(rec["status"], rec["status"]),
+                  "reportedAt": rec["asOf"],
+                  "voteCounts": [{"type": "VoteCount", "selection": s, "countType": "total",
+                                  "count": n} for s, n in rec["counts"]]}
+    for field, term in (("ballotsCast", "ballotsCast"), ("blank", "blankBallots"),
+                        ("invalid", "invalidBallots"), ("registered", "registeredVoters")):
+        if rec[field] is not None:
+            node[term] = rec[field]
+    return node
 
 
 CSV_HEADER = ("contest", "unit", "level", "selection", "votes", "ballots_cast", "blank",

@@ -110,6 +110,41 @@ def read_snapshot(read: Callable[[str], bytes]) -> list[Json]:
     return records
 
 
+@dataclass(frozen=True)
+class _Pieces:
+    """One record's share of its group's files, serialised once: a part is rebuilt by
+    joining these (the same bytes as serialising the whole list), so a changed station
+    costs its own serialisation, not its part's."""
+
+    record: Json
+    snapshot: bytes  # canonical JSON of the record
+    jsonld: bytes  # canonical JSON of its ContestResult node
+    csv: bytes  # its CSV rows
+
+
+_CSV_HEAD = len(docs.csv_view([]))
+
+
+def _pieces(rec: Json) -> _Pieces:
+    return _Pieces(rec, docs.canonical(rec), docs.canonical(docs.jsonld_node(rec)),
+                   docs.csv_view([rec])[_CSV_HEAD:])
+
+
+def _array(items: Iterable[bytes]) -> bytes:
+    return b"[" + b",".join(items) + b"]"
+
+
+def _joined(election: str, pieces: list[_Pieces]) -> tuple[bytes, bytes, bytes]:
+    """The snapshot part, JSON-LD and CSV of ``pieces`` (sorted): byte for byte
+    :func:`part_bytes`, :func:`documents.jsonld_view` and :func:`documents.csv_view`
+    (canonical JSON has sorted keys and no spaces, so an object is its members joined)."""
+    snapshot = b'{"election":' + docs.canonical(election) + b',"results":' + \
+        _array(p.snapshot for p in pieces) + b"}\n"
+    jsonld = b'{"@context":' + docs.canonical(docs.CONTEXT) + b',"@graph":' + \
+        _array(p.jsonld for p in pieces) + b"}\n"
+    return snapshot, jsonld, docs.csv_view([])[:_CSV_HEAD] + b"".join(p.csv for p in pieces)
+
+
 @dataclass
 class _Group:
     records: dict[str, Json] = field(default_factory=dict)  # unit -> record
@@ -143,6 +178,7 @@ class Tables:
         self._units: dict[tuple[str, str], int] = {}  # (contest, level) -> units
         self._split: dict[tuple[str, str], int] = {}  # split levels: digits of parts
         self._dirty: set[GroupKey] = set()
+        self._pieces: dict[Key, _Pieces] = {}
 
     def _group_key(self, rec: Json) -> GroupKey:
         contest, level = rec["contest"], rec["level"]
@@ -153,6 +189,8 @@ class Tables:
         old = self._where.pop(key, None)
         if old is not None:
             self._groups[old].records.pop(key[1], None)
+            if rec is None:
+                self._pieces.pop(key, None)
             self._dirty.add(old)
             self._units[old[:2]] -= 1
             del self.records[key]
@@ -217,12 +255,19 @@ class Tables:
             recs = [group.records[u] for u in sorted(group.records)]
             contest, level, part = where
             base = stem(contest, level, part)
-            views = {f"{base}.jsonld": docs.jsonld_view(recs),
-                     f"{base}.csv": docs.csv_view(recs),
+            pieces = []
+            for rec in recs:
+                key = (contest, rec["unit"])
+                cached = self._pieces.get(key)
+                if cached is None or cached.record is not rec:
+                    cached = self._pieces[key] = _pieces(rec)
+                pieces.append(cached)
+            snapshot, jsonld, table = _joined(self.election, pieces)
+            views = {f"{base}.jsonld": jsonld, f"{base}.csv": table,
                      f"{base}.nist.json": docs.nist_view(self.election, facts, contest,
                                                          level, recs, generated)}
             if part:
-                views[base + PART_SUFFIX] = part_bytes(self.election, recs)
+                views[base + PART_SUFFIX] = snapshot
             made = {**views, **{p + ".gz": gzipped(b) for p, b in views.items()}}
             group.files = {p: (_sha(b), len(b)) for p, b in made.items()}
             new.update(made)
