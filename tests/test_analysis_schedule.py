@@ -8,7 +8,6 @@ writing through the node's store. Waits poll with a generous deadline (no timing
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import json
 import os
@@ -17,7 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ddsnode.analysis.run import analyse
 from ddsnode.analysis.schedule import Schedule, due
+from ddsnode.ldp.node import Node
+from ddsnode.settings import Settings
 from tests.support.analysis_corpus import PROPOSALS, proposal_doc
 from tests.support.inprocess import LocalNode, local_node
 
@@ -144,9 +146,13 @@ def test_stopping_the_server_kills_a_run_in_progress(tmp_path: Path) -> None:
     with local_node(tmp_path, settings=settings) as node, node.client() as http:
         schedule = schedule_of(node)
         put_proposals(node, http, sorted(PROPOSALS))
-        wait_for(lambda: schedule._task is not None)
-    # The app stopped as soon as the proposals were written: the run was going on or
-    # had not started; either way nothing is left running and no run was half written.
-    assert all(o.status in ("done", "cancelled") for o in schedule.outcomes), schedule.outcomes
-    assert schedule._task is None
-    asyncio.run(asyncio.sleep(0))
+        wait_for(lambda: schedule.running)
+    assert schedule.outcomes and schedule.outcomes[-1].status == "cancelled", schedule.outcomes
+    assert not schedule.running and schedule._task is None
+    # The killed run committed nothing: no run resource, and the lock is free again.
+    node_handle = Node.open(Settings.load(node.dir))
+    try:
+        assert node_handle.store.children(node.base + "analysis/", limit=10).items == []
+    finally:
+        node_handle.close()
+    assert analyse(Settings.load(node.dir), node.dir).contributions == len(PROPOSALS)

@@ -73,6 +73,7 @@ class Schedule:
         self.max_seconds = float(node.settings.analysis_max_seconds)
         self.max_memory = int(node.settings.analysis_max_memory_mb) * 1024 * 1024
         self.outcomes: list[Outcome] = []
+        self.running = False  # a child process is analysing now
         self._task: asyncio.Task[None] | None = None
         self._lock_fd: int | None = None
 
@@ -150,6 +151,7 @@ class Schedule:
             str(self.max_memory), stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
             env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+        self.running = True
         try:
             _, err = await asyncio.wait_for(process.communicate(), self.max_seconds)
         except TimeoutError:
@@ -165,6 +167,8 @@ class Schedule:
             status = "done" if process.returncode == 0 else "failed"
             outcome = Outcome(status, time.monotonic() - started,
                               text[-1][:500] if text and status == "failed" else "")
+        finally:
+            self.running = False
         self.outcomes.append(outcome)
         log_at = log.info if outcome.status == "done" else log.warning
         log_at("analysis: background run %s in %.1f s %s", outcome.status, outcome.seconds,
