@@ -295,3 +295,30 @@ def test_verify_checks_every_part_of_a_static_site(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_voter_pages_read_the_parts_of_a_published_snapshot(tmp_path: Path) -> None:
+    from ddsnode.explorer.web.voter_published import PublishedResults
+    base = "http://127.0.0.1:9/"
+    node_dir = tmp_path / "node"
+    init_node(node_dir, base_url=base)
+    node = Node.open(Settings.load(node_dir))
+    try:
+        night = Night(base)
+        publisher = Publisher(night, Archive.of(node_dir), Keyring.open(node_dir,
+                                                                       production=False),
+                              base=base, interval=0, part_units=8)
+        for contest in (0, 1):
+            night.report(contest, range(STATIONS), 20 + contest)
+        publisher.publish_once(force=True)
+        index = json.loads(publisher.archive.read(ELECTION, "g/1/results.json"))
+        assert index["parts"] and len(index["results"]) == 2  # the two totals only
+        generation, results = PublishedResults(node).results(night.election)
+        assert generation == 1
+        assert {(r.contest, r.unit) for r in results} == \
+            {(r.contest, r.unit) for r, _ in night.latest.values()}
+        station = night.station(1, 7, 21)
+        assert next(r for r in results if (r.contest, r.unit) ==
+                    (station.contest, station.unit)).counts == station.counts
+    finally:
+        node.close()

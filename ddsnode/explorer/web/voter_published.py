@@ -3,13 +3,13 @@ generation of an election (docs/election-night.md), read from the node's archive
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ddsnode.elections.reporting import UnitResult
 from ddsnode.publication.archive import Archive, ArchiveError
+from ddsnode.publication.parts import read_snapshot
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,9 @@ class PublishedResults:
         if found is None or found.generation <= since:
             return since, []
         try:
-            data = json.loads(self.archive.read(election[len(self.node.base):],
-                                                f"g/{found.generation}/results.json"))
+            path, n = election[len(self.node.base):], found.generation
+            # results.json and the parts it lists (a large election's stations)
+            data = {"results": read_snapshot(lambda p: self.archive.read(path, f"g/{n}/{p}"))}
             records = [UnitResult(
                 election, str(r["contest"]), str(r["unit"]), str(r["level"]),
                 tuple((str(sel), int(n)) for sel, n in r["counts"]), r.get("ballotsCast"),
