@@ -322,3 +322,30 @@ def test_the_voter_pages_read_the_parts_of_a_published_snapshot(tmp_path: Path) 
                     (station.contest, station.unit)).counts == station.counts
     finally:
         node.close()
+
+
+def test_a_mirror_fetches_only_the_files_that_changed(tmp_path: Path) -> None:
+    from tests.test_mirror import FakeOrigin, Published, mirror_of, poll
+    night, publisher = publish(tmp_path / "origin")
+    pointers = {}
+    for n, votes in ((1, 30), (2, 31)):
+        night.report(0, range(STATIONS) if n == 1 else range(4, 5), votes)
+        publisher.publish_once(force=True)
+        pointers[n] = (publisher.archive.results_dir(ELECTION) / "current").read_bytes()
+    origin = FakeOrigin(Published(tmp_path / "origin", publisher.archive, publisher.keyring,
+                                  pointers), pointer=1)
+    mirror = mirror_of(tmp_path, origin)
+    assert poll(mirror) == "generation 1"
+    origin.requests.clear()
+    origin.pointer = 2
+    mirror = mirror_of(tmp_path, origin)
+    assert poll(mirror) == "generation 2"
+    fetched = {r.split("/results/g/2/", 1)[1] for r in origin.requests if "/results/g/2/" in r}
+    listed = {f["path"] for f in manifest_of(publisher.archive, 2)["files"]}
+    first, second = generation_dir(publisher.archive, 1), generation_dir(publisher.archive, 2)
+    reused = {p for p in listed if (first / p).exists()
+              and os.stat(first / p).st_ino == os.stat(second / p).st_ino}
+    assert len(reused) > len(listed) / 2
+    assert fetched and "manifest.jws" in fetched and "diff.json" in fetched
+    assert fetched - {"manifest.jws"} == listed - reused  # what changed, nothing else
+    assert on_disk(mirror.archive, 2) == on_disk(publisher.archive, 2)  # every file served
