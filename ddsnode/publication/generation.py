@@ -2,7 +2,10 @@
 
 Files (paths relative to ``{election}/results/g/{n}/``): the snapshot ``results.json``,
 the diff against the previous generation ``diff.json``, then per contest and reporting
-level ``{contest}/{level}.jsonld``, ``.csv`` and ``.nist.json``; each with a gzip twin
+level ``{contest}/{level}.jsonld``, ``.csv`` and ``.nist.json`` (a large station level
+in parts, ``{contest}/{level}/{part}.…``: :mod:`ddsnode.publication.parts`, which also
+keeps the records between generations so that only what changed is built); each with a
+gzip twin
 (``….gz``) compressed once here, deterministically (RFC 1952 MTIME 0, no name), so that
 the same bytes give the same twin. The manifest lists every file with its SHA-256 and
 size and is signed as a compact JWS (``manifest.jws``); its ``previous`` is the SHA-256 of
