@@ -11,6 +11,7 @@ from ddsnode.explorer import candidacy, timeline, view
 from ddsnode.explorer.ballot import choice_names
 from ddsnode.explorer.labels import local_name, pick, vocabulary_labels
 from ddsnode.explorer.search import Hit
+from ddsnode.explorer.web import people
 from ddsnode.explorer.web.site import Reading, Site
 from ddsnode.federation.trace import Chain
 from ddsnode.rdf.rdfio import graph_from_ntriples
@@ -50,9 +51,13 @@ def resource_page(site: Site, read: Reading, iri: str, graph: rdflib.Graph, *,
             date_of=lambda i: hits[i].date if i in hits else None)
     if local_name(page.kind) == "Party":
         page.candidacies = _lists(site, iri, lang, name_of)
+    person = people.person(site, iri, lang, name_of, _graph_of) \
+        if local_name(page.kind) == "Person" else None
+    candidates = people.contest(graph, iri, lang, name_of) \
+        if local_name(page.kind) == "CandidateContest" else []
     turtle = "/" + iri[len(base):] if iri.startswith(base) else iri
-    return site.render("resource.html", read, view=page, peer=peer,
-                       turtle_href=view.safe_href(iri) and turtle or "#")
+    return site.render("resource.html", read, view=page, peer=peer, person=person,
+                       candidates=candidates, turtle_href=view.safe_href(iri) and turtle or "#")
 
 
 def node_names(site: Site) -> view.LabelsOf:

@@ -1,0 +1,116 @@
+"""Candidates and persons: who stands in a contest, and a person's candidacies and
+memberships.
+
+A candidate is a fragment of its contest (NIST SP 1500-100 ``Candidate``: ``ballotName``,
+``party``, ``postElectionStatus``; ``dds:person`` names the ``foaf:Person`` standing,
+docs/elections.md "Candidate → person"). Persons and their ``org:Membership``s live in
+``organisations/`` (Popolo import). A person's page finds its contests and memberships
+through the search index's links (``SearchIndex.incoming``), never by a query over the
+whole store: the cost is a few indexed lookups plus the graphs of the contests found,
+bounded by the callers' limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import rdflib
+
+from ddsnode.explorer import view
+from ddsnode.explorer.candidacy import Candidacy
+from ddsnode.explorer.labels import pick
+
+
+@dataclass
+class Candidate:
+    """One candidate of a contest, as its page (or a person's) shows it."""
+
+    iri: str  # the fragment
+    selection: str
+    ballot_name: str
+    party: str | None = None  # IRI
+    person: str | None = None  # IRI of the foaf:Person
+    status: str | None = None  # postElectionStatus: NIST's word (winner, defeated…)
+    party_name: str | None = None
+
+
+@dataclass
+class Standing:
+    """A person's candidacy: the contest, the candidate fragment and how the list fared."""
+
+    contest: str
+    contest_title: str
+    candidate: Candidate
+    fared: Candidacy | None = None
+
+
+@dataclass
+class Membership:
+    """A person's membership of an organisation (W3C ORG ``org:Membership``)."""
+
+    iri: str
+    organisation: str | None
+    organisation_name: str | None
+    role: str | None
+    start: str | None
+    end: str | None
+
+
+@dataclass
+class PersonView:
+    """What a person's page adds to the resource page."""
+
+    standings: list[Standing] = field(default_factory=list)
+    memberships: list[Membership] = field(default_factory=list)
+
+
+def _term(name: str) -> rdflib.URIRef:
+    return rdflib.URIRef(view.term(name))
+
+
+def _one(graph: rdflib.Graph, subject: rdflib.term.Node, name: str) -> str | None:
+    value = next(graph.objects(subject, _term(name)), None)
+    return str(value) if value is not None else None
+
+
+def candidates(contest: rdflib.Graph, contest_iri: str, lang: str,
+               name_of: Callable[[str], str]) -> list[Candidate]:
+    """The candidates of ``contest``, in the order of their selections then IRIs."""
+    out = []
+    main = rdflib.URIRef(contest_iri)
+    for selection in sorted(contest.objects(main, _term("selections")), key=str):
+        for node in sorted(contest.objects(selection, _term("candidates")), key=str):
+            if not isinstance(node, rdflib.URIRef):
+                continue
+            names = {(v.language or ""): str(v) for v in
+                     contest.objects(node, _term("ballotName"))
+                     if isinstance(v, rdflib.Literal)}
+            status = _one(contest, node, "postElectionStatus")
+            party = _one(contest, node, "party")
+            out.append(Candidate(
+                str(node), str(selection), pick(names, lang) or "", party=party,
+                person=_one(contest, node, "person"),
+                status=status,
+                party_name=name_of(party) if party else None))
+    return out
+
+
+def standings_of(person: str, contest: rdflib.Graph, contest_iri: str, title: str,
+                 lang: str, name_of: Callable[[str], str]) -> list[Standing]:
+    """The candidacies of ``person`` in ``contest`` (a candidate naming someone else is
+    not theirs)."""
+    return [Standing(contest_iri, title, c)
+            for c in candidates(contest, contest_iri, lang, name_of) if c.person == person]
+
+
+def membership_of(graph: rdflib.Graph, iri: str, person: str,
+                  name_of: Callable[[str], str]) -> Membership | None:
+    """The membership ``iri`` when it is ``person``'s (``org:member``), else None."""
+    main = rdflib.URIRef(iri)
+    if _one(graph, main, "memberAgent") != person:
+        return None
+    organisation = _one(graph, main, "organization")
+    return Membership(iri, organisation, name_of(organisation) if organisation else None,
+                      _one(graph, main, "roleName"), _one(graph, main, "startDate"),
+                      _one(graph, main, "endDate"))

@@ -1,0 +1,58 @@
+"""The people parts of resource pages: a contest's candidates, a person's candidacies
+(with the latest result of their list) and memberships, read through the search index.
+
+Bounded per page: ``MAX_CONTESTS`` contests naming the person, ``MAX_RESULTS`` results
+read per contest to find the latest, ``MAX_MEMBERSHIPS`` memberships (docs/explorer.md
+"Candidates and persons"; docs/security.md: every cost bounded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import rdflib
+
+from ddsnode.explorer import candidacy, people, view
+from ddsnode.explorer.labels import local_name, pick
+from ddsnode.explorer.search import Hit
+from ddsnode.explorer.web.site import Site
+
+MAX_CONTESTS = 50  # contests listed on a person's page
+MAX_RESULTS = 200  # results read per contest to find the latest
+MAX_MEMBERSHIPS = 100  # memberships listed on a person's page
+
+GraphOf = Callable[[Site, Hit], rdflib.Graph | None]
+
+
+def person(site: Site, iri: str, lang: str, name_of: Callable[[str], str],
+           graph_of: GraphOf) -> people.PersonView:
+    """The candidacies and memberships of person ``iri``."""
+    out = people.PersonView()
+    for hit in site.index.incoming(iri, view.term("person"), MAX_CONTESTS):
+        graph = graph_of(site, hit)
+        if graph is None:
+            continue
+        title = pick(hit.titles, lang) or local_name(hit.iri)
+        found = people.standings_of(iri, graph, hit.iri, title, lang, name_of)
+        if not found:
+            continue
+        results = [(r.iri, g) for r in site.index.incoming(hit.iri, view.term("contest"),
+                                                           MAX_RESULTS)
+                   if (g := graph_of(site, r)) is not None]
+        for standing in found:
+            listed = candidacy.Candidacy(hit.iri, title, standing.candidate.selection, [])
+            standing.fared = candidacy.fared(listed, results, name_of)
+        out.standings += found
+    for hit in site.index.incoming(iri, view.term("memberAgent"), MAX_MEMBERSHIPS):
+        graph = graph_of(site, hit)
+        member = people.membership_of(graph, hit.iri, iri, name_of) if graph is not None else None
+        if member is not None:
+            out.memberships.append(member)
+    out.memberships.sort(key=lambda m: (m.start or "", m.iri))
+    return out
+
+
+def contest(graph: rdflib.Graph, iri: str, lang: str,
+            name_of: Callable[[str], str]) -> list[people.Candidate]:
+    """The candidates of contest ``iri`` (its own graph: no lookup)."""
+    return people.candidates(graph, iri, lang, name_of)

@@ -1,0 +1,149 @@
+"""Candidates and persons on the explorer (in process): the example election, its
+council contest's first candidate naming a person (``dds:person``), and Popolo's own
+person, organization and membership examples (``../shared/data/popolo/examples/``, CC-BY
+4.0) imported with ``ddsnode import popolo`` under the slug that person's IRI uses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ddsnode import resources
+from ddsnode.cli import main
+from ddsnode.commands.demo import rebase
+from tests.support.inprocess import LocalNode, local_node
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+EXAMPLES = SHARED / "popolo" / "examples"
+HTML = {"Accept": "text/html"}
+HOSTILE = '<script>alert("x")</script>'
+CONTEST = "elections/municipal-2026-council"
+PERSON = "organisations/ex-person-john-q-public"
+
+
+def example(name: str) -> Any:
+    return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def popolo(node: LocalNode, data: Any, name: str) -> None:
+    source = node.dir.parent / name
+    source.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["import", "popolo", str(node.dir), str(source), "--slug", "ex",
+                 "--quiet"]) == 0
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
+    with local_node(tmp_path_factory.mktemp("explorer-people"),
+                    settings={"name": "Rivemont participe",
+                              "explorer_peer_sync_seconds": 0}) as running:
+        core = running.app.node  # type: ignore[attr-defined]
+        for path in sorted(resources.examples_dir().glob("*.jsonld")):
+            document = json.loads(rebase(path.read_text(encoding="utf-8"), running.base))
+            if document["id"] == running.base + CONTEST:
+                first = document["selections"][0]["candidates"]
+                first["person"] = running.base + PERSON
+                first["postElectionStatus"] = "winner"
+                # A candidate standing for someone else: not on John Q. Public's page.
+                document["selections"][1]["candidates"]["person"] = \
+                    running.base + "organisations/ex-person-hostile"
+            core.write_document(document["id"], json.dumps(document).encode(),
+                                "application/ld+json")
+        # Popolo's examples: a person with two memberships of ABC, Inc., the company; and
+        # someone else, named with markup, member of the same company; and someone alone.
+        # One file: a second import under the same slug would tombstone the first's.
+        popolo(running, {"persons": [example("embedding-person"),
+                                     {"id": "hostile", "name": HOSTILE},
+                                     {"id": "alone", "name": "Alone"}],
+                         "organizations": [example("organization")],
+                         "memberships": [{"id": "h1", "person_id": "hostile",
+                                          "organization_id": "abc-inc",
+                                          "role": "Intruder"}]}, "people.json")
+        yield running
+
+
+def page(node: LocalNode, path: str, lang: str = "en") -> str:
+    with node.client() as http:
+        r = http.get(path, params={"lang": lang}, headers=HTML)
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def rows(html: str, css: str) -> list[str]:
+    table = re.search(rf'<table class="govuk-table {css}">(.*?)</table>', html, re.S)
+    assert table is not None, css
+    return [" ".join(unescape(re.sub(r"<[^>]+>", " ", r)).split())
+            for r in re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', table.group(1),
+                                re.S)][1:]
+
+
+def test_a_person_page_lists_candidacies_with_the_latest_share(node: LocalNode) -> None:
+    html = page(node, "/" + PERSON)
+    assert "Mr. John Q. Public, Esq." in html
+    # Sequence 2 of secteur 1 (the correction), not sequence 1.
+    assert rows(html, "dds-standings") == [
+        "Rivemont municipal council Camille Peuplier Rivemont en commun 51.4% "
+        "(Secteur 1 – Presqu'île et Tanneurs, correction) Elected"]
+    assert 'href="/elections/municipal-2026-council?lang=en"' in html
+    assert 'href="/organisations/party-rc?lang=en"' in html
+    assert 'href="/results/municipal-2026-council-secteur-1-seq-2?lang=en"' in html
+    # Hugo Tilleul's candidacy names another person.
+    assert "Hugo Tilleul" not in html
+
+
+def test_a_person_page_lists_memberships_not_someone_elses(node: LocalNode) -> None:
+    html = page(node, "/" + PERSON)
+    assert rows(html, "dds-memberships") == [
+        "ABC, Inc. Kitchen assistant 1970-01 December 31, 1971",
+        "ABC, Inc. Chef January 1, 1972 March 15, 1980"]
+    assert "Intruder" not in html
+    assert 'href="/organisations/ex-organization-abc-inc?lang=en"' in html
+
+
+def test_a_person_page_in_french(node: LocalNode) -> None:
+    html = page(node, "/" + PERSON, "fr")
+    assert "Candidatures" in html and "Appartenances" in html and "Élu·e" in html
+    assert "Conseil municipal de Rivemont" in html
+    assert "51,4" in html
+
+
+def test_the_contest_page_lists_candidates_with_links(node: LocalNode) -> None:
+    html = page(node, "/" + CONTEST)
+    assert rows(html, "dds-candidates") == [
+        "Hugo Tilleul Avenir Rivemont",
+        "Camille Peuplier Rivemont en commun Elected",
+        "Inès Saule Rivemont écologie et solidarités"]
+    assert f'href="/{PERSON}?lang=en"' in html
+    assert 'href="/organisations/ex-person-hostile?lang=en"' in html
+    assert 'href="/organisations/party-ar?lang=en"' in html
+
+
+def test_a_hostile_name_is_text(node: LocalNode) -> None:
+    html = page(node, "/organisations/ex-person-hostile")
+    assert HOSTILE not in html
+    assert "&lt;script&gt;" in html
+    assert rows(html, "dds-memberships") == ["ABC, Inc. Intruder"]
+    assert rows(html, "dds-standings")[0].startswith("Rivemont municipal council Hugo Tilleul")
+
+
+def test_a_person_nobody_names_has_no_tables(node: LocalNode) -> None:
+    html = page(node, "/organisations/ex-person-alone")
+    assert "Alone" in html
+    assert "dds-standings" not in html and "dds-memberships" not in html
+
+
+def test_the_directory_lists_organisations_not_persons_or_memberships(
+        node: LocalNode) -> None:
+    html = page(node, "/explore/directory")
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    assert "ABC, Inc." in text
+    for absent in ("John Q. Public", "Kitchen assistant", "Intruder", "ex-person",
+                   "ex-membership", HOSTILE):
+        assert absent not in text and absent not in html
