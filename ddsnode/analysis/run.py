@@ -142,10 +142,14 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
         changed = [c for c in items
                    if state.contributions.get(c.iri, [None])[0] != c.digest()]
         changed_iris = {c.iri for c in changed}
+        seeded_from = ""
         refit = (model is None or model.model_id != state.model_id
                  or len(changed) > settings.analysis_refit_ratio * max(1, state.fitted_on))
         if refit:
-            model = topics.fit(items, settings.analysis_topics)
+            previous = model  # seeds the refit: topics follow the data, not reshuffled
+            model = topics.fit(items, settings.analysis_topics, previous)
+            seeded_from = previous.model_id if previous is not None and model is not None \
+                and model.size == previous.size else ""
             state.fitted_on, state.model_id = len(items), model.model_id if model else ""
             report.refitted = True
             assignment = topics.assign(model, items) if model else {}
@@ -208,7 +212,8 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
         parameters = {"duplicate_threshold": threshold, "topics": model.size if model else 0,
                       "summary_statements": settings.analysis_summary_statements,
                       "seed": topics.SEED, "since": since, "refit": report.refitted,
-                      "model_id": model.model_id if model else ""}
+                      "model_id": model.model_id if model else "",
+                      "seeded_from": seeded_from}
         analysed = [base + path for path in corpus.CONTAINERS]
         run_document = documents.run_doc(
             base, run, scope=scope, analysed=analysed, count=len(items), input_hash=input_hash,
