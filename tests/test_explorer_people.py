@@ -18,6 +18,7 @@ import pytest
 from ddsnode import resources
 from ddsnode.cli import main
 from ddsnode.commands.demo import rebase
+from ddsnode.explorer.web.people import MAX_MEMBERSHIPS
 from tests.support.inprocess import LocalNode, local_node
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -43,7 +44,8 @@ def popolo(node: LocalNode, data: Any, name: str) -> None:
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
     with local_node(tmp_path_factory.mktemp("explorer-people"),
                     settings={"name": "Rivemont participe",
-                              "explorer_peer_sync_seconds": 0}) as running:
+                              "explorer_peer_sync_seconds": 0,
+                              "private_containers": "private/"}) as running:
         core = running.app.node  # type: ignore[attr-defined]
         for path in sorted(resources.examples_dir().glob("*.jsonld")):
             document = json.loads(rebase(path.read_text(encoding="utf-8"), running.base))
@@ -61,11 +63,23 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
         # One file: a second import under the same slug would tombstone the first's.
         popolo(running, {"persons": [example("embedding-person"),
                                      {"id": "hostile", "name": HOSTILE},
-                                     {"id": "alone", "name": "Alone"}],
+                                     {"id": "alone", "name": "Alone"},
+                                     {"id": "busy", "name": "Busy"}],
                          "organizations": [example("organization")],
                          "memberships": [{"id": "h1", "person_id": "hostile",
                                           "organization_id": "abc-inc",
-                                          "role": "Intruder"}]}, "people.json")
+                                          "role": "Intruder"}] + [
+                             {"id": f"b{i}", "person_id": "busy", "organization_id": "abc-inc",
+                              "role": f"Role {i}", "start_date": f"{1900 + i}"}
+                             for i in range(MAX_MEMBERSHIPS + 5)]}, "people.json")
+        # A membership of John's kept in a private container: not on his public page.
+        membership = {"@context": "https://w3id.org/dds/context/v1",
+                      "id": running.base + "private/m-secret", "type": "Membership",
+                      "memberAgent": running.base + PERSON,
+                      "organization": running.base + "organisations/party-rc",
+                      "roleName": "Secret role"}
+        core.write_document(membership["id"], json.dumps(membership).encode(),
+                            "application/ld+json")
         yield running
 
 
@@ -101,9 +115,11 @@ def test_a_person_page_lists_candidacies_with_the_latest_share(node: LocalNode) 
 def test_a_person_page_lists_memberships_not_someone_elses(node: LocalNode) -> None:
     html = page(node, "/" + PERSON)
     assert rows(html, "dds-memberships") == [
-        "ABC, Inc. Kitchen assistant 1970-01 December 31, 1971",
+        "ABC, Inc. Kitchen assistant January 1970 December 31, 1971",
         "ABC, Inc. Chef January 1, 1972 March 15, 1980"]
-    assert "Intruder" not in html
+    assert "Intruder" not in html and "Secret role" not in html
+    with node.client() as http:  # the private membership is there, for a reader allowed
+        assert "Secret role" in http.get("/private/m-secret", headers=node.auth()).text
     assert 'href="/organisations/ex-organization-abc-inc?lang=en"' in html
 
 
@@ -123,6 +139,8 @@ def test_the_contest_page_lists_candidates_with_links(node: LocalNode) -> None:
     assert f'href="/{PERSON}?lang=en"' in html
     assert 'href="/organisations/ex-person-hostile?lang=en"' in html
     assert 'href="/organisations/party-ar?lang=en"' in html
+    # The candidates are in the table, not again as the selections' fragment names.
+    assert "candidate-rc-1<" not in html
 
 
 def test_a_hostile_name_is_text(node: LocalNode) -> None:
@@ -147,3 +165,10 @@ def test_the_directory_lists_organisations_not_persons_or_memberships(
     for absent in ("John Q. Public", "Kitchen assistant", "Intruder", "ex-person",
                    "ex-membership", HOSTILE):
         assert absent not in text and absent not in html
+
+
+def test_memberships_listed_are_bounded(node: LocalNode) -> None:
+    """A person with more memberships than a page lists: the oldest MAX_MEMBERSHIPS."""
+    found = rows(page(node, "/organisations/ex-person-busy"), "dds-memberships")
+    assert len(found) == MAX_MEMBERSHIPS
+    assert found[0] == "ABC, Inc. Role 0 1900"

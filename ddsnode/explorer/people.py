@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 import rdflib
+from babel.dates import format_date, format_skeleton
 
 from ddsnode.explorer import view
 from ddsnode.explorer.candidacy import Candidacy
@@ -53,8 +55,10 @@ class Membership:
     organisation: str | None
     organisation_name: str | None
     role: str | None
-    start: str | None
+    start: str | None  # xsd:date, xsd:gYearMonth or xsd:gYear, as the source wrote it
     end: str | None
+    start_text: str = ""  # as the reader's language writes it
+    end_text: str = ""
 
 
 @dataclass
@@ -104,13 +108,29 @@ def standings_of(person: str, contest: rdflib.Graph, contest_iri: str, title: st
             for c in candidates(contest, contest_iri, lang, name_of) if c.person == person]
 
 
-def membership_of(graph: rdflib.Graph, iri: str, person: str,
+def membership_of(graph: rdflib.Graph, iri: str, person: str, lang: str,
                   name_of: Callable[[str], str]) -> Membership | None:
     """The membership ``iri`` when it is ``person``'s (``org:member``), else None."""
     main = rdflib.URIRef(iri)
     if _one(graph, main, "memberAgent") != person:
         return None
     organisation = _one(graph, main, "organization")
+    start, end = _one(graph, main, "startDate"), _one(graph, main, "endDate")
     return Membership(iri, organisation, name_of(organisation) if organisation else None,
-                      _one(graph, main, "roleName"), _one(graph, main, "startDate"),
-                      _one(graph, main, "endDate"))
+                      _one(graph, main, "roleName"), start, end, when(start, lang),
+                      when(end, lang))
+
+
+def when(value: str | None, lang: str) -> str:
+    """A membership's date as ``lang`` writes it: a day (``1972-01-01``), a month
+    (``1970-01``: Popolo allows it) or a year; anything else as written."""
+    if not value:
+        return ""
+    try:
+        if len(value) == 7:
+            return format_skeleton("yMMMM", date.fromisoformat(value + "-01"), locale=lang)
+        if len(value) == 10:
+            return format_date(date.fromisoformat(value), "long", locale=lang)
+    except ValueError:
+        pass
+    return value

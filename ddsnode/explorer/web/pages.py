@@ -55,6 +55,9 @@ def resource_page(site: Site, read: Reading, iri: str, graph: rdflib.Graph, *,
         if local_name(page.kind) == "Person" else None
     candidates = people.contest(graph, iri, lang, name_of) \
         if local_name(page.kind) == "CandidateContest" else []
+    if candidates:  # the table says who stands: not the selections' fragment names again
+        page.facts = [f for f in page.facts if not all(
+            (v.href or "").startswith(iri + "#") for v in f.values)]
     turtle = "/" + iri[len(base):] if iri.startswith(base) else iri
     return site.render("resource.html", read, view=page, peer=peer, person=person,
                        candidates=candidates, turtle_href=view.safe_href(iri) and turtle or "#")

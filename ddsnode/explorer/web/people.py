@@ -45,7 +45,9 @@ def person(site: Site, iri: str, lang: str, name_of: Callable[[str], str],
         out.standings += found
     for hit in site.index.incoming(iri, view.term("memberAgent"), MAX_MEMBERSHIPS):
         graph = graph_of(site, hit)
-        member = people.membership_of(graph, hit.iri, iri, name_of) if graph is not None else None
+        if graph is None:
+            continue
+        member = people.membership_of(graph, hit.iri, iri, lang, name_of)
         if member is not None:
             out.memberships.append(member)
     out.memberships.sort(key=lambda m: (m.start or "", m.iri))
