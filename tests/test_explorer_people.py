@@ -172,3 +172,24 @@ def test_memberships_listed_are_bounded(node: LocalNode) -> None:
     found = rows(page(node, "/organisations/ex-person-busy"), "dds-memberships")
     assert len(found) == MAX_MEMBERSHIPS
     assert found[0] == "ABC, Inc. Role 0 1900"
+
+
+NIST_PRE = SHARED / "elections" / "civics-cdf-samples" / "pre_election_sample_feed.xml"
+
+
+def test_nist_candidates_written_apart_link_to_persons(tmp_path: Path) -> None:
+    """``ddsnode import nist`` writes each candidate as a resource of its own, named by a
+    selection of its contest (NIST's Virginia sample): the person's page finds the contest
+    through the candidate, and the contest's page reads its candidates."""
+    with local_node(tmp_path, settings={"explorer_peer_sync_seconds": 0}) as running:
+        assert main(["import", "nist", str(running.dir), str(NIST_PRE), "--slug", "va",
+                     "--quiet"]) == 0
+        html = page(running, "/organisations/va-person-per10861a")
+        assert rows(html, "dds-standings") == [
+            "President of the United States Barack H. Obama Democratic"]
+        assert 'href="/elections/va-contest-cc20002?lang=en"' in html
+        assert 'href="/organisations/va-party-par0003?lang=en"' in html
+        contest = rows(page(running, "/elections/va-contest-cc20002"), "dds-candidates")
+        assert "Barack H. Obama Democratic" in contest and len(contest) == 2
+        assert 'href="/organisations/va-person-per10861a?lang=en"' in page(
+            running, "/elections/va-contest-cc20002")

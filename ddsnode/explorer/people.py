@@ -78,34 +78,48 @@ def _one(graph: rdflib.Graph, subject: rdflib.term.Node, name: str) -> str | Non
     return str(value) if value is not None else None
 
 
+Describe = Callable[[str], rdflib.Graph | None]
+
+
 def candidates(contest: rdflib.Graph, contest_iri: str, lang: str,
-               name_of: Callable[[str], str]) -> list[Candidate]:
-    """The candidates of ``contest``, in the order of their selections then IRIs."""
+               name_of: Callable[[str], str],
+               describe: Describe | None = None) -> list[Candidate]:
+    """The candidates of ``contest``, in the order of their selections then IRIs.
+
+    A candidate is described in the contest (a fragment, as the examples write it) or is
+    a resource of its own that the selection names (``elections/{slug}-candidate-{id}``,
+    as ``ddsnode import nist`` writes it): then ``describe`` gives its graph."""
     out = []
     main = rdflib.URIRef(contest_iri)
     for selection in sorted(contest.objects(main, _term("selections")), key=str):
         for node in sorted(contest.objects(selection, _term("candidates")), key=str):
             if not isinstance(node, rdflib.URIRef):
                 continue
+            graph = contest
+            if not str(node).startswith(contest_iri + "#") and describe is not None \
+                    and next(contest.predicate_objects(node), None) is None:
+                graph = describe(str(node)) or contest
             names = {(v.language or ""): str(v) for v in
-                     contest.objects(node, _term("ballotName"))
+                     graph.objects(node, _term("ballotName"))
                      if isinstance(v, rdflib.Literal)}
-            status = _one(contest, node, "postElectionStatus")
-            party = _one(contest, node, "party")
+            status = _one(graph, node, "postElectionStatus")
+            party = _one(graph, node, "party")
             out.append(Candidate(
                 str(node), str(selection), pick(names, lang) or "", party=party,
-                person=_one(contest, node, "person"),
+                person=_one(graph, node, "person"),
                 status=status,
                 party_name=name_of(party) if party else None))
     return out
 
 
 def standings_of(person: str, contest: rdflib.Graph, contest_iri: str, title: str,
-                 lang: str, name_of: Callable[[str], str]) -> list[Standing]:
+                 lang: str, name_of: Callable[[str], str],
+                 describe: Describe | None = None) -> list[Standing]:
     """The candidacies of ``person`` in ``contest`` (a candidate naming someone else is
     not theirs)."""
     return [Standing(contest_iri, title, c)
-            for c in candidates(contest, contest_iri, lang, name_of) if c.person == person]
+            for c in candidates(contest, contest_iri, lang, name_of, describe)
+            if c.person == person]
 
 
 def membership_of(graph: rdflib.Graph, iri: str, person: str, lang: str,

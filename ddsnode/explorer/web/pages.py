@@ -53,7 +53,7 @@ def resource_page(site: Site, read: Reading, iri: str, graph: rdflib.Graph, *,
         page.candidacies = _lists(site, iri, lang, name_of)
     person = people.person(site, iri, lang, name_of, _graph_of) \
         if local_name(page.kind) == "Person" else None
-    candidates = people.contest(graph, iri, lang, name_of) \
+    candidates = people.contest(site, graph, iri, lang, name_of, _graph_of) \
         if local_name(page.kind) == "CandidateContest" else []
     if candidates:  # the table says who stands: not the selections' fragment names again
         page.facts = [f for f in page.facts if not all(

@@ -2,7 +2,8 @@
 (with the latest result of their list) and memberships, read through the search index.
 
 Bounded per page: ``MAX_CONTESTS`` contests naming the person, ``MAX_RESULTS`` results
-read per contest to find the latest, ``MAX_MEMBERSHIPS`` memberships (docs/explorer.md
+read per contest to find the latest, ``MAX_CANDIDATES`` candidate resources read (a NIST
+import writes candidates apart from their contest), ``MAX_MEMBERSHIPS`` memberships (docs/explorer.md
 "Candidates and persons"; docs/security.md: every cost bounded).
 """
 
@@ -20,6 +21,7 @@ from ddsnode.explorer.web.site import Site
 MAX_CONTESTS = 50  # contests listed on a person's page
 MAX_RESULTS = 200  # results read per contest to find the latest
 MAX_MEMBERSHIPS = 100  # memberships listed on a person's page
+MAX_CANDIDATES = 500  # candidate resources read per page (NIST imports write them apart)
 
 GraphOf = Callable[[Site, Hit], rdflib.Graph | None]
 
@@ -28,12 +30,13 @@ def person(site: Site, iri: str, lang: str, name_of: Callable[[str], str],
            graph_of: GraphOf) -> people.PersonView:
     """The candidacies and memberships of person ``iri``."""
     out = people.PersonView()
-    for hit in site.index.incoming(iri, view.term("person"), MAX_CONTESTS):
+    describe = _describer(site, graph_of)
+    for hit in _contests(site, iri):
         graph = graph_of(site, hit)
         if graph is None:
             continue
         title = pick(hit.titles, lang) or local_name(hit.iri)
-        found = people.standings_of(iri, graph, hit.iri, title, lang, name_of)
+        found = people.standings_of(iri, graph, hit.iri, title, lang, name_of, describe)
         if not found:
             continue
         results = [(r.iri, g) for r in site.index.incoming(hit.iri, view.term("contest"),
@@ -54,7 +57,37 @@ def person(site: Site, iri: str, lang: str, name_of: Callable[[str], str],
     return out
 
 
-def contest(graph: rdflib.Graph, iri: str, lang: str,
-            name_of: Callable[[str], str]) -> list[people.Candidate]:
-    """The candidates of contest ``iri`` (its own graph: no lookup)."""
-    return people.candidates(graph, iri, lang, name_of)
+def contest(site: Site, graph: rdflib.Graph, iri: str, lang: str,
+            name_of: Callable[[str], str], graph_of: GraphOf) -> list[people.Candidate]:
+    """The candidates of contest ``iri``: described in its graph, else read one by one
+    (at most ``MAX_CANDIDATES``)."""
+    return people.candidates(graph, iri, lang, name_of, _describer(site, graph_of))
+
+
+def _contests(site: Site, person_iri: str) -> list[Hit]:
+    """Contests with a candidate naming ``person_iri``: the contest itself when its
+    candidates are fragments, else the contests whose selections name the candidate
+    resource that does."""
+    out: dict[str, Hit] = {}
+    for hit in site.index.incoming(person_iri, view.term("person"), MAX_CONTESTS):
+        if local_name(hit.kind) == "Candidate":
+            for contest_hit in site.index.incoming(hit.iri, view.term("candidates"),
+                                                   MAX_CONTESTS):
+                out.setdefault(contest_hit.iri, contest_hit)
+        else:
+            out.setdefault(hit.iri, hit)
+    return list(out.values())[:MAX_CONTESTS]
+
+
+def _describer(site: Site, graph_of: GraphOf) -> people.Describe:
+    """Graphs of candidate resources, read through the index, ``MAX_CANDIDATES`` per
+    page at most."""
+    left = [MAX_CANDIDATES]
+
+    def describe(iri: str) -> rdflib.Graph | None:
+        if left[0] <= 0:
+            return None
+        left[0] -= 1
+        hit = site.index.hit(iri)
+        return graph_of(site, hit) if hit is not None else None
+    return describe
