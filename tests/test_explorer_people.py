@@ -189,7 +189,9 @@ def test_nist_candidates_written_apart_link_to_persons(tmp_path: Path) -> None:
             "President of the United States Barack H. Obama Democratic"]
         assert 'href="/elections/va-contest-cc20002?lang=en"' in html
         assert 'href="/organisations/va-party-par0003?lang=en"' in html
-        contest = rows(page(running, "/elections/va-contest-cc20002"), "dds-candidates")
+        html = page(running, "/elections/va-contest-cc20002")
+        contest = rows(html, "dds-candidates")
         assert "Barack H. Obama Democratic" in contest and len(contest) == 2
+        assert "Outcome" not in html  # no candidate has a post-election status yet
         assert 'href="/organisations/va-person-per10861a?lang=en"' in page(
             running, "/elections/va-contest-cc20002")

@@ -35,6 +35,7 @@ class Candidate:
     person: str | None = None  # IRI of the foaf:Person
     status: str | None = None  # postElectionStatus: NIST's word (winner, defeated…)
     party_name: str | None = None
+    person_name: str | None = None  # when the ballot gives no name
 
 
 @dataclass
@@ -103,12 +104,12 @@ def candidates(contest: rdflib.Graph, contest_iri: str, lang: str,
                      graph.objects(node, _term("ballotName"))
                      if isinstance(v, rdflib.Literal)}
             status = _one(graph, node, "postElectionStatus")
-            party = _one(graph, node, "party")
+            party, person = _one(graph, node, "party"), _one(graph, node, "person")
             out.append(Candidate(
                 str(node), str(selection), pick(names, lang) or "", party=party,
-                person=_one(graph, node, "person"),
-                status=status,
-                party_name=name_of(party) if party else None))
+                person=person, status=status,
+                party_name=name_of(party) if party else None,
+                person_name=name_of(person) if person else None))
     return out
 
 
