@@ -7,6 +7,7 @@ from typing import Any
 
 import rdflib
 
+from ddsnode.analysis.panels import panels
 from ddsnode.explorer import candidacy, timeline, view
 from ddsnode.explorer.ballot import choice_names
 from ddsnode.explorer.labels import local_name, pick, vocabulary_labels
@@ -59,8 +60,11 @@ def resource_page(site: Site, read: Reading, iri: str, graph: rdflib.Graph, *,
         page.facts = [f for f in page.facts if not all(
             (v.href or "").startswith(iri + "#") for v in f.values)]
     turtle = "/" + iri[len(base):] if iri.startswith(base) else iri
+    analysis = panels(iri, lambda o, p, n: [h.iri for h in site.index.incoming(o, p, n)],
+                      lambda i: _graph_of(site, h) if (h := site.index.hit(i)) else None)
     return site.render("resource.html", read, view=page, peer=peer, person=person,
-                       candidates=candidates, turtle_href=view.safe_href(iri) and turtle or "#")
+                       candidates=candidates, turtle_href=view.safe_href(iri) and turtle or "#",
+                       analysis=analysis, name_of=name_of)
 
 
 def node_names(site: Site) -> view.LabelsOf:
