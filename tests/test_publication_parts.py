@@ -349,3 +349,15 @@ def test_a_mirror_fetches_only_the_files_that_changed(tmp_path: Path) -> None:
     assert fetched and "manifest.jws" in fetched and "diff.json" in fetched
     assert fetched - {"manifest.jws"} == listed - reused  # what changed, nothing else
     assert on_disk(mirror.archive, 2) == on_disk(publisher.archive, 2)  # every file served
+
+
+@pytest.mark.parametrize("parts", [5, "x", [1], [None], ["no-such/part/0.results.json"]])
+def test_a_malformed_parts_list_is_refused_not_crashed_on(parts: object) -> None:
+    index = docs.canonical({"election": "e", "results": [], "parts": parts})
+    files = {"results.json": index}
+    with pytest.raises((ValueError, KeyError)):
+        read_snapshot(lambda p: files[p])
+    # What verify compares: the replayed records split as listed never equal the files.
+    if isinstance(parts, list) and all(isinstance(p, str) for p in parts):
+        expected = snapshot_files("e", {}, parts)
+        assert any(files.get(p) != b for p, b in expected.items())

@@ -104,9 +104,12 @@ def snapshot_files(election: str, records: Mapping[Key, Json],
 def read_snapshot(read: Callable[[str], bytes]) -> list[Json]:
     """Every record of a published snapshot, ``read`` giving a file of the generation."""
     index = json.loads(read(SNAPSHOT))
+    parts = index.get("parts", [])
+    if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+        raise ValueError("results.json: parts is a list of paths")
     records: list[Json] = list(index["results"])
-    for path in index.get("parts", []):
-        records.extend(json.loads(read(str(path)))["results"])
+    for path in parts:
+        records.extend(json.loads(read(path))["results"])
     return records
 
 

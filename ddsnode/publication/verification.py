@@ -115,7 +115,7 @@ async def check(url: str, jwks_file: Path | None = None, *,
         if "results.json" in files:
             try:
                 records = read_snapshot(lambda p: files[p])
-            except KeyError:
+            except (KeyError, ValueError):
                 out.notes.append("a snapshot part did not verify: totals not re-added")
             else:
                 _totals(records, out)
@@ -187,6 +187,9 @@ async def _replay(reader: _Reader, url: str, pointer: Pointer, files: dict[str, 
     # Split as the published snapshot says (parts listed in results.json): each part and
     # results.json itself must be the replayed records, byte for byte.
     parts = json.loads(files["results.json"]).get("parts", [])
+    if not isinstance(parts, list):
+        out.findings.append("results.json: parts is not a list")
+        return
     expected = snapshot_files(pointer.election, records, [str(p) for p in parts])
     if any(files.get(p) != b for p, b in expected.items()):
         out.findings.append("the diffs replayed from generation 1 do not give the snapshot")
