@@ -2,8 +2,11 @@
 
     .venv/bin/python bench/election_night.py [--seconds 6] [--rounds 2] [--soak 20]
 
-0. What building a generation costs: every file of a synthetic election, then again
-   after one station changed.
+0. What building a generation costs: every file of a generated election (before parts,
+   every generation cost this), then the next generation after 100 tallies (50/s × P =
+   2 s), built from the kept tables with the unchanged files hard-linked; build and write
+   times and the ratio. ``--build-only [--build-stations 100000 --build-contests 2]``
+   stops after it (the whole build takes minutes at that size).
 1. The current national results file (the widest per-contest file of a synthetic
    country, ≈50 kB of JSON-LD, served gzip-compressed) fetched by wrk at 64 connections
    from ``ddsnode serve``, beside a bare ASGI app on uvicorn returning the same bytes
