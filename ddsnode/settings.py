@@ -242,6 +242,11 @@ SETTINGS: tuple[Setting, ...] = (
             "empty: none"),
     Setting("publication_interval_seconds", 10.0,
             "Least time between two generations of one election's results (P)"),
+    Setting("publication_part_units", 1000,
+            "A station level (polling places) of one contest with more units than this is "
+            "published in parts (16, 256 or 4,096 by its size, by a hash of the station), so "
+            "that a generation rebuilds only the parts whose stations changed "
+            "(docs/election-night.md, Parts)"),
     Setting("publication_rehearsal", "",
             "Elections published as a rehearsal, signed with the test key: `*` or "
             "comma-separated election paths"),
