@@ -44,8 +44,9 @@ from ddsnode.intake.decision import Station, plan
 from ddsnode.intake.evidence import EvidenceStore
 from ddsnode.intake.feed import NightFeed
 from ddsnode.intake.geography import Geography, load_geography
-from ddsnode.intake.log import ACCEPTED, REFUSED, Appender, Event, EventLog
+from ddsnode.intake.log import ACCEPTED, REFUSED, Event
 from ddsnode.intake.seed import stored_result, stored_tallies
+from ddsnode.intake.shared_log import AnyAppender, append_all, open_log
 from ddsnode.intake.submission import Answer, KeyReused, Submission, answer_of
 from ddsnode.intake.tally import BadTally, Tally
 from ddsnode.intake.totals import CORRECTION, COUNTED, Totals
@@ -75,7 +76,7 @@ class Desk:
         if s.node_dir is None:
             raise ValueError("the intake needs a node directory (its log lives there)")
         self.node = node
-        self.log = EventLog(s.node_dir)
+        self.log = open_log(s, node.store)  # DIR/intake.db, or shared on PostgreSQL
         self.evidence = EvidenceStore(s.node_dir, int(s.intake_evidence_max_bytes))
         # Elections under double entry: "*" or their paths on the node (setting)
         self.double_entry = {p.strip().strip("/") for p in str(s.intake_double_entry).split(",")
@@ -137,7 +138,7 @@ class Desk:
             self._keys[(event.subject, str(d["key"]))] = (str(d.get("bodySha256")), event)
         self._applied = max(self._applied, event.seq)
 
-    def _catch_up(self, appender: Appender | None = None) -> None:
+    def _catch_up(self, appender: AnyAppender | None = None) -> None:
         """Fold what was appended since (by this process or another)."""
         while True:
             events = appender.after(self._applied) if appender else \
@@ -320,9 +321,8 @@ class Desk:
                 self._leading, batch, self._queue = True, self._queue, []
         if lead:
             try:
-                with self._lock, self.log.exclusive() as log:
-                    self._catch_up(log)  # others' events first, in the log's order
-                    events = [log.append(j[0], j[1], j[2], j[3]) for j in batch]
+                with self._lock:  # others' events folded first, ours once committed
+                    events = append_all(self.log, self._catch_up, [j[:4] for j in batch])
                     for j, event in zip(batch, events):
                         self._fold(event)
                         j[4] = event

@@ -1,5 +1,8 @@
 """The intake's event log: append-only, hash-chained, in ``DIR/intake.db`` (SQLite).
 
+(On ``store = "postgresql"`` the same events live in the node state, shared by every
+machine: :mod:`.shared_log`.)
+
 Shaped like NIST SP 1500-101 (Election Event Logging): each event has a sequence
 number, a time, what happened (``kind``), a disposition (``accepted`` or ``refused``),
 who did it (the token's id, never the token), details, the hash of the previous event
@@ -169,7 +172,19 @@ class LogFault:
 def verify(path: Path) -> tuple[int, list[LogFault]]:
     """Walk the chain of the log at ``path`` (a node directory or the database file):
     ``(events read, faults)``. Reads rows as stored (text), so a garbled row is a fault,
-    not a crash."""
+    not a crash. A node directory whose settings say ``store = "postgresql"``: the log
+    of the node state, shared by every machine (:mod:`.shared_log`)."""
+    if path.is_dir():
+        from ddsnode.settings import Settings
+        settings = Settings.load(path)
+        if settings.store == "postgresql":
+            from ddsnode.intake.shared_log import verify_shared
+            from ddsnode.store import open_state
+            state = open_state(settings)
+            try:
+                return verify_shared(state)
+            finally:
+                state.close()
     db_path = path / INTAKE_DB if path.is_dir() else path
     if not db_path.exists():
         raise FileNotFoundError(f"{db_path}: no intake log here")

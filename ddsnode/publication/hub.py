@@ -5,6 +5,15 @@ layer serves ``shelf`` and ``keyring``. With several worker processes on one nod
 directory, one of them (the holder of an ``flock`` on ``publication/.lock``) publishes
 and mirrors; every worker serves, and sees a switched pointer within
 ``shelf.POINTER_RECHECK`` seconds.
+
+With several machines on one PostgreSQL (``store = "postgresql"``), the ``flock`` only
+orders the processes of one machine: the loops also need the store's lease
+(:mod:`ddsnode.store.lease`), on an advisory lock of their own
+(:data:`PUBLICATION_LOCK`, not the federation loops' one, so that the two sets of loops
+can be taken over independently), so exactly one process of the whole node publishes
+and mirrors, and another takes over within ``loop_lease_seconds`` when it dies. What the
+other machines serve is what is in their own ``publication/`` directory: see "Several
+machines" in docs/election-night.md.
 """
 
 from __future__ import annotations
@@ -28,6 +37,8 @@ from ddsnode.publication.stored import StoredResults
 
 log = logging.getLogger("ddsnode.publication")
 LOCK_RETRY_SECONDS = 2.0
+PUBLICATION_LOCK = 0x64647310  # election publication's advisory lock (PostgreSQL); taken:
+# 0x64647300 store schema, 0x64647301 federation loops, 0x64647302 federation schema
 
 
 class Publication:
@@ -61,7 +72,8 @@ class Publication:
     def keyring(self) -> Keyring | None:
         """The node's publication keys (None for a node without a directory)."""
         if self._keyring is None and self.node_dir is not None:
-            self._keyring = Keyring.open(self.node_dir, production=self.production)
+            self._keyring = Keyring.open(self.node_dir, production=self.production,
+                                         settings=self.node.settings, store=self.node.store)
         return self._keyring
 
     def keyring_or_fail(self) -> Keyring:
@@ -93,6 +105,15 @@ class Publication:
                 break
             except BlockingIOError:
                 await asyncio.sleep(LOCK_RETRY_SECONDS)
+        lease = self.node.store.loop_lease(float(self.node.settings.loop_lease_seconds))
+        if lease is None:  # one machine: the flock is enough
+            await self._loops()
+            return
+        lease.lock = PUBLICATION_LOCK
+        from ddsnode.store.lease import hold
+        await hold(lease, self._loops)
+
+    async def _loops(self) -> None:
         loops = []
         if self.publisher is not None:
             loops.append(self.publisher.run())

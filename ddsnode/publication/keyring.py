@@ -6,6 +6,15 @@ that nothing signed during a rehearsal can pass for a real result: its JWK carri
 ``"rehearsal": true`` in the JWKS, its manifests say ``"rehearsal": true``, and a node
 in production (setting ``publication_production``) neither lists it, nor signs with it,
 nor accepts it from an origin it mirrors.
+
+Where the keys live follows the node key (``ddsnode/store/node_key.py``): files of the
+node directory on the embedded and SPARQL stores (one machine); on ``store =
+"postgresql"`` the node state (``ddsnode/store/state.py``), so that every machine of one
+node signs with, and lists, the same keys (issue 16: "signing keys are shared"). There
+the node key is the shared ``node-key``; the rehearsal key is :data:`REHEARSAL_STATE_KEY`
+(stored with ``add``: of two machines starting at once, the first writer wins and both
+read it back); the history of node keys is :data:`HISTORY_STATE_KEY` (a JSON list, grown
+by compare-and-swap so that two machines never lose each other's entry).
 """
 
 from __future__ import annotations
@@ -18,15 +27,28 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ddsnode.keys import ensure_node_key, generate_node_key, load_node_key
+from ddsnode.keys import (
+    ensure_node_key,
+    generate_node_key,
+    key_from_pem,
+    load_node_key,
+    private_pem,
+)
 from ddsnode.paths import PUBLICATION_DIR
 from ddsnode.publication.jws import public_jwk
+from ddsnode.settings import Settings
+from ddsnode.store import open_state
+from ddsnode.store.base import Store
+from ddsnode.store.node_key import node_key
+from ddsnode.store.state import NodeState
 
 REHEARSAL_KEY_FILE = "publication-rehearsal-key.pem"
 #: Every node key that signed manifests here (public JWKs), in ``publication/``: a key
 #: rotated out (``ddsnode.keys.rotate_node_key``) stays listed as retired, so that the
 #: generations it signed still verify after the private key is gone.
 KEY_HISTORY_FILE = "signing-keys.json"
+REHEARSAL_STATE_KEY = "publication/rehearsal-key"  # PKCS #8 PEM, on store = postgresql
+HISTORY_STATE_KEY = "publication/signing-keys"  # the history's JSON, on store = postgresql
 
 
 class RehearsalRefused(ValueError):
@@ -63,8 +85,13 @@ class Keyring:
     retired: tuple[dict[str, Any], ...] = ()  # public JWKs of node keys rotated out
 
     @classmethod
-    def open(cls, node_dir: Path, *, production: bool) -> Keyring:
-        """The keys of ``node_dir`` (created on first use; no rehearsal key in production)."""
+    def open(cls, node_dir: Path, *, production: bool, settings: Settings | None = None,
+             store: Store | None = None) -> Keyring:
+        """The keys of ``node_dir`` (created on first use; no rehearsal key in production).
+        With ``settings`` saying ``store = "postgresql"``: the node state's keys, the same
+        on every machine (``store``: the node's open store, whose connections it borrows)."""
+        if settings is not None and settings.store == "postgresql":
+            return cls._shared(settings, store, production=production)
         node = _signing(ensure_node_key(node_dir), False)
         retired = _remember(node_dir / PUBLICATION_DIR / KEY_HISTORY_FILE, node)
         if production:
@@ -72,6 +99,21 @@ class Keyring:
         path = node_dir / REHEARSAL_KEY_FILE
         key = load_node_key(path) if path.exists() else generate_node_key(path)
         return cls(node, _signing(key, True), False, retired)
+
+    @classmethod
+    def _shared(cls, settings: Settings, store: Store | None, *, production: bool) -> Keyring:
+        node = _signing(node_key(settings, store, create=True), False)
+        state = open_state(settings, store)
+        try:
+            retired = _remember_shared(state, node)
+            if production:
+                return cls(node, None, True, retired)
+            pem = state.add(REHEARSAL_STATE_KEY,
+                            private_pem(Ed25519PrivateKey.generate()))  # first writer wins
+            rehearsal = key_from_pem(pem, f"the node state's {REHEARSAL_STATE_KEY}")
+            return cls(node, _signing(rehearsal, True), False, retired)
+        finally:
+            state.close()
 
     def for_election(self, rehearsal: bool) -> SigningKey:
         """The key that signs an election's manifests; RehearsalRefused in production."""
@@ -109,6 +151,21 @@ def _remember(path: Path, node: SigningKey) -> tuple[dict[str, Any], ...]:
         temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         temp.write_bytes(json.dumps(known, indent=1).encode("utf-8"))
         os.replace(temp, path)
+    return tuple(jwk for jwk in known if jwk.get("kid") != node.kid)
+
+
+def _remember_shared(state: NodeState, node: SigningKey) -> tuple[dict[str, Any], ...]:
+    """:func:`_remember` on the node state: one compare-and-swap per attempt, retried when
+    another machine added its key in between (neither entry is lost)."""
+    while True:
+        raw = state.get(HISTORY_STATE_KEY)
+        known: list[dict[str, Any]] = json.loads(raw) if raw is not None else []
+        if any(jwk.get("kid") == node.kid for jwk in known):
+            break
+        grown = json.dumps([*known, node.jwk()], indent=1).encode("utf-8")
+        if state.commit({HISTORY_STATE_KEY: raw}, {HISTORY_STATE_KEY: grown}):
+            known.append(node.jwk())
+            break
     return tuple(jwk for jwk in known if jwk.get("kid") != node.kid)
 
 

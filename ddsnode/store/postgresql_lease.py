@@ -32,6 +32,7 @@ class LoopLease:
         self.connect_timeout = connect_timeout
         self._conn: Any = None
         self._held = False
+        self.lock = LOOP_LOCK  # the advisory lock's key: one per set of loops
 
     def try_acquire(self) -> bool:
         """One ``pg_try_advisory_lock`` (never waits)."""
@@ -41,7 +42,7 @@ class LoopLease:
             self._held = False
         if not self._held:
             self._held = bool(self._conn.execute("SELECT pg_try_advisory_lock(%s)",
-                                                 (LOOP_LOCK,)).fetchone()[0])
+                                                 (self.lock,)).fetchone()[0])
         return self._held
 
     def held(self) -> bool:
