@@ -39,7 +39,8 @@ def _publish(args: argparse.Namespace) -> int:
     node_dir = require_node_dir(args.dir)
     settings = Settings.load(node_dir)
     archive = Archive.of(node_dir)
-    keyring = Keyring.open(node_dir, production=bool(settings.publication_production))
+    keyring = Keyring.open(node_dir, production=bool(settings.publication_production),
+                           settings=settings)  # on PostgreSQL: the node state's keys
     if settings.publication_elections.strip():
         archive.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(archive.root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
