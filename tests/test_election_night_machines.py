@@ -96,6 +96,18 @@ def test_machines_starting_at_once_agree_on_the_keys(postgres_server: PostgresSe
     assert len(json.loads(rings[0])["keys"]) == 2  # node key + rehearsal key, no duplicate
 
 
+def test_a_directory_moved_onto_postgresql_keeps_its_publication_keys(
+        postgres_server: PostgresServer, tmp_path: Path) -> None:
+    """Its node key, rehearsal key and key history go into the node state; a second
+    machine's own files are not used."""
+    on_files = Keyring.open(tmp_path / "a", production=False)
+    Keyring.open(tmp_path / "b", production=False)  # another key set, on B's disk
+    url = postgres_server.database()
+    moved = Keyring.open(tmp_path / "a", production=False, settings=machine(tmp_path / "a", url))
+    other = Keyring.open(tmp_path / "b", production=False, settings=machine(tmp_path / "b", url))
+    assert moved.jwks_bytes() == on_files.jwks_bytes() == other.jwks_bytes()
+
+
 # -- the shared log -----------------------------------------------------------------------
 
 def test_two_machines_appending_at_once_make_one_chain(postgres_server: PostgresServer,
@@ -138,6 +150,9 @@ def test_two_machines_appending_at_once_make_one_chain(postgres_server: Postgres
         state.commit({}, {f"{PREFIX}{50:012d}": None})
         faults = verify_shared(state)[1]
         assert faults and "head" in faults[-1].problem
+        state.put(key, b"\xff not an event")  # garbled by hand: a fault, not a crash
+        faults = verify_shared(state)[1]
+        assert faults[0].seq == 10 and "not a stored event" in faults[0].problem
     finally:
         for log in logs:
             log.close()

@@ -91,7 +91,7 @@ class Keyring:
         With ``settings`` saying ``store = "postgresql"``: the node state's keys, the same
         on every machine (``store``: the node's open store, whose connections it borrows)."""
         if settings is not None and settings.store == "postgresql":
-            return cls._shared(settings, store, production=production)
+            return cls._shared(settings, store, node_dir, production=production)
         node = _signing(ensure_node_key(node_dir), False)
         retired = _remember(node_dir / PUBLICATION_DIR / KEY_HISTORY_FILE, node)
         if production:
@@ -101,15 +101,22 @@ class Keyring:
         return cls(node, _signing(key, True), False, retired)
 
     @classmethod
-    def _shared(cls, settings: Settings, store: Store | None, *, production: bool) -> Keyring:
+    def _shared(cls, settings: Settings, store: Store | None, node_dir: Path, *,
+                production: bool) -> Keyring:
         node = _signing(node_key(settings, store, create=True), False)
         state = open_state(settings, store)
         try:
+            # A directory moved onto PostgreSQL brings its history and rehearsal key (as
+            # node_key.py brings node-key.pem): added only where the state has none.
+            history = node_dir / PUBLICATION_DIR / KEY_HISTORY_FILE
+            if history.is_file():
+                state.add(HISTORY_STATE_KEY, history.read_bytes())
             retired = _remember_shared(state, node)
             if production:
                 return cls(node, None, True, retired)
-            pem = state.add(REHEARSAL_STATE_KEY,
-                            private_pem(Ed25519PrivateKey.generate()))  # first writer wins
+            local = node_dir / REHEARSAL_KEY_FILE
+            mine = load_node_key(local) if local.is_file() else Ed25519PrivateKey.generate()
+            pem = state.add(REHEARSAL_STATE_KEY, private_pem(mine))  # first writer wins
             rehearsal = key_from_pem(pem, f"the node state's {REHEARSAL_STATE_KEY}")
             return cls(node, _signing(rehearsal, True), False, retired)
         finally:
