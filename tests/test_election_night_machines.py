@@ -17,10 +17,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
+from ddsnode import resources
+from ddsnode.commands.demo import rebase
 from ddsnode.intake.log import ACCEPTED, verify
 from ddsnode.intake.shared_log import HEAD, PREFIX, SharedEventLog, append_all, verify_shared
 from ddsnode.publication.archive import Archive
@@ -30,8 +34,10 @@ from ddsnode.store import open_state
 from ddsnode.store.node_key import rotate
 from tests.support.inprocess import local_node
 from tests.support.node import REPO
+from tests.support.pg_nodes import Processes, pg_node
 from tests.support.postgres import MISSING, PostgresServer, server_binaries
-from tests.test_intake import events, load_election, post, tally, totals, votes
+from tests.test_intake import ELECTION, events, load_election, post, tally, totals, votes
+from tests.test_multiprocess_machines import second_machine
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +216,70 @@ def test_a_retry_through_the_other_machine_is_counted_once(postgres_server: Post
         assert state.get(HEAD) is not None
     finally:
         state.close()
+
+
+# -- two real servers ---------------------------------------------------------------------
+
+@dataclass
+class Remote:
+    """What the intake tests' helpers need of a node, for a served one."""
+
+    base: str
+    token: str
+
+    def url(self, path: str = "") -> str:
+        return self.base + path.lstrip("/")
+
+    def auth(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.token}"}
+
+    def example(self, name: str) -> tuple[str, bytes]:
+        text = rebase((resources.examples_dir() / f"{name}.jsonld").read_text("utf-8"),
+                      self.base)
+        return json.loads(text)["id"], text.encode("utf-8")
+
+
+@pytest.mark.slow
+def test_two_servers_one_chain_one_publisher(postgres_server: PostgresServer,
+                                             tmp_path: Path) -> None:
+    publishing = {"publication_elections": "*", "publication_interval_seconds": 0.5}
+    a = pg_node(tmp_path, postgres_server.database(), publishing)
+    b = second_machine(a, tmp_path)
+    with (b.dir / "settings.toml").open("a", encoding="utf-8") as f:
+        f.write('publication_elections = "*"\npublication_interval_seconds = 0.5\n')
+    node = Remote(a.base, a.token)
+    with Processes(a) as on_a, Processes(b) as on_b:
+        url_a, url_b = on_a.start(a.port), on_b.start(b.port)
+        with httpx.Client(base_url=url_a, timeout=60) as http_a, \
+                httpx.Client(base_url=url_b, timeout=60) as http_b:
+            assert http_a.get("/.well-known/jwks.json").content == \
+                http_b.get("/.well-known/jwks.json").content
+            load_election(node, http_a)  # type: ignore[arg-type]
+            body = tally(node, "bureau-104", 40, 30, 20)  # type: ignore[arg-type]
+            first = post(node, http_a, body, "night-1")  # type: ignore[arg-type]
+            again = post(node, http_b, body, "night-1")  # type: ignore[arg-type]
+            assert first.status_code == again.status_code == 201, again.text
+            assert again.headers["idempotent-replayed"] == "true"
+            assert again.json() == first.json()
+            other = tally(node, "bureau-201", 1, 2, 3)  # type: ignore[arg-type]
+            assert post(node, http_b, other, "night-2").status_code == 201  # type: ignore[arg-type]
+            for http in (http_a, http_b):
+                _, rows = totals(node, http)  # type: ignore[arg-type]
+                assert votes(rows[("municipal-2026-council", "rivemont")])["rc"] == 41
+            assert events(http_a) == events(http_b)
+            assert [e["kind"] for e in events(http_a)] == ["tally-counted"] * 2
+            # One machine publishes the results; the other has nothing of its own.
+            deadline, answers = time.monotonic() + 60, [404, 404]
+            while time.monotonic() < deadline and 200 not in answers:
+                answers = [h.get(f"/{ELECTION}/results/current").status_code
+                           for h in (http_a, http_b)]
+                time.sleep(0.3)
+            time.sleep(2.0)  # four more rounds: the other must still not publish
+            answers = [h.get(f"/{ELECTION}/results/current").status_code
+                       for h in (http_a, http_b)]
+            assert sorted(answers) == [200, 404]
+    for machine_dir in (a.dir, b.dir):
+        run = subprocess.run([sys.executable, "-m", "ddsnode", "intake", "verify-log",
+                              str(machine_dir)], cwd=REPO, env=a.env, capture_output=True,
+                             text=True, timeout=120)
+        assert run.returncode == 0 and run.stdout.startswith("2 events;"), run.stdout
