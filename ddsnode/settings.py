@@ -118,6 +118,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Highest inflated/compressed size ratio of a ZIP member over 1 MiB (a zip bomb above)"),
     Setting("elections_max_source_bytes", 256 * 1024 * 1024,
             "Largest election file (NIST CDF, OpenElections CSV) an import or verify reads"),
+    Setting("elections_trusted_certificates", "",
+            "PEM bundle of the authorities trusted to sign EML count files: a signed file's "
+            "certificate must be one of them or issued by one (relative to the node directory; "
+            "empty: any valid certificate)"),
+    Setting("elections_require_signature", False,
+            "Refuse EML count files that come without a detached signature"),
     Setting("elections_max_rows", 2_000_000,
             "Most data rows of one OpenElections CSV (the rest is refused, nothing imported)"),
     Setting("directory_max_source_bytes", 8 * 1024 * 1024,

@@ -6,7 +6,8 @@ the ``import`` group (:mod:`ddsnode.commands.imports`, registered before this mo
 the commands open DIR's store themselves, and a running server sees the writes.
 
 Exit status: import and export 0 when they ran (an import with rejected documents
-included), 2 when SOURCE or DIR cannot be read; verify 0 when nothing disagrees, 1 when
+included), 1 when ``import eml`` refuses the file's signature (or its lack of one), 2 when
+SOURCE or DIR cannot be read; verify 0 when nothing disagrees, 1 when
 something does, 2 when SOURCE cannot be read (like ``ddsnode validate``).
 """
 
@@ -61,6 +62,17 @@ def add_parser(sub: Any) -> None:
         p.add_argument("--keep-missing", action="store_true",
                        help="do not tombstone what an earlier import of the same slug wrote "
                             "and this file no longer has")
+    m.add_argument("--signature", type=Path, metavar="SIG",
+                   help="detached signature of the file (default: FILE.sig or FILE.p7s next "
+                        "to it); verified before anything is imported")
+    m.add_argument("--certificate", type=Path, metavar="CERT",
+                   help="X.509 certificate of the signing key, PEM or DER (default: "
+                        "FILE.pem or FILE.crt next to the file)")
+    m.add_argument("--trust", type=Path, metavar="CA.pem",
+                   help="PEM bundle of trusted authorities: the certificate must be issued "
+                        "by one (default: setting elections_trusted_certificates)")
+    m.add_argument("--require-signature", action="store_true",
+                   help="refuse the file unless it comes with a signature")
     for p in (o, m):
         p.add_argument("--status", default="unofficialComplete",
                        choices=("unofficialPartial", "unofficialComplete", "certified",
@@ -130,7 +142,14 @@ def _import_openelections(args: argparse.Namespace) -> int:
 
 def _import_eml(args: argparse.Namespace) -> int:
     from ddsnode.elections.run import import_eml
-    return _run_import(args, import_eml, status=args.status)
+    from ddsnode.elections.signature import SignatureRefused
+    try:
+        return _run_import(args, import_eml, status=args.status, signature=args.signature,
+                           certificate=args.certificate, trust=args.trust,
+                           require_signature=args.require_signature)
+    except SignatureRefused as e:  # exit 1: the file was read and refused, not unreadable
+        print(f"ddsnode: {args.source}: refused, nothing imported: {e}", file=sys.stderr)
+        return 1
 
 
 def _import_vip(args: argparse.Namespace) -> int:

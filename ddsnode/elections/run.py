@@ -66,10 +66,28 @@ def import_openelections(settings: Settings, node_dir: Path, path: Path, *,
 def import_eml(settings: Settings, node_dir: Path, path: Path, *, slug: str | None = None,
                status: str = "unofficialComplete",
                progress: Progress | None = None,
-               tombstones: bool = True) -> ElectionImportReport:
-    """Import one OASIS EML 510 count file (Dutch profile) into the node at ``node_dir``."""
+               tombstones: bool = True, signature: Path | None = None,
+               certificate: Path | None = None, trust: Path | None = None,
+               require_signature: bool = False) -> ElectionImportReport:
+    """Import one OASIS EML 510 count file (Dutch profile) into the node at ``node_dir``.
+
+    A detached signature (``signature``, or found next to the file by
+    :func:`.signature.discover`) is verified over the bytes read, before the node is
+    opened: a failure raises :class:`.signature.SignatureRefused`, nothing imported."""
     from ddsnode.elections import eml
+    from ddsnode.elections.signature import SignatureRefused, discover, verify_file
     source = read_source(path, settings.elections_max_source_bytes)
+    found_sig, found_cert = discover(path)
+    signature, certificate = signature or found_sig, certificate or found_cert
+    configured = settings.elections_trusted_certificates
+    if not trust and configured:  # relative to the node directory, like its other paths
+        trust = node_dir / configured
+    signer = None
+    if signature is not None:
+        signer = verify_file(source.data, signature, certificate, trust)
+    elif require_signature or settings.elections_require_signature:
+        raise SignatureRefused("file is not signed (no --signature, no FILE.sig or "
+                               "FILE.p7s next to it) and a signature is required")
     slug = slug or source.slug("eml")
     node = Node.open(settings)
     try:
@@ -77,6 +95,10 @@ def import_eml(settings: Settings, node_dir: Path, path: Path, *, slug: str | No
                             settings.elections_max_rows)
         root = eml.parse(source.data, source.name)
         docs = mapper.documents(root)
+        if signer is not None:  # who vouches for every resource (prov:wasAttributedTo)
+            for d in docs:
+                d.doc["assertedBy"] = signer.agent(d.iri)
+            mapper.notes.append(signer.text())
         report = ElectionImportReport(str(path), source.digest, findings=mapper.findings,
                                       notes=mapper.notes)
         return ElectionImport(node, node_dir, eml.ledger_key(root, slug), report, progress,
