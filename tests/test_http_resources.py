@@ -165,7 +165,10 @@ def test_html_is_readable_and_escaped(node: RunningNode) -> None:
     doc = json.loads(body)
     doc["title"] = {"en": "<script>alert(1)</script> & more"}
     put(node, iri, json.dumps(doc).encode())
-    page = httpx.get(iri, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    # The first page a server renders builds its explorer index: a generous timeout, so a
+    # busy CI machine is not mistaken for a hang (no timing is asserted here).
+    page = httpx.get(iri, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+                     timeout=60)
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "<script>alert(1)" not in page.text

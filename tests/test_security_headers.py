@@ -125,9 +125,11 @@ def test_pages_have_no_inline_style_or_script(node: LocalNode, path: str) -> Non
     page = send(node, "GET", path, HTML).text
     inline = re.compile(r"<script|<style|\sstyle=|\son\w+=|javascript:", re.IGNORECASE)
     assert not inline.search(page), page
-    # LDP pages use the node's stylesheet; the explorer's pages (home, resources) its own.
+    # Every page links a stylesheet of the node's own: the explorer renders the home,
+    # resources and containers (its cards), the LDP layer the rest (its own sheet).
     sheets = re.findall(r'<link rel="stylesheet" href="(/[^"]+)">', page)
-    assert sheets and (STYLESHEET in sheets or path != "/proposals/"), page
+    assert sheets and all(sheet.startswith(("/explore/static/", STYLESHEET))
+                          for sheet in sheets), page
     for sheet in sheets:
         css = send(node, "GET", sheet, {})
         assert css.headers["content-type"].startswith("text/css")
