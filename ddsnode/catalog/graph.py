@@ -90,8 +90,8 @@ class CatalogGraph:
         for lang in GRAPH_LANGUAGES:
             self.g.add((subject, predicate, Literal(message(msgid, lang, **values), lang=lang)))
 
-    def _typed(self, subject: rdflib.term.Node, predicate: URIRef, obj: URIRef,
-               cls: URIRef) -> None:
+    def _typed(self, subject: rdflib.term.Node, predicate: URIRef,
+               obj: rdflib.term.IdentifiedNode, cls: URIRef) -> None:
         self.g.add((subject, predicate, obj))
         self.g.add((obj, RDF.type, cls))
 
@@ -184,7 +184,7 @@ class CatalogGraph:
         if not start and not end:
             return
         period = BNode()
-        self._typed(dataset, DCTERMS.temporal, period, DCTERMS.PeriodOfTime)  # type: ignore[arg-type]
+        self._typed(dataset, DCTERMS.temporal, period, DCTERMS.PeriodOfTime)
         if start:
             self.g.add((period, DCAT.startDate, self._time(start)))
         if end:
@@ -304,8 +304,8 @@ class CatalogGraph:
             self._typed(dist, DCAT.compressFormat, GZIP, DCTERMS.MediaType)
         g.add((dist, DCAT.byteSize, Literal(size, datatype=XSD.nonNegativeInteger)))
         checksum = BNode()
-        self._typed(dist, SPDX.checksum, checksum, SPDX.Checksum)  # type: ignore[arg-type]
-        self._typed(checksum, SPDX.algorithm, SHA256, SPDX.ChecksumAlgorithm)  # type: ignore[arg-type]
+        self._typed(dist, SPDX.checksum, checksum, SPDX.Checksum)
+        self._typed(checksum, SPDX.algorithm, SHA256, SPDX.ChecksumAlgorithm)
         g.add((checksum, SPDX.checksumValue, Literal(sha256, datatype=XSD.hexBinary)))
         self._typed(dist, DCTERMS.license, URIRef(self.settings.license),
                     DCTERMS.LicenseDocument)

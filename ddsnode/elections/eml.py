@@ -43,7 +43,9 @@ def parse(data: bytes, name: str) -> Element:
     """The EML root of ``data``; EmlError when refused, or not a 510 count or a 230
     candidate list."""
     try:
-        root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        # defusedxml has no stubs: fromstring is Any; it returns ElementTree's Element
+        root: Element = fromstring(data, forbid_dtd=True, forbid_entities=True,
+                                   forbid_external=True)
     except DefusedXmlException as e:
         raise EmlError(f"{name}: refused: the XML declares a DTD or entities "
                        f"({type(e).__name__}); EML files need neither") from None

@@ -67,7 +67,9 @@ class Segment:
 def parse(data: bytes, name: str) -> Element:
     """The ``VipObject`` root of ``data``; VipError when refused or not VIP 6.0."""
     try:
-        root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        # defusedxml has no stubs: fromstring is Any; it returns ElementTree's Element
+        root: Element = fromstring(data, forbid_dtd=True, forbid_entities=True,
+                                   forbid_external=True)
     except DefusedXmlException as e:
         raise VipError(f"{name}: refused: the XML declares a DTD or entities "
                        f"({type(e).__name__}); VIP feeds need neither") from None

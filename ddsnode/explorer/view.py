@@ -30,7 +30,7 @@ def term(name: str) -> str:
     """The IRI of context term ``name`` (``supportCount`` -> ``…dds/ns#supportCount``)."""
     context = resources.context_document()["@context"]
     value = context[name]
-    iri = value["@id"] if isinstance(value, dict) else value
+    iri: str = value["@id"] if isinstance(value, dict) else value  # a JSON-LD term: string
     prefix, sep, rest = iri.partition(":")
     if sep and isinstance(context.get(prefix), str) and not rest.startswith("//"):
         return str(context[prefix]) + rest

@@ -37,10 +37,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from ddsnode.problem import (
-    BadRequest,
-    QueryTimeout,  # noqa: F401  (re-exported for backends)
-)
+from ddsnode.problem import BadRequest
+from ddsnode.problem import QueryTimeout as QueryTimeout  # re-exported for backends
 
 Kind = Literal["rdf", "container", "binary", "tombstone"]
 R = TypeVar("R")

@@ -23,7 +23,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ddsnode.problem import Conflict, Gone, NotFound, PreconditionFailed
 from ddsnode.rdf.rdfterms import check_iri, check_ntriples
@@ -46,6 +46,9 @@ from ddsnode.store.base import (
     parse_cursor,
 )
 from ddsnode.store.sqlite_schema import connect, create
+
+if TYPE_CHECKING:  # imported when first used: loading it starts pyoxigraph
+    from ddsnode.store.index import SparqlIndex
 
 DB_FILE = "store.sqlite3"
 INDEX_DIR = "index"
@@ -147,7 +150,7 @@ class EmbeddedStore(Store):
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
-        self._index: Any = None  # ddsnode.store.index.SparqlIndex, imported lazily
+        self._index: SparqlIndex | None = None  # imported lazily (starts pyoxigraph)
         self._group = _GroupCommit(self)
         create(self._conn())
 
@@ -262,7 +265,7 @@ class EmbeddedStore(Store):
         return self.sparql_index().query(query, form=form, accept=accept, timeout=timeout,
                                           limit=limit)
 
-    def sparql_index(self) -> Any:
+    def sparql_index(self) -> SparqlIndex:
         """The SPARQL index handle (:class:`ddsnode.store.index.SparqlIndex`), started
         on first use: only one process may hold ``DIR/index/``."""
         with self._lock:

@@ -54,7 +54,8 @@ ROTATED = "node-key.rotated"
 
 
 def _shared(settings: Settings) -> bool:
-    return settings.store == "postgresql"
+    store: str = settings.store  # Settings rows are read through __getattr__ (Any)
+    return store == "postgresql"
 
 
 def _node_dir(settings: Settings) -> Path:

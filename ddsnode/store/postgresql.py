@@ -38,7 +38,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ddsnode.problem import BadRequest, Problem, Unavailable
 from ddsnode.rdf.rdfterms import check_iri, check_ntriples
@@ -63,6 +63,9 @@ from ddsnode.store.embedded import index_from_json
 from ddsnode.store.postgresql_pages import children_query
 from ddsnode.store.postgresql_schema import connect, create
 from ddsnode.store.postgresql_writes import Tx, delete, put
+
+if TYPE_CHECKING:  # imported when first used: loading it starts pyoxigraph
+    from ddsnode.store.index import SparqlIndex
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +104,7 @@ class PostgresqlStore(Store):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._closed = False
-        self._index: Any = None
+        self._index: SparqlIndex | None = None
         try:
             with self._connection() as conn:
                 create(conn)
@@ -265,7 +268,7 @@ class PostgresqlStore(Store):
         return self.sparql_index().query(query, form=form, accept=accept, timeout=timeout,
                                           limit=limit)
 
-    def sparql_index(self) -> Any:
+    def sparql_index(self) -> SparqlIndex:
         """This process's SPARQL index (:class:`ddsnode.store.index.SparqlIndex`, in
         memory), started on first use and rebuilt from the change log."""
         with self._lock:

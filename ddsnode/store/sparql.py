@@ -95,7 +95,7 @@ LOCK_WAIT_SECONDS = 10.0
 
 def _child(row: dict[str, Any]) -> Child:
     index = dataclasses.replace(index_from_json(row["index"]), text="")
-    return Child(iri=row["r"], kind=row["kind"],  # type: ignore[arg-type]
+    return Child(iri=row["r"], kind=row["kind"],
                  types=index.types, title=index.title,
                  modified=datetime.fromisoformat(row["modified"]), index=index)
 
@@ -253,7 +253,7 @@ class SparqlStore(Store):
             "?c d:seq ?seq ; d:iri ?iri ; d:action ?action ; d:at ?at ; d:types ?types . "
             f"OPTIONAL {{ ?c d:container ?container }} FILTER(?seq > {int(after)}) }} }} "
             f"ORDER BY ?seq LIMIT {int(limit)}")
-        return [Change(seq=int(r["seq"]), iri=r["iri"], action=r["action"],  # type: ignore[arg-type]
+        return [Change(seq=int(r["seq"]), iri=r["iri"], action=r["action"],
                        at=datetime.fromisoformat(r["at"]), container=r.get("container"),
                        types=tuple(json.loads(r["types"]))) for r in rows]
 

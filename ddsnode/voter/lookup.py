@@ -145,7 +145,7 @@ class Lookup:
             if address.postcode:
                 rows = [r for r in rows if r[1] in ("", address.postcode)] or \
                     ([] if any(r[1] for r in rows) else rows)
-            units = {r[0] for r in rows}
+            units: set[str] = {r[0] for r in rows}  # sqlite3 rows are Any; unit is TEXT
             if len(units) == 1:
                 return units.pop()
             if units:

@@ -57,7 +57,7 @@ def listing(site: Site, read: Reading, resource: Any) -> Listing:
     graph = graph_from_ntriples(resource.ntriples) if resource.ntriples else None
     title = (title_of(graph, rdflib.URIRef(resource.iri), read.lang) if graph is not None
              else "") or local_name(resource.iri)
-    path = "/" + resource.iri[len(node.base):]
+    path: str = "/" + resource.iri[len(node.base):]
     keep = [("lang", read.lang)] if read.explicit else []
 
     def url(cursor_value: str | None) -> str | None:

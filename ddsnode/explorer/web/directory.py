@@ -192,7 +192,8 @@ class DirectoryPage(_Page):
         return _env.get_template("directory/index.html").render(context).encode("utf-8")
 
     def _href(self, iri: str, lang: str) -> str:
-        return self.node.base.rstrip("/") + PATH + "/organisation?" + urlencode(
+        base: str = self.node.base  # the node is passed untyped (Any) to the explorer
+        return base.rstrip("/") + PATH + "/organisation?" + urlencode(
             {"id": iri, "lang": lang})
 
 

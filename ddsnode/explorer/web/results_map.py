@@ -45,7 +45,9 @@ def results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | N
     """The map of ``query``'s results; None when none of them has a place. It does not
     depend on the page: kept per (index generation, result set, language)."""
     key = ("map", site.index.generation, query.key(), read.lang, read.explicit)
-    return site.remember(key, lambda: _results_map(site, read, query))
+    # Site.remember keeps values of many kinds (Any); this key always holds a map or None
+    found: ResultsMap | None = site.remember(key, lambda: _results_map(site, read, query))
+    return found
 
 
 def _results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | None:

@@ -28,7 +28,7 @@ def site_of(node: Any) -> Site:
     if existing is None:
         existing = Site(node, Federation.for_node(node))
         node._explorer = existing
-    return existing  # type: ignore[no-any-return]
+    return existing
 
 
 def explorer_routes(node: Any) -> list[tuple[str, ASGIApp, str]]:
