@@ -18,7 +18,7 @@ from typing import Protocol
 
 from ddsnode.elections.reporting import ResultsFeed, UnitResult
 
-__all__ = ["NightFeed"]
+__all__ = ["NightFeed", "Tallied"]
 
 SHIFT = 32  # the stored feed's marks stay far below 2**32 (one per refresh that changed)
 

@@ -33,8 +33,8 @@ from typing import Any
 from ddsnode import clock
 from ddsnode.paths import INTAKE_DB
 
-__all__ = ["ACCEPTED", "GENESIS", "INTAKE_DB", "REFUSED", "Event", "EventLog", "LogFault",
-           "event_hash", "verify"]
+__all__ = ["ACCEPTED", "GENESIS", "INTAKE_DB", "REFUSED", "Appender", "Event", "EventLog",
+           "LogFault", "canonical", "event_hash", "verify"]
 
 ACCEPTED, REFUSED = "accepted", "refused"
 GENESIS = "0" * 64  # the "previous hash" of event 1

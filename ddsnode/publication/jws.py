@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from ddsnode.keys import load_public_key, public_key_jwk
 
-__all__ = ["JwsError", "b64url", "b64url_decode", "header_of", "sign", "thumbprint", "verify"]
+__all__ = ["JwsError", "b64url", "b64url_decode", "header_of", "public_jwk", "sign", "thumbprint",
+           "verify"]
 
 #: Largest compact JWS :func:`verify` looks at; a manifest is far smaller.
 MAX_JWS_BYTES = 64 * 1024 * 1024

@@ -36,7 +36,8 @@ from ddsnode.store.base import (
 from ddsnode.store.state import NodeState
 
 __all__ = ["Change", "Child", "Filters", "IndexFields", "Page", "QueryResult", "QueryTimeout",
-           "NodeState", "Representation", "Store", "StoredResource", "open_state", "open_store"]
+           "NodeState", "Representation", "Store", "StoredResource", "each_time", "open_state",
+           "open_store"]
 
 
 def open_store(settings: Settings) -> Store:

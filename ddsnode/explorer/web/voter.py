@@ -375,4 +375,5 @@ def voter_routes(node: Any) -> list[tuple[str, ASGIApp, str]]:
             (PATH + "/results", ResultsPage(site), "vote-results")]
 
 
-__all__ = ["Level", "voter_routes"]
+__all__ = ["BallotPage", "Level", "ResultsPage", "VoterSite", "WhereToVote", "pick",
+           "status_label", "voter_routes"]
