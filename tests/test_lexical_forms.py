@@ -135,3 +135,25 @@ def test_compacted_typed_terms_keep_their_forms(node: LocalNode) -> None:
         assert ("45.7741", XSD + "double") in forms, accept
     first, *others = graphs.values()
     assert all(set(first) == set(g) for g in others)
+
+
+def test_pyshacl_never_turns_literal_normalisation_on() -> None:
+    """pyshacl switches rdflib's process-wide normalisation on after each validation; a
+    render in another thread at that moment rewrote ``…Z`` into ``…+00:00`` in CI. With
+    the reference engine loaded, no moment of a validation leaves it on."""
+    import pyshacl
+    import rdflib
+
+    import ddsnode.validation.reference  # noqa: F401  (it replaces pyshacl's unpatch)
+
+    seen: list[bool] = []
+    data, shapes = rdflib.Graph(), rdflib.Graph()
+    data.add((rdflib.URIRef("urn:x"), rdflib.RDF.value,
+              rdflib.Literal("2026-12-07T17:29:56Z", datatype=rdflib.XSD.dateTime)))
+    pyshacl.validate(data, shacl_graph=shapes)
+    seen.append(rdflib.NORMALIZE_LITERALS)
+    after = rdflib.Literal("2026-12-07T17:29:56Z", datatype=rdflib.XSD.dateTime)
+    assert seen == [False]
+    assert str(after) == "2026-12-07T17:29:56Z"
+    assert rdflib.Literal("true", datatype=rdflib.XSD.boolean).toPython() is True
+    assert rdflib.Literal("1", datatype=rdflib.XSD.boolean).toPython() is True  # rdflib's reading back

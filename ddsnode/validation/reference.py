@@ -6,13 +6,29 @@ implements exactly SHACL Core, and both must give the same results.
 
 from __future__ import annotations
 
+import pyshacl.entrypoints
 import rdflib
 from pyshacl import validate as pyshacl_validate
-from rdflib.term import Node
+from rdflib.term import Node, URIRef, _parseBoolean, _toPythonMapping
 
 from ddsnode.rdf.vocab import SH
 from ddsnode.validation.report import ShapeReport, ShapeResult
 from ddsnode.validation.shapes import shapes_graph
+
+
+def _unpatch_keeping_terms() -> None:
+    """pyshacl's ``rdflib_bool_unpatch`` without its ``rdflib.NORMALIZE_LITERALS = True``.
+
+    pyshacl runs that unpatch after every validation. The flag is process-wide, so a
+    representation parsed in another thread at that moment had its lexical forms
+    rewritten (``2026-12-07T17:29:56Z`` served as ``…+00:00`` in a CI run) even though
+    this module set the flag back right after. The node keeps terms as sent
+    (``ddsnode/__init__.py``); only pyshacl's boolean reading is restored here.
+    """
+    _toPythonMapping[URIRef(str(rdflib.XSD.boolean))] = _parseBoolean
+
+
+pyshacl.entrypoints.rdflib_bool_unpatch = _unpatch_keeping_terms  # type: ignore[attr-defined]
 
 
 def _one(graph: rdflib.Graph, subject: Node, predicate: rdflib.URIRef) -> Node | None:
