@@ -69,6 +69,10 @@ def check(data: rdflib.Graph, folder: Path = SHAPES_DIR) -> list[Finding]:
 def _findings(data: rdflib.Graph, shapes: rdflib.Graph) -> list[Finding]:
     import pyshacl
 
+    # Loaded for its side effect: it stops pyshacl from switching rdflib's literal
+    # normalisation on for the whole process after validating (validation/reference.py).
+    import ddsnode.validation.reference  # noqa: F401
+
     _, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none",
                                     advanced=False, allow_warnings=True)
     out = []
