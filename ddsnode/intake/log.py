@@ -34,7 +34,7 @@ from ddsnode import clock
 from ddsnode.paths import INTAKE_DB
 
 __all__ = ["ACCEPTED", "GENESIS", "INTAKE_DB", "REFUSED", "Appender", "Event", "EventLog",
-           "LogFault", "canonical", "event_hash", "verify"]
+           "LogFault", "canonical", "content_faults", "event_hash", "verify"]
 
 ACCEPTED, REFUSED = "accepted", "refused"
 GENESIS = "0" * 64  # the "previous hash" of event 1
@@ -169,6 +169,23 @@ class LogFault:
     problem: str
 
 
+def content_faults(seq: int, fields: tuple[str, str, str, str, str], stored_prev: str,
+                   digest: str, prev: str) -> list[LogFault]:
+    """What is wrong with one stored event, whichever log holds it: ``fields`` are its
+    time, kind, disposition, subject and details; ``prev`` the hash of the event before."""
+    faults = []
+    if stored_prev != prev:
+        faults.append(LogFault(seq, "its previous hash is not the hash of the event before it"))
+    try:
+        json.loads(fields[4])
+    except ValueError:
+        faults.append(LogFault(seq, "its details are not JSON"))
+    if event_hash(seq, *fields, stored_prev) != digest:
+        faults.append(LogFault(seq, "its hash does not match its content: it was "
+                                    "changed after it was written"))
+    return faults
+
+
 def verify(path: Path) -> tuple[int, list[LogFault]]:
     """Walk the chain of the log at ``path`` (a node directory or the database file):
     ``(events read, faults)``. Reads rows as stored (text), so a garbled row is a fault,
@@ -199,15 +216,7 @@ def verify(path: Path) -> tuple[int, list[LogFault]]:
                 row[0], *(str(v) for v in row[1:]))
             if seq != expected:
                 faults.append(LogFault(seq, f"expected event {expected}: events are missing"))
-            if stored_prev != prev:
-                faults.append(LogFault(seq, "its previous hash is not the hash of the event "
-                                            "before it"))
-            try:
-                json.loads(details)
-            except ValueError:
-                faults.append(LogFault(seq, "its details are not JSON"))
-            if event_hash(seq, time, kind, disposition, subject, details, stored_prev) != digest:
-                faults.append(LogFault(seq, "its hash does not match its content: it was "
-                                            "changed after it was written"))
+            faults += content_faults(seq, (time, kind, disposition, subject, details),
+                                     stored_prev, digest, prev)
             prev, expected = digest, seq + 1
     return count, faults

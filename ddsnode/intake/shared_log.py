@@ -27,7 +27,16 @@ from contextlib import contextmanager
 from typing import Any
 
 from ddsnode import clock
-from ddsnode.intake.log import GENESIS, Appender, Event, EventLog, LogFault, canonical, event_hash
+from ddsnode.intake.log import (
+    GENESIS,
+    Appender,
+    Event,
+    EventLog,
+    LogFault,
+    canonical,
+    content_faults,
+    event_hash,
+)
 from ddsnode.settings import Settings
 from ddsnode.store.base import Store
 from ddsnode.store.state import NodeState
@@ -183,16 +192,8 @@ def verify_shared(state: NodeState) -> tuple[int, list[LogFault]]:
             if key != _key(seq) or seq != expected:
                 faults.append(LogFault(seq, f"expected event {expected}: events are missing "
                                             "or misplaced"))
-            if stored_prev != prev:
-                faults.append(LogFault(seq, "its previous hash is not the hash of the event "
-                                            "before it"))
-            try:
-                json.loads(details)
-            except ValueError:
-                faults.append(LogFault(seq, "its details are not JSON"))
-            if event_hash(seq, time, kind, disposition, subject, details, stored_prev) != digest:
-                faults.append(LogFault(seq, "its hash does not match its content: it was "
-                                            "changed after it was written"))
+            faults += content_faults(seq, (time, kind, disposition, subject, details),
+                                     stored_prev, digest, prev)
             prev, expected = digest, seq + 1
         if len(page) < _PAGE:
             break
