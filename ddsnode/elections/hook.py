@@ -12,8 +12,9 @@ sums) are ``ddsnode verify``'s.
 from __future__ import annotations
 
 import rdflib
-from rdflib import RDF, Literal
+from rdflib import RDF
 
+from ddsnode.elections.model import integer_of
 from ddsnode.elections.plausibility import ERROR, Figures, check_result
 from ddsnode.ldp.records import OnAccept
 from ddsnode.problem import Unprocessable
@@ -29,26 +30,16 @@ class ImplausibleResult(Unprocessable):
     slug, title = "implausible-result", "The result's numbers do not add up"
 
 
-def _int(graph: rdflib.Graph, subject: rdflib.term.Node, predicate: rdflib.URIRef) -> int | None:
-    value = graph.value(subject, predicate)
-    if isinstance(value, Literal):
-        try:
-            return int(str(value))
-        except ValueError:
-            return None  # the shapes report an ill-typed count
-    return None
-
-
 def figures_of(graph: rdflib.Graph, main: rdflib.URIRef) -> Figures:
     """The numbers a ContestResult document states about itself."""
     counts: dict[tuple[str, str], int] = {}
     for vc in graph.objects(main, DDS.hasVoteCount):
         ctype = str(graph.value(vc, DDS.countType) or "")
         key = (str(graph.value(vc, DDS.selection)), ctype.removeprefix(COUNT_NS))
-        counts[key] = counts.get(key, 0) + (_int(graph, vc, DDS.count) or 0)
+        counts[key] = counts.get(key, 0) + (integer_of(graph, vc, DDS.count) or 0)
     return Figures(str(main), str(graph.value(main, DDS.reportingUnit) or ""), "",
-                   _int(graph, main, DDS.registeredVoters), _int(graph, main, DDS.ballotsCast),
-                   _int(graph, main, DDS.blankBallots), _int(graph, main, DDS.invalidBallots),
+                   integer_of(graph, main, DDS.registeredVoters), integer_of(graph, main, DDS.ballotsCast),
+                   integer_of(graph, main, DDS.blankBallots), integer_of(graph, main, DDS.invalidBallots),
                    None, counts)
 
 

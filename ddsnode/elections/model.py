@@ -114,7 +114,9 @@ def _text(g: rdflib.Graph, s: Node, p: URIRef) -> str:
     return str(value) if value is not None else ""
 
 
-def _int(g: rdflib.Graph, s: Node, p: URIRef) -> int | None:
+def integer_of(g: rdflib.Graph, s: Node, p: URIRef) -> int | None:
+    """The integer value of ``s p``, or None when absent or not an integer (the shapes
+    report an ill-typed count; readers of counts skip it)."""
     value = g.value(s, p)
     if isinstance(value, Literal):
         try:
@@ -146,7 +148,7 @@ def units_of(g: rdflib.Graph) -> dict[str, Unit]:
                 continue
             out[str(s)] = Unit(str(s), _ident(g, s), _text(g, s, FOAF_NAME),
                                _text(g, s, DDS.gpUnitType) or "other",
-                               _text(g, s, DDS.ocdId) or None, _int(g, s, DDS.registeredVoters))
+                               _text(g, s, DDS.ocdId) or None, integer_of(g, s, DDS.registeredVoters))
     for unit in out.values():
         s = URIRef(unit.iri)
         for child in g.objects(s, DDS.composingUnit):
@@ -177,26 +179,26 @@ def results_of(g: rdflib.Graph, units: dict[str, Unit],
         for vc in g.objects(s, DDS.hasVoteCount):
             ctype = _local(g.value(vc, DDS.countType), COUNT_NS) or "other"
             key = (_text(g, vc, DDS.selection), ctype)
-            counts[key] = counts.get(key, 0) + (_int(g, vc, DDS.count) or 0)
+            counts[key] = counts.get(key, 0) + (integer_of(g, vc, DDS.count) or 0)
         place = units.get(unit)
-        registered = _int(g, s, DDS.registeredVoters)
+        registered = integer_of(g, s, DDS.registeredVoters)
         figures = Figures(str(s), unit, place.name if place else "",
                           registered if registered is not None else
                           (place.registered if place else None),
-                          _int(g, s, DDS.ballotsCast), _int(g, s, DDS.blankBallots),
-                          _int(g, s, DDS.invalidBallots), allowed.get(contest), counts)
+                          integer_of(g, s, DDS.ballotsCast), integer_of(g, s, DDS.blankBallots),
+                          integer_of(g, s, DDS.invalidBallots), allowed.get(contest), counts)
         rounds: dict[int, dict[tuple[str, str], int]] = {}
         for rnd in g.objects(s, DDS.hasRound):
-            number = _int(g, rnd, DDS.roundNumber)
+            number = integer_of(g, rnd, DDS.roundNumber)
             if number is None:
                 continue
             per = rounds.setdefault(number, {})
             for vc in g.objects(rnd, DDS.roundCount):
                 ctype = _local(g.value(vc, DDS.countType), COUNT_NS) or "other"
                 key = (_text(g, vc, DDS.selection), ctype)
-                per[key] = per.get(key, 0) + (_int(g, vc, DDS.count) or 0)
+                per[key] = per.get(key, 0) + (integer_of(g, vc, DDS.count) or 0)
         out.append(Result(contest, _local(g.value(s, DDS.resultsStatus), STATUS_NS),
-                          _int(g, s, DDS.sequence), _text(g, s, DDS.reportedAt) or None,
+                          integer_of(g, s, DDS.sequence), _text(g, s, DDS.reportedAt) or None,
                           figures, rounds))
     return out
 
@@ -227,7 +229,7 @@ def contest_of(g: rdflib.Graph, s: URIRef) -> Contest:
     district = g.value(s, DDS.electoralDistrict)
     return Contest(str(s), _ident(g, s), kind, _langs(g, s, DCTERMS.title),
                    _text(g, s, FOAF_NAME), str(district) if district else None,
-                   _int(g, s, DDS.votesAllowed), _int(g, s, DDS.numberElected),
+                   integer_of(g, s, DDS.votesAllowed), integer_of(g, s, DDS.numberElected),
                    sorted(str(o) for o in g.objects(s, DDS.office)),
                    _langs(g, s, DDS.fullText), selections)
 

@@ -14,8 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import rdflib
-from rdflib import RDF, Literal, URIRef
+from rdflib import RDF, URIRef
 
+from ddsnode.elections.model import integer_of
 from ddsnode.rdf import rdfio
 from ddsnode.rdf.vocab import DCTERMS, DDS
 from ddsnode.store.base import Store
@@ -48,16 +49,6 @@ class ContestInfo:
     district: str | None
     votes_allowed: int | None
     selections: frozenset[str] = field(default_factory=frozenset)
-
-
-def _int(g: rdflib.Graph, s: URIRef, p: URIRef) -> int | None:
-    value = g.value(s, p)
-    if isinstance(value, Literal):
-        try:
-            return int(str(value))
-        except ValueError:
-            return None
-    return None
 
 
 class Geography:
@@ -151,7 +142,7 @@ def load_geography(store: Store, base: str) -> Geography:
             kind = str(g.value(s, DDS.gpUnitType) or "other")
             units[str(s)] = UnitInfo(
                 str(s), kind, (s, RDF.type, DDS.PollingStation) in g or kind == "polling-place",
-                str(g.value(s, DCTERMS.identifier) or ""), _int(g, s, DDS.registeredVoters))
+                str(g.value(s, DCTERMS.identifier) or ""), integer_of(g, s, DDS.registeredVoters))
     for unit in units.values():
         s = URIRef(unit.iri)
         for child in g.objects(s, DDS.composingUnit):
@@ -176,6 +167,6 @@ def load_geography(store: Store, base: str) -> Geography:
             district = e.value(s, DDS.electoralDistrict)
             contests[str(s)] = ContestInfo(
                 str(s), election, str(district) if district is not None else None,
-                _int(e, s, DDS.votesAllowed),
+                integer_of(e, s, DDS.votesAllowed),
                 frozenset(str(sel) for sel in e.objects(s, DDS.hasSelection)))
     return Geography(units, contests)
