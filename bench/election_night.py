@@ -190,33 +190,19 @@ def bench_latency(stations: int, rate: float, seconds: float, interval: float) -
     ``rate`` per second while the node's publisher (its feed: the intake's totals) runs
     every P = ``interval``; each tally is recognised in a generation's diff by its
     ballots cast."""
+    from bench.intake import BASE as base
+    from bench.intake import CTX as ctx
+    from bench.intake import referendum
     from ddsnode.assembly import assemble
     from ddsnode.intake.submission import Submission
     from ddsnode.settings import Settings
-    base, ctx = "http://127.0.0.1:8000/", "https://w3id.org/dds/context/v1"
     tmp = Path(tempfile.mkdtemp(prefix="ddsbench-latency-"))
     node_dir = tmp / "node"
     init_node(node_dir, base_url=base, extra={"publication_elections": "*",
                                               "publication_interval_seconds": interval})
     settings = Settings.load(node_dir)
     a = assemble(settings)
-    contest = f"{base}elections/contest"
-    docs: list[dict[str, Any]] = [{"@context": ctx, "id": f"{base}places/nation", "type": "ElectoralDistrict",
-             "name": "Nation", "gpUnitType": "country"},
-            *({"@context": ctx, "id": f"{base}places/district-{d}", "type": "GpUnit",
-               "name": f"District {d}", "gpUnitType": "district",
-               "partOfUnit": f"{base}places/nation"} for d in range((stations + 99) // 100)),
-            *({"@context": ctx, "id": f"{base}places/st-{i}", "type": "PollingStation",
-               "name": f"Station {i}", "gpUnitType": "polling-place", "identifier": str(i),
-               "servesUnit": f"{base}places/district-{i // 100}"} for i in range(stations)),
-            {"@context": ctx, "id": f"{base}elections/e", "type": "Election",
-             "title": {"en": "Bench"}, "electionType": "general", "startDate": "2026-03-15",
-             "endDate": "2026-03-15", "contests": [contest]},
-            {"@context": ctx, "id": contest, "type": "BallotMeasureContest",
-             "title": {"en": "Q"}, "election": f"{base}elections/e",
-             "electoralDistrict": f"{base}places/nation", "votesAllowed": 1,
-             "selections": [{"id": f"{contest}#{s}", "type": "BallotMeasureSelection",
-                             "selectionText": {"en": s}} for s in ("yes", "no")]}]
+    contest, docs = referendum(stations)
     for doc in docs:
         a.node.write_document(str(doc["id"]), json.dumps(doc).encode(), "application/ld+json")
     a.close()

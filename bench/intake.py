@@ -91,28 +91,34 @@ def station_doc(i: int) -> dict[str, object]:
             "servesUnit": f"{BASE}places/district-{i // 100}"}
 
 
+def referendum(stations: int) -> tuple[str, list[dict[str, object]]]:
+    """A one-question election over ``stations`` polling stations, 100 per district under
+    one nation: (the contest's IRI, the documents to write)."""
+    contest = f"{BASE}elections/contest"
+    return contest, [
+        {"@context": CTX, "id": f"{BASE}places/nation", "type": "ElectoralDistrict",
+         "name": "Nation", "gpUnitType": "country"},
+        *({"@context": CTX, "id": f"{BASE}places/district-{d}", "type": "GpUnit",
+           "name": f"District {d}", "gpUnitType": "district",
+           "partOfUnit": f"{BASE}places/nation"} for d in range((stations + 99) // 100)),
+        *(station_doc(i) for i in range(stations)),
+        {"@context": CTX, "id": f"{BASE}elections/e", "type": "Election",
+         "title": {"en": "Bench"}, "electionType": "general", "startDate": "2026-03-15",
+         "endDate": "2026-03-15", "contests": [contest]},
+        {"@context": CTX, "id": contest, "type": "BallotMeasureContest",
+         "title": {"en": "Q"}, "election": f"{BASE}elections/e",
+         "electoralDistrict": f"{BASE}places/nation", "votesAllowed": 1,
+         "selections": [{"id": f"{contest}#{s}", "type": "BallotMeasureSelection",
+                         "selectionText": {"en": s}} for s in ("yes", "no")]}]
+
+
 def bench_desk(count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         node_dir = Path(tmp) / "node"
         init_node(node_dir, base_url=BASE)
         settings = Settings.load(node_dir)
         a = assemble(settings)
-        contest = f"{BASE}elections/contest"
-        docs: list[dict[str, object]] = [
-            {"@context": CTX, "id": f"{BASE}places/nation", "type": "ElectoralDistrict",
-             "name": "Nation", "gpUnitType": "country"},
-            *({"@context": CTX, "id": f"{BASE}places/district-{d}", "type": "GpUnit",
-               "name": f"District {d}", "gpUnitType": "district",
-               "partOfUnit": f"{BASE}places/nation"} for d in range(3)),
-            *(station_doc(i) for i in range(300)),
-            {"@context": CTX, "id": f"{BASE}elections/e", "type": "Election",
-             "title": {"en": "Bench"}, "electionType": "general", "startDate": "2026-03-15",
-             "endDate": "2026-03-15", "contests": [contest]},
-            {"@context": CTX, "id": contest, "type": "BallotMeasureContest",
-             "title": {"en": "Q"}, "election": f"{BASE}elections/e",
-             "electoralDistrict": f"{BASE}places/nation", "votesAllowed": 1,
-             "selections": [{"id": f"{contest}#{s}", "type": "BallotMeasureSelection",
-                             "selectionText": {"en": s}} for s in ("yes", "no")]}]
+        contest, docs = referendum(300)
         for doc in docs:
             a.node.write_document(str(doc["id"]), json.dumps(doc).encode(), "application/ld+json")
         a.close()
