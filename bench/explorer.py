@@ -132,6 +132,16 @@ def wrk(url: str, paths: list[str], accept: str, duration: int,
             "p99": ms(r"p99 ([\d.]+)(ms)"), "errors": int(bad.group(1)) if bad else 0}
 
 
+def print_table(rows: list[tuple[str, dict[str, float]]], width: int) -> None:
+    """The wrk rows, each with its share of the last row's req/s (the ceiling of the run)."""
+    top = rows[-1][1]["rps"]
+    print(f"{'scenario':{width}} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+          f"{'of ceiling':>10} {'errors':>6}")
+    for name, r in rows:
+        print(f"{name:{width}} {r['rps']:9.0f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} "
+              f"{r['rps'] / top:10.3f} {r['errors']:6.0f}")
+
+
 def main() -> int:
     """Build, serve, measure, print."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -222,12 +232,7 @@ def main() -> int:
               f"cached peer copies); index built in {index_s:.1f} s "
               f"({total / index_s:.0f}/s); {args.connections} connections, "
               f"{args.duration} s each\n")
-        top = rows[-1][1]["rps"]
-        print(f"{'scenario':38} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-              f"{'of ceiling':>10} {'errors':>6}")
-        for name, r in rows:
-            print(f"{name:38} {r['rps']:9.0f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} "
-                  f"{r['rps'] / top:10.3f} {r['errors']:6.0f}")
+        print_table(rows, 38)
         json.dump({"counts": counts, "index_seconds": index_s, "rows": dict(rows)},
                   sys.stderr)
         print(file=sys.stderr)

@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.explorer import wrk
+from bench.explorer import print_table, wrk
 from bench.run import PY, Servers, free_port, wait_http
 
 SOUTH, WEST, SPAN = 33.3, -112.3, 0.5
@@ -146,12 +146,7 @@ def main() -> int:
               f"{args.precincts} precincts and polling places; imported and the table built "
               f"in {imported_s:.0f} s; {args.connections} connections, {args.duration} s "
               f"each; {wrong} wrong answers in 300 checked\n")
-        top = rows[-1][1]["rps"]
-        print(f"{'scenario':30} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-              f"{'of ceiling':>10} {'errors':>6}")
-        for name, r in rows:
-            print(f"{name:30} {r['rps']:9.0f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} "
-                  f"{r['rps'] / top:10.3f} {r['errors']:6.0f}")
+        print_table(rows, 30)
         json.dump({"import_seconds": imported_s, "wrong": wrong, "rows": dict(rows)},
                   sys.stderr)
         print(file=sys.stderr)
