@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,17 +34,9 @@ from ddsnode.store.node_key import rotate
 from tests.support.inprocess import local_node
 from tests.support.node import REPO
 from tests.support.pg_nodes import Processes, pg_node
-from tests.support.postgres import MISSING, PostgresServer, server_binaries
+from tests.support.postgres import PostgresServer
 from tests.test_intake import ELECTION, events, load_election, post, tally, totals, votes
 from tests.test_multiprocess_machines import second_machine
-
-
-@pytest.fixture(scope="module")
-def postgres_server() -> Iterator[PostgresServer]:
-    if server_binaries() is None:
-        pytest.skip(MISSING)
-    with PostgresServer() as server:
-        yield server
 
 
 def machine(directory: Path, url: str) -> Settings:

@@ -29,14 +29,6 @@ BASE = "http://node.test/"
 PEER = "http://peer.test/"
 
 
-@pytest.fixture(scope="module")
-def postgres_server() -> Iterator[PostgresServer]:
-    if server_binaries() is None:
-        pytest.skip(MISSING)
-    with PostgresServer() as server:
-        yield server
-
-
 def machine(directory: Path, url: str) -> Assembly:
     if not directory.exists():
         init_node(directory, base_url=BASE, extra={"store": "postgresql", "database_url": url})

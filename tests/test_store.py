@@ -47,7 +47,7 @@ from ddsnode.store.base import (
 )
 from ddsnode.store.embedded import EmbeddedStore
 from ddsnode.store.sparql import SparqlStore
-from tests.support.postgres import MISSING, PostgresServer, server_binaries
+from tests.support.postgres import PostgresServer
 from tests.support.sparql_server import SparqlServer
 
 BASE = "http://node.test/"
@@ -60,14 +60,6 @@ T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture(scope="session")
 def sparql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparqlServer]:
     with SparqlServer(tmp_path_factory.mktemp("oxigraph"), timeout_s=10) as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    if server_binaries() is None:
-        pytest.skip(MISSING)
-    with PostgresServer() as server:
         yield server
 
 

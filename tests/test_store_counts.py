@@ -19,7 +19,7 @@ from ddsnode.cli import main
 from ddsnode.commands.node import init_node
 from ddsnode.settings import Settings
 from tests.support import decidim_variants as variants
-from tests.support.postgres import MISSING, PostgresServer, server_binaries
+from tests.support.postgres import PostgresServer
 from tests.support.sparql_server import SparqlServer
 
 pytestmark = pytest.mark.slow  # real imports into real stores (durable writes)
@@ -32,14 +32,6 @@ DDS = "https://w3id.org/dds/ns#"
 @pytest.fixture(scope="module")
 def sparql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparqlServer]:
     with SparqlServer(tmp_path_factory.mktemp("oxigraph"), timeout_s=10) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def postgres_server() -> Iterator[PostgresServer]:
-    if server_binaries() is None:
-        pytest.skip(MISSING)
-    with PostgresServer() as server:
         yield server
 
 

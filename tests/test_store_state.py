@@ -17,15 +17,7 @@ from ddsnode.settings import Settings
 from ddsnode.store import open_state
 from ddsnode.store.node_key import node_key, previous_node_key, public_pem, rotate
 from ddsnode.store.state import MAX_VALUE_BYTES, NodeState, SqliteState
-from tests.support.postgres import MISSING, PostgresServer, server_binaries
-
-
-@pytest.fixture(scope="module")
-def postgres_server() -> Iterator[PostgresServer]:
-    if server_binaries() is None:
-        pytest.skip(MISSING)
-    with PostgresServer() as server:
-        yield server
+from tests.support.postgres import PostgresServer
 
 
 def pg_settings(directory: Path, url: str) -> Settings:

@@ -18,9 +18,12 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+
+import pytest
 
 from tests.support.node import free_port
 
@@ -118,3 +121,13 @@ class PostgresServer:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL for one test module (skips, saying why, when the server
+    binaries are missing); registered for every module by tests/conftest.py."""
+    if server_binaries() is None:
+        pytest.skip(MISSING)
+    with PostgresServer() as server:
+        yield server
