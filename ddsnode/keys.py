@@ -17,7 +17,6 @@ the RFC 8037 JWK form for clients that prefer it. See docs/federation-security.m
 from __future__ import annotations
 
 import base64
-import os
 import stat
 import time
 from collections.abc import Mapping
@@ -33,6 +32,8 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
     load_pem_public_key,
 )
+
+from ddsnode.files import replace_durably
 
 KEY_FILE = "node-key.pem"
 OLD_KEY_FILE = "node-key.old.pem"
@@ -68,19 +69,8 @@ def key_from_pem(data: bytes, source: str) -> Ed25519PrivateKey:
 
 def _write_private(path: Path, key: Ed25519PrivateKey) -> None:
     """Write ``key`` to ``path`` atomically, readable by the owner only."""
-    pem = private_pem(key)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # O_EXCL and mode 0600 at creation: the key is never on disk with wider permissions.
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    # Mode 0600 at creation: the key is never on disk with wider permissions.
+    replace_durably(path, private_pem(key), mode=0o600)
 
 
 def generate_node_key(path: Path) -> Ed25519PrivateKey:

@@ -27,8 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 LAYERS: dict[str, int] = {
     # foundation: settings as data, the error tree, bundled files, small utilities
     "settings": 0, "problem": 0, "resources": 0, "lru": 0, "paths": 0, "__init__": 0,
-    "keys": 0,         # the node's identity: its Ed25519 key (signatures, its description)
+    "keys": 1,         # the node's identity: its Ed25519 key (signatures, its description)
     "clock": 0,        # time as the node writes it (one lexical form)
+    "files": 0,        # files written whole and durably (temp, fsync, rename)
     "rdf": 1,          # RDF and JSON-LD I/O, the term check, vocabulary from ontology/
     "outbound": 1,     # the one guarded outbound HTTP client
     "validation": 2,   # SHACL: the fast engine and pyshacl

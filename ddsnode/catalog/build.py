@@ -29,6 +29,7 @@ from ddsnode.catalog import csvw
 from ddsnode.catalog.dump import Slice, write_dumps
 from ddsnode.catalog.elections import Election, write_elections
 from ddsnode.catalog.terms import CSV, CSVW_METADATA, format_of
+from ddsnode.files import fsync_dir, replace_durably
 from ddsnode.ldp.node import Node
 
 FOLDER = "catalog"  # under the node directory
@@ -92,14 +93,6 @@ def _digest(path: Path) -> FileEntry:
     return FileEntry(path.name, path.stat().st_size, sha.hexdigest())
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def build(node: Node, node_dir: Path, *, max_processes: int, issuer: str) -> Build:
     """Write a new build of ``node``'s files and make it the current one."""
     root = root_of(node_dir)
@@ -122,15 +115,15 @@ def build(node: Node, node_dir: Path, *, max_processes: int, issuer: str) -> Bui
                     "files": [asdict(f) for f in files.values()],
                     "slices": [asdict(s) for s in slices],
                     "elections": [asdict(e) for e in elections]}
-        _write_durably(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode())
-        _fsync_dir(tmp)
+        replace_durably(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode())
+        fsync_dir(tmp)
         os.replace(tmp, root / build_id)
-        _fsync_dir(root)
+        fsync_dir(root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     previous = current_id(node_dir)
-    _write_durably(root / POINTER, json.dumps({"build": build_id}).encode())
+    replace_durably(root / POINTER, json.dumps({"build": build_id}).encode())
     _prune(root, keep={build_id, previous})
     loaded = load(node_dir)
     assert loaded is not None
@@ -170,16 +163,6 @@ def _write_dictionaries(node: Node, folder: Path, slices: list[Slice],
 def download_url(base: str, name: str) -> str:
     """The URL a file of the current build is downloaded from."""
     return f"{base}catalog/files?name={name}"
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 def _prune(root: Path, keep: set[str | None]) -> None:

@@ -13,10 +13,10 @@ so a reader never sees half a file.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
+from ddsnode.files import replace_durably
 from ddsnode.problem import PayloadTooLarge, UnsupportedMediaType
 
 __all__ = ["EVIDENCE_DIR", "EvidenceStore", "sniff"]
@@ -68,17 +68,7 @@ class EvidenceStore:
         path = self.root / digest
         if path.exists():
             return digest, found, False
-        tmp = self.root / f".{digest}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)  # the rename itself survives a crash
-        finally:
-            os.close(dir_fd)
+        replace_durably(path, data)
         return digest, found, True
 
     def has(self, digest: str) -> bool:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ddsnode import paths
+from ddsnode.files import fsync_dir, replace_durably
 
 POINTER = "current"
 RESULTS = "results"
@@ -69,14 +70,6 @@ def pointer_bytes(election: str, generation: int, manifest_sha256: str, generate
                             "manifest": f"g/{generation}/manifest.jws",
                             "manifestSha256": manifest_sha256, "generatedAt": generated}
     return json.dumps(body, indent=1, sort_keys=True).encode("utf-8") + b"\n"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write(path: Path, data: bytes, *, sync: bool = True) -> None:
@@ -191,22 +184,18 @@ class Archive:
                 finally:
                     os.close(fd)
         for folder in made | {temp}:
-            _fsync_dir(folder)
+            fsync_dir(folder)
         if final.exists():
             # Written by a run that stopped before switching the pointer: never served.
             shutil.rmtree(final)
         os.replace(temp, final)
-        _fsync_dir(generations)
+        fsync_dir(generations)
         if pointer is not None:
             self.switch(election_path, pointer)
 
     def switch(self, election_path: str, pointer: bytes) -> None:
         """Replace the pointer atomically (the last step of a generation)."""
-        results = self.results_dir(election_path)
-        temp = results / f".{POINTER}.{os.getpid()}.tmp"
-        _write(temp, pointer)
-        os.replace(temp, results / POINTER)
-        _fsync_dir(results)
+        replace_durably(self.results_dir(election_path) / POINTER, pointer)
 
     def elections(self) -> list[str]:
         """The election paths that have a pointer."""

@@ -20,13 +20,13 @@ by compare-and-swap so that two machines never lose each other's entry).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ddsnode.files import replace_durably
 from ddsnode.keys import (
     ensure_node_key,
     generate_node_key,
@@ -155,9 +155,7 @@ def _remember(path: Path, node: SigningKey) -> tuple[dict[str, Any], ...]:
     if not any(jwk.get("kid") == node.kid for jwk in known):
         known.append(current)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temp.write_bytes(json.dumps(known, indent=1).encode("utf-8"))
-        os.replace(temp, path)
+        replace_durably(path, json.dumps(known, indent=1).encode("utf-8"))
     return tuple(jwk for jwk in known if jwk.get("kid") != node.kid)
 
 
