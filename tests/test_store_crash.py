@@ -168,7 +168,7 @@ def test_sigkill_never_loses_or_tears_a_write(tmp_path: Path) -> None:
     directory = tmp_path / "node"
     rng = random.Random(7)
     acked: list[tuple[str, str, int]] = []
-    for run in range(5):
+    for run in range(3):
         acked += run_child(directory, f"r{run}", rng.uniform(0.2, 0.6))
         store = EmbeddedStore(directory)
         try:
@@ -218,3 +218,54 @@ def triples_in_sqlite(store: EmbeddedStore) -> int:
             if got is not None and got.kind != "tombstone":
                 total += len(got.ntriples.splitlines())
     return total
+
+
+CLOSING = r'''
+import sys, threading, time
+from datetime import datetime, timezone
+from pathlib import Path
+from ddsnode.store.base import IndexFields, StoredResource
+from ddsnode.store.embedded import EmbeddedStore
+
+ROOT = "http://node.test/"
+store = EmbeddedStore(Path(sys.argv[1]))
+now = datetime.now(timezone.utc)
+store.put(StoredResource(ROOT, None, "container", "", {}, now, now, IndexFields()))
+for n in range(3000):
+    iri = f"{ROOT}r{n}"
+    store.put(StoredResource(iri, ROOT, "resource", f'<{iri}> <{ROOT}p> "{n}" .\n', {},
+                             now, now, IndexFields(title=f"r{n}")))
+started, outcomes = threading.Barrier(5), []
+
+def read() -> None:
+    store.get(f"{ROOT}r7")  # this thread's connection is open before the close
+    started.wait()
+    try:
+        while True:
+            store.children(ROOT, limit=3000)
+            store.get(f"{ROOT}r7")
+    except RuntimeError as e:  # the store closed under this thread: a clean error
+        outcomes.append(str(e))
+
+readers = [threading.Thread(target=read) for _ in range(4)]
+for t in readers:
+    t.start()
+started.wait()
+time.sleep(0.2)  # the readers are inside their statements
+store.close()
+for t in readers:
+    t.join(30)
+print(len(outcomes), sorted(set(outcomes)))
+'''
+
+
+def test_closing_the_store_under_reading_threads_is_a_clean_error(tmp_path: Path) -> None:
+    """A catalogue build still reading in its thread when the node stops: closing the
+    store must give that thread "store is closed", not free the connection under its
+    statement (this killed a CI worker with SIGSEGV in ``children``)."""
+    for run in range(3):
+        done = subprocess.run([sys.executable, "-c", CLOSING, str(tmp_path / f"s{run}")],
+                              capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.split()[0] == "4", done.stdout
+        assert "store is closed" in done.stdout

@@ -147,7 +147,8 @@ class EmbeddedStore(Store):
         self.db_path = directory / DB_FILE
         self.index_dir = directory / INDEX_DIR
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # Each connection with the thread that opened it (see close).
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self._closed = False
         self._index: SparqlIndex | None = None  # imported lazily (starts pyoxigraph)
@@ -166,7 +167,7 @@ class EmbeddedStore(Store):
             conn = connect(self.db_path)
             self._local.conn = conn
             with self._lock:
-                self._connections.append(conn)
+                self._connections.append((threading.current_thread(), conn))
         return conn
 
     @staticmethod
@@ -183,16 +184,28 @@ class EmbeddedStore(Store):
             conn.execute("COMMIT")
 
     def close(self) -> None:
-        """Close every connection and stop the SPARQL index worker."""
+        """Close every connection and stop the SPARQL index worker.
+
+        Only the connections of this thread and of threads that have ended are closed
+        here. Closing a connection while another thread is stepping a statement on it
+        frees memory that statement still uses (the sqlite3 module does not lock a
+        connection shared with ``check_same_thread=False``), and the process dies of a
+        segmentation fault: a catalogue build still running in its thread when the node
+        stops did exactly that. The connections of live threads are only let go: a
+        statement in progress keeps its connection until it returns, the next call
+        raises "store is closed", and the connection closes when its last reference goes.
+        """
         self._closed = True
         if self._index is not None:
             self._index.close()
             self._index = None
+        here = threading.current_thread()
         with self._lock:
-            for conn in self._connections:
-                conn.close()
+            for owner, conn in self._connections:
+                if owner is here or not owner.is_alive():
+                    conn.close()
             self._connections.clear()
-        self._local = threading.local()
+        self._local = threading.local()  # drops the other threads' references
 
     # -- reads ------------------------------------------------------------------------
 
