@@ -265,7 +265,7 @@ def test_proposal_page_reads_like_a_page(node: LocalNode) -> None:
         # comments as a thread, with stances; counts
         assert 'class="govuk-list dds-thread"' in page.text
         assert "in favour" in text.lower()
-        assert re.search(r"support count</dt><dd[^>]*>\d+</dd>", page.text)
+        assert re.search(r"Support count</dt><dd[^>]*>\d+</dd>", page.text)
         # the timeline: proposal -> meeting -> decision -> project -> result, linked
         timeline = page.text.split('dds-timeline">', 1)[1].split("</ol>", 1)[0]
         order = [k for k in ("Proposal", "Meeting", "Decision", "project", "Result")

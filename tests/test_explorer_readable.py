@@ -231,3 +231,92 @@ def test_a_party_page_lists_its_candidacies_with_the_latest_result(node: LocalNo
     other = text_of(page(node, "/organisations/party-ar", "fr"))
     assert "Hugo Tilleul" in other and "Camille Peuplier" not in other
     assert "Listes et candidats" in other
+
+
+def test_every_class_and_property_of_the_context_is_named_in_four_languages() -> None:
+    """Not only the example scenario's terms: whatever a page shows (an imported person,
+    a membership, a node's description, provenance such as ``importedAt``) is named by
+    the ontology in French, English, Catalan and Spanish (issue 12, item 1)."""
+    from ddsnode.explorer.labels import vocabulary_labels
+    from ddsnode.explorer.view import term
+
+    vocab = vocabulary_labels()
+    names = [n for n in resources.context_document()["@context"]
+             if not n.startswith("@") and n not in ("id", "type")]
+    terms = {term(n) for n in names} - {term(n) for n in names
+                                        if term(n).endswith(("/", "#"))}  # prefixes
+    assert len(terms) > 300
+    missing = sorted(f"{iri} ({lang})" for iri in terms
+                     for lang in ("en", "fr", "ca", "es") if lang not in vocab.get(iri, {}))
+    assert missing == []
+
+
+@pytest.mark.parametrize(("label", "shown"), [
+    ("answered by", "Answered by"), ("état sur la plateforme", "État sur la plateforme"),
+    ("dans l'espace", "Dans l'espace"), ("roleName", "Role name"),
+    ("NonRDFSource", "Non RDF source"), ("endpoint URL", "Endpoint URL"), ("", ""),
+])
+def test_a_label_starts_a_row_with_a_capital(label: str, shown: str) -> None:
+    from ddsnode.explorer.labels import heading
+
+    assert heading(label) == shown
+
+
+def rows(html: str) -> list[str]:
+    """The labels of a page's summary lists (Counts, Details), in order."""
+    return [unescape(k) for k in re.findall(
+        r'<dt class="govuk-summary-list__key">([^<]*)</dt>', html)]
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("en", ["Amendment count", "Answered by", "In phase", "Discussed at", "Support count"]),
+    ("fr", ["Nombre d'amendements", "A reçu pour réponse", "Dans la phase", "Débattu lors de",
+            "Nombre de soutiens"]),
+    ("ca", ["Nombre d'esmenes", "Ha rebut resposta de", "A la fase", "Debatut a",
+            "Nombre de suports"]),
+    ("es", ["Número de enmiendas", "Ha recibido respuesta de", "En la fase", "Debatido en",
+            "Número de apoyos"]),
+])
+def test_property_rows_read_as_the_ontology_names_them(node: LocalNode, lang: str,
+                                                       expected: list[str]) -> None:
+    """Every row of a proposal's Counts and Details is the ontology's label in the
+    reader's language, starting with a capital, in the order of the labels."""
+    from ddsnode.explorer.labels import term_label
+    from ddsnode.explorer.view import term
+
+    shown = rows(page(node, "/proposals/protected-bike-lanes", lang))
+    for label in expected:
+        assert label in shown, (label, shown)
+    assert all(label[:1].isupper() for label in shown), shown
+    assert term_label(term("answeredBy"), lang) in shown
+    english = {term_label(term(n), "en") for n in ("answeredBy", "inPhase", "amendmentCount")}
+    assert lang == "en" or not english & set(shown)
+    counts = [label for label in shown if label in {term_label(term(n), lang) for n in (
+        "amendmentCount", "commentCount", "followCount", "supportCount", "likeCount")}]
+    assert len(counts) == 5 and counts == sorted(counts, key=str.casefold), counts
+
+
+def test_provenance_of_an_import_is_named_in_the_readers_language(node: LocalNode) -> None:
+    """An imported resource carries ``importedAt``; its row reads "Importé le",
+    "Importat el", "Importado el", "Imported at", and its value is a date."""
+    iri, raw = node.example("a-proposal-school-streets")
+    doc = json.loads(raw)
+    doc["id"] = iri = node.url("proposals/imported-school-streets")
+    doc["place"]["id"] = iri + "#place"
+    doc["importedAt"] = "2026-11-02T08:00:00Z"
+    with node.client() as http:
+        r = http.put(iri, content=json.dumps(doc).encode(),
+                     headers={"Content-Type": "application/ld+json", **node.auth()})
+        assert r.status_code in (201, 204), r.text
+        try:
+            for lang, label, day in (("en", "Imported at", "November 2, 2026"),
+                                     ("fr", "Importé le", "2 novembre 2026"),
+                                     ("ca", "Importat el", "2 de novembre del 2026"),
+                                     ("es", "Importado el", "2 de noviembre de 2026")):
+                html = page(node, "/proposals/imported-school-streets", lang)
+                row = re.search(r'<dt class="govuk-summary-list__key">' + re.escape(label)
+                                + r"</dt><dd[^>]*>(.*?)</dd>", unescape(html), re.S)
+                assert row is not None, (lang, rows(html))
+                assert day in row.group(1), (lang, row.group(1))
+        finally:
+            assert http.delete(iri, headers=node.auth()).status_code == 204

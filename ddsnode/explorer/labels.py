@@ -7,6 +7,7 @@ Platform topics and other resources are named by the search index's ``labels`` t
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import rdflib
@@ -47,3 +48,23 @@ def local_name(iri: str) -> str:
 def vocabulary_label(iri: str, lang: str) -> str:
     """The ontology's label of ``iri`` in ``lang`` (or its local name)."""
     return pick(vocabulary_labels().get(iri), lang) or local_name(iri)
+
+
+def heading(text: str) -> str:
+    """``text`` as the label of a row or a heading: an identifier-like label (``roleName``,
+    ``NonRDFSource``, as some vocabularies write them) as words, and the first letter
+    capitalised. RDF vocabularies label properties in lower case ("answered by", "dans
+    la phase") for use inside sentences; a label that starts a row starts with a capital,
+    as the language writes it (``str.upper`` of the first letter only: "état" -> "État",
+    "d'autres" keeps its apostrophe)."""
+    if text and " " not in text and re.search(r"[a-z][A-Z]|^[A-Z]{2,}[a-z]", text):
+        text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", text)
+        text = " ".join(w if w.isupper() else w.lower() for w in text.split())
+    return text[:1].upper() + text[1:]
+
+
+def term_label(iri: str, lang: str) -> str:
+    """The label a page shows for class or property ``iri``: the ontology's in ``lang``
+    (``ontology/*.ttl``, Catalan and Spanish in ``labels-ca-es.ttl``), else its fallback,
+    else its local name as words; capitalised (:func:`heading`)."""
+    return heading(pick(vocabulary_labels().get(iri), lang) or local_name(iri))

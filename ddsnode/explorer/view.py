@@ -10,6 +10,7 @@ no vocabulary IRI is typed here.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -19,7 +20,7 @@ import rdflib
 
 from ddsnode import resources
 from ddsnode.explorer import literal
-from ddsnode.explorer.labels import local_name, pick, vocabulary_labels
+from ddsnode.explorer.labels import local_name, pick, term_label, vocabulary_labels
 from ddsnode.rdf.vocab import RDF
 
 LabelsOf = Callable[[list[str]], dict[str, dict[str, str]]]
@@ -244,7 +245,7 @@ def build(graph: rdflib.Graph, iri: str, lang: str, labels_of: LabelsOf,
             continue
         if local_name(predicate) in literal.GEOMETRY_NAMES:
             continue  # coordinates and shapes are drawn on the map
-        label = pick(vocab.get(predicate), lang) or literal.words(local_name(predicate))
+        label = term_label(predicate, lang)
         objects = sorted(graph.objects(main, rdflib.URIRef(predicate)), key=str)
         if local_name(predicate).endswith("Count") and all(
                 isinstance(o, rdflib.Literal) for o in objects):
@@ -278,13 +279,20 @@ def build(graph: rdflib.Graph, iri: str, lang: str, labels_of: LabelsOf,
     original = next((str(o) for o in graph.objects(main, rdflib.URIRef(term("originalUrl")))),
                     None)
     return ResourceView(
-        iri=iri, kind=kind, kind_label=pick(vocab.get(kind), lang) or local_name(kind),
+        iri=iri, kind=kind, kind_label=term_label(kind, lang) if kind else "",
         title=title, other_titles=other_titles, body=body, other_bodies=other_bodies,
-        facts=facts, dates=dates, counts=counts,
+        # Rows in the order of what the reader reads (their labels), not of the IRIs.
+        facts=sorted(facts, key=lambda f: _sort_key(f.label)), dates=dates,
+        counts=sorted(counts, key=lambda c: _sort_key(c[0])),
         platform=Value(name_of(platform_iri), href=safe_href(platform_iri))
         if platform_iri else None,
         original=safe_href(original),
         tally=tally(graph, main, lang, lambda s: (choices or {}).get(s) or name_of(s)))
+
+
+def _sort_key(label: str) -> str:
+    """A label folded for ordering rows (``État`` beside ``état``, before ``Sujet``)."""
+    return unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().casefold()
 
 
 def tally(graph: rdflib.Graph, main: rdflib.URIRef, lang: str,

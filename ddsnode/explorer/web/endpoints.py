@@ -17,7 +17,7 @@ from typing import Any
 from ddsnode import resources as bundled
 from ddsnode.clock import stamp
 from ddsnode.explorer import i18n
-from ddsnode.explorer.labels import local_name, pick, vocabulary_label
+from ddsnode.explorer.labels import local_name, pick, term_label, vocabulary_label
 from ddsnode.explorer.query import FACETS, SearchQuery, parse
 from ddsnode.explorer.search import Hit, Results
 from ddsnode.explorer.web.containers import container_page
@@ -115,7 +115,7 @@ class SearchEndpoint(FixedMethodsEndpoint):
 
         def value_label(facet: str, value: str) -> str:
             if facet == "kind":
-                return t.messages.get(local_name(value)) or vocabulary_label(value, t.lang)
+                return t.messages.get(local_name(value)) or term_label(value, t.lang)
             if facet == "language":
                 return t.language_name(value)
             if facet == "node":

@@ -22,7 +22,7 @@ from urllib.parse import urlencode, urlsplit
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ddsnode.explorer import i18n
-from ddsnode.explorer.labels import local_name, pick, vocabulary_label
+from ddsnode.explorer.labels import local_name, pick, term_label
 from ddsnode.explorer.query import Limits
 from ddsnode.explorer.search import Hit, SearchIndex
 from ddsnode.explorer.timeline import rank_of
@@ -157,7 +157,7 @@ class Site:
         def kind_label(kind: str) -> str:
             # The catalogue names the common kinds in every language; the ontology
             # labels (English, French) name the others.
-            return t.messages.get(local_name(kind)) or vocabulary_label(kind, t.lang)
+            return t.messages.get(local_name(kind)) or term_label(kind, t.lang)
 
         def title(hit: Hit) -> str:
             text = pick(hit.titles, t.lang) or pick(hit.summaries, t.lang) or \
