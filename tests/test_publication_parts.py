@@ -31,6 +31,7 @@ from ddsnode.ldp.node import Node
 from ddsnode.publication import documents as docs
 from ddsnode.publication.archive import Archive
 from ddsnode.publication.keyring import Keyring
+from ddsnode.publication.listing import PART_MANIFEST, Line, Listing, expand
 from ddsnode.publication.parts import read_snapshot, snapshot_files
 from ddsnode.publication.publisher import Publisher
 from ddsnode.publication.stored import StoredResults
@@ -100,6 +101,12 @@ def manifest_of(archive: Archive, n: int) -> dict[str, Any]:
     return json.loads(docs_payload(jws))
 
 
+def listed_of(archive: Archive, n: int) -> dict[str, Line]:
+    """Every file generation ``n`` lists: in its manifest and in its part manifests."""
+    return expand(Listing.of(manifest_of(archive, n)),
+                  lambda p: (generation_dir(archive, n) / p).read_bytes())
+
+
 def docs_payload(jws: bytes) -> bytes:
     from ddsnode.publication.verification import payload_of
     return payload_of(jws)
@@ -139,12 +146,17 @@ def test_a_change_rebuilds_its_part_and_links_every_other_file(tmp_path: Path) -
     # 24 stations > 8: both contests' station levels are in parts; the totals are not.
     assert index["parts"] and {r["level"] for r in index["results"]} == {"municipality"}
     assert all(p.endswith(".results.json") and p.count("/") == 2 for p in index["parts"])
-    # The manifest lists every file, each with its hash; nothing else is on disk.
+    # The manifest and its part manifests list every file, each with its hash; nothing
+    # else is on disk. The manifest itself lists no file of a part.
     files = on_disk(archive, 2)
-    listed = {f["path"]: f for f in manifest_of(archive, 2)["files"]}
+    listed = listed_of(archive, 2)
     assert set(listed) == set(files)
     for path, body in files.items():
-        assert listed[path]["sha256"] == hashlib.sha256(body).hexdigest()
+        assert listed[path].sha256 == hashlib.sha256(body).hexdigest()
+    top = manifest_of(archive, 2)
+    assert not any(f["path"].count("/") == 2 for f in top["files"])
+    assert {m["path"] for m in top["manifests"]} == \
+        {p.removesuffix(".results.json") + PART_MANIFEST for p in index["parts"]}
     # Only the changed station's part (and the totals, snapshot, diff) were written;
     # every other file is generation 1's, hard-linked.
     changed_part = next(p for p in index["parts"] if p.startswith(docs.slug(
@@ -152,8 +164,10 @@ def test_a_change_rebuilds_its_part_and_links_every_other_file(tmp_path: Path) -
                                                json.loads(files[p])["results"]))
     stem = changed_part.removesuffix(".results.json")
     written = {p for p in files if p not in second.reused}
-    assert {stem + ".csv", stem + ".jsonld", changed_part, "diff.json",
-            "results.json"} <= written
+    assert {stem + ".csv", stem + ".jsonld", changed_part, stem + PART_MANIFEST,
+            "diff.json", "results.json"} <= written
+    # Every other part manifest is byte for byte generation 1's (hard-linked).
+    assert {m["path"] for m in top["manifests"]} & written == {stem + PART_MANIFEST}
     assert not any(p.startswith(docs.slug(night.base + "elections/c1")) for p in written)
     first_dir, second_dir = generation_dir(archive, 1), generation_dir(archive, 2)
     for path in second.reused:
@@ -280,7 +294,7 @@ def test_verify_checks_every_part_of_a_static_site(tmp_path: Path) -> None:
         good = asyncio.run(check(url, jwks))
         assert good is not None and good.findings == [], good.text()
         assert good.generation == 2 and good.totals == 1
-        assert good.files == len(manifest_of(publisher.archive, 2)["files"])
+        assert good.files == len(listed_of(publisher.archive, 2))
         # A part's bytes changed, and its hash recomputed into nothing: verify says so.
         index = json.loads((site / ELECTION / "results/g/2/results.json").read_bytes())
         part = site / ELECTION / "results/g/2" / index["parts"][0]
@@ -341,13 +355,17 @@ def test_a_mirror_fetches_only_the_files_that_changed(tmp_path: Path) -> None:
     mirror = mirror_of(tmp_path, origin)
     assert poll(mirror) == "generation 2"
     fetched = {r.split("/results/g/2/", 1)[1] for r in origin.requests if "/results/g/2/" in r}
-    listed = {f["path"] for f in manifest_of(publisher.archive, 2)["files"]}
+    listed = set(listed_of(publisher.archive, 2))
     first, second = generation_dir(publisher.archive, 1), generation_dir(publisher.archive, 2)
     reused = {p for p in listed if (first / p).exists()
               and os.stat(first / p).st_ino == os.stat(second / p).st_ino}
     assert len(reused) > len(listed) / 2
     assert fetched and "manifest.jws" in fetched and "diff.json" in fetched
     assert fetched - {"manifest.jws"} == listed - reused  # what changed, nothing else
+    # Of the part manifests, only the changed part's was fetched.
+    assert {p for p in fetched if p.endswith(PART_MANIFEST)} == \
+        {p for p in listed - reused if p.endswith(PART_MANIFEST)} and \
+        len({p for p in fetched if p.endswith(PART_MANIFEST)}) == 1
     assert on_disk(mirror.archive, 2) == on_disk(publisher.archive, 2)  # every file served
 
 

@@ -103,6 +103,31 @@ def _syncfs(folder: Path) -> bool:
         os.close(fd)
 
 
+def _copy_generation(source: Path, dest: Path, number: int, before: int | None) -> None:
+    """Copy ``source/{number}`` to ``dest/{number}``, linking what it shares with
+    ``before`` (the same inode in ``source``) to ``dest/{before}``'s copy."""
+    temp = dest / f".{number}.partial"
+    shutil.rmtree(temp, ignore_errors=True)
+    here = source / str(number)
+    for folder, _, names in os.walk(here):
+        relative = Path(folder).relative_to(here)
+        (temp / relative).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            src = Path(folder) / name
+            out = temp / relative / name
+            if before is not None:
+                old = source / str(before) / relative / name
+                copied = dest / str(before) / relative / name
+                try:
+                    if os.path.samefile(src, old):
+                        os.link(copied, out)
+                        continue
+                except OSError:
+                    pass  # not there, or no hard links on the target: a copy
+            shutil.copyfile(src, out)
+    os.replace(temp, dest / str(number))
+
+
 class Archive:
     """The ``publication/`` tree of one node directory (or of a static site)."""
 
@@ -215,15 +240,22 @@ class Archive:
 
     def copy_to(self, target: Path) -> list[str]:
         """Copy every election's generations and pointer under ``target`` (a static site):
-        generations first, pointers last, like a publication. Returns the election paths."""
+        generations first, pointers last, like a publication. Returns the election paths.
+
+        A generation is copied into a hidden folder and renamed whole (a copy cut short
+        is done again at the next run, never left half there); a file that is a hard
+        link to the previous generation's here (unchanged: most files of a large
+        election) is a hard link there too, so the site grows by what changed."""
         done = self.elections()
         for election_path in done:
-            source = self.results_dir(election_path)
-            dest = target / election_path / RESULTS
-            (dest / "g").mkdir(parents=True, exist_ok=True)
-            for generation in sorted((source / "g").iterdir()):
-                if generation.name.isdigit() and not (dest / "g" / generation.name).exists():
-                    shutil.copytree(generation, dest / "g" / generation.name)
+            source = self.results_dir(election_path) / "g"
+            dest = target / election_path / RESULTS / "g"
+            dest.mkdir(parents=True, exist_ok=True)
+            before: int | None = None
+            for number in sorted(int(g.name) for g in source.iterdir() if g.name.isdigit()):
+                if not (dest / str(number)).exists():
+                    _copy_generation(source, dest, number, before)
+                before = number
         for election_path in done:
             raw = (self.results_dir(election_path) / POINTER).read_bytes()
             Archive(target).switch(election_path, raw)

@@ -7,9 +7,11 @@ in parts, ``{contest}/{level}/{part}.…``: :mod:`ddsnode.publication.parts`, wh
 keeps the records between generations so that only what changed is built); each with a
 gzip twin
 (``….gz``) compressed once here, deterministically (RFC 1952 MTIME 0, no name), so that
-the same bytes give the same twin. The manifest lists every file with its SHA-256 and
-size and is signed as a compact JWS (``manifest.jws``); its ``previous`` is the SHA-256 of
-the previous generation's manifest (the JWS payload bytes), which chains them.
+the same bytes give the same twin. The manifest (format v2, :mod:`.listing`) lists the
+files that are in no part with their SHA-256 and size, and each part's part manifest
+(``{contest}/{level}/{part}.manifest.json``, which lists the part's files) by its SHA-256
+and size; it is signed as a compact JWS (``manifest.jws``); its ``previous`` is the
+SHA-256 of the previous generation's manifest (the JWS payload bytes), which chains them.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ from ddsnode.publication import documents as docs
 from ddsnode.publication.documents import ElectionFacts, Json, Key
 from ddsnode.publication.jws import sign
 from ddsnode.publication.keyring import SigningKey
+from ddsnode.publication.listing import FORMAT, MANIFEST, Line, part_manifest_bytes
 from ddsnode.publication.parts import PART_UNITS, SNAPSHOT, FileInfo, Tables
 
 DIFF = "diff.json"
-MANIFEST = "manifest.jws"
-FORMAT = "https://w3id.org/dds/publication/manifest/v1"
+__all__ = ["DIFF", "FORMAT", "MANIFEST", "Generation", "build", "build_next", "gzipped",
+           "media_type", "sha256"]
 MEDIA_TYPES = {".json": "application/json", ".jsonld": "application/ld+json",
                ".csv": "text/csv; charset=utf-8", ".gz": "application/gzip",
                ".jws": "application/jose"}
@@ -69,6 +72,7 @@ class Generation:
     jws: bytes
     changed: list[Key]
     reused: frozenset[str] = frozenset()
+    listing: Mapping[str, FileInfo] | None = None  # every file, part manifests included
 
     @property
     def manifest_hash(self) -> str:
@@ -88,7 +92,7 @@ def build_next(tables: Tables, number: int, previous: str | None,
     election = tables.election
     body = {"election": election, "generation": number, "changed": changed,
             "removed": [list(k) for k in removed]}
-    made = tables.build(facts, generated, gzipped)
+    made = tables.build(facts, generated, gzipped, _part_manifest)
     diff = docs.canonical(body) + b"\n"
     files = {**made.files, DIFF: diff, DIFF + ".gz": gzipped(diff)}
     listing = {**made.listing, DIFF: (sha256(diff), len(diff)),
@@ -105,13 +109,23 @@ def build_next(tables: Tables, number: int, previous: str | None,
         "rehearsal": key.rehearsal, "kid": key.kid, "snapshot": SNAPSHOT, "diff": DIFF,
         "contests": made.contests,
         "files": [{"path": p, "sha256": h, "size": n, "type": media_type(p)}
-                  for p, (h, n) in sorted(listing.items())],
+                  for p, (h, n) in sorted(listing.items())
+                  if p not in made.indexed and p not in made.manifests],
+        "manifests": [{"path": p, "sha256": h, "size": n, "type": media_type(p)}
+                      for p, (h, n) in sorted(made.manifests.items())],
     }
-    payload = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    # Compact, unlike v1's one key per line: at 20,000 stations × 10 contests the
+    # manifest lists 2,560 part manifests, read at every generation by every mirror.
+    payload = json.dumps(manifest, sort_keys=True, separators=(",", ":"),
+                         ensure_ascii=False).encode("utf-8") + b"\n"
     jws = sign(payload, key.key, key.kid).encode("ascii")
     kept = {p: b for p, b in files.items() if p not in reused}
     return Generation(election, number, kept, payload, jws,
-                      sorted([docs.key_of(r) for r in changed] + removed), reused)
+                      sorted([docs.key_of(r) for r in changed] + removed), reused, listing)
+
+
+def _part_manifest(files: dict[str, FileInfo]) -> bytes:
+    return part_manifest_bytes(Line(p, h, n, media_type(p)) for p, (h, n) in files.items())
 
 
 def build(election: str, number: int, previous: str | None, before: dict[Key, Json],

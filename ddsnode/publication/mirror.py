@@ -7,7 +7,9 @@ each is signed (EdDSA JWS) by a key of the origin's JWKS (pinned on first use, o
 configured), names this election and its own number, chains to the previous one
 (``previous`` = SHA-256 of the previous manifest), and is no rehearsal when this node is
 in production; then it fetches the newest generation's files and checks each size and
-SHA-256. Only then are the files written, and the pointer switched last (the origin's
+SHA-256: with a two-level manifest (format v2, :mod:`.listing`), only the part manifests
+whose hash differs from the generation served here, and of their files only those whose
+hash differs. Only then are the files written, and the pointer switched last (the origin's
 own pointer bytes). Anything else is refused, logged, and the last verified generation
 stays served; an origin that is down is retried at the next poll.
 """
@@ -27,10 +29,11 @@ from urllib.parse import urlsplit
 
 from ddsnode.outbound.client import OutboundClient
 from ddsnode.outbound.errors import OutboundRefused, PeerError
-from ddsnode.publication.archive import FILE_PATH, Archive, ArchiveError, Pointer
+from ddsnode.publication.archive import Archive, ArchiveError, Pointer
 from ddsnode.publication.generation import DIFF, MANIFEST
 from ddsnode.publication.jws import JwsError, b64url_decode, verify
 from ddsnode.publication.keyring import keys_of
+from ddsnode.publication.listing import Held, Line, Listing, ListingError
 from ddsnode.settings import Settings
 
 log = logging.getLogger("ddsnode.publication.mirror")
@@ -200,26 +203,29 @@ class Mirror:
                           f"publication_mirror_max_catchup ({self.max_catchup})")
         keys = await self.keys(origin)
         previous = None
-        held: dict[str, tuple[str, int]] = {}  # the served generation's files, verified
+        held: Held | None = None  # the served generation's listing, verified when fetched
         if local is not None:
             served = manifest_bytes(self.archive.read(origin.election_path, local.manifest))
             previous = sha256(served)
-            held = {f["path"]: (f["sha256"], f["size"]) for f in json.loads(served)["files"]}
+            try:
+                held = Held(self.archive, origin.election_path, local.generation,
+                            Listing.of(json.loads(served)))
+            except ListingError:
+                held = None  # unreadable here: fetch everything again
         for number in range(have + 1, pointer.generation + 1):
             jws = await self._get(origin.results(f"g/{number}/{MANIFEST}"), "*/*",
                                   self.max_manifest_bytes)
+            newest = number == pointer.generation
             manifest = self.check_manifest(origin, keys, jws, number, previous,
-                                           newest=number == pointer.generation)
-            if number == pointer.generation and sha256(jws) != pointer.manifest_sha256:
+                                           newest=newest)
+            if newest and sha256(jws) != pointer.manifest_sha256:
                 raise Refused(f"the manifest of generation {number} is not the one the "
                               "pointer names")
-            newest = number == pointer.generation
-            files = await self.fetch_files(origin, manifest, number, whole=newest,
-                                           held=held if newest else None)
-            # A file with the hash of the one served here is not fetched again: hard-linked
-            # from the served generation (which was checked against that same hash).
-            same = frozenset(f["path"] for f in manifest["files"]
-                             if newest and f["path"] not in files)
+            listing = _listing(manifest, number)
+            if newest:
+                files, same = await self.fetch_generation(origin, listing, number, held)
+            else:  # walked over while catching up: its diff only
+                files, same = await self.fetch_diff(origin, listing, number), frozenset()
             self.archive.write_generation(origin.election_path, number, files, jws,
                                           raw_pointer if newest else None,
                                           link_from=have if same else None, unchanged=same)
@@ -258,36 +264,87 @@ class Mirror:
             raise Refused(f"generation {number} is a rehearsal; this node is in production")
         return manifest
 
-    async def fetch_files(self, origin: Origin, manifest: dict[str, Any], number: int, *,
-                          whole: bool,
-                          held: dict[str, tuple[str, int]] | None = None) -> dict[str, bytes]:
-        """Every file of the manifest (``whole``) or its diff only, each checked; a file
-        ``held`` here with the same hash and size is left out (not fetched)."""
+    async def fetch_diff(self, origin: Origin, listing: Listing,
+                         number: int) -> dict[str, bytes]:
+        """The diff (and its twin) of a generation walked over, each checked."""
+        budget = _Budget(self.max_generation_bytes, number)
+        return {path: await self._fetch(origin, number, line, budget, self.max_file_bytes)
+                for path, line in listing.files.items() if path in (DIFF, DIFF + ".gz")}
+
+    async def fetch_generation(self, origin: Origin, listing: Listing, number: int,
+                               held: Held | None) -> tuple[dict[str, bytes], frozenset[str]]:
+        """Every file of generation ``number``, each checked against its line, and the
+        paths not fetched because the generation served here ``held`` the same bytes
+        (hard-linked instead: they were checked against that same hash when fetched).
+        A part manifest with the hash of the one served here is not fetched, nor is any
+        file it lists: that is what makes following a large election cost what changed."""
+        budget = _Budget(self.max_generation_bytes, number)
         files: dict[str, bytes] = {}
-        total = 0
-        for entry in manifest["files"]:
-            if not isinstance(entry, dict):
-                raise Refused(f"generation {number}: a file entry is not an object")
-            path, digest, size = entry.get("path"), entry.get("sha256"), entry.get("size")
-            if not isinstance(path, str) or not FILE_PATH.match(path) or path == MANIFEST:
-                raise Refused(f"generation {number}: bad file path {str(path)[:100]!r}")
-            if not isinstance(size, int) or size < 0 or size > self.max_file_bytes:
-                raise Refused(f"generation {number}: {path} has size {str(size)[:20]} (most "
-                              f"{self.max_file_bytes})")
-            if not whole and path not in (DIFF, DIFF + ".gz"):
-                continue
-            if held and held.get(path) == (digest, size):
-                continue
-            total += size
-            if total > self.max_generation_bytes:
-                raise Refused(f"generation {number}: files add up to more than "
-                              f"{self.max_generation_bytes} bytes")
-            body = await self._get(origin.results(f"g/{number}/{path}"), "*/*", size)
-            if len(body) != size or sha256(body) != digest:
-                raise Refused(f"generation {number}: {path} does not match its hash in "
-                              "the manifest")
-            files[path] = body
-        return files
+        same: set[str] = set()
+        for path, line in listing.files.items():
+            if held is not None and held.same(path, line):
+                same.add(path)
+            else:
+                files[path] = await self._fetch(origin, number, line, budget,
+                                                self.max_file_bytes)
+        for path, line in sorted(listing.manifests.items()):
+            kept = held.part(path, line) if held is not None else None
+            if kept is not None:  # the same part manifest: the same files
+                same.add(path)
+                lines = kept
+            else:
+                raw = await self._fetch(origin, number, line, budget,
+                                        self.max_manifest_bytes)
+                try:
+                    lines = listing.part(path, raw)
+                except ListingError as exc:
+                    raise Refused(f"generation {number}: {exc}") from None
+                files[path] = raw
+            for listed, entry in lines.items():
+                if listed in files or listed in same:
+                    raise Refused(f"generation {number}: {listed} is listed twice")
+                if kept is not None or (held is not None and held.same(listed, entry)):
+                    same.add(listed)
+                else:
+                    files[listed] = await self._fetch(origin, number, entry, budget,
+                                                      self.max_file_bytes)
+        return files, frozenset(same)
+
+    async def _fetch(self, origin: Origin, number: int, line: Line, budget: _Budget,
+                     limit: int) -> bytes:
+        """One listed file, its size within ``limit`` and the generation's budget, its
+        bytes checked against the line before anything is kept."""
+        if line.size > limit:
+            raise Refused(f"generation {number}: {line.path} has size {line.size} (most "
+                          f"{limit})")
+        budget.spend(line.size)
+        body = await self._get(origin.results(f"g/{number}/{line.path}"), "*/*", line.size)
+        if len(body) != line.size or sha256(body) != line.sha256:
+            raise Refused(f"generation {number}: {line.path} does not match its hash in "
+                          "the manifest")
+        return body
+
+
+class _Budget:
+    """The bytes one generation may fetch (``publication_mirror_max_generation_bytes``)."""
+
+    def __init__(self, limit: int, number: int) -> None:
+        self.left = limit
+        self.limit = limit
+        self.number = number
+
+    def spend(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise Refused(f"generation {self.number}: files add up to more than "
+                          f"{self.limit} bytes")
+
+
+def _listing(manifest: dict[str, Any], number: int) -> Listing:
+    try:
+        return Listing.of(manifest, f"generation {number}")
+    except ListingError as exc:
+        raise Refused(str(exc)) from None
 
 
 def _json(raw: bytes, what: str) -> Any:

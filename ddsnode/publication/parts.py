@@ -13,7 +13,9 @@ whatever the order stations report in): ``{contest}/{level}/{part}.jsonld`` (and
 share of the snapshot, ``{contest}/{level}/{part}.results.json``. ``results.json`` then
 holds every other record and lists the parts (``"parts"``, sorted paths); an election
 with no split level has the ``results.json`` it always had, byte for byte
-(docs/election-night.md, "Parts").
+(docs/election-night.md, "Parts"). Each part's files are listed in its part manifest,
+``{contest}/{level}/{part}.manifest.json`` (:mod:`ddsnode.publication.listing`), made
+when the part is rebuilt and otherwise kept, like its files.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 
 from ddsnode.publication import documents as docs
 from ddsnode.publication.documents import ElectionFacts, Json, Key
+from ddsnode.publication.listing import PART_MANIFEST
 
 SNAPSHOT = "results.json"
 PART_SUFFIX = ".results.json"
@@ -152,6 +155,7 @@ def _joined(election: str, pieces: list[_Pieces]) -> tuple[bytes, bytes, bytes]:
 class _Group:
     records: dict[str, Json] = field(default_factory=dict)  # unit -> record
     files: dict[str, FileInfo] = field(default_factory=dict)  # as last built
+    manifest: dict[str, FileInfo] = field(default_factory=dict)  # a part's part manifest
     top: Json | None = None
     status: str = "preElection"
     cutoff: str = ""
@@ -163,6 +167,8 @@ class Built:
 
     files: dict[str, bytes]
     listing: dict[str, FileInfo]  # every file of the generation but the diff
+    manifests: dict[str, FileInfo]  # the part manifests (also in listing)
+    indexed: set[str]  # the files a part manifest lists
     contests: list[Json]
     status: str
     cutoff: str
@@ -246,9 +252,11 @@ class Tables:
         return bool(self._dirty)
 
     def build(self, facts: ElectionFacts | None, generated: str,
-              gzipped: Callable[[bytes], bytes]) -> Built:
+              gzipped: Callable[[bytes], bytes],
+              index: Callable[[dict[str, FileInfo]], bytes] | None = None) -> Built:
         """The files of the groups that changed (and ``results.json``), and the listing
-        of every file with its hash."""
+        of every file with its hash; ``index`` makes a part's part manifest from its files'
+        hashes (None: no part manifests, every file listed flat)."""
         new: dict[str, bytes] = {}
         for where in sorted(self._dirty):
             group = self._groups[where]
@@ -274,24 +282,34 @@ class Tables:
             made = {**views, **{p + ".gz": gzipped(b) for p, b in views.items()}}
             group.files = {p: (_sha(b), len(b)) for p, b in made.items()}
             new.update(made)
+            if part and index is not None:
+                listed = index(group.files)
+                new[base + PART_MANIFEST] = listed
+                group.manifest = {base + PART_MANIFEST: (_sha(listed), len(listed))}
             group.top = max(recs, key=lambda r: (r["stationsTotal"], r["unit"]))
             group.status = docs.least_final(r["status"] for r in recs)
             group.cutoff = max(r["asOf"] for r in recs)
         self._dirty.clear()
         listing: dict[str, FileInfo] = {}
+        manifests: dict[str, FileInfo] = {}
+        indexed: set[str] = set()
         rest: list[Json] = []
         parts: list[str] = []
         for (contest, level, part), group in self._groups.items():
             listing.update(group.files)
+            if group.manifest:
+                manifests.update(group.manifest)
+                indexed.update(group.files)
             if part:
                 parts.append(stem(contest, level, part) + PART_SUFFIX)
             else:
                 rest.extend(group.records.values())
-        index = index_bytes(self.election, rest, parts)
-        new[SNAPSHOT], new[SNAPSHOT + ".gz"] = index, gzipped(index)
+        listing.update(manifests)
+        snapshot = index_bytes(self.election, rest, parts)
+        new[SNAPSHOT], new[SNAPSHOT + ".gz"] = snapshot, gzipped(snapshot)
         for path in (SNAPSHOT, SNAPSHOT + ".gz"):
             listing[path] = (_sha(new[path]), len(new[path]))
-        return Built(new, listing, *self._summary())
+        return Built(new, listing, manifests, indexed, *self._summary())
 
     def _summary(self) -> tuple[list[Json], str, str, Json | None]:
         contests: dict[str, Json] = {}

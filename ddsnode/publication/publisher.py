@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -143,8 +142,7 @@ class Publisher:
             del self._states[election]
             raise
         state.pending = {}
-        state.listing = {f["path"]: (f["sha256"], f["size"])
-                         for f in json.loads(generation.manifest)["files"]}
+        state.listing = dict(generation.listing or {})
         state.number = number
         state.manifest_hash = generation.manifest_hash
         state.published_at = time.monotonic()

@@ -1,8 +1,10 @@
 """What the results routes serve: bytes from memory, found by path, with their hash.
 
 No RDF parsing, SPARQL or SHACL here (issue 15: the read path of election night). A
-file is found through its generation's manifest (parsed once, as JSON), read from disk
-once into an LRU of recent files, and served with the manifest's SHA-256 as its strong
+file is found through its generation's manifest (parsed once, as JSON) or, for a file of
+a part (manifest format v2), through the part manifest the manifest lists (parsed once
+per hash: an unchanged part manifest is shared by every generation that lists it), read
+from disk once into an LRU of recent files, and served with the manifest's SHA-256 as its strong
 ETag; a file with a ``.gz`` twin is served compressed to a client that accepts gzip.
 The pointer is kept in memory, replaced by the publisher or the mirror when they switch
 it, and re-read from disk at most every ``POINTER_RECHECK`` seconds when another process
@@ -22,8 +24,12 @@ from ddsnode.lru import LRU
 from ddsnode.publication.archive import POINTER, Archive, ArchiveError, Pointer
 from ddsnode.publication.generation import MANIFEST, sha256
 from ddsnode.publication.jws import JwsError, b64url_decode
+from ddsnode.publication.listing import Line, Listing, ListingError, part_manifest_for
 
 POINTER_RECHECK = 1.0  # seconds: how stale another worker's pointer switch may be here
+#: Parsed manifest lines kept (of manifests and of part manifests, each): a flat (v1)
+#: manifest at 20,000 stations × 10 contests is 20,604 lines, a v2 one about 2,700.
+MAX_LINES = 200_000
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,9 @@ class Shelf:
         self.archive = archive
         self.files: LRU[Served] = LRU(cache_bytes, lambda s: len(s.body) + len(s.gz or b""))
         self._pointers: dict[str, tuple[Pointer | None, float]] = {}
-        self._manifests: LRU[dict[str, Entry]] = LRU(256)
+        self._manifests: LRU[tuple[dict[str, Entry], Listing]] = LRU(
+            MAX_LINES, lambda m: len(m[0]) + 1)
+        self._parts: LRU[dict[str, Line]] = LRU(MAX_LINES, lambda p: len(p) + 1)
         self._diffs: LRU[tuple[frozenset[str], frozenset[str]]] = LRU(4096)
         # Answers of changes?since=, by (election, since, generation): readers of one
         # generation mostly ask the same few questions (16 MiB of answers at most).
@@ -108,15 +116,39 @@ class Shelf:
         return pointer
 
     def entries(self, election_path: str, generation: int) -> dict[str, Entry]:
-        """path -> Entry from generation ``generation``'s manifest (``manifest.jws`` too)."""
-        def load() -> dict[str, Entry]:
+        """path -> Entry of what generation ``generation``'s manifest lists itself
+        (``manifest.jws`` and the part manifests too; a part's files: :meth:`entry`)."""
+        return self._listed(election_path, generation)[0]
+
+    def _listed(self, election_path: str, generation: int) -> tuple[dict[str, Entry],
+                                                                    Listing]:
+        def load() -> tuple[dict[str, Entry], Listing]:
             jws = self.archive.read(election_path, f"g/{generation}/{MANIFEST}")
-            manifest = manifest_payload(jws)
-            out = {str(f["path"]): Entry(str(f["sha256"]), int(f["size"]), str(f["type"]))
-                   for f in manifest["files"]}
+            listing = Listing.of(manifest_payload(jws))
+            out = {p: Entry(ln.sha256, ln.size, ln.type)
+                   for p, ln in {**listing.files, **listing.manifests}.items()}
             out[MANIFEST] = Entry(sha256(jws), len(jws), "application/jose")
-            return out
+            return out, listing
         return self._manifests.get_or_make((election_path, generation), load)
+
+    def entry(self, election_path: str, generation: int, path: str) -> Entry | None:
+        """The line of ``path`` in generation ``generation``: in its manifest, or in the
+        part manifest that lists it (format v2); None when neither lists it."""
+        entries, listing = self._listed(election_path, generation)
+        found = entries.get(path)
+        if found is not None:
+            return found
+        part = part_manifest_for(path)
+        line = listing.manifests.get(part) if part else None
+        if part is None or line is None:
+            return None
+
+        def load() -> dict[str, Line]:
+            raw = self.archive.read(election_path, f"g/{generation}/{part}")
+            return listing.part(part, raw)  # checked against its hash: never half-written
+        lines = self._parts.get_or_make(line.info, load)
+        listed = lines.get(path)
+        return Entry(listed.sha256, listed.size, listed.type) if listed else None
 
     def file(self, election_path: str, relative: str) -> Served | None:
         """The file ``g/{n}/{path}`` of a published generation, or None."""
@@ -133,13 +165,12 @@ class Shelf:
         if found is not None:
             return found
         try:
-            entries = self.entries(election_path, generation)
-        except (OSError, ValueError, KeyError, TypeError):
+            entry = self.entry(election_path, generation, path)
+            twin = self.entry(election_path, generation, path + ".gz") if entry else None
+        except (OSError, ListingError, ValueError, KeyError, TypeError):
             return None
-        entry = entries.get(path)
         if entry is None:
             return None
-        twin = entries.get(path + ".gz")
         try:
             body = self.archive.read(election_path, relative)
             gz = self.archive.read(election_path, relative + ".gz") if twin else None

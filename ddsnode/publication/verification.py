@@ -5,7 +5,9 @@ then every manifest from generation 1 to the current one, and checks that each i
 compact JWS signed by a key of the **publisher's** JWKS (fetched from the origin of the
 election IRI the manifests name, so that a mirror cannot vouch for itself, or given as
 a file), names its own number and election, and chains to the previous one; then every
-file of the current generation against its size and SHA-256; that the diffs replayed
+file of the current generation against its size and SHA-256 (with a two-level manifest,
+format v2, every part manifest against the manifest, then every file against its part
+manifest; a flat v1 manifest lists every file itself: both are read); that the diffs replayed
 from generation 1 give the current snapshot byte for byte; and, per contest, that the
 widest unit's counts equal the sum of its polling stations' when all have reported.
 Each problem is a finding; none is a verdict on the election.
@@ -28,6 +30,7 @@ from ddsnode.publication import documents as docs
 from ddsnode.publication.archive import ArchiveError, Pointer
 from ddsnode.publication.jws import JwsError, b64url_decode, header_of, verify
 from ddsnode.publication.keyring import keys_of
+from ddsnode.publication.listing import Line, Listing, ListingError
 from ddsnode.publication.parts import read_snapshot, snapshot_files
 
 MAX_BYTES = 256 * 1024 * 1024  # one file of a generation, as verify reads it
@@ -77,14 +80,17 @@ class _Reader:
         return result.body
 
 
-async def check(url: str, jwks_file: Path | None = None, *,
-                production: bool = False) -> PublicationCheck | None:
-    """Check the election published at ``url``; None when nothing is published there."""
+async def check(url: str, jwks_file: Path | None = None, *, production: bool = False,
+                transport: Any = None) -> PublicationCheck | None:
+    """Check the election published at ``url``; None when nothing is published there.
+    ``transport``: an httpx transport for the outbound client (tests fake the network
+    there, never inside this module)."""
     url = url.rstrip("/")
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
     origins = {origin}
     async with OutboundClient(allowed_origins=lambda: origins, max_bytes=MAX_BYTES,
-                              user_agent="ddsnode-verify", total_timeout=120) as client:
+                              user_agent="ddsnode-verify", total_timeout=120,
+                              transport=transport) as client:
         reader = _Reader(client)
         raw = await reader.get(f"{url}/results/current")
         if raw is None:
@@ -158,17 +164,41 @@ async def _chain(reader: _Reader, url: str, pointer: Pointer, keys: dict[str, An
 
 async def _files(reader: _Reader, url: str, generation: int, manifest: dict[str, Any],
                  out: PublicationCheck) -> dict[str, bytes]:
-    files = {}
-    for entry in manifest.get("files", []):
-        body = await reader.get(f"{url}/results/g/{generation}/{entry['path']}")
+    try:
+        listing = Listing.of(manifest, f"manifest {generation}")
+    except ListingError as exc:
+        out.findings.append(str(exc))
+        return {}
+    files: dict[str, bytes] = {}
+
+    async def fetch(line: Line, where: str) -> bytes | None:
+        body = await reader.get(f"{url}/results/g/{generation}/{line.path}")
         if body is None:
-            out.findings.append(f"{entry['path']}: listed in the manifest, not served")
+            out.findings.append(f"{line.path}: listed in {where}, not served")
+        elif len(body) != line.size or hashlib.sha256(body).hexdigest() != line.sha256:
+            out.findings.append(f"{line.path}: does not match its hash in {where}")
+        else:
+            files[line.path] = body
+            out.files += 1
+            return body
+        return None
+
+    for line in listing.files.values():
+        await fetch(line, "the manifest")
+    for path, line in sorted(listing.manifests.items()):
+        raw = await fetch(line, "the manifest")
+        if raw is None:
             continue
-        if len(body) != entry["size"] or hashlib.sha256(body).hexdigest() != entry["sha256"]:
-            out.findings.append(f"{entry['path']}: does not match its hash in the manifest")
+        try:
+            lines = listing.part(path, raw)
+        except ListingError as exc:
+            out.findings.append(str(exc))
             continue
-        files[entry["path"]] = body
-        out.files += 1
+        for listed in lines.values():
+            if listed.path in files:
+                out.findings.append(f"{listed.path}: listed twice")
+                continue
+            await fetch(listed, path)
     return files
 
 
