@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from html import unescape
+from pathlib import Path
 
 import pytest
 
@@ -320,3 +321,82 @@ def test_provenance_of_an_import_is_named_in_the_readers_language(node: LocalNod
                 assert day in row.group(1), (lang, row.group(1))
         finally:
             assert http.delete(iri, headers=node.auth()).status_code == 204
+
+
+PLURAL = {  # "{count} result(s)" for 0, 1, 2, 5 (CLDR: French 'one' is 0 and 1)
+    "en": ["0 results", "1 result", "2 results", "5 results"],
+    "fr": ["0 résultat", "1 résultat", "2 résultats", "5 résultats"],
+    "ca": ["0 resultats", "1 resultat", "2 resultats", "5 resultats"],
+    "es": ["0 resultados", "1 resultado", "2 resultados", "5 resultados"],
+}
+
+
+def plural_messages(lang: str) -> list[object]:
+    from babel.messages.pofile import read_po
+
+    with (Path(resources.__file__).parent / "explorer" / "locales" / lang /
+          "messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    return [catalog] + [m for m in catalog if isinstance(m.id, tuple)]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "ca", "es"])
+def test_counts_take_the_languages_plural_forms(lang: str) -> None:
+    """Every message showing a count has the language's CLDR plural forms, each with the
+    msgid's placeholders, and the form shown for 0, 1, 2, 5 is the one CLDR names."""
+    from babel import Locale
+    from babel.messages.plurals import get_plural
+
+    from ddsnode.explorer.i18n import Translator
+
+    catalog, *messages = plural_messages(lang)
+    rule = get_plural(lang)
+    assert catalog.plural_forms == f"nplurals={rule.num_plurals}; plural={rule.plural_expr};"  # type: ignore[attr-defined]
+    assert len(messages) >= 7
+    t = Translator(lang)
+    categories = {"en": ["one", "other"]}.get(lang, ["one", "many", "other"])
+    for m in messages:
+        singular, plural = m.id  # type: ignore[attr-defined]
+        forms = m.string  # type: ignore[attr-defined]
+        assert len(forms) == rule.num_plurals and all(forms), (lang, singular)
+        fields = set(re.findall(r"\{(\w+)\}", plural))
+        # A form may spell its number ("One possible duplicate…": shown for 1 only).
+        assert all(set(re.findall(r"\{(\w+)\}", f)) <= fields for f in forms), (lang, forms)
+        values = {f: f"<{f}>" for f in fields - {"count"}}
+        for n in (0, 1, 2, 5):
+            shown = t.ngettext(singular, plural, n, **values)
+            form = forms[categories.index(Locale.parse(lang).plural_form(n))] \
+                if lang != "en" else (singular if n == 1 else plural)
+            assert shown == form.format(count=n, **values), (lang, n, shown)
+    assert [t.ngettext("{count} result", "{count} results", n) for n in (0, 1, 2, 5)] \
+        == PLURAL[lang]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "ca", "es"])
+def test_pages_show_counts_in_their_plural_form(node: LocalNode, lang: str) -> None:
+    """A search finding none, one, and the container of five, as each language says it;
+    the election results say how many polling stations reported without agreeing a
+    noun with a number ("1 bureaux sur 1" was the bug)."""
+    with node.client() as http:
+        def count(params: dict[str, str]) -> str:
+            r = http.get("/explore", params={**params, "lang": lang}, headers=HTML)
+            found = re.search(r'id="result-count"[^>]*>([^<]*)<', r.text)
+            assert found is not None
+            return unescape(found.group(1))
+        assert count({"q": "zzzyxnothing"}) == PLURAL[lang][0]
+        assert count({"q": "delivery bays saturday market"}) == PLURAL[lang][1]
+        assert count({"kind": "https://w3id.org/dds/ns#Result"}) == PLURAL[lang][2]
+        container = http.get("/proposals/", params={"lang": lang}, headers=HTML).text
+        listed = re.search(r'id="result-count">([^<]*)<', container)
+        assert listed is not None and listed.group(1).split()[0] == "5"
+        assert listed.group(1) == {"en": "5 resources", "fr": "5 ressources",
+                                   "ca": "5 recursos", "es": "5 recursos"}[lang]
+        results = http.get("/explore/vote/results", params={
+            "unit": node.url("places/rivemont-secteur-1"), "lang": lang}).text
+        captions = [unescape(c) for c in re.findall(r"<caption[^>]*>(.*?)</caption>", results,
+                                                    re.S)]
+        reported = {"en": "polling stations reported: 1 of 1",
+                    "fr": "bureaux de vote ayant remonté leurs résultats : 1 sur 1",
+                    "ca": "col·legis que han informat: 1 de 1",
+                    "es": "colegios que han informado: 1 de 1"}[lang]
+        assert any(reported in c for c in captions), captions

@@ -4,16 +4,25 @@ Message catalogues are gettext ``.po`` files in ``ddsnode/explorer/locales/<lang
 read with Babel when the explorer starts (so an editable install and a wheel work the
 same, with no compile step). The language of a request is, in order: ``?lang=``, the
 ``ddsnode_lang`` cookie the switch sets, ``Accept-Language`` (RFC 9110 12.5.4), English.
+
+A message that shows a count has plural forms (``msgid_plural``, ``msgstr[0]``…), chosen
+by the catalogue's ``Plural-Forms`` header: CLDR's rules as Babel writes them (French
+``one`` is 0 and 1, Catalan and Spanish ``one`` is 1 only, and all three have ``many``
+for exact millions: "1 000 000 de résultats"). :meth:`Translator.ngettext` picks the form
+through the standard library's gettext, from a catalogue Babel compiles in memory.
 """
 
 from __future__ import annotations
 
+import gettext as gnu
+import io
 from datetime import date, datetime
 from functools import cache, lru_cache
 from importlib import resources
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 
@@ -32,6 +41,21 @@ def catalogue(lang: str) -> dict[str, str]:
         catalog = read_po(handle, locale=lang)
     return {str(m.id): str(m.string) for m in catalog if m.id and m.string
             and isinstance(m.id, str) and not m.fuzzy}
+
+
+@cache
+def plurals(lang: str) -> gnu.NullTranslations:
+    """``lang``'s catalogue as gettext translations, for messages with plural forms (an
+    English or missing message falls back to the msgids: singular for 1, else plural)."""
+    path = resources.files("ddsnode.explorer") / "locales" / lang / "messages.po"
+    if not path.is_file():
+        return gnu.NullTranslations()
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gnu.GNUTranslations(compiled)
 
 
 def chosen(param: str | None, cookie: str | None, accept_language: str | None) -> str:
@@ -65,6 +89,12 @@ class Translator:
         """``message`` in this language, with ``{name}`` placeholders filled."""
         text = self.messages.get(message, message)
         return text.format(**values) if values else text
+
+    def ngettext(self, singular: str, plural: str, count: int, **values: object) -> str:
+        """The form of a message for ``count`` in this language (``{count}`` is filled
+        with the number as this language writes it, other placeholders from ``values``)."""
+        text = plurals(self.lang).ngettext(singular, plural, count)
+        return text.format(**{"count": self.number(count), **values})
 
     def date(self, value: str | None) -> str:
         """An ISO date or dateTime, as this language writes it (long date, time if any)."""

@@ -21,6 +21,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from ddsnode.explorer.directory_messages import message
@@ -160,14 +161,18 @@ def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
 def render_map(points: Sequence[MapPoint], bbox: Bbox | None = None, *, width: int = 640,
                height: int = 400, lang: str = "en", outlines: Sequence[Outline] = (),
                list_href: str = "", group_link: Callable[[Bbox], str] | None = None,
-               words: Mapping[str, str] | None = None) -> str:
+               words: Mapping[str, str | Callable[..., str]] | None = None) -> str:
     """The SVG markup of a map of ``points`` in ``bbox`` (fitted to the points if None).
     With ``group_link``, a cluster links to the page of its area (a bounding box): the
     map filters by place without a script. ``words`` replace the directory's texts
-    (``map_title``, ``map_desc``, ``map_group``, ``map_list_link``) for other maps."""
+    (``map_title``, ``map_desc``, ``map_group``, ``map_list_link``) for other maps; a word
+    may be a function of the values (``count``, ``points``…), for plural forms."""
 
-    def say(key: str) -> str:
-        return (words or {}).get(key) or message(key, lang)
+    def say(key: str, **values: Any) -> str:
+        chosen = (words or {}).get(key)
+        if callable(chosen):
+            return chosen(**values)
+        return (chosen or message(key, lang)).format(**values)
     box = bbox or bbox_of(points)
     groups = cluster_points(points, box, width, height)
     svg = ET.Element("svg", {"xmlns": SVG_NS, "width": str(width), "height": str(height),
@@ -178,7 +183,7 @@ def render_map(points: Sequence[MapPoint], bbox: Bbox | None = None, *, width: i
                              "class": "dds-map", "aria-labelledby": "dds-map-title dds-map-desc"})
     _text(svg, "title", say("map_title"), id="dds-map-title")
     shown = sum(len(g.points) for g in groups)
-    _text(svg, "desc", say("map_desc").format(points=shown, groups=len(groups)),
+    _text(svg, "desc", say("map_desc", points=shown, groups=len(groups)),
           id="dds-map-desc")
     ET.SubElement(svg, "rect", {"width": str(width), "height": str(height),
                                 "class": "dds-map-sea", "fill": "#f3f6f9"})
@@ -203,8 +208,8 @@ def render_map(points: Sequence[MapPoint], bbox: Bbox | None = None, *, width: i
         if not single and group_link is not None:
             link = _local_link(group_link(bbox_of(group.points, pad=0.05)))
         parent = ET.SubElement(marks, "a", {"href": link}) if link else marks
-        label = group.points[0].label if single else say("map_group").format(
-            count=len(group.points), names=", ".join(p.label for p in group.points[:5]))
+        label = group.points[0].label if single else say(
+            "map_group", count=len(group.points), names=", ".join(p.label for p in group.points[:5]))
         attrs = {"cx": f"{group.x:.1f}", "cy": f"{group.y:.1f}",
                  "r": "6" if single else str(min(10 + int(math.log2(len(group.points))) * 2, 22)),
                  "class": "dds-map-marker" if single else "dds-map-cluster",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ddsnode.explorer import i18n
@@ -77,10 +78,15 @@ def _results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | 
             "/explore", [("bbox", box), *keep])
 
     t = i18n.Translator(read.lang)
-    words = {"map_title": t.gettext("Map of the results"),
-             "map_desc": t.gettext("{points} results in {groups} places on the map; they are "
-                                   "listed under it."),
-             "map_group": t.gettext("{count} results: {names}"),
+    words: dict[str, str | Callable[..., str]] = {
+        "map_title": t.gettext("Map of the results"),
+        # Two counts, each with its plural form, composed by the sentence.
+        "map_desc": lambda points, groups: t.gettext(
+            "{results} in {places} on the map; they are listed under it.",
+            results=t.ngettext("{count} result", "{count} results", points),
+            places=t.ngettext("{count} place", "{count} places", groups)),
+        "map_group": lambda count, names: t.ngettext(
+            "{count} result: {names}", "{count} results: {names}", count, names=names),
              "map_list_link": t.gettext("Places on the map, as a list")}
     svg = svgmap.render_map(points, query.bbox, width=WIDTH, height=HEIGHT, lang=read.lang,
                             list_href="#map-places", group_link=area, words=words)

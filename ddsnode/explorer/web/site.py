@@ -166,7 +166,7 @@ class Site:
 
         values.setdefault("explicit_lang", read.explicit)
         return self.env.get_template(template).render(
-            t=t, _=t.gettext, link=link, switch=switch, page_of=page_of,
+            t=t, _=t.gettext, ngettext=t.ngettext, link=link, switch=switch, page_of=page_of,
             kind_label=kind_label, title=title, static=lambda name: STATIC + name,
             pick_text=lambda texts: pick(texts, t.lang), site=self.site_info(),
             languages=[(code, t.language_name(code)) for code in i18n.LANGUAGES],

@@ -186,7 +186,7 @@ class _VoterPage(FixedMethodsEndpoint):
             return target + ("?" + urlencode(pairs) if pairs else "")
 
         context: dict[str, Any] = {
-            "t": t, "_": t.gettext, "lang": lang, "link": link, "path": PATH,
+            "t": t, "_": t.gettext, "ngettext": t.ngettext, "lang": lang, "link": link, "path": PATH,
             "switch": lambda code: link(self.path, {**params, "lang": code}),
             "static": lambda name: f"/explore/static/{name}",
             "site": SimpleNamespace(name=s.name, operator=s.operator),
