@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from ddsnode.publication.documents import ElectionFacts, Json, Key
 from ddsnode.publication.generation import Generation, build_next, sha256
 from ddsnode.publication.jws import b64url_decode
 from ddsnode.publication.keyring import Keyring, RehearsalRefused
+from ddsnode.publication.listing import Listing, expand
 from ddsnode.publication.parts import PART_UNITS, FileInfo, Tables, read_snapshot
 
 log = logging.getLogger("ddsnode.publication")
@@ -87,6 +89,11 @@ class Publisher:
                 state.manifest_hash = manifest_hash(jws)
                 records = read_snapshot(
                     lambda p: self.archive.read(path, f"g/{pointer.generation}/{p}"))
+                # What the last generation lists (v1 or v2): after a restart every file is
+                # built again, and those with the same bytes are linked, not rewritten.
+                state.listing = {p: ln.info for p, ln in expand(
+                    Listing.of(json.loads(b64url_decode(jws.split(b".")[1].decode()))),
+                    lambda p: self.archive.read(path, f"g/{pointer.generation}/{p}")).items()}
                 assert state.tables is not None
                 state.tables.apply({docs.key_of(r): r for r in records})
             self._states[election] = state
