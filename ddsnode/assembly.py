@@ -47,6 +47,8 @@ class Assembly:
 
     async def start(self) -> None:
         """Run the background loops (federation push, delivery, sync)."""
+        if self.intake is not None:
+            self.intake.start()  # its own thread; tallies get 503 until it is ready
         await self.federation.start()
         if self.publication is not None:
             await self.publication.start()  # publishes and mirrors (docs/election-night.md)
@@ -57,6 +59,8 @@ class Assembly:
 
     async def stop(self) -> None:
         """Stop the loops, close the outbound client, finish queued writes, close the store."""
+        if self.intake is not None:
+            self.intake.stop()  # its start's thread ends before anything it reads closes
         if self.analysis is not None:
             await self.analysis.stop()  # kills a run in progress (it never commits)
         await self.federation.stop()

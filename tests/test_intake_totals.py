@@ -85,6 +85,32 @@ def test_an_update_touches_only_its_ancestors() -> None:
     assert all(r.status == CORRECTION for r in changed)
 
 
+def test_what_changed_since_any_mark_is_what_a_full_scan_finds() -> None:
+    """results(since) reads only the changes (newest first): it must agree, row for row
+    and in order, with every unit's result filtered by its mark — two contests of two
+    elections, one of them over part of the tree."""
+    geo = _tree(2, 3, 4)
+    geo = Geography(geo.units, {"c": ContestInfo("c", "e", "nation", 1, frozenset({"a", "b"})),
+                                "d": ContestInfo("d", "f", "r1", 1, frozenset({"a"}))})
+    totals = Totals(geo)
+    rng = random.Random(7)
+    marks: dict[tuple[str, str], int] = {}
+    for i in range(120):
+        contest = rng.choice(["c", "d"])
+        station = rng.choice(sorted(geo.stations_of(contest)))
+        mark = totals.apply(Tally(contest, station, (("a", "total", rng.randint(0, 9)),)),
+                            COUNTED, f"t{i}")
+        for unit in geo.ancestors(station):
+            marks[(contest, unit)] = mark
+    for election in ("e", "f"):
+        _, everything = totals.results(election)
+        for since in (1, 17, 60, 119, 120):
+            _, changed = totals.results(election, since)
+            expected = [r for r in everything if marks.get((r.contest, r.unit), 0) > since]
+            assert changed == expected, (election, since)
+    assert totals.results("f", 120)[1] == [] and len(totals.results("f", 1)[1]) > 1
+
+
 def _node(tmp_path: Path) -> Settings:
     node_dir = tmp_path / "node"
     init_node(node_dir, base_url=BASE)

@@ -2,10 +2,8 @@
 
 A submission (:meth:`Desk.submit`) goes through, in this order:
 
-1. parsing (:mod:`.tally`) and the contest's facts (:mod:`.geography`): the station must
-   vote in the contest, every selection must be one of the contest's, and the numbers
-   must be plausible (:func:`ddsnode.elections.plausibility.check_result`, with the
-   contest's votes allowed, which the write hook alone does not know);
+1. parsing and the contest's facts (:mod:`.reading`: the station votes in the contest,
+   the selections are the contest's, the numbers are plausible);
 2. one decision at a time per station and per key (:meth:`Desk._decide`), the
    idempotency key first: the same key with the same body answers what the first
    answer was (nothing is counted twice); with another body, 422;
@@ -20,10 +18,12 @@ A submission (:meth:`Desk.submit`) goes through, in this order:
    and folded into the state.
 
 The state (counted tallies, pending entries, keys, :class:`.totals.Totals`) is a fold
-over the log: rebuilt from it at startup, and caught up with what other processes
-appended before every decision. Station results already in the store (an import) seed
-it. Every refusal after authentication is logged too (401/403 are not: anyone could
-fill the log with them).
+over the log: rebuilt from it at startup — in the background when the server starts
+(:meth:`Desk.start`, :mod:`.opening`: until then a request gets 503 at once), on first
+use for a command — and caught up with what other processes appended before every
+decision. Station results already in the store (an import) seed it. Every refusal
+after authentication is logged too (401/403 are not: anyone could fill the log with
+them).
 """
 
 from __future__ import annotations
@@ -33,22 +33,24 @@ import json
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from ddsnode import clock
-from ddsnode.elections.hook import ImplausibleResult
-from ddsnode.elections.plausibility import ERROR, check_result
 from ddsnode.elections.reporting import ResultsFeed, UnitResult
-from ddsnode.intake import tally as tallies
+from ddsnode.intake.commit import GroupCommit, Job
 from ddsnode.intake.decision import Station, plan
 from ddsnode.intake.evidence import EvidenceStore
 from ddsnode.intake.feed import NightFeed
 from ddsnode.intake.geography import Geography, load_geography
 from ddsnode.intake.log import ACCEPTED, REFUSED, Event
+from ddsnode.intake.opening import Opening
+from ddsnode.intake.reading import read_tally
 from ddsnode.intake.seed import stored_result, stored_tallies
 from ddsnode.intake.shared_log import AnyAppender, append_all, open_log
 from ddsnode.intake.submission import Answer, KeyReused, Submission, answer_of
-from ddsnode.intake.tally import BadTally, Tally
+from ddsnode.intake.tally import Tally
+from ddsnode.intake.terms import with_used_context
 from ddsnode.intake.totals import CORRECTION, COUNTED, Totals
 from ddsnode.ldp.node import Node
 from ddsnode.problem import (
@@ -58,7 +60,6 @@ from ddsnode.problem import (
     PreconditionFailed,
     Problem,
     Unprocessable,
-    UnsupportedMediaType,
 )
 
 __all__ = ["Answer", "Desk", "Submission"]  # the last two from .submission
@@ -86,15 +87,14 @@ class Desk:
         self._checked = 0.0
         self.totals = Totals(Geography({}, {}))
         self._started = False
+        self.opening: Opening | None = None  # the start in the background (start())
         self._applied = 0
         self._current: dict[tuple[str, str], tuple[int, int, str]] = {}  # event, seq, IRI
         self._pending: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
         self._keys: dict[tuple[str, str], tuple[str, Event]] = {}
         self._fed: set[str] = set()  # contests with a tally counted through the intake
         self._inflight: dict[tuple[str, str], threading.Event] = {}  # station or key: busy
-        self._cv = threading.Condition()  # the group commit of events (_append)
-        self._queue: list[list[Any]] = []
-        self._leading = False
+        self._append = GroupCommit(self._commit).append  # one fsync for concurrent events
 
     def _reset(self) -> None:
         """Forget the state (a log commit failed): the next use rebuilds it from the log."""
@@ -103,20 +103,53 @@ class Desk:
         for state in (self._current, self._pending, self._keys, self._fed):
             state.clear()
 
+    def start(self) -> None:
+        """Read the geography, replay the log and seed the totals in a background thread
+        (the server, ``Assembly.start``): requests meanwhile get 503 at once."""
+        if self.opening is None:
+            self.opening = Opening(self._start)
+        self.opening.begin()
+
+    def _ready(self) -> None:
+        """For a request: 503 while the background start runs; without one (a command
+        using the desk directly), the start now, once."""
+        if self.opening is not None:
+            self.opening.check()
+        self._start()  # a no-op once started; a rebuild after a failed log commit
+
+    def wait_ready(self) -> None:
+        """For background loops (the publisher): block until the desk has started."""
+        if self.opening is not None:
+            self.opening.wait()
+        self._start()
+
     def _start(self) -> None:
-        """On first use (commands that assemble a node never pay for it): read the
-        geography, replay the log, seed from stored station results."""
+        """Read the geography, replay the log, seed from stored station results."""
+        if self._started:  # set last, under the lock: read without it on every request
+            return
         with self._lock:
             if self._started:
                 return
+            checkpoint = self.opening.checkpoint if self.opening else _go_on
+            try:
+                self._stamp, self._checked = self._places_stamp(), time.monotonic()
+                self.totals.rebase(load_geography(self.node.store, self.node.base,
+                                                  checkpoint))
+                self._catch_up(checkpoint=checkpoint)
+                self._seed()
+            except BaseException:
+                self._reset()
+                raise
             self._started = True
-            self._stamp, self._checked = self._places_stamp(), time.monotonic()
-            self.totals.rebase(load_geography(self.node.store, self.node.base))
-            self._catch_up()
-            self._seed()
+
+    def stop(self) -> None:
+        """Stop a background start still running (before the store and log close)."""
+        if self.opening is not None:
+            self.opening.stop()
 
     def close(self) -> None:
-        """Close the log."""
+        """Stop the background start, close the log."""
+        self.stop()
         self.log.close()
 
     # --- the state: a fold over the log -------------------------------------------
@@ -138,9 +171,11 @@ class Desk:
             self._keys[(event.subject, str(d["key"]))] = (str(d.get("bodySha256")), event)
         self._applied = max(self._applied, event.seq)
 
-    def _catch_up(self, appender: AnyAppender | None = None) -> None:
+    def _catch_up(self, appender: AnyAppender | None = None, *,
+                  checkpoint: Callable[[], None] = lambda: None) -> None:
         """Fold what was appended since (by this process or another)."""
         while True:
+            checkpoint()
             events = appender.after(self._applied) if appender else \
                 self.log.page(self._applied, 10_000)
             for event in events:
@@ -162,26 +197,29 @@ class Desk:
         return store.container_stamp(base + "places/"), store.container_stamp(base + "elections/")
 
     def geography(self) -> Geography:
-        """The geography, read again when places or elections changed since."""
-        self._start()
+        """The geography, read again when places or elections changed since (the stamps
+        are read outside the lock: a tally waits for no one unless something changed)."""
+        stamp = self._places_stamp()
+        if stamp == self._stamp and (None not in stamp or time.monotonic() - self._checked
+                                     <= GEOGRAPHY_RECHECK):
+            return self.totals.geography
         with self._lock:
-            stamp = self._places_stamp()
-            stale = stamp != self._stamp or (None in stamp and time.monotonic() - self._checked
-                                             > GEOGRAPHY_RECHECK)
-            if stale:
-                self._stamp, self._checked = stamp, time.monotonic()
+            if stamp != self._stamp or None in stamp:
+                checked = time.monotonic()
                 self.totals.rebase(load_geography(self.node.store, self.node.base))
+                self._stamp, self._checked = stamp, checked  # last: others read it unlocked
             return self.totals.geography
 
     # --- the feed (elections.reporting.ResultsFeed) ----------------------------------
 
     def elections(self) -> list[str]:
-        """Elections with contests on this node."""
-        self._start()
-        return self.totals.elections()
+        """Elections with contests on this node (as places and elections are now)."""
+        self._ready()
+        return sorted(self.geography().elections)
 
     def results(self, election: str, since: int = 0) -> tuple[int, list[UnitResult]]:
         """What changed since ``since``, after folding what other processes logged."""
+        self._ready()
         with self._lock:
             self.geography()
             self._catch_up()
@@ -189,15 +227,15 @@ class Desk:
 
     def fed_contests(self) -> frozenset[str]:
         """Contests with at least one tally counted through the intake (not only seeded)."""
-        self._start()
+        self._ready()
         with self._lock:
             self._catch_up()
             return frozenset(self._fed)
 
     def contests_of(self, election: str) -> frozenset[str]:
         """The contests of ``election`` the geography knows."""
-        self._start()
-        return frozenset(self.totals.geography.elections.get(election, []))
+        self._ready()
+        return frozenset(self.geography().elections.get(election, []))
 
     def night_feed(self, stored: ResultsFeed) -> NightFeed:
         """The feed election night publishes: these totals where tallies come in, ``stored``
@@ -208,7 +246,7 @@ class Desk:
 
     def submit(self, sub: Submission) -> Answer:
         """Take one tally (see the module's docstring); a Problem when refused."""
-        self._start()
+        self._ready()  # 503 while starting: not logged, the key stays free
         digest = hashlib.sha256(sub.body).hexdigest()
         try:
             if not sub.key or len(sub.key) > MAX_KEY or not sub.key.isascii() or \
@@ -222,45 +260,13 @@ class Desk:
             if sub.evidence and not self.evidence.has(sub.evidence):
                 raise Unprocessable(f"No evidence with SHA-256 {sub.evidence[:64]} is stored: "
                                     "upload it first (POST /intake/evidence)")
-            tally = self._read(sub)  # parsing and checks run in parallel
+            tally = read_tally(sub, self.geography(), self.node.base,
+                               self.node.jsonld_limits)  # parsing and checks in parallel
             return self._decide(sub, tally, digest)
         except Problem as problem:
             if not isinstance(problem, _Logged):
                 self._refuse(sub, digest, problem)
             raise problem.inner if isinstance(problem, _Logged) else problem from None
-
-    def _read(self, sub: Submission) -> Tally:
-        geo = self.geography()
-        media = sub.media_type.split(";", 1)[0].strip().lower()
-        if media in ("application/ld+json", "application/json"):
-            tally = tallies.from_jsonld(sub.body, self.node.base, self.node.jsonld_limits)
-        elif media in ("application/xml", "text/xml", "application/eml+xml"):
-            ident, votes = tallies.station_votes(sub.body)  # 400 first: DTDs, bad XML
-            if sub.contest not in geo.contests:
-                raise BadTally("An EML tally needs ?contest= the IRI of a contest on this "
-                               "node")
-            station = geo.station_by_identifier(sub.contest, ident)
-            if station is None:
-                raise BadTally(f"No polling station {ident[:80]!r} votes in {sub.contest}")
-            tally = tallies.from_eml(votes, sub.contest, station)
-        else:
-            raise UnsupportedMediaType("A tally is application/ld+json (a ContestResult) or "
-                                       "application/xml (an EML 510 fragment)")
-        contest = geo.contests.get(tally.contest)
-        if contest is None:
-            raise BadTally(f"{tally.contest[:200]} is not a contest of an election on this node")
-        if tally.unit not in geo.stations_of(tally.contest):
-            raise BadTally(f"{tally.unit[:200]} is not a polling station of "
-                           f"{tally.contest[:200]}")
-        unknown = sorted({s for s, _, _ in tally.counts} - contest.selections)
-        if unknown:
-            raise BadTally(f"Not a selection of this contest: {', '.join(unknown)[:300]}")
-        errors = [f for f in check_result(tally.figures(contest.votes_allowed))
-                  if f.severity == ERROR]
-        if errors:
-            raise ImplausibleResult("; ".join(f.message for f in errors),
-                                    extra={"findings": [f.to_json() for f in errors]})
-        return tally
 
     def _decide(self, sub: Submission, tally: Tally, digest: str) -> Answer:
         """Decide under the lock, write outside it (the store group-commits concurrent
@@ -307,38 +313,18 @@ class Desk:
                        "*" in self.double_entry or
                        election.removeprefix(self.node.base) in self.double_entry)
 
-    def _append(self, kind: str, disposition: str, details: dict[str, Any],
-                subject: str) -> Event:
-        """Log one event. Group commit: events from concurrent threads share one
-        transaction (one fsync); the first to come commits for those queued behind it."""
-        job: list[Any] = [kind, disposition, details, subject, None, None]  # event, error
-        with self._cv:
-            self._queue.append(job)
-            while self._leading and job[4] is None and job[5] is None:
-                self._cv.wait()
-            lead = job[4] is None and job[5] is None
-            if lead:
-                self._leading, batch, self._queue = True, self._queue, []
-        if lead:
-            try:
-                with self._lock:  # others' events folded first, ours once committed
-                    events = append_all(self.log, self._catch_up, [j[:4] for j in batch])
-                    for j, event in zip(batch, events):
-                        self._fold(event)
-                        j[4] = event
-            except BaseException as e:  # not committed: the state is rebuilt from the log
-                with self._lock:
-                    self._reset()
-                for j in batch:
-                    j[5] = e
-            finally:
-                with self._cv:
-                    self._leading = False
-                    self._cv.notify_all()
-        if job[5] is not None:
-            raise job[5]
-        logged: Event = job[4]
-        return logged
+    def _commit(self, jobs: list[Job]) -> list[Event]:
+        """Append a batch of events in one log transaction (:mod:`.commit`)."""
+        try:
+            with self._lock:  # others' events folded first, ours once committed
+                events = append_all(self.log, self._catch_up, [list(j) for j in jobs])
+                for event in events:
+                    self._fold(event)
+                return events
+        except BaseException:  # not committed: the state is rebuilt from the log
+            with self._lock:
+                self._reset()
+            raise
 
     def _write(self, tally: Tally, details: dict[str, Any], evidence: str) -> None:
         """The ContestResult, through the node's write path (shapes, write hooks)."""
@@ -353,7 +339,8 @@ class Desk:
         status = "correction" if "reason" in details else "unofficialComplete"
         doc = tally.document(iri, sequence, status, clock.stamp(), link)
         try:
-            self.node.write_document(iri, json.dumps(doc).encode("utf-8"),
+            # the context inline, cut to the result's terms: the same triples, 1 ms less
+            self.node.write_document(iri, json.dumps(with_used_context(doc)).encode("utf-8"),
                                      "application/ld+json", create_only=True)
         except PreconditionFailed:
             # Written before its event could be logged (the log's disk failed, say): the
@@ -375,7 +362,7 @@ class Desk:
 
     def store_evidence(self, data: bytes, media_type: str, subject: str) -> Answer:
         """Store a tally sheet; logged like a tally (accepted or refused)."""
-        self._start()
+        self._ready()
         try:
             digest, found, new = self.evidence.put(data, media_type)
         except Problem as problem:
@@ -396,3 +383,7 @@ class _Logged(Problem):
     def __init__(self, inner: Problem) -> None:
         super().__init__(inner.detail)
         self.inner = inner
+
+
+def _go_on() -> None:
+    """The checkpoint of a start nothing stops (a command's)."""

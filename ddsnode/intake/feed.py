@@ -34,6 +34,10 @@ class Tallied(ResultsFeed, Protocol):
         """The contests of ``election``."""
         ...
 
+    def wait_ready(self) -> None:
+        """Block until the intake has started (its totals hold the log)."""
+        ...
+
 
 class NightFeed:
     """The intake's totals for the contests it receives, ``stored`` for the rest."""
@@ -50,6 +54,9 @@ class NightFeed:
 
     def results(self, election: str, since: int = 0) -> tuple[int, list[UnitResult]]:
         """Changed unit results of ``election`` from both feeds, and the packed mark."""
+        # The publisher's thread waits for the intake's start (a request would get 503):
+        # totals not yet rebuilt from the log must not be published as the results.
+        self.intake.wait_ready()
         intake_since, stored_since = since >> SHIFT, since & ((1 << SHIFT) - 1)
         fed = self.intake.fed_contests()
         if fed != self._fed.get(election):

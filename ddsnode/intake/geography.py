@@ -6,13 +6,21 @@ parent (``partOfUnit``) or a parent at its children (``composingUnits``); all th
 count. A contest's stations are the polling stations whose ancestors include its
 electoral district. :meth:`Geography.stations_below` is computed once per load, so the
 ``stations_total`` of a unit is a dict lookup on the tally path.
+
+Cost (100,000 stations × 10 contests must load in seconds, at the server's start): the
+units are read member by member, each resource's N-Triples parsed by pyoxigraph and
+only the six predicates above kept, with no combined rdflib graph (which cost about
+10 µs a triple to build and query); each station's chain of ancestors is computed once,
+and contests that share an electoral district share their station counts.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pyoxigraph as ox
 import rdflib
 from rdflib import RDF, URIRef
 
@@ -60,22 +68,27 @@ class Geography:
         self.elections: dict[str, list[str]] = defaultdict(list)
         for iri in sorted(contests):
             self.elections[contests[iri].election].append(iri)
-        # contest -> unit -> how many of the contest's stations lie below (or are) it
-        self._below: dict[str, dict[str, int]] = {}
-        self._stations: dict[str, frozenset[str]] = {}
-        for contest in contests.values():
+        # Per electoral district (None: the whole node), shared by its contests: unit ->
+        # how many of the district's stations lie below (or are) it, and its stations.
+        chains = [self.ancestors(u.iri) for u in units.values() if u.station]
+        self._below: dict[str | None, dict[str, int]] = {}
+        self._stations: dict[str | None, frozenset[str]] = {}
+        for district in {c.district for c in contests.values()}:
             below: dict[str, int] = defaultdict(int)
             stations = set()
-            for unit in units.values():
-                if not unit.station:
-                    continue
-                chain = self.ancestors(unit.iri)
-                if contest.district is None or contest.district in chain:
-                    stations.add(unit.iri)
+            for chain in chains:
+                if district is None or district in chain:
+                    stations.add(chain[0])
                     for above in chain:
                         below[above] += 1
-            self._below[contest.iri] = dict(below)
-            self._stations[contest.iri] = frozenset(stations)
+            self._below[district] = dict(below)
+            self._stations[district] = frozenset(stations)
+        self._sorted: dict[str | None, list[str]] = {}
+        self._identified: dict[str | None, dict[str, str]] = {}
+
+    def _district(self, contest: str) -> str | None:
+        info = self.contests.get(contest)
+        return info.district if info is not None else ""  # "": no contest, nothing below
 
     def ancestors(self, unit: str) -> list[str]:
         """``unit`` and every unit above it, nearest first."""
@@ -88,29 +101,42 @@ class Geography:
 
     def stations_of(self, contest: str) -> frozenset[str]:
         """The polling stations that vote in ``contest``."""
-        return self._stations.get(contest, frozenset())
+        return self._stations.get(self._district(contest), frozenset())
 
     def stations_below(self, contest: str, unit: str) -> int:
         """How many of the contest's stations are ``unit`` or lie below it."""
-        return self._below.get(contest, {}).get(unit, 0)
+        return self._below.get(self._district(contest), {}).get(unit, 0)
 
     def units_of(self, contest: str) -> list[str]:
-        """Every unit with at least one of the contest's stations at or below it."""
-        return sorted(self._below.get(contest, {}))
+        """Every unit with at least one of the contest's stations at or below it, sorted
+        (computed once per district; callers must not change the list)."""
+        district = self._district(contest)
+        found = self._sorted.get(district)
+        if found is None:
+            found = self._sorted[district] = sorted(self._below.get(district, {}))
+        return found
 
     def station_by_identifier(self, contest: str, identifier: str) -> str | None:
         """The contest's station whose source identifier is ``identifier`` (EML names
-        stations by their ``ReportingUnitIdentifier``)."""
-        for station in self.stations_of(contest):
-            if self.units[station].identifier == identifier:
-                return station
-        return None
+        stations by their ``ReportingUnitIdentifier``): a dict lookup, the dict built
+        once per district (the first station in IRI order when two share one)."""
+        district = self._district(contest)
+        index = self._identified.get(district)
+        if index is None:
+            index = {}
+            for station in sorted(self._stations.get(district, ())):
+                index.setdefault(self.units[station].identifier, station)
+            self._identified[district] = index
+        found = index.get(identifier)
+        return found if found is not None and identifier else None
 
 
-def _members(store: Store, container: str) -> list[str]:
+def _members(store: Store, container: str,
+             checkpoint: Callable[[], None] = lambda: None) -> list[str]:
     out: list[str] = []
     cursor: str | None = None
     while True:
+        checkpoint()
         page = store.children(container, after=cursor, limit=500)
         out.extend(c.iri for c in page.items if c.kind == "rdf")
         if not page.next:
@@ -130,28 +156,78 @@ def _graph(store: Store, iris: list[str], marker: tuple[str, ...]) -> rdflib.Gra
     return graph
 
 
-def load_geography(store: Store, base: str) -> Geography:
-    """Read every unit (``places/``) and contest (``elections/``) of the node."""
-    g = _graph(store, _members(store, base + "places/"),
-               tuple(str(t) for t in UNIT_TYPES))
+_TYPE, _STATION = str(RDF.type), str(DDS.PollingStation)
+_UNIT_TYPES = tuple(str(t) for t in UNIT_TYPES)
+_KEPT = {_TYPE, *(str(p) for p in (DDS.gpUnitType, DCTERMS.identifier, DDS.registeredVoters,
+                                  DDS.composingUnit, DDS.partOfUnit, DDS.servesUnit))}
+Facts = dict[str, dict[str, list[ox.NamedNode | ox.BlankNode | ox.Literal]]]
+
+
+def _unit_facts(store: Store, iris: list[str], checkpoint: Callable[[], None]) -> Facts:
+    """subject IRI -> predicate -> objects, for the predicates units are read from, over
+    every stored member that names a unit type (as one graph of them all would hold)."""
+    facts: Facts = defaultdict(lambda: defaultdict(list))
+    for n, iri in enumerate(iris):
+        if n % 500 == 0:
+            checkpoint()
+        stored = store.get(iri)
+        if stored is None or stored.kind != "rdf" or not any(m in stored.ntriples
+                                                             for m in _UNIT_TYPES):
+            continue
+        for t in ox.parse(stored.ntriples, format=ox.RdfFormat.N_TRIPLES):
+            subject, predicate = t.subject, t.predicate.value
+            if predicate in _KEPT and isinstance(subject, ox.NamedNode):
+                facts[subject.value][predicate].append(t.object)
+    return facts
+
+
+def _text(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> str:
+    return term.value if term is not None else ""
+
+
+def _integer(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> int | None:
+    """As :func:`ddsnode.elections.model.integer_of` reads a count."""
+    if not isinstance(term, ox.Literal):
+        return None
+    try:
+        return int(term.value)
+    except ValueError:
+        return None
+
+
+def load_geography(store: Store, base: str,
+                   checkpoint: Callable[[], None] = lambda: None) -> Geography:
+    """Read every unit (``places/``) and contest (``elections/``) of the node;
+    ``checkpoint`` is called between pages (it raises to stop a start, :mod:`.opening`)."""
+    facts = _unit_facts(store, _members(store, base + "places/", checkpoint), checkpoint)
+
+    def first(s: str, p: URIRef) -> ox.NamedNode | ox.BlankNode | ox.Literal | None:
+        found = facts[s].get(str(p))
+        return found[0] if found else None
+
+    def iris(s: str, p: URIRef) -> list[str]:
+        return [o.value for o in facts[s].get(str(p), ()) if isinstance(o, ox.NamedNode)]
+
     units: dict[str, UnitInfo] = {}
-    for cls in UNIT_TYPES:
-        for s in g.subjects(RDF.type, cls):
-            if not isinstance(s, URIRef) or str(s) in units:
+    for cls in _UNIT_TYPES:
+        for iri in facts:
+            if iri in units or cls not in iris(iri, RDF.type):
                 continue
-            kind = str(g.value(s, DDS.gpUnitType) or "other")
-            units[str(s)] = UnitInfo(
-                str(s), kind, (s, RDF.type, DDS.PollingStation) in g or kind == "polling-place",
-                str(g.value(s, DCTERMS.identifier) or ""), integer_of(g, s, DDS.registeredVoters))
+            kind = _text(first(iri, DDS.gpUnitType)) or "other"
+            units[iri] = UnitInfo(iri, kind,
+                                  _STATION in iris(iri, RDF.type) or kind == "polling-place",
+                                  _text(first(iri, DCTERMS.identifier)),
+                                  _integer(first(iri, DDS.registeredVoters)))
+    checkpoint()
     for unit in units.values():
-        s = URIRef(unit.iri)
-        for child in g.objects(s, DDS.composingUnit):
-            if str(child) in units and str(child) != unit.iri:
-                units[str(child)].parent = unit.iri
+        for child in iris(unit.iri, DDS.composingUnit):
+            if child in units and child != unit.iri:
+                units[child].parent = unit.iri
         for p in (DDS.partOfUnit, DDS.servesUnit):
-            parent = g.value(s, p)
-            if parent is not None and str(parent) in units and str(parent) != unit.iri:
-                unit.parent = str(parent)
+            parent = first(unit.iri, p)
+            if isinstance(parent, ox.NamedNode) and parent.value in units and \
+                    parent.value != unit.iri:
+                unit.parent = parent.value
     e = _graph(store, _members(store, base + "elections/"),
                tuple(str(t) for t in (*CONTEST_TYPES, DDS.Election)))
     election_of = {str(c): str(el) for el in e.subjects(RDF.type, DDS.Election)
