@@ -5,8 +5,11 @@
 0. What building a generation costs: every file of a generated election (before parts,
    every generation cost this), then the next generation after 100 tallies (50/s × P =
    2 s), built from the kept tables with the unchanged files hard-linked; build and write
-   times and the ratio. ``--build-only [--build-stations 100000 --build-contests 2]``
-   stops after it (the whole build takes minutes at that size).
+   times and the ratio; then the manifest, flat (format v1, rebuilt from the same
+   listing) against two-level (v2): its signed size, the time to serialise and sign it,
+   and the bytes a mirror holding generation 1 downloads to follow generation 2.
+   ``--build-only [--build-stations 20000 --build-contests 10]`` stops after it (the
+   whole build takes minutes at that size).
 1. The current national results file (the widest per-contest file of a synthetic
    country, ≈50 kB of JSON-LD, served gzip-compressed) fetched by wrk at 64 connections
    from ``ddsnode serve``, beside a bare ASGI app on uvicorn returning the same bytes
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import hashlib
 import json
 import os
@@ -134,7 +138,7 @@ def bench_build(stations: int, contests: int, tallies: int = 100) -> None:
     only their parts and the aggregate files are built; the rest is hard-linked."""
     import random
 
-    from ddsnode.publication.generation import build, build_next
+    from ddsnode.publication.generation import build_next
     from ddsnode.publication.parts import Tables
     base = "http://127.0.0.1:8000/"
     election = base + ELECTION_PATH
@@ -142,21 +146,18 @@ def bench_build(stations: int, contests: int, tallies: int = 100) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ddsbench-build-"))
     keyring = Keyring.open(tmp, production=False)
     archive = Archive(tmp / "publication")
-    t = time.perf_counter()
-    whole = build(election, 1, None, {}, records, key=keyring.node_key,
-                  generated="2026-06-07T20:00:00Z")
-    full = time.perf_counter() - t
-    size = sum(len(b) for b in whole.files.values()) / 1e6
-    count = len(whole.files)
-    t = time.perf_counter()
-    archive.write_generation(ELECTION_PATH, 1, whole.files, whole.jws, None)
-    full_write = time.perf_counter() - t
-    del whole
     tables = Tables(election)
+    t = time.perf_counter()
     first = build_next(tables, 1, None, records, key=keyring.node_key,
                        generated="2026-06-07T20:00:00Z")
-    listing = {f["path"]: (f["sha256"], f["size"])
-               for f in json.loads(first.manifest)["files"]}
+    full = time.perf_counter() - t
+    size = sum(len(b) for b in first.files.values()) / 1e6
+    count = len(first.files)
+    t = time.perf_counter()
+    archive.write_generation(ELECTION_PATH, 1, first.files, first.jws, None)
+    full_write = time.perf_counter() - t
+    first = dataclasses.replace(first, files={})  # hundreds of MB at 20,000 x 10
+    listing = dict(first.listing or {})
     rng = random.Random(15)
     changes: dict[tuple[str, str], Any] = {}
     for _ in range(tallies):
@@ -177,12 +178,71 @@ def bench_build(stations: int, contests: int, tallies: int = 100) -> None:
     written = sum(len(b) for b in second.files.values()) / 1e6
     print(f"generation build, {stations:,} stations x {contests} contests "
           f"({len(records):,} unit results; {count:,} files, {size:.1f} MB, manifest "
-          f"{len(first.manifest) / 1e6:.1f} MB):")
+          f"{len(first.jws) / 1e6:.2f} MB):")
     print(f"  before (every file built): {full:.2f} s + {full_write:.2f} s written")
     print(f"  after, {tallies} tallies changed ({len(changes):,} unit results): "
           f"{again:.2f} s + {again_write:.2f} s written ({len(second.files):,} files, "
           f"{written:.1f} MB, {len(second.reused):,} hard-linked); "
           f"{(again + again_write) / (full + full_write):.3f} of before")
+    print_manifests(first, second, keyring)
+
+
+def flat_jws(generation: Any, keyring: Keyring) -> tuple[bytes, float]:
+    """The manifest of ``generation`` as format v1 wrote it (every file listed, one key a
+    line), signed, and the seconds that took: the baseline of the two-level manifest."""
+    from ddsnode.publication.jws import sign
+    from ddsnode.publication.listing import FORMAT_V1, PART_MANIFEST
+    from ddsnode.publication.mirror import manifest_bytes
+    t = time.perf_counter()
+    top = json.loads(manifest_bytes(generation.jws))
+    top.pop("manifests")
+    top["format"] = FORMAT_V1
+    top["files"] = [{"path": p, "sha256": h, "size": n, "type": media(p)}
+                    for p, (h, n) in sorted(generation.listing.items())
+                    if not p.endswith(PART_MANIFEST)]
+    payload = json.dumps(top, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    jws = sign(payload, keyring.node_key.key, keyring.node_key.kid).encode("ascii")
+    return jws, time.perf_counter() - t
+
+
+def media(path: str) -> str:
+    from ddsnode.publication.generation import media_type
+    return media_type(path)
+
+
+def print_manifests(first: Any, second: Any, keyring: Keyring) -> None:
+    """Flat (v1) against two-level (v2): the signed manifest's size, and the bytes a
+    mirror holding generation 1 downloads to follow generation 2. What it downloads is
+    the mirror's rule (``mirror.Mirror.fetch_generation``, tested in
+    tests/test_publication_manifest.py): v1, the manifest and every file whose hash
+    changed; v2, the manifest, the part manifests whose hash changed and, of their
+    files and the manifest's own, those whose hash changed."""
+    from ddsnode.publication.jws import sign
+    from ddsnode.publication.listing import PART_MANIFEST
+    old, new = first.listing, second.listing
+    changed = {p: n for p, (h, n) in new.items() if old.get(p) != (h, n)}
+    files = sum(n for p, n in changed.items() if not p.endswith(PART_MANIFEST))
+    parts = {p: n for p, n in changed.items() if p.endswith(PART_MANIFEST)}
+    every_part = sum(n for p, (_, n) in new.items() if p.endswith(PART_MANIFEST))
+    flat, flat_seconds = flat_jws(second, keyring)
+    t = time.perf_counter()  # the same for v2: the manifest as build_next writes it
+    again = json.dumps(json.loads(second.manifest), sort_keys=True, separators=(",", ":"),
+                       ensure_ascii=False).encode("utf-8") + b"\n"
+    sign(again, keyring.node_key.key, keyring.node_key.kid)
+    two_seconds = time.perf_counter() - t
+    flat_total = len(flat) + files
+    two_total = len(second.jws) + sum(parts.values()) + files
+    print(f"  manifest, flat (v1): {len(flat) / 1e6:.2f} MB signed ({flat_seconds:.2f} s "
+          f"to serialise and sign); two-level (v2): {len(second.jws) / 1e3:.0f} kB signed "
+          f"({two_seconds:.2f} s, timed alike) + {sum(1 for p in new if p.endswith(PART_MANIFEST)):,} part manifests "
+          f"({every_part / 1e6:.2f} MB in all)")
+    print(f"  a mirror following generation 2: flat {flat_total / 1e6:.2f} MB "
+          f"(manifest {len(flat) / 1e6:.2f} MB + {len(changed) - len(parts):,} changed "
+          f"files {files / 1e6:.2f} MB); two-level {two_total / 1e6:.2f} MB (manifest "
+          f"{len(second.jws) / 1e3:.0f} kB + {len(parts):,} part manifests "
+          f"{sum(parts.values()) / 1e3:.0f} kB + the same files); manifests alone "
+          f"{(len(second.jws) + sum(parts.values())) / len(flat):.3f} of flat, "
+          f"everything {two_total / flat_total:.3f}")
 
 
 def bench_latency(stations: int, rate: float, seconds: float, interval: float) -> None:
