@@ -400,3 +400,27 @@ def test_pages_show_counts_in_their_plural_form(node: LocalNode, lang: str) -> N
                     "ca": "col·legis que han informat: 1 de 1",
                     "es": "colegios que han informado: 1 de 1"}[lang]
         assert any(reported in c for c in captions), captions
+
+
+def test_a_party_links_the_persons_standing_for_it_and_back(node: LocalNode) -> None:
+    """Candidacies → person pages (``dds:person`` of the candidate), and the person's
+    page back to the party, the contest and the result (issue 12, item 3); the demo's
+    persons and memberships are the examples' (``e-person-*``, ``e-membership-*``)."""
+    party = page(node, "/organisations/party-rc")
+    table = re.search(r'<table class="govuk-table dds-candidacies">(.*?)</table>', party, re.S)
+    assert table is not None
+    assert re.search(r'<a class="govuk-link" href="/organisations/person-camille-peuplier'
+                     r'\?lang=en">Camille Peuplier</a>', table.group(1))
+    person = page(node, "/organisations/person-camille-peuplier", "fr")
+    standings = re.search(r'<table class="govuk-table dds-standings">(.*?)</table>', person,
+                          re.S)
+    assert standings is not None
+    for href in ("/organisations/party-rc", "/elections/municipal-2026-council",
+                 "/results/municipal-2026-council-secteur-1-seq-2"):
+        assert f'href="{href}?lang=fr"' in standings.group(1), href
+    members = text_of(person)
+    assert "Rivemont en commun tête de liste novembre 2025" in members
+    assert "conseillère métropolitaine juillet 2020 22 mars 2026" in members
+    contest = page(node, "/elections/municipal-2026-council")
+    for slug in ("camille-peuplier", "hugo-tilleul", "ines-saule"):
+        assert f'href="/organisations/person-{slug}?lang=en"' in contest

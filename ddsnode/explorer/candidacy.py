@@ -10,7 +10,7 @@ it and, per contest, the result with the highest ``sequence`` (the latest public
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import rdflib
 
@@ -31,6 +31,9 @@ class Candidacy:
     status: str | None = None
     unit: str | None = None  # where that result was counted
     result: str | None = None  # IRI of the result read
+    # (ballot name, IRI of the foaf:Person standing or None), in the order of ``names``:
+    # the party's page links each candidate to the person's page (``dds:person``).
+    people: list[tuple[str, str | None]] = field(default_factory=list)
 
 
 def _term(name: str) -> rdflib.URIRef:
@@ -42,16 +45,20 @@ def lists_in(contest: rdflib.Graph, contest_iri: str, party: str, lang: str,
     """The candidacies of ``party`` in ``contest`` (one per selection naming it)."""
     out = []
     for selection in contest.objects(rdflib.URIRef(contest_iri), _term("selections")):
-        names = []
+        people: list[tuple[str, str | None]] = []
         for candidate in sorted(contest.objects(selection, _term("candidates")), key=str):
             if str(next(contest.objects(candidate, _term("party")), "")) != party:
                 continue
             ballot = {(v.language or ""): str(v) for v in
                       contest.objects(candidate, _term("ballotName"))
                       if isinstance(v, rdflib.Literal)}
-            names.append(pick(ballot, lang) or "")
-        if names:
-            out.append(Candidacy(contest_iri, title, str(selection), [n for n in names if n]))
+            person = next((str(o) for o in contest.objects(candidate, _term("person"))
+                           if isinstance(o, rdflib.URIRef)), None)
+            people.append((pick(ballot, lang) or "", person))
+        if people:
+            named = [(n, p) for n, p in people if n]
+            out.append(Candidacy(contest_iri, title, str(selection), [n for n, _ in named],
+                                 people=named))
     return out
 
 
