@@ -314,13 +314,24 @@ class Desk:
                        election.removeprefix(self.node.base) in self.double_entry)
 
     def _commit(self, jobs: list[Job]) -> list[Event]:
-        """Append a batch of events in one log transaction (:mod:`.commit`)."""
+        """Append a batch of events in one log transaction (:mod:`.commit`): others'
+        events folded first, ours once committed. The desk's lock is not held over the
+        commit's fsync (it was: every decision waited for each fsync); a decision's
+        catch-up may fold our events first — they are committed — and they are then not
+        folded again (the decisions they belong to are still in flight, so no one decided
+        anything about their stations or keys meanwhile)."""
+
+        def before(appender: AnyAppender) -> None:
+            with self._lock:
+                self._catch_up(appender)
+
         try:
-            with self._lock:  # others' events folded first, ours once committed
-                events = append_all(self.log, self._catch_up, [list(j) for j in jobs])
+            events = append_all(self.log, before, [list(j) for j in jobs])
+            with self._lock:
                 for event in events:
-                    self._fold(event)
-                return events
+                    if event.seq > self._applied:
+                        self._fold(event)
+            return events
         except BaseException:  # not committed: the state is rebuilt from the log
             with self._lock:
                 self._reset()

@@ -126,11 +126,18 @@ class EventLog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        # Readers share one connection of their own (a reader never waits for a writer in
+        # WAL mode): the desk catches up before every decision, and a connection opened
+        # for each one cost more than the query.
+        self._read_lock = threading.Lock()
+        self._reader = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                       check_same_thread=False)
 
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
+        """Close the connections (a reader's query in progress finishes first)."""
+        with self._lock, self._read_lock:
             self._db.close()
+            self._reader.close()
 
     @contextmanager
     def exclusive(self) -> Iterator[Appender]:
@@ -146,18 +153,18 @@ class EventLog:
             self._db.execute("COMMIT")
 
     def page(self, after: int, limit: int) -> list[Event]:
-        """Up to ``limit`` events after sequence ``after`` (a reader's own connection)."""
-        with closing(sqlite3.connect(self.path, timeout=30)) as db:
-            rows = db.execute("SELECT seq, time, kind, disposition, subject, details, prev, "
-                              "hash FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                              (after, limit)).fetchall()
+        """Up to ``limit`` events after sequence ``after`` (committed ones only)."""
+        with self._read_lock:
+            rows = self._reader.execute(
+                "SELECT seq, time, kind, disposition, subject, details, prev, hash FROM events "
+                "WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)).fetchall()
         return [_event(r) for r in rows]
 
     def head(self) -> tuple[int, str]:
         """(sequence, hash) of the last event; (0, GENESIS) when the log is empty."""
-        with closing(sqlite3.connect(self.path, timeout=30)) as db:
-            row = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
-                             ).fetchone()
+        with self._read_lock:
+            row = self._reader.execute("SELECT seq, hash FROM events ORDER BY seq DESC "
+                                       "LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, GENESIS)
 
 
