@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from ddsnode.analysis import duplicates, topics
 from ddsnode.analysis.corpus import Contribution
 from ddsnode.analysis.text import analyse_text, lemma
+from ddsnode.settings import Settings
 
 DATA = ROOT.parent / "shared" / "data" / "makeorg-mondedapres" / "mondedapres_2020_05_28.csv"
 
@@ -110,12 +111,15 @@ def main() -> None:
     print(f"baseline: tokenising {len(cold):,} texts once: {baseline:.2f} s")
     model = timed(f"topics: fit on {len(cold):,}", lambda: topics.fit(cold, 0))
     timed(f"topics: assign {len(cold):,}", lambda: topics.assign(model, cold))
+    threshold = float(Settings({}).analysis_duplicate_threshold)
     found = timed(f"duplicates: all pairs of {len(cold):,}",
-                  lambda: duplicates.scores(cold, 0.6))
-    print(f"  ({len(found):,} candidates at 0.6)")
+                  lambda: duplicates.scores(cold, threshold))
+    print(f"  ({len(found):,} candidates at {threshold}, after the measure checks)")
     timed(f"incremental: assign {len(new):,} new", lambda: topics.assign(model, new))
     timed(f"incremental: duplicates of {len(cold) + len(new):,}",
-          lambda: duplicates.scores(cold + new, 0.6))
+          lambda: duplicates.scores(cold + new, threshold))
+    timed(f"refit anchored to the model: {len(cold) + len(new):,}",
+          lambda: topics.fit(cold + new, 0, previous=model))
 
 
 if __name__ == "__main__":

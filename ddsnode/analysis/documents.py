@@ -1,8 +1,9 @@
 """Analysis outputs as JSON-LD documents of the shared context, at stable IRIs.
 
 IRIs are derived from what an output is about, not from the run (a duplicate link from
-its two contributions, a summary from its proposal, a topic from the fitted model and its
-index), so a rerun on the same input rewrites nothing and links from elsewhere stay valid.
+its two contributions, a summary from its proposal, a topic from the fit it first
+appeared in, kept across refits by member overlap: lineage.py), so a rerun on the same
+input rewrites nothing and links from elsewhere stay valid.
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ def run_iri(base: str, started: datetime, input_hash: str) -> str:
     return f"{base}{CONTAINER}run-{started.strftime('%Y%m%dt%H%M%S%fz')}-{input_hash[:8]}"
 
 
-def topic_iri(base: str, model_id: str, index: int) -> str:
-    """The IRI of topic ``index`` of model ``model_id``."""
-    return f"{base}{CONTAINER}topic-{model_id}-{index}"
+def topic_iri(base: str, name: str) -> str:
+    """The IRI of the topic named ``name`` (kept across refits: lineage.py)."""
+    return f"{base}{CONTAINER}topic-{name}"
 
 
 def duplicate_iri(base: str, a: str, b: str) -> str:
@@ -59,10 +60,10 @@ def summary_iri(base: str, subject: str, *, draft: bool = False) -> str:
     return f"{base}{CONTAINER}{'draft' if draft else 'summary'}-{_short(subject)}"
 
 
-def topic_doc(base: str, model_id: str, cluster: Cluster) -> dict[str, Any]:
-    """A TopicCluster document."""
+def topic_doc(base: str, name: str, cluster: Cluster) -> dict[str, Any]:
+    """A TopicCluster document for the topic named ``name``."""
     doc: dict[str, Any] = {
-        "@context": CONTEXT, "id": topic_iri(base, model_id, cluster.index),
+        "@context": CONTEXT, "id": topic_iri(base, name),
         "type": "TopicCluster", "prefLabel": cluster.labels, "keyword": cluster.keywords,
         "member": cluster.members, "representativeMember": cluster.members[:3],
         "share": cluster.share}

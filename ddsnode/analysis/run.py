@@ -21,7 +21,7 @@ from typing import Any
 
 import pyoxigraph
 
-from ddsnode.analysis import corpus, documents, duplicates, labels, summaries, topics
+from ddsnode.analysis import corpus, documents, duplicates, labels, lineage, summaries, topics
 from ddsnode.analysis.progress import Progress
 from ddsnode.analysis.state import DIRECTORY, State, load_model, save_model
 from ddsnode.analysis.verifier import verified
@@ -133,12 +133,18 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
         run = documents.run_iri(base, started_at, input_hash)
         report = RunReport(run, len(items), refitted=False)
         state = State.load(node_dir)
+        known = load_model(node_dir)
+        # The previous run's topics, for a refit to keep their names (lineage.py), even
+        # a cold one (--full): only when the model and the state are of the same fit.
+        history = (known.names, {iri: int(v[1]) for iri, v in state.contributions.items()
+                                 if v[1] is not None}) \
+            if known is not None and known.model_id == state.model_id else ([], {})
         if full:  # forget the model and the assignments, not the outputs (to remove stale ones)
             state = State(outputs=state.outputs)
 
         progress.stage("topics", len(items))
         docs: dict[str, dict[str, Any]] = {}
-        model = None if full else load_model(node_dir)
+        model = None if full else known
         changed = [c for c in items
                    if state.contributions.get(c.iri, [None])[0] != c.digest()]
         changed_iris = {c.iri for c in changed}
@@ -153,6 +159,10 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
             state.fitted_on, state.model_id = len(items), model.model_id if model else ""
             report.refitted = True
             assignment = topics.assign(model, items) if model else {}
+            if model is not None:
+                model.names = lineage.inherited_names(
+                    model.model_id, model.size, {i: t for i, (t, _) in assignment.items()},
+                    *history)
         else:
             assert model is not None
             assignment = {c.iri: (int(state.contributions[c.iri][1]),
@@ -167,7 +177,7 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
             made_clusters = topics.clusters(model, assignment, found)
             labels.complete(made_clusters, found)  # languages only translations carry
             for cluster in made_clusters:
-                doc = documents.topic_doc(base, model.model_id, cluster)
+                doc = documents.topic_doc(base, model.names[cluster.index], cluster)
                 docs[doc["id"]] = doc
                 report.topics += 1
 
@@ -213,7 +223,8 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
                       "summary_statements": settings.analysis_summary_statements,
                       "seed": topics.SEED, "since": since, "refit": report.refitted,
                       "model_id": model.model_id if model else "",
-                      "seeded_from": seeded_from}
+                      "seeded_from": seeded_from,  # the model a refit was anchored to
+                      "anchor_per_document": topics.ANCHOR_PER_DOCUMENT if seeded_from else 0}
         analysed = [base + path for path in corpus.CONTAINERS]
         run_document = documents.run_doc(
             base, run, scope=scope, analysed=analysed, count=len(items), input_hash=input_hash,

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import math
-import warnings
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from scipy import sparse
 
 from ddsnode.analysis.corpus import Contribution
+from ddsnode.analysis.lineage import first_names
 from ddsnode.analysis.text import LANGUAGES, analyse_text, fold
 
 SEED = 13
@@ -29,7 +28,12 @@ KEYWORDS = 5
 LABEL_WORDS = 3
 REPRESENTATIVES = 3
 _SOLVE_ITERATIONS = 100
-_SEEDED_ITERATIONS = 30  # tried 30/100/400: 30 keeps the most topics (bench, docs)
+_ANCHORED_ITERATIONS = 100
+# The anchor of a refit to the previous topics, per document (lambda = this x documents).
+# On 90% subsamples of 3,000 Make.org proposals (lambda at 2,700 documents: 0.1, 0.3, 1,
+# 3) 92%, 94.6%, 96.5%, 98% keep their topic; at 1 the residual is within 0.05% of a
+# free refit's (bench/analysis_quality.py, docs/analysis.md).
+ANCHOR_PER_DOCUMENT = 1 / 2_700
 _FLOOR = 1e-6  # multiplicative updates never move an exact 0
 
 
@@ -43,6 +47,12 @@ class TopicModel:
     components: np.ndarray  # topics x terms, non-negative
     term_language: list[str]  # the language each term was mostly seen in
     term_display: list[str]  # the surface form shown for each term (accents kept)
+    # Each topic's lasting name (its IRI is analysis/topic-<name>): see lineage.py.
+    names: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.names) != self.size:
+            self.names = first_names(self.model_id, self.size)
 
     @property
     def size(self) -> int:
@@ -55,7 +65,8 @@ class TopicModel:
                             vocabulary=np.array(self.vocabulary, dtype=str), idf=self.idf,
                             components=self.components,
                             term_language=np.array(self.term_language, dtype=str),
-                            term_display=np.array(self.term_display, dtype=str))
+                            term_display=np.array(self.term_display, dtype=str),
+                            names=np.array(self.names, dtype=str))
 
     @classmethod
     def load(cls, path: Path) -> TopicModel | None:
@@ -63,9 +74,12 @@ class TopicModel:
         if not path.is_file():
             return None
         with np.load(path, allow_pickle=False) as data:
+            # A model saved before topics had lasting names gets <model id>-<index>, the
+            # IRIs it published then.
+            names = [str(t) for t in data["names"]] if "names" in data.files else []
             return cls(str(data["model_id"]), [str(t) for t in data["vocabulary"]],
                        data["idf"], data["components"], [str(t) for t in data["term_language"]],
-                       [str(t) for t in data["term_display"]])
+                       [str(t) for t in data["term_display"]], names)
 
     def vectors(self, docs: list[str]) -> sparse.csr_matrix:
         """L2-normalised sublinear TF-IDF rows of ``docs`` (token strings) on this vocabulary."""
@@ -111,12 +125,12 @@ def fit(contributions: list[Contribution], configured_topics: int,
         previous: TopicModel | None = None) -> TopicModel | None:
     """Fit a topic model on ``contributions`` (None when there is too little text).
 
-    With ``previous`` (the node's model before this refit) of the same size, NMF is seeded
-    from it: its topic-term matrix, mapped onto the new vocabulary, is the starting point,
-    and only ``_SEEDED_ITERATIONS`` updates move it towards the new data. A cold NMF of
-    short texts lands in another local optimum on every sample (on 90% subsamples of
-    Make.org proposals, only 64% keep their topic); seeded, the topics follow the data
-    without being reshuffled (89-91%: ``bench/analysis_quality.py``, docs/analysis.md)."""
+    With ``previous`` (the node's model before this refit) of the same size, NMF is
+    anchored to it (:func:`_seeded`): it starts from its topic-term matrix and is held
+    near it while it follows the new data. A cold NMF of short texts lands in another
+    local optimum on every sample (on 90% subsamples of Make.org proposals, only 64% keep
+    their topic; seeded and stopped early, 90%; anchored, 96%:
+    ``bench/analysis_quality.py``, docs/analysis.md)."""
     from sklearn.decomposition import NMF
     from sklearn.feature_extraction.text import TfidfVectorizer
     ordered = sorted(contributions, key=lambda c: c.iri)
@@ -135,40 +149,48 @@ def fit(contributions: list[Contribution], configured_topics: int,
     k = min(k, x.shape[1])
     vocabulary = [str(t) for t in vectoriser.get_feature_names_out()]
     if previous is not None and previous.size == k:
-        nmf = _seeded(x, vocabulary, previous)
+        components = _seeded(x, vocabulary, previous)
     else:
         nmf = NMF(n_components=k, init="nndsvd", random_state=SEED, max_iter=400)
         nmf.fit(x)
+        components = nmf.components_
     language, display = _term_forms(ordered, set(vocabulary))
     model_id = hashlib.sha256("\n".join(c.digest() for c in ordered).encode()).hexdigest()[:10]
     return TopicModel(model_id, vocabulary, vectoriser.idf_.astype(float),
-                      nmf.components_.astype(float),
+                      components.astype(float),
                       [language.get(t, "") for t in vocabulary],
                       [display.get(t, t) for t in vocabulary])
 
 
-def _seeded(x: sparse.csr_matrix, vocabulary: list[str], previous: TopicModel) -> Any:
-    """NMF on ``x`` started from ``previous``'s topics (terms it lacks start near 0)."""
-    from sklearn.decomposition import NMF
-    from sklearn.exceptions import ConvergenceWarning
+def _seeded(x: sparse.csr_matrix, vocabulary: list[str], previous: TopicModel) -> np.ndarray:
+    """NMF on ``x`` anchored to ``previous``'s topics: the topic-term matrix of
+    min ||X - WH||^2 + lambda ||H - H0||^2, H0 the previous topics mapped onto the new
+    vocabulary (terms it lacks start near 0), by multiplicative updates from (W0, H0).
+
+    The anchor term keeps the update non-negative: H <- H * (W'X + lambda H0) /
+    (W'WH + lambda H) (Lee and Seung's rule with a quadratic prior). Unlike stopping a free
+    NMF early, this converges: to topics that follow the data as far as the anchor allows,
+    whatever the iteration count (100 and 30 updates keep the same share of topics)."""
     at = {t: i for i, t in enumerate(previous.vocabulary)}
-    h = np.full((previous.size, len(vocabulary)), _FLOOR)
+    h0 = np.full((previous.size, len(vocabulary)), _FLOOR)
     for j, term in enumerate(vocabulary):
         if term in at:
-            h[:, j] = np.maximum(previous.components[:, at[term]], _FLOOR)
+            h0[:, j] = np.maximum(previous.components[:, at[term]], _FLOOR)
     # Each document's starting weights: the same solver that assigns documents later.
+    h = h0.copy()
     w = np.full((x.shape[0], previous.size), 0.1)
     xht, hht = np.asarray(x @ h.T), h @ h.T
     for _ in range(_SOLVE_ITERATIONS):
         w *= xht / np.maximum(w @ hht, 1e-12)
-    nmf = NMF(n_components=previous.size, init="custom", random_state=SEED,
-              max_iter=_SEEDED_ITERATIONS)
-    with warnings.catch_warnings():
-        # Few iterations on purpose (stay near the previous topics): not converging is
-        # the point, not a fault.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        nmf.fit_transform(x, W=w, H=h)
-    return nmf
+    # The data term grows with the documents (W has a row each), so the anchor does too.
+    anchor = ANCHOR_PER_DOCUMENT * x.shape[0]
+    xt = sparse.csr_matrix(x.T)
+    for _ in range(_ANCHORED_ITERATIONS):
+        wtx = np.asarray((xt @ w).T)
+        h *= (wtx + anchor * h0) / np.maximum(w.T @ w @ h + anchor * h, 1e-12)
+        xht, hht = np.asarray(x @ h.T), h @ h.T
+        w *= xht / np.maximum(w @ hht, 1e-12)
+    return h
 
 
 def _term_forms(contributions: list[Contribution], vocabulary: set[str]

@@ -1,0 +1,103 @@
+"""What a proposal asks for, beyond its words: its figures, its negation, its actions.
+
+Similarity tells the same topic, not the same measure: "limiter les écarts de salaire de 1
+à 5" and "… de 1 à 10", "plafonner les salaires" and "plafonner les salaires et augmenter le
+SMIC", "manger bio et local" and "ne manger que local" score as high as true duplicates
+(docs/analysis.md, the labelled pairs). So a pair of similar proposals is told apart when
+their statements (the title, or a text's first line) differ in one of three ways the
+labelling rule (``bench/analysis_eval/README.md``) calls another measure:
+
+- **figures**: both state numbers, and not the same ones ("1 à 5" / "1 à 10"); one
+  statement with a figure and one without is still the same measure made more precise;
+- **negation**: one is negated ("ne … que", "no", "not") and the other is not;
+- **another action**: one adds a clause of its own that starts with an action verb the
+  other never uses ("…, stopper l'évasion fiscale", "… et augmenter le SMIC"), an
+  independent measure the other lacks. A purpose ("pour …", "afin de …") is not a
+  clause of its own: only a comma, a semicolon or "and" opens one.
+
+The word lists are small and written here, per language (fr, en, ca, es); they are
+grammar words, not a lexicon. An action verb is recognised by its infinitive ending in
+French, Catalan and Spanish (a word the lemmatiser leaves as it is); English infinitives
+carry no mark, so English gets figures and negation only.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from ddsnode.analysis.text import LANGUAGES, fold, lemma
+
+__all__ = ["difference", "statement"]
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+# Words that negate a statement (folded): French "ne/n'" (ne … pas/que/plus/jamais), and
+# their kin. "sans" (without) is left out: "sans condition" is a scope, not a negation.
+_NEGATION = {
+    "fr": frozenset({"ne", "n"}),
+    "en": frozenset({"not", "no", "never", "nor", "don", "t"}),
+    "ca": frozenset({"no", "mai"}),
+    "es": frozenset({"no", "nunca", "jamas"}),
+}
+# What opens a clause of its own: a comma or semicolon, or "and" (then the next word).
+_AND = {"fr": "et", "en": "and", "ca": "i", "es": "y"}
+_CLAUSE = re.compile(r"[,;]|\s(?:et|and|i|y)\s", re.IGNORECASE)
+# Infinitive endings (fold()ed) of the languages that mark them.
+_INFINITIVE = {
+    "fr": ("er", "ir", "dre", "ire", "ttre", "uire", "oir"),
+    "ca": ("ar", "er", "ir", "re"),
+    "es": ("ar", "er", "ir"),
+}
+
+
+def statement(text: str) -> str:
+    """The statement of a contribution's text: its first line (the title when it has one)."""
+    return text.strip().split("\n", 1)[0]
+
+
+@lru_cache(maxsize=1 << 15)
+def _read(text: str, lang: str) -> tuple[frozenset[str], bool, frozenset[str], frozenset[str]]:
+    """(numbers, negated, verbs that open a clause, every word's folded lemma)."""
+    low = text.lower()
+
+    def base(word: str) -> str:  # other languages have no lemmatiser: the word itself
+        return lemma(word, lang) if lang in LANGUAGES else word
+    numbers = frozenset(n.replace(",", ".") for n in _NUMBER.findall(low))
+    words = [fold(w) for w in _WORD.findall(low)]
+    negated = any(w in _NEGATION.get(lang, frozenset()) for w in words)
+    lemmas = frozenset(fold(base(w)) for w in _WORD.findall(low))
+    verbs: set[str] = set()
+    endings = _INFINITIVE.get(lang)
+    if endings:
+        for match in _CLAUSE.finditer(low):
+            opened = match.group(0).strip()
+            if opened not in (",", ";") and opened != _AND.get(lang):
+                continue  # "i"/"e"/"y" of another language: not a conjunction here
+            following = _WORD.search(low, match.end())
+            if following is None or low[match.end():following.start()].strip():
+                continue  # a clause that starts with a figure or a sign
+            word = following.group(0)
+            if word == _AND.get(lang):  # ", et protéger …": the clause's verb comes next
+                following = _WORD.search(low, following.end())
+                if following is None:
+                    continue
+                word = following.group(0)
+            if len(word) > 4 and fold(word).endswith(endings) and base(word) == word:
+                verbs.add(fold(word))
+    return numbers, negated, frozenset(verbs), lemmas
+
+
+def difference(a: str, b: str, lang: str) -> str | None:
+    """Why the statements of texts ``a`` and ``b`` (language ``lang``) ask for different
+    measures ("figures", "negation", "another action"), or None when nothing says so."""
+    na, nega, verbs_a, words_a = _read(statement(a), lang)
+    nb, negb, verbs_b, words_b = _read(statement(b), lang)
+    if na and nb and na != nb:
+        return "figures"
+    if nega != negb:
+        return "negation"
+    if (verbs_a - words_b) or (verbs_b - words_a):
+        return "another action"
+    return None
+
