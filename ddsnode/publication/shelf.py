@@ -29,7 +29,7 @@ from ddsnode.publication.listing import Line, Listing, ListingError, part_manife
 POINTER_RECHECK = 1.0  # seconds: how stale another worker's pointer switch may be here
 #: Parsed manifest lines kept (of manifests and of part manifests, each): a flat (v1)
 #: manifest at 20,000 stations × 10 contests is 20,604 lines, a v2 one about 2,700.
-MAX_LINES = 200_000
+MAX_LINES = 100_000
 
 
 @dataclass(frozen=True)
