@@ -3,10 +3,14 @@ run's by member overlap and keep their IRIs; new topics get new IRIs; vanished o
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from ddsnode.analysis.lineage import MATCH_JACCARD, first_names, inherited_names
 from ddsnode.analysis.run import analyse
+from ddsnode.analysis.topics import TopicModel
 from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
 from tests.support.analysis_corpus import BASE, delete, make_node, proposal_doc, write
@@ -35,6 +39,22 @@ def test_matched_topics_keep_their_names_new_ones_get_new_names() -> None:
     assert names == inherited_names("m2", 3, now, old_names, previous)  # deterministic
 
 
+def test_a_model_saved_before_names_keeps_its_published_iris(tmp_path: Path) -> None:
+    model = TopicModel("abc123", ["velo", "arbre"], np.ones(2), np.eye(2), ["fr", "fr"],
+                       ["vélo", "arbre"])
+    assert model.names == ["abc123-0", "abc123-1"]
+    np.savez_compressed(tmp_path / "old.npz", model_id=np.array("abc123"),
+                        vocabulary=np.array(model.vocabulary), idf=model.idf,
+                        components=model.components, term_language=np.array(["fr", "fr"]),
+                        term_display=np.array(["vélo", "arbre"]))  # no names: last session's
+    old = TopicModel.load(tmp_path / "old.npz")
+    assert old is not None and old.names == ["abc123-0", "abc123-1"]
+    model.names = ["x-0", "y-3"]
+    model.save(tmp_path / "new.npz")
+    again = TopicModel.load(tmp_path / "new.npz")
+    assert again is not None and again.names == ["x-0", "y-3"]
+
+
 def test_a_weak_overlap_is_not_the_same_topic() -> None:
     previous = {f"x{i}": 0 for i in range(10)}
     now = {**{f"x{i}": 0 for i in range(2)}, **{f"y{i}": 0 for i in range(8)}}
@@ -51,6 +71,9 @@ def test_no_history_and_a_name_still_held() -> None:
     assert clash == ["m1-1", "m1-1-1"]
 
 
+BRIDGE = {"title": {"fr": "Une piste cyclable sur le pont"},
+          "body": {"fr": "Une piste cyclable protégée sur le pont, pour les vélos qui vont des "
+                         "quais à l'école."}}
 HOUSING = {
     "housing-rent": {"title": {"fr": "Encadrer les loyers des logements"},
                      "body": {"fr": "Encadrer les loyers des logements du centre pour que les "
@@ -79,13 +102,22 @@ def topics_by_member(found: dict[str, set[str]]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def refits(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, set[str]]]:
-    """Three runs on one node: two topics; four housing proposals added and a refit to
-    three topics (cold: another size); the housing proposals deleted and a refit to two."""
+    """Four runs on one node: two topics; one proposal added and an anchored refit; four
+    housing proposals added and a refit to three topics (cold: another size); the housing
+    proposals deleted and a refit to two."""
     node_dir = tmp_path_factory.mktemp("lineage") / "node"
     make_node(node_dir, {"analysis_topics": 2})
     seen = []
     analyse(Settings.load(node_dir), node_dir)
+    first = outputs(node_dir)
+    # One more proposal and a refit of the same size: anchored to the model, IRIs kept.
+    write(node_dir, proposal_doc("bike-bridge", BRIDGE))
+    report = analyse(Settings.load(node_dir).replace(analysis_refit_ratio=0.0), node_dir)
+    assert report.refitted
     seen.append(outputs(node_dir))
+    anchored = topics_by_member(seen[0])
+    assert set(anchored.values()) == set(topics_by_member(first).values())
+    assert anchored[BASE + "proposals/bike-bridge"] == anchored[BASE + "proposals/bike-quays"]
     for slug, spec in HOUSING.items():
         write(node_dir, proposal_doc(slug, spec))
     analyse(Settings.load(node_dir).replace(analysis_topics=3, analysis_refit_ratio=0.0), node_dir)
