@@ -115,6 +115,7 @@ class FakeOrigin:
     jwks: bytes | None = None
     replace: dict[str, bytes] = field(default_factory=dict)  # path after /results/ -> bytes
     huge_manifest: bool = False
+    slow_paths: set[str] = field(default_factory=set)  # paths after /results/ that trickle
     requests: list[str] = field(default_factory=list)
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -129,7 +130,7 @@ class FakeOrigin:
         if not path.startswith(prefix):
             return answer(404)
         rest = path[len(prefix):]
-        if self.slow:
+        if self.slow or rest in self.slow_paths:
             return httpx.Response(200, stream=SlowStream(),
                                   headers={"content-type": "application/json"})
         if rest == "current":

@@ -315,3 +315,21 @@ def test_a_static_copy_links_what_generations_share(origin: tuple[Published, Nig
     for n in (1, 2):
         assert on_disk(Archive(site), n) == on_disk(archive, n)
     assert not (site / ELECTION / "results" / "g" / ".2.partial").exists()
+
+
+def test_a_part_manifest_that_trickles_times_out_and_the_last_generation_stays(
+        origin: tuple[Published, Night], tmp_path: Path) -> None:
+    published = origin[0]
+    fake = FakeOrigin(published, pointer=1)
+    assert poll(mirror_of(tmp_path, fake)) == "generation 1"
+    part = manifest(published.archive, 2)["manifests"][0]["path"]  # generation 1 had none
+    fake.pointer, fake.slow_paths = 2, {f"g/2/{part}"}
+    outcome = poll(mirror_of(tmp_path, fake, timeout=0.5))
+    assert outcome.startswith("unreachable") and "within 0.5 s" in outcome
+    mirror = mirror_of(tmp_path, fake)
+    served = mirror.archive.pointer(ELECTION)
+    assert served is not None and served.generation == 1
+    assert not (mirror.archive.results_dir(ELECTION) / "g" / "2").exists()
+    fake.slow_paths = set()  # the origin recovers: the mirror catches up
+    assert poll(mirror_of(tmp_path, fake)) == "generation 2"
+
