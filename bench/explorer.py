@@ -9,22 +9,29 @@ the pages read do not depend on how the rows got there); ``--peer-share`` of the
 into the peer cache instead, as a peer's cached copies. It builds the explorer's search
 index (timed), serves the node, and drives with wrk at ``--connections``:
 
-* search pages with facets (HTML): thousands of different queries (each a word of the
-  index and a kind), which miss the page and facet-count caches; then ten popular ones,
-  served from them after their first request;
+* search pages with facets (HTML): about 1,700 URLs (each a word of the index, a kind and
+  one of 20 page sizes: after the first few seconds, page-cache hits that share result
+  sets); URLs never asked before (one or two words, a kind, maybe a topic, a page size:
+  200,000 of them, so that almost every request renders its page and most count their
+  facets anew); then ten popular ones, served from the page cache;
 * the same query as JSON-LD;
 * resource pages (HTML), rotating over 200 proposals;
 * the bare-stack ceiling of the same run (bench/bare_app.py: a fixed 2 KB JSON body).
 
-It prints req/s, p50, p95 and p99 and each req/s as a fraction of the ceiling. A script,
-never a test.
+It prints req/s, p50, p95 and p99 and each req/s as a fraction of the ceiling. With
+``--cost`` it instead serves the node's app in this process and prints the CPU time
+(``time.process_time``: every thread of the process) per request of each kind, hits and
+misses apart: a figure the load other processes put on the machine distorts far less
+than latency. A script, never a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
+import random
 import re
 import sqlite3
 import subprocess
@@ -32,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 HERE = Path(__file__).resolve().parent
@@ -132,6 +140,91 @@ def wrk(url: str, paths: list[str], accept: str, duration: int,
             "p99": ms(r"p99 ([\d.]+)(ms)"), "errors": int(bad.group(1)) if bad else 0}
 
 
+def never_asked(vocabulary: list[str], kinds: list[str], topics: list[str],
+                count: int) -> list[str]:
+    """``count`` different search URLs (one or two words, a kind, a topic one time in
+    three, a page size), in a fixed random order."""
+    pick = random.Random(7)
+    out: set[str] = set()
+    while len(out) < count and vocabulary and kinds:
+        words = pick.sample(vocabulary, pick.choice((1, 2)))
+        params = [("q", " ".join(words)), ("kind", pick.choice(kinds))]
+        if topics and pick.random() < 1 / 3:
+            params.append(("topic", pick.choice(topics)))
+        out.add("/explore?" + urlencode(params + [("size", str(pick.randrange(5, 40)))]))
+    return sorted(out, key=lambda _: pick.random())
+
+
+def cost(node_dir: Path, rounds: int) -> None:
+    """CPU ms per request (all threads), the node's app driven in this process."""
+    from ddsnode.http.app import create_app
+    from ddsnode.settings import Settings
+
+    settings = Settings.load(node_dir)
+    base = settings.base_url
+    app = create_app(settings)
+
+    async def get(path: str, accept: str = "text/html") -> bytes:
+        path, _, query = path.partition("?")
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "query_string": query.encode(), "root_path": "", "client": ("127.0.0.1", 1),
+                 "headers": [(b"host", b"127.0.0.1"), (b"accept", accept.encode())],
+                 "server": ("127.0.0.1", 80)}
+        out: dict[str, Any] = {"body": b""}
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                out["status"] = message["status"]
+            else:
+                out["body"] += message.get("body", b"")
+        await app(scope, receive, send)  # type: ignore[arg-type]
+        assert out["status"] == 200, (path, out["status"])
+        return bytes(out["body"])
+
+    async def measure(name: str, paths: list[str], accept: str = "text/html") -> None:
+        started, clock = time.process_time(), time.perf_counter()
+        for path in paths:
+            await get(path, accept)
+        spent, wall = time.process_time() - started, time.perf_counter() - clock
+        print(f"{name:44} {len(paths):6} {1000 * spent / len(paths):9.3f} "
+              f"{1000 * wall / len(paths):9.3f}")
+
+    async def main() -> None:
+        data = json.loads(await get("/explore", "application/ld+json"))  # catch up
+        kinds = [k for k, _ in sorted(data["facetCounts"]["kind"].items(),
+                                      key=lambda kv: -kv[1])][:4]
+        topics = list(data["facetCounts"].get("topic", {}))[:3]
+        listing = json.loads(await get("/explore?" + urlencode(
+            {"kind": DDS + "Proposal", "size": "100"}), "application/ld+json"))
+        pages = ["/" + m["id"][len(base):] for m in listing["hydra:member"]
+                 if m["id"].startswith(base)][:rounds]
+        # simplemma loads each language's dictionary at its first use (about 10 s for the
+        # four): a word none of them knows loads them all before anything is measured.
+        await get("/explore?q=zzqxwv")
+        with sqlite3.connect(node_dir / "explorer.sqlite3") as db:
+            vocabulary = [r[0] for r in db.execute(
+                "SELECT word FROM vocab WHERE length(word) > 4 ORDER BY word LIMIT 4000")]
+        fresh: list[str] = []
+        other: list[str] = []
+        for n, path in enumerate(never_asked(vocabulary, kinds, topics, 2 * rounds)):
+            (fresh if n % 2 else other).append(path)
+        print(f"{'request':44} {'n':>6} {'cpu ms':>9} {'wall ms':>9}")
+        await measure("resource page, first render", pages)
+        await measure("resource page, again (page cache)", pages * 5)
+        await measure("search, never the same URL (HTML)", fresh)
+        await measure("search, again (page cache, HTML)", fresh * 5)
+        await measure("search, never the same URL (JSON-LD)",
+                      other, "application/ld+json")
+        await measure("home page, again", ["/"] * rounds)
+
+    asyncio.run(main())
+    app.assembly.close()  # type: ignore[attr-defined]
+
+
 def print_table(rows: list[tuple[str, dict[str, float]]], width: int) -> None:
     """The wrk rows, each with its share of the last row's req/s (the ceiling of the run)."""
     top = rows[-1][1]["rps"]
@@ -151,6 +244,9 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--node", type=Path, metavar="DIR",
                     help="build the node here and keep it; reuse it when it exists")
+    ap.add_argument("--cost", type=int, metavar="N", default=0,
+                    help="print CPU ms per request over N requests of each kind, in this "
+                         "process, instead of driving a server with wrk")
     args = ap.parse_args()
     servers = Servers()
     try:
@@ -173,6 +269,9 @@ def main() -> int:
             counts = grow(node_dir, base, args.size, args.peer_share)
             index_s = build_index(node_dir)
             (node_dir / "bench.json").write_text(json.dumps([counts, imported_s, index_s]))
+        if args.cost:
+            cost(node_dir, args.cost)
+            return 0
         servers.procs.append(subprocess.Popen(
             [PY, "-m", "ddsnode", "serve", str(node_dir), "--port", str(port)],
             env={**os.environ, "DDS_LOG_LEVEL": "warning"}))
@@ -215,8 +314,11 @@ def main() -> int:
                  for i, w in enumerate(vocabulary) for size in range(10, 30)] \
             if kinds else searches
         rows = [
-            ("search + facets, new each time (HTML)",
+            ("search, vocabulary x 20 sizes (HTML)",
              wrk(base, fresh, "text/html", args.duration, args.connections)),
+            ("search, never the same URL (HTML)",
+             wrk(base, never_asked(vocabulary, kinds, topics, 200_000), "text/html",
+                 args.duration, args.connections)),
             ("search + facets (HTML)", wrk(base, searches, "text/html", args.duration,
                                            args.connections)),
             ("search + facets (JSON-LD)", wrk(base, searches, "application/ld+json",

@@ -87,23 +87,23 @@ class SearchEndpoint(FixedMethodsEndpoint):
         read = reading(scope, headers)
         query = parse(read.pairs, site.limits)
         await site.synced()
-        results = await asyncio.to_thread(site.index.search, query)
-        # What the page shows beyond its URL: the results, the language, and the labels
-        # (which move with the index generation).
-        tagged = repr((results, read.lang, read.explicit, read.set_cookie,
-                       site.index.generation)).encode("utf-8")
-        if wants_jsonld(headers.get("accept")):
-            body = json.dumps(self.collection(query, results), ensure_ascii=False,
-                              indent=1).encode("utf-8")
-            await site.send_page(send, read, body, media_type=JSONLD, head=method == "HEAD",
-                                 tagged=b"jsonld" + tagged)
-            return
-        # Kept per (URL, language) and index generation: a popular search renders once.
-        body = await asyncio.to_thread(
-            site.cached, ("search", tuple(read.pairs), read.lang, read.explicit),
-            lambda: self.page(read, query, results))
-        await site.send_page(send, read, body, media_type=HTML, head=method == "HEAD",
-                             tagged=b"html" + tagged)
+        jsonld = wants_jsonld(headers.get("accept"))
+
+        def made() -> tuple[bytes, bytes]:
+            results = site.index.search(query)
+            # The tag hashes what the page shows beyond its URL (results, language, labels
+            # moving with the generation), not the query's words (page_cache.Render).
+            tagged = repr((results, read.lang, read.explicit,
+                           site.index.generation)).encode("utf-8")
+            if jsonld:
+                return json.dumps(self.collection(query, results), ensure_ascii=False,
+                                  indent=1).encode("utf-8"), b"jsonld" + tagged
+            return self.page(read, query, results), b"html" + tagged
+        # Kept per URL, language and index generation with their tags: a popular search
+        # is a lookup (ddsnode.explorer.web.page_cache).
+        await site.serve(send, read, ("search", tuple(read.pairs),
+                                      "jsonld" if jsonld else (read.lang, read.explicit)),
+                         made, media_type=JSONLD if jsonld else HTML, head=method == "HEAD")
 
     def page(self, read: Reading, query: SearchQuery, results: Results) -> bytes:
         """The HTML results page."""
@@ -205,11 +205,11 @@ class PeerResourceEndpoint(FixedMethodsEndpoint):
         chain = await site.chain(iri, entry.types, reader)
         fetched = i18n.Translator(read.lang).date(
             stamp(datetime.fromtimestamp(entry.fetched_at, UTC)))
-        body = await asyncio.to_thread(
-            site.cached, ("peer", iri, entry.fetched_at, read.lang, read.explicit),
+        await site.serve(
+            send, read, ("peer", iri, entry.fetched_at, read.lang, read.explicit),
             lambda: resource_page(site, read, iri, entry.graph(), chain=chain,
-                                  peer={"origin": entry.origin, "age": fetched}))
-        await site.send_page(send, read, body, media_type=HTML, head=method == "HEAD")
+                                  peer={"origin": entry.origin, "age": fetched}),
+            media_type=HTML, head=method == "HEAD")
 
 
 def static_files() -> list[tuple[str, AssetEndpoint]]:
@@ -266,12 +266,11 @@ class ExplorerPages:
         if target.path == "":
             read = reading(scope, headers)
             await site.synced()
-            body = await asyncio.to_thread(site.cached, ("home", read.lang, read.explicit),
-                                           lambda: home_page(site, read))
-            await site.send_page(send, read, body, media_type=HTML, head=head)
+            await site.serve(send, read, ("home", read.lang, read.explicit),
+                             lambda: home_page(site, read), media_type=HTML, head=head)
             return True
         try:
-            found = await asyncio.to_thread(node.read, target)
+            found = node.read(target)  # a primary-key lookup, on the loop as in http/ldp.py
         except Problem:
             return False
         resource = found.resource
@@ -295,12 +294,12 @@ class ExplorerPages:
         await site.synced()
         reader = reader_for(node.tokens, headers.get("authorization"))
         chain = await site.chain(resource.iri, resource.index.types, reader)
-        body = await asyncio.to_thread(
-            site.cached, ("resource", resource.iri, resource.version, read.lang,
-                          read.explicit, reader.reads_private),
+        await site.serve(
+            send, read, ("resource", resource.iri, resource.version, read.lang,
+                         read.explicit, reader.reads_private),
             lambda: resource_page(site, read, resource.iri,
-                                  graph_from_ntriples(resource.ntriples), chain=chain))
-        await site.send_page(send, read, body, media_type=HTML, head=head)
+                                  graph_from_ntriples(resource.ntriples), chain=chain),
+            media_type=HTML, head=head)
         return True
 
 

@@ -27,6 +27,7 @@ from ddsnode.explorer.query import Limits
 from ddsnode.explorer.search import Hit, SearchIndex
 from ddsnode.explorer.timeline import rank_of
 from ddsnode.explorer.view import safe_href, term
+from ddsnode.explorer.web.page_cache import PageCache, Render, strong_tag
 from ddsnode.federation.trace import Chain, Tracer
 from ddsnode.http.exchange import Headers, Send, parse_query, send_response
 from ddsnode.lru import LRU
@@ -35,7 +36,6 @@ from ddsnode.problem import BadRequest
 STATIC = "/explore/static/"
 VARY = b"Accept, Accept-Language, Cookie"
 MAX_QUERY_STRING = 8192  # bytes of a query string an explorer page reads
-PAGE_CACHE_BYTES = 32 * 1024 * 1024
 
 
 def _version() -> bytes:
@@ -104,7 +104,7 @@ class Site:
         self.limits = Limits.from_settings(settings)
         self.peer_sync_seconds = float(settings.explorer_peer_sync_seconds)
         self._peer_synced = 0.0
-        self._pages: LRU[bytes] = LRU(PAGE_CACHE_BYTES, weigh=len)
+        self.pages = PageCache(int(settings.explorer_page_cache_bytes), VERSION)
         self._chains: LRU[Chain] = LRU(1024)
         self._memo: LRU[tuple[Any]] = LRU(256)
         self.env = Environment(loader=PackageLoader("ddsnode.explorer", "templates"),
@@ -120,6 +120,8 @@ class Site:
         cache) before a page reads it: new data is searchable at once, without a rebuild."""
         now = time.monotonic()
         peers = now - self._peer_synced >= self.peer_sync_seconds
+        if not peers and self.index.caught_up():
+            return  # nothing to replay: no worker thread (ddsnode.explorer.search)
         if peers:
             self._peer_synced = now
         await asyncio.to_thread(self.index.sync, peers=peers)
@@ -193,26 +195,35 @@ class Site:
 
     def cached(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
         """A rendered page from the cache, made when missing (key holds what it shows)."""
-        return self._pages.get_or_make((key, self.index.generation), make)
+        return self.pages.make((key, self.index.generation), make).body
+
+    async def serve(self, send: Send, read: Reading, key: Hashable, make: Render, *,
+                    media_type: bytes, head: bool) -> None:
+        """The page under ``key`` (made on a miss), sent with the tag made with it: a
+        hit is a lookup on the event loop (``ddsnode.explorer.web.page_cache``)."""
+        page = await self.pages.page((key, self.index.generation), make)
+        await self.send_page(send, read, page.body, media_type=media_type, head=head,
+                             tag=page.etag)
 
     @staticmethod
     async def send_page(send: Send, read: Reading, body: bytes, *, media_type: bytes,
-                        head: bool, status: int = 200, tagged: bytes | None = None) -> None:
+                        head: bool, status: int = 200, tagged: bytes | None = None,
+                        tag: bytes | None = None) -> None:
         """``body`` with a strong ETag, or 304 when the client holds it. The tag hashes
         ``tagged`` when given: what, besides the URL itself, makes the body (a search page
         echoes its query; the tag of one URL only has to change when its body does, RFC
         9110 8.8.3, and need not carry the query's words)."""
-        tag = '"' + hashlib.blake2b(body if tagged is None else tagged + VERSION,
-                                    digest_size=16).hexdigest() + '"'
-        headers: Headers = [(b"etag", tag.encode()), (b"vary", VARY),
+        if tag is None:  # a cached page brings the tag made with it
+            tag = strong_tag(body if tagged is None else tagged + VERSION)
+        headers: Headers = [(b"etag", tag), (b"vary", VARY),
                             (b"cache-control", b"no-cache")]
         if read.set_cookie:
             headers.append((b"set-cookie", (
                 f"{i18n.COOKIE}={read.lang}; Path=/; Max-Age=31536000; SameSite=Lax"
             ).encode()))
         match = read.headers.get("if-none-match", "")
-        if status == 200 and (match.strip() == "*" or tag in [m.strip().removeprefix("W/")
-                                                              for m in match.split(",")]):
+        held = [m.strip().removeprefix("W/").encode() for m in match.split(",")]
+        if status == 200 and (match.strip() == "*" or tag in held):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
