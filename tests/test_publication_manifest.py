@@ -23,6 +23,7 @@ import pytest
 
 from ddsnode.publication.archive import Archive, pointer_bytes
 from ddsnode.publication.jws import sign
+from ddsnode.publication.keyring import Keyring
 from ddsnode.publication.listing import (
     FORMAT,
     FORMAT_V1,
@@ -332,4 +333,17 @@ def test_a_part_manifest_that_trickles_times_out_and_the_last_generation_stays(
     assert not (mirror.archive.results_dir(ELECTION) / "g" / "2").exists()
     fake.slow_paths = set()  # the origin recovers: the mirror catches up
     assert poll(mirror_of(tmp_path, fake)) == "generation 2"
+
+
+
+def test_a_small_election_lists_every_file_in_its_manifest(tmp_path: Path) -> None:
+    night = Night(BASE)
+    night.report(0, range(STATIONS), 12)
+    archive = Archive(tmp_path / "publication")
+    publisher = Publisher(night, archive, Keyring.open(tmp_path, production=False), base=BASE, interval=0,
+                          part_units=1000)  # 24 stations: no level is split
+    publisher.publish_once(force=True)
+    top = manifest(archive, 1)
+    assert top["format"] == FORMAT and top["manifests"] == []
+    assert {f["path"] for f in top["files"]} == set(on_disk(archive, 1))
 
