@@ -192,6 +192,7 @@ def test_verify_walks_a_chain_of_both_formats(origin: tuple[Published, Night]) -
     assert found is not None
     assert found.findings == [], found.text()
     assert found.manifests == 2 and found.files == len(everything(origin[0].archive, 2))
+    assert "flat manifests (format v1): 1 of 2 generations, 1 to 1" in found.notes
     # A part manifest's bytes changed: verify says which, and does not believe it.
     part = manifest(origin[0].archive, 2)["manifests"][0]["path"]
     fake.replace[f"g/2/{part}"] = b'{"format":"' + PART_FORMAT.encode() + b'","files":[]}\n'

@@ -30,7 +30,7 @@ from ddsnode.publication import documents as docs
 from ddsnode.publication.archive import ArchiveError, Pointer
 from ddsnode.publication.jws import JwsError, b64url_decode, header_of, verify
 from ddsnode.publication.keyring import keys_of
-from ddsnode.publication.listing import Line, Listing, ListingError
+from ddsnode.publication.listing import FORMAT_V1, Line, Listing, ListingError
 from ddsnode.publication.parts import read_snapshot, snapshot_files
 
 MAX_BYTES = 256 * 1024 * 1024  # one file of a generation, as verify reads it
@@ -132,6 +132,7 @@ async def _chain(reader: _Reader, url: str, pointer: Pointer, keys: dict[str, An
                  out: PublicationCheck) -> dict[str, Any] | None:
     previous: str | None = None
     manifest: dict[str, Any] | None = None
+    flat: list[int] = []
     for number in range(1, pointer.generation + 1):
         jws = await reader.get(f"{url}/results/g/{number}/manifest.jws")
         if jws is None:
@@ -156,9 +157,14 @@ async def _chain(reader: _Reader, url: str, pointer: Pointer, keys: dict[str, An
             out.notes.append("this is a rehearsal: its results are test data")
         previous = hashlib.sha256(payload).hexdigest()
         out.manifests += 1
+        if manifest.get("format") == FORMAT_V1:
+            flat.append(number)
         if number == pointer.generation and hashlib.sha256(jws).hexdigest() != \
                 pointer.manifest_sha256:
             out.findings.append("the pointer names another manifest than the one served")
+    if flat:  # read as well as v2; said so that a reader knows which it checked
+        out.notes.append(f"flat manifests (format v1): {len(flat)} of {out.manifests} "
+                         f"generations, {flat[0]} to {flat[-1]}")
     return manifest
 
 
