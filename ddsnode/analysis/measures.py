@@ -32,6 +32,7 @@ __all__ = ["difference", "statement"]
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_NEXT_WORD = re.compile(r"\s*([^\W\d_]+)", re.UNICODE)
 # Words that negate a statement (folded): French "ne/n'" (ne … pas/que/plus/jamais), and
 # their kin. "sans" (without) is left out: "sans condition" is a scope, not a negation.
 _NEGATION = {
@@ -74,15 +75,17 @@ def _read(text: str, lang: str) -> tuple[frozenset[str], bool, frozenset[str], f
             opened = match.group(0).strip()
             if opened not in (",", ";") and opened != _AND.get(lang):
                 continue  # "i"/"e"/"y" of another language: not a conjunction here
-            following = _WORD.search(low, match.end())
-            if following is None or low[match.end():following.start()].strip():
+            # The next word, right after the opener (spaces only between): matched where
+            # it stands, never searched for, so that a text of commas stays linear.
+            following = _NEXT_WORD.match(low, match.end())
+            if following is None:
                 continue  # a clause that starts with a figure or a sign
-            word = following.group(0)
+            word = following.group(1)
             if word == _AND.get(lang):  # ", et protéger …": the clause's verb comes next
-                following = _WORD.search(low, following.end())
+                following = _NEXT_WORD.match(low, following.end())
                 if following is None:
                     continue
-                word = following.group(0)
+                word = following.group(1)
             if len(word) > 4 and fold(word).endswith(endings) and base(word) == word:
                 verbs.add(fold(word))
     return numbers, negated, frozenset(verbs), lemmas
