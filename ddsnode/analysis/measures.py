@@ -57,7 +57,7 @@ def statement(text: str) -> str:
     return text.strip().split("\n", 1)[0]
 
 
-@lru_cache(maxsize=1 << 15)
+@lru_cache(maxsize=1 << 12)  # at most 4,096 statements of up to analysis_max_text_chars
 def _read(text: str, lang: str) -> tuple[frozenset[str], bool, frozenset[str], frozenset[str]]:
     """(numbers, negated, verbs that open a clause, every word's folded lemma)."""
     low = text.lower()
