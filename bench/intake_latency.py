@@ -2,19 +2,24 @@
 
     .venv/bin/python bench/intake_latency.py [--stations 2000] [--contests 2] [--rate 50]
                                              [--seconds 20] [--interval 1]
+                                             [--keep DIR | --prepared DIR]
 
 A fresh node with ``--stations`` polling stations in districts of 100 and ``--contests``
-contests (``--stations 100000 --contests 10`` is the issue's scale: writing the stations
-takes about 10 ms each, so some twenty minutes before the first tally); the
-node's app runs in this process (as uvicorn would) with the publisher every
-``--interval`` seconds (P). Tallies arrive at ``--rate`` per second over HTTP
-(``POST /intake/tallies``) for ``--seconds``, after one warm-up tally and its first
-generation (the intake's one-off start, off the clock); a reader follows the pointer and, for each
-new generation, reads the diffs since the last one it saw and notes which stations'
-tallies they hold (a diff lists every changed record, whatever the snapshot's parts). Prints the latency from each 201
-to the first generation holding it — p50, p95, max — beside P (the issue's target is
-P + 2 s at p95), and the intake's own answer time. A script, never a test; about a
-minute.
+contests (``--stations 100000 --contests 10`` is the issue's scale). The stations are
+written through the node's write path (shapes, hooks) as N-Triples filled in from one
+station's parsed JSON-LD, 2,000 a transaction: about 3 ms each, some five minutes at
+100,000 (JSON-LD one by one took twenty). ``--keep DIR`` copies the written node there,
+``--prepared DIR`` starts from such a copy instead of writing one. The node's app runs
+in this process (as uvicorn would) with the publisher every ``--interval`` seconds (P).
+The intake starts with the app, in the background; the script prints when its first
+tally was counted (tallies before that get 503 and are sent again after Retry-After).
+Tallies arrive at ``--rate`` per second over HTTP (``POST /intake/tallies``) for
+``--seconds``, after a warm-up (one tally per contest and the generation holding them,
+off the clock); a reader follows the pointer and, for each new generation, reads the
+diffs since the last one it saw and notes which stations' tallies they hold (a diff
+lists every changed record, whatever the snapshot's parts). Prints the latency from
+each 201 to the first generation holding it — p50, p95, max — beside P (the issue's
+target is P + 2 s at p95), and the intake's own answer time. A script, never a test.
 """
 
 from __future__ import annotations

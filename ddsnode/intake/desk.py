@@ -136,7 +136,7 @@ class Desk:
                 self.totals.rebase(load_geography(self.node.store, self.node.base,
                                                   checkpoint))
                 self._catch_up(checkpoint=checkpoint)
-                self._seed()
+                self._seed(checkpoint)
             except BaseException:
                 self._reset()
                 raise
@@ -183,11 +183,12 @@ class Desk:
             if appender is not None or len(events) < 10_000:
                 return
 
-    def _seed(self) -> None:
+    def _seed(self, checkpoint: Callable[[], None]) -> None:
         """Station results already in the store (an import) count as the stations'
         current tallies, unless the log already has one for them (:mod:`.seed`)."""
+        logged = {iri for _, _, iri in self._current.values()}
         found = stored_tallies(self.node.store, self.node.base, self.totals.geography,
-                               self._current)
+                               self._current, logged, checkpoint)
         for key, st in found.items():
             self.totals.apply(st.tally, CORRECTION if st.correction else COUNTED, clock.stamp())
             self._current[key] = (0, st.sequence, st.iri)
@@ -316,10 +317,9 @@ class Desk:
     def _commit(self, jobs: list[Job]) -> list[Event]:
         """Append a batch of events in one log transaction (:mod:`.commit`): others'
         events folded first, ours once committed. The desk's lock is not held over the
-        commit's fsync (it was: every decision waited for each fsync); a decision's
-        catch-up may fold our events first — they are committed — and they are then not
-        folded again (the decisions they belong to are still in flight, so no one decided
-        anything about their stations or keys meanwhile)."""
+        fsync (every decision waited for it); a decision's catch-up may fold our
+        committed events first: they are not folded twice (their stations and keys are
+        still in flight, so nothing was decided about them meanwhile)."""
 
         def before(appender: AnyAppender) -> None:
             with self._lock:

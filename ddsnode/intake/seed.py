@@ -9,7 +9,7 @@ lookups, no SPARQL), once, at the intake's start.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 
 from ddsnode.intake.geography import Geography
@@ -50,13 +50,21 @@ def stored_result(store: Store, iri: str) -> StoredTally | None:
 
 
 def stored_tallies(store: Store, base: str, geography: Geography,
-                   skip: Container[tuple[str, str]]) -> dict[tuple[str, str], StoredTally]:
-    """(contest, station) -> its current stored result, for stations not in ``skip``."""
+                   skip: Container[tuple[str, str]], known: Container[str] = (),
+                   checkpoint: Callable[[], None] = lambda: None,
+                   ) -> dict[tuple[str, str], StoredTally]:
+    """(contest, station) -> its current stored result, for stations not in ``skip``;
+    results at IRIs in ``known`` (the log's own: their stations are in ``skip``) are not
+    read — after a restart mid-night that is nearly every result, each a read and a
+    parse."""
     best: dict[tuple[str, str], StoredTally] = {}
     cursor: str | None = None
     while True:
+        checkpoint()
         page = store.children(base + "results/", after=cursor, limit=500)
         for item in page.items:
+            if item.iri in known:
+                continue
             found = stored_result(store, item.iri)
             if found is None:
                 continue
