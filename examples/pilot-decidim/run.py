@@ -12,7 +12,9 @@
    shows A's counts before and after: each is one more, or the pilot fails;
 6. records, on A, the council's decision and an implementation result for that proposal
    (the nightly export has no result→proposal links), and prints the trace from the
-   result back to the proposal and its reactions, across both nodes.
+   result back to the proposal and its reactions, across both nodes;
+7. shows node B's explorer listing node A's proposals (from B's peer cache) beside its
+   own, each of A's linking to its original on A.
 
 Every step prints what happened. Nothing leaves 127.0.0.1.
 """
@@ -22,12 +24,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +205,65 @@ def wait_for(check: Any, what: str, timeout: float = 60) -> Any:
     raise SystemExit(f"timed out waiting for {what}")
 
 
+PROPOSAL = "https://w3id.org/dds/ns#Proposal"
+
+
+def proposals_by_node(client: httpx.Client, node: Node) -> dict[str, int]:
+    """How many proposals ``node``'s explorer finds, per publishing node (its search's
+    ``node`` facet, the same results as the HTML page, as JSON-LD)."""
+    r = client.get(f"{node.base}explore", params={"kind": PROPOSAL, "size": 1},
+                   headers={"Accept": JSONLD}, timeout=120)
+    if r.status_code != 200:
+        raise SystemExit(f"{node.base}explore: {r.status_code} {r.text[:500]}")
+    # A node is its base IRI; a peer, its origin (no trailing slash): keyed by origin here.
+    return {k.rstrip("/"): v for k, v in r.json().get("facetCounts", {}).get("node",
+                                                                            {}).items()}
+
+
+def explorer(client: httpx.Client, a: Node, b: Node) -> None:
+    """Step 7: B's explorer lists A's proposals (its peer cache) beside its own, each of
+    A's linking to its origin on A."""
+    say("7. B's explorer lists A's proposals beside its own (federated, from B's peer cache)")
+    origin_a, origin_b = a.base.rstrip("/"), b.base.rstrip("/")
+    own_a = proposals_by_node(client, a).get(origin_a, 0)
+    # B caches what A's feed lists (polled at once for a new peer) and indexes new copies
+    # on its next explorer request: wait until every proposal of A is there.
+    seen: dict[str, int] = {}
+
+    def complete() -> dict[str, int] | None:
+        seen.update(proposals_by_node(client, b))
+        return dict(seen) if own_a and seen.get(origin_a, 0) >= own_a else None
+    try:
+        counts = wait_for(complete, "B's explorer to list A's proposals", timeout=180)
+    except SystemExit:
+        raise SystemExit(f"B's explorer lists {seen} proposals per node; A publishes "
+                         f"{own_a}") from None
+    url = f"{b.base}explore?kind={PROPOSAL.replace('#', '%23')}"
+    say("", f"{url}")
+    say("", f"proposals on B's explorer: {counts.get(origin_b, 0)} of node B's own, "
+            f"{counts.get(origin_a, 0)} of node A's (cached; A publishes {own_a})")
+    html = {"Accept": "text/html"}
+    page = client.get(f"{b.base}explore", params={"kind": PROPOSAL, "node": origin_a},
+                      headers=html).text
+    found = re.search(r'<li class="dds-result" data-iri="([^"]+)">\s*<h3[^>]*><a '
+                      r'class="govuk-link" href="([^"]+)">([^<]*)</a>', page)
+    if found is None:
+        raise SystemExit("B's explorer shows no proposal of A")
+    iri, href, title = (unescape(g) for g in found.groups())
+    say("", f"one of A's on B's explorer: {b.base}{href.lstrip('/')}  «{title[:60]}»")
+    copy = client.get(f"{b.base}{href.lstrip('/')}", headers=html).text
+    origin = re.search(r'href="([^"]+)">See the original<', copy)
+    if origin is None or unescape(origin.group(1)) != iri or not iri.startswith(a.base):
+        raise SystemExit(f"B's page of {iri} does not link to its origin on A")
+    say("", f"its page on B links to the original on A: {unescape(origin.group(1))}")
+    page = client.get(f"{b.base}explore", params={"kind": PROPOSAL, "node": b.base},
+                      headers=html).text
+    mine = re.search(r'<li class="dds-result" data-iri="([^"]+)"', page)
+    if mine is None:
+        raise SystemExit("B's explorer shows none of its own proposals")
+    say("", f"and one of B's own, beside them: {unescape(mine.group(1))}")
+
+
 def main() -> int:
     """Run the pilot."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -299,6 +362,7 @@ def main() -> int:
         say("", f"ddsnode trace {a.dir.name} {result}")
         for line in trace.splitlines():
             say("", line)
+        explorer(client, a, b)
         say("Done", "")
         print(f"   the Democracy Data Space pilot ran; node directories in {work}"
               if args.keep else "   (run with --keep to keep the node directories)")

@@ -166,10 +166,22 @@ class Site:
                 local_name(hit.iri)
             return text if len(text) <= 120 else text[:119] + "…"
 
+        known: dict[str, str] = {}
+
+        def node_name(iri: str) -> str:
+            # A node as its operator names it (a hit's node is this node's base, or a
+            # peer's origin): "Pilot node A", not "127.0.0.1:8001". Read once per page.
+            if not known:
+                known.update({self.node.base: str(self.settings.name)})
+                known.update({p.origin: p.name for p in self.fed.peers.all() if p.name})
+                known.update({p.base: p.name for p in self.fed.peers.all() if p.name})
+            return known.get(iri) or host(iri)
+
         values.setdefault("explicit_lang", read.explicit)
         return self.env.get_template(template).render(
             t=t, _=t.gettext, ngettext=t.ngettext, link=link, switch=switch, page_of=page_of,
             kind_label=kind_label, title=title, static=lambda name: STATIC + name,
+            node_name=node_name,
             pick_text=lambda texts: pick(texts, t.lang), site=self.site_info(),
             languages=[(code, t.language_name(code)) for code in i18n.LANGUAGES],
             election_kind=term("Election"), max_query=self.limits.max_query_chars,
