@@ -39,7 +39,17 @@ PAGES = [
     ("explorer-proposal-timeline", "proposals/protected-bike-lanes",
      ["What became of it", "Budget project", "Milestone"]),
     ("explorer-implementation-ca", "results/protected-bike-lanes-tanneurs?lang=ca",
-     ["avanç", "Fita"]),
+     ["Avanç", "Fita"]),
+    # Rows as the ontology names them in the reader's language, capitalised (issue 12).
+    ("explorer-proposal-fr", "proposals/protected-bike-lanes?lang=fr",
+     ["A reçu pour réponse", "Nombre d'amendements", "Dans la phase", "Débattu lors de"]),
+    ("explorer-party-persons-fr", "organisations/party-rc?lang=fr",
+     ["Listes et candidats", "Camille Peuplier"]),
+    ("explorer-person-demo-es", "organisations/person-camille-peuplier?lang=es",
+     ["Candidaturas", "Afiliaciones", "Rivemont en commun", "tête de liste",
+      "conseillère métropolitaine"]),
+    ("explorer-search-one-fr", "explore?q=delivery+bays+saturday+market&lang=fr",
+     ["1 résultat"]),
 ]
 
 
@@ -100,3 +110,20 @@ def test_a_map_cluster_filters_the_search_to_its_area(browser: Any, demo: Runnin
         assert re.search(r"\d+ results", count)
         assert v.page.locator("svg.dds-map").count() == 1
         screenshot(v.page, "explorer-search-bbox")
+
+
+def test_from_a_party_to_the_person_standing_and_back(browser: Any, demo: RunningNode) -> None:
+    """On the demo node: the party's candidate links to the person's page (its
+    candidacies and memberships), whose party link leads back to the party."""
+    with visit(browser, demo.url("organisations/party-rc?lang=en")) as v:
+        v.page.locator("table.dds-candidacies").get_by_role(
+            "link", name="Camille Peuplier").click()
+        v.page.wait_for_load_state("load")
+        assert v.page.url.startswith(demo.url("organisations/person-camille-peuplier"))
+        main = v.page.locator("main").inner_text()
+        assert "Candidacies" in main and "Memberships" in main and "51.4%" in main
+        assert "Conseil de la Métropole de Rivemont" in main
+        v.page.locator("table.dds-standings").get_by_role(
+            "link", name="Rivemont en commun").click()
+        v.page.wait_for_load_state("load")
+        assert v.page.url.startswith(demo.url("organisations/party-rc"))
