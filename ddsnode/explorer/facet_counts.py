@@ -77,6 +77,59 @@ class Posting:
         self.removed.clear()
 
 
+@dataclass
+class Layout:
+    """The loaded ids of some postings laid out twice: end to end (``flat``, each posting
+    from ``starts[i]``), and by doc (``owner[doc_start[d]:doc_start[d + 1]]``: the
+    postings doc ``d`` is in). A result set of a few hundred docs among 100,000 is counted
+    from its docs' rows (a few thousand) instead of a gather over every posting's ids
+    (400,000 here): 10 to 20 times less work."""
+
+    index: dict[tuple[str, str], int]
+    postings: list[Posting]
+    bases: list[Ids]  # each posting's ``base`` when laid out (a compaction replaces it)
+    flat: Ids
+    starts: Ids
+    owner: npt.NDArray[np.int32]
+    doc_start: Ids
+
+    @classmethod
+    def of(cls, items: list[tuple[tuple[str, str], Posting]]) -> Layout:
+        """The layout of ``items`` (postings with loaded ids)."""
+        lengths = np.array([len(p.base) for _, p in items], dtype=np.int64)
+        flat = np.concatenate([p.base for _, p in items]) if items else \
+            np.empty(0, dtype=np.int64)
+        starts = np.zeros(len(items), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        order = np.argsort(flat, kind="stable")
+        owner = np.repeat(np.arange(len(items), dtype=np.int32), lengths)[order]
+        size = int(flat.max()) + 1 if len(flat) else 0
+        doc_start = np.searchsorted(flat[order], np.arange(size + 1, dtype=np.int64))
+        return cls({k: i for i, (k, _) in enumerate(items)}, [p for _, p in items],
+                   [p.base for _, p in items], flat, starts, owner, doc_start)
+
+    def sums(self, mask: Mask) -> Ids:
+        """How many docs of each laid-out posting's loaded ids ``mask`` sets."""
+        size = len(self.doc_start) - 1
+        if np.count_nonzero(mask[:size]) * SPARSE < len(self.flat):
+            ids = np.flatnonzero(mask[:size])
+            first, last = self.doc_start[ids], self.doc_start[ids + 1]
+            lengths = last - first
+            total = int(lengths.sum())
+            # Every row of every chosen doc: first[i], first[i] + 1, … last[i] - 1.
+            rows = np.repeat(first - np.cumsum(lengths) + lengths, lengths) + \
+                np.arange(total, dtype=np.int64)
+            return np.bincount(self.owner[rows], minlength=len(self.postings))
+        if len(mask) < size:  # docs indexed after the mask was made are not in it
+            mask = np.concatenate([mask, np.zeros(size - len(mask), dtype=np.bool_)])
+        if not len(self.flat):
+            return np.empty(0, dtype=np.int64)
+        return np.add.reduceat(mask[self.flat], self.starts, dtype=np.int64)
+
+
+SPARSE = 8  # a result set counts by doc when its docs are fewer than 1/8 of the rows
+
+
 class FacetTable:
     """Every (facet, value) posting of one index, or nothing until :meth:`load`."""
 
@@ -95,6 +148,9 @@ class FacetTable:
         # Searches count in several threads while a sync adds and removes: every method
         # holds this lock (a count takes milliseconds).
         self.lock = threading.RLock()
+        # The counted facets' postings laid out for one-pass counting (Layout); dropped
+        # when a count meets a posting it no longer matches (a load, a compaction).
+        self._layout: tuple[tuple[str, ...], Layout] | None = None
 
     def load(self, conn: sqlite3.Connection, epoch: str) -> None:
         """Read every posting from the ``facets`` table (primary key order: one pass)."""
@@ -103,6 +159,7 @@ class FacetTable:
 
     def _load(self, conn: sqlite3.Connection, epoch: str) -> None:
         self.postings.clear()
+        self._layout = None
         # One string of ids per value, joined by SQLite and parsed by numpy: no Python
         # object per row (100,000 resources, 800,000 rows: well under a second).
         for facet, value, joined in conn.execute(
@@ -209,10 +266,32 @@ class FacetTable:
     def _counts(self, facets: Iterable[str], mask: Mask | None
                 ) -> dict[str, list[tuple[str, int]]]:
         out: dict[str, list[tuple[str, int]]] = {f: [] for f in facets}
-        for (facet, value), posting in self.postings.items():
-            if facet not in out:
+        layout = self._laid_out(tuple(out)) if mask is not None else None
+        sums = layout.sums(mask).tolist() if layout is not None and mask is not None else []
+        limit = len(mask) if mask is not None else 0
+        stale = False
+        for key, posting in self.postings.items():
+            if key[0] not in out:
                 continue
-            n = posting.size() if mask is None else posting.count_in(mask)
+            if mask is None:
+                n = posting.size()
+            else:
+                i = layout.index.get(key, -1) if layout is not None else -1
+                if i >= 0 and layout is not None and layout.postings[i] is posting \
+                        and layout.bases[i] is posting.base:
+                    n = sums[i] - sum(1 for d in posting.removed if d < limit and mask[d]) \
+                        + sum(1 for d in posting.added if d < limit and mask[d])
+                else:  # not laid out (new, or changed since): counted alone, still exact
+                    stale = stale or len(posting.base) > 0
+                    n = posting.count_in(mask)
             if n:
-                out[facet].append((value, n))
+                out[key[0]].append((key[1], n))
+        if stale:
+            self._layout = None  # laid out again at the next count
         return out
+
+    def _laid_out(self, facets: tuple[str, ...]) -> Layout:
+        if self._layout is None or self._layout[0] != facets:
+            self._layout = (facets, Layout.of([(k, p) for k, p in self.postings.items()
+                                               if k[0] in facets and len(p.base)]))
+        return self._layout[1]
