@@ -56,7 +56,9 @@ def test_one_marker_or_cluster_per_group(n: int) -> None:
                     if t.get("aria-hidden") == "true")
     assert counts == sorted(len(g.points) for g in groups if len(g.points) > 1)
     assert svg.find("svg:title", NS) is not None and svg.find("svg:desc", NS) is not None
-    assert f"{n} organisations in {len(groups)} places" in (svg.find("svg:desc", NS).text or "")
+    # Each count in its plural form, written as English writes numbers (issue 12 item 2).
+    said = f"{n:,} organisation{'s' * (n != 1)} in {len(groups)} place{'s' * (len(groups) != 1)}"
+    assert said in (svg.find("svg:desc", NS).text or "")
 
 
 def test_zooming_in_splits_clusters() -> None:
@@ -172,3 +174,25 @@ def test_map_points_and_organisations_read_are_bounded(tmp_path: Path) -> None:
     assert 1 <= len(groups) <= 3
     assert page.count('class="dds-organisation"') == 5
     assert "Only the first organisations are shown" in page
+
+
+@pytest.mark.parametrize(("lang", "one", "two"), [
+    ("en", "1 organisation in 1 place", "2 organisations in 2 places"),
+    ("fr", "1 organisation en 1 lieu", "2 organisations en 2 lieux"),
+    ("ca", "1 organització en 1 lloc", "2 organitzacions en 2 llocs"),
+    ("es", "1 organización en 1 lugar", "2 organizaciones en 2 lugares"),
+])
+def test_directory_counts_take_plural_forms(lang: str, one: str, two: str) -> None:
+    """The directory's counted fields (map, matrix cells, ecosystem) are in the
+    language's plural form for 0, 1, 2, 5; French says "0 organisation" (CLDR 'one')."""
+    from ddsnode.explorer.directory_messages import formatted
+
+    assert formatted("map_desc", lang, points=1, groups=1).startswith(one)
+    assert formatted("map_desc", lang, points=2, groups=2).startswith(two)
+    rows = [formatted("ecosystem_row", lang, count=n) for n in (0, 1, 2, 5)]
+    word = two.split()[1]
+    assert [r.split()[1] == word for r in rows] == [lang not in ("fr",), False, True, True]
+    assert formatted("cell", lang, initiatives=1, organisations=5).split(",")[0] \
+        == "1 " + {"en": "initiative", "fr": "initiative", "ca": "iniciativa",
+                   "es": "iniciativa"}[lang]
+

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ddsnode.explorer.directory_messages import message
+from ddsnode.explorer.directory_messages import formatted
 
 SVG_NS = "http://www.w3.org/2000/svg"
 CELL = 40  # pixels: points closer than this on the map are drawn as one group
@@ -172,7 +172,7 @@ def render_map(points: Sequence[MapPoint], bbox: Bbox | None = None, *, width: i
         chosen = (words or {}).get(key)
         if callable(chosen):
             return chosen(**values)
-        return (chosen or message(key, lang)).format(**values)
+        return chosen.format(**values) if chosen else formatted(key, lang, **values)
     box = bbox or bbox_of(points)
     groups = cluster_points(points, box, width, height)
     svg = ET.Element("svg", {"xmlns": SVG_NS, "width": str(width), "height": str(height),

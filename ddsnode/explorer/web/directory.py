@@ -38,7 +38,12 @@ from ddsnode.explorer.directory_document import (
     organisation_document,
     selection_document,
 )
-from ddsnode.explorer.directory_messages import cluster_label, level_label, message
+from ddsnode.explorer.directory_messages import (
+    cluster_label,
+    formatted,
+    level_label,
+    message,
+)
 from ddsnode.explorer.directory_terms import clusters, kind_label, levels
 from ddsnode.explorer.i18n import COOKIE, LANGUAGES, Translator, chosen
 from ddsnode.http.endpoint import FixedMethodsEndpoint
@@ -139,8 +144,7 @@ class _Page(FixedMethodsEndpoint):
             return link(path, {**params, "lang": code})
 
         def msg(msgid: str, **values: object) -> str:
-            text = message(msgid, lang)
-            return text.format(**values) if values else text
+            return formatted(msgid, lang, **values) if values else message(msgid, lang)
 
         return {"t": t, "_": t.gettext, "m": msg, "lang": lang, "link": link,
                 "switch": switch, "static": lambda name: f"/explore/static/{name}",
