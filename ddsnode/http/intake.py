@@ -184,7 +184,8 @@ class TotalsEndpoint(_Endpoint):
         params = query_params(scope)
         election = params.get("election", "")
         since = cursor_param(params, "since", MAX_SEQ, default=0)
-        if election not in self.desk.elections():
+        # off the event loop: the geography is read again when places/ changed
+        if election not in await anyio.to_thread.run_sync(self.desk.elections):
             raise NotFound("No election with contests on this node has this IRI "
                            "(?election=IRI)")
         mark, results = await anyio.to_thread.run_sync(self.desk.results, election, since)
