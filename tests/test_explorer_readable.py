@@ -424,3 +424,26 @@ def test_a_party_links_the_persons_standing_for_it_and_back(node: LocalNode) -> 
     contest = page(node, "/elections/municipal-2026-council")
     for slug in ("camille-peuplier", "hugo-tilleul", "ines-saule"):
         assert f'href="/organisations/person-{slug}?lang=en"' in contest
+
+
+def test_every_message_of_the_pages_is_in_every_catalogue() -> None:
+    """Each ``_("…")``, ``gettext("…")`` and ``ngettext("…", "…", n)`` of the explorer's
+    templates and web modules has its French, Catalan and Spanish text (a missing one
+    would show English on a French page), plural ones in every plural form."""
+    from ddsnode.explorer.i18n import catalogue, plurals
+    from ddsnode.explorer.view import DATE_LABELS
+
+    root = Path(resources.__file__).parent / "explorer"
+    single: set[str] = set(DATE_LABELS.values())  # _(d.label) on a resource page
+    plural: set[tuple[str, str]] = set()
+    for source in [*(root / "templates").rglob("*.html"), *(root / "web").glob("*.py")]:
+        text = source.read_text(encoding="utf-8")
+        single |= set(re.findall(r'(?:(?<![\w.])_|(?<!n)gettext)\(\s*"((?:[^"\\]|\\.)*)"', text))
+        plural |= set(re.findall(r'ngettext\(\s*"((?:[^"\\]|\\.)*)",\s*"((?:[^"\\]|\\.)*)"',
+                                 text))
+    assert len(single) > 150 and len(plural) >= 7
+    for lang in ("fr", "ca", "es"):
+        assert sorted(m for m in single if m not in catalogue(lang)) == [], lang
+        forms = plurals(lang)
+        assert [p for p in plural if any(forms.ngettext(*p, n) in p for n in (1, 2))] \
+            == [], lang
