@@ -3,15 +3,25 @@
 ``browser``: a headless Chromium per browser test module (tests/support/browser.py), for the
 browser tests (tests/test_browser_*.py), started on first use; ``demo_site``: the demo node
 they browse (``ddsnode demo``, served on a free port); ``postgres_server``: a throwaway
-PostgreSQL per test module (tests/support/postgres.py).
+PostgreSQL per test module (tests/support/postgres.py). Modules run longest first
+(tests/support/order.py).
 
 Before any test runs, ``SSL_CERT_FILE`` points at a one-CA bundle (tests/support/trust.py):
 httpx loads its trust store for every client it builds, and certifi's whole bundle made
 each ``httpx.get`` cost 25 ms of CPU.
 """
 
+import pytest
+
 from tests.support.browser import browser, demo_site  # noqa: F401 (fixtures, registered once)
+from tests.support.order import longest_first
 from tests.support.postgres import postgres_server  # noqa: F401 (fixture, registered once)
 from tests.support.trust import use_small_bundle
 
 use_small_bundle()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest modules first, so that parallel workers finish together
+    (tests/support/order.py; scripts/test turns pytest-xdist's own reordering off)."""
+    longest_first(items)
