@@ -79,6 +79,10 @@ def test_current_generation_is_a_dataset_of_the_series(node: LocalNode) -> None:
         standards = {str(s) for d in graph.objects(dataset, DCAT.distribution)
                      for s in graph.objects(d, DCT.conformsTo)}
         assert "https://www.rfc-editor.org/rfc/rfc7515" in standards
+        # the snapshot files conform to the format of the manifest that lists them (v2:
+        # the two-level manifest this node writes), not to a hard-coded v1
+        assert "https://w3id.org/dds/publication/manifest/v2" in standards
+        assert "https://w3id.org/dds/publication/manifest/v1" not in standards
         keys = graph.value(dataset, rdflib.URIRef("http://xmlns.com/foaf/0.1/page"))
         assert str(keys) == node.url(".well-known/jwks.json")
         assert http.get(str(keys)).json()["keys"]

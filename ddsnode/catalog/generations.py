@@ -25,6 +25,7 @@ from typing import Any
 
 from ddsnode.publication.archive import Archive, ArchiveError
 from ddsnode.publication.jws import JwsError, b64url_decode
+from ddsnode.publication.listing import FORMAT, FORMAT_V1
 
 log = logging.getLogger(__name__)
 FINAL = "certified"
@@ -42,6 +43,7 @@ class Generation:
     url: str  # the generation's folder URL, ending with "/"
     files: list[dict[str, Any]]  # path, sha256, size, type (from the manifest)
     current: bool = False
+    format: str = FORMAT_V1  # the manifest's format (v2: with part manifests)
 
 
 def _manifest(jws: bytes) -> dict[str, Any]:
@@ -83,8 +85,12 @@ def generations_of(node_dir: Path, base: str, election: str) -> list[Generation]
                  and not str(f.get("path", "")).endswith(".gz")]
         files.append({"path": "manifest.jws", "sha256": hashlib.sha256(raw).hexdigest(),
                       "size": len(raw), "type": "application/jose"})
+        # A split election's parts are listed by its part manifests (format v2), not
+        # here: thousands of per-station files are no catalogue distributions; a
+        # client reaches them, hash-checked, through the signed manifest.
+        form = FORMAT if manifest.get("format") == FORMAT else FORMAT_V1
         out.append(Generation(number, str(manifest.get("status", "")),
                               str(manifest.get("generatedAt", "")),
                               bool(manifest.get("rehearsal", False)),
-                              f"{election}/results/g/{number}/", files, current))
+                              f"{election}/results/g/{number}/", files, current, form))
     return out

@@ -271,7 +271,8 @@ class CatalogGraph:
                                             lang="en")))
         for item in generation["files"]:
             path = str(item["path"])
-            kind, url = generation_format(path), URIRef(generation["url"] + path)
+            kind = generation_format(path, str(generation.get("format", "")))
+            url = URIRef(generation["url"] + path)
             dist = self.frag(f"{election.key}-g{number}/{path}")
             self._distribution(dataset, dist, url, kind, int(item["size"]),
                                str(item["sha256"]), generation["generated"] or None)

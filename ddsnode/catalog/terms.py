@@ -8,7 +8,7 @@ not our vocabulary (``ontology/``), so they are named here, once, as rdflib name
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import rdflib
 
@@ -83,6 +83,9 @@ FORMATS = {f.key: f for f in (NTRIPLES, JSONLD, CSV, CSVW_METADATA, NIST_CDF)}
 #: Files of election night's published generations (``ddsnode.publication``).
 PUBLICATION = Standard("https://w3id.org/dds/publication/manifest/v1",
                        "ddsnode results publication, v1 (docs/election-night.md)")
+PUBLICATION_V2 = Standard("https://w3id.org/dds/publication/manifest/v2",
+                          "ddsnode results publication, v2: two-level manifest "
+                          "(docs/election-night.md)")
 SNAPSHOT = Format("json", FILE_TYPE.JSON, "application/json", PUBLICATION, "JSON")
 # A compact JWS is ASCII text; the EU file-type table has no entry of its own for it.
 SIGNED_MANIFEST = Format("jws", FILE_TYPE.TXT, "application/jose",
@@ -99,8 +102,9 @@ def format_of(name: str) -> Format:
     raise KeyError(name)
 
 
-def generation_format(path: str) -> Format:
-    """The format of a file of a published generation, from its name."""
+def generation_format(path: str, publication: str = PUBLICATION.iri) -> Format:
+    """The format of a file of a published generation, from its name; ``publication``
+    is the IRI of the generation's manifest format (v1 or v2)."""
     if path.endswith(".nist.json"):
         return NIST_CDF
     if path.endswith(".jws"):
@@ -108,4 +112,6 @@ def generation_format(path: str) -> Format:
     for known in (JSONLD, CSV):
         if path.endswith("." + known.key):
             return known
+    if publication == PUBLICATION_V2.iri:
+        return replace(SNAPSHOT, standard=PUBLICATION_V2)
     return SNAPSHOT
