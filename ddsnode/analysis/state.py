@@ -9,12 +9,12 @@ it find outputs to remove. Deleting the directory costs a full recompute, nothin
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ddsnode.analysis.topics import TopicModel
+from ddsnode.files import replace_durably
 
 DIRECTORY = "analysis"
 _STATE = "state.json"
@@ -45,12 +45,10 @@ class State:
         """Write atomically (a crash leaves the old state, which is still consistent)."""
         folder = node_dir / DIRECTORY
         folder.mkdir(exist_ok=True)
-        tmp = folder / (_STATE + ".tmp")
-        tmp.write_text(json.dumps({"fitted_on": self.fitted_on, "model_id": self.model_id,
-                                   "contributions": self.contributions,
-                                   "outputs": self.outputs}, sort_keys=True),
-                       encoding="utf-8")
-        os.replace(tmp, folder / _STATE)
+        replace_durably(folder / _STATE, json.dumps(
+            {"fitted_on": self.fitted_on, "model_id": self.model_id,
+             "contributions": self.contributions, "outputs": self.outputs},
+            sort_keys=True).encode("utf-8"))
 
 
 def load_model(node_dir: Path) -> TopicModel | None:
@@ -67,4 +65,5 @@ def save_model(node_dir: Path, model: TopicModel) -> None:
     folder.mkdir(exist_ok=True)
     tmp = folder / "model.tmp.npz"
     model.save(tmp)
-    os.replace(tmp, folder / _MODEL)
+    replace_durably(folder / _MODEL, tmp.read_bytes())  # flushed, then renamed
+    tmp.unlink()

@@ -28,7 +28,6 @@ Parsed like EML: defusedxml, DTDs and entities refused, the file bounded by
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from ddsnode import paths
 from ddsnode.elections.documents import Document, Naming, document, slugify
 from ddsnode.elections.importer import ElectionImport, ElectionImportReport, Progress
 from ddsnode.elections.sources import read_source
+from ddsnode.files import replace_durably
 from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
 
@@ -340,10 +340,9 @@ def write_segments(node_dir: Path, slug: str, digest: str, segments: list[Segmen
     """Replace the feed's segments file whole (written aside, then renamed: never half)."""
     target = segments_path(node_dir, slug)
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_suffix(".part")
-    part.write_text(json.dumps({"sourceDigest": digest,
-                                "segments": [asdict(s) for s in segments]}), encoding="utf-8")
-    os.replace(part, target)
+    replace_durably(target, json.dumps({"sourceDigest": digest,
+                                        "segments": [asdict(s) for s in segments]}
+                                       ).encode("utf-8"))
 
 
 def import_vip(settings: Settings, node_dir: Path, path: Path, *, slug: str | None = None,

@@ -33,6 +33,7 @@ from typing import Any
 
 from ddsnode import paths
 from ddsnode.elections.model import ElectionModel
+from ddsnode.files import fsync_dir
 from ddsnode.ldp.access import PUBLIC, ReadRule
 from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
@@ -255,7 +256,8 @@ def build(node: Node) -> BuildSummary:
         db.commit()
     finally:
         db.close()
-    os.replace(part, target)
+    os.replace(part, target)  # SQLite flushed the file at COMMIT; the rename is flushed next
+    fsync_dir(target.parent)
     return BuildSummary(target, len(places.stations), len(places.units), len(segments),
                         len({p for p, _, _ in pairs}), len(cells), contests)
 
