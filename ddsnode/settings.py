@@ -166,6 +166,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("explorer_map_points", 200,
             "Most markers on the map of the explorer's home and search pages (the newest "
             "results with a place; the others are counted, not drawn)"),
+    Setting("explorer_map_leaflet", "", "Leaflet maps: '' no, 'on', or 'https://HOST/{z}/{x}/{y}.png CREDIT'"),
     Setting("explorer_max_comments", 200,
             "Most comments a resource page shows in its thread"),
     Setting("explorer_page_cache_bytes", 33554432,

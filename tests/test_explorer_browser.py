@@ -9,13 +9,16 @@ critical violation; screenshots of each page type land in ``test-artifacts/scree
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from ddsnode import resources
 from tests.support.browser import assert_accessible, assert_focus_visible, screenshot, visit
-from tests.support.node import RunningNode
+from tests.support.node import RunningNode, running_node
 
 pytestmark = pytest.mark.slow
 
@@ -127,3 +130,45 @@ def test_from_a_party_to_the_person_standing_and_back(browser: Any, demo: Runnin
             "link", name="Rivemont en commun").click()
         v.page.wait_for_load_state("load")
         assert v.page.url.startswith(demo.url("organisations/party-rc"))
+
+
+@pytest.fixture(scope="module")
+def leaflet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    """A node with explorer_map_leaflet = "on" (Leaflet with no tile layer):
+    the participation examples and the polling stations, which have places."""
+    with running_node(tmp_path_factory.mktemp("leaflet"), settings={
+            "name": "Rivemont participe", "explorer_map_leaflet": "on",
+            "explorer_peer_sync_seconds": 0}) as node, node.client() as http:
+        for path in sorted(resources.examples_dir().glob("*.jsonld")):
+            if not path.name.startswith(("a-", "e-place-")):
+                continue
+            document = json.loads(node.rebase(path.read_text(encoding="utf-8")))
+            r = http.put(document["id"], content=json.dumps(document).encode(),
+                         headers={**node.auth(node.publisher_token),
+                                  "Content-Type": "application/ld+json"})
+            assert r.status_code in (201, 204), (path.name, r.text)
+        yield node
+
+
+def test_leaflet_shows_the_same_points_with_no_tile_server(browser: Any,
+                                                           leaflet: RunningNode) -> None:
+    """The search's map becomes a Leaflet map with one marker per point of the SVG it
+    replaces; nothing is fetched from another host (visit fails on any such request or
+    console error); a popup links to the resource; axe finds nothing serious."""
+    with visit(browser, leaflet.url("explore?q=rivemont&lang=fr")) as v:
+        holder = v.page.locator("div.dds-leaflet")
+        holder.wait_for()
+        drawn = len(json.loads(v.page.locator("figure.dds-map-figure").get_attribute(
+            "data-dds-points") or "[]"))
+        assert drawn >= 3 and holder.get_attribute("data-dds-markers") == str(drawn)
+        assert v.page.locator("path.leaflet-interactive").count() == drawn
+        assert v.page.locator("figure.dds-map-figure").is_hidden()
+        assert v.page.locator(".leaflet-tile").count() == 0  # no tile layer
+        assert v.page.locator("a.leaflet-control-zoom-in").get_attribute("title") == "Zoomer"
+        v.page.locator("path.leaflet-interactive").first.click(force=True)
+        link = v.page.locator(".leaflet-popup-content a")
+        link.wait_for()
+        href = link.get_attribute("href") or ""
+        assert href.startswith("/") and not href.startswith("//")
+        assert_accessible(v.page)
+        assert all(p.stat().st_size > 1000 for p in screenshot(v.page, "explorer-search-leaflet"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from ddsnode.assembly import assemble
+from ddsnode.explorer.tiles import leaflet
 from ddsnode.http.errors import ProblemMiddleware
 from ddsnode.http.exchange import ASGIApp
 from ddsnode.http.middleware import CORSMiddleware, SecurityHeadersMiddleware
@@ -23,10 +24,13 @@ from ddsnode.settings import Settings
 def create_app(settings: Settings) -> ASGIApp:
     """The ASGI app serving ``settings``' node, assembled by the composition root."""
     logging.getLogger("ddsnode").setLevel(str(settings.log_level).upper())
+    # Checked before anything is opened: a refused tile setting leaves nothing running.
+    tiles = leaflet(str(settings.explorer_map_leaflet or "")).origin  # ValueError: refused
     assembly = assemble(settings)
     router = Router(routes(assembly), assembly)
     app = SecurityHeadersMiddleware(ProblemMiddleware(CORSMiddleware(router,
-                                                                      settings.cors_origins)))
+                                                                      settings.cors_origins)),
+                                    image_origins=(tiles,) if tiles else ())
     app.node = assembly.node  # type: ignore[attr-defined]  # for tests and the CLI
     app.assembly = assembly  # type: ignore[attr-defined]
     return app

@@ -89,8 +89,14 @@ class SecurityHeadersMiddleware:
     as another type than the one sent, Fetch 3.7), and on every page (HTML, XHTML, SVG)
     the Content-Security-Policy, X-Frame-Options and Referrer-Policy above."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, image_origins: tuple[str, ...] = ()) -> None:
         self.app = app
+        # The operator's tile host for the explorer's maps (explorer_map_leaflet, checked by
+        # ddsnode.explorer.tiles): the one origin pages may load images from besides self.
+        policy = PAGE_POLICY.replace(b"img-src 'self'", b" ".join(
+            [b"img-src 'self'", *(o.encode("ascii") for o in image_origins)]))
+        self.page_headers = ((NOSNIFF, (b"content-security-policy", policy), *PAGE_HEADERS[2:])
+                             if image_origins else PAGE_HEADERS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,7 +115,7 @@ class SecurityHeadersMiddleware:
                 if page:
                     # An uploaded file keeps its own policy (sandbox) beside this one:
                     # browsers enforce every policy sent (CSP 3, 8.1).
-                    headers += PAGE_HEADERS[1:] if sniff else PAGE_HEADERS
+                    headers += self.page_headers[1:] if sniff else self.page_headers
                 elif not sniff:
                     headers.append(NOSNIFF)
                 message["headers"] = headers

@@ -40,6 +40,9 @@ class ResultsMap:
     places: list[Place]
     located: int
     drawn: int
+    # [[lat, long, title, path], ...] of the drawn markers, for explorer-map.js (Leaflet,
+    # explorer_map_leaflet): the same points as the SVG, paths on this node.
+    points_json: str = "[]"
 
 
 def results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | None:
@@ -60,6 +63,7 @@ def _results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | 
     keep = [("lang", read.lang)] if read.explicit else []
     points: list[svgmap.MapPoint] = []
     places: list[Place] = []
+    enhanced: list[tuple[float, float, str, str]] = []
     for iri, node, titles, lat, long in hits:
         # One small JSON per marker (its titles); summaries are not read.
         title = pick(json.loads(titles), read.lang) or local_name(iri)
@@ -67,6 +71,7 @@ def _results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | 
         if read.explicit:
             path += ("&" if "?" in path else "?") + "lang=" + read.lang
         points.append(svgmap.MapPoint(long, lat, title, base + path))
+        enhanced.append((round(lat, 6), round(long, 6), title, path))
         if len(places) < LISTED:
             places.append(Place(title, path))
 
@@ -90,4 +95,5 @@ def _results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | 
              "map_list_link": t.gettext("Places on the map, as a list")}
     svg = svgmap.render_map(points, query.bbox, width=WIDTH, height=HEIGHT, lang=read.lang,
                             list_href="#map-places", group_link=area, words=words)
-    return ResultsMap(svg, places, located, len(points))
+    return ResultsMap(svg, places, located, len(points),
+                      json.dumps(enhanced, ensure_ascii=False, separators=(",", ":")))

@@ -25,6 +25,7 @@ from ddsnode.explorer import i18n
 from ddsnode.explorer.labels import local_name, pick, term_label
 from ddsnode.explorer.query import Limits
 from ddsnode.explorer.search import Hit, SearchIndex
+from ddsnode.explorer.tiles import leaflet
 from ddsnode.explorer.timeline import rank_of
 from ddsnode.explorer.view import safe_href, term
 from ddsnode.explorer.web.page_cache import PageCache, Render, strong_tag
@@ -102,6 +103,7 @@ class Site:
         self.settings = settings
         self.index = SearchIndex(settings.node_dir, node.store, node.base, node.containers)
         self.limits = Limits.from_settings(settings)
+        self.leaflet = leaflet(str(settings.explorer_map_leaflet or ""))
         self.peer_sync_seconds = float(settings.explorer_peer_sync_seconds)
         self._peer_synced = 0.0
         self.pages = PageCache(int(settings.explorer_page_cache_bytes), VERSION)
@@ -195,11 +197,14 @@ class Site:
             return "/" + iri[len(base):]
         return "/explore/resource?" + urlencode([("iri", iri)])
 
-    def site_info(self) -> dict[str, str | None]:
-        """Name, operator and base of the node, for every page."""
+    def site_info(self) -> dict[str, str | bool | None]:
+        """Name, operator and base of the node, and how its maps are drawn, for every
+        page (``explorer.tiles``: checked when the app was made)."""
         s = self.settings
         return {"name": str(s.name), "operator": str(s.operator or ""),
-                "operator_href": safe_href(str(s.operator_url or "")), "base": self.node.base}
+                "operator_href": safe_href(str(s.operator_url or "")), "base": self.node.base,
+                "map_leaflet": self.leaflet.enabled, "map_tiles": self.leaflet.tiles,
+                "map_attribution": self.leaflet.credit}
 
     def remember(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """``make()``, kept under ``key`` (which must hold everything it depends on)."""
