@@ -195,3 +195,11 @@ def test_nist_candidates_written_apart_link_to_persons(tmp_path: Path) -> None:
         assert "Outcome" not in html  # no candidate has a post-election status yet
         assert 'href="/organisations/va-person-per10861a?lang=en"' in page(
             running, "/elections/va-contest-cc20002")
+
+
+def test_a_party_page_lists_no_private_membership(node: LocalNode) -> None:
+    """John's membership of Rivemont en commun is kept in a private container: not
+    indexed, so not among the party's members; the party's own head of list is."""
+    html = page(node, "/organisations/party-rc")
+    assert "Secret role" not in html and "John Q. Public" not in html
+    assert rows(html, "dds-members") == ["Camille Peuplier tête de liste November 2025"]

@@ -447,3 +447,20 @@ def test_every_message_of_the_pages_is_in_every_catalogue() -> None:
         forms = plurals(lang)
         assert [p for p in plural if any(forms.ngettext(*p, n) in p for n in (1, 2))] \
             == [], lang
+
+
+def test_a_party_lists_its_members_linked_to_their_pages(node: LocalNode) -> None:
+    """Memberships naming the party (``org:organization``) list the persons, oldest
+    first, each linked; an organisation's page does the same."""
+    html = page(node, "/organisations/party-ar", "fr")
+    table = re.search(r'<table class="govuk-table dds-members">(.*?)</table>', html, re.S)
+    assert table is not None
+    listed = [" ".join(unescape(re.sub(r"<[^>]+>", " ", r)).split())
+              for r in re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', table.group(1),
+                                  re.S)][1:]
+    assert listed == ["Hugo Tilleul président septembre 2019",
+                      "Hugo Tilleul tête de liste décembre 2025"]
+    assert 'href="/organisations/person-hugo-tilleul?lang=fr"' in table.group(1)
+    council = text_of(page(node, "/organisations/conseil-metropolitain"))
+    assert "Members Person Role From To Camille Peuplier conseillère métropolitaine " \
+        "July 2020 March 22, 2026" in council

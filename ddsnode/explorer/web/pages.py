@@ -56,6 +56,8 @@ def resource_page(site: Site, read: Reading, iri: str, graph: rdflib.Graph, *,
         if local_name(page.kind) == "Person" else None
     candidates = people.contest(site, graph, iri, lang, name_of, _graph_of) \
         if local_name(page.kind) == "CandidateContest" else []
+    members = people.members(site, iri, lang, name_of, _graph_of) \
+        if local_name(page.kind) in ("Party", "Organization") else []
     if candidates:  # the table says who stands: not the selections' fragment names again
         page.facts = [f for f in page.facts if not all(
             (v.href or "").startswith(iri + "#") for v in f.values)]
@@ -63,7 +65,7 @@ def resource_page(site: Site, read: Reading, iri: str, graph: rdflib.Graph, *,
     analysis = panels(iri, lambda o, p, n: [h.iri for h in site.index.incoming(o, p, n)],
                       lambda i: _graph_of(site, h) if (h := site.index.hit(i)) else None)
     return site.render("resource.html", read, view=page, peer=peer, person=person,
-                       candidates=candidates, turtle_href=view.safe_href(iri) and turtle or "#",
+                       candidates=candidates, members=members, turtle_href=view.safe_href(iri) and turtle or "#",
                        analysis=analysis, name_of=name_of)
 
 

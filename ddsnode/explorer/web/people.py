@@ -10,6 +10,7 @@ import writes candidates apart from their contest), ``MAX_MEMBERSHIPS`` membersh
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import rdflib
 
@@ -24,6 +25,45 @@ MAX_MEMBERSHIPS = 100  # memberships listed on a person's page
 MAX_CANDIDATES = 500  # candidate resources read per page (NIST imports write them apart)
 
 GraphOf = Callable[[Site, Hit], rdflib.Graph | None]
+
+
+@dataclass
+class Member:
+    """A person's membership of the organisation or party whose page this is."""
+
+    membership: str
+    person: str
+    person_name: str
+    role: str | None
+    start: str | None
+    end: str | None
+    start_text: str = ""
+    end_text: str = ""
+
+
+def members(site: Site, organisation: str, lang: str, name_of: Callable[[str], str],
+            graph_of: GraphOf) -> list[Member]:
+    """The members of ``organisation`` (``org:Membership`` whose ``org:organization`` it
+    is), at most ``MAX_MEMBERSHIPS``, the oldest first: a party's page links the persons
+    who belong to it, as a person's page links the parties they belong to."""
+    out = []
+    for hit in site.index.incoming(organisation, view.term("organization"), MAX_MEMBERSHIPS):
+        graph = graph_of(site, hit)
+        if graph is None:
+            continue
+        main = rdflib.URIRef(hit.iri)
+
+        def one(name: str, graph: rdflib.Graph = graph, main: rdflib.URIRef = main
+                ) -> str | None:
+            return next((str(o) for o in graph.objects(main, rdflib.URIRef(view.term(name)))),
+                        None)
+        person = one("memberAgent")
+        if person is None or one("organization") != organisation:
+            continue
+        start, end = one("startDate"), one("endDate")
+        out.append(Member(hit.iri, person, name_of(person), one("roleName"), start, end,
+                          people.when(start, lang), people.when(end, lang)))
+    return sorted(out, key=lambda m: (m.start or "", m.person_name, m.membership))
 
 
 def person(site: Site, iri: str, lang: str, name_of: Callable[[str], str],
