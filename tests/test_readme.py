@@ -247,6 +247,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # every README command in turn: about 4 minutes on a busy machine
 @pytest.mark.skipif(shutil.which("curl") is None or shutil.which("bash") is None,
                     reason="the README's commands need bash and curl")
 def test_every_readme_command_runs(tmp_path: Path) -> None:
