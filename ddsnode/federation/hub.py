@@ -22,6 +22,7 @@ import asyncio
 import logging
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -47,6 +48,7 @@ from ddsnode.federation.signature import Signer
 from ddsnode.federation.sync import Sync
 from ddsnode.federation.trace import trace_predicates
 from ddsnode.keys import key_id, public_key_pem
+from ddsnode.ldp.node import Node
 from ddsnode.outbound import (
     OutboundClient,
     PeerError,
@@ -59,6 +61,10 @@ from ddsnode.store.node_key import node_key
 log = logging.getLogger("ddsnode.federation")
 _T = TypeVar("_T")
 
+#: Each node's Federation, as the composition root registered it; a node that is gone
+#: takes its entry with it.
+_FEDERATIONS: weakref.WeakKeyDictionary[Node, Federation] = weakref.WeakKeyDictionary()
+
 THREADS = 8  # worker threads for the loops' blocking work (store, cache, parsing)
 
 DESCRIPTION_ACCEPT = ("text/turtle", "application/ld+json")
@@ -67,7 +73,7 @@ DESCRIPTION_ACCEPT = ("text/turtle", "application/ld+json")
 class Federation:
     """Federation state and behaviour of the node ``node`` (a :class:`ddsnode.ldp.node.Node`)."""
 
-    def __init__(self, node: Any, *, client: OutboundClient | None = None,
+    def __init__(self, node: Node, *, client: OutboundClient | None = None,
                  poll_interval: float | None = None, push_interval: float = 0.1,
                  sync_concurrency: int | None = None) -> None:
         self.node = node
@@ -115,15 +121,14 @@ class Federation:
         self._background: set[asyncio.Task[None]] = set()
 
     @staticmethod
-    def register(node: Any, federation: Federation) -> None:
+    def register(node: Node, federation: Federation) -> None:
         """Record ``federation`` as the one of ``node`` (the composition root does)."""
-        node._federation = federation
+        _FEDERATIONS[node] = federation
 
     @staticmethod
-    def for_node(node: Any) -> Federation:
+    def for_node(node: Node) -> Federation:
         """The Federation the composition root (``ddsnode.assembly``) made for ``node``."""
-        federation: Federation = node._federation
-        return federation
+        return _FEDERATIONS[node]
 
     # --- lifecycle ---------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import rdflib
 
@@ -25,6 +24,7 @@ from ddsnode.federation.reactions import COUNT_TERMS
 from ddsnode.ldp import representation
 from ddsnode.ldp.description import container_triples
 from ddsnode.ldp.filters import container_filters
+from ddsnode.ldp.node import Node
 from ddsnode.problem import BadRequest
 from ddsnode.rdf.vocab import DCTERMS, DDS, LDP, RDF
 from ddsnode.store.base import Filters, Representation, decode_cursor, encode_cursor
@@ -54,7 +54,7 @@ def _cache_page(db: FederationDB, container: str, filters: Filters, after: int |
 MAX_CURSOR = 2048  # characters: a cursor carries one IRI or row number, base64-encoded
 
 
-def federated_page(node: Any, db: FederationDB, container_iri: str, container_path: str,
+def federated_page(node: Node, db: FederationDB, container_iri: str, container_path: str,
                    params: Mapping[str, str], offer: str) -> tuple[Representation, str | None,
                                                                    dict[str, str]]:
     """One page of ``container`` with ``scope=federation``: (representation, next cursor,
@@ -102,7 +102,7 @@ def federated_page(node: Any, db: FederationDB, container_iri: str, container_pa
                                                                        "scope": "federation"}
 
 
-def _render(node: Any, container_iri: str, members: list[Member], offer: str) -> Representation:
+def _render(node: Node, container_iri: str, members: list[Member], offer: str) -> Representation:
     graph = rdflib.Graph()
     subject = rdflib.URIRef(container_iri)
     container_triples(graph, subject, "")
