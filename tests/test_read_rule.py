@@ -146,6 +146,15 @@ def _intake(node: LocalNode, name: str, path: str) -> list[Ask]:
             Ask("GET", path, {"after": "0"}), Ask("POST", path, {"contest": iri})]
 
 
+def _clerk(node: LocalNode, name: str, path: str) -> list[Ask]:
+    # The clerk's page lists contests and stations as the intake reads them (public only).
+    iri = node.url(f"private/{name}")
+    return [Ask("GET", path, {}, {"Accept": "text/html"}), Ask("GET", path, {"contest": iri}),
+            Ask("GET", path, {"q": TITLE}), Ask("POST", path, {"contest": iri}),
+            Ask("POST", path, {"contest": iri, "station": iri, "token": "x"},
+                {"Accept": "text/html"})]
+
+
 def _catalog(node: LocalNode, name: str, path: str) -> list[Ask]:
     # The open-data files hold public containers only (docs/catalog.md): built now.
     node.app.assembly.catalog.rebuild()  # type: ignore[attr-defined]
@@ -190,6 +199,7 @@ REQUESTS: dict[str, Builder] = {
     "intake-evidence": _intake,
     "intake-log": _intake,
     "intake-totals": _intake,
+    "clerk": _clerk,
     "jwks": _fixed,
     "resource": _resource,
     "catalog": _catalog,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ddsnode import paths, resources
 from ddsnode.assembly import Assembly
+from ddsnode.explorer.web.clerk import clerk_routes
 from ddsnode.explorer.web.routes import explorer_pages, explorer_routes
 from ddsnode.http.assets import asset_routes
 from ddsnode.http.catalog import catalog_routes
@@ -73,6 +74,8 @@ def routes(assembly: Assembly) -> list[Route]:
         # Election night's intake (docs/election-night.md): tallies, evidence, log, totals.
         *(Route(p, e, n) for p, e, n in (intake_routes(assembly.intake) if assembly.intake
                                          else [])),
+        # The clerk's tally page (docs/election-night.md): the intake as a form.
+        *(Route(p, e, n) for p, e, n in clerk_routes(assembly.intake)),
         # The open-data portal (docs/catalog.md): /catalog and /catalog/files.
         *(Route(p, e, n) for p, e, n in catalog_routes(assembly.catalog)),
         # The public explorer (docs/explorer.md): /explore, its pages and static files.
