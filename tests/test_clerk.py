@@ -130,6 +130,8 @@ def test_a_tally_is_counted_and_a_second_submit_counts_once(
     assert again.status_code == 201 and "Already received" in again.text
     assert f'id="event-seq">{seq}<' in again.text
     assert len(counted(http, "bureau-101")) == 1
+    edited = submit(http, hidden, {**fields, "blank": "9"}, node.token)  # same key, edited
+    assert "open a new form" in edited.text and len(counted(http, "bureau-101")) == 1
     r = http.get("/intake/totals", params={"election": node.url(ELECTION)})
     row = next(x for x in r.json()["results"] if x["unit"].endswith("/bureau-101")
                and x["contest"] == node.url(COUNCIL))

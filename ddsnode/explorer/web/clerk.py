@@ -54,6 +54,7 @@ from ddsnode.http.exchange import (
 )
 from ddsnode.intake.desk import Answer, Desk, Submission
 from ddsnode.intake.geography import Geography
+from ddsnode.intake.submission import KeyReused
 from ddsnode.ldp.access import needs_token
 from ddsnode.problem import Conflict, Forbidden, Problem, Unprocessable
 
@@ -188,7 +189,11 @@ class ClerkPage(FixedMethodsEndpoint):
         contest = posted.text("contest")
         try:
             token = posted.text("token")
-            grant = self.node.authorize("write", f"Bearer {token}" if token else None)
+            try:
+                grant = self.node.authorize("write", f"Bearer {token}" if token else None)
+            except Problem as problem:  # 401 or 403: the token's field says why
+                raise _Fields(problem, [("f-token", message(
+                    f"error_token_{problem.status}", lang))]) from None
             assert grant is not None
             self.desk.elections()  # 503 while the intake starts
             geo = self.desk.geography()
@@ -259,11 +264,10 @@ class ClerkPage(FixedMethodsEndpoint):
 
     def _reasons(self, problem: Problem, posted: Posted, lang: str) -> list[tuple[str, str]]:
         """Field ids and the reasons the desk's refusal gives for them."""
-        if problem.status in (401, 403) and not (isinstance(problem, Forbidden) and
-                                                 "correction" in problem.detail):
-            return [("f-token", message(f"error_token_{problem.status}", lang))]
-        if isinstance(problem, Forbidden):
+        if isinstance(problem, Forbidden):  # the token has write (checked first), not review
             return [("f-reason", message("error_correction_scope", lang))]
+        if isinstance(problem, KeyReused):
+            return [("f-general", message("error_key_reused", lang))]
         if isinstance(problem, Conflict) and not posted.text("reason"):
             return [("f-reason", message("error_already_counted", lang))]
         if isinstance(problem, ImplausibleResult):
