@@ -327,3 +327,19 @@ def test_the_four_catalogues_have_the_same_messages() -> None:
                                     "awaiting-second-entry", "mismatch")}  # answer_of's words
     used |= {f"figure_{f}" for f, _ in FIGURES} | {f"error_token_{s}" for s in (401, 403)}
     assert used <= keys["en"], used - keys["en"]
+
+
+def test_double_entry_through_the_page(tmp_path: Path) -> None:
+    # Two clerks key in the same sheet; it counts when their numbers agree.
+    with local_node(tmp_path, settings={"intake_double_entry": "*"}) as other, \
+            other.client() as client:
+        load_election(other, client)
+        second = TokenRegistry(other.dir).create(["write"], label="second clerk")
+        fields = council(other, "bureau-101", "5", "6", "7")
+        r = submit(client, form(other, client)[1], fields, other.token)
+        assert r.status_code == 202 and "waiting for a second" in r.text
+        assert "Nothing is counted for this station yet" in r.text
+        r = submit(client, form(other, client)[1], fields, second)
+        assert r.status_code == 201 and "Tally counted" in r.text
+        assert 'id="station-total">18<' in r.text
+        assert len(counted(client, "bureau-101")) == 1
