@@ -50,9 +50,7 @@ def comment(node: LocalNode, slug: str, on: str, text: str) -> tuple[str, bytes]
 
 
 def put(http: httpx.Client, node: LocalNode, iri: str, body: bytes) -> None:
-    r = http.put(iri, content=body, headers={"Content-Type": "application/ld+json",
-                                             **node.auth()})
-    assert r.status_code in (201, 204), r.text
+    node.put(http, iri, body)
 
 
 @pytest.fixture(scope="module")

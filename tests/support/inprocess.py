@@ -59,6 +59,12 @@ class LocalNode:
         return httpx.Client(transport=_LoopTransport(self.app, self.loop),
                             base_url=self.base, timeout=30, **kwargs)
 
+    def put(self, http: httpx.Client, iri: str, body: bytes) -> None:
+        """Create or replace ``iri`` with JSON-LD ``body`` (write token), or fail the test."""
+        r = http.put(iri, content=body, headers={"Content-Type": "application/ld+json",
+                                                 **self.auth()})
+        assert r.status_code in (201, 204), r.text
+
     def rebase(self, text: str) -> str:
         """Example data with its IRIs moved under this node's base."""
         return rebase(text, self.base)
