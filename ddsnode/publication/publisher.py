@@ -41,7 +41,10 @@ class _State:
     number: int = 0
     manifest_hash: str | None = None
     listing: dict[str, FileInfo] = field(default_factory=dict)  # path -> hash, size
-    published_at: float = 0.0
+    # When the last generation's build began. P is counted start to start: counted from
+    # the end, every build's own time was added to P (a 1 s build and P = 2 s made one
+    # generation every 3 s, and a tally that just missed a build waited for two of them).
+    started_at: float = 0.0
 
 
 class Publisher:
@@ -117,7 +120,8 @@ class Publisher:
 
     def _tick(self, election: str, force: bool) -> Generation | None:
         state = self._state(election)
-        if not force and time.monotonic() - state.published_at < self.interval:
+        started = time.monotonic()
+        if not force and started - state.started_at < self.interval:
             return None  # the feed is asked when a generation may follow: at most every P
         mark, changed = self.feed.results(election, since=state.mark)
         state.mark = mark
@@ -152,7 +156,7 @@ class Publisher:
         state.listing = dict(generation.listing or {})
         state.number = number
         state.manifest_hash = generation.manifest_hash
-        state.published_at = time.monotonic()
+        state.started_at = started
         log.info("%s: generation %d (%d results changed)", election, number,
                  len(generation.changed))
         if self.on_publish is not None:
