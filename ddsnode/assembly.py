@@ -18,6 +18,7 @@ rules of a write do not depend on the way in. :meth:`Assembly.start` and
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 from ddsnode.analysis.schedule import Schedule
@@ -56,6 +57,15 @@ class Assembly:
             await self.catalog.start()  # rebuilds the open-data files when data changes
         if self.analysis is not None:
             await self.analysis.start()  # analyses changed contributions every N minutes
+        if bool(self.node.settings.gc_freeze):
+            # A full garbage collection walks every tracked object, and the objects built
+            # at start-up (the ontology's and shapes' graphs, templates, label maps) live
+            # as long as the process: at 100,000 contributions one full pass took 86 ms,
+            # a stall of every request in flight and the p99 tail of the explorer and the
+            # voter lookup. gc.freeze (Python 3.7+) moves them to a permanent generation
+            # that collections skip; collecting first keeps garbage out of it.
+            gc.collect()
+            gc.freeze()
 
     async def stop(self) -> None:
         """Stop the loops, close the outbound client, finish queued writes, close the store."""

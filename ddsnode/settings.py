@@ -181,6 +181,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("render_timeout", 2.0,
             "Seconds a read waits for a first render (JSON-LD, HTML …) of a resource; past it "
             "503 with Retry-After, and the render goes on to the cache"),
+    Setting("gc_freeze", True,
+            "After start-up, keep what it built (ontology, shapes, templates, caches) out of "
+            "the garbage collector's full passes (gc.freeze), which stall every request"),
     Setting("render_workers", 8,
             "Most first renders running at once, each on its own thread off the event loop "
             "(503 above)"),

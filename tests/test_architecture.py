@@ -70,6 +70,7 @@ LARGE_MODULES: dict[str, str] = {
     "ddsnode/rdf/compaction.py": "the JSON-LD writer specialised to the shared context",
     "ddsnode/decidim/importer.py": "the import run: bounded reading, ledger, tombstones",
     "ddsnode/explorer/search.py": "the search index: schema, replay and faceted queries",
+    "ddsnode/settings.py": "the one table of every setting, a row each (settings as data)",
 }
 
 

@@ -80,7 +80,10 @@ def local_node(root: Path, *, settings: Mapping[str, Any] | None = None,
                base: str = BASE) -> Iterator[LocalNode]:
     """Init a node directory under ``root`` and build its app (not yet started)."""
     node_dir = root / "node"
-    init_node(node_dir, base_url=base, extra=dict(settings or {}))
+    # gc_freeze off: a test process starts hundreds of nodes, and freezing each one's
+    # start-up objects would keep the cyclic garbage of every stopped node
+    # (tests/test_gc_freeze.py checks the setting itself).
+    init_node(node_dir, base_url=base, extra={"gc_freeze": False, **(settings or {})})
     tokens = TokenRegistry(node_dir)
     token = tokens.create(label="tests")
     read_token = tokens.create(["read"], label="tests-read")
