@@ -40,6 +40,7 @@ import jinja2
 
 from ddsnode.elections.hook import ImplausibleResult
 from ddsnode.explorer.i18n import COOKIE, LANGUAGES, Translator, chosen
+from ddsnode.explorer.labels import local_name
 from ddsnode.explorer.web.clerk_form import Posted, number, read_form
 from ddsnode.explorer.web.clerk_names import Names
 from ddsnode.http.endpoint import FixedMethodsEndpoint
@@ -322,8 +323,8 @@ class ClerkPage(FixedMethodsEndpoint):
                                              values.get("station", ""), lang)
         labels = self.names.selections(contest, lang)
         selections = [SimpleNamespace(id=f"f-sel-{i}", name=COUNT + iri,
-                                      label=labels.get(iri, iri), value=values.get(COUNT + iri,
-                                                                                   ""))
+                                      label=labels.get(iri) or local_name(iri),
+                                      value=values.get(COUNT + iri, ""))
                       for i, iri in enumerate(sorted(info.selections))]
         return self._render("clerk.html", lang, {
             "step": "form", "contest": contest, "contest_label": self.names.label(contest, lang),
@@ -339,7 +340,7 @@ class ClerkPage(FixedMethodsEndpoint):
               answer: Answer) -> str:
         counted = self.desk.totals.counted(contest, station)
         labels = self.names.selections(contest, lang)
-        rows = [(labels.get(s, s), n) for s, n in sorted(counted.totals().items())] \
+        rows = [(labels.get(s) or local_name(s), n) for s, n in sorted(counted.totals().items())] \
             if counted is not None else []
         return self._render("clerk_done.html", lang, {
             "answer": answer.body, "replayed": answer.replayed, "contest": contest,

@@ -2,9 +2,10 @@
 
 Read from the stored resources themselves (``store.get``, N-Triples parsed by
 pyoxigraph), only for what one page shows: the intake's geography knows IRIs and
-identifiers, not names. A title or name in the reader's language, else English, else
-any; a selection is named by its candidates' ballot names and their parties, or by its
-text (a ballot measure). A long list of stations is narrowed by a search over their
+identifiers, not names. A title or name in the reader's language, else a fallback
+language, else any (``explorer.labels.pick``); a selection is named as the result pages
+name it (``explorer.ballot.choice_names``: its text, or its candidates' ballot names with
+their parties). A long list of stations is narrowed by a search over their
 identifiers and IRIs (names are read only for the stations listed), so a page costs at
 most ``clerk.MAX_STATIONS_LISTED`` reads whatever the election's size.
 """
@@ -15,21 +16,17 @@ from collections import defaultdict
 
 import pyoxigraph as ox
 
+from ddsnode.explorer.ballot import choice_names
+from ddsnode.explorer.labels import local_name, pick
 from ddsnode.intake.geography import Geography
-from ddsnode.rdf.vocab import DCTERMS, DDS, FOAF
+from ddsnode.rdf import rdfio
+from ddsnode.rdf.vocab import DCTERMS, FOAF
 from ddsnode.store.base import Store
 
 __all__ = ["Names"]
 
 _NAME, _TITLE = str(FOAF.name), str(DCTERMS.title)
-_BALLOT, _TEXT = str(DDS.ballotName), str(DDS.selectionText)
-_CANDIDATE, _PARTY, _SELECTION = str(DDS.candidate), str(DDS.party), str(DDS.hasSelection)
-_ID = str(DCTERMS.identifier)
 Facts = dict[str, dict[str, list[ox.NamedNode | ox.BlankNode | ox.Literal]]]
-
-
-def _local(iri: str) -> str:
-    return iri.rstrip("/").rsplit("#", 1)[-1].rsplit("/", 1)[-1] or iri
 
 
 class Names:
@@ -38,54 +35,40 @@ class Names:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def facts(self, iri: str) -> Facts:
-        """subject -> predicate -> objects of the resource stored at ``iri`` (its
-        fragments included: a contest's selections and candidates)."""
-        out: Facts = defaultdict(lambda: defaultdict(list))
+    def _stored(self, iri: str) -> str | None:
+        """The N-Triples of the resource stored at ``iri`` (its fragments included: a
+        contest's selections and candidates), or None."""
         stored = self.store.get(iri.split("#", 1)[0])
-        if stored is None or stored.kind != "rdf":
-            return out
-        for t in ox.parse(stored.ntriples, format=ox.RdfFormat.N_TRIPLES):
+        return stored.ntriples if stored is not None and stored.kind == "rdf" else None
+
+    def facts(self, iri: str) -> Facts:
+        """subject -> predicate -> objects of the resource stored at ``iri``."""
+        out: Facts = defaultdict(lambda: defaultdict(list))
+        for t in ox.parse(self._stored(iri) or "", format=ox.RdfFormat.N_TRIPLES):
             if isinstance(t.subject, ox.NamedNode):
                 out[t.subject.value][t.predicate.value].append(t.object)
         return out
 
-    @staticmethod
-    def _text(facts: Facts, iri: str, predicates: tuple[str, ...], lang: str) -> str:
-        """The first of ``predicates`` with a literal, in ``lang``, else en, else any."""
-        for p in predicates:
-            found = [o for o in facts.get(iri, {}).get(p, ()) if isinstance(o, ox.Literal)]
-            for want in (lang, "en", None):
-                for o in found:
-                    if want is None or o.language == want:
-                        return o.value
-        return ""
-
     def label(self, iri: str, lang: str) -> str:
-        """The name or title of ``iri``, else its last segment."""
-        return self._text(self.facts(iri), iri, (_TITLE, _NAME), lang) or _local(iri)
+        """The title or name of ``iri`` in ``lang`` (else a fallback language, else
+        any: ``labels.pick``), else its last segment."""
+        facts = self.facts(iri).get(iri, {})
+        for p in (_TITLE, _NAME):
+            texts = {o.language or "": o.value for o in facts.get(p, ())
+                     if isinstance(o, ox.Literal)}
+            found = pick(texts, lang)
+            if found:
+                return found
+        return local_name(iri)
 
     def selections(self, contest: str, lang: str) -> dict[str, str]:
-        """selection IRI -> what the ballot calls it."""
-        facts = self.facts(contest)
-        parties: dict[str, str] = {}
-        out: dict[str, str] = {}
-        for sel in facts.get(contest, {}).get(_SELECTION, ()):
-            if not isinstance(sel, ox.NamedNode):
-                continue
-            names, party_iris = [], [o.value for o in facts[sel.value].get(_PARTY, ())]
-            for cand in facts[sel.value].get(_CANDIDATE, ()):
-                names.append(self._text(facts, cand.value, (_BALLOT, _NAME), lang))
-                party_iris += [o.value for o in facts[cand.value].get(_PARTY, ())]
-            for p in party_iris:
-                if p not in parties:
-                    parties[p] = self.label(p, lang)
-            party = ", ".join(dict.fromkeys(parties[p] for p in party_iris))
-            text = ", ".join(n for n in names if n) or \
-                self._text(facts, sel.value, (_TEXT, _NAME), lang)
-            out[sel.value] = f"{text} ({party})" if text and party else \
-                text or party or _local(sel.value)
-        return out
+        """selection IRI -> what the ballot calls it, as the result pages name it
+        (``explorer.ballot.choice_names``)."""
+        stored = self._stored(contest)
+        if stored is None:
+            return {}
+        graph = rdfio.parse(stored, "nt")
+        return choice_names(graph, lang, lambda party: self.label(party, lang))
 
     def stations(self, geo: Geography, contest: str, q: str, limit: int, chosen: str,
                  lang: str) -> tuple[list[tuple[str, str]], int]:
@@ -102,7 +85,7 @@ class Names:
             named = [(iri, self._station(iri, ident(iri), lang)) for iri in every]
             found = [(i, n) for i, n in named if needle in f"{n} {i}".casefold()]
             return found, 0
-        matches = [i for i in every if needle in f"{ident(i)} {_local(i)}".casefold()]
+        matches = [i for i in every if needle in f"{ident(i)} {local_name(i)}".casefold()]
         shown = matches[:limit]
         if chosen in geo.stations_of(contest) and chosen not in shown:
             shown.append(chosen)
