@@ -16,11 +16,11 @@ a page larger than the whole cache is served and not kept.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from ddsnode.ldp.representation import etag
 from ddsnode.lru import LRU
 
 # What an entry costs beyond its body: the key (a query's pairs, a version, a language),
@@ -44,8 +44,9 @@ class Page:
 
 
 def strong_tag(data: bytes) -> bytes:
-    """A strong entity tag of ``data``: any change of it changes the tag."""
-    return b'"' + hashlib.blake2b(data, digest_size=16).hexdigest().encode("ascii") + b'"'
+    """A strong entity tag of ``data`` (the node's one ETag of bytes,
+    ``ldp.representation.etag``), as header bytes."""
+    return etag(data).encode("ascii")
 
 
 class PageCache:

@@ -175,8 +175,9 @@ class Site:
             # peer's origin): "Pilot node A", not "127.0.0.1:8001". Read once per page.
             if not known:
                 known.update({self.node.base: str(self.settings.name)})
-                known.update({p.origin: p.name for p in self.fed.peers.all() if p.name})
-                known.update({p.base: p.name for p in self.fed.peers.all() if p.name})
+                for p in self.fed.peers.all():
+                    if p.name:
+                        known.update({p.origin: p.name, p.base: p.name})
             return known.get(iri) or host(iri)
 
         values.setdefault("explicit_lang", read.explicit)
