@@ -9,8 +9,6 @@ for its whole duration), so the test does not depend on how fast the machine is.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +21,7 @@ from ddsnode.http.app import create_app
 from ddsnode.intake.desk import Desk
 from ddsnode.intake.log import verify
 from ddsnode.settings import Settings
-from tests.support.inprocess import LocalNode, _Lifespan, _LoopTransport, local_node
+from tests.support.inprocess import LocalNode, _LoopTransport, local_node, running
 from tests.test_intake import COUNCIL, ELECTION, load_election, post, tally
 
 
@@ -42,26 +40,23 @@ def _serving(node_dir: Path, base: str, held: bool) -> Iterator[tuple[httpx.Clie
     app = create_app(Settings.load(node_dir))
     desk = app.assembly.intake  # type: ignore[attr-defined]
     assert isinstance(desk, Desk)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    lifespan = _Lifespan(app)
     if held:
         desk._lock.acquire()  # the start waits here, as behind a big geography
-    try:
-        asyncio.run_coroutine_threadsafe(lifespan.start(), loop).result(60)
-        with httpx.Client(transport=_LoopTransport(app, loop), base_url=base,
-                          timeout=30) as http:
-            yield http, desk
-    finally:
+
+    def release() -> None:  # before the stop, which waits for the start's thread
         if held and desk._lock._is_owned():  # type: ignore[attr-defined]
             desk._lock.release()
-        try:
-            asyncio.run_coroutine_threadsafe(lifespan.stop(), loop).result(60)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
-            loop.close()
+
+    try:
+        with running(app) as loop:
+            try:
+                with httpx.Client(transport=_LoopTransport(app, loop), base_url=base,
+                                  timeout=30) as http:
+                    yield http, desk
+            finally:
+                release()
+    finally:
+        release()  # the start failed before the body ran
 
 
 def test_tallies_get_503_while_the_intake_starts_then_count(

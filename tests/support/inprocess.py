@@ -88,13 +88,21 @@ def local_node(root: Path, *, settings: Mapping[str, Any] | None = None,
     token = tokens.create(label="tests")
     read_token = tokens.create(["read"], label="tests-read")
     app = create_app(Settings.load(node_dir))
+    with running(app) as loop:
+        yield LocalNode(app, base, node_dir, token, read_token, loop)
+
+
+@contextmanager
+def running(app: ASGIApp) -> Iterator[asyncio.AbstractEventLoop]:
+    """``app`` started (its ASGI lifespan, as uvicorn drives it) on an event loop of its
+    own thread, which is yielded; stopped, and the loop closed, on leaving."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="asgi-loop", daemon=True)
     thread.start()
     lifespan = _Lifespan(app)
     try:
         asyncio.run_coroutine_threadsafe(lifespan.start(), loop).result(60)
-        yield LocalNode(app, base, node_dir, token, read_token, loop)
+        yield loop
     finally:
         try:
             asyncio.run_coroutine_threadsafe(lifespan.stop(), loop).result(60)
