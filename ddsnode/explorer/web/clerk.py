@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -40,6 +39,7 @@ import jinja2
 
 from ddsnode.elections.hook import ImplausibleResult
 from ddsnode.explorer.i18n import COOKIE, LANGUAGES, Translator, chosen
+from ddsnode.explorer.json_catalogue import JsonCatalogue
 from ddsnode.explorer.labels import local_name
 from ddsnode.explorer.web.clerk_form import Posted, number, read_form
 from ddsnode.explorer.web.clerk_names import Names
@@ -76,17 +76,12 @@ _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                           autoescape=True, undefined=jinja2.StrictUndefined)
 
 
-@cache
-def _catalogue(lang: str) -> dict[str, str]:
-    data: dict[str, str] = json.loads((CATALOGUES / f"{lang}.json").read_text("utf-8"))
-    return data
+_TEXT = JsonCatalogue(CATALOGUES)
 
 
 def message(msgid: str, lang: str, **values: object) -> str:
     """``msgid`` in ``lang`` (else English, else the msgid), its ``{fields}`` filled."""
-    code = lang if lang in LANGUAGES else "en"
-    text = _catalogue(code).get(msgid) or _catalogue("en").get(msgid) or msgid
-    return text.format(**values) if values else text
+    return _TEXT.formatted(msgid, lang, **values) if values else _TEXT.message(msgid, lang)
 
 
 def _origin(url: str) -> str:
