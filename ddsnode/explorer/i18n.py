@@ -78,6 +78,17 @@ def chosen(param: str | None, cookie: str | None, accept_language: str | None) -
     return min(ranked)[2] if ranked else DEFAULT
 
 
+def request_language(param: str | None, headers: dict[str, str]) -> str:
+    """The language of a request from its ``lang`` parameter, its language cookie and
+    its Accept-Language header (:func:`chosen`)."""
+    cookie = None
+    for part in headers.get("cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE:
+            cookie = value
+    return chosen(param, cookie, headers.get("accept-language"))
+
+
 class Translator:
     """The strings, dates and numbers of one language, for templates."""
 

@@ -38,7 +38,7 @@ import anyio.to_thread
 import jinja2
 
 from ddsnode.elections.hook import ImplausibleResult
-from ddsnode.explorer.i18n import COOKIE, LANGUAGES, Translator, chosen
+from ddsnode.explorer.i18n import LANGUAGES, Translator, request_language
 from ddsnode.explorer.json_catalogue import JsonCatalogue
 from ddsnode.explorer.labels import local_name
 from ddsnode.explorer.web.clerk_form import Posted, number, read_form
@@ -154,12 +154,7 @@ class ClerkPage(FixedMethodsEndpoint):
 
     @staticmethod
     def _lang(values: dict[str, str], headers: dict[str, str]) -> str:
-        cookie = None
-        for part in headers.get("cookie", "").split(";"):
-            name, _, value = part.strip().partition("=")
-            if name == COOKIE:
-                cookie = value
-        return chosen(values.get("lang"), cookie, headers.get("accept-language"))
+        return request_language(values.get("lang"), headers)
 
     # --- GET -----------------------------------------------------------------------
 

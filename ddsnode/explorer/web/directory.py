@@ -45,7 +45,7 @@ from ddsnode.explorer.directory_messages import (
     message,
 )
 from ddsnode.explorer.directory_terms import clusters, kind_label, levels
-from ddsnode.explorer.i18n import COOKIE, LANGUAGES, Translator, chosen
+from ddsnode.explorer.i18n import LANGUAGES, Translator, request_language
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send, query_params, send_response
 from ddsnode.ldp import conneg
@@ -108,12 +108,7 @@ class _Page(FixedMethodsEndpoint):
 
     @staticmethod
     def _lang(params: dict[str, str], headers: dict[str, str]) -> str:
-        cookie = None
-        for part in headers.get("cookie", "").split(";"):
-            name, _, value = part.strip().partition("=")
-            if name == COOKIE:
-                cookie = value
-        return chosen(params.get("lang"), cookie, headers.get("accept-language"))
+        return request_language(params.get("lang"), headers)
 
     async def _send(self, send: Send, method: str, headers: dict[str, str], body: bytes,
                     media_type: str) -> None:

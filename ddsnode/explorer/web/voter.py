@@ -31,7 +31,7 @@ from ddsnode import paths
 from ddsnode.elections.reporting import UnitResult
 from ddsnode.elections.unit_kinds import unit_kind_label
 from ddsnode.explorer import map as dirmap
-from ddsnode.explorer.i18n import COOKIE, LANGUAGES, Translator, chosen
+from ddsnode.explorer.i18n import LANGUAGES, Translator, request_language
 from ddsnode.explorer.web.voter_published import PublishedResults
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import ASGIApp, Receive, Scope, Send, query_params, send_response
@@ -358,12 +358,7 @@ def _svg(points: tuple[dirmap.MapPoint, ...], lang: str) -> str:
 
 
 def _lang(params: dict[str, str], headers: dict[str, str]) -> str:
-    cookie = None
-    for part in headers.get("cookie", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == COOKIE:
-            cookie = value
-    return chosen(params.get("lang"), cookie, headers.get("accept-language"))
+    return request_language(params.get("lang"), headers)
 
 
 def voter_routes(node: Any) -> list[tuple[str, ASGIApp, str]]:
