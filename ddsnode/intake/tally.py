@@ -27,9 +27,8 @@ from rdflib import RDF, Literal, URIRef
 from ddsnode.elections import eml
 from ddsnode.elections.plausibility import Figures
 from ddsnode.intake.log import canonical
-from ddsnode.intake.terms import parse_tally
 from ddsnode.problem import BadRequest, Unprocessable
-from ddsnode.rdf.jsonld import JsonLdLimits
+from ddsnode.rdf.jsonld import JsonLdLimits, parse_document
 from ddsnode.rdf.vocab import DDS
 
 __all__ = ["BadTally", "Tally", "from_eml", "from_graph", "from_jsonld", "station_votes"]
@@ -117,9 +116,8 @@ def _count(value: Any, what: str) -> int:
 
 
 def from_jsonld(data: bytes, base: str, limits: JsonLdLimits) -> Tally:
-    """The tally of a JSON-LD ContestResult (400/413/422 from the JSON-LD parser; the
-    shared context cut to the tally's terms, :mod:`.terms`)."""
-    graph = parse_tally(data, base, limits)
+    """The tally of a JSON-LD ContestResult (400/413/422 from the JSON-LD parser)."""
+    graph = parse_document(data, base, limits=limits)
     results = [s for s in graph.subjects(RDF.type, DDS.ContestResult)]
     if len(results) != 1:
         raise BadTally(f"The body must describe exactly one ContestResult "

@@ -9,7 +9,10 @@ Parsing goes through pyoxigraph's JSON-LD 1.1 parser (Rust): its cost grows line
 with the document, where pyld's toRdf is quadratic in the length of an array
 (n = 8,000 values: 64 s; ``bench/jsonld_parse.py``). The bundled context is put inline
 in place of its IRI before parsing, so the parser never needs a document loader; a
-context IRI left over is refused (:class:`RemoteContextRefused`). Before parsing, one
+context IRI left over is refused (:class:`RemoteContextRefused`). A document whose one
+context is the bundled one gets it cut to the terms it can reach
+(:mod:`ddsnode.rdf.context_cut`: the same triples in about half the time); anything the
+cut way refuses is parsed again the whole way, so refusals are the whole way's. Before parsing, one
 walk of the JSON bounds its nesting depth and its number of values
 (:class:`JsonLdLimits`, settings ``jsonld_max_depth`` and ``jsonld_max_values``), so
 no document makes the parser recurse without end or build an unbounded graph.
@@ -40,14 +43,13 @@ from pyld import jsonld
 
 from ddsnode import resources
 from ddsnode.paths import CONTEXT_PATH
-from ddsnode.problem import BadRequest, PayloadTooLarge, Unprocessable
-from ddsnode.rdf import rdfio, rdfterms
+from ddsnode.problem import BadRequest, PayloadTooLarge, Problem, Unprocessable
+from ddsnode.rdf import context_cut, rdfio, rdfterms
 from ddsnode.settings import SETTINGS
 
 __all__ = ["DocumentTooComplex", "JsonLdLimits", "NoStatements", "RemoteContextRefused",
            "bundled_contexts", "compact", "document_loader", "is_own_context", "jsonld_to_graph",
            "load_json", "parse_document", "parse_rdf"]
-
 
 
 class RemoteContextRefused(Unprocessable):
@@ -267,13 +269,39 @@ def _graph(document: Any, base: str | None) -> rdflib.Graph:
     return graph
 
 
+def _cut_way(document: Any, base: str | None, limits: JsonLdLimits) -> rdflib.Graph | None:
+    """The graph of a document in the bundled context parsed with the context cut to its
+    terms; None when it is not such a document, or when the cut way refuses it or finds
+    nothing (the whole way then gives its own answer)."""
+    cut = context_cut.cut_document(
+        document, lambda url: url in bundled_contexts() or is_own_context(url, base))
+    if cut is None:
+        return None
+    # The limits on the document as it came: the same walk, and so the same 413, as the
+    # whole way's (a context given as an IRI is not counted there either).
+    _prepare(document, limits, None)
+    try:
+        graph = _graph(cut, base)
+        rdfterms.check_graph(graph, where="JSON-LD")
+    except Problem:
+        return None
+    return graph if len(graph) else None
+
+
 def jsonld_to_graph(document: Any, base: str | None = None, *,
                     loader: Loader | None = None,
-                    limits: JsonLdLimits = DEFAULT_LIMITS) -> rdflib.Graph:
-    """A JSON-LD document (parsed JSON, changed in place) as a graph; named graphs refused.
+                    limits: JsonLdLimits = DEFAULT_LIMITS,
+                    cut_context: bool = True) -> rdflib.Graph:
+    """A JSON-LD document (parsed JSON, which may be changed in place) as a graph; named
+    graphs refused.
 
     ``loader`` resolves context IRIs (default: the bundled context only); the authoring
-    tools pass one that serves a working copy's context."""
+    tools pass one that serves a working copy's context. ``cut_context=False`` always
+    inlines the whole context: the reference the cut way is tested and measured against."""
+    if loader is None and cut_context:
+        graph = _cut_way(document, base, limits)
+        if graph is not None:
+            return graph
     _prepare(document, limits, _resolver(base, loader))
     graph = _graph(document, base)
     rdfterms.check_graph(graph, where="JSON-LD")
@@ -295,15 +323,16 @@ def _require_context(document: Any) -> None:
 
 
 def parse_document(data: bytes | str, base: str | None = None, *,
-                   limits: JsonLdLimits = DEFAULT_LIMITS) -> rdflib.Graph:
+                   limits: JsonLdLimits = DEFAULT_LIMITS,
+                   cut_context: bool = True) -> rdflib.Graph:
     """A JSON-LD body as a graph, in time linear in its size; call it off the event loop.
 
     Every way JSON-LD comes in (HTTP writes, peers' documents, imports) goes through
     here: 400 for bad JSON or JSON-LD, 413 past ``limits``, 422 for a remote context or
-    a document that yields no triple."""
+    a document that yields no triple. ``cut_context``: see :func:`jsonld_to_graph`."""
     document = _decode(data)
     _require_context(document)
-    graph = jsonld_to_graph(document, base, limits=limits)
+    graph = jsonld_to_graph(document, base, limits=limits, cut_context=cut_context)
     if not len(graph):
         raise NoStatements(
             "The JSON-LD yields no RDF statement, so nothing of it could be stored. "
