@@ -203,3 +203,42 @@ def test_a_party_page_lists_no_private_membership(node: LocalNode) -> None:
     html = page(node, "/organisations/party-rc")
     assert "Secret role" not in html and "John Q. Public" not in html
     assert rows(html, "dds-members") == ["Camille Peuplier tête de liste November 2025"]
+
+
+NIST_EXAMPLE = resources.examples_dir() / "nist" / "e-election-municipal-2026.json"
+
+
+def test_a_party_page_lists_candidacies_of_a_nist_import(tmp_path: Path) -> None:
+    """A NIST import writes candidates as resources apart from their contest: each
+    party's page still lists its list (contest, candidate linked to the person, the
+    latest result's votes and share), and not another party's candidates."""
+    with local_node(tmp_path, settings={"explorer_peer_sync_seconds": 0}) as running:
+        assert main(["import", "nist", str(running.dir), str(NIST_EXAMPLE), "--slug", "rv",
+                     "--quiet"]) == 0
+        found = {}
+        for party in ("ar", "rc", "res"):
+            html = page(running, f"/organisations/rv-party-party-{party}")
+            found[party] = rows(html, "dds-candidacies")
+            assert 'href="/elections/rv-contest-municipal-2026-council?lang=en"' in html
+        assert found["rc"] == ["Rivemont municipal council Camille Peuplier 11,052 "
+                               "(Secteur 1 – Presqu'île et Tanneurs, unofficial complete) "
+                               "51.4%"]
+        assert [r.split(" 6,211 ")[0] for r in found["ar"]] == [
+            "Rivemont municipal council Hugo Tilleul"]
+        assert [r.split(" 4,251 ")[0] for r in found["res"]] == [
+            "Rivemont municipal council Inès Saule"]
+        html = page(running, "/organisations/rv-party-party-rc")
+        person = "/organisations/rv-person-rivemont-2026-camille-peuplier?lang=en"
+        assert f'href="{person}">Camille Peuplier</a>' in html
+        result = re.search(r'<a class="govuk-link" href="(/results/[^"]+)">11,052</a>', html)
+        assert result is not None
+        # The votes link to the result read, whose page names the lists by their
+        # candidates (resources apart too), never by the selections' fragment names.
+        votes = rows(page(running, unescape(result.group(1))), "dds-votes")
+        assert [v.split(" (")[0] for v in votes] == [
+            "Camille Peuplier", "Hugo Tilleul", "Inès Saule"]
+        assert not any("list-" in v for v in votes)
+        # In French too: the page's words and numbers are the reader's.
+        french = rows(page(running, "/organisations/rv-party-party-rc", "fr"),
+                      "dds-candidacies")
+        assert french and "Camille Peuplier" in french[0] and "51,4" in french[0]

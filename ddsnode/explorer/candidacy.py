@@ -2,9 +2,11 @@
 votes of the latest result published for each contest.
 
 A candidate is a fragment of its contest (``…/municipal-2026-council#candidate-rc-1``,
-NIST SP 1500-100 ``Candidate`` with ``ballotName`` and ``party``), inside a selection; a
-result counts votes per selection. So the party's page reads the contests that link to
-it and, per contest, the result with the highest ``sequence`` (the latest publication).
+NIST SP 1500-100 ``Candidate`` with ``ballotName`` and ``party``), inside a selection,
+or a resource of its own that the selection names (``elections/{slug}-candidate-{id}``,
+as ``ddsnode import nist`` writes it); a result counts votes per selection. So the
+party's page reads the contests that link to it, or to its candidates, and, per contest,
+the result with the highest ``sequence`` (the latest publication).
 """
 
 from __future__ import annotations
@@ -40,19 +42,36 @@ def _term(name: str) -> rdflib.URIRef:
     return rdflib.URIRef(view.term(name))
 
 
+Describe = Callable[[str], rdflib.Graph | None]  # a candidate resource's graph, if any
+
+
+def described(contest: rdflib.Graph, contest_iri: str, candidate: rdflib.term.Node,
+              describe: Describe | None) -> rdflib.Graph:
+    """The graph describing ``candidate``: its contest's when it is a fragment or
+    described there, else its own resource's (``describe``), else the contest's."""
+    if isinstance(candidate, rdflib.URIRef) and describe is not None \
+            and not str(candidate).startswith(contest_iri + "#") \
+            and next(contest.predicate_objects(candidate), None) is None:
+        return describe(str(candidate)) or contest
+    return contest
+
+
 def lists_in(contest: rdflib.Graph, contest_iri: str, party: str, lang: str,
-             title: str) -> list[Candidacy]:
-    """The candidacies of ``party`` in ``contest`` (one per selection naming it)."""
+             title: str, describe: Describe | None = None) -> list[Candidacy]:
+    """The candidacies of ``party`` in ``contest`` (one per selection naming it); a
+    candidate written apart from its contest is read with ``describe``."""
     out = []
-    for selection in contest.objects(rdflib.URIRef(contest_iri), _term("selections")):
+    for selection in sorted(contest.objects(rdflib.URIRef(contest_iri),
+                                            _term("selections")), key=str):
         people: list[tuple[str, str | None]] = []
         for candidate in sorted(contest.objects(selection, _term("candidates")), key=str):
-            if str(next(contest.objects(candidate, _term("party")), "")) != party:
+            graph = described(contest, contest_iri, candidate, describe)
+            if str(next(graph.objects(candidate, _term("party")), "")) != party:
                 continue
             ballot = {(v.language or ""): str(v) for v in
-                      contest.objects(candidate, _term("ballotName"))
+                      graph.objects(candidate, _term("ballotName"))
                       if isinstance(v, rdflib.Literal)}
-            person = next((str(o) for o in contest.objects(candidate, _term("person"))
+            person = next((str(o) for o in graph.objects(candidate, _term("person"))
                            if isinstance(o, rdflib.URIRef)), None)
             people.append((pick(ballot, lang) or "", person))
         if people:

@@ -20,7 +20,7 @@ import rdflib
 from babel.dates import format_date, format_skeleton
 
 from ddsnode.explorer import view
-from ddsnode.explorer.candidacy import Candidacy
+from ddsnode.explorer.candidacy import Candidacy, Describe, described
 from ddsnode.explorer.labels import pick
 
 
@@ -79,9 +79,6 @@ def _one(graph: rdflib.Graph, subject: rdflib.term.Node, name: str) -> str | Non
     return str(value) if value is not None else None
 
 
-Describe = Callable[[str], rdflib.Graph | None]
-
-
 def candidates(contest: rdflib.Graph, contest_iri: str, lang: str,
                name_of: Callable[[str], str],
                describe: Describe | None = None) -> list[Candidate]:
@@ -96,10 +93,7 @@ def candidates(contest: rdflib.Graph, contest_iri: str, lang: str,
         for node in sorted(contest.objects(selection, _term("candidates")), key=str):
             if not isinstance(node, rdflib.URIRef):
                 continue
-            graph = contest
-            if not str(node).startswith(contest_iri + "#") and describe is not None \
-                    and next(contest.predicate_objects(node), None) is None:
-                graph = describe(str(node)) or contest
+            graph = described(contest, contest_iri, node, describe)
             names = {(v.language or ""): str(v) for v in
                      graph.objects(node, _term("ballotName"))
                      if isinstance(v, rdflib.Literal)}

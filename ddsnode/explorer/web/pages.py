@@ -7,6 +7,7 @@ from typing import Any
 
 import rdflib
 
+from ddsnode.analysis.arguments import pro_contra
 from ddsnode.analysis.panels import panels
 from ddsnode.explorer import candidacy, timeline, view
 from ddsnode.explorer.ballot import choice_names
@@ -64,6 +65,8 @@ def resource_page(site: Site, read: Reading, iri: str, graph: rdflib.Graph, *,
     turtle = "/" + iri[len(base):] if iri.startswith(base) else iri
     analysis = panels(iri, lambda o, p, n: [h.iri for h in site.index.incoming(o, p, n)],
                       lambda i: _graph_of(site, h) if (h := site.index.hit(i)) else None)
+    analysis.pro_contra = pro_contra(iri, analysis.summaries, _stances(page.comments),
+                                     complete=budget[0] > 0, graph=graph)
     return site.render("resource.html", read, view=page, peer=peer, person=person,
                        candidates=candidates, members=members, turtle_href=view.safe_href(iri) and turtle or "#",
                        analysis=analysis, name_of=name_of)
@@ -96,7 +99,8 @@ def _choices(site: Site, graph: rdflib.Graph, iri: str, lang: str,
         return {}
     hit = site.index.hit(contest)
     described = _graph_of(site, hit) if hit is not None else None
-    return choice_names(described, lang, name_of) if described is not None else {}
+    return choice_names(described, lang, name_of, people.describer(site, _graph_of)) \
+        if described is not None else {}
 
 
 MAX_CONTESTS = 50  # contests listed on a party's page
@@ -104,9 +108,12 @@ MAX_RESULTS = 200  # results read per contest to find the latest
 
 
 def _lists(site: Site, party: str, lang: str, name_of: Any) -> list[candidacy.Candidacy]:
-    """The party's lists: contests whose candidates name it, with the latest result."""
+    """The party's lists: contests whose candidates name it (candidates described in
+    the contest, or resources of their own as a NIST import writes them), with the
+    latest result."""
     out = []
-    for hit in site.index.incoming(party, view.term("party"), MAX_CONTESTS):
+    describe = people.describer(site, _graph_of)
+    for hit in people.contests_naming(site, party, "party")[:MAX_CONTESTS]:
         graph = _graph_of(site, hit)
         if graph is None:
             continue
@@ -115,7 +122,7 @@ def _lists(site: Site, party: str, lang: str, name_of: Any) -> list[candidacy.Ca
                                                            MAX_RESULTS)
                    if (g := _graph_of(site, r)) is not None]
         out += [candidacy.fared(c, results, name_of)
-                for c in candidacy.lists_in(graph, hit.iri, party, lang, title)]
+                for c in candidacy.lists_in(graph, hit.iri, party, lang, title, describe)]
     return out
 
 
@@ -142,6 +149,15 @@ def _thread(site: Site, iri: str, lang: str, name_of: Any, budget: list[int],
         item = view.comment(graph, hit.iri, lang, name_of)
         item.replies = _thread(site, hit.iri, lang, name_of, budget, depth + 1)
         out.append(item)
+    return out
+
+
+def _stances(comments: list[view.Comment]) -> list[str | None]:
+    """The stance (local name) of every comment of a thread as read, replies included."""
+    out: list[str | None] = []
+    for c in comments:
+        out.append(local_name(c.stance_iri) if c.stance_iri else None)
+        out += _stances(c.replies)
     return out
 
 

@@ -70,8 +70,8 @@ def person(site: Site, iri: str, lang: str, name_of: Callable[[str], str],
            graph_of: GraphOf) -> people.PersonView:
     """The candidacies and memberships of person ``iri``."""
     out = people.PersonView()
-    describe = _describer(site, graph_of)
-    for hit in _contests(site, iri):
+    describe = describer(site, graph_of)
+    for hit in contests_naming(site, iri):
         graph = graph_of(site, hit)
         if graph is None:
             continue
@@ -101,15 +101,16 @@ def contest(site: Site, graph: rdflib.Graph, iri: str, lang: str,
             name_of: Callable[[str], str], graph_of: GraphOf) -> list[people.Candidate]:
     """The candidates of contest ``iri``: described in its graph, else read one by one
     (at most ``MAX_CANDIDATES``)."""
-    return people.candidates(graph, iri, lang, name_of, _describer(site, graph_of))
+    return people.candidates(graph, iri, lang, name_of, describer(site, graph_of))
 
 
-def _contests(site: Site, person_iri: str) -> list[Hit]:
-    """Contests with a candidate naming ``person_iri``: the contest itself when its
-    candidates are fragments, else the contests whose selections name the candidate
-    resource that does."""
+def contests_naming(site: Site, target: str, term: str = "person") -> list[Hit]:
+    """Contests with a candidate naming ``target`` by ``term`` (``person``, ``party``):
+    the contest itself when its candidates are fragments, else the contests whose
+    selections name the candidate resource that does (a NIST import), at most
+    ``MAX_CONTESTS``."""
     out: dict[str, Hit] = {}
-    for hit in site.index.incoming(person_iri, view.term("person"), MAX_CONTESTS):
+    for hit in site.index.incoming(target, view.term(term), MAX_CONTESTS):
         if local_name(hit.kind) == "Candidate":
             for contest_hit in site.index.incoming(hit.iri, view.term("candidates"),
                                                    MAX_CONTESTS):
@@ -119,7 +120,7 @@ def _contests(site: Site, person_iri: str) -> list[Hit]:
     return list(out.values())[:MAX_CONTESTS]
 
 
-def _describer(site: Site, graph_of: GraphOf) -> people.Describe:
+def describer(site: Site, graph_of: GraphOf) -> candidacy.Describe:
     """Graphs of candidate resources, read through the index, ``MAX_CANDIDATES`` per
     page at most."""
     left = [MAX_CANDIDATES]
