@@ -23,7 +23,7 @@ over the log: rebuilt from it at startup — in the background when the server s
 use for a command — and caught up with what other processes appended before every
 decision. Station results already in the store (an import) seed it. Every refusal
 after authentication is logged too (401/403 are not: anyone could fill the log with
-them).
+them); one a supervisor may act on keeps its tally, for :meth:`Desk.review`.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from typing import Any
 
 from ddsnode import clock
 from ddsnode.elections.reporting import ResultsFeed, UnitResult
+from ddsnode.intake import refusals as no
 from ddsnode.intake.commit import GroupCommit, Job
 from ddsnode.intake.decision import Station, plan
 from ddsnode.intake.evidence import EvidenceStore
@@ -45,26 +46,19 @@ from ddsnode.intake.feed import NightFeed
 from ddsnode.intake.geography import Geography, load_geography
 from ddsnode.intake.log import ACCEPTED, REFUSED, Event
 from ddsnode.intake.opening import Opening
-from ddsnode.intake.reading import read_tally
+from ddsnode.intake.reading import read_tally, readable_tally
+from ddsnode.intake.review import Review, gather, waiting
 from ddsnode.intake.seed import stored_result, stored_tallies
 from ddsnode.intake.shared_log import AnyAppender, append_all, open_log
 from ddsnode.intake.submission import Answer, KeyReused, Submission, answer_of
 from ddsnode.intake.tally import Tally
+from ddsnode.intake.terms import with_used_context
 from ddsnode.intake.totals import CORRECTION, COUNTED, Totals
 from ddsnode.ldp.node import Node
-from ddsnode.problem import (
-    BadRequest,
-    Conflict,
-    Forbidden,
-    PreconditionFailed,
-    Problem,
-    Unprocessable,
-)
+from ddsnode.problem import PreconditionFailed, Problem
 
 __all__ = ["Answer", "Desk", "Submission"]  # the last two from .submission
 
-MAX_KEY = 255  # Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): an opaque id
-MAX_REASON = 2000  # characters of a correction's reason
 GEOGRAPHY_RECHECK = 5.0  # seconds, for stores that cannot tell when places/ changed
 
 
@@ -91,6 +85,7 @@ class Desk:
         self._current: dict[tuple[str, str], tuple[int, int, str]] = {}  # event, seq, IRI
         self._pending: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
         self._keys: dict[tuple[str, str], tuple[str, Event]] = {}
+        self._disputes: dict[tuple[str, str], list[int]] = defaultdict(list)  # refused, kept
         self._fed: set[str] = set()  # contests with a tally counted through the intake
         self._inflight: dict[tuple[str, str], threading.Event] = {}  # station or key: busy
         self._append = GroupCommit(self._commit).append  # one fsync for concurrent events
@@ -99,7 +94,7 @@ class Desk:
         """Forget the state (a log commit failed): the next use rebuilds it from the log."""
         self._started, self._applied = False, 0
         self.totals = Totals(Geography({}, {}))
-        for state in (self._current, self._pending, self._keys, self._fed):
+        for state in (self._current, self._pending, self._keys, self._fed, self._disputes):
             state.clear()
 
     def start(self) -> None:
@@ -129,7 +124,7 @@ class Desk:
         with self._lock:
             if self._started:
                 return
-            checkpoint = self.opening.checkpoint if self.opening else _go_on
+            checkpoint = self.opening.checkpoint if self.opening else lambda: None
             try:
                 self._stamp, self._checked = self._places_stamp(), time.monotonic()
                 self.totals.rebase(load_geography(self.node.store, self.node.base,
@@ -164,8 +159,11 @@ class Desk:
                                   else COUNTED, event.time)
                 self._current[key] = (event.seq, int(d["sequence"]), str(d["result"]))
                 self._pending.pop(key, None)
+                self._disputes.pop(key, None)  # refused before this count: settled by it
             elif event.kind in ("tally-entry", "double-entry-mismatch"):
                 self._pending[key].append((event.subject, tally.fingerprint(), event.seq))
+        elif event.disposition == REFUSED and "tally" in d:
+            self._disputes[(d["tally"]["contest"], d["tally"]["unit"])].append(event.seq)
         if event.disposition == ACCEPTED and d.get("key"):
             self._keys[(event.subject, str(d["key"]))] = (str(d.get("bodySha256")), event)
         self._applied = max(self._applied, event.seq)
@@ -248,24 +246,30 @@ class Desk:
         """Take one tally (see the module's docstring); a Problem when refused."""
         self._ready()  # 503 while starting: not logged, the key stays free
         digest = hashlib.sha256(sub.body).hexdigest()
+        tally: Tally | None = None
         try:
-            if not sub.key or len(sub.key) > MAX_KEY or not sub.key.isascii() or \
+            if not sub.key or len(sub.key) > no.MAX_KEY or not sub.key.isascii() or \
                     not sub.key.isprintable():
-                raise BadRequest(f"An Idempotency-Key header is required: 1 to {MAX_KEY} "
+                raise no.KeyMissing(f"An Idempotency-Key header is required: 1 to {no.MAX_KEY} "
                                  "printable ASCII characters, new for each tally")
-            if len(sub.reason) > MAX_REASON:
-                raise BadRequest(f"A correction's reason is at most {MAX_REASON} characters")
+            if len(sub.reason) > no.MAX_REASON:
+                raise no.ReasonTooLong(f"A correction's reason is at most {no.MAX_REASON} "
+                                       "characters")
             if sub.reason and not {"review", "admin"} & sub.scopes:
-                raise Forbidden("A correction needs a token with scope 'review'")
+                raise no.NeedsReview("A correction needs a token with scope 'review'")
             if sub.evidence and not self.evidence.has(sub.evidence):
-                raise Unprocessable(f"No evidence with SHA-256 {sub.evidence[:64]} is stored: "
-                                    "upload it first (POST /intake/evidence)")
+                raise no.EvidenceMissing(f"No evidence with SHA-256 {sub.evidence[:64]} is "
+                                         "stored: upload it first (POST /intake/evidence)")
             tally = read_tally(sub, self.geography(), self.node.base,
                                self.node.jsonld_limits)  # parsing and checks in parallel
             return self._decide(sub, tally, digest)
         except Problem as problem:
             if not isinstance(problem, _Logged):
-                self._refuse(sub, digest, problem)
+                if isinstance(problem, no.NeedsReview):  # kept for a supervisor, if readable
+                    tally = readable_tally(sub, self.geography(), self.node.base,
+                                           self.node.jsonld_limits)
+                self._append("tally-refused", REFUSED, no.details(sub, digest, problem, tally),
+                             sub.subject)
             raise problem.inner if isinstance(problem, _Logged) else problem from None
 
     def _decide(self, sub: Submission, tally: Tally, digest: str) -> Answer:
@@ -292,7 +296,7 @@ class Desk:
             if kind in ("tally-counted", "tally-correction"):
                 self._write(tally, details, sub.evidence)
         except Problem as problem:
-            self._append("tally-refused", REFUSED, self._refusal(sub, digest, problem),
+            self._append("tally-refused", REFUSED, no.details(sub, digest, problem, tally),
                          sub.subject)
             raise _Logged(problem) from None
         else:
@@ -346,27 +350,28 @@ class Desk:
                f"-seq-{sequence}")
         link = (f"{self.node.base}intake/evidence?sha256={evidence}", evidence) \
             if evidence else None
-        status = "correction" if "reason" in details else "unofficialComplete"
+        # a settled mismatch has a reason but revises nothing: a first count
+        status = "correction" if "revises" in details else "unofficialComplete"
         doc = tally.document(iri, sequence, status, clock.stamp(), link)
         try:
-            # (in the bundled context: parsed with it cut to the result's terms)
-            self.node.write_document(iri, json.dumps(doc).encode("utf-8"),
+            # the context inline, cut to the result's terms: the same triples, 1 ms less
+            self.node.write_document(iri, json.dumps(with_used_context(doc)).encode("utf-8"),
                                      "application/ld+json", create_only=True)
         except PreconditionFailed:
             # Written before its event could be logged (the log's disk failed, say): the
             # same numbers are that write, finished now; others are a conflict.
             there = stored_result(self.node.store, iri)
             if there is None or there.tally.fingerprint() != tally.fingerprint():
-                raise Conflict(f"{iri} exists with other numbers") from None
+                raise no.WrittenOtherwise(f"{iri} exists with other numbers") from None
         details["result"] = iri
 
-    def _refusal(self, sub: Submission, digest: str, problem: Problem) -> dict[str, Any]:
-        return {"status": problem.status, "problem": problem.slug,
-                "detail": problem.detail[:1000], "bodySha256": digest,
-                "idempotencyKey": sub.key[:MAX_KEY]}
-
-    def _refuse(self, sub: Submission, digest: str, problem: Problem) -> None:
-        self._append("tally-refused", REFUSED, self._refusal(sub, digest, problem), sub.subject)
+    def review(self, limit: int) -> Review:
+        """What a supervisor settles, at most ``limit`` items (:mod:`.review`)."""
+        self._ready()
+        with self._lock:
+            self._catch_up()
+            found = waiting(self._pending, self._disputes, self._current, self.totals.counted)
+        return gather(self.log.page, *found, limit)
 
     # --- evidence --------------------------------------------------------------------
 
@@ -393,7 +398,3 @@ class _Logged(Problem):
     def __init__(self, inner: Problem) -> None:
         super().__init__(inner.detail)
         self.inner = inner
-
-
-def _go_on() -> None:
-    """The checkpoint of a start nothing stops (a command's)."""

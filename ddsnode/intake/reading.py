@@ -15,12 +15,13 @@ from ddsnode.elections.hook import ImplausibleResult
 from ddsnode.elections.plausibility import ERROR, check_result
 from ddsnode.intake import tally as tallies
 from ddsnode.intake.geography import Geography
+from ddsnode.intake.refusals import NotAStation, UnknownContest, UnknownSelection
 from ddsnode.intake.submission import Submission
 from ddsnode.intake.tally import BadTally, Tally
-from ddsnode.problem import UnsupportedMediaType
+from ddsnode.problem import Problem, UnsupportedMediaType
 from ddsnode.rdf.jsonld import JsonLdLimits
 
-__all__ = ["read_tally"]
+__all__ = ["read_tally", "readable_tally"]
 
 
 def read_tally(sub: Submission, geo: Geography, base: str, limits: JsonLdLimits) -> Tally:
@@ -41,16 +42,28 @@ def read_tally(sub: Submission, geo: Geography, base: str, limits: JsonLdLimits)
                                    "application/xml (an EML 510 fragment)")
     contest = geo.contests.get(tally.contest)
     if contest is None:
-        raise BadTally(f"{tally.contest[:200]} is not a contest of an election on this node")
+        raise UnknownContest(f"{tally.contest[:200]} is not a contest of an election on "
+                             "this node")
     if tally.unit not in geo.stations_of(tally.contest):
-        raise BadTally(f"{tally.unit[:200]} is not a polling station of "
-                       f"{tally.contest[:200]}")
+        raise NotAStation(f"{tally.unit[:200]} is not a polling station of "
+                          f"{tally.contest[:200]}")
     unknown = sorted({s for s, _, _ in tally.counts} - contest.selections)
     if unknown:
-        raise BadTally(f"Not a selection of this contest: {', '.join(unknown)[:300]}")
+        raise UnknownSelection(f"Not a selection of this contest: "
+                               f"{', '.join(unknown)[:300]}")
     errors = [f for f in check_result(tally.figures(contest.votes_allowed))
               if f.severity == ERROR]
     if errors:
         raise ImplausibleResult("; ".join(f.message for f in errors),
                                 extra={"findings": [f.to_json() for f in errors]})
     return tally
+
+
+def readable_tally(sub: Submission, geo: Geography, base: str,
+                   limits: JsonLdLimits) -> Tally | None:
+    """The tally of ``sub`` (refused for another reason, kept for a supervisor), or None
+    when it is not one."""
+    try:
+        return read_tally(sub, geo, base, limits)
+    except Problem:
+        return None
