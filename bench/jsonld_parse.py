@@ -1,7 +1,8 @@
-"""How the cost of parsing a JSON-LD body grows with the length of one array.
+"""How the cost of parsing a JSON-LD body grows with the length of one array, and what
+cutting the shared context to a document's terms saves on a typical write.
 
     .venv/bin/python bench/jsonld_parse.py [--sizes 1000,2000,4000,8000,16000]
-                                           [--before-budget 60]
+                                           [--before-budget 60] [--typical-runs 200]
 
 The body is a proposal of the examples whose ``source`` (``dct:source``, an IRI-valued
 term of the shared context) holds n values — the shape of issue 9 item 1 (n = 1,000 … 8,000 took 1.8 … 64 s on the write thread).
@@ -14,13 +15,21 @@ term of the shared context) holds n values — the shape of issue 9 item 1 (n = 
 
 Prints n, time ("after": the best of three runs) and the ratio of each time to the previous size's (2.0 per doubling is
 linear, 4.0 quadratic). "before" stops once a size would exceed ``--before-budget``
-seconds of the whole run (quadratic: 16,000 values take minutes). A script, never a test.
+seconds of the whole run (quadratic: 16,000 values take minutes).
+
+Then typical bodies — the proposal example as a client POSTs it, and a tally — parsed by
+:func:`ddsnode.rdf.jsonld.parse_document` the whole way (``cut_context=False``: the
+351 terms of the shared context inline) and the cut way (the default,
+:mod:`ddsnode.rdf.context_cut`), the two interleaved in the same run; prints the median
+of each and the ratio cut / whole. A script, never a test.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -64,14 +73,51 @@ def timed(parse: Any, data: bytes) -> tuple[float, int]:
     return time.perf_counter() - start, triples
 
 
+def typical() -> dict[str, tuple[bytes, str]]:
+    """name -> (body, base) of the writes the node takes most: a proposal and a tally."""
+    proposal = (resources.examples_dir() / "a-proposal-school-streets.jsonld").read_bytes()
+    contest = "http://127.0.0.1:8000/elections/c"
+    tally = {"@context": resources.CONTEXT_IRI, "type": "ContestResult", "contest": contest,
+             "reportingUnit": "http://127.0.0.1:8000/places/s1", "ballotsCast": 100,
+             "blankBallots": 3, "voteCounts": [
+                 {"type": "VoteCount", "selection": f"{contest}#{s}", "countType": "total",
+                  "count": n} for s, n in (("yes", 40), ("no", 30))]}
+    return {"proposal POST": (proposal, json.loads(proposal)["id"]),
+            "tally": (json.dumps(tally).encode(), "http://127.0.0.1:8000/intake/")}
+
+
+def compare(runs: int) -> None:
+    """The whole context against the cut one on typical bodies, interleaved."""
+    print(f"\n{'body':<14} {'whole ms':>9} {'cut ms':>8} {'cut/whole':>9} {'triples':>8}"
+          f"   (median of {runs}; load average {os.getloadavg()[0]:.2f})")
+    for name, (data, base) in typical().items():
+        whole_nt = jsonld.parse_document(data, base, cut_context=False).serialize(format="nt")
+        cut_nt = jsonld.parse_document(data, base).serialize(format="nt")
+        assert sorted(whole_nt.splitlines()) == sorted(cut_nt.splitlines())
+        whole: list[float] = []
+        cut: list[float] = []
+        for _ in range(runs):  # interleaved: both ways see the same moments of the machine
+            start = time.perf_counter()
+            jsonld.parse_document(data, base, cut_context=False)
+            whole.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            jsonld.parse_document(data, base)
+            cut.append(time.perf_counter() - start)
+        w, c = statistics.median(whole) * 1e3, statistics.median(cut) * 1e3
+        print(f"{name:<14} {w:9.3f} {c:8.3f} {c / w:9.2f} {len(whole_nt.splitlines()):>8}",
+              flush=True)
+
+
 def main() -> None:
-    """Print the table."""
+    """Print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,2000,4000,8000,16000")
     parser.add_argument("--before-budget", type=float, default=60.0,
                         help="seconds of pyld in all, at most (quadratic sizes skipped)")
+    parser.add_argument("--typical-runs", type=int, default=200,
+                        help="parses of each typical body each way (0: skip)")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
     print(f"{'n':>7} {'before s':>10} {'ratio':>6} {'after s':>10} {'ratio':>6} {'triples':>8}")
     spent, stopped = 0.0, False
     last_before: float | None = None
@@ -93,6 +139,8 @@ def main() -> None:
         ar = f"{after_s / last_after:6.2f}" if last_after else f"{'':>6}"
         print(f"{n:>7} {b} {br} {after_s:10.3f} {ar} {triples:>8}", flush=True)
         last_before, last_after = before_s, after_s
+    if args.typical_runs > 0:
+        compare(args.typical_runs)
 
 
 if __name__ == "__main__":
