@@ -52,7 +52,6 @@ from ddsnode.intake.seed import stored_result, stored_tallies
 from ddsnode.intake.shared_log import AnyAppender, append_all, open_log
 from ddsnode.intake.submission import Answer, KeyReused, Submission, answer_of
 from ddsnode.intake.tally import Tally
-from ddsnode.intake.terms import with_used_context
 from ddsnode.intake.totals import CORRECTION, COUNTED, Totals
 from ddsnode.ldp.node import Node
 from ddsnode.problem import PreconditionFailed, Problem
@@ -354,8 +353,8 @@ class Desk:
         status = "correction" if "revises" in details else "unofficialComplete"
         doc = tally.document(iri, sequence, status, clock.stamp(), link)
         try:
-            # the context inline, cut to the result's terms: the same triples, 1 ms less
-            self.node.write_document(iri, json.dumps(with_used_context(doc)).encode("utf-8"),
+            # (in the bundled context: parsed with it cut to the result's terms)
+            self.node.write_document(iri, json.dumps(doc).encode("utf-8"),
                                      "application/ld+json", create_only=True)
         except PreconditionFailed:
             # Written before its event could be logged (the log's disk failed, say): the
