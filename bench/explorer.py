@@ -47,6 +47,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.run import PY, Servers, ensure_wrk, free_port, wait_http
+from bench.stalls import print_report, request_report
 
 NIGHTLY = ROOT.parent / "shared" / "data" / "decidim-nightly"
 DDS = "https://w3id.org/dds/ns#"
@@ -241,7 +242,15 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=10_000)
     ap.add_argument("--peer-share", type=float, default=0.1)
     ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--connections", default="16",
+                    help="wrk connections; several separated by commas (8,16,64): every "
+                         "scenario and the ceiling at each")
+    ap.add_argument("--only", default="",
+                    help="run only the scenarios whose name contains one of these words "
+                         "(comma-separated: search,resource,JSON-LD); the ceiling always")
+    ap.add_argument("--stalls", action="store_true",
+                    help="serve through bench/stalls.py and print, per scenario, the "
+                         "event-loop lag, collections, handler time and stall stacks")
     ap.add_argument("--node", type=Path, metavar="DIR",
                     help="build the node here and keep it; reuse it when it exists")
     ap.add_argument("--cost", type=int, metavar="N", default=0,
@@ -272,9 +281,12 @@ def main() -> int:
         if args.cost:
             cost(node_dir, args.cost)
             return 0
-        servers.procs.append(subprocess.Popen(
-            [PY, "-m", "ddsnode", "serve", str(node_dir), "--port", str(port)],
-            env={**os.environ, "DDS_LOG_LEVEL": "warning"}))
+        report = servers.tmp / "stalls.json"
+        command = [PY, str(HERE / "stalls.py"), str(node_dir), "--port", str(port), "--report",
+                   str(report)] if args.stalls else \
+            [PY, "-m", "ddsnode", "serve", str(node_dir), "--port", str(port)]
+        server = subprocess.Popen(command, env={**os.environ, "DDS_LOG_LEVEL": "warning"})
+        servers.procs.append(server)
         wait_http(base, timeout=600)
         ceiling = servers.start_bare()
         import httpx
@@ -313,30 +325,37 @@ def main() -> int:
                                           ("size", str(size))])
                  for i, w in enumerate(vocabulary) for size in range(10, 30)] \
             if kinds else searches
-        rows = [
-            ("search, vocabulary x 20 sizes (HTML)",
-             wrk(base, fresh, "text/html", args.duration, args.connections)),
-            ("search, never the same URL (HTML)",
-             wrk(base, never_asked(vocabulary, kinds, topics, 200_000), "text/html",
-                 args.duration, args.connections)),
-            ("search + facets (HTML)", wrk(base, searches, "text/html", args.duration,
-                                           args.connections)),
-            ("search + facets (JSON-LD)", wrk(base, searches, "application/ld+json",
-                                              args.duration, args.connections)),
-            ("resource page (HTML)", wrk(base, pages or ["/"], "text/html", args.duration,
-                                         args.connections)),
-            ("bare-stack ceiling", wrk(ceiling.rsplit("/", 1)[0] + "/", ["/x"],
-                                       "application/json", args.duration, args.connections)),
+        scenarios = [
+            ("search, vocabulary x 20 sizes (HTML)", base, fresh, "text/html"),
+            ("search, never the same URL (HTML)", base,
+             never_asked(vocabulary, kinds, topics, 200_000), "text/html"),
+            ("search + facets (HTML)", base, searches, "text/html"),
+            ("search + facets (JSON-LD)", base, searches, "application/ld+json"),
+            ("resource page (HTML)", base, pages or ["/"], "text/html"),
         ]
+        only = [w for w in args.only.split(",") if w]
+        scenarios = [s for s in scenarios if not only or any(w in s[0] for w in only)]
+        bare = ("bare-stack ceiling", ceiling.rsplit("/", 1)[0] + "/", ["/x"],
+                "application/json")
         total = counts["imported"] + counts["cloned"] + counts["peer"]
         print(f"\nnode: {total} contributions ({counts['imported']} imported from the Decidim "
               f"export in {imported_s:.0f} s, {counts['cloned']} clones, {counts['peer']} "
               f"cached peer copies); index built in {index_s:.1f} s "
-              f"({total / index_s:.0f}/s); {args.connections} connections, "
-              f"{args.duration} s each\n")
-        print_table(rows, 38)
-        json.dump({"counts": counts, "index_seconds": index_s, "rows": dict(rows)},
-                  sys.stderr)
+              f"({total / index_s:.0f}/s); {args.duration} s each")
+        every: dict[str, dict[str, dict[str, float]]] = {}
+        for connections in (int(c) for c in args.connections.split(",")):
+            rows = []
+            for name, url, paths, accept in [*scenarios, bare]:
+                if args.stalls and name != bare[0]:
+                    request_report(server.pid, report)  # a fresh start of the instruments
+                rows.append((name, wrk(url, paths, accept, args.duration, connections)))
+                if args.stalls and name != bare[0]:
+                    print_report(name, request_report(server.pid, report))
+            print(f"\n{connections} connections (load average "
+                  f"{', '.join(f'{x:.2f}' for x in os.getloadavg())})\n")
+            print_table(rows, 38)
+            every[str(connections)] = dict(rows)
+        json.dump({"counts": counts, "index_seconds": index_s, "rows": every}, sys.stderr)
         print(file=sys.stderr)
     finally:
         servers.stop()

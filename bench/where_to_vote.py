@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.explorer import print_table, wrk
 from bench.run import PY, Servers, free_port, wait_http
+from bench.stalls import print_report, request_report
 
 SOUTH, WEST, SPAN = 33.3, -112.3, 0.5
 BLOCK = 20  # house numbers per segment (odd or even)
@@ -91,24 +92,44 @@ def main() -> int:
     ap.add_argument("--streets", type=int, default=10_000)
     ap.add_argument("--precincts", type=int, default=200)
     ap.add_argument("--duration", type=int, default=6)
-    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--connections", default="64",
+                    help="wrk connections; several separated by commas (8,16,64): every "
+                         "scenario and the ceiling at each")
+    ap.add_argument("--node", type=Path, metavar="DIR",
+                    help="build the node here and keep it; reuse it when it exists")
+    ap.add_argument("--only", default="",
+                    help="run only the scenarios whose name contains one of these words "
+                         "(comma-separated: JSON,HTML,postcode,point); the ceiling always")
+    ap.add_argument("--stalls", action="store_true",
+                    help="serve through bench/stalls.py and print, per scenario, the "
+                         "event-loop lag, collections, handler time and stall stacks")
     args = ap.parse_args()
     servers = Servers()
     try:
-        node_dir = servers.tmp / "node"
-        port = free_port()
-        base = f"http://127.0.0.1:{port}/"
-        subprocess.run([PY, "-m", "ddsnode", "init", str(node_dir), "--base-url", base],
-                       check=True, stdout=subprocess.DEVNULL)
-        source = servers.tmp / "vipfeed-bench.xml"
-        source.write_bytes(feed(args.streets, args.precincts))
-        started = time.perf_counter()
-        subprocess.run([PY, "-m", "ddsnode", "import", "vip", str(node_dir), str(source),
-                        "--slug", "bench", "--quiet"], check=True, stdout=subprocess.DEVNULL)
-        imported_s = time.perf_counter() - started
-        servers.procs.append(subprocess.Popen(
-            [PY, "-m", "ddsnode", "serve", str(node_dir), "--port", str(port)],
-            env={**os.environ, "DDS_LOG_LEVEL": "warning"}))
+        node_dir = args.node or servers.tmp / "node"
+        if node_dir.exists():
+            from ddsnode.settings import Settings
+            base = Settings.load(node_dir).base_url
+            port = int(base.rsplit(":", 1)[1].strip("/"))
+            imported_s = json.loads((node_dir / "bench.json").read_text())["import_seconds"]
+        else:
+            port = free_port()
+            base = f"http://127.0.0.1:{port}/"
+            subprocess.run([PY, "-m", "ddsnode", "init", str(node_dir), "--base-url", base],
+                           check=True, stdout=subprocess.DEVNULL)
+            source = servers.tmp / "vipfeed-bench.xml"
+            source.write_bytes(feed(args.streets, args.precincts))
+            started = time.perf_counter()
+            subprocess.run([PY, "-m", "ddsnode", "import", "vip", str(node_dir), str(source),
+                            "--slug", "bench", "--quiet"], check=True, stdout=subprocess.DEVNULL)
+            imported_s = time.perf_counter() - started
+            (node_dir / "bench.json").write_text(json.dumps({"import_seconds": imported_s}))
+        report = servers.tmp / "stalls.json"
+        command = [PY, str(HERE / "stalls.py"), str(node_dir), "--port", str(port), "--report",
+                   str(report)] if args.stalls else \
+            [PY, "-m", "ddsnode", "serve", str(node_dir), "--port", str(port)]
+        server = subprocess.Popen(command, env={**os.environ, "DDS_LOG_LEVEL": "warning"})
+        servers.procs.append(server)
         wait_http(base, timeout=600)
         ceiling = servers.start_bare()
         rng = random.Random(6)
@@ -129,25 +150,35 @@ def main() -> int:
                 block, parity = (n - 1) // BLOCK, "odd" if n % 2 else "even"
                 expected = f"pr{precinct_of(s, block, parity, args.precincts)}"
                 wrong += not unit.endswith("-unit-" + expected)
-        rows = [
-            ("address -> station (JSON)", wrk(base, addresses, "application/json",
-                                              args.duration, args.connections)),
-            ("address -> station (HTML)", wrk(base, pages, "text/html", args.duration,
-                                              args.connections)),
-            ("postcode -> picker (JSON)", wrk(base, postcodes, "application/json",
-                                              args.duration, args.connections)),
-            ("point -> station (JSON)", wrk(base, points, "application/json", args.duration,
-                                            args.connections)),
-            ("bare-stack ceiling", wrk(ceiling.rsplit("/", 1)[0] + "/", ["/x"],
-                                       "application/json", args.duration, args.connections)),
+        scenarios = [
+            ("address -> station (JSON)", base, addresses, "application/json"),
+            ("address -> station (HTML)", base, pages, "text/html"),
+            ("postcode -> picker (JSON)", base, postcodes, "application/json"),
+            ("point -> station (JSON)", base, points, "application/json"),
         ]
+        only = [w for w in args.only.split(",") if w]
+        scenarios = [s for s in scenarios if not only or any(w in s[0] for w in only)]
+        bare = ("bare-stack ceiling", ceiling.rsplit("/", 1)[0] + "/", ["/x"],
+                "application/json")
         segments = args.streets * (100 // BLOCK) * 2
         print(f"\nnode: {args.streets * 100:,} addresses in {segments:,} street segments, "
               f"{args.precincts} precincts and polling places; imported and the table built "
-              f"in {imported_s:.0f} s; {args.connections} connections, {args.duration} s "
-              f"each; {wrong} wrong answers in 300 checked\n")
-        print_table(rows, 30)
-        json.dump({"import_seconds": imported_s, "wrong": wrong, "rows": dict(rows)},
+              f"in {imported_s:.0f} s; {args.duration} s each; {wrong} wrong answers in 300 "
+              f"checked")
+        every: dict[str, dict[str, dict[str, float]]] = {}
+        for connections in (int(c) for c in args.connections.split(",")):
+            rows = []
+            for name, url, paths, accept in [*scenarios, bare]:
+                if args.stalls and name != bare[0]:
+                    request_report(server.pid, report)  # a fresh start of the instruments
+                rows.append((name, wrk(url, paths, accept, args.duration, connections)))
+                if args.stalls and name != bare[0]:
+                    print_report(name, request_report(server.pid, report))
+            print(f"\n{connections} connections (load average "
+                  f"{', '.join(f'{x:.2f}' for x in os.getloadavg())})\n")
+            print_table(rows, 30)
+            every[str(connections)] = dict(rows)
+        json.dump({"import_seconds": imported_s, "wrong": wrong, "rows": every},
                   sys.stderr)
         print(file=sys.stderr)
     finally:
