@@ -5,17 +5,20 @@ JavaScript), ``/explore/vote.json`` (the same answer as JSON; ``Accept:
 application/json`` on the page's URL too), ``/explore/vote/ballot?contest=IRI`` (the
 candidates and parties of one contest) and ``/explore/vote/results?unit=IRI`` (results at
 a unit and every unit above it). Each request is a few reads of the lookup table
-(:mod:`ddsnode.voter.lookup`), off the event loop; the table is rebuilt when what it was
-computed from changed, checked at most every ``voter_refresh_seconds``. A query that
+(:mod:`ddsnode.voter.lookup`), on the event loop; the table is rebuilt when what it was
+computed from changed, checked at most every ``voter_refresh_seconds`` on a worker thread
+while requests answer from the table in hand (:class:`VoterSite`). A query that
 finds nothing is a page with the form and why (200, like a search without results), or a
 404 problem document for JSON; a query that cannot be asked is a 400 problem.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import json
+import logging
 import re
 import threading
 import time
@@ -49,8 +52,12 @@ HTML, JSON = "text/html", "application/json"
 FRAGMENTS_CACHED = 4096  # rendered answers kept (each a few KiB)
 FIELDS = ("q", "postcode", "lat", "long", "unit")
 
+log = logging.getLogger("ddsnode.voter")
+# Templates ship with the package: no stat() of each template per render (auto_reload
+# stats every template a page includes, on every render, on the event loop).
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                          autoescape=True, undefined=jinja2.StrictUndefined)
+                          autoescape=True, undefined=jinja2.StrictUndefined,
+                          auto_reload=False)
 
 
 def pick(texts: dict[str, str] | None, lang: str) -> str:
@@ -64,7 +71,19 @@ def pick(texts: dict[str, str] | None, lang: str) -> str:
 
 
 class VoterSite:
-    """The lookup of one node, kept fresh, shared by its voter endpoints."""
+    """The lookup of one node, kept fresh, shared by its voter endpoints.
+
+    Requests answer from the lookup in hand (:meth:`current`, no lock, no I/O). When it
+    was checked more than ``voter_refresh_seconds`` ago, the first request to notice
+    starts one check (:meth:`lookup`, on a worker thread) and every request, that one
+    included, goes on answering from the lookup in hand until the check has swapped in
+    the new one: a check (or a rebuild of the table) never holds a request up, nor the
+    event loop. Before, every request in flight when the period ended made its own hop
+    to a worker thread and queued on the lock, and a request that had not waited called
+    :meth:`lookup` on the event loop, blocking the loop behind a check or a rebuild in
+    progress (``docs/voter.md``, Cost). With ``voter_refresh_seconds = 0`` each request
+    checks before it answers, as before (tests use it to see a write at once).
+    """
 
     def __init__(self, node: Any) -> None:
         self.node = node
@@ -74,33 +93,52 @@ class VoterSite:
         self._checked = 0.0
         self._lookup: Lookup | None = None
         self._identity: tuple[int, int] | None = None
+        self._check: asyncio.Future[Lookup] | None = None  # the check running, if any
 
-    def fresh(self) -> Lookup | None:
-        """The lookup when it was checked less than ``voter_refresh_seconds`` ago (no
-        I/O beyond the clock: safe on the event loop), else None."""
+    def current(self) -> Lookup:
+        """The lookup in hand (after :meth:`ready`): no lock, no I/O, safe on the loop."""
+        if self._lookup is None:
+            raise NotFound("This node has no polling stations to look up yet")
+        return self._lookup
+
+    async def ready(self) -> None:
+        """Make :meth:`current` answerable: at the first request (or with a refresh
+        period of 0), wait for a check; when the period has run out, start one check in
+        the background and answer from the lookup in hand meanwhile."""
         limit = float(self.node.settings.voter_refresh_seconds)
         if self._lookup is not None and time.monotonic() - self._checked < limit:
-            return self._lookup
-        return None
+            return
+        if self._lookup is None or limit <= 0:
+            await anyio.to_thread.run_sync(self.lookup)
+            return
+        if self._check is None or self._check.done():
+            self._checked = time.monotonic()  # the requests until it ends start no other
+            self._check = asyncio.ensure_future(anyio.to_thread.run_sync(self.lookup))
+            self._check.add_done_callback(_logged)
 
     def lookup(self) -> Lookup:
-        """The current lookup (call off the event loop: it may rebuild the table)."""
+        """The current lookup, checked now (call off the event loop: it may rebuild the
+        table)."""
         s = self.node.settings
         with self._lock:
-            now = time.monotonic()
-            if self._lookup is None or now - self._checked >= float(s.voter_refresh_seconds):
-                self._checked = now
-                ensure(self.node)
-                # A new file (rebuilt here, by another worker or by `ddsnode import vip`):
-                # a new Lookup, whose connections and cached answers are the new table's.
-                path = table_path(s)
-                identity = _identity(path)
-                if self._lookup is None or identity != self._identity:
-                    self._identity = identity
-                    self._lookup = Lookup(path, max_stations=int(s.voter_max_stations),
-                                          max_choices=int(s.voter_max_choices),
-                                          max_query_chars=int(s.voter_max_query_chars))
+            self._checked = time.monotonic()
+            ensure(self.node)
+            # A new file (rebuilt here, by another worker or by `ddsnode import vip`):
+            # a new Lookup, whose connections and cached answers are the new table's.
+            path = table_path(s)
+            identity = _identity(path)
+            if self._lookup is None or identity != self._identity:
+                self._identity = identity
+                self._lookup = Lookup(path, max_stations=int(s.voter_max_stations),
+                                      max_choices=int(s.voter_max_choices),
+                                      max_query_chars=int(s.voter_max_query_chars))
             return self._lookup
+
+
+def _logged(check: asyncio.Future[Lookup]) -> None:
+    """A background check that failed: logged (the next period tries again)."""
+    if not check.cancelled() and check.exception() is not None:
+        log.warning("The voter lookup's table check failed: %s", check.exception())
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -130,8 +168,7 @@ class _VoterPage(FixedMethodsEndpoint):
         if offer is None:
             raise NotAcceptable(f"Available: {HTML}, {JSON}")
         lang = _lang(params, headers)
-        if self.site.fresh() is None:  # a check of the table's inputs, maybe a rebuild
-            await anyio.to_thread.run_sync(self.site.lookup)
+        await self.site.ready()  # the table in hand; maybe a check started (VoterSite)
         # A few indexed reads of a local SQLite file and a template (about a millisecond):
         # on the event loop, since a hop to a worker thread costs more than the work.
         found, body = self._render(params, offer, lang)
@@ -223,7 +260,7 @@ class WhereToVote(_VoterPage):
                 raise BadRequest("give an address (q), a postcode, a point (lat, long) "
                                  "or a unit")
             return {}, {}
-        answer = self.site.lookup().ask(**fields)
+        answer = self.site.current().ask(**fields)
         if self.json_only:
             return answer.encoded(), {}
         json_href = PATH + ".json?" + urlencode({k: v for k, v in fields.items() if v})
@@ -260,7 +297,7 @@ class BallotPage(_VoterPage):
         iri = params.get("contest", "")
         if not iri or len(iri) > 2048:
             raise BadRequest("contest must be the IRI of a contest on a ballot")
-        contest = self.site.lookup().contest(iri)
+        contest = self.site.current().contest(iri)
         return contest, {"contest": contest, "unit": params.get("unit", "")}
 
 
@@ -279,7 +316,7 @@ class ResultsPage(_VoterPage):
         unit = params.get("unit", "")
         if not unit or len(unit) > 2048:
             raise BadRequest("unit must be the IRI of a unit from a where-to-vote answer")
-        lookup = self.site.lookup()
+        lookup = self.site.current()
         answer = lookup.by_unit(unit)
         units = [s["iri"] for s in answer.stations] + [i for i, _, _ in answer.levels]
         elections = sorted({b["election"] for b in answer.ballots})
