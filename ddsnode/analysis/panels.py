@@ -17,11 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import rdflib
 
 from ddsnode import resources
+
+if TYPE_CHECKING:  # arguments.py reads this module's summaries
+    from ddsnode.analysis.arguments import ProContra
 
 # Bounds of one page (docs/security.md, "Analysis panels"): a contribution linked by
 # thousands of outputs, or a summary with thousands of statements, costs no more than this.
@@ -118,10 +122,13 @@ class Panels:
     rejected: list[Duplicate] = field(default_factory=list)  # reviewed: not the same
     summaries: list[Summary] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
+    # Set by the page, which reads the thread (analysis.arguments.pro_contra).
+    pro_contra: ProContra | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.duplicates or self.rejected or self.summaries)
+        """Whether there is nothing to show."""
+        return not (self.duplicates or self.rejected or self.summaries or self.pro_contra)
 
 
 def panels(iri: str, incoming: Incoming, graph_of: GraphOf) -> Panels:
@@ -160,7 +167,7 @@ def panels(iri: str, incoming: Incoming, graph_of: GraphOf) -> Panels:
     for run_iri in runs:
         graph = graph_of(run_iri)
         if graph is not None:
-            out.runs.append(_run(graph, run_iri))
+            out.runs.append(run_of(graph, run_iri))
     return out
 
 
@@ -227,7 +234,8 @@ def _statement(graph: rdflib.Graph, node: rdflib.term.Node) -> Statement | None:
                      supported_by=supported, quoted=quoted, stance=stance)
 
 
-def _run(graph: rdflib.Graph, iri: str) -> Run:
+def run_of(graph: rdflib.Graph, iri: str) -> Run:
+    """The run ``iri`` as ``graph`` (its resource) describes it."""
     s = rdflib.URIRef(iri)
     count, dropped = _float(graph, s, "inputCount"), _float(graph, s, "droppedStatements")
     return Run(iri=iri, methods=_strings(graph, s, "method"),

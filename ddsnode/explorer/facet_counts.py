@@ -209,13 +209,16 @@ class FacetTable:
             self.rank[doc] = -1  # a reused rowid: its old place is not its place
         self.fresh.add(doc)
         for pair in set(pairs):
-            posting = self.postings.setdefault(pair, Posting(np.empty(0, dtype=np.int64)))
-            if doc in posting.removed:
-                posting.removed.discard(doc)  # back in base (a reused rowid)
-            else:
-                posting.added.add(doc)
-            if len(posting.added) > COMPACT_AT:
-                posting.compact()
+            self._post(doc, pair)
+
+    def _post(self, doc: int, pair: tuple[str, str]) -> None:
+        posting = self.postings.setdefault(pair, Posting(np.empty(0, dtype=np.int64)))
+        if doc in posting.removed:
+            posting.removed.discard(doc)  # back in base (a reused rowid)
+        else:
+            posting.added.add(doc)
+        if len(posting.added) > COMPACT_AT:
+            posting.compact()
 
     def remove(self, doc: int, pairs: Iterable[tuple[str, str]]) -> None:
         """Doc ``doc`` is gone, with the facet values ``pairs`` it had."""
@@ -229,15 +232,34 @@ class FacetTable:
             self.rank[doc] = -1
         self.fresh.discard(doc)
         for pair in set(pairs):
-            posting = self.postings.get(pair)
-            if posting is None:
-                continue
-            if doc in posting.added:
-                posting.added.discard(doc)
-            else:
-                posting.removed.add(doc)
-            if len(posting.removed) > COMPACT_AT:
-                posting.compact()
+            self._unpost(doc, pair)
+
+    def _unpost(self, doc: int, pair: tuple[str, str]) -> None:
+        posting = self.postings.get(pair)
+        if posting is None:
+            return
+        if doc in posting.added:
+            posting.added.discard(doc)
+        else:
+            posting.removed.add(doc)
+        if len(posting.removed) > COMPACT_AT:
+            posting.compact()
+
+    def tag(self, doc: int, pairs: Iterable[tuple[str, str]]) -> None:
+        """Doc ``doc``, already indexed and without them, now also has the facet values
+        ``pairs``; its place in the order is unchanged (an analysis topic that names it
+        as a member: ``ddsnode.explorer.clusters``)."""
+        with self.lock:
+            if self.loaded:
+                for pair in set(pairs):
+                    self._post(doc, pair)
+
+    def untag(self, doc: int, pairs: Iterable[tuple[str, str]]) -> None:
+        """Doc ``doc`` stays indexed but no longer has the facet values ``pairs``."""
+        with self.lock:
+            if self.loaded:
+                for pair in set(pairs):
+                    self._unpost(doc, pair)
 
     def size_except(self, facet: str, value: str) -> int:
         """How many docs have a value of ``facet`` other than ``value`` (for a facet

@@ -18,7 +18,9 @@ from ddsnode.problem import BadRequest
 from ddsnode.store.base import decode_cursor, encode_cursor
 
 #: Facets a result list counts and a URL may filter on, in the order pages show them.
-FACETS = ("kind", "topic", "place", "platform", "node", "state", "language")
+#: ``cluster`` is a topic of the automatic analysis (``ddsnode.explorer.clusters``), shown
+#: in its own panel; ``topic`` a platform's own.
+FACETS = ("kind", "topic", "place", "platform", "node", "state", "language", "cluster")
 # ``lang`` picks the interface language (ddsnode.explorer.i18n), not a facet.
 OTHER_PARAMS = ("q", "from", "to", "bbox", "cursor", "size", "lang")
 MAX_VALUE_CHARS = 2048  # one facet value (an IRI)

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ddsnode.explorer import result_set
+from ddsnode.explorer import clusters, result_set
 from ddsnode.explorer.extract import Doc, doc_of
 from ddsnode.explorer.facet_counts import GEO, FacetTable, Mask
 from ddsnode.explorer.query import FACETS, NEWER, OLDER, SearchQuery, encode_page_cursor
@@ -43,7 +43,8 @@ from ddsnode.store.base import Store
 
 FILE = "explorer.sqlite3"
 # 2: links of a resource's own fragments too (a contest's candidates -> their party).
-SCHEMA_VERSION = "2"
+# 3: analysis topics as a facet of their members (ddsnode.explorer.clusters).
+SCHEMA_VERSION = "3"
 BATCH = 500
 FACET_VALUES = 25  # values listed per facet (the most frequent)
 MASK_CACHE_BYTES = 32 * 1024 * 1024
@@ -441,6 +442,21 @@ class SearchIndex:
             (iri, predicate, limit)).fetchall()
         return [_hit(r) for r in rows]
 
+    def outgoing(self, iris: Iterable[str], predicate: str) -> dict[str, list[str]]:
+        """IRI -> the IRIs it links to by ``predicate`` (itself or its fragments), for
+        those of ``iris`` the index holds (the ``links_doc`` index: no scan)."""
+        unique = list(dict.fromkeys(iris))
+        out: dict[str, list[str]] = {}
+        for start in range(0, len(unique), 500):
+            chunk = unique[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for iri, obj in self._conn().execute(
+                    f"SELECT d.iri, l.object FROM docs d JOIN links l ON l.doc = d.id "
+                    f"WHERE d.iri IN ({marks}) AND l.predicate = ? ORDER BY l.object",
+                    (*chunk, predicate)):
+                out.setdefault(iri, []).append(obj)
+        return out
+
     def close(self) -> None:
         """Close this thread's connection (others close with their threads)."""
         conn = getattr(self._local, "conn", None)
@@ -450,10 +466,13 @@ class SearchIndex:
 
 
 def _remove(conn: sqlite3.Connection, iri: str, table: FacetTable) -> None:
-    row = conn.execute("SELECT id, lat, long FROM docs WHERE iri = ?", (iri,)).fetchone()
+    row = conn.execute("SELECT id, lat, long, kind FROM docs WHERE iri = ?",
+                       (iri,)).fetchone()
     if row is None:
         return
     doc = row[0]
+    if row[3] == clusters.kind():
+        clusters.untag_members(conn, iri, table)
     if table.loaded:
         pairs = conn.execute("SELECT facet, value FROM facets WHERE doc = ?", (doc,)).fetchall()
         table.remove(doc, pairs + ([GEO] if row[1] is not None and row[2] is not None else []))
@@ -474,10 +493,12 @@ def _put(conn: sqlite3.Connection, doc: Doc, table: FacetTable) -> None:
          json.dumps(doc.summaries, ensure_ascii=False), doc.date, sortkey[:64], doc.lat,
          doc.long))
     rowid = cursor.lastrowid
+    # The analysis topics naming it (derived rows: ddsnode.explorer.clusters).
+    facets = doc.facets + clusters.naming(conn, doc.iri)
     conn.executemany("INSERT OR IGNORE INTO facets VALUES (?, ?, ?)",
-                     [(f, v, rowid) for f, v in doc.facets])
+                     [(f, v, rowid) for f, v in facets])
     located = doc.lat is not None and doc.long is not None
-    table.add(int(rowid or 0), doc.facets + ([GEO] if located else []))
+    table.add(int(rowid or 0), facets + ([GEO] if located else []))
     all_terms: list[str] = []
     vocabulary: dict[str, str] = {}
     for lang, text in doc.texts:
@@ -491,6 +512,9 @@ def _put(conn: sqlite3.Connection, doc: Doc, table: FacetTable) -> None:
                      [(iri, lang, label, rowid) for iri, lang, label in doc.labels])
     conn.executemany("INSERT OR IGNORE INTO links VALUES (?, ?, ?)",
                      [(o, p, rowid) for p, o in doc.links])
+    if doc.kind == clusters.kind():
+        clusters.tag_members(conn, doc.iri, (o for p, o in doc.links
+                                             if p == clusters.member()), table)
 
 
 __all__ = ["Hit", "Results", "SearchIndex", "words"]

@@ -130,6 +130,7 @@ class Comment:
     other_bodies: list[Text]
     date: str | None
     replies: list[Comment] = field(default_factory=list)
+    stance_iri: str | None = None  # the stance itself (``stance`` is its label)
 
 
 @dataclass
@@ -334,4 +335,5 @@ def comment(graph: rdflib.Graph, iri: str, lang: str,
     stance = next((str(o) for o in graph.objects(main, rdflib.URIRef(term("stance")))), None)
     date = next((str(o) for o in graph.objects(main, rdflib.URIRef(term("created")))), None)
     return Comment(iri, Value(name_of(author), href=safe_href(author)) if author else None,
-                   name_of(stance) if stance else None, body, others, date)
+                   name_of(stance) if stance else None, body, others, date,
+                   stance_iri=stance)

@@ -17,6 +17,7 @@ from typing import Any
 from ddsnode import resources as bundled
 from ddsnode.clock import stamp
 from ddsnode.explorer import i18n
+from ddsnode.explorer.clusters import FACET as CLUSTER
 from ddsnode.explorer.labels import local_name, pick, term_label, vocabulary_label
 from ddsnode.explorer.query import FACETS, SearchQuery, parse
 from ddsnode.explorer.search import Hit, Results
@@ -24,6 +25,7 @@ from ddsnode.explorer.web.containers import container_page
 from ddsnode.explorer.web.pages import resource_page
 from ddsnode.explorer.web.results_map import results_map
 from ddsnode.explorer.web.site import STATIC, Reading, Site, host, reading
+from ddsnode.explorer.web.topics import topics_panel
 from ddsnode.http.assets import AssetEndpoint
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.errors import send_problem
@@ -135,7 +137,10 @@ class SearchEndpoint(FixedMethodsEndpoint):
         return site.render(
             "search.html", read, query=query, results=results,
             map=results_map(site, read, query),
-            facets=[(f, results.facets.get(f, [])) for f in FACETS],
+            # The analysis's topics have a panel of their own (explorer.web.topics).
+            facets=[(f, results.facets.get(f, [])) for f in FACETS if f != CLUSTER],
+            topics=topics_panel(site, query, results, read.lang, extra),
+            clusters=query.filters.get(CLUSTER, ()),
             value_label=value_label, facet_label=facet_label,
             next_url=query.url("/explore", extra, cursor=results.next)
             if results.next else None,

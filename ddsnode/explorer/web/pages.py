@@ -7,6 +7,7 @@ from typing import Any
 
 import rdflib
 
+from ddsnode.analysis.arguments import pro_contra
 from ddsnode.analysis.panels import panels
 from ddsnode.explorer import candidacy, timeline, view
 from ddsnode.explorer.ballot import choice_names
@@ -64,6 +65,8 @@ def resource_page(site: Site, read: Reading, iri: str, graph: rdflib.Graph, *,
     turtle = "/" + iri[len(base):] if iri.startswith(base) else iri
     analysis = panels(iri, lambda o, p, n: [h.iri for h in site.index.incoming(o, p, n)],
                       lambda i: _graph_of(site, h) if (h := site.index.hit(i)) else None)
+    analysis.pro_contra = pro_contra(iri, analysis.summaries, _stances(page.comments),
+                                     complete=budget[0] > 0, graph=graph)
     return site.render("resource.html", read, view=page, peer=peer, person=person,
                        candidates=candidates, members=members, turtle_href=view.safe_href(iri) and turtle or "#",
                        analysis=analysis, name_of=name_of)
@@ -146,6 +149,15 @@ def _thread(site: Site, iri: str, lang: str, name_of: Any, budget: list[int],
         item = view.comment(graph, hit.iri, lang, name_of)
         item.replies = _thread(site, hit.iri, lang, name_of, budget, depth + 1)
         out.append(item)
+    return out
+
+
+def _stances(comments: list[view.Comment]) -> list[str | None]:
+    """The stance (local name) of every comment of a thread as read, replies included."""
+    out: list[str | None] = []
+    for c in comments:
+        out.append(local_name(c.stance_iri) if c.stance_iri else None)
+        out += _stances(c.replies)
     return out
 
 
