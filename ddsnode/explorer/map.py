@@ -24,16 +24,24 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
+import numpy.typing as npt
+
 from ddsnode.explorer.directory_messages import formatted
 
 SVG_NS = "http://www.w3.org/2000/svg"
 CELL = 40  # pixels: points closer than this on the map are drawn as one group
 MAX_OUTLINE_VERTICES = 20_000  # per map: a hostile geometry costs a bounded amount
+NAMED = 5  # points a cluster's label names; the others are counted
 DETAIL_LIMIT = 500  # GeoJSON: a Feature per point up to this many, else one MultiPoint
 PRECISION = 4  # decimal places of degrees in GeoJSON (about 11 m)
 WORLD = (-180.0, -60.0, 180.0, 75.0)
 WKT_RING = re.compile(r"\(([^()]*)\)")
 WKT_KIND = re.compile(r"\s*(?:<[^>]*>\s*)?([A-Za-z]+)")
+FloatArray = npt.NDArray[np.float64]
+
+
+Bbox = tuple[float, float, float, float]  # min long, min lat, max long, max lat
 
 
 @dataclass(frozen=True)
@@ -56,14 +64,22 @@ class Outline:
 
 @dataclass(frozen=True)
 class Group:
-    """Points that fall in one grid cell: drawn as one marker (one point) or a cluster."""
+    """Points that fall in one grid cell: drawn as one marker (one point) or a cluster.
+
+    ``points`` are all of them, or the first few when ``count`` says more (a map of
+    every result with a place names a cluster's first points and counts the rest);
+    ``area`` is the box a cluster's link narrows to (its points' box when None)."""
 
     x: float
     y: float
     points: tuple[MapPoint, ...]
+    count: int = 0  # 0: len(points)
+    area: Bbox | None = None
 
-
-Bbox = tuple[float, float, float, float]  # min long, min lat, max long, max lat
+    @property
+    def size(self) -> int:
+        """How many points the group stands for."""
+        return self.count or len(self.points)
 
 
 def bbox_of(points: Sequence[MapPoint], pad: float = 0.1) -> Bbox:
@@ -71,10 +87,16 @@ def bbox_of(points: Sequence[MapPoint], pad: float = 0.1) -> Bbox:
     if not points:
         return WORLD
     xs, ys = [p.long for p in points], [p.lat for p in points]
-    dx = max((max(xs) - min(xs)) * pad, 0.05)
-    dy = max((max(ys) - min(ys)) * pad, 0.05)
-    return (max(min(xs) - dx, -180.0), max(min(ys) - dy, -85.0),
-            min(max(xs) + dx, 180.0), min(max(ys) + dy, 85.0))
+    return padded((min(xs), min(ys), max(xs), max(ys)), pad)
+
+
+def padded(box: Bbox, pad: float) -> Bbox:
+    """``box`` grown by ``pad`` of its size on each side (at least 0.05 degree), within
+    the world."""
+    dx = max((box[2] - box[0]) * pad, 0.05)
+    dy = max((box[3] - box[1]) * pad, 0.05)
+    return (max(box[0] - dx, -180.0), max(box[1] - dy, -85.0),
+            min(box[2] + dx, 180.0), min(box[3] + dy, 85.0))
 
 
 class Projection:
@@ -118,6 +140,66 @@ def cluster_points(points: Iterable[MapPoint], bbox: Bbox, width: int, height: i
                             sum(m[1] for m in members) / len(members),
                             tuple(m[2] for m in members)))
     return groups
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell of :func:`grid`: where its marker is drawn, how many points it holds, the
+    box a cluster's link narrows to, and the positions of its first points."""
+
+    x: float
+    y: float
+    long: float  # the mean of its points (where Leaflet draws it)
+    lat: float
+    count: int
+    area: Bbox
+    first: tuple[int, ...]  # positions in the arrays given to grid, at most NAMED
+
+
+def grid(longs: FloatArray, lats: FloatArray, bbox: Bbox, width: int, height: int,
+         limit: int, cell: int = CELL) -> list[Cell]:
+    """Every point inside ``bbox`` counted in one cell of a grid of ``cell`` pixels,
+    the grid made coarser (×1.5) until at most ``limit`` cells hold points: a map of
+    100,000 points costs ``limit`` markers, and the counts add up to every point
+    (what a cluster links to lists them). Vectorised (numpy) for the explorer's maps of
+    every result with a place; :func:`cluster_points` is the same for a few points."""
+    project = Projection(bbox, width, height)
+    inside = np.flatnonzero((longs >= bbox[0]) & (longs <= bbox[2])
+                            & (lats >= bbox[1]) & (lats <= bbox[3]))
+    if not len(inside):
+        return []
+    long_in, lat_in = longs[inside], lats[inside]
+    # Clipped: a rounding error never puts a point in a cell of its own off the map.
+    x = np.clip(project.off_x + (long_in - project.min_x) * project.k * project.scale,
+                0, width)
+    y = np.clip(project.off_y + (project.max_y - lat_in) * project.scale, 0, height)
+    size = float(cell)
+    while True:
+        columns = int(width // size) + 1
+        key = (y // size).astype(np.int64) * columns + (x // size).astype(np.int64)
+        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        # Beyond the map's size every point is in cell 0: the loop ends.
+        if len(counts) <= max(limit, 1):
+            break
+        size *= 1.5
+    order = np.argsort(inverse, kind="stable")  # by cell, then as given
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    mean_x = np.bincount(inverse, weights=x) / counts
+    mean_y = np.bincount(inverse, weights=y) / counts
+    by_cell_long, by_cell_lat = long_in[order], lat_in[order]
+    west, east = (np.minimum.reduceat(by_cell_long, starts),
+                  np.maximum.reduceat(by_cell_long, starts))
+    south, north = (np.minimum.reduceat(by_cell_lat, starts),
+                    np.maximum.reduceat(by_cell_lat, starts))
+    mean_long = np.bincount(inverse, weights=long_in) / counts
+    mean_lat = np.bincount(inverse, weights=lat_in) / counts
+    positions = inside[order]
+    return [Cell(float(mean_x[i]), float(mean_y[i]), float(mean_long[i]),
+                 float(mean_lat[i]), int(counts[i]),
+                 padded((float(west[i]), float(south[i]), float(east[i]), float(north[i])),
+                        0.05),
+                 tuple(int(p) for p in positions[starts[i]:starts[i] + min(counts[i], NAMED)]))
+            for i in range(len(counts))]
 
 
 def _safe_link(link: str) -> str | None:
@@ -168,13 +250,24 @@ def render_map(points: Sequence[MapPoint], bbox: Bbox | None = None, *, width: i
     (``map_title``, ``map_desc``, ``map_group``, ``map_list_link``) for other maps; a word
     may be a function of the values (``count``, ``points``…), for plural forms."""
 
+    box = bbox or bbox_of(points)
+    return render_groups(cluster_points(points, box, width, height), box, width=width,
+                         height=height, lang=lang, outlines=outlines, list_href=list_href,
+                         group_link=group_link, words=words)
+
+
+def render_groups(groups: Sequence[Group], box: Bbox, *, width: int = 640,
+                  height: int = 400, lang: str = "en", outlines: Sequence[Outline] = (),
+                  list_href: str = "", group_link: Callable[[Bbox], str] | None = None,
+                  words: Mapping[str, str | Callable[..., str]] | None = None) -> str:
+    """The SVG markup of a map of ``groups`` (already placed in ``box``): what
+    :func:`render_map` draws, for a caller that grouped the points itself (:func:`grid`)."""
+
     def say(key: str, **values: Any) -> str:
         chosen = (words or {}).get(key)
         if callable(chosen):
             return chosen(**values)
         return chosen.format(**values) if chosen else formatted(key, lang, **values)
-    box = bbox or bbox_of(points)
-    groups = cluster_points(points, box, width, height)
     svg = ET.Element("svg", {"xmlns": SVG_NS, "width": str(width), "height": str(height),
                              # a group, not an img: an img's children are hidden from
                              # assistive technology, and these markers are links (axe
@@ -182,7 +275,7 @@ def render_map(points: Sequence[MapPoint], bbox: Bbox | None = None, *, width: i
                              "viewBox": f"0 0 {width} {height}", "role": "group",
                              "class": "dds-map", "aria-labelledby": "dds-map-title dds-map-desc"})
     _text(svg, "title", say("map_title"), id="dds-map-title")
-    shown = sum(len(g.points) for g in groups)
+    shown = sum(g.size for g in groups)
     _text(svg, "desc", say("map_desc", points=shown, groups=len(groups)),
           id="dds-map-desc")
     ET.SubElement(svg, "rect", {"width": str(width), "height": str(height),
@@ -203,22 +296,23 @@ def render_map(points: Sequence[MapPoint], bbox: Bbox | None = None, *, width: i
         _text(path, "title", outline.label)
     marks = ET.SubElement(svg, "g", {"class": "dds-map-points"})
     for group in groups:
-        single = len(group.points) == 1
+        single = group.size == 1
         link = _safe_link(group.points[0].link) if single else None
         if not single and group_link is not None:
-            link = _local_link(group_link(bbox_of(group.points, pad=0.05)))
+            link = _local_link(group_link(group.area or bbox_of(group.points, pad=0.05)))
         parent = ET.SubElement(marks, "a", {"href": link}) if link else marks
         label = group.points[0].label if single else say(
-            "map_group", count=len(group.points), names=", ".join(p.label for p in group.points[:5]))
+            "map_group", count=group.size,
+            names=", ".join(p.label for p in group.points[:NAMED]))
         attrs = {"cx": f"{group.x:.1f}", "cy": f"{group.y:.1f}",
-                 "r": "6" if single else str(min(10 + int(math.log2(len(group.points))) * 2, 22)),
+                 "r": "6" if single else str(min(10 + int(math.log2(group.size)) * 2, 22)),
                  "class": "dds-map-marker" if single else "dds-map-cluster",
                  "fill": "#1d70b8" if single else "#003078", "stroke": "#ffffff",
                  "stroke-width": "2"}
         circle = ET.SubElement(parent, "circle", attrs)
         _text(circle, "title", label)
         if not single:
-            _text(parent, "text", str(len(group.points)), x=f"{group.x:.1f}",
+            _text(parent, "text", str(group.size), x=f"{group.x:.1f}",
                   y=f"{group.y + 4:.1f}", **{"text-anchor": "middle", "fill": "#ffffff",
                                              "font-size": "11", "aria-hidden": "true"})
     if list_href and (_safe_link(list_href) or list_href.startswith(("/", "#"))):

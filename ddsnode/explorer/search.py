@@ -372,11 +372,10 @@ class SearchIndex:
         self._counts.put(key, (self.generation, counts, total))
         return total, counts
 
-    def located(self, query: SearchQuery, limit: int
-                ) -> tuple[list[tuple[str, str, str, float, float]], int]:
-        """(IRI, node, titles as JSON, lat, long) of the newest ``limit`` resources of
-        ``query``'s results that have coordinates (for a map), and how many of the
-        results have them."""
+    def located(self, query: SearchQuery) -> tuple[list[int], list[float], list[float]]:
+        """(doc ids, longitudes, latitudes) of every result of ``query`` that has
+        coordinates, newest written first: a map counts them all in its cells
+        (``explorer.map.grid``) and names a few (:meth:`located_names`)."""
         conn = self._conn()
         if not self.table.loaded:
             self.sync(peers=False)
@@ -384,9 +383,19 @@ class SearchIndex:
         geo = self.table.union(GEO[0], [GEO[1]], self.table.max_id + 1)
         if mask is not None:
             geo = np.logical_and(geo, mask[:len(geo)])
-        rows = result_set.page(conn, self.table, geo, None, False, limit,
-                               columns="d.iri, d.node, d.titles, d.lat, d.long")
-        return [r[:5] for r in rows], int(np.count_nonzero(geo))
+        ids = json.dumps(np.flatnonzero(geo).tolist())
+        rows = conn.execute(
+            "SELECT id, long, lat FROM docs WHERE id IN (SELECT value FROM json_each(?)) "
+            "AND lat IS NOT NULL AND long IS NOT NULL ORDER BY id DESC", (ids,)).fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+    def located_names(self, ids: Iterable[int]) -> dict[int, tuple[str, str, str]]:
+        """doc id -> (IRI, node, titles as JSON), for the markers and cluster labels of
+        a map (a few hundred ids, one query)."""
+        rows = self._conn().execute(
+            "SELECT id, iri, node, titles FROM docs WHERE id IN "
+            "(SELECT value FROM json_each(?))", (json.dumps(sorted(set(ids))),))
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     def hit(self, iri: str) -> Hit | None:
         """The indexed resource ``iri``, if any."""

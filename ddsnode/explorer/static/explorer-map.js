@@ -1,8 +1,9 @@
 /* The explorer's maps with Leaflet: progressive enhancement, served by the node.
 
    A page's server-rendered SVG map (ddsnode/explorer/map.py) works without this script.
-   When the operator sets explorer_map_leaflet, the map's figure carries its points
-   (data-dds-points: [[lat, long, title, path], ...], the same markers as the SVG) and
+   When the operator sets explorer_map_leaflet, the map's figure carries its markers
+   (data-dds-points: [[lat, long, title, path, count], ...], the same markers as the SVG:
+   a result, or a cluster of count results whose path is the search in its area) and
    this script shows them on a Leaflet map instead, with no tile layer unless the
    operator set one (data-dds-tiles, explorer_map_leaflet): by default no visitor is sent
    to a tile provider. Titles become text nodes, never HTML; a marker links only to a
@@ -47,6 +48,7 @@
     points.forEach(function (point) {
       var lat = Number(point[0]), long = Number(point[1]);
       var title = String(point[2]), path = String(point[3]);
+      var count = Number(point[4]) || 1;
       if (!isFinite(lat) || !isFinite(long) || path.charAt(0) !== "/" ||
           path.charAt(1) === "/") {
         return;
@@ -55,8 +57,11 @@
       link.className = "govuk-link";
       link.href = path;
       link.textContent = title;
+      // A cluster is bigger and darker, as on the SVG map; its link searches its area.
       L.circleMarker([lat, long], {
-        radius: 7, color: "#ffffff", weight: 2, fillColor: "#1d70b8", fillOpacity: 1
+        radius: count > 1 ? Math.min(10 + 2 * Math.floor(Math.log2(count)), 22) : 7,
+        color: "#ffffff", weight: 2, fillColor: count > 1 ? "#003078" : "#1d70b8",
+        fillOpacity: 1
       }).bindPopup(link).addTo(map);
       bounds.push([lat, long]);
     });

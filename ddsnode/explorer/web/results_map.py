@@ -2,9 +2,13 @@
 resources that have a place, drawn by :mod:`ddsnode.explorer.map` as server-rendered SVG.
 
 No tile server and no script: the default deployment must not send visitors to a tile
-provider (issue 12). Without JavaScript the map still filters: a cluster links to the
-same search narrowed to its area (``bbox``), a marker to its resource's page; and the
-page lists the same places as links (the text alternative, WCAG 2.1 1.1.1).
+provider (issue 12). Every result with a place is on the map: they are counted in the
+cells of a grid made coarser until at most ``explorer_map_points`` cells hold some
+(``map.grid``), so the map of 10,000 results costs as many markers as that setting, not
+10,000 (issue 12: "the map data of 10,000 points <= 300 kB"; bench/explorer_map.py).
+Without JavaScript the map still filters: a cluster links to the same search narrowed to
+its area (``bbox``), where it splits into smaller ones, a marker to its resource's page;
+and the page lists the same markers as links (the text alternative, WCAG 2.1 1.1.1).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from ddsnode.explorer import i18n
 from ddsnode.explorer import map as svgmap
 from ddsnode.explorer.labels import local_name, pick
@@ -21,27 +27,29 @@ from ddsnode.explorer.query import SearchQuery
 from ddsnode.explorer.web.site import Reading, Site
 
 WIDTH, HEIGHT = 640, 360
-LISTED = 20  # places listed under the map (the newest)
 
 
 @dataclass(frozen=True)
 class Place:
-    """One marker as the list under the map shows it."""
+    """One marker as the list under the map shows it: a result, or a cluster (``count``
+    results) linking to the search in its area."""
 
     title: str
     href: str
+    count: int = 1
 
 
 @dataclass(frozen=True)
 class ResultsMap:
-    """The SVG, the places it shows (newest first) and how many results have a place."""
+    """The SVG, its markers as a list, how many results have a place and how many the
+    markers count (all of them)."""
 
     svg: str
     places: list[Place]
     located: int
     drawn: int
-    # [[lat, long, title, path], ...] of the drawn markers, for explorer-map.js (Leaflet,
-    # explorer_map_leaflet): the same points as the SVG, paths on this node.
+    # [[lat, long, title, path, count], ...] of the markers, for explorer-map.js (Leaflet,
+    # explorer_map_leaflet): the same markers as the SVG, paths on this node.
     points_json: str = "[]"
 
 
@@ -56,24 +64,16 @@ def results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | N
 
 def _results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | None:
     limit = int(site.settings.explorer_map_points)
-    hits, located = site.index.located(query, limit)
-    if not hits:
+    ids, longs, lats = site.index.located(query)
+    if not ids:
         return None
+    long_of, lat_of = np.array(longs, dtype=np.float64), np.array(lats, dtype=np.float64)
+    box = query.bbox or svgmap.padded((float(long_of.min()), float(lat_of.min()),
+                                       float(long_of.max()), float(lat_of.max())), 0.1)
+    cells = svgmap.grid(long_of, lat_of, box, WIDTH, HEIGHT, limit)
+    named = site.index.located_names(ids[p] for c in cells for p in c.first)
     base = site.node.base.rstrip("/")
     keep = [("lang", read.lang)] if read.explicit else []
-    points: list[svgmap.MapPoint] = []
-    places: list[Place] = []
-    enhanced: list[tuple[float, float, str, str]] = []
-    for iri, node, titles, lat, long in hits:
-        # One small JSON per marker (its titles); summaries are not read.
-        title = pick(json.loads(titles), read.lang) or local_name(iri)
-        path = site.page_path(iri, node)
-        if read.explicit:
-            path += ("&" if "?" in path else "?") + "lang=" + read.lang
-        points.append(svgmap.MapPoint(long, lat, title, base + path))
-        enhanced.append((round(lat, 6), round(long, 6), title, path))
-        if len(places) < LISTED:
-            places.append(Place(title, path))
 
     def area(bbox: svgmap.Bbox) -> str:
         west, south, east, north = bbox
@@ -92,8 +92,37 @@ def _results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | 
             places=t.ngettext("{count} place", "{count} places", groups)),
         "map_group": lambda count, names: t.ngettext(
             "{count} result: {names}", "{count} results: {names}", count, names=names),
-             "map_list_link": t.gettext("Places on the map, as a list")}
-    svg = svgmap.render_map(points, query.bbox, width=WIDTH, height=HEIGHT, lang=read.lang,
-                            list_href="#map-places", group_link=area, words=words)
-    return ResultsMap(svg, places, located, len(points),
+        "map_list_link": t.gettext("Places on the map, as a list")}
+    groups: list[svgmap.Group] = []
+    places: list[Place] = []
+    enhanced: list[tuple[float, float, str, str, int]] = []
+    for cell in cells:
+        points: list[tuple[str, str]] = []
+        for position in cell.first:
+            if ids[position] not in named:  # deleted since: counted, not named
+                continue
+            iri, node, titles = named[ids[position]]
+            # One small JSON per named point (its titles); summaries are not read.
+            title = pick(json.loads(titles), read.lang) or local_name(iri)
+            path = site.page_path(iri, node)
+            if read.explicit:
+                path += ("&" if "?" in path else "?") + "lang=" + read.lang
+            points.append((title, path))
+        if not points:
+            continue
+        groups.append(svgmap.Group(cell.x, cell.y, tuple(
+            svgmap.MapPoint(cell.long, cell.lat, title, base + path)
+            for title, path in points), count=cell.count, area=cell.area))
+        if cell.count == 1:
+            place = Place(*points[0])
+        else:
+            names = ", ".join(title for title, _ in points)
+            place = Place(t.ngettext("{count} result: {names}", "{count} results: {names}",
+                                     cell.count, names=names), area(cell.area), cell.count)
+        places.append(place)
+        enhanced.append((round(cell.lat, 5), round(cell.long, 5), place.title, place.href,
+                         cell.count))
+    svg = svgmap.render_groups(groups, box, width=WIDTH, height=HEIGHT, lang=read.lang,
+                               list_href="#map-places", group_link=area, words=words)
+    return ResultsMap(svg, places, len(ids), sum(g.size for g in groups),
                       json.dumps(enhanced, ensure_ascii=False, separators=(",", ":")))
