@@ -78,15 +78,33 @@ def chosen(param: str | None, cookie: str | None, accept_language: str | None) -
     return min(ranked)[2] if ranked else DEFAULT
 
 
+def cookie_language(header: str | None) -> str | None:
+    """The language the ``ddsnode_lang`` cookie names in a Cookie header, or None: the one
+    reader of that cookie, for every page.
+
+    RFC 6265 5.4: the header is ``name=value`` pairs separated by ``;``; a value may be
+    in double quotes (4.1.1 cookie-value). Several Cookie fields come joined with ``,``
+    (``http.exchange.request_headers``), which no cookie-value holds (4.1.1), so it
+    separates pairs too. A pair that is not one, or a value that is no language of the
+    interface, is no cookie; of several ``ddsnode_lang`` the first that names a language
+    wins (5.4 step 2 lists the cookie of the longest path first)."""
+    for part in (header or "").replace(",", ";").split(";"):
+        name, equals, value = part.partition("=")
+        if not equals or name.strip() != COOKIE:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if value in LANGUAGES:
+            return value
+    return None
+
+
 def request_language(param: str | None, headers: dict[str, str]) -> str:
     """The language of a request from its ``lang`` parameter, its language cookie and
     its Accept-Language header (:func:`chosen`)."""
-    cookie = None
-    for part in headers.get("cookie", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == COOKIE:
-            cookie = value
-    return chosen(param, cookie, headers.get("accept-language"))
+    return chosen(param, cookie_language(headers.get("cookie")),
+                  headers.get("accept-language"))
 
 
 class Translator:

@@ -14,7 +14,6 @@ import hashlib
 import time
 from collections.abc import Callable, Hashable, MutableMapping, Sequence
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from importlib import resources
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -80,16 +79,9 @@ def reading(scope: MutableMapping[str, Any], headers: dict[str, str]) -> Reading
         raise BadRequest("Malformed query string: not ASCII (percent-encode it)") from None
     pairs = parse_query(text) if text else []
     param = next((v for k, v in pairs if k == "lang"), None)
-    cookie = None
-    if "cookie" in headers:
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(headers["cookie"][:4096])
-            cookie = jar[i18n.COOKIE].value if i18n.COOKIE in jar else None
-        except Exception:  # noqa: BLE001 — a malformed cookie is no cookie
-            cookie = None
+    cookie = i18n.cookie_language(headers.get("cookie"))
     lang = i18n.chosen(param, cookie, headers.get("accept-language"))
-    explicit = param in i18n.LANGUAGES or cookie in i18n.LANGUAGES
+    explicit = param in i18n.LANGUAGES or cookie is not None
     return Reading(lang, explicit, param in i18n.LANGUAGES, scope["path"],
                    [(k, v) for k, v in pairs if k != "lang"], headers)
 
