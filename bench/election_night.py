@@ -172,8 +172,10 @@ def bench_build(stations: int, contests: int, tallies: int = 100) -> None:
                         generated="2026-06-07T20:00:02Z", last=listing)
     again = time.perf_counter() - t
     t = time.perf_counter()
-    archive.write_generation(ELECTION_PATH, 2, second.files, second.jws, None, link_from=1,
-                             unchanged=second.reused)
+    second_listing = second.listing or {}
+    stored = archive.write_generation(ELECTION_PATH, 2, second.files, second.jws, None,
+                                      link_from=1, unchanged={p: second_listing[p][0]
+                                                              for p in second.reused})
     again_write = time.perf_counter() - t
     written = sum(len(b) for b in second.files.values()) / 1e6
     print(f"generation build, {stations:,} stations x {contests} contests "
@@ -182,7 +184,8 @@ def bench_build(stations: int, contests: int, tallies: int = 100) -> None:
     print(f"  before (every file built): {full:.2f} s + {full_write:.2f} s written")
     print(f"  after, {tallies} tallies changed ({len(changes):,} unit results): "
           f"{again:.2f} s + {again_write:.2f} s written ({len(second.files):,} files, "
-          f"{written:.1f} MB, {len(second.reused):,} hard-linked); "
+          f"{written:.1f} MB, {stored.objects:,} objects written, "
+          f"{len(second.reused):,} files unchanged: nothing done for them); "
           f"{(again + again_write) / (full + full_write):.3f} of before")
     print_manifests(first, second, keyring)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,15 @@ from ddsnode.publication.shelf import Shelf
 from ddsnode.publication.verification import check, payload_of
 from tests.test_mirror import URL, FakeOrigin, Published, mirror_of, poll
 from tests.test_publication import ELECTION
-from tests.test_publication_parts import STATIONS, Night, generation_dir, on_disk, publish
+from tests.test_publication_parts import (
+    STATIONS,
+    Night,
+    generation_dir,
+    objects_of,
+    on_disk,
+    only_manifest,
+    publish,
+)
 
 BASE = "http://127.0.0.1:9/"
 H = "0" * 64
@@ -55,19 +64,24 @@ def manifest(archive: Archive, n: int) -> dict[str, Any]:
 
 def everything(archive: Archive, n: int) -> dict[str, Line]:
     return expand(Listing.of(manifest(archive, n)),
-                  lambda p: (generation_dir(archive, n) / p).read_bytes())
+                  lambda p: archive.read(ELECTION, f"g/{n}/{p}"))
 
 
 def to_v1(published: Published, n: int) -> None:
-    """Rewrite generation ``n`` as format v1 wrote it: every file listed in the signed
-    manifest (indented), no part manifests; the pointer names the new manifest."""
+    """Rewrite generation ``n`` (the only one) as the previous releases wrote it: format
+    v1, every file listed in the signed manifest (indented), no part manifests; on disk,
+    every file in the generation's folder and no objects. The pointer names the new
+    manifest."""
     archive, key = published.archive, published.keyring.node_key
     folder = generation_dir(archive, n)
     top = manifest(archive, n)
     lines = everything(archive, n)
     for path in top["manifests"]:
-        (folder / path["path"]).unlink()
         del lines[path["path"]]
+    for path in lines:
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_bytes(archive.read(ELECTION, f"g/{n}/{path}"))
+    shutil.rmtree(archive.results_dir(ELECTION) / "objects")
     flat = {k: v for k, v in top.items() if k != "manifests"}
     flat["format"] = FORMAT_V1
     flat["files"] = [ln.to_json() for _, ln in sorted(lines.items())]
@@ -91,8 +105,8 @@ def origin(tmp_path_factory: pytest.TempPathFactory) -> tuple[Published, Night]:
     to_v1(published, 1)
     night.report(1, range(5, 6), 41)  # one station of contest 1 corrects
     # A restarted publisher (the new release) continues the chain from the v1 generation.
-    again = Publisher(night, publisher.archive, publisher.keyring, base=BASE, interval=0,
-                      part_units=8)
+    again = Publisher(night, Archive(publisher.archive.root), publisher.keyring, base=BASE,
+                      interval=0, part_units=8)
     assert [g.number for g in again.publish_once(force=True)] == [2]
     published.pointers[2] = (publisher.archive.results_dir(ELECTION) / "current").read_bytes()
     return published, night
@@ -109,12 +123,11 @@ def test_the_manifest_says_its_format_and_lists_parts_by_their_manifests(
     # Listed directly: the files of no part; by part manifest: each part of the snapshot.
     assert {f["path"] for f in new["files"]} >= {"results.json", "diff.json"}
     assert all(part_manifest_for(f["path"]) is None for f in new["files"])
-    folder = generation_dir(archive, 2)
-    parts = json.loads((folder / "results.json").read_bytes())["parts"]
+    parts = json.loads(archive.read(ELECTION, "g/2/results.json"))["parts"]
     assert sorted(m["path"] for m in new["manifests"]) == \
         sorted(p.removesuffix(".results.json") + PART_MANIFEST for p in parts)
     for entry in new["manifests"]:
-        raw = (folder / entry["path"]).read_bytes()
+        raw = archive.read(ELECTION, f"g/2/{entry['path']}")
         assert hashlib.sha256(raw).hexdigest() == entry["sha256"] and len(raw) == entry["size"]
         body = json.loads(raw)
         assert body["format"] == PART_FORMAT and "generation" not in body
@@ -122,8 +135,23 @@ def test_the_manifest_says_its_format_and_lists_parts_by_their_manifests(
         assert all(f["path"].startswith(stem + ".") for f in body["files"])
         assert raw == part_manifest_bytes(Listing.of(new).part(entry["path"], raw).values())
     # Flat and two-level list the same files with the same hashes (the part manifests
-    # aside), and nothing else is on disk.
+    # aside); generation 1 keeps the old layout (its files in its folder), generation 2
+    # is its manifest and objects: each file's object holds the bytes of its hash.
     assert set(everything(archive, 2)) == set(on_disk(archive, 2))
+    assert (generation_dir(archive, 1) / "results.json").is_file()
+    assert only_manifest(archive, 2)
+    for path, line in everything(archive, 2).items():
+        assert hashlib.sha256(archive.objects(ELECTION).read(line.sha256)).hexdigest() == \
+            line.sha256, path
+    # A file generation 2 shares with generation 1 (old layout) became its object by a
+    # hard link to generation 1's file, not by a copy.
+    shared = [p for p, ln in everything(archive, 2).items()
+              if everything(archive, 1).get(p) == ln]
+    assert shared
+    for path in shared:
+        line = everything(archive, 2)[path]
+        assert Path(archive.objects(ELECTION).path(line.sha256)).samefile(
+            generation_dir(archive, 1) / path)
     assert len(new["files"]) + len(new["manifests"]) < len(old["files"]) / 2
 
 
@@ -134,6 +162,7 @@ def test_an_unchanged_part_keeps_a_byte_identical_part_manifest(
     publisher = Publisher(night, archive, published.keyring, base=BASE, interval=0,
                           part_units=8)
     publisher.publish_once(force=True)
+    stored = objects_of(archive)
     night.report(0, range(9, 10), 43)
     [second] = publisher.publish_once(force=True)
     one, two = manifest(archive, 1)["manifests"], manifest(archive, 2)["manifests"]
@@ -142,9 +171,11 @@ def test_an_unchanged_part_keeps_a_byte_identical_part_manifest(
         f["path"].split("/")[0] for f in two if "c0" in f["path"]))
     for entry in two:
         if entry["path"] not in changed:
-            assert entry["path"] in second.reused
-            assert (generation_dir(archive, 1) / entry["path"]).stat().st_ino == \
-                (generation_dir(archive, 2) / entry["path"]).stat().st_ino
+            assert entry["path"] in second.reused and entry["sha256"] in stored
+    # One part manifest changed: its object, and its part's files', are all that is new.
+    new = objects_of(archive) - stored
+    assert next(e["sha256"] for e in two if e["path"] == changed[0]) in new
+    assert len(new) < len(stored) / 4
 
 
 def test_the_shelf_serves_both_formats_from_their_manifests(
@@ -228,7 +259,7 @@ def test_a_lying_part_manifest_is_refused_and_nothing_is_served(
     published = origin[0]
     top = manifest(published.archive, 2)
     part = top["manifests"][0]["path"]
-    raw = (generation_dir(published.archive, 2) / part).read_bytes()
+    raw = published.archive.read(ELECTION, f"g/2/{part}")
     body = json.loads(raw)
     lines = body["files"]
     if lie == "foreign file":  # a part manifest vouching for a file of another part
@@ -308,14 +339,21 @@ def test_a_static_copy_links_what_generations_share(origin: tuple[Published, Nig
     site = tmp_path / "site"
     (site / ELECTION / "results" / "g" / ".2.partial").mkdir(parents=True)  # a cut copy
     assert archive.copy_to(site) == [ELECTION]
-    here, there = generation_dir(archive, 1), generation_dir(Archive(site), 1)
-    shared = [p for p in on_disk(archive, 2)
-              if (here / p).exists() and (here / p).samefile(generation_dir(archive, 2) / p)]
-    assert len(shared) > len(on_disk(archive, 2)) / 2
-    for path in shared:
-        assert (there / path).samefile(generation_dir(Archive(site), 2) / path)
+    # Every file at the path it is served at (generation 1 in the old layout here,
+    # generation 2 from objects): the same bytes as the node serves.
     for n in (1, 2):
-        assert on_disk(Archive(site), n) == on_disk(archive, n)
+        folder = generation_dir(Archive(site), n)
+        files = {p.relative_to(folder).as_posix(): p.read_bytes()
+                 for p in folder.rglob("*") if p.is_file() and p.name != "manifest.jws"}
+        assert files == on_disk(archive, n)
+        assert (folder / "manifest.jws").read_bytes() == \
+            archive.read(ELECTION, f"g/{n}/manifest.jws")
+    one, two = everything(archive, 1), everything(archive, 2)
+    shared = [p for p, line in two.items() if one.get(p) == line]
+    assert len(shared) > len(two) / 2
+    there = generation_dir(Archive(site), 1)
+    for path in shared:  # what generations share is one file on the site too
+        assert (there / path).samefile(generation_dir(Archive(site), 2) / path)
     assert not (site / ELECTION / "results" / "g" / ".2.partial").exists()
 
 

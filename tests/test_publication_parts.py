@@ -1,8 +1,8 @@
 """Generations in parts, and removals (issue 15, performance).
 
 A station level with more units than ``part_units`` is split into parts; a generation
-rebuilds only the parts whose units changed and hard-links every other file from the
-previous one. The diffs replayed from generation 1 still give the snapshot (each part
+rebuilds only the parts whose units changed, and writes only their files (every file
+is stored once by its hash: an unchanged one is not written again). The diffs replayed from generation 1 still give the snapshot (each part
 and ``results.json``) byte for byte; ``ddsnode verify`` and mirrors check the whole of it;
 a result withdrawn by the feed (deleted from the store) leaves the next generation.
 """
@@ -104,7 +104,7 @@ def manifest_of(archive: Archive, n: int) -> dict[str, Any]:
 def listed_of(archive: Archive, n: int) -> dict[str, Line]:
     """Every file generation ``n`` lists: in its manifest and in its part manifests."""
     return expand(Listing.of(manifest_of(archive, n)),
-                  lambda p: (generation_dir(archive, n) / p).read_bytes())
+                  lambda p: archive.read(ELECTION, f"g/{n}/{p}"))
 
 
 def docs_payload(jws: bytes) -> bytes:
@@ -113,16 +113,32 @@ def docs_payload(jws: bytes) -> bytes:
 
 
 def on_disk(archive: Archive, n: int) -> dict[str, bytes]:
-    folder = generation_dir(archive, n)
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in folder.rglob("*") if p.is_file() and p.name != "manifest.jws"}
+    """Every file generation ``n`` holds here, by path, as it is read (its object, or its
+    file in ``g/{n}/`` for a generation written before objects)."""
+    out = {}
+    for path in archive.listed(ELECTION, n):
+        try:
+            out[path] = archive.read(ELECTION, f"g/{n}/{path}")
+        except FileNotFoundError:
+            continue  # a mirror keeps only the diffs of the generations it walked over
+    return out
+
+
+def objects_of(archive: Archive) -> set[str]:
+    """The SHA-256s of the objects stored for the election."""
+    root = archive.results_dir(ELECTION) / "objects"
+    return {p.name for p in root.glob("*/*") if not p.name.startswith(".")}
+
+
+def only_manifest(archive: Archive, n: int) -> bool:
+    """Whether generation ``n``'s folder holds its signed manifest and nothing else."""
+    return [p.name for p in generation_dir(archive, n).iterdir()] == ["manifest.jws"]
 
 
 def replayed(archive: Archive, upto: int) -> dict[docs.Key, docs.Json]:
     records: dict[docs.Key, docs.Json] = {}
     for n in range(1, upto + 1):
-        docs.apply_diff(records, json.loads((generation_dir(archive, n) / "diff.json")
-                                            .read_bytes()))
+        docs.apply_diff(records, json.loads(archive.read(ELECTION, f"g/{n}/diff.json")))
     return records
 
 
@@ -139,10 +155,11 @@ def test_a_change_rebuilds_its_part_and_links_every_other_file(tmp_path: Path) -
     for contest in (0, 1):
         night.report(contest, range(STATIONS), 50)
     assert len(publisher.publish_once(force=True)) == 1
+    stored = objects_of(publisher.archive)
     night.report(0, range(3, 4), 77)  # one station of contest 0 corrects
     [second] = publisher.publish_once(force=True)
     archive = publisher.archive
-    index = json.loads((generation_dir(archive, 2) / "results.json").read_bytes())
+    index = json.loads(archive.read(ELECTION, "g/2/results.json"))
     # 24 stations > 8: both contests' station levels are in parts; the totals are not.
     assert index["parts"] and {r["level"] for r in index["results"]} == {"municipality"}
     assert all(p.endswith(".results.json") and p.count("/") == 2 for p in index["parts"])
@@ -169,9 +186,12 @@ def test_a_change_rebuilds_its_part_and_links_every_other_file(tmp_path: Path) -
     # Every other part manifest is byte for byte generation 1's (hard-linked).
     assert {m["path"] for m in top["manifests"]} & written == {stem + PART_MANIFEST}
     assert not any(p.startswith(docs.slug(night.base + "elections/c1")) for p in written)
-    first_dir, second_dir = generation_dir(archive, 1), generation_dir(archive, 2)
-    for path in second.reused:
-        assert os.stat(first_dir / path).st_ino == os.stat(second_dir / path).st_ino
+    # Stored by content: the generation's folder holds its manifest only, the objects
+    # written are exactly the new files' (an unchanged file is not written again), and
+    # every reused file is an object generation 1 stored.
+    assert only_manifest(archive, 1) and only_manifest(archive, 2)
+    assert objects_of(archive) - stored == {listed[p].sha256 for p in written}
+    assert {listed[p].sha256 for p in second.reused} <= stored
     assert len(second.reused) > len(written) * 5
     # The diff holds the station and the total; replayed from 1, it gives every file of
     # the snapshot byte for byte.
@@ -258,9 +278,9 @@ def test_a_store_deletion_is_removed_from_the_next_generation(tmp_path: Path) ->
         [second] = publisher.publish_once(force=True)
         gone = set(before) - set(replayed(archive, 2))
         assert gone and all("referendum" in contest for contest, _ in gone)
-        diff = json.loads((generation_dir(archive, 2) / "diff.json").read_bytes())
+        diff = json.loads(archive.read(ELECTION, "g/2/diff.json"))
         assert sorted(tuple(k) for k in diff["removed"]) == sorted(gone)
-        snapshot = (generation_dir(archive, 2) / "results.json").read_bytes()
+        snapshot = archive.read(ELECTION, "g/2/results.json")
         assert snapshot == docs.snapshot_bytes(node.base + ELECTION, replayed(archive, 2))
         assert publisher.publish_once(force=True) == []
     finally:
@@ -355,10 +375,9 @@ def test_a_mirror_fetches_only_the_files_that_changed(tmp_path: Path) -> None:
     mirror = mirror_of(tmp_path, origin)
     assert poll(mirror) == "generation 2"
     fetched = {r.split("/results/g/2/", 1)[1] for r in origin.requests if "/results/g/2/" in r}
-    listed = set(listed_of(publisher.archive, 2))
-    first, second = generation_dir(publisher.archive, 1), generation_dir(publisher.archive, 2)
-    reused = {p for p in listed if (first / p).exists()
-              and os.stat(first / p).st_ino == os.stat(second / p).st_ino}
+    lines, before = listed_of(publisher.archive, 2), listed_of(publisher.archive, 1)
+    listed = set(lines)
+    reused = {p for p in listed if before.get(p) == lines[p]}
     assert len(reused) > len(listed) / 2
     assert fetched and "manifest.jws" in fetched and "diff.json" in fetched
     assert fetched - {"manifest.jws"} == listed - reused  # what changed, nothing else

@@ -7,6 +7,7 @@ exactly as they follow the node.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -22,6 +23,7 @@ from ddsnode.cli import main
 from ddsnode.commands.demo import rebase
 from ddsnode.commands.node import init_node
 from ddsnode.ldp.node import Node
+from ddsnode.publication.archive import Archive
 from ddsnode.settings import Settings
 from tests.support.node import REPO, free_port
 from tests.test_publication import CORRECTION, ELECTION, FIRST, SETUP
@@ -55,11 +57,18 @@ def test_publish_static_writes_generations_pointer_and_jwks(tmp_path: Path,
     results = site / ELECTION / "results"
     pointer = json.loads((results / "current").read_bytes())
     assert pointer["generation"] == 2 and (results / pointer["manifest"]).is_file()
-    archive = node_dir / "publication" / ELECTION / "results"
-    for generation in ("1", "2"):
-        theirs = sorted(p.relative_to(archive) for p in (archive / "g" / generation).rglob("*"))
-        ours = sorted(p.relative_to(results) for p in (results / "g" / generation).rglob("*"))
-        assert ours == theirs
+    # The node stores each file once by its hash; the site has every file at the path it
+    # is served at, with the bytes the manifest lists.
+    archive = Archive.of(node_dir)
+    for generation in (1, 2):
+        listed = archive.listed(ELECTION, generation)
+        folder = results / "g" / str(generation)
+        ours = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+        assert ours == set(listed) | {"manifest.jws"}
+        for path, line in listed.items():
+            body = (folder / path).read_bytes()
+            assert hashlib.sha256(body).hexdigest() == line.sha256, path
+            assert body == archive.read(ELECTION, f"g/{generation}/{path}")
     keys = json.loads((site / ".well-known" / "jwks.json").read_bytes())["keys"]
     assert keys and all(k["kty"] == "OKP" for k in keys)
     # Nothing changed: no new generation.

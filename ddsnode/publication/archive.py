@@ -1,40 +1,71 @@
-"""Generations on disk, laid out as they are served, with the pointer switched last.
+"""Generations on disk, served by path, with the pointer switched last.
 
 Under the node directory's ``publication/`` (``paths.PUBLICATION_DIR``) each election has
-``{election}/results/current`` (the pointer) and ``{election}/results/g/{n}/…`` (the
-files), ``{election}`` being the election's path on the node: the tree is the static
-site ``ddsnode publish --static`` copies. A generation is written into a hidden
-directory, every file and the directory fsynced, renamed to ``g/{n}`` (atomic), and only
-then is the pointer replaced (temporary file + ``os.replace``, POSIX rename(2) is atomic):
-a reader following the pointer never finds a file missing or from another generation.
+``{election}/results/current`` (the pointer), ``{election}/results/g/{n}/manifest.jws``
+(each generation's signed manifest) and ``{election}/results/objects/`` (every file of
+every generation, stored once by its SHA-256: :mod:`ddsnode.publication.objects`),
+``{election}`` being the election's path on the node. A file ``g/{n}/{path}`` is found
+through generation n's manifest (and, format v2, the part manifest that lists it) to its
+object. Generations written before objects hold their files in ``g/{n}/`` themselves (as
+served, hard-linked from one generation to the next); they are read as they are.
+
+Writing a generation: its new objects (written, made durable, then named), then its
+manifest in a hidden folder, all made durable, the folder renamed to ``g/{n}`` (atomic),
+and only then is the pointer replaced (temporary file + ``os.replace``, POSIX rename(2)
+is atomic): a reader following the pointer never finds a file missing or from another
+generation. ``ddsnode publish --static`` writes the files out as served (:meth:`copy_to`).
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 import json
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ddsnode import paths
 from ddsnode.files import fsync_dir, replace_durably
+from ddsnode.lru import LRU
+from ddsnode.publication.listing import (
+    FILE_PATH,
+    MANIFEST,
+    Line,
+    Listing,
+    manifest_payload,
+    parse_part,
+    part_manifest_for,
+)
+from ddsnode.publication.objects import OBJECTS, Objects, fsync_path, syncfs
 
 POINTER = "current"
 RESULTS = "results"
 #: An election path as the node serves it: segments of safe characters, no dot segment.
 ELECTION_PATH = re.compile(r"^(?!.*(?:^|/)\.)[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*$")
-#: At most three segments: ``{contest}/{level}/{part}.csv`` (docs/election-night.md, Parts).
-FILE_PATH = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*){0,2}$")
+#: Parsed manifest lines kept to resolve paths (of manifests and of part manifests,
+#: each), as :data:`ddsnode.publication.shelf.MAX_LINES`.
+MAX_LINES = 100_000
+__all__ = ["ELECTION_PATH", "FILE_PATH", "POINTER", "RESULTS", "Archive", "ArchiveError",
+           "Pointer", "Written", "pointer_bytes"]
 
 
 class ArchiveError(ValueError):
     """A path that is not an election's, or a pointer that cannot be read."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """What writing a generation cost: of the files it lists, how many objects were
+    written (and their bytes), and how many files of a generation written before
+    objects were taken as objects (once, after an upgrade); the rest were stored."""
+
+    files: int
+    objects: int
+    bytes: int
+    adopted: int
 
 
 @dataclass(frozen=True)
@@ -72,67 +103,18 @@ def pointer_bytes(election: str, generation: int, manifest_sha256: str, generate
     return json.dumps(body, indent=1, sort_keys=True).encode("utf-8") + b"\n"
 
 
-def _write(path: Path, data: bytes, *, sync: bool = True) -> None:
-    with path.open("wb") as f:
-        f.write(data)
-        if sync:
-            f.flush()
-            os.fsync(f.fileno())
-
-
-@functools.cache
-def _libc_syncfs() -> Any:
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").syncfs
-    except (OSError, AttributeError):
-        return None
-
-
-def _syncfs(folder: Path) -> bool:
-    """syncfs(2) on ``folder``'s file system: one call makes every file written there
-    durable, where an fsync per file cost about 4 ms each on the shared machine (38 s
-    for the 10,000 files of a 2,000-station × 5-contest generation). False when the C
-    library has none (then each file is fsynced)."""
-    syncfs = _libc_syncfs()
-    if syncfs is None:
-        return False
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        return bool(syncfs(fd) == 0)
-    finally:
-        os.close(fd)
-
-
-def _copy_generation(source: Path, dest: Path, number: int, before: int | None) -> None:
-    """Copy ``source/{number}`` to ``dest/{number}``, linking what it shares with
-    ``before`` (the same inode in ``source``) to ``dest/{before}``'s copy."""
-    temp = dest / f".{number}.partial"
-    shutil.rmtree(temp, ignore_errors=True)
-    here = source / str(number)
-    for folder, _, names in os.walk(here):
-        relative = Path(folder).relative_to(here)
-        (temp / relative).mkdir(parents=True, exist_ok=True)
-        for name in names:
-            src = Path(folder) / name
-            out = temp / relative / name
-            if before is not None:
-                old = source / str(before) / relative / name
-                copied = dest / str(before) / relative / name
-                try:
-                    if os.path.samefile(src, old):
-                        os.link(copied, out)
-                        continue
-                except OSError:
-                    pass  # not there, or no hard links on the target: a copy
-            shutil.copyfile(src, out)
-    os.replace(temp, dest / str(number))
-
-
 class Archive:
     """The ``publication/`` tree of one node directory (or of a static site)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # Listings of generations and part manifests, to resolve a path to its object.
+        self._listings: LRU[Listing] = LRU(MAX_LINES, lambda ln: len(ln.files) +
+                                           len(ln.manifests) + 1)
+        self._parts: LRU[dict[str, Line]] = LRU(MAX_LINES, lambda p: len(p) + 1)
+        # election path -> SHA-256s known stored (the last generations written here):
+        # an unchanged file is then not even looked up on disk.
+        self._stored: dict[str, frozenset[str]] = {}
 
     @classmethod
     def of(cls, node_dir: Path) -> Archive:
@@ -153,77 +135,121 @@ class Archive:
             return None
         return Pointer.parse(raw)
 
-    def read(self, election_path: str, relative: str) -> bytes:
-        """A file under ``{election}/results/`` (``g/3/diff.json``); FileNotFoundError."""
-        prefix, _, rest = relative.partition("/")
-        number, _, rest = rest.partition("/")
-        if prefix != "g" or not number.isdigit() or len(number) > 12 or \
-                not (FILE_PATH.match(rest) or rest == "manifest.jws"):
-            raise FileNotFoundError(relative)
-        return (self.results_dir(election_path) / "g" / str(int(number)) / rest).read_bytes()
+    def objects(self, election_path: str) -> Objects:
+        """The objects of ``election_path``'s generations."""
+        return Objects(self.results_dir(election_path) / OBJECTS)
 
-    def write_generation(self, election_path: str, number: int, files: dict[str, bytes],
+    def read(self, election_path: str, relative: str) -> bytes:
+        """A file under ``{election}/results/`` (``g/3/diff.json``), in either layout;
+        FileNotFoundError when the generation does not hold it here."""
+        prefix, _, rest = relative.partition("/")
+        number, _, path = rest.partition("/")
+        if prefix != "g" or not number.isdigit() or len(number) > 12 or \
+                not (FILE_PATH.match(path) or path == MANIFEST):
+            raise FileNotFoundError(relative)
+        folder = f"{os.fspath(self.results_dir(election_path))}/g/{int(number)}"
+        if path == MANIFEST:
+            return Path(f"{folder}/{MANIFEST}").read_bytes()
+        line = self.line(election_path, int(number), path)
+        if line is None:
+            raise FileNotFoundError(relative)
+        return self.fetch(election_path, int(number), path, line.sha256)
+
+    def fetch(self, election_path: str, number: int, path: str, digest: str) -> bytes:
+        """The bytes of ``path`` of generation ``number``, listed with ``digest``: its
+        object, or its file in the generation's folder (written before objects)."""
+        try:
+            return self.objects(election_path).read(digest)
+        except FileNotFoundError:
+            pass
+        folder = self.results_dir(election_path) / "g" / str(number)
+        try:
+            return (folder / path).read_bytes()
+        except (IsADirectoryError, NotADirectoryError):
+            raise FileNotFoundError(path) from None
+
+    def line(self, election_path: str, number: int, path: str) -> Line | None:
+        """Generation ``number``'s line for ``path`` (its manifest's, or its part
+        manifest's), or None when it lists no such file. FileNotFoundError when the
+        generation (or the part manifest) is not here; ListingError when malformed."""
+        manifest = self.results_dir(election_path) / "g" / str(number) / MANIFEST
+        # Keyed by the manifest file too: a generation written but never switched to may
+        # be written again (a publisher or mirror that stopped before the pointer).
+        seen = os.stat(manifest)
+
+        def listed() -> Listing:
+            return Listing.of(manifest_payload(manifest.read_bytes()))
+        listing = self._listings.get_or_make(
+            (election_path, number, seen.st_ino, seen.st_mtime_ns, seen.st_size), listed)
+        found = listing.files.get(path) or listing.manifests.get(path)
+        if found is not None:
+            return found
+        part = part_manifest_for(path)
+        head = listing.manifests.get(part) if part else None
+        if part is None or head is None:
+            return None
+        part_path = part
+
+        def lines() -> dict[str, Line]:
+            raw = self.fetch(election_path, number, part_path, head.sha256)
+            return parse_part(part_path, raw, head)
+        return self._parts.get_or_make(head.info, lines).get(path)
+
+    def write_generation(self, election_path: str, number: int, files: Mapping[str, bytes],
                          manifest_jws: bytes, pointer: bytes | None, *,
                          link_from: int | None = None,
-                         unchanged: frozenset[str] = frozenset()) -> None:
-        """Write generation ``number`` (files, then its manifest), then switch the pointer
-        (``None``: leave it, for a generation a mirror keeps only the diff of). Files in
-        ``unchanged`` are hard links to generation ``link_from``'s (same bytes, no space;
-        a generation's files are never modified in place, so sharing an inode is safe);
-        their bytes may be left out of ``files``: without hard links they are copied."""
+                         unchanged: Mapping[str, str] | None = None) -> Written:
+        """Write generation ``number`` (the objects of ``files``, then its manifest), then
+        switch the pointer (``None``: leave it, for a generation a mirror keeps only the
+        diff of). ``unchanged`` (path -> SHA-256) are files of the generation whose bytes
+        are stored already: nothing is written for them, unless generation ``link_from``
+        was written before objects, whose file then becomes the object (a hard link)."""
         results = self.results_dir(election_path)
         generations = results / "g"
         generations.mkdir(parents=True, exist_ok=True)
         final = generations / str(number)
         temp = generations / f".{number}.partial"
         shutil.rmtree(temp, ignore_errors=True)
-        everything = {**files, "manifest.jws": manifest_jws}
-        # Plain strings, not Path objects, in this loop: a generation of 20,000 stations
-        # x 10 contests links about 22,600 unchanged files, and pathlib's joins and
-        # parents cost 0.6 s of a 1.5 s generation (profiled). FILE_PATH admits only
-        # relative paths of safe segments, so joining with "/" is exact.
-        root = os.fspath(temp)
-        source_root = os.fspath(generations / str(link_from)) if link_from is not None else ""
-        made: set[str] = set()  # folders made, relative to temp ("" is temp itself)
-        written: list[str] = []
-        for relative in sorted(everything.keys() | unchanged):
-            if not FILE_PATH.match(relative):
-                raise ArchiveError(f"{relative[:100]!r} is not a generation file path")
-            folder = relative.rpartition("/")[0]
-            if folder not in made:
-                os.makedirs(f"{root}/{folder}" if folder else root, exist_ok=True)
-                made.add(folder)
-            target = f"{root}/{relative}"
-            if link_from is not None and relative in unchanged:
-                source = f"{source_root}/{relative}"
-                try:
-                    os.link(source, target)
-                    continue
-                except OSError:
-                    if relative not in everything:  # no hard links here: a copy
-                        shutil.copyfile(source, target)
-                        continue
-            elif relative not in everything:
-                raise ArchiveError(f"{relative[:100]!r}: no bytes and nothing to link from")
-            _write(Path(target), everything[relative], sync=False)
-            written.append(target)
-        # Durable before the rename and the pointer: one syncfs, or an fsync per file.
-        if written and not _syncfs(temp):
-            for target in written:
-                fd = os.open(target, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-        for folder in made | {""}:
-            fsync_dir(Path(f"{root}/{folder}" if folder else root))
+        batch = self.objects(election_path).batch()
+        for path in sorted(files):
+            if not FILE_PATH.match(path):
+                raise ArchiveError(f"{path[:100]!r} is not a generation file path")
+            batch.add(files[path])
+        stored = self._stored.get(election_path, frozenset())
+        adopted = 0
+        for path, digest in sorted((unchanged or {}).items()):
+            if path in files or digest in stored or digest in batch.digests:
+                continue
+            if not FILE_PATH.match(path):
+                raise ArchiveError(f"{path[:100]!r} is not a generation file path")
+            if batch.objects.has(digest):
+                batch.digests.add(digest)
+                continue
+            if link_from is None:
+                raise ArchiveError(f"{path[:100]!r}: no bytes and nothing to link from")
+            batch.adopt(f"{os.fspath(generations)}/{link_from}/{path}", digest)
+            adopted += 1
+        batch.commit()  # the objects are durable before their names exist
+        temp.mkdir(parents=True)
+        Path(f"{os.fspath(temp)}/{MANIFEST}").write_bytes(manifest_jws)
+        # One more sync: the objects' names and the manifest, before the rename and the
+        # pointer (which refer to them).
+        if not syncfs(results):
+            batch.sync_names()
+            fsync_path(f"{os.fspath(temp)}/{MANIFEST}")
+        fsync_dir(temp)
         if final.exists():
             # Written by a run that stopped before switching the pointer: never served.
             shutil.rmtree(final)
         os.replace(temp, final)
         fsync_dir(generations)
+        # Bounded by one generation's files: the next one shares most of them.
+        self._stored[election_path] = frozenset(batch.digests |
+                                                set((unchanged or {}).values()))
         if pointer is not None:
             self.switch(election_path, pointer)
+        return Written(len(files.keys() | (unchanged or {}).keys()), batch.written,
+                       batch.written_bytes, adopted)
 
     def switch(self, election_path: str, pointer: bytes) -> None:
         """Replace the pointer atomically (the last step of a generation)."""
@@ -246,24 +272,79 @@ class Archive:
         return sorted(out)
 
     def copy_to(self, target: Path) -> list[str]:
-        """Copy every election's generations and pointer under ``target`` (a static site):
-        generations first, pointers last, like a publication. Returns the election paths.
+        """Write every election's generations and pointer under ``target`` (a static
+        site), each file at the path it is served at: generations first, pointers last,
+        like a publication. Returns the election paths.
 
         A generation is copied into a hidden folder and renamed whole (a copy cut short
-        is done again at the next run, never left half there); a file that is a hard
-        link to the previous generation's here (unchanged: most files of a large
-        election) is a hard link there too, so the site grows by what changed."""
+        is done again at the next run, never left half there); a file with the same
+        bytes as in the previous generation there is a hard link to it, so the site
+        grows by what changed. A file this node does not hold (a mirror keeps only the
+        diffs of the generations it walked over) is not written."""
         done = self.elections()
         for election_path in done:
             source = self.results_dir(election_path) / "g"
             dest = target / election_path / RESULTS / "g"
             dest.mkdir(parents=True, exist_ok=True)
-            before: int | None = None
+            previous: int | None = None
+            listed: dict[str, Line] | None = None  # previous's files, when read
             for number in sorted(int(g.name) for g in source.iterdir() if g.name.isdigit()):
-                if not (dest / str(number)).exists():
-                    _copy_generation(source, dest, number, before)
-                before = number
+                if (dest / str(number)).exists():
+                    listed = None  # copied by an earlier run: read if the next needs it
+                else:
+                    before = None
+                    if previous is not None:
+                        before = (previous, listed if listed is not None else
+                                  self.listed(election_path, previous))
+                    listed = self.listed(election_path, number)
+                    self._copy_generation(election_path, dest, number, listed, before)
+                previous = number
         for election_path in done:
             raw = (self.results_dir(election_path) / POINTER).read_bytes()
             Archive(target).switch(election_path, raw)
         return done
+
+    def listed(self, election_path: str, number: int) -> dict[str, Line]:
+        """path -> line of every file generation ``number`` lists (part manifests
+        included), but those of part manifests this node does not hold."""
+        listing = Listing.of(manifest_payload(
+            self.read(election_path, f"g/{number}/{MANIFEST}")))
+        out = {**listing.files, **listing.manifests}
+        for path, head in listing.manifests.items():
+            try:
+                out.update(parse_part(path, self.fetch(election_path, number, path,
+                                                       head.sha256), head))
+            except FileNotFoundError:
+                continue
+        return out
+
+    def _copy_generation(self, election_path: str, dest: Path, number: int,
+                         listed: dict[str, Line],
+                         before: tuple[int, dict[str, Line]] | None) -> None:
+        temp = dest / f".{number}.partial"
+        shutil.rmtree(temp, ignore_errors=True)
+        temp.mkdir(parents=True)
+        (temp / MANIFEST).write_bytes(self.read(election_path, f"g/{number}/{MANIFEST}"))
+        objects = self.objects(election_path)
+        here = self.results_dir(election_path) / "g" / str(number)
+        made: set[str] = set()
+        for path, line in sorted(listed.items()):
+            folder = path.rpartition("/")[0]
+            if folder not in made:
+                (temp / folder).mkdir(parents=True, exist_ok=True)
+                made.add(folder)
+            out = temp / path
+            if before is not None and before[1].get(path) == line:
+                try:
+                    os.link(dest / str(before[0]) / path, out)
+                    continue
+                except OSError:
+                    pass  # not there, or no hard links on the target: a copy
+            source = objects.path(line.sha256)
+            if not os.path.exists(source):
+                source = os.fspath(here / path)  # written before objects
+            try:
+                shutil.copyfile(source, out)
+            except FileNotFoundError:
+                continue  # not held here (a generation a mirror walked over)
+        os.replace(temp, dest / str(number))

@@ -29,8 +29,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ddsnode.publication.archive import FILE_PATH, Archive
+from ddsnode.publication.jws import JwsError, b64url_decode
 
+#: A file of a generation, relative to ``g/{n}/``: at most three segments,
+#: ``{contest}/{level}/{part}.csv`` (docs/election-night.md, Parts).
+FILE_PATH = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*){0,2}$")
 FORMAT_V1 = "https://w3id.org/dds/publication/manifest/v1"
 FORMAT = "https://w3id.org/dds/publication/manifest/v2"
 PART_FORMAT = "https://w3id.org/dds/publication/part-manifest/v1"
@@ -43,6 +46,17 @@ _TYPE = re.compile(r"^[!-~][ -~]{0,126}$")  # a media type: printable ASCII, bou
 
 class ListingError(ValueError):
     """A manifest or part manifest that does not list files as the format says."""
+
+
+def manifest_payload(jws: bytes) -> dict[str, Any]:
+    """The manifest JSON inside a compact JWS, unverified (our own, or verified on fetch)."""
+    parts = jws.split(b".")
+    if len(parts) != 3:
+        raise JwsError("not a compact JWS")
+    data = json.loads(b64url_decode(parts[1].decode("ascii")))
+    if not isinstance(data, dict):
+        raise JwsError("the manifest is not a JSON object")
+    return data
 
 
 @dataclass(frozen=True)
@@ -182,10 +196,8 @@ def expand(listing: Listing, read: Callable[[str], bytes]) -> dict[str, Line]:
 class Held:
     """The generation a mirror serves: what it holds, to fetch only what differs."""
 
-    def __init__(self, archive: Archive, election_path: str, number: int,
-                 listing: Listing) -> None:
-        self.archive = archive
-        self.election_path = election_path
+    def __init__(self, read: Callable[[str], bytes], number: int, listing: Listing) -> None:
+        self.read = read  # a file of the held generation, by its path
         self.number = number
         self.listing = listing
         self._parts: dict[str, dict[str, Line]] = {}
@@ -200,7 +212,7 @@ class Held:
     def _lines(self, path: str) -> dict[str, Line] | None:
         if path not in self._parts:
             try:
-                raw = self.archive.read(self.election_path, f"g/{self.number}/{path}")
+                raw = self.read(path)
                 self._parts[path] = self.listing.part(path, raw)
             except (OSError, ListingError):
                 return None  # not whole here: fetched again

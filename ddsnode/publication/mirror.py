@@ -208,8 +208,9 @@ class Mirror:
             served = manifest_bytes(self.archive.read(origin.election_path, local.manifest))
             previous = sha256(served)
             try:
-                held = Held(self.archive, origin.election_path, local.generation,
-                            Listing.of(json.loads(served)))
+                prefix = f"g/{local.generation}/"
+                held = Held(lambda p: self.archive.read(origin.election_path, prefix + p),
+                            local.generation, Listing.of(json.loads(served)))
             except ListingError:
                 held = None  # unreadable here: fetch everything again
         for number in range(have + 1, pointer.generation + 1):
@@ -225,7 +226,7 @@ class Mirror:
             if newest:
                 files, same = await self.fetch_generation(origin, listing, number, held)
             else:  # walked over while catching up: its diff only
-                files, same = await self.fetch_diff(origin, listing, number), frozenset()
+                files, same = await self.fetch_diff(origin, listing, number), {}
             self.archive.write_generation(origin.election_path, number, files, jws,
                                           raw_pointer if newest else None,
                                           link_from=have if same else None, unchanged=same)
@@ -272,25 +273,26 @@ class Mirror:
                 for path, line in listing.files.items() if path in (DIFF, DIFF + ".gz")}
 
     async def fetch_generation(self, origin: Origin, listing: Listing, number: int,
-                               held: Held | None) -> tuple[dict[str, bytes], frozenset[str]]:
+                               held: Held | None) -> tuple[dict[str, bytes], dict[str, str]]:
         """Every file of generation ``number``, each checked against its line, and the
-        paths not fetched because the generation served here ``held`` the same bytes
-        (hard-linked instead: they were checked against that same hash when fetched).
+        paths not fetched because the generation served here ``held`` the same bytes,
+        with their SHA-256 (stored already: they were checked against that same hash
+        when fetched).
         A part manifest with the hash of the one served here is not fetched, nor is any
         file it lists: that is what makes following a large election cost what changed."""
         budget = _Budget(self.max_generation_bytes, number)
         files: dict[str, bytes] = {}
-        same: set[str] = set()
+        same: dict[str, str] = {}
         for path, line in listing.files.items():
             if held is not None and held.same(path, line):
-                same.add(path)
+                same[path] = line.sha256
             else:
                 files[path] = await self._fetch(origin, number, line, budget,
                                                 self.max_file_bytes)
         for path, line in sorted(listing.manifests.items()):
             kept = held.part(path, line) if held is not None else None
             if kept is not None:  # the same part manifest: the same files
-                same.add(path)
+                same[path] = line.sha256
                 lines = kept
             else:
                 raw = await self._fetch(origin, number, line, budget,
@@ -304,11 +306,11 @@ class Mirror:
                 if listed in files or listed in same:
                     raise Refused(f"generation {number}: {listed} is listed twice")
                 if kept is not None or (held is not None and held.same(listed, entry)):
-                    same.add(listed)
+                    same[listed] = entry.sha256
                 else:
                     files[listed] = await self._fetch(origin, number, entry, budget,
                                                       self.max_file_bytes)
-        return files, frozenset(same)
+        return files, same
 
     async def _fetch(self, origin: Origin, number: int, line: Line, budget: _Budget,
                      limit: int) -> bytes:

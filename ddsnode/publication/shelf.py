@@ -14,6 +14,7 @@ may have switched it (several workers).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 import time
@@ -22,10 +23,16 @@ from typing import Any
 
 from ddsnode.lru import LRU
 from ddsnode.publication.archive import POINTER, Archive, ArchiveError, Pointer
-from ddsnode.publication.generation import MANIFEST, sha256
-from ddsnode.publication.jws import JwsError, b64url_decode
-from ddsnode.publication.listing import Line, Listing, ListingError, part_manifest_for
+from ddsnode.publication.generation import DIFF, MANIFEST, sha256
+from ddsnode.publication.listing import (
+    Line,
+    Listing,
+    ListingError,
+    manifest_payload,
+    part_manifest_for,
+)
 
+log = logging.getLogger("ddsnode.publication")
 POINTER_RECHECK = 1.0  # seconds: how stale another worker's pointer switch may be here
 #: Parsed manifest lines kept (of manifests and of part manifests, each): a flat (v1)
 #: manifest at 20,000 stations × 10 contests is 20,604 lines, a v2 one about 2,700.
@@ -50,17 +57,6 @@ class Entry:
     sha256: str
     size: int
     media_type: str
-
-
-def manifest_payload(jws: bytes) -> dict[str, Any]:
-    """The manifest JSON inside a compact JWS, unverified (our own, or verified on fetch)."""
-    parts = jws.split(b".")
-    if len(parts) != 3:
-        raise JwsError("not a compact JWS")
-    data = json.loads(b64url_decode(parts[1].decode("ascii")))
-    if not isinstance(data, dict):
-        raise JwsError("the manifest is not a JSON object")
-    return data
 
 
 class Shelf:
@@ -144,7 +140,7 @@ class Shelf:
             return None
 
         def load() -> dict[str, Line]:
-            raw = self.archive.read(election_path, f"g/{generation}/{part}")
+            raw = self.archive.fetch(election_path, generation, part, line.sha256)
             return listing.part(part, raw)  # checked against its hash: never half-written
         lines = self._parts.get_or_make(line.info, load)
         listed = lines.get(path)
@@ -172,19 +168,34 @@ class Shelf:
         if entry is None:
             return None
         try:
-            body = self.archive.read(election_path, relative)
-            gz = self.archive.read(election_path, relative + ".gz") if twin else None
+            body = self._bytes(election_path, generation, path, entry)
+            gz = self._bytes(election_path, generation, path + ".gz", twin) if twin else None
         except FileNotFoundError:
             return None  # a mirror keeps only the diffs of the generations it caught up over
         served = Served(body, f'"{entry.sha256}"', entry.media_type, gz,
                         f'"{twin.sha256}"' if twin else None)
         return self.files.put(key, served)
 
+    def _bytes(self, election_path: str, generation: int, path: str, entry: Entry) -> bytes:
+        """The bytes of a listed file (its object, or its file in a generation written
+        before objects), checked against the line: what is served is what is signed."""
+        if path == MANIFEST:
+            return self.archive.read(election_path, f"g/{generation}/{MANIFEST}")
+        body = self.archive.fetch(election_path, generation, path, entry.sha256)
+        if len(body) != entry.size or sha256(body) != entry.sha256:
+            log.error("%s g/%d/%s: the bytes stored do not match the manifest's hash",
+                      election_path, generation, path)
+            raise FileNotFoundError(path)
+        return body
+
     def changed_in(self, election_path: str, generation: int) -> tuple[frozenset[str],
                                                                        frozenset[str]]:
         """(contests, units) that generation ``generation``'s diff touches."""
         def load() -> tuple[frozenset[str], frozenset[str]]:
-            diff = json.loads(self.archive.read(election_path, f"g/{generation}/diff.json"))
+            line = self.entry(election_path, generation, DIFF)
+            if line is None:
+                raise KeyError(DIFF)
+            diff = json.loads(self._bytes(election_path, generation, DIFF, line))
             keys = [(str(r["contest"]), str(r["unit"])) for r in diff["changed"]] + \
                 [(str(k[0]), str(k[1])) for k in diff["removed"]]
             return (frozenset(sys.intern(c) for c, _ in keys),
