@@ -118,7 +118,9 @@ def main() -> None:
                         help="parses of each typical body each way (0: skip)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    print(f"{'n':>7} {'before s':>10} {'ratio':>6} {'after s':>10} {'ratio':>6} {'triples':>8}")
+    if sizes:
+        print(f"{'n':>7} {'before s':>10} {'ratio':>6} {'after s':>10} {'ratio':>6} "
+              f"{'triples':>8}")
     spent, stopped = 0.0, False
     last_before: float | None = None
     last_after: float | None = None
