@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import shutil
 import statistics
 import sys
@@ -50,6 +51,33 @@ from ddsnode.settings import Settings  # noqa: E402
 BASE = "http://127.0.0.1:8000/"
 CTX = "https://w3id.org/dds/context/v1"
 CONTESTS = ["mayor", "measure"]
+
+
+class Generations(logging.Handler):
+    """The publisher's figures of each generation it built (its log record's
+    ``generation_stats``: build and write seconds, files listed and written)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.stats: list[tuple[float, dict[str, float]]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stats = getattr(record, "generation_stats", None)
+        if isinstance(stats, dict):
+            self.stats.append((time.monotonic(), stats))
+
+    def report(self, since: float) -> None:
+        """Print the figures of the generations built after ``since``."""
+        timed = [s for t, s in self.stats if t >= since]
+        if not timed:
+            print("  generations: none logged (a publisher without figures)")
+            return
+        def mid(key: str) -> str:
+            values = sorted(float(s.get(key, 0)) for s in timed)
+            return f"{statistics.median(values):.2f} (max {values[-1]:.2f})"
+        print(f"  generations in the timed run: {len(timed)}; build s {mid('build_seconds')}; "
+              f"write s {mid('write_seconds')}; files listed {mid('files')}; files "
+              f"written {mid('objects_written')}; hard links {mid('linked')}")
 
 
 def _documents(stations: int) -> list[dict[str, Any]]:
@@ -118,6 +146,10 @@ def tally(i: int) -> tuple[str, bytes]:
 async def run(node_dir: Path, rate: float, seconds: float,
               drain: float) -> tuple[list[float], list[float]]:
     token = TokenRegistry(node_dir).create(["write"], label="bench")
+    generations = Generations()
+    publication_log = logging.getLogger("ddsnode.publication")
+    publication_log.addHandler(generations)
+    publication_log.setLevel(logging.INFO)
     app = create_app(Settings.load(node_dir))
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -210,6 +242,7 @@ async def run(node_dir: Path, rate: float, seconds: float,
             tasks.append(asyncio.create_task(send(i)))
         await asyncio.gather(*tasks)
         done.set()
+        timed_from = start
         try:
             await asyncio.wait_for(follower, drain)
         except asyncio.TimeoutError:  # report what was published; the node still stops
@@ -218,6 +251,7 @@ async def run(node_dir: Path, rate: float, seconds: float,
     await inbox.put({"type": "lifespan.shutdown"})
     await outbox.get()
     await life
+    generations.report(timed_from)
     return [seen[k] - acked[k] for k in acked if k in seen], answer_times
 
 

@@ -62,7 +62,7 @@ def sha256(data: bytes) -> str:
 @dataclass(frozen=True)
 class Generation:
     """A built generation: the bytes of its new files, the paths it shares with the
-    previous generation (same bytes: hard-linked, never rewritten), its manifest payload
+    previous generation (same bytes: stored already, never rewritten), its manifest payload
     and signed manifest."""
 
     election: str

@@ -11,7 +11,7 @@ manifest** per part of a split station level, by its SHA-256 and size. A part ma
 JSON ``{"format": PART_FORMAT, "files": [lines]}``, listing that part's files (and
 only those: every path starts with ``{contest}/{level}/{part}.``). It holds no
 generation number, so a part that did not change keeps a byte-identical part manifest
-(hard-linked like its files), and a reader that holds the previous generation fetches
+(one object, like its files), and a reader that holds the previous generation fetches
 only the part manifests whose hash changed. The signature covers the manifest and,
 through the hashes, every part manifest and every file.
 

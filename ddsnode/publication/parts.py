@@ -3,7 +3,7 @@
 A generation used to be rebuilt from every unit result (about 0.1–0.2 ms each: minutes for
 100,000 stations × 10 contests). :class:`Tables` keeps the records grouped as their files
 are, and a generation rebuilds only the groups whose records changed; every other file
-keeps its bytes and hash and is hard-linked from the previous generation.
+keeps its bytes and hash: the same object, nothing written for it.
 
 Groups: one per contest and reporting level, its views ``{contest}/{level}.jsonld``,
 ``.csv`` and ``.nist.json``. A station level (``polling-place``, ``precinct``) with more
