@@ -164,8 +164,8 @@ SETTINGS: tuple[Setting, ...] = (
             "How often (at most) an explorer request indexes newly cached peer resources"),
     Setting("explorer_home_latest", 10, "Latest contributions listed on the explorer home"),
     Setting("explorer_map_points", 200,
-            "Most markers on the map of the explorer's home and search pages (the newest "
-            "results with a place; the others are counted, not drawn)"),
+            "Most markers on the map of the explorer's home and search pages (results with "
+            "a place are grouped on a coarser grid until they fit; clusters count them all)"),
     Setting("explorer_map_leaflet", "", "Leaflet maps: '' no, 'on', or 'https://HOST/{z}/{x}/{y}.png CREDIT'"),
     Setting("explorer_max_comments", 200,
             "Most comments a resource page shows in its thread"),

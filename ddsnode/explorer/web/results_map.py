@@ -58,11 +58,12 @@ def results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | N
     depend on the page: kept per (index generation, result set, language)."""
     key = ("map", site.index.generation, query.key(), read.lang, read.explicit)
     # Site.remember keeps values of many kinds (Any); this key always holds a map or None
-    found: ResultsMap | None = site.remember(key, lambda: _results_map(site, read, query))
+    found: ResultsMap | None = site.remember(key, lambda: draw(site, read, query))
     return found
 
 
-def _results_map(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | None:
+def draw(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | None:
+    """The map of ``query``'s results, drawn anew (:func:`results_map` keeps it)."""
     limit = int(site.settings.explorer_map_points)
     ids, longs, lats = site.index.located(query)
     if not ids:
