@@ -232,7 +232,7 @@ def test_evidence_is_stored_and_linked_and_a_too_big_one_refused(
     fields = {"station": node.url("places/bureau-201"), **{s: "5" for s in selections}}
     big = {"evidence": ("pv.pdf", PDF + b" " * EVIDENCE_MAX, "application/pdf")}
     r = submit(http, hidden, fields, node.token, files=big)
-    assert f"at most {EVIDENCE_MAX} bytes" in error_of(r.text, "f-evidence")
+    assert f"at most {EVIDENCE_MAX:,} bytes" in error_of(r.text, "f-evidence")
     fake = {"evidence": ("pv.pdf", b"<html><script>", "application/pdf")}
     assert "PDF" in error_of(submit(http, hidden, fields, node.token, files=fake).text,
                              "f-evidence")
@@ -322,7 +322,7 @@ def test_the_four_catalogues_have_the_same_messages() -> None:
     templates = Path(__file__).resolve().parents[1] / "ddsnode/explorer/templates"
     used = set(re.findall(r'm\("([a-z_0-9-]+)"[,)]', "".join(
         (templates / n).read_text("utf-8") for n in ("clerk.html", "clerk_done.html",
-                                                     "clerk_macros.html"))))
+                                                     "clerk_macros.html", "clerk_review.html"))))
     used |= {f"done_{w}" for w in ("counted", "corrected", "unchanged",
                                     "awaiting-second-entry", "mismatch")}  # answer_of's words
     used |= {f"figure_{f}" for f, _ in FIGURES} | {f"error_token_{s}" for s in (401, 403)}

@@ -58,7 +58,7 @@ class OpenCorrection:
     unit: str
     current: int  # the counted event (0: a stored result the log does not have)
     counted: Entry | None  # None: counted from a stored result (an import)
-    proposed: Entry
+    proposed: Entry  # the first sending of these numbers (the item's id on a page)
 
 
 @dataclass(frozen=True)
@@ -148,13 +148,12 @@ def gather(page: Page, mismatches: Mismatched, disputes: Disputed, limit: int) -
             continue
         current, counted, seqs = disputes[(contest, unit)]
         shown = counted.fingerprint() if counted is not None else ""
-        latest: dict[str, Entry] = {}  # one item per distinct tally: its latest sending
+        sent: dict[str, Entry] = {}  # one item per distinct tally: its first sending
         for e in filter(None, (entry(s) for s in seqs)):
             if e.tally.fingerprint() != shown:
-                latest[e.tally.fingerprint()] = e
+                sent.setdefault(e.tally.fingerprint(), e)
         first = entry(current) if current else None
-        refused += [OpenCorrection(contest, unit, current, first, e)
-                    for e in sorted(latest.values(), key=lambda e: e.event)]
+        refused += [OpenCorrection(contest, unit, current, first, e) for e in sent.values()]
     return Review(tuple(found), tuple(refused), 0)
 
 

@@ -20,9 +20,13 @@ the same limits as ``POST /intake/evidence``.
   browser says the form came from another site (``Sec-Fetch-Site``, Fetch Metadata) or
   another origin (``Origin``, RFC 6454 7), before the body is read.
 * **Refusals** come back to a browser as the form, values kept (the token never), each
-  reason beside its field (``aria-describedby``) and in a summary: a 200 page, like a
-  search that finds nothing, since errors (>= 400) are problem documents only; a client
-  that does not ask for HTML gets the problem document (RFC 9457) with its status.
+  reason beside its field (``aria-describedby``) and in a summary that names the station
+  and contest once, by their labels — every reason from the catalogue in the page's
+  language (:mod:`.clerk_refusal`), never the API's English ``detail``: a 200 page, like
+  a search that finds nothing, since errors (>= 400) are problem documents only; a
+  client that does not ask for HTML gets the problem document (RFC 9457) with its status.
+* The supervisor's page, ``/explore/intake/review`` (:mod:`.clerk_review`), settles
+  double entries that differ and corrections waiting, through the same desk.
 """
 
 from __future__ import annotations
@@ -37,12 +41,12 @@ from urllib.parse import urlencode, urlsplit
 import anyio.to_thread
 import jinja2
 
-from ddsnode.elections.hook import ImplausibleResult
 from ddsnode.explorer.i18n import LANGUAGES, Translator, request_language
 from ddsnode.explorer.json_catalogue import JsonCatalogue
 from ddsnode.explorer.labels import local_name
 from ddsnode.explorer.web.clerk_form import Posted, number, read_form
 from ddsnode.explorer.web.clerk_names import Names
+from ddsnode.explorer.web.clerk_refusal import reasons
 from ddsnode.http.endpoint import FixedMethodsEndpoint
 from ddsnode.http.exchange import (
     ASGIApp,
@@ -55,9 +59,9 @@ from ddsnode.http.exchange import (
 )
 from ddsnode.intake.desk import Answer, Desk, Submission
 from ddsnode.intake.geography import Geography
-from ddsnode.intake.submission import KeyReused
+from ddsnode.intake.refusals import MAX_REASON
 from ddsnode.ldp.access import needs_token
-from ddsnode.problem import Conflict, Forbidden, Problem, Unprocessable
+from ddsnode.problem import Forbidden, Problem, Unprocessable
 
 __all__ = ["PATH", "ClerkPage", "clerk_routes", "message"]
 
@@ -96,6 +100,7 @@ class ClerkPage(FixedMethodsEndpoint):
     """``GET /explore/intake`` (choose, then the form) and ``POST`` (a tally in)."""
 
     allow = "GET, HEAD, OPTIONS, POST"
+    path = PATH  # the page's own path (language links, forms)
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
@@ -183,8 +188,7 @@ class ClerkPage(FixedMethodsEndpoint):
             try:
                 grant = self.node.authorize("write", f"Bearer {token}" if token else None)
             except Problem as problem:  # 401 or 403: the token's field says why
-                raise _Fields(problem, [("f-token", message(
-                    f"error_token_{problem.status}", lang))]) from None
+                raise _Fields(problem, self._reasons(problem, posted, lang)) from None
             assert grant is not None
             self.desk.elections()  # 503 while the intake starts
             geo = self.desk.geography()
@@ -200,8 +204,7 @@ class ClerkPage(FixedMethodsEndpoint):
                 try:
                     stored = self.desk.store_evidence(upload.data, upload.media_type, grant.id)
                 except Problem as problem:
-                    raise _Fields(problem, [("f-evidence", message(
-                        "error_evidence", lang, detail=problem.detail))]) from None
+                    raise _Fields(problem, self._reasons(problem, posted, lang)) from None
                 evidence = str(stored.body["sha256"])
             body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("utf-8")
             answer = self.desk.submit(Submission(
@@ -218,9 +221,9 @@ class ClerkPage(FixedMethodsEndpoint):
             # The page is the answer (as a search that finds nothing): 200, the form and
             # why; errors >= 400 are problem documents only, from the one renderer.
             if geo is None or contest not in geo.contests:
-                return 200, self._chooser(geo, lang, "", fields, inner.detail)
+                return 200, self._chooser(geo, lang, "", fields)
             return 200, self._form(geo, lang, contest, posted.text("q"), values,
-                                            dict(fields), fields, inner.detail)
+                                   dict(fields), fields, refused=True)
         return answer.status, self._done(geo, lang, contest, posted.text("station"), answer)
 
     def _tally(self, posted: Posted, geo: Geography, contest: str,
@@ -254,23 +257,12 @@ class ClerkPage(FixedMethodsEndpoint):
         return doc, errors
 
     def _reasons(self, problem: Problem, posted: Posted, lang: str) -> list[tuple[str, str]]:
-        """Field ids and the reasons the desk's refusal gives for them."""
-        if isinstance(problem, Forbidden):  # the token has write (checked first), not review
-            return [("f-reason", message("error_correction_scope", lang))]
-        if isinstance(problem, KeyReused):
-            return [("f-general", message("error_key_reused", lang))]
-        if isinstance(problem, Conflict) and not posted.text("reason"):
-            return [("f-reason", message("error_already_counted", lang))]
-        if isinstance(problem, ImplausibleResult):
-            out = []
-            for finding in problem.extra.get("findings", []):
-                code = str(finding.get("code", ""))
-                fields = {"turnout-over-100": ("f-cast", "f-registered"),
-                          "counted-over-cast": ("f-cast",)}.get(code, ("f-contest",))
-                out += [(f, message(f"finding_{code}", lang, **_figures(posted)))
-                        for f in fields]
-            return out
-        return [("f-general", problem.detail)]
+        """Field ids and the reasons the refusal gives for them, in ``lang``."""
+        t = Translator(lang)
+        limits = {"evidence": t.number(int(self.node.settings.intake_evidence_max_bytes)),
+                  "reason": t.number(MAX_REASON)}
+        return reasons(problem, lambda msgid, **v: message(msgid, lang, **v),
+                       _figures(posted), limits)
 
     # --- pages ---------------------------------------------------------------------
 
@@ -284,12 +276,13 @@ class ClerkPage(FixedMethodsEndpoint):
 
         context: dict[str, Any] = {
             "t": t, "_": t.gettext, "m": lambda msgid, **v: message(msgid, lang, **v),
-            "lang": lang, "link": link, "path": PATH, "election_kind": "Election",
-            "switch": lambda code: link(PATH, {**extra.get("query", {}), "lang": code}),
+            "lang": lang, "link": link, "path": self.path, "clerk_path": PATH,
+            "election_kind": "Election",
+            "switch": lambda code: link(self.path, {**extra.get("query", {}), "lang": code}),
             "static": lambda name: f"/explore/static/{name}",
             "site": SimpleNamespace(name=s.name, operator=s.operator),
             "languages": [(c, Translator.language_name(c)) for c in LANGUAGES],
-            "summary": [], "detail": "", "number": t.number}
+            "summary": [], "title": message("error_title", lang), "number": t.number}
         context.update(extra)
         return context
 
@@ -297,18 +290,25 @@ class ClerkPage(FixedMethodsEndpoint):
         return _env.get_template(template).render(self._context(lang, extra))
 
     def _chooser(self, geo: Geography | None, lang: str, q: str,
-                 summary: list[tuple[str, str]], detail: str = "") -> str:
+                 summary: list[tuple[str, str]]) -> str:
         elections = []
         for election, contests in sorted((geo.elections if geo else {}).items()):
             elections.append((self.names.label(election, lang),
                               [(c, self.names.label(c, lang)) for c in contests]))
         return self._render("clerk.html", lang, {
             "step": "choose", "elections": elections, "q": q, "summary": summary,
-            "detail": detail, "query": {}})
+            "query": {}})
 
     def _form(self, geo: Geography, lang: str, contest: str, q: str, values: dict[str, str],
-              errors: dict[str, str], summary: list[tuple[str, str]], detail: str = "") -> str:
+              errors: dict[str, str], summary: list[tuple[str, str]], *,
+              refused: bool = False) -> str:
         info = geo.contests[contest]
+        contest_label = self.names.label(contest, lang)
+        title = message("error_title", lang)
+        station = values.get("station", "")
+        if refused and station in geo.stations_of(contest):  # named once, by its label
+            title = message("error_title_named", lang, contest=contest_label,
+                            station=self.names.label(station, lang))
         stations, more = self.names.stations(geo, contest, q, MAX_STATIONS_LISTED,
                                              values.get("station", ""), lang)
         labels = self.names.selections(contest, lang)
@@ -317,11 +317,11 @@ class ClerkPage(FixedMethodsEndpoint):
                                       value=values.get(COUNT + iri, ""))
                       for i, iri in enumerate(sorted(info.selections))]
         return self._render("clerk.html", lang, {
-            "step": "form", "contest": contest, "contest_label": self.names.label(contest, lang),
+            "step": "form", "contest": contest, "contest_label": contest_label,
             "election_label": self.names.label(info.election, lang), "q": q,
             "stations": stations, "more": more, "selections": selections,
             "figures": [f for f, _ in FIGURES], "values": values, "errors": errors,
-            "summary": summary, "detail": detail,
+            "summary": summary, "title": title,
             # new for each rendering: the key of this form's one tally (a retry keeps it)
             "key": values.get("key") or "clerk-" + secrets.token_urlsafe(18),
             "query": {"contest": contest, "q": q}})
@@ -356,6 +356,10 @@ def _figures(posted: Posted) -> dict[str, str]:
 
 
 def clerk_routes(desk: Desk | None) -> list[tuple[str, ASGIApp, str]]:
-    """(path, endpoint, name) rows for the routes table (none without an intake)."""
-    return [(PATH, ClerkPage(desk), "clerk")] if desk is not None else []
+    """(path, endpoint, name) rows for the routes table (none without an intake): the
+    clerk's page and the supervisor's."""
+    if desk is None:
+        return []
+    from ddsnode.explorer.web.clerk_review import REVIEW_PATH, ReviewPage  # built on this
+    return [(PATH, ClerkPage(desk), "clerk"), (REVIEW_PATH, ReviewPage(desk), "clerk-review")]
 
