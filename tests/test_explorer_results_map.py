@@ -175,6 +175,10 @@ def test_markers_link_to_pages_and_titles_are_text(node: LocalNode) -> None:
     assert HOSTILE not in html and "&lt;script&gt;" in svg
     markers = re.findall(r'<a href="([^"]+)"><circle[^>]*class="dds-map-marker"', svg)
     assert markers == [node.url("proposals/far-away")]
+    # Fewer results than the bound: the list names each one.
+    places = re.search(r'id="map-places">(.*?)</details>', html, re.S)
+    assert places is not None
+    assert re.findall(r'href="([^"]+)"', places.group(1)) == ["/proposals/far-away"]
 
 
 def test_results_without_a_place_have_no_map(node: LocalNode) -> None:

@@ -72,7 +72,11 @@ def draw(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | None:
     box = query.bbox or svgmap.padded((float(long_of.min()), float(lat_of.min()),
                                        float(long_of.max()), float(lat_of.max())), 0.1)
     cells = svgmap.grid(long_of, lat_of, box, WIDTH, HEIGHT, limit)
-    named = site.index.located_names(ids[p] for c in cells for p in c.first)
+    # When every result fits the bound, Leaflet and the list get each one (a reader can
+    # zoom into them); else the markers, clusters included, as the SVG draws them.
+    each = len(ids) <= limit
+    named = site.index.located_names(ids if each else
+                                     [ids[p] for c in cells for p in c.first])
     base = site.node.base.rstrip("/")
     keep = [("lang", read.lang)] if read.explicit else []
 
@@ -94,26 +98,31 @@ def draw(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | None:
         "map_group": lambda count, names: t.ngettext(
             "{count} result: {names}", "{count} results: {names}", count, names=names),
         "map_list_link": t.gettext("Places on the map, as a list")}
+    def name(position: int) -> tuple[str, str] | None:
+        """(title, path on this node) of the point at ``position``; None when it was
+        deleted since its coordinates were read."""
+        if ids[position] not in named:
+            return None
+        iri, node, titles = named[ids[position]]
+        # One small JSON per named point (its titles); summaries are not read.
+        title = pick(json.loads(titles), read.lang) or local_name(iri)
+        path = site.page_path(iri, node)
+        if read.explicit:
+            path += ("&" if "?" in path else "?") + "lang=" + read.lang
+        return title, path
+
     groups: list[svgmap.Group] = []
     places: list[Place] = []
     enhanced: list[tuple[float, float, str, str, int]] = []
     for cell in cells:
-        points: list[tuple[str, str]] = []
-        for position in cell.first:
-            if ids[position] not in named:  # deleted since: counted, not named
-                continue
-            iri, node, titles = named[ids[position]]
-            # One small JSON per named point (its titles); summaries are not read.
-            title = pick(json.loads(titles), read.lang) or local_name(iri)
-            path = site.page_path(iri, node)
-            if read.explicit:
-                path += ("&" if "?" in path else "?") + "lang=" + read.lang
-            points.append((title, path))
-        if not points:
-            continue
+        points = [found for p in cell.first if (found := name(p)) is not None]
+        if not points and cell.count == 1:
+            continue  # deleted since
         groups.append(svgmap.Group(cell.x, cell.y, tuple(
             svgmap.MapPoint(cell.long, cell.lat, title, base + path)
             for title, path in points), count=cell.count, area=cell.area))
+        if each:
+            continue
         if cell.count == 1:
             place = Place(*points[0])
         else:
@@ -123,6 +132,12 @@ def draw(site: Site, read: Reading, query: SearchQuery) -> ResultsMap | None:
         places.append(place)
         enhanced.append((round(cell.lat, 5), round(cell.long, 5), place.title, place.href,
                          cell.count))
+    if each:  # newest first
+        for position in range(len(ids)):
+            if (found := name(position)) is not None:
+                places.append(Place(*found))
+                enhanced.append((round(lats[position], 6), round(longs[position], 6),
+                                 *found, 1))
     svg = svgmap.render_groups(groups, box, width=WIDTH, height=HEIGHT, lang=read.lang,
                                list_href="#map-places", group_link=area, words=words)
     return ResultsMap(svg, places, len(ids), sum(g.size for g in groups),
