@@ -155,6 +155,15 @@ def _clerk(node: LocalNode, name: str, path: str) -> list[Ask]:
                 {"Accept": "text/html"})]
 
 
+def _clerk_review(node: LocalNode, name: str, path: str) -> list[Ask]:
+    # The supervisor's page lists the intake's queue (public contests only) to a review token.
+    iri = node.url(f"private/{name}")
+    html = {"Accept": "text/html"}
+    return [Ask("GET", path, {}, html), Ask("POST", path, {"action": "list", "token": "x"}, html),
+            Ask("POST", path, {"action": "accept", "contest": iri, "station": iri, "event": "1",
+                               "reason": "r", "token": "x"}, html)]
+
+
 def _catalog(node: LocalNode, name: str, path: str) -> list[Ask]:
     # The open-data files hold public containers only (docs/catalog.md): built now.
     node.app.assembly.catalog.rebuild()  # type: ignore[attr-defined]
@@ -200,6 +209,7 @@ REQUESTS: dict[str, Builder] = {
     "intake-log": _intake,
     "intake-totals": _intake,
     "clerk": _clerk,
+    "clerk-review": _clerk_review,
     "jwks": _fixed,
     "resource": _resource,
     "catalog": _catalog,
