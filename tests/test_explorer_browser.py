@@ -53,6 +53,12 @@ PAGES = [
       "conseillère métropolitaine"]),
     ("explorer-search-one-fr", "explore?q=delivery+bays+saturday+market&lang=fr",
      ["1 résultat"]),
+    # The analysis on the explorer (issue 13): the topics of a search, pro and contra.
+    ("explorer-search-topics", "explore?q=quai&lang=en",
+     ["Topics of these results", "lane, bike, quay", "How this was made"]),
+    ("explorer-proposal-pro-contra-fr", "proposals/protected-bike-lanes?lang=fr",
+     ["Pour et contre", "Arguments pour", "Arguments contre", "2 commentaires pour",
+      "pas un consensus"]),
 ]
 
 
@@ -172,3 +178,25 @@ def test_leaflet_shows_the_same_points_with_no_tile_server(browser: Any,
         assert href.startswith("/") and not href.startswith("//")
         assert_accessible(v.page)
         assert all(p.stat().st_size > 1000 for p in screenshot(v.page, "explorer-search-leaflet"))
+
+
+def test_a_reader_narrows_to_a_topic_then_weighs_a_proposal(browser: Any,
+                                                            demo: RunningNode) -> None:
+    """From a search's topics to the search narrowed to one, to a proposal of it, to the
+    comment behind an argument for it; each page passes axe with nothing serious."""
+    with visit(browser, demo.url("explore?q=quai&lang=en")) as v:
+        topics = v.page.locator("section.dds-topics")
+        topics.locator("a.dds-topic-narrow").first.click()
+        v.page.wait_for_load_state("load")
+        assert "cluster=" in v.page.url
+        assert "filter on" in v.page.locator("section.dds-topics").inner_text()
+        assert_accessible(v.page)
+        v.page.locator("li.dds-result a[href*='protected-bike-lanes']").first.click()
+        v.page.wait_for_load_state("load")
+        sides = v.page.locator("section.dds-pro-contra")
+        assert "Arguments for" in sides.inner_text()
+        assert_accessible(v.page)
+        screenshot(v.page, "explorer-proposal-pro-contra")
+        sides.locator("ul.dds-arguments a.dds-argument-source").first.click()
+        v.page.wait_for_load_state("load")
+        assert v.page.url.startswith(demo.url("comments/c-101"))
