@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ddsnode.intake.log import Event
@@ -58,7 +58,8 @@ class OpenCorrection:
     unit: str
     current: int  # the counted event (0: a stored result the log does not have)
     counted: Entry | None  # None: counted from a stored result (an import)
-    proposed: Entry  # the first sending of these numbers (the item's id on a page)
+    proposed: Entry  # the first sending of these numbers (the item's id on a page), with
+    # the last reason a sending of them gave
 
 
 @dataclass(frozen=True)
@@ -148,10 +149,13 @@ def gather(page: Page, mismatches: Mismatched, disputes: Disputed, limit: int) -
             continue
         current, counted, seqs = disputes[(contest, unit)]
         shown = counted.fingerprint() if counted is not None else ""
-        sent: dict[str, Entry] = {}  # one item per distinct tally: its first sending
-        for e in filter(None, (entry(s) for s in seqs)):
-            if e.tally.fingerprint() != shown:
-                sent.setdefault(e.tally.fingerprint(), e)
+        sent: dict[str, Entry] = {}  # one item per distinct tally: its first sending,
+        for e in filter(None, (entry(s) for s in seqs)):  # with the last reason given
+            fingerprint = e.tally.fingerprint()
+            if fingerprint != shown:
+                first_sent = sent.setdefault(fingerprint, e)
+                if e.reason and e is not first_sent:
+                    sent[fingerprint] = replace(first_sent, reason=e.reason)
         first = entry(current) if current else None
         refused += [OpenCorrection(contest, unit, current, first, e) for e in sent.values()]
     return Review(tuple(found), tuple(refused), 0)
