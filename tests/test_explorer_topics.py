@@ -234,3 +234,36 @@ def test_no_panel_on_a_node_without_analysis(tmp_path: Path) -> None:
         html = _get(running, {"kind": "https://w3id.org/dds/ns#Proposal"})
         assert _total(html) == 3 and _panel(html) is None
         assert "Topics of these results" not in html
+
+
+def test_tagged_members_are_counted_once_and_untagged_gone() -> None:
+    """The postings of a topic's members (FacetTable.tag, folded into the array at once)
+    count as the rows would, through a rewrite (untag then tag) and a removal."""
+    import sqlite3
+
+    import numpy as np
+
+    from ddsnode.explorer.facet_counts import FacetTable
+    from ddsnode.explorer.search import DDL
+
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(DDL)
+    conn.executemany("INSERT INTO docs (id, iri, node, kind, titles, summaries, sortkey) "
+                     "VALUES (?, ?, '', '', '{}', '{}', ?)",
+                     [(i, f"d{i}", f"{i:04}") for i in range(1, 11)])
+    conn.executemany("INSERT INTO facets VALUES ('kind', 'k', ?)", [(i,) for i in range(1, 11)])
+    table = FacetTable()
+    table.load(conn, "e")
+    pair = ("cluster", "t")
+    table.tag(pair, [2, 3, 5])
+    mask = np.zeros(11, dtype=np.bool_)
+    mask[[3, 5, 7]] = True
+    assert table.counts(["cluster"], mask) == {"cluster": [("t", 2)]}
+    assert table.counts(["cluster"], None) == {"cluster": [("t", 3)]}
+    assert table.union("cluster", ["t"], 11).nonzero()[0].tolist() == [2, 3, 5]
+    table.untag(pair, [2, 3, 5])
+    table.tag(pair, [3, 7])  # a new run's members
+    assert table.counts(["cluster"], mask) == {"cluster": [("t", 2)]}
+    assert table.counts(["cluster"], None) == {"cluster": [("t", 2)]}
+    table.untag(pair, [3, 7])
+    assert table.counts(["cluster"], None) == {"cluster": []}

@@ -51,24 +51,22 @@ def tag_members(conn: sqlite3.Connection, topic: str, members: Iterable[str],
     """Give the indexed ``members`` of the just indexed cluster ``topic`` its facet
     value; how many were tagged (members not indexed yet get it when they are)."""
     unique = sorted(set(members))
-    tagged = 0
+    tagged: list[int] = []
     for start in range(0, len(unique), CHUNK):
         chunk = unique[start:start + CHUNK]
         marks = ", ".join("?" * len(chunk))
         for (doc,) in conn.execute(f"SELECT id FROM docs WHERE iri IN ({marks})",
                                    chunk).fetchall():
-            inserted = conn.execute("INSERT OR IGNORE INTO facets VALUES (?, ?, ?)",
-                                    (FACET, topic, doc)).rowcount
-            if inserted:
-                table.tag(int(doc), [(FACET, topic)])
-                tagged += 1
-    return tagged
+            if conn.execute("INSERT OR IGNORE INTO facets VALUES (?, ?, ?)",
+                            (FACET, topic, doc)).rowcount:
+                tagged.append(int(doc))
+    table.tag((FACET, topic), tagged)
+    return len(tagged)
 
 
 def untag_members(conn: sqlite3.Connection, topic: str, table: FacetTable) -> None:
     """Take the facet value of cluster ``topic`` (being removed) off its members."""
     pair = (FACET, topic)
-    for (doc,) in conn.execute("SELECT doc FROM facets WHERE facet = ? AND value = ?",
-                               pair).fetchall():
-        table.untag(int(doc), [pair])
+    table.untag(pair, [int(r[0]) for r in conn.execute(
+        "SELECT doc FROM facets WHERE facet = ? AND value = ?", pair)])
     conn.execute("DELETE FROM facets WHERE facet = ? AND value = ?", pair)
