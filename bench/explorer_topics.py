@@ -110,7 +110,8 @@ def main() -> None:
                               for t, ms in members.items() for m in ms])
         start = time.perf_counter()
         with conn:
-            tagged = sum(clusters.tag_members(conn, f"{BASE}analysis/topic-m-{t}", ms, table)
+            tagged = sum(clusters.tag_members(conn, f"{BASE}analysis/topic-m-{t}", BASE, ms,
+                                              table, anywhere=True)
                          for t, ms in members.items())
         derived = (time.perf_counter() - start) * 1000
         every = (*FACETS, clusters.FACET)
@@ -122,7 +123,7 @@ def main() -> None:
         sample = [f"{BASE}proposals/p{rng.randrange(1, args.docs + 1)}" for _ in range(10_000)]
         lookup = best(3, lambda: [conn.execute("SELECT id FROM docs WHERE iri = ?",
                                                (iri,)).fetchone() for iri in sample])
-        naming = best(3, lambda: [clusters.naming(conn, iri) for iri in sample])
+        naming = best(3, lambda: [clusters.naming(conn, iri, BASE, BASE) for iri in sample])
 
     load = os.getloadavg()
     print(json.dumps({

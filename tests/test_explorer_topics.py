@@ -267,3 +267,46 @@ def test_tagged_members_are_counted_once_and_untagged_gone() -> None:
     assert table.counts(["cluster"], None) == {"cluster": [("t", 2)]}
     table.untag(pair, [3, 7])
     assert table.counts(["cluster"], None) == {"cluster": []}
+
+
+def test_a_peers_topic_labels_only_that_peers_contributions() -> None:
+    """Incoming federated data crosses a trust boundary: a peer's topic naming this node's
+    contribution (or a third node's) does not label it; it labels the peer's own, and
+    this node's topics label members on any node."""
+    import sqlite3
+
+    from ddsnode.explorer import clusters
+    from ddsnode.explorer.facet_counts import FacetTable
+    from ddsnode.explorer.search import DDL
+
+    here, peer, third = "https://here.example/", "https://peer.example/", "https://third.example/"
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(DDL)
+    docs = [(1, here + "p/1", here), (2, peer + "p/2", peer), (3, third + "p/3", third)]
+    conn.executemany("INSERT INTO docs (id, iri, node, kind, titles, summaries, sortkey) "
+                     "VALUES (?, ?, ?, '', '{}', '{}', '0')", docs)
+    table = FacetTable()
+    table.load(conn, "e")
+    iris = [iri for _, iri, _ in docs]
+    assert clusters.tag_members(conn, peer + "analysis/topic-1", peer, iris, table,
+                                anywhere=False) == 1
+    assert clusters.tag_members(conn, here + "analysis/topic-1", here, iris, table,
+                                anywhere=True) == 3
+    tagged = conn.execute("SELECT value, doc FROM facets WHERE facet = 'cluster' "
+                          "ORDER BY value, doc").fetchall()
+    assert tagged == [(here + "analysis/topic-1", 1), (here + "analysis/topic-1", 2),
+                      (here + "analysis/topic-1", 3), (peer + "analysis/topic-1", 2)]
+    # A member indexed after its topics: the same rule.
+    for doc, iri, topic_node in ((10, here + "analysis/topic-1", here),
+                                 (11, peer + "analysis/topic-1", peer)):
+        conn.execute("INSERT INTO docs (id, iri, node, kind, titles, summaries, sortkey) "
+                     "VALUES (?, ?, ?, ?, '{}', '{}', '0')", (doc, iri, topic_node,
+                                                              clusters.kind()))
+        conn.execute("INSERT INTO links VALUES (?, ?, ?)", (here + "p/9", clusters.member(),
+                                                            doc))
+        conn.execute("INSERT INTO links VALUES (?, ?, ?)", (peer + "p/9", clusters.member(),
+                                                            doc))
+    assert clusters.naming(conn, here + "p/9", here, here) == [
+        ("cluster", here + "analysis/topic-1")]
+    assert sorted(clusters.naming(conn, peer + "p/9", peer, here)) == [
+        ("cluster", here + "analysis/topic-1"), ("cluster", peer + "analysis/topic-1")]

@@ -9,6 +9,10 @@ indexed first, and dropped with the topic. Counting them is then the facet count
 other facet uses (``ddsnode.explorer.facet_counts``): a gather over in-memory postings,
 whatever the size of the result set.
 
+A peer's topic is a peer's word (incoming federated data crosses a trust boundary): it
+labels that peer's own contributions only, never this node's or a third node's; this
+node's own topics label any member it indexes (a ``--scope federation`` run's).
+
 Called by :mod:`ddsnode.explorer.search` inside its write transaction.
 """
 
@@ -37,26 +41,32 @@ def member() -> str:
     return term("member")
 
 
-def naming(conn: sqlite3.Connection, iri: str) -> list[tuple[str, str]]:
-    """The facet values of doc ``iri`` from the topic clusters already indexed that name
-    it as a member (one indexed look-up: the ``links`` primary key)."""
+def naming(conn: sqlite3.Connection, iri: str, node: str, base: str
+           ) -> list[tuple[str, str]]:
+    """The facet values of doc ``iri``, held by ``node``, from the topic clusters already
+    indexed that name it as a member: this node's (``base``) or its own node's (one
+    indexed look-up: the ``links`` primary key)."""
     rows = conn.execute(
         "SELECT DISTINCT d.iri FROM links l JOIN docs d ON d.id = l.doc "
-        "WHERE l.object = ? AND l.predicate = ? AND d.kind = ?", (iri, member(), kind()))
+        "WHERE l.object = ? AND l.predicate = ? AND d.kind = ? AND d.node IN (?, ?)",
+        (iri, member(), kind(), base, node))
     return [(FACET, r[0]) for r in rows]
 
 
-def tag_members(conn: sqlite3.Connection, topic: str, members: Iterable[str],
-                table: FacetTable) -> int:
-    """Give the indexed ``members`` of the just indexed cluster ``topic`` its facet
-    value; how many were tagged (members not indexed yet get it when they are)."""
+def tag_members(conn: sqlite3.Connection, topic: str, node: str, members: Iterable[str],
+                table: FacetTable, *, anywhere: bool) -> int:
+    """Give the indexed ``members`` of the just indexed cluster ``topic``, held by
+    ``node``, its facet value (the members on any node when ``anywhere``: a topic of this
+    node's; else those ``node`` holds); how many were tagged (members not indexed yet get
+    it when they are)."""
     unique = sorted(set(members))
     tagged: list[int] = []
+    where = "" if anywhere else " AND node = ?"
     for start in range(0, len(unique), CHUNK):
         chunk = unique[start:start + CHUNK]
         marks = ", ".join("?" * len(chunk))
-        for (doc,) in conn.execute(f"SELECT id FROM docs WHERE iri IN ({marks})",
-                                   chunk).fetchall():
+        for (doc,) in conn.execute(f"SELECT id FROM docs WHERE iri IN ({marks}){where}",
+                                   chunk + ([] if anywhere else [node])).fetchall():
             if conn.execute("INSERT OR IGNORE INTO facets VALUES (?, ?, ?)",
                             (FACET, topic, doc)).rowcount:
                 tagged.append(int(doc))

@@ -240,7 +240,7 @@ class SearchIndex:
             return
         graph = graph_from_ntriples(resource.ntriples)
         _put(conn, doc_of(graph, iri, node=self.base, modified=resource.modified.isoformat()),
-             self.table)
+             self.table, self.base)
 
     def _sync_peers(self, max_batches: int | None) -> int:
         if not self.federation_db.exists():
@@ -262,7 +262,7 @@ class SearchIndex:
                         continue
                     graph = graph_from_ntriples(ntriples)
                     _put(conn, doc_of(graph, iri, node=origin, modified=str(fetched_at)),
-                         self.table)
+                         self.table, self.base)
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('peer_seq', ?)",
                              (str(rows[-1][0]),))
             done += len(rows)
@@ -492,7 +492,7 @@ def _remove(conn: sqlite3.Connection, iri: str, table: FacetTable) -> None:
     conn.execute("DELETE FROM links WHERE doc = ?", (doc,))
 
 
-def _put(conn: sqlite3.Connection, doc: Doc, table: FacetTable) -> None:
+def _put(conn: sqlite3.Connection, doc: Doc, table: FacetTable, base: str) -> None:
     _remove(conn, doc.iri, table)
     sortkey = doc.date or doc.modified
     cursor = conn.execute(
@@ -503,7 +503,7 @@ def _put(conn: sqlite3.Connection, doc: Doc, table: FacetTable) -> None:
          doc.long))
     rowid = cursor.lastrowid
     # The analysis topics naming it (derived rows: ddsnode.explorer.clusters).
-    facets = doc.facets + clusters.naming(conn, doc.iri)
+    facets = doc.facets + clusters.naming(conn, doc.iri, doc.node, base)
     conn.executemany("INSERT OR IGNORE INTO facets VALUES (?, ?, ?)",
                      [(f, v, rowid) for f, v in facets])
     located = doc.lat is not None and doc.long is not None
@@ -522,8 +522,9 @@ def _put(conn: sqlite3.Connection, doc: Doc, table: FacetTable) -> None:
     conn.executemany("INSERT OR IGNORE INTO links VALUES (?, ?, ?)",
                      [(o, p, rowid) for p, o in doc.links])
     if doc.kind == clusters.kind():
-        clusters.tag_members(conn, doc.iri, (o for p, o in doc.links
-                                             if p == clusters.member()), table)
+        clusters.tag_members(conn, doc.iri, doc.node,
+                             (o for p, o in doc.links if p == clusters.member()), table,
+                             anywhere=doc.node == base)
 
 
 __all__ = ["Hit", "Results", "SearchIndex", "words"]
