@@ -9,8 +9,11 @@ logged with an fsync — the whole intake path but the result's write, the same 
 ways in): ``--tallies`` times as JSON-LD to ``POST /intake/tallies`` (the baseline), and
 as the form a browser posts (``multipart/form-data``) to ``POST /explore/intake``, whose
 answer is the rendered confirmation page; then the form page itself (``GET``, the
-station list named from the store). Prints milliseconds per request and the ratios to
-the baseline. A script, never a test; a few seconds.
+station list named from the store); then the supervisor's page (``POST
+/explore/intake/review``, ``action=list``) with a full page of items: 50 tallies for a
+counted station refused with distinct numbers, each shown beside the counted one (read
+from the log by sequence number). Prints milliseconds per request and the ratios to the
+baseline. A script, never a test; a few seconds.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from ddsnode.explorer.web.clerk_review import MAX_ITEMS  # noqa: E402
+from ddsnode.ldp.tokens import TokenRegistry  # noqa: E402
 from tests.support.inprocess import local_node  # noqa: E402
 from tests.test_intake import COUNCIL, load_election, post, tally  # noqa: E402
 
@@ -45,6 +50,11 @@ def main() -> None:
                   f"count {sel}rc": "500", f"count {sel}ar": "300", f"count {sel}res": "200",
                   "cast": "1015", "blank": "10", "invalid": "5", "token": node.token}
         empty = {"evidence": ("", b"", "application/octet-stream")}
+        assert post(node, http, tally(node, "bureau-104", 1, 1, 1), "counted").status_code == 201
+        for i in range(MAX_ITEMS):  # refused: bureau 104 is counted with other numbers
+            assert post(node, http, tally(node, "bureau-104", 2 + i, 1, 1),
+                        f"other-{i}").status_code == 409
+        supervisor = TokenRegistry(node.dir).create(["write", "review"], label="bench")
 
         def api(i: int) -> None:
             r = post(node, http, body, f"api-{i}")
@@ -60,8 +70,13 @@ def main() -> None:
                          headers=HTML)
             assert r.status_code == 200 and re.search(r'name="key" value="clerk-', r.text)
 
+        def review(i: int) -> None:
+            r = http.post("/explore/intake/review", data={"action": "list",
+                                                          "token": supervisor}, headers=HTML)
+            assert r.status_code == 200 and r.text.count("<section") == MAX_ITEMS, r.text[:300]
+
         timings = {}
-        for name, step in (("api", api), ("form", form), ("page", page)):
+        for name, step in (("api", api), ("form", form), ("page", page), ("review", review)):
             step(-1)  # warm: templates compiled, catalogues read
             start = time.perf_counter()
             for i in range(n):
@@ -74,6 +89,8 @@ def main() -> None:
           f"x{timings['form'] / base:.2f}")
     print(f"GET  /explore/intake?contest= (the form) {timings['page']:7.2f} ms  "
           f"x{timings['page'] / base:.2f}")
+    print(f"POST /explore/intake/review ({MAX_ITEMS} items)  {timings['review']:7.2f} ms  "
+          f"x{timings['review'] / base:.2f}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,9 @@ for HTML gets the problem document, 401 or 403), as the clerk's page does.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 from types import SimpleNamespace
 
 import anyio.to_thread
@@ -64,6 +67,16 @@ class _ItemRefused(Exception):
     def __init__(self, inner: Problem, fields: list[tuple[str, str]]) -> None:
         super().__init__(inner.detail)
         self.inner, self.fields = inner, fields
+
+
+@dataclass(frozen=True)
+class _Page:
+    """What one rendering of the list reads once: labels, ballots, times, token labels."""
+
+    label: Callable[[str], str]
+    selections: Callable[[str], dict[str, str]]
+    date: Callable[[str], str]
+    who: dict[str, str]
 
 
 class ReviewPage(ClerkPage):
@@ -165,9 +178,12 @@ class ReviewPage(ClerkPage):
         """The list, with what was recorded or why a decision was refused."""
         queue = self.desk.review(MAX_ITEMS)
         who = {t.id: t.label for t in (self.node.tokens.list() if self.node.tokens else [])}
-        selections: dict[str, dict[str, str]] = {}
+        t = Translator(lang)
+        # read once a page: a contest, its stations and times repeat from item to item
+        names = _Page(cache(lambda iri: self.names.label(iri, lang)),
+                      cache(lambda iri: self.names.selections(iri, lang)), cache(t.date), who)
         waiting: list[Mismatch | OpenCorrection] = [*queue.mismatches, *queue.corrections]
-        items = [self._item(x, lang, who, selections) for x in waiting]
+        items = [self._item(x, lang, names) for x in waiting]
         summary, title = [], message("review_error_title", lang)
         errors: dict[str, str] = {}
         if refused is not None:
@@ -189,23 +205,19 @@ class ReviewPage(ClerkPage):
             "mismatches": [i for i in items if i.kind == "mismatch"],
             "corrections": [i for i in items if i.kind == "correction"]})
 
-    def _item(self, x: Mismatch | OpenCorrection, lang: str, who: dict[str, str],
-              selections: dict[str, dict[str, str]]) -> SimpleNamespace:
+    def _item(self, x: Mismatch | OpenCorrection, lang: str, page: _Page) -> SimpleNamespace:
         """One item as the template shows it: columns, rows, the differing fields."""
-        if x.contest not in selections:
-            selections[x.contest] = self.names.selections(x.contest, lang)
-        labels = selections[x.contest]
-        t = Translator(lang)
+        labels = page.selections(x.contest)
 
         def column(entry: Entry | None, heading: str) -> SimpleNamespace:
             if entry is None:
                 return SimpleNamespace(heading=heading, sent=message("review_imported", lang),
                                        figures={}, reason="", event=0)
-            name = who.get(entry.subject) or entry.subject
+            name = page.who.get(entry.subject) or entry.subject
             by = f"{name} ({entry.subject})" if name != entry.subject else name
             return SimpleNamespace(
                 heading=heading, event=entry.event, figures=figures_of(entry.tally),
-                sent=message("review_sent", lang, event=entry.event, time=t.date(entry.time),
+                sent=message("review_sent", lang, event=entry.event, time=page.date(entry.time),
                              who=by), reason=entry.reason)
 
         if isinstance(x, Mismatch):
@@ -227,6 +239,6 @@ class ReviewPage(ClerkPage):
                                  differs=f in differs) for f, _ in FIGURES]
         return SimpleNamespace(
             id=f"r{first}", kind=kind, contest=x.contest, station=x.unit, revises=revises,
-            contest_label=self.names.label(x.contest, lang),
-            station_label=self.names.label(x.unit, lang), columns=columns, rows=rows,
+            contest_label=page.label(x.contest), station_label=page.label(x.unit),
+            columns=columns, rows=rows,
             values={}, key="", proposed=columns[-1])
