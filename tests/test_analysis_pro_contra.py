@@ -234,3 +234,30 @@ def test_an_agreement_share_needs_votes_on_both_sides() -> None:
     assert arguments.ProContra(side, 0, 0, True, None, 10, None).agreement is None
     assert arguments.ProContra(side, 0, 0, True, None, 0, 0).agreement is None
     assert arguments.ProContra(side, 0, 0, True, None, 3, 1).agreement == 0.75
+
+
+def test_after_ddsnode_analyse_the_proposal_has_its_pro_and_contra(tmp_path: object) -> None:
+    """The real run on the example contributions: the bike lanes' thread gives arguments
+    on each side (c-101 for, its reply c-102 against among them), each linked to its
+    comment, and no more of a side than its comments."""
+    from pathlib import Path
+
+    from ddsnode.analysis.run import analyse
+    from ddsnode.settings import Settings
+
+    with local_node(Path(str(tmp_path)), settings={"explorer_peer_sync_seconds": 0}) as running:
+        core = running.app.node  # type: ignore[attr-defined]
+        for path in sorted(resources.examples_dir().glob("[ab]-*.jsonld")):
+            text = running.rebase(path.read_text(encoding="utf-8"))
+            core.write_document(json.loads(text)["id"], text.encode(), "application/ld+json")
+        assert analyse(Settings.load(running.dir), running.dir) is not None
+        panel = _panel(_page(running, PROPOSAL))
+        assert panel is not None
+        pro = [h for _, s, _ in _side(panel, "inFavour") for h in s]
+        contra = [h for _, s, _ in _side(panel, "against") for h in s]
+        assert "/comments/c-101?lang=en" in pro and "/comments/c-102?lang=en" in contra
+        assert all(h.startswith("/comments/") for h in pro + contra)
+        counts = re.search(r"(\d+) comments? in favour · (\d+) comments? against",
+                           _text(panel))
+        assert counts is not None
+        assert int(counts.group(1)) >= len(pro) and int(counts.group(2)) >= len(contra)

@@ -310,3 +310,26 @@ def test_a_peers_topic_labels_only_that_peers_contributions() -> None:
         ("cluster", here + "analysis/topic-1")]
     assert sorted(clusters.naming(conn, peer + "p/9", peer, here)) == [
         ("cluster", here + "analysis/topic-1"), ("cluster", peer + "analysis/topic-1")]
+
+
+def test_after_ddsnode_analyse_a_search_shows_its_topics(tmp_path: Path) -> None:
+    """The real run on the example contributions: its topics hold the results, each
+    narrowing link finds as many results as it said, and the run is linked."""
+    from ddsnode.analysis.run import analyse
+    from ddsnode.settings import Settings
+
+    with local_node(tmp_path, settings={"explorer_peer_sync_seconds": 0}) as running:
+        _load(running, "[ab]-*.jsonld")
+        assert analyse(Settings.load(running.dir), running.dir) is not None
+        html = _get(running, {})
+        panel = _panel(html)
+        assert panel is not None
+        topics = _topics(panel)
+        assert topics and all(iri.startswith(running.url("analysis/topic-"))
+                              for iri, _, _, _ in topics)
+        assert re.search(r'href="/analysis/run-[^"?]+\?lang=en"', panel)
+        for _, _, count, hrefs in topics:
+            narrow = next(h for h in hrefs if h.startswith("/explore?"))
+            with running.client() as http:
+                found = http.get(narrow, headers=HTML).text
+            assert count == f"{_total(found)} result" + ("s" if _total(found) != 1 else "")
