@@ -33,8 +33,10 @@ HOUSE = re.compile(r"^(\d{1,7})(?:[a-z]\b|\s?(?:bis|ter)\b)?")
 
 def fold(text: str) -> str:
     """``text`` lower case, without accents, punctuation as single spaces."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text)
-                    if not unicodedata.combining(c))
+    # ASCII is its own NFKD form and has no combining marks: most queries skip the
+    # per-character pass (it was a sixth of a lookup's time in the application).
+    plain = text if text.isascii() else "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return NOT_WORD.sub(" ", plain.casefold()).strip()
 
 
