@@ -107,6 +107,7 @@ def test_a_supervisor_counts_one_side_of_a_double_entry(
     two = submit(http, form(node, http, lang="fr")[1],
                  council(node, "bureau-101", "50", "33", "20"), tokens["second"])
     assert "un responsable les comparera" in two.text
+    assert f'href="{REVIEW}?lang=fr"' in two.text  # the way to the supervisor's page
     page = review(http, {"lang": "fr", "action": "list", "token": tokens["review"]}).text
     assert tokens["review"] not in page and "<script" not in page
     assert "Bureau 101 – École des Tanneurs – Conseil municipal de Rivemont" in page
