@@ -17,7 +17,7 @@ Runs the node of ``DIR`` exactly as ``ddsnode serve`` does (``create_app``,
   response's last byte written (the rest of a client's latency is the wait for the loop
   to read the socket, the kernel and the client);
 * **thread-pool queueing**: the wait between handing a function to a worker thread
-  (``asyncio.to_thread``, ``anyio.to_thread.run_sync``, ``loop.run_in_executor``) and its start.
+  (``asyncio.to_thread``, ``anyio.to_thread.run_sync``) and its start.
 
 ``kill -USR1`` writes what was recorded since the last report (JSON) to ``--report`` and
 starts again; the benchmarks (``--stalls``) send it around every wrk scenario. A script,
@@ -63,12 +63,14 @@ class Instruments:
         self.tick = time.perf_counter()
         self.main_thread = threading.get_ident()
         self.gc_started = 0.0
+        self.gc_cpu_started = 0.0
         self.gc_generation = -1
         self.reset()
 
     def reset(self) -> None:
         """Start a new report."""
         self.since = time.perf_counter()
+        self.skip = True  # the tick under way measured the report's own making
         self.lag_max_per_s: dict[int, float] = {}
         self.lags: list[float] = []
         # (at s, lag ms, during a gc, then of the stall's ms: on the CPU, waiting for a CPU,
@@ -76,6 +78,7 @@ class Instruments:
         self.stalls: list[tuple[float, float, bool, float, float, float]] = []
         self.stacks: Counter[str] = Counter()
         self.gcs: list[tuple[int, float, int]] = []  # (generation, ms, collected)
+        self.gc_cpu: list[float] = []  # CPU ms of each collection (wall may include waits)
         self.handler: list[float] = []
         self.served: list[float] = []  # first byte read -> response written, ms
         self.handler_by_path: dict[str, list[float]] = {}
@@ -102,6 +105,9 @@ class Instruments:
             now = time.perf_counter()
             self.tick = now
             lag = now - start - LAG_PERIOD
+            if self.skip:
+                self.skip = False
+                continue
             self.lags.append(lag * 1000)
             second = int(now - self.since)
             if lag * 1000 > self.lag_max_per_s.get(second, 0.0):
@@ -146,11 +152,13 @@ class Instruments:
         """``gc.callbacks`` hook: time each collection."""
         if phase == "start":
             self.gc_started = time.perf_counter()
+            self.gc_cpu_started = time.thread_time()  # the collecting thread's CPU
             self.gc_generation = info["generation"]
         else:
             self.gcs.append((info["generation"],
                              (time.perf_counter() - self.gc_started) * 1000,
                              info.get("collected", 0)))
+            self.gc_cpu.append((time.thread_time() - self.gc_cpu_started) * 1000)
             self.gc_generation = -1
 
     # -- the application and the thread pool ------------------------------------------------
@@ -201,13 +209,14 @@ class Instruments:
 
         anyio.to_thread.run_sync = anyio_run_sync  # type: ignore[assignment]
         del anyio_asyncio
-        original_executor = asyncio.BaseEventLoop.run_in_executor
-        instruments = self
+        # uvloop's loop is no asyncio.BaseEventLoop: asyncio.to_thread itself is wrapped
+        # (the node calls it as ``asyncio.to_thread``, looked up at each call).
+        original_to_thread = asyncio.to_thread
 
-        def run_in_executor(loop: Any, executor: Any, func: Any, *args: Any) -> Any:
-            return original_executor(loop, executor, instruments.queued(func), *args)
+        async def to_thread(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+            return await original_to_thread(self.queued(func), *args, **kwargs)
 
-        asyncio.BaseEventLoop.run_in_executor = run_in_executor  # type: ignore[method-assign]
+        asyncio.to_thread = to_thread
 
     # -- the report --------------------------------------------------------------------------
 
@@ -218,7 +227,10 @@ class Instruments:
             times = [ms for gg, ms, _ in self.gcs if gg == g]
             gen[str(g)] = {"count": len(times), "total_ms": round(sum(times), 1),
                            "max_ms": round(max(times, default=0.0), 1),
-                           "p99_ms": round(percentile(times, 99), 2)}
+                           "p99_ms": round(percentile(times, 99), 2),
+                           "cpu_max_ms": round(max((c for (gg, _, _), c in zip(
+                               self.gcs, self.gc_cpu, strict=False) if gg == g),
+                               default=0.0), 1)}
         return {
             "seconds": round(time.perf_counter() - self.since, 1),
             "requests": len(self.handler),
@@ -247,6 +259,9 @@ class Instruments:
                              for k, v in thread_cpu().items()
                              if v - self.cpu_at_start.get(k, 0.0) > 0.005},
             "gc": gen,
+            "tracked_objects": len(gc.get_objects()),
+            "frozen_objects": gc.get_freeze_count(),
+            "tracked_by_type": Counter(type(o).__name__ for o in gc.get_objects()).most_common(8),
             "thread_queue_ms": {"n": len(self.queue_wait)} | {
                 f"p{p}": round(percentile(self.queue_wait, p), 2) for p in (50, 99)}
             | {"max": round(max(self.queue_wait, default=0.0), 1)},
@@ -352,7 +367,10 @@ def print_report(name: str, r: dict[str, Any]) -> None:
     print(f"  stalls' time {split['total']} ms: loop thread on a CPU {split['on_cpu']} ms, "
           f"waiting for a CPU {split['run_queue']} ms, blocked {split['blocked']} ms")
     print("  gc: " + "; ".join(f"gen {k}: {v['count']} x, total {v['total_ms']} ms, max "
-                               f"{v['max_ms']} ms" for k, v in g.items()))
+                               f"{v['max_ms']} ms (CPU {v['cpu_max_ms']} ms)"
+                               for k, v in g.items()))
+    print(f"  tracked objects (what a full collection walks): {r['tracked_objects']:,}, "
+          f"frozen: {r['frozen_objects']:,}; most: {r['tracked_by_type']}")
     q = r["thread_queue_ms"]
     print(f"  thread hops: {q['n']}, wait p50 {q['p50']} p99 {q['p99']} max {q['max']} ms")
     print(f"  thread CPU s: {r['thread_cpu_s']}")

@@ -169,6 +169,28 @@ def test_a_models_arguments_only_published_and_marked(node: LocalNode) -> None:
     assert "Written by a language model, published by a reviewer" in _text(panel)
     assert "unpublished" not in html and "<script>alert" not in html
     assert len(_side(panel, "against")) == 1
+    # The model's published summary is marked in "Summary of the thread" too.
+    summaries = html.split('<section class="dds-pro-contra"')[1].split("</section>", 1)[1]
+    assert summaries.count("Written by a language model, published by a reviewer") == 1
+
+
+def test_a_thread_read_in_part_says_so(tmp_path: object) -> None:
+    """Past ``explorer_max_comments`` the counts say how many comments they come from."""
+    from pathlib import Path
+
+    with local_node(Path(str(tmp_path)), settings={"explorer_peer_sync_seconds": 0,
+                                                   "explorer_max_comments": 1}) as running:
+        core = running.app.node  # type: ignore[attr-defined]
+        for pattern in ("a-*.jsonld", "x-analysis-*.jsonld"):
+            for path in sorted(resources.examples_dir().glob(pattern)):
+                text = running.rebase(path.read_text(encoding="utf-8"))
+                core.write_document(json.loads(text)["id"], text.encode(),
+                                    "application/ld+json")
+        text = _text(_panel(_page(running, PROPOSAL)) or "")
+        assert "1 comment in favour · 0 comments against · 0 neutral comments " \
+            "(counted in the 1 comment shown)" in text
+        fr = _text(_panel(_page(running, PROPOSAL, "fr")) or "")
+        assert "(comptés dans le 1 commentaire affiché)" in fr
 
 
 @pytest.mark.parametrize(("lang", "words"), [

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 import rdflib
 
-from ddsnode.analysis.llm import METHOD as MODEL_METHOD
 from ddsnode.analysis.panels import Summary, term
 
 SIDES = ("inFavour", "against")
@@ -79,7 +78,7 @@ def pro_contra(subject: str, summaries: Iterable[Summary], stances: Iterable[str
     for summary in summaries:
         if summary.cites_only or summary.subject != subject:
             continue
-        by_model = MODEL_METHOD in summary.methods
+        by_model = summary.by_model
         if by_model and summary.status != "published":
             continue  # a model's words are a draft until a reviewer publishes them
         for statement in summary.statements:

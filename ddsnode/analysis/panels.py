@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import rdflib
 
 from ddsnode import resources
+from ddsnode.analysis.llm import METHOD as MODEL_METHOD
 
 if TYPE_CHECKING:  # arguments.py reads this module's summaries
     from ddsnode.analysis.arguments import ProContra
@@ -92,6 +93,11 @@ class Summary:
     note: dict[str, str]  # language -> dds:agreementNote
     run: str | None
     cites_only: bool = False  # found by a citation of this contribution, not summarising it
+
+    @property
+    def by_model(self) -> bool:
+        """Whether a language model wrote it (tier 3: shown once a reviewer published it)."""
+        return MODEL_METHOD in self.methods
 
 
 @dataclass
