@@ -61,7 +61,7 @@ def _panel(html: str) -> str | None:
 def _topics(panel: str) -> list[tuple[str, str, str, list[str]]]:
     """(topic IRI, label, count text, hrefs) of each topic listed."""
     out = []
-    for iri, body in re.findall(r'<li class="dds-topic" data-iri="([^"]+)">(.*?)</li>',
+    for iri, body in re.findall(r'<li class="dds-topic" data-topic="([^"]+)">(.*?)</li>',
                                 panel, re.S):
         label = re.search(r'class="govuk-link dds-topic-narrow"[^>]*>([^<]*)<', body) or \
             re.search(r"<strong>([^<]*)</strong>", body)
