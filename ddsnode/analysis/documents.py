@@ -13,7 +13,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-from ddsnode.analysis.duplicates import METHOD as DUPLICATE_METHOD
 from ddsnode.analysis.duplicates import Candidate
 from ddsnode.analysis.summaries import Statement, ThreadSummary
 from ddsnode.analysis.topics import Cluster
@@ -78,10 +77,11 @@ def duplicate_doc(base: str, candidate: Candidate, status: str = "candidate",
     doc: dict[str, Any] = {
         "@context": CONTEXT, "id": duplicate_iri(base, candidate.a, candidate.b),
         "type": "DuplicateLink", "contributions": [candidate.a, candidate.b],
-        "similarityScore": candidate.score, "method": DUPLICATE_METHOD,
-        "comparedLanguage": candidate.language,
+        "similarityScore": candidate.score, "method": candidate.method,
         "viaMachineTranslation": candidate.machine_translated,
         "reviewStatus": REVIEW + status}
+    if candidate.language:  # tier 2 compares two languages directly: none to name
+        doc["comparedLanguage"] = candidate.language
     if reviewer:
         doc["reviewedBy"] = reviewer
     return doc

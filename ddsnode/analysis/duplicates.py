@@ -34,8 +34,9 @@ class Candidate:
     a: str  # the smaller IRI
     b: str
     score: float
-    language: str
+    language: str  # the language compared ("" when none: tier 2 across languages)
     machine_translated: bool
+    method: str = METHOD
 
 
 def comparable(contributions: list[Contribution]) -> list[Contribution]:

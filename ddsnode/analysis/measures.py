@@ -28,7 +28,7 @@ from functools import lru_cache
 
 from ddsnode.analysis.text import LANGUAGES, fold, lemma
 
-__all__ = ["difference", "statement"]
+__all__ = ["difference", "difference_across", "statement"]
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -104,3 +104,19 @@ def difference(a: str, b: str, lang: str) -> str | None:
         return "another action"
     return None
 
+
+
+def difference_across(a: str, lang_a: str, b: str, lang_b: str) -> str | None:
+    """As :func:`difference`, for texts in two languages with no text in common (tier 2):
+    figures and negation, each statement read in its own language, and "another action"
+    when one adds more clauses of its own with an action verb than the other (which verbs
+    they are cannot be compared without a lexicon)."""
+    na, nega, verbs_a, _ = _read(statement(a), lang_a)
+    nb, negb, verbs_b, _ = _read(statement(b), lang_b)
+    if na and nb and na != nb:
+        return "figures"
+    if nega != negb:
+        return "negation"
+    if len(verbs_a) != len(verbs_b):
+        return "another action"
+    return None

@@ -47,6 +47,7 @@ class RunReport:
     summaries: int = 0
     drafts: int = 0
     dropped: int = 0
+    embedded: int = 0  # tier 2: texts the model embedded (the rest came from the cache)
     written: int = 0
     unchanged: int = 0
     deleted: int = 0
@@ -99,7 +100,9 @@ def analyse(settings: Settings, node_dir: Path, *, scope: str = "local", since: 
     """Run the analysis on the node at ``node_dir``; returns what it did.
 
     One run at a time per node (Conflict otherwise): two would race on the state and
-    delete each other's outputs."""
+    delete each other's outputs. ValueError when tier 2 is on and not installed."""
+    from ddsnode.analysis.embeddings import require
+    require(settings)
     folder = node_dir / DIRECTORY
     folder.mkdir(exist_ok=True)
     with open(folder / "run.lock", "w") as lock:
@@ -183,7 +186,25 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
 
         progress.stage("duplicates")
         threshold = settings.analysis_duplicate_threshold
-        for candidate in duplicates.scores(items, threshold).values():
+        pairs = duplicates.scores(items, threshold)
+        model_info: dict[str, Any] | None = None
+        methods = ["tfidf-nmf", duplicates.METHOD, summaries.METHOD, "stance-arguments"]
+        from ddsnode.analysis import embeddings
+        if settings.analysis_embeddings:  # tier 2: pairs across languages (embeddings.py)
+            progress.stage("embeddings", len(items))
+            tier2 = embeddings.cross_language(settings, node_dir / DIRECTORY / embeddings.FOLDER,
+                                              items, pairs, tick=progress.advance)
+            pairs.update(tier2.candidates)
+            report.embedded = tier2.embedded
+            report.notes += tier2.notes
+            report.notes.append(f"{embeddings.status(settings)}: {tier2.embedded} texts "
+                                f"embedded, {tier2.cached} from the cache, "
+                                f"{len(tier2.candidates)} links across languages")
+            model_info = tier2.provenance
+            methods.insert(2, embeddings.METHOD)
+        else:
+            report.notes.append(embeddings.status(settings))
+        for candidate in pairs.values():
             doc = documents.duplicate_doc(base, candidate)
             reviewed = _review(node, doc["id"])
             if reviewed:
@@ -202,13 +223,11 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
                 docs[doc["id"]] = doc
                 report.summaries += 1
 
-        model_info: dict[str, Any] | None = None
-        methods = ["tfidf-nmf", duplicates.METHOD, summaries.METHOD, "stance-arguments"]
         if settings.analysis_llm_url:
             from ddsnode.analysis import llm
             progress.stage("model drafts", min(len(made), settings.analysis_llm_max_requests))
             outcome = llm.drafts(settings, made, found, tick=progress.advance)
-            model_info = outcome.provenance
+            model_info = _both(model_info, outcome.provenance)
             report.dropped += outcome.dropped
             report.notes += outcome.notes
             methods.append(llm.METHOD)
@@ -225,6 +244,8 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
                       "model_id": model.model_id if model else "",
                       "seeded_from": seeded_from,  # the model a refit was anchored to
                       "anchor_per_document": topics.ANCHOR_PER_DOCUMENT if seeded_from else 0}
+        if settings.analysis_embeddings:
+            parameters["embeddings_threshold"] = settings.analysis_embeddings_threshold
         analysed = [base + path for path in corpus.CONTAINERS]
         run_document = documents.run_doc(
             base, run, scope=scope, analysed=analysed, count=len(items), input_hash=input_hash,
@@ -239,6 +260,18 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
         save_model(node_dir, model)
     state.save(node_dir)
     return report
+
+
+def _both(embedding: dict[str, Any] | None, language: dict[str, Any]) -> dict[str, Any]:
+    """The run's model fields with tier 2 and tier 3 both on: each field holds one string
+    (the shapes' ``maxCount 1``), so the two models' are joined, the embeddings' first."""
+    if not embedding:
+        return language
+    joined = dict(language)
+    for name in ("modelName", "modelHash"):
+        joined[name] = "; ".join(str(v) for v in (embedding.get(name), language.get(name))
+                                 if v not in ("", None))
+    return joined
 
 
 def _write(node: Node, state: State, docs: dict[str, dict[str, Any]], run: str,

@@ -82,6 +82,9 @@ class Schedule:
     async def start(self) -> None:
         """Start the loop (nothing when ``analysis_every_minutes`` is 0)."""
         if self.every_seconds > 0 and self._task is None:
+            from ddsnode.analysis.embeddings import status
+            log.info("analysis: every %g minutes; %s", self.every_seconds / 60,
+                     status(self.node.settings))
             self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def stop(self) -> None:

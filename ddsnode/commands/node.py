@@ -95,10 +95,12 @@ def _serve(args: argparse.Namespace) -> int:
     if args.listen_fds:  # one worker of `serve --workers N`
         serve(settings, [socket.socket(fileno=int(fd)) for fd in args.listen_fds.split(",")])
         return 0
+    from ddsnode.analysis.embeddings import require
     from ddsnode.commands import workers
     from ddsnode.commands.port import ensure_free
     try:
         workers.check(settings, int(settings.workers))
+        require(settings)  # analysis_embeddings on needs its package (docs/analysis.md)
     except ValueError as e:
         from ddsnode.cli import UsageError
         raise UsageError(str(e)) from None
