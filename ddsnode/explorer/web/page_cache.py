@@ -11,6 +11,13 @@ sync changed anything a page may show (labels, comments, counts, timelines).
 The bound is the setting ``explorer_page_cache_bytes`` (``docs/security.md``,
 "Explorer speed"): bodies and keys are weighed; the least recently used pages go first;
 a page larger than the whole cache is served and not kept.
+
+Pages named by a query (searches: as many as there are queries) may be kept apart from
+the others (a resource's, the home, containers: as many as there are resources), each
+part with half of the bound: a crawl through thousands of never-repeated searches then
+evicts searches only. Measured (``bench/explorer.py --stalls``, ``docs/explorer.md``,
+Tails): in one LRU, such a crawl evicted every resource page, and the next second of
+resource-page requests queued 126 renders on the worker threads (waits up to 258 ms).
 """
 
 from __future__ import annotations
@@ -52,43 +59,57 @@ def strong_tag(data: bytes) -> bytes:
 class PageCache:
     """Pages by key, at most ``capacity`` bytes of them."""
 
-    def __init__(self, capacity: int, version: bytes = b"") -> None:
+    def __init__(self, capacity: int, version: bytes = b"",
+                 queried: Callable[[Hashable], bool] | None = None) -> None:
         # ``version``: a digest of the templates and catalogues, in every tag, so that a
         # new release never answers 304 to a page made by the old one.
         self.version = version
-        self._pages: LRU[Page] = LRU(max(0, capacity),
-                                     weigh=lambda p: len(p.body) + ENTRY_OVERHEAD)
+        # ``queried(key)``: whether the page is named by a query (kept apart, see above).
+        self.queried = queried
+        capacity = max(0, capacity)
+        search = capacity // 2 if queried is not None else 0
+        self._pages: LRU[Page] = LRU(capacity - search, weigh=_weigh)
+        self._searches: LRU[Page] = LRU(search, weigh=_weigh)
+
+    def _part(self, key: Hashable) -> LRU[Page]:
+        return self._searches if self.queried is not None and self.queried(key) \
+            else self._pages
 
     @property
     def weight(self) -> int:
         """Bytes held now (bodies and the per-entry estimate)."""
-        return self._pages.weight
+        return self._pages.weight + self._searches.weight
 
     def __len__(self) -> int:
-        return len(self._pages)
+        return len(self._pages) + len(self._searches)
 
     def peek(self, key: Hashable) -> Page | None:
         """The page kept under ``key``, or None (never renders)."""
-        return self._pages.peek(key)
+        return self._part(key).peek(key)
 
     def make(self, key: Hashable, render: Render) -> Page:
         """The page under ``key``, rendered and kept when missing (see :data:`Render`
         for what its tag hashes)."""
-        found = self._pages.peek(key)
+        part = self._part(key)
+        found = part.peek(key)
         if found is not None:
             return found
         made = render()
         body, tagged = made if isinstance(made, tuple) else (made, made)
         page = Page(body, strong_tag(tagged + self.version))
-        return self._pages.put(key, page)
+        return part.put(key, page)
 
     async def page(self, key: Hashable, render: Render) -> Page:
         """:meth:`make` for a request: a hit answers on the event loop, a miss renders
         on a worker thread (templates and index reads block)."""
-        found = self._pages.peek(key)
+        found = self._part(key).peek(key)
         if found is not None:
             return found
         return await asyncio.to_thread(self.make, key, render)
+
+
+def _weigh(page: Page) -> int:
+    return len(page.body) + ENTRY_OVERHEAD
 
 
 __all__ = ["ENTRY_OVERHEAD", "Page", "PageCache", "Render", "strong_tag"]

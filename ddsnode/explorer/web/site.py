@@ -98,7 +98,10 @@ class Site:
         self.leaflet = leaflet(str(settings.explorer_map_leaflet or ""))
         self.peer_sync_seconds = float(settings.explorer_peer_sync_seconds)
         self._peer_synced = 0.0
-        self.pages = PageCache(int(settings.explorer_page_cache_bytes), VERSION)
+        # Searches apart from the other pages (each half the bound): a crawl through
+        # never-repeated searches does not evict resource pages (page_cache).
+        self.pages = PageCache(int(settings.explorer_page_cache_bytes), VERSION,
+                               queried=_is_search)
         self._chains: LRU[Chain] = LRU(1024)
         self._memo: LRU[tuple[Any]] = LRU(256)
         self.env = Environment(loader=PackageLoader("ddsnode.explorer", "templates"),
@@ -239,6 +242,13 @@ class Site:
             return
         headers.append((b"content-type", media_type))
         await send_response(send, status, headers, body, head=head)
+
+
+def _is_search(key: Hashable) -> bool:
+    """Whether a page cache key (``(what, generation)``, see :meth:`Site.serve`) names
+    a search page (``("search", pairs, …)``, ``endpoints.SearchEndpoint``)."""
+    return isinstance(key, tuple) and bool(key) and isinstance(key[0], tuple) and \
+        bool(key[0]) and key[0][0] == "search"
 
 
 def host(iri: str) -> str:
