@@ -63,8 +63,8 @@ def _topics(panel: str) -> list[tuple[str, str, str, list[str]]]:
     out = []
     for iri, body in re.findall(r'<li class="dds-topic" data-topic="([^"]+)">(.*?)</li>',
                                 panel, re.S):
-        label = re.search(r'class="govuk-link dds-topic-narrow"[^>]*>([^<]*)<', body) or \
-            re.search(r"<strong>([^<]*)</strong>", body)
+        label = re.search(r"<strong>([^<]*)</strong>", body) or \
+            re.search(r'class="govuk-link dds-topic-narrow"[^>]*>([^<]*)<', body)
         count = re.search(r'class="govuk-body-s dds-topic-count">([^<]*)<', body)
         assert label is not None and count is not None
         out.append((iri, unescape(label.group(1)), unescape(count.group(1)),
@@ -128,6 +128,15 @@ def test_words_and_topic_together(node: LocalNode) -> None:
     [(_, _, count, _)] = _topics(panel)
     assert count == f"{_total(html)} result" + ("s" if _total(html) != 1 else "")
     assert _total(html) >= 1
+
+
+def test_a_topic_filter_finding_nothing_can_still_be_removed(node: LocalNode) -> None:
+    html = _get(node, {"q": "delivery bays saturday market", "cluster": node.url(TOPIC)})
+    panel = _panel(html)
+    assert _total(html) == 0 and panel is not None
+    [(_, label, count, hrefs)] = _topics(panel)
+    assert (label, count) == ("lane, bike, quay", "0 results") and "filter on" in panel
+    assert "/explore?q=delivery+bays+saturday+market&lang=en" in hrefs  # without it
 
 
 def test_no_panel_when_no_result_is_in_a_topic(node: LocalNode) -> None:

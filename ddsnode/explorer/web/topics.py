@@ -64,8 +64,13 @@ class TopicsPanel:
 
 def topics_panel(site: Site, query: SearchQuery, results: Results, lang: str,
                  extra: list[tuple[str, str]]) -> TopicsPanel | None:
-    """The panel of ``results`` (None when no analysed topic holds any of them)."""
+    """The panel of ``results`` (None when no analysed topic holds any of them and the
+    search is narrowed to none)."""
     counts = results.facets.get(FACET, [])
+    # A topic the search is narrowed to stays listed (with "remove this filter") when the
+    # other filters leave none of its members.
+    counted = {iri for iri, _ in counts}
+    counts = counts + [(iri, 0) for iri in query.filters.get(FACET, ()) if iri not in counted]
     if not counts:
         return None
     iris = [iri for iri, _ in counts]
