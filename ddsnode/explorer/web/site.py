@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Hashable, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from ddsnode.http.exchange import Headers, Send, parse_query, send_response
 from ddsnode.lru import LRU
 from ddsnode.problem import BadRequest
 
+log = logging.getLogger("ddsnode.explorer")
 STATIC = "/explore/static/"
 VARY = b"Accept, Accept-Language, Cookie"
 MAX_QUERY_STRING = 8192  # bytes of a query string an explorer page reads
@@ -98,6 +100,7 @@ class Site:
         self.leaflet = leaflet(str(settings.explorer_map_leaflet or ""))
         self.peer_sync_seconds = float(settings.explorer_peer_sync_seconds)
         self._peer_synced = 0.0
+        self._peer_sync: asyncio.Future[int] | None = None  # the background replay, if any
         # Searches apart from the other pages (each half the bound): a crawl through
         # never-repeated searches does not evict resource pages (page_cache).
         self.pages = PageCache(int(settings.explorer_page_cache_bytes), VERSION,
@@ -114,14 +117,36 @@ class Site:
 
     async def synced(self) -> None:
         """Bring the index up to date with the store (and, every few seconds, the peer
-        cache) before a page reads it: new data is searchable at once, without a rebuild."""
+        cache) before a page reads it: new data is searchable at once, without a rebuild.
+
+        The peer cache's replay (every ``explorer_peer_sync_seconds``) runs in the
+        background: no request waits for it. It holds the index's write lock, so
+        meanwhile :meth:`SearchIndex.caught_up` answers False to everyone; a request then
+        waits for that one sync (it replays this node's changes first) and checks again,
+        instead of every request in flight queueing a worker thread of its own behind
+        the lock (``docs/explorer.md``, Tails). With a period of 0 (tests), each request
+        replays the peers itself, as before."""
         now = time.monotonic()
-        peers = now - self._peer_synced >= self.peer_sync_seconds
-        if not peers and self.index.caught_up():
-            return  # nothing to replay: no worker thread (ddsnode.explorer.search)
-        if peers:
+        if now - self._peer_synced >= self.peer_sync_seconds:
             self._peer_synced = now
-        await asyncio.to_thread(self.index.sync, peers=peers)
+            if self.peer_sync_seconds <= 0:
+                await asyncio.to_thread(self.index.sync, peers=True)
+                return
+            if self._peer_sync is None or self._peer_sync.done():
+                self._peer_sync = asyncio.ensure_future(
+                    asyncio.to_thread(self.index.sync, peers=True))
+                self._peer_sync.add_done_callback(_logged)
+        if self.index.caught_up():
+            return  # nothing to replay: no worker thread (ddsnode.explorer.search)
+        running = self._peer_sync
+        if running is not None and not running.done():
+            try:
+                await asyncio.shield(running)
+            except Exception:  # noqa: BLE001 — logged by _logged; replayed below
+                pass
+            if self.index.caught_up():
+                return
+        await asyncio.to_thread(self.index.sync, peers=False)
 
     async def chain(self, iri: str, types: tuple[str, ...], reader: Any) -> Chain | None:
         """``iri``'s traceability chain (``ddsnode.federation.trace``), for the kinds a
@@ -242,6 +267,13 @@ class Site:
             return
         headers.append((b"content-type", media_type))
         await send_response(send, status, headers, body, head=head)
+
+
+def _logged(sync: asyncio.Future[int]) -> None:
+    """A background replay of the peer cache that failed: logged (the next period, or
+    the next request's own replay, tries again)."""
+    if not sync.cancelled() and sync.exception() is not None:
+        log.warning("The explorer's replay of the peer cache failed: %s", sync.exception())
 
 
 def _is_search(key: Hashable) -> bool:
