@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import httpcore
@@ -109,14 +110,24 @@ class _ResponseStream(httpx.AsyncByteStream):
                 await self._stream.aclose()
 
 
+@cache
+def _verifying_context() -> ssl.SSLContext:
+    """The process's one certificate-verifying TLS context (certifi's CA bundle).
+
+    Loading the bundle costs about 25 ms of CPU, and every node, CLI command and import
+    builds a client; a context is safe to share between connection pools, and nothing
+    changes it after it is made."""
+    return httpx.create_ssl_context(verify=True, trust_env=False)
+
+
 class PinnedTransport(httpx.AsyncBaseTransport):
     """An httpx transport over an httpcore pool whose connections are pinned (HTTP/1.1)."""
 
     def __init__(self, *, verify: ssl.SSLContext | bool = True,
                  network_backend: httpcore.AsyncNetworkBackend | None = None,
                  max_connections: int = 100, keepalive_expiry: float = 5.0) -> None:
-        context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(
-            verify=verify, trust_env=False)
+        context = (verify if isinstance(verify, ssl.SSLContext) else _verifying_context()
+                   if verify else httpx.create_ssl_context(verify=False, trust_env=False))
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=context, max_connections=max_connections,
             max_keepalive_connections=max_connections // 5 or 1,
