@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyoxigraph
 import pytest
 
@@ -299,3 +300,14 @@ def test_a_pair_tier_1_compared_only_through_a_machine_translation_is_tier_2s(
         else:
             assert link["method"] == "tfidf-cosine+measures"
             assert float(link["similarityScore"]) == 1.0
+
+
+def test_the_cache_keeps_every_key_as_it_was(tmp_path: Path) -> None:
+    # SHA-256 digests ending in NUL bytes (1 in 256 of them) must come back whole.
+    keys = [b"\x01" + bytes(31), b"\x00" * 32, bytes(range(32)), b"\xff" * 31 + b"\x00"]
+    cache = embeddings.VectorCache(tmp_path)
+    cache.add(keys, np.arange(12, dtype=np.float32).reshape(4, 3))
+    again = embeddings.VectorCache(tmp_path)
+    assert set(again.vectors) == set(keys)
+    stored = again.get(b"\xff" * 31 + b"\x00")
+    assert stored is not None and stored.tolist() == [9.0, 10.0, 11.0]

@@ -169,7 +169,7 @@ class VectorCache:
             try:
                 with np.load(path, allow_pickle=False) as data:
                     for k, v in zip(data["keys"], data["vectors"], strict=True):
-                        self.vectors[bytes(k)] = v
+                        self.vectors[k.tobytes()] = v
             except (OSError, ValueError, KeyError) as exc:  # a damaged segment: recompute
                 log.warning("analysis: embedding cache %s unreadable (%s)", path.name, exc)
 
@@ -195,7 +195,8 @@ class VectorCache:
         segments = self._segments()
         number = int(segments[-1].stem.split("-")[1]) + 1 if segments else 1
         buffer = io.BytesIO()
-        np.savez(buffer, keys=np.array(keys, dtype="S32"),
+        # Keys as rows of 32 bytes: numpy's "S32" would strip a digest's trailing NULs.
+        np.savez(buffer, keys=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 32),
                  vectors=np.asarray(vectors, dtype=np.float32).reshape(len(keys), -1))
         replace_durably(self.folder / f"segment-{number:08d}.npz", buffer.getvalue())
 
