@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 __all__ = ["MATCH_JACCARD", "first_names", "inherited_names"]
 
@@ -62,6 +61,11 @@ def inherited_names(model_id: str, size: int, assignment: dict[str, int],
                 common = len(members & old[t])
                 if common:
                     jaccard[i, j] = common / len(members | old[t])
+        # Imported here: scipy.optimize costs 0.4 s of CPU to import, and every process
+        # that serves or imports reaches this module; only a refit with a previous run
+        # needs it.
+        from scipy.optimize import linear_sum_assignment
+
         rows, cols = linear_sum_assignment(-jaccard)
         for i, j in zip(rows, cols, strict=True):
             if jaccard[i, j] >= MATCH_JACCARD:
