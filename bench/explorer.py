@@ -1,6 +1,7 @@
 """Benchmark of the explorer (issue 12): search-with-facets pages and resource pages.
 
     .venv/bin/python bench/explorer.py [--size 10000] [--duration 10] [--connections 16]
+                                       [--node DIR] [--only resource,search] [--stalls]
 
 Builds a node from the real Decidim export (``../shared/data/decidim-nightly``, imported
 through ``ddsnode import decidim``'s validated path), then grows it to ``--size``
@@ -18,7 +19,10 @@ index (timed), serves the node, and drives with wrk at ``--connections``:
 * resource pages (HTML), rotating over 200 proposals;
 * the bare-stack ceiling of the same run (bench/bare_app.py: a fixed 2 KB JSON body).
 
-It prints req/s, p50, p95 and p99 and each req/s as a fraction of the ceiling. With
+It prints req/s, p50, p95 and p99 and each req/s as a fraction of the ceiling;
+``--connections 8,16,64`` repeats every scenario and the ceiling at each, ``--stalls``
+serves the node through ``bench/stalls.py`` and prints, per scenario, where the tail
+comes from (``docs/explorer.md``, Tails). With
 ``--cost`` it instead serves the node's app in this process and prints the CPU time
 (``time.process_time``: every thread of the process) per request of each kind, hits and
 misses apart: a figure the load other processes put on the machine distorts far less

@@ -1,7 +1,8 @@
 """Benchmark of the voter lookup (issue 15): where do I vote, over 1,000,000 addresses.
 
     .venv/bin/python bench/where_to_vote.py [--streets 10000] [--precincts 200]
-                                            [--duration 6] [--connections 64]
+                                            [--duration 6] [--connections 64 | 8,16,64]
+                                            [--node DIR] [--only JSON,HTML] [--stalls]
 
 Generates a VIP 6.0 feed (one state, one county, ``--precincts`` precincts each with its
 polling place at a point of a 0.5 x 0.5 degree area, and ``--streets`` streets of 100
@@ -16,9 +17,13 @@ with wrk at ``--connections``:
 * point lookups (JSON), random points of the area (the precomputed grid);
 * the bare-stack ceiling of the same run (bench/bare_app.py: a fixed 2 KB JSON body).
 
-It prints req/s, p50, p95 and p99 and each req/s as a fraction of the ceiling, and
-checks a sample of answers against the generator's own assignment. A script, never a
-test; the defaults run in about a minute and a half.
+It prints req/s, p50, p95 and p99 and each req/s as a fraction of the ceiling, per
+concurrency (64 by default, as the issue's other figures; ``--connections 8,16,64``
+runs every scenario and the ceiling at each: at 64 connections Little's law alone puts
+the mean latency at 64 / req/s), and checks a sample of answers against the generator's
+own assignment. ``--stalls`` serves the node through ``bench/stalls.py`` and prints, per
+scenario, where the tail comes from (``docs/voter.md``, Tails). A script, never a test;
+the defaults run in about a minute and a half (``--node DIR`` keeps the imported node).
 """
 
 from __future__ import annotations
