@@ -83,6 +83,7 @@ class Instruments:
         self.served: list[float] = []  # first byte read -> response written, ms
         self.handler_by_path: dict[str, list[float]] = {}
         self.queue_wait: list[float] = []
+        self.hops_by_name: Counter[str] = Counter()
         self.in_flight_max = 0
         self.in_flight = 0
         self.others: Counter[str] = Counter()  # other threads' frames during stalls
@@ -190,6 +191,7 @@ class Instruments:
     def queued(self, fn: Any) -> Any:
         """``fn`` recording the wait between its submission and its start."""
         submitted = time.perf_counter()
+        self.hops_by_name[getattr(fn, "__qualname__", type(fn).__name__)] += 1
 
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
@@ -264,7 +266,8 @@ class Instruments:
             "tracked_by_type": Counter(type(o).__name__ for o in gc.get_objects()).most_common(8),
             "thread_queue_ms": {"n": len(self.queue_wait)} | {
                 f"p{p}": round(percentile(self.queue_wait, p), 2) for p in (50, 99)}
-            | {"max": round(max(self.queue_wait, default=0.0), 1)},
+            | {"max": round(max(self.queue_wait, default=0.0), 1),
+               "by_function": self.hops_by_name.most_common(6)},
         }
 
 
@@ -372,7 +375,8 @@ def print_report(name: str, r: dict[str, Any]) -> None:
     print(f"  tracked objects (what a full collection walks): {r['tracked_objects']:,}, "
           f"frozen: {r['frozen_objects']:,}; most: {r['tracked_by_type']}")
     q = r["thread_queue_ms"]
-    print(f"  thread hops: {q['n']}, wait p50 {q['p50']} p99 {q['p99']} max {q['max']} ms")
+    print(f"  thread hops: {q['n']}, wait p50 {q['p50']} p99 {q['p99']} max {q['max']} ms; "
+          f"{q['by_function']}")
     print(f"  thread CPU s: {r['thread_cpu_s']}")
     for stack, n in r["stall_stacks"][:5]:
         print(f"    {n:4} x {stack[:300]}")
