@@ -171,7 +171,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Most comments a resource page shows in its thread"),
     Setting("explorer_page_cache_bytes", 33554432,
             "Memory (bytes) for rendered explorer pages (search, resource, home, container "
-            "pages) kept with their ETags; least recently used go first, 0 keeps none"),
+            "pages) kept with their ETags, half for search pages and half for the others; "
+            "least recently used go first, 0 keeps none"),
     Setting("private_containers", "", "Comma-separated container paths readable only with a token"),
     Setting("open_containers", "",
             "Comma-separated container paths with no shape that anyone may read and write "
