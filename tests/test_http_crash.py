@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import rdflib
 
 from ddsnode.ldp.node import Node
@@ -38,6 +39,8 @@ PROPOSAL = """@prefix dds: <https://w3id.org/dds/ns#> .
 """
 
 
+# Durability under SIGKILL of a real server: a slow scenario (issue 11), run by CI.
+@pytest.mark.slow
 def test_sigkill_of_the_server_keeps_every_acknowledged_write(tmp_path: Path) -> None:
     acknowledged: dict[str, str] = {}  # IRI -> the title of its last acknowledged write
     lock = threading.Lock()
