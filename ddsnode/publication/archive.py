@@ -39,7 +39,7 @@ from ddsnode.publication.listing import (
     parse_part,
     part_manifest_for,
 )
-from ddsnode.publication.objects import OBJECTS, Objects, fsync_path, syncfs
+from ddsnode.publication.objects import OBJECTS, Objects, fsync_path
 
 POINTER = "current"
 RESULTS = "results"
@@ -232,11 +232,12 @@ class Archive:
         batch.commit()  # the objects are durable before their names exist
         temp.mkdir(parents=True)
         Path(f"{os.fspath(temp)}/{MANIFEST}").write_bytes(manifest_jws)
-        # One more sync: the objects' names and the manifest, before the rename and the
-        # pointer (which refer to them).
-        if not syncfs(results):
-            batch.sync_names()
-            fsync_path(f"{os.fspath(temp)}/{MANIFEST}")
+        # The objects' names and the manifest durable before the rename and the pointer
+        # (which refer to them): their folders and the manifest fsynced, not a second
+        # syncfs, which would also flush whatever else the node (the store, the intake's
+        # log) and the machine wrote meanwhile.
+        batch.sync_names()
+        fsync_path(f"{os.fspath(temp)}/{MANIFEST}")
         fsync_dir(temp)
         if final.exists():
             # Written by a run that stopped before switching the pointer: never served.

@@ -96,6 +96,7 @@ class Batch:
         self.digests: set[str] = set()  # every object this batch holds, new or not
         self._staged: list[tuple[str, str]] = []  # (temporary, final)
         self._folders: set[str] = set()
+        self._made = False  # a folder was created (its name too must be made durable)
         self.written = 0  # objects written (new bytes)
         self.written_bytes = 0
         self.linked = 0  # objects taken from a file of the layout before objects
@@ -103,7 +104,9 @@ class Batch:
     def _folder(self, digest: str) -> str:
         folder = f"{os.fspath(self.objects.root)}/{digest[:2]}"
         if folder not in self._folders:
-            os.makedirs(folder, exist_ok=True)
+            if not os.path.isdir(folder):
+                os.makedirs(folder, exist_ok=True)
+                self._made = True
             self._folders.add(folder)
         return folder
 
@@ -148,8 +151,8 @@ class Batch:
         self.written += 1
 
     def commit(self) -> None:
-        """Make the new objects durable, then give them their names. Their names are made
-        durable by the caller's next sync (before anything refers to them is switched)."""
+        """Make the new objects durable, then give them their names (made durable by
+        :meth:`sync_names`, before anything that refers to them is switched)."""
         if not self._staged:
             return
         if not syncfs(self.objects.root):
@@ -160,6 +163,10 @@ class Batch:
         self._staged.clear()
 
     def sync_names(self) -> None:
-        """Make the renames of :meth:`commit` durable without syncfs: each folder fsynced."""
+        """Make the names :meth:`commit` gave durable: each folder written to fsynced
+        (and, when folders were created, the folders that hold them)."""
         for folder in self._folders:
             fsync_path(folder)
+        if self._made:
+            fsync_path(os.fspath(self.objects.root))
+            fsync_path(os.fspath(self.objects.root.parent))

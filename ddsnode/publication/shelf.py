@@ -4,8 +4,9 @@ No RDF parsing, SPARQL or SHACL here (issue 15: the read path of election night)
 file is found through its generation's manifest (parsed once, as JSON) or, for a file of
 a part (manifest format v2), through the part manifest the manifest lists (parsed once
 per hash: an unchanged part manifest is shared by every generation that lists it), read
-from disk once into an LRU of recent files, and served with the manifest's SHA-256 as its strong
-ETag; a file with a ``.gz`` twin is served compressed to a client that accepts gzip.
+from disk once (the object of that hash, :mod:`.objects`, or the file in ``g/{n}/`` of a
+generation written before objects; checked against the hash) into an LRU of recent
+files, and served with the manifest's SHA-256 as its strong ETag; a file with a ``.gz`` twin is served compressed to a client that accepts gzip.
 The pointer is kept in memory, replaced by the publisher or the mirror when they switch
 it, and re-read from disk at most every ``POINTER_RECHECK`` seconds when another process
 may have switched it (several workers).
