@@ -7,6 +7,10 @@ monde d'après", 18,690 French proposals, CC0; labelling rule in
 as a run on it would compute; Decidim's is PostgreSQL pg_trgm ``similarity`` of the texts
 (:mod:`ddsnode.analysis.trigram`) at 0.25 (Decidim's default) and 0.5.
 
+Labellers: the pairs were labelled twice, blind (``bench/analysis_agreement.py``); the
+agreement (Cohen's kappa) is printed first, and the duplicate figures are given on the first
+labels and on the adjudicated ones.
+
 Topics: stability across reruns on 90% subsamples: for two runs, topics are matched by
 member overlap (Hungarian assignment), and a contribution in both samples keeps its topic
 when its two topics are matched.
@@ -30,6 +34,8 @@ from scipy.optimize import linear_sum_assignment
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.analysis_agreement import adjudicated_rows
+from bench.analysis_agreement import report as agreement
 from ddsnode.analysis import topics
 from ddsnode.analysis.corpus import Contribution
 from ddsnode.analysis.duplicates import matrix
@@ -85,15 +91,32 @@ def duplicates(corpus: list[Contribution]) -> None:
     print(f"labelled pairs: {len(node_rows)} ({kinds.count('same')} same, "
           f"{kinds.count('hard-negative')} hard negatives, {kinds.count('other-topic')} "
           f"other-topic); TF-IDF of {len(corpus):,} proposals in {took:.1f} s")
+    print(f"measure checks that vetoed a labelled pair: {dict(sorted(vetoed.items()))}")
+    agreement()
+    print("first labels (one labeller):")
+    table(node_rows, cosine_rows, trgm_rows)
+    settled = [(int(r["label"]), r["kind"]) for r in adjudicated_rows()]
+    print(f"adjudicated labels (two labellers; {sum(k for k, _ in settled)} duplicates, "
+          f"{sum(1 for _, k in settled if k == 'hard-negative')} hard negatives):")
+    again = [[(label, kind, s) for (label, kind), (_, _, s) in zip(settled, rows, strict=True)]
+             for rows in (node_rows, cosine_rows, trgm_rows)]
+    table(*again)
+    held_out(corpus, index, x, cosine_rows, trgm_rows, node_rows, "first labels")
+    # The same halves (stratified by the first labels' kinds), the adjudicated labels.
+    held_out(corpus, index, x, again[1], again[2], again[0], "adjudicated labels")
+
+
+def table(node_rows: list[tuple[int, str, float]], cosine_rows: list[tuple[int, str, float]],
+          trgm_rows: list[tuple[int, str, float]]) -> None:
+    """Precision, recall, F1 and hard-negative FP of the node's and Decidim's methods."""
     operating = float(Settings({}).analysis_duplicate_threshold)
     print(f"{'method':<42}{'precision':>10}{'recall':>8}{'F1':>7}{'FP on hard neg':>16}")
-    print(f"measure checks that vetoed a labelled pair: {dict(sorted(vetoed.items()))}")
-    table = [(f"node cosine+measures >= {operating} (default)", node_rows, operating),
-             ("node cosine+measures >= 0.55", node_rows, 0.55),
-             ("node tfidf-cosine alone >= 0.55 (before)", cosine_rows, 0.55),
-             ("pg_trgm similarity >= 0.25 (Decidim)", trgm_rows, 0.25),
-             ("pg_trgm similarity >= 0.5", trgm_rows, 0.5)]
-    for name, rows, threshold in table:
+    for name, rows, threshold in (
+            (f"node cosine+measures >= {operating} (default)", node_rows, operating),
+            ("node cosine+measures >= 0.55", node_rows, 0.55),
+            ("node tfidf-cosine alone >= 0.55 (before)", cosine_rows, 0.55),
+            ("pg_trgm similarity >= 0.25 (Decidim)", trgm_rows, 0.25),
+            ("pg_trgm similarity >= 0.5", trgm_rows, 0.5)):
         m = metrics(rows, threshold)
         print(f"{name:<42}{m['precision']:>10.2f}{m['recall']:>8.2f}{m['f1']:>7.2f}"
               f"{m['hard_fp_rate']:>16.2f}")
@@ -103,7 +126,6 @@ def duplicates(corpus: list[Contribution]) -> None:
         print(f"  {name}: best F1 with precision >= 0.90 at {best['t']:.2f} (tuned on the "
               f"test pairs: optimistic): P {best['precision']:.2f} R {best['recall']:.2f} "
               f"F1 {best['f1']:.2f} (hard-negative FP {best['hard_fp_rate']:.2f})")
-    held_out(corpus, index, x, cosine_rows, trgm_rows, node_rows)
 
 
 def tuned(rows: list[tuple[int, str, float]]) -> dict[str, float]:
@@ -141,7 +163,7 @@ def char_matrix(texts: list[str]) -> Any:
 def held_out(corpus: list[Contribution], index: dict[str, int], x: Any,
              node_rows: list[tuple[int, str, float]],
              trgm_rows: list[tuple[int, str, float]],
-             measured: list[tuple[int, str, float]]) -> None:
+             measured: list[tuple[int, str, float]], title: str) -> None:
     """Scores tried to go past the word cosine, each tuned on one half of the labelled
     pairs (threshold for the best F1 at precision >= 0.90) and reported on the other."""
     import re
@@ -167,8 +189,8 @@ def held_out(corpus: list[Contribution], index: dict[str, int], x: Any,
         "pg_trgm similarity": [s for _, _, s in trgm_rows],
     }
     half = halves(len(pairs))
-    print("held out: tuned on one half of the labelled pairs (stratified by kind), "
-          "reported on the other")
+    print(f"held out, {title}: tuned on one half of the labelled pairs (stratified by "
+          "kind), reported on the other")
     print(f"{'score':<32}{'tuned on A -> B':>46}{'tuned on B -> A':>46}")
     for name, values in scores.items():
         rows = [(label, kind, v) for (label, kind, _), v in zip(node_rows, values, strict=True)]
