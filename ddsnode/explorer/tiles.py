@@ -10,13 +10,26 @@ operator's explicit choice (docs/security.md, "Explorer maps"), never a default.
 pages' Content-Security-Policy allows images from that one origin (``img-src``): the
 template is checked here before it reaches a header or a page, so a setting cannot
 widen the policy with another directive (``;``), a wildcard, a path trick or quotes.
+
+``explorer_map_pmtiles`` is the other way to a tile layer, and the one that sends no
+visitor anywhere: the path of a raster PMTiles archive on the node's disk, then its
+credit (``/srv/maps/region.pmtiles © OpenStreetMap contributors``; without one, the
+archive metadata's ``attribution`` as text). The node reads the archive itself
+(:mod:`ddsnode.explorer.tile_archive`) and serves its tiles at
+``/explore/tiles/{z}/{x}/{y}``: Leaflet's plain tile layer draws them from the node's
+own origin, so the pages' policy stays ``img-src 'self'``. :func:`map_layer` reads both
+settings (one tile layer at most) and opens the archive, refusing a corrupt one.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+
+from ddsnode.explorer.tile_archive import ArchiveLimits, TileArchive
 
 HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 # What a template may hold besides Leaflet's placeholders: a URL path and query, no
@@ -24,6 +37,9 @@ HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9]
 SAFE = re.compile(r"^[A-Za-z0-9\-._~/?&=%:@+]*$")
 PLACEHOLDERS = ("{z}", "{x}", "{y}")
 MAX_LENGTH = 512
+LOCAL_TILES = "/explore/tiles/"  # where the node serves its own archive's tiles
+# The archive's path ends at its ".pmtiles"; whatever follows is the credit.
+PMTILES = re.compile(r"^(.+?\.pmtiles)(?:\s+(.*))?$", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,8 @@ class Leaflet:
     tiles: str = ""  # a URL template, checked (tile_origin)
     credit: str = ""  # shown as text on the map
     origin: str | None = None  # what the pages' CSP img-src adds
+    zooms: str = ""  # "min max" zoom of the node's own tiles (Leaflet over-zooms past max)
+    bounds: str = ""  # "south,west,north,east" the node's own tiles cover
 
 
 def leaflet(setting: str) -> Leaflet:
@@ -92,3 +110,33 @@ def _problem(template: str) -> str | None:
     if not HOST.match(host):
         return "the host must be a plain host name (letters, digits, '-', '.', or {s})"
     return None
+
+
+def map_layer(settings: Any) -> tuple[Leaflet, TileArchive | None]:
+    """How the maps are drawn, from ``explorer_map_leaflet`` and ``explorer_map_pmtiles``,
+    and the archive the node serves tiles from, opened and checked (None without one).
+    ValueError naming the setting for a bad value, two tile layers, or a corrupt archive."""
+    drawn = leaflet(str(settings.explorer_map_leaflet or ""))
+    value = str(settings.explorer_map_pmtiles or "").strip()
+    if not value:
+        return drawn, None
+    if drawn.tiles:
+        raise ValueError("explorer_map_leaflet and explorer_map_pmtiles both give the maps a "
+                         "tile layer: keep one")
+    found = PMTILES.match(value)
+    if found is None:
+        raise ValueError("explorer_map_pmtiles: expected the path of a .pmtiles file, then "
+                         f"its credit (got {value[:100]!r})")
+    path = Path(found.group(1)).expanduser()
+    if not path.is_absolute() and settings.node_dir is not None:
+        path = Path(settings.node_dir) / path  # as settings.toml sits in the node directory
+    try:
+        archive = TileArchive(path, ArchiveLimits.from_settings(settings))
+    except ValueError as e:
+        raise ValueError(f"explorer_map_pmtiles: {e}") from None
+    south, west, north, east = archive.bounds
+    bounds = (f"{south:.7f},{west:.7f},{north:.7f},{east:.7f}"
+              if -90 <= south < north <= 90 and -180 <= west < east <= 180 else "")
+    return Leaflet(True, LOCAL_TILES + "{z}/{x}/{y}",
+                   " ".join((found.group(2) or "").split()) or archive.attribution, None,
+                   f"{archive.min_zoom} {archive.max_zoom}", bounds), archive

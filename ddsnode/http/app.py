@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from ddsnode.assembly import assemble
-from ddsnode.explorer.tiles import leaflet
+from ddsnode.explorer.tiles import map_layer
 from ddsnode.http.errors import ProblemMiddleware
 from ddsnode.http.exchange import ASGIApp
 from ddsnode.http.middleware import CORSMiddleware, SecurityHeadersMiddleware
@@ -24,8 +24,12 @@ from ddsnode.settings import Settings
 def create_app(settings: Settings) -> ASGIApp:
     """The ASGI app serving ``settings``' node, assembled by the composition root."""
     logging.getLogger("ddsnode").setLevel(str(settings.log_level).upper())
-    # Checked before anything is opened: a refused tile setting leaves nothing running.
-    tiles = leaflet(str(settings.explorer_map_leaflet or "")).origin  # ValueError: refused
+    # Checked before anything is opened: a refused tile setting (or a corrupt tile
+    # archive) leaves nothing running. The explorer opens the archive again to serve it:
+    # a header and a root directory read twice at start.
+    drawn, archive = map_layer(settings)  # ValueError: refused
+    tiles = drawn.origin  # None for the node's own tiles: img-src 'self' covers them
+    del archive
     assembly = assemble(settings)
     router = Router(routes(assembly), assembly)
     app = SecurityHeadersMiddleware(ProblemMiddleware(CORSMiddleware(router,

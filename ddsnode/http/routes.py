@@ -1,7 +1,9 @@
 """THE routes table: every path the node answers, in one place.
 
 The fixed paths are looked up exactly (one dict lookup per request, no pattern
-matching on the hot path); every other path is an LDP resource under the base IRI —
+matching on the hot path; a row ending in ``/*`` is a prefix, tried in order after a
+miss, and only the explorer's own map tiles have one); every other path is an LDP
+resource under the base IRI —
 root, containers, members, files and their ``.meta`` descriptions — served by
 :class:`ResourceEndpoint`. Each endpoint checks its own methods, so that a wrong
 method gets a 405 problem document with ``Allow``.
@@ -95,13 +97,23 @@ class Router:
 
     def __init__(self, table: list[Route], assembly: Assembly) -> None:
         *fixed, fallback = table
-        self.exact = {r.path: r.endpoint for r in fixed}
+        self.exact = {r.path: r.endpoint for r in fixed if not r.path.endswith("/*")}
+        # A row whose path ends in "/*" serves every path under it (the explorer's map
+        # tiles, /explore/tiles/{z}/{x}/{y}); none by default, so a miss costs nothing more.
+        self.under = tuple((r.path[:-1], r.endpoint) for r in fixed if r.path.endswith("/*"))
         self.fallback = fallback.endpoint
         self.assembly = assembly
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            await self.exact.get(scope["path"], self.fallback)(scope, receive, send)
+            endpoint = self.exact.get(scope["path"])
+            if endpoint is None:
+                endpoint = self.fallback
+                for prefix, under in self.under:
+                    if scope["path"].startswith(prefix):
+                        endpoint = under
+                        break
+            await endpoint(scope, receive, send)
         elif scope["type"] == "lifespan":
             while True:
                 message = await receive()

@@ -5,8 +5,9 @@
    (data-dds-points: [[lat, long, title, path, count], ...], the same markers as the SVG:
    a result, or a cluster of count results whose path is the search in its area) and
    this script shows them on a Leaflet map instead, with no tile layer unless the
-   operator set one (data-dds-tiles, explorer_map_leaflet): by default no visitor is sent
-   to a tile provider. Titles become text nodes, never HTML; a marker links only to a
+   operator set one (data-dds-tiles: explorer_map_leaflet's tile host, or the node's own
+   /explore/tiles/ from explorer_map_pmtiles): by default no visitor is sent to a tile
+   provider. Titles become text nodes, never HTML; a marker links only to a
    path on this node. The list of places under the map stays the text alternative. */
 (function () {
   "use strict";
@@ -42,7 +43,19 @@
       // Leaflet writes an attribution as HTML: the operator's text is escaped first.
       var escaped = document.createElement("span");
       escaped.textContent = figure.getAttribute("data-dds-attribution") || "";
-      L.tileLayer(tiles, {attribution: escaped.innerHTML, maxZoom: 19}).addTo(map);
+      var options = {attribution: escaped.innerHTML, maxZoom: 19};
+      // The node's own tiles (explorer_map_pmtiles): asked for only at the archive's
+      // zoom levels and inside its bounds; past its last zoom its tiles are enlarged.
+      var zooms = (figure.getAttribute("data-dds-tiles-zooms") || "").split(" ");
+      if (zooms.length === 2 && isFinite(zooms[0]) && isFinite(zooms[1])) {
+        options.minZoom = Number(zooms[0]);
+        options.maxNativeZoom = Number(zooms[1]);
+      }
+      var box = (figure.getAttribute("data-dds-tiles-bounds") || "").split(",").map(Number);
+      if (box.length === 4 && box.every(isFinite)) {
+        options.bounds = [[box[0], box[1]], [box[2], box[3]]];
+      }
+      L.tileLayer(tiles, options).addTo(map);
     }
     var bounds = [];
     points.forEach(function (point) {

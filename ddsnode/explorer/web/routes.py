@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ddsnode.explorer.tiles import LOCAL_TILES
 from ddsnode.explorer.web.directory import directory_routes
 from ddsnode.explorer.web.endpoints import (
     ExplorerPages,
@@ -16,6 +17,7 @@ from ddsnode.explorer.web.endpoints import (
     SearchEndpoint,
     static_files,
 )
+from ddsnode.explorer.web.map_tiles import TileEndpoint
 from ddsnode.explorer.web.site import Site
 from ddsnode.explorer.web.voter import voter_routes
 from ddsnode.federation.hub import Federation
@@ -39,6 +41,8 @@ def explorer_routes(node: Any) -> list[tuple[str, ASGIApp, str]]:
         ("/explore/resource", PeerResourceEndpoint(site), "explore-resource"),
     ]
     rows += [(path, endpoint, "explore-static") for path, endpoint in static_files()]
+    if site.tile_archive is not None:  # explorer_map_pmtiles: every path under it
+        rows.append((LOCAL_TILES + "*", TileEndpoint(site.tile_archive), "explore-tiles"))
     rows += directory_routes(node)  # the directory and its map (docs/directory.md)
     rows += voter_routes(node)  # where do I vote, ballots, results (docs/voter.md)
     return rows

@@ -25,7 +25,7 @@ from ddsnode.explorer import i18n
 from ddsnode.explorer.labels import local_name, pick, term_label
 from ddsnode.explorer.query import Limits
 from ddsnode.explorer.search import Hit, SearchIndex
-from ddsnode.explorer.tiles import leaflet
+from ddsnode.explorer.tiles import map_layer
 from ddsnode.explorer.timeline import rank_of
 from ddsnode.explorer.view import safe_href, term
 from ddsnode.explorer.web.page_cache import PageCache, Render, strong_tag
@@ -97,7 +97,8 @@ class Site:
         self.settings = settings
         self.index = SearchIndex(settings.node_dir, node.store, node.base, node.containers)
         self.limits = Limits.from_settings(settings)
-        self.leaflet = leaflet(str(settings.explorer_map_leaflet or ""))
+        # The maps' Leaflet and tile layer; the node's own tile archive, if any, open.
+        self.leaflet, self.tile_archive = map_layer(settings)
         self.peer_sync_seconds = float(settings.explorer_peer_sync_seconds)
         self._peer_synced = 0.0
         self._peer_sync: asyncio.Future[int] | None = None  # the background replay, if any
@@ -225,7 +226,8 @@ class Site:
         return {"name": str(s.name), "operator": str(s.operator or ""),
                 "operator_href": safe_href(str(s.operator_url or "")), "base": self.node.base,
                 "map_leaflet": self.leaflet.enabled, "map_tiles": self.leaflet.tiles,
-                "map_attribution": self.leaflet.credit}
+                "map_attribution": self.leaflet.credit, "map_tiles_zooms": self.leaflet.zooms,
+                "map_tiles_bounds": self.leaflet.bounds}
 
     def remember(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """``make()``, kept under ``key`` (which must hold everything it depends on)."""
