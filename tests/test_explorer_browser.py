@@ -10,6 +10,7 @@ critical violation; screenshots of each page type land in ``test-artifacts/scree
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -138,13 +139,9 @@ def test_from_a_party_to_the_person_standing_and_back(browser: Any, demo: Runnin
         assert v.page.url.startswith(demo.url("organisations/party-rc"))
 
 
-@pytest.fixture(scope="module")
-def leaflet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
-    """A node with explorer_map_leaflet = "on" (Leaflet with no tile layer):
-    the participation examples and the polling stations, which have places."""
-    with running_node(tmp_path_factory.mktemp("leaflet"), settings={
-            "name": "Rivemont participe", "explorer_map_leaflet": "on",
-            "explorer_peer_sync_seconds": 0}) as node, node.client() as http:
+def _places(node: RunningNode) -> None:
+    """The participation examples and the polling stations, which have places."""
+    with node.client() as http:
         for path in sorted(resources.examples_dir().glob("*.jsonld")):
             if not path.name.startswith(("a-", "e-place-")):
                 continue
@@ -153,6 +150,44 @@ def leaflet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
                          headers={**node.auth(node.publisher_token),
                                   "Content-Type": "application/ld+json"})
             assert r.status_code in (201, 204), (path.name, r.text)
+
+
+@pytest.fixture(scope="module")
+def leaflet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    """A node with explorer_map_leaflet = "on" (Leaflet with no tile layer)."""
+    with running_node(tmp_path_factory.mktemp("leaflet"), settings={
+            "name": "Rivemont participe", "explorer_map_leaflet": "on",
+            "explorer_peer_sync_seconds": 0}) as node:
+        _places(node)
+        yield node
+
+
+def _tile_of(lat: float, long: float, z: int) -> tuple[int, int]:
+    """The XYZ tile holding a point at zoom z (Web Mercator, as Leaflet places tiles)."""
+    n = 1 << z
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return int((long + 180) / 360 * n), int(y)
+
+
+@pytest.fixture(scope="module")
+def pmtiles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    """A node serving its own raster PMTiles archive (explorer_map_pmtiles): at every
+    zoom 0..16, a checkerboard of gridded tiles around Rivemont's places."""
+    from tests.support.tiles import png, write_archive
+
+    colours = [png((170, 205, 170), grid=64), png((190, 210, 230), grid=64)]
+    tiles = {}
+    for z in range(17):
+        cx, cy = _tile_of(45.767, 4.831, z)
+        for x in range(max(cx - 4, 0), min(cx + 5, 1 << z)):
+            for y in range(max(cy - 4, 0), min(cy + 5, 1 << z)):
+                tiles[(z, x, y)] = colours[(x + y) % 2]
+    folder = tmp_path_factory.mktemp("pmtiles")
+    archive = write_archive(folder / "rivemont.pmtiles", tiles)
+    with running_node(folder, settings={
+            "name": "Rivemont participe", "explorer_peer_sync_seconds": 0,
+            "explorer_map_pmtiles": f"{archive} © Rivemont map tiles"}) as node:
+        _places(node)
         yield node
 
 
@@ -178,6 +213,30 @@ def test_leaflet_shows_the_same_points_with_no_tile_server(browser: Any,
         assert href.startswith("/") and not href.startswith("//")
         assert_accessible(v.page)
         assert all(p.stat().st_size > 1000 for p in screenshot(v.page, "explorer-search-leaflet"))
+
+
+def test_leaflet_draws_the_tiles_the_node_serves_itself(browser: Any,
+                                                         pmtiles: RunningNode) -> None:
+    """With explorer_map_pmtiles, the Leaflet map draws tiles from the node's own
+    /explore/tiles/ (decoded from its PMTiles archive): every tile image loads from this
+    origin (visit fails on any other host, any failed request or console error, a CSP
+    violation included), the credit is shown, and axe finds nothing serious."""
+    with visit(browser, pmtiles.url("explore?q=rivemont&lang=en")) as v:
+        v.page.locator("div.dds-leaflet").wait_for()
+        v.page.wait_for_function(
+            "() => { const t = [...document.querySelectorAll('img.leaflet-tile')];"
+            " return t.length > 0 && t.every(i => i.complete); }")
+        tiles = v.page.eval_on_selector_all(
+            "img.leaflet-tile", "els => els.map(e => [e.getAttribute('src'), e.naturalWidth,"
+            " e.classList.contains('leaflet-tile-loaded')])")
+        assert tiles and all(src.startswith("/explore/tiles/") for src, _, _ in tiles)
+        drawn = [src for src, width, loaded in tiles if loaded and width == 256]
+        assert len(drawn) >= 2, tiles  # the map is covered with the archive's tiles
+        assert "© Rivemont map tiles" in v.page.locator(
+            ".leaflet-control-attribution").inner_text()
+        assert v.page.locator("path.leaflet-interactive").count() >= 3  # markers on top
+        assert_accessible(v.page)
+        assert all(p.stat().st_size > 1000 for p in screenshot(v.page, "explorer-search-pmtiles"))
 
 
 def test_a_reader_narrows_to_a_topic_then_weighs_a_proposal(browser: Any,
