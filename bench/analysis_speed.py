@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import random
 import sys
 import time
@@ -26,9 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ddsnode.analysis import duplicates, topics
+import numpy as np
+
+from ddsnode.analysis import duplicates, summaries, topics
 from ddsnode.analysis.corpus import Contribution
-from ddsnode.analysis.text import analyse_text, lemma
+from ddsnode.analysis.text import analyse_text, content, lemma
 from ddsnode.settings import Settings
 
 DATA = ROOT.parent / "shared" / "data" / "makeorg-mondedapres" / "mondedapres_2020_05_28.csv"
@@ -72,54 +75,125 @@ def end_to_end(node_dir: Path, texts: list[str], n: int) -> None:
           f"{report.unchanged}); {warm / cold:.2f} x the cold run")
 
 
+def _decidim() -> list[Contribution]:
+    """The Decidim export's proposals (en and ca, es machine-translated) and their comments."""
+    folder = DATA.parent.parent / "decidim-nightly"
+    csv.field_size_limit(1 << 24)
+    out = []
+    with (folder / "nightly.decidim.org-open-data-proposals.csv").open(encoding="utf-8") as f:
+        for r in csv.DictReader(f, delimiter=";"):
+            texts = {lang: f"{r.get(f'title/{lang}', '')}\n{r.get(f'body/{lang}', '')}".strip()
+                     for lang in ("en", "ca")}
+            es = (f"{r.get('title/machine_translations/es', '')}\n"
+                  f"{r.get('body/machine_translations/es', '')}").strip()
+            if es:
+                texts["es"] = es
+            out.append(Contribution(f"decidim:proposal/{r['id']}", "Proposal",
+                                    texts={k: v for k, v in texts.items() if v},
+                                    machine={"es"} if es else set(), platform="decidim"))
+    with (folder / "nightly.decidim.org-open-data-proposal_comments.csv").open(
+            encoding="utf-8") as f:
+        for r in csv.DictReader(f, delimiter=";"):
+            body, lang = r.get("body", ""), r.get("locale") or "en"
+            parent = r.get("root_commentable_url", "").rstrip("/").rsplit("/", 1)[-1]
+            if body.strip() and parent:
+                stance = {"1": "inFavour", "-1": "against", "0": "neutral"}.get(
+                    r.get("alignment", ""), None)
+                out.append(Contribution(f"decidim:comment/{r['id']}", "Comment",
+                                        texts={lang: body}, stance=stance,
+                                        reply_to=f"decidim:proposal/{parent}",
+                                        platform="decidim"))
+    return out
+
+
+def texts_for(n: int) -> list[str]:
+    """``n`` French proposal texts: the 18,690 Make.org proposals in a seeded order, then
+    spliced ones (see the module docstring)."""
+    with DATA.open(encoding="utf-8") as f:
+        rows = [r["proposition"].strip() for r in csv.DictReader(f)]
+    rng = random.Random(13)
+    texts = [rows[i] for i in rng.sample(range(len(rows)), min(len(rows), n))]
+    while len(texts) < n:  # past 18,690: the action of one, the object of another
+        a, b = rows[rng.randrange(len(rows))].split(), rows[rng.randrange(len(rows))].split()
+        texts.append(" ".join(a[:max(1, len(a) // 2)] + b[len(b) // 2:]))
+    return texts
+
+
+def _load() -> str:
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="contributions analysed cold")
     parser.add_argument("--new", type=int, default=1_000, help="contributions added after")
     parser.add_argument("--node", type=Path, help="run end to end on a new node in this directory")
+    parser.add_argument("--decidim", action="store_true",
+                        help="add the Decidim export's proposals and comments")
+    parser.add_argument("--checksum", action="store_true",
+                        help="print a SHA-256 of every output (to compare two versions)")
+    parser.add_argument("--skip-refit", action="store_true", help="leave the refit out")
     args = parser.parse_args()
-    with DATA.open(encoding="utf-8") as f:
-        rows = [r["proposition"].strip() for r in csv.DictReader(f)]
-    rng = random.Random(13)
-    texts = [rows[i % len(rows)] for i in rng.sample(range(len(rows)), min(len(rows),
-                                                                            args.n + args.new))]
-    while len(texts) < args.n + args.new:  # past 18,690: repeat with a varying suffix
-        texts.append(f"{rng.choice(rows)} ({len(texts)})")
+    texts = texts_for(args.n + args.new)
     if args.node:
         end_to_end(args.node, texts, args.n)
         return
-    corpus = [Contribution(f"makeorg:{i}", "Proposal", texts={"fr": t})
+    corpus = [Contribution(f"makeorg:{i:06d}", "Proposal", texts={"fr": t}, platform="makeorg")
               for i, t in enumerate(texts)]
     cold, new = corpus[:args.n], corpus[args.n:]
+    if args.decidim:
+        cold += _decidim()
 
     lemma.cache_clear()
     analyse_text.cache_clear()
-    t0 = time.perf_counter()
+    content.cache_clear()
+    t0, c0 = time.perf_counter(), time.process_time()
     for c in cold:
-        analyse_text(c.texts["fr"], "fr")
+        analyse_text(c.original, c.language)
     baseline = time.perf_counter() - t0
+    print(f"baseline: tokenising {len(cold):,} texts once: {baseline:.2f} s "
+          f"({time.process_time() - c0:.2f} s CPU), load average {_load()}")
     lemma.cache_clear()
     analyse_text.cache_clear()
+    content.cache_clear()
+    digest = hashlib.sha256()
 
     def timed(name: str, fn):  # type: ignore[no-untyped-def]
-        start = time.perf_counter()
+        start, cpu, load = time.perf_counter(), time.process_time(), _load()
         out = fn()
-        took = time.perf_counter() - start
-        print(f"{name:<44}{took:>8.1f} s{took / baseline:>9.1f} x baseline")
+        took, used = time.perf_counter() - start, time.process_time() - cpu
+        print(f"{name:<44}{took:>8.1f} s{used:>8.1f} s CPU{took / baseline:>8.1f} x baseline"
+              f"  load {load}-{_load()}", flush=True)
         return out
 
-    print(f"baseline: tokenising {len(cold):,} texts once: {baseline:.2f} s")
+    timed(f"tokenise {len(cold):,} (cold caches)",
+          lambda: [analyse_text(c.original, c.language) for c in cold])
     model = timed(f"topics: fit on {len(cold):,}", lambda: topics.fit(cold, 0))
-    timed(f"topics: assign {len(cold):,}", lambda: topics.assign(model, cold))
+    assigned = timed(f"topics: assign {len(cold):,}", lambda: topics.assign(model, cold))
     threshold = float(Settings({}).analysis_duplicate_threshold)
-    found = timed(f"duplicates: all pairs of {len(cold):,}",
+    found = timed(f"duplicates: pairs of {len(cold):,}",
                   lambda: duplicates.scores(cold, threshold))
     print(f"  ({len(found):,} candidates at {threshold}, after the measure checks)")
+    made = timed(f"summaries of {len(cold):,}",
+                 lambda: summaries.summarise(cold, 5))
+    if args.checksum:
+        digest.update(repr(sorted(model.vocabulary)).encode())
+        digest.update(np.round(model.components, 6).tobytes())
+        digest.update(repr(sorted(assigned.items())).encode())
+        digest.update(repr(sorted((k, v.score, v.language) for k, v in found.items())).encode())
+        digest.update(repr([(s.subject, [t.text for t in s.statements]) for s in made]).encode())
+        print(f"checksum of the outputs: {digest.hexdigest()}")
+    if not new:
+        return
+    timed(f"incremental: tokenise {len(new):,} new",
+          lambda: [analyse_text(c.original, c.language) for c in new])
     timed(f"incremental: assign {len(new):,} new", lambda: topics.assign(model, new))
     timed(f"incremental: duplicates of {len(cold) + len(new):,}",
           lambda: duplicates.scores(cold + new, threshold))
-    timed(f"refit anchored to the model: {len(cold) + len(new):,}",
-          lambda: topics.fit(cold + new, 0, previous=model))
+    if not args.skip_refit:
+        timed(f"refit anchored to the model: {len(cold) + len(new):,}",
+              lambda: topics.fit(cold + new, 0, previous=model))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from scipy import sparse
 
 from ddsnode.analysis.corpus import Contribution
-from ddsnode.analysis.measures import difference
+from ddsnode.analysis.measures import Reading, differs, read, statement
 from ddsnode.analysis.text import analyse_text
 
 METHOD = "tfidf-cosine+measures"
@@ -56,6 +56,14 @@ def matrix(docs: list[str]) -> sparse.csr_matrix | None:
         return None
 
 
+def _reading(readings: dict[int, Reading], members: list[Contribution], i: int,
+             lang: str) -> Reading:
+    """The statement of ``members[i]`` read for the measure checks, once per run."""
+    if i not in readings:
+        readings[i] = read(statement(members[i].texts[lang]), lang)
+    return readings[i]
+
+
 def scores(contributions: list[Contribution], threshold: float) -> dict[tuple[str, str], Candidate]:
     """Every pair at or above ``threshold``, with its best language."""
     items = comparable(contributions)
@@ -68,17 +76,24 @@ def scores(contributions: list[Contribution], threshold: float) -> dict[tuple[st
         x = matrix([analyse_text(c.texts[lang], lang) for c in members])
         if x is None:
             continue
+        # Each statement read once for the run, when first in a pair: a cache of texts
+        # would thrash on 100,000 proposals (212,000 pairs, most texts in several).
+        readings: dict[int, Reading] = {}
         for start in range(0, x.shape[0], _BLOCK):
-            block = (x[start:start + _BLOCK] @ x.T).tocoo()
-            keep = (block.data >= threshold) & (block.row + start < block.col)
-            for r, col, value in zip(block.row[keep], block.col[keep], block.data[keep],
-                                     strict=True):
-                first, second = members[int(r) + start], members[int(col)]
+            # Only the columns from this block on: a pair is kept once, row before column,
+            # so the rest of the product (half of it) would be thrown away.
+            block = (x[start:start + _BLOCK] @ x[start:].T).tocoo()
+            keep = (block.data >= threshold) & (block.row < block.col)
+            for r, c, value in zip(block.row[keep], block.col[keep], block.data[keep],
+                                   strict=True):
+                col = int(c) + start
+                first, second = members[int(r) + start], members[col]
                 key = (first.iri, second.iri)
                 score = round(min(1.0, float(value)), 4)
                 current = best.get(key)
                 if current is None or score > current.score:
-                    if difference(first.texts[lang], second.texts[lang], lang):
+                    if differs(_reading(readings, members, int(r) + start, lang),
+                               _reading(readings, members, col, lang)):
                         continue  # similar words, another measure (measures.py)
                     mt = lang in first.machine or lang in second.machine
                     best[key] = Candidate(first.iri, second.iri, score, lang, mt)
