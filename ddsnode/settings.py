@@ -171,13 +171,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Leaflet maps on tiles the node serves itself at /explore/tiles/{z}/{x}/{y}: the "
             "path of a raster PMTiles v3 archive (PNG, JPEG, WebP), then its credit "
             "('/srv/region.pmtiles © OpenStreetMap contributors'); '' none"),
-    Setting("explorer_map_pmtiles_max_directory_bytes", 8_388_608,
+    Setting("explorer_map_pmtiles_max_directory_bytes", 4_194_304,
             "Largest directory or metadata (bytes, stored and inflated) read from the "
             "PMTiles archive; the archive is refused at start, or a tile answers 503, past it"),
     Setting("explorer_map_pmtiles_max_tile_bytes", 2_097_152,
             "Largest tile (bytes) served from the PMTiles archive; a larger one answers 503"),
     Setting("explorer_map_pmtiles_cache_bytes", 33_554_432,
-            "Memory (bytes) for the PMTiles archive's decoded leaf directories"),
+            "Memory (bytes) for the PMTiles archive's decoded leaf directories and "
+            "recently served tiles"),
     Setting("explorer_max_comments", 200,
             "Most comments a resource page shows in its thread"),
     Setting("explorer_page_cache_bytes", 33554432,

@@ -194,10 +194,15 @@ def test_leaf_directories_are_read_as_the_reference_reader_reads_them(
         for column, field in ((ours.tile_ids, "tile_id"), (ours.run_lengths, "run_length"),
                               (ours.lengths, "length"), (ours.offsets, "offset")):
             assert column.tolist() == [getattr(e, field) for e in theirs]
-    for zxy in rng.sample(sorted(tiles), 3000):
-        assert archive.tile(*zxy) == tiles[zxy]
+    sample = rng.sample(sorted(tiles), 3000)
+    # Nothing is in memory yet but the root: the file must be read for any of these.
+    assert archive.peek(archive.tile_id(*sample[0])) == (False, None)
+    for zxy in sample:
+        assert archive.tile(archive.tile_id(*zxy)) == tiles[zxy]
+        assert archive.peek(archive.tile_id(*zxy)) == (True, tiles[zxy])  # now from memory
     absent = next((9, x, y) for x in range(512) for y in range(512) if (9, x, y) not in tiles)
-    assert archive.tile(*absent) is None
+    assert archive.tile(archive.tile_id(*absent)) is None
+    assert archive.tile_id(10, 0, 0) is None and archive.peek(None) == (True, None)
 
 
 def test_a_leaf_found_corrupt_after_start_is_a_503_problem(tmp_path: Path) -> None:

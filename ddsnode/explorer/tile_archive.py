@@ -9,7 +9,9 @@ corrupt or unsupported one (vector tiles, brotli or zstd directories) with a
 A tile is then found by its z/x/y (``pmtiles.tile.zxy_to_tileid``, the spec's Hilbert
 tile id) through the root and at most three levels of leaf directories, read with
 ``pread`` (a file replaced or truncated meanwhile cannot crash the process, as a
-memory map could). Leaf directories are kept decoded in an LRU bounded in bytes.
+memory map could). Leaf directories are kept decoded, and recently served tiles kept, in
+one LRU bounded in bytes: a request that memory answers (:meth:`TileArchive.peek`)
+costs microseconds on the event loop; only one that must read the file goes to a thread.
 
 Nothing here reads more than a directory (``max_directory_bytes`` inflated) or a tile
 (``max_tile_bytes``) at a time, whatever the archive's size: a planet-sized archive
@@ -46,7 +48,7 @@ VECTOR_TYPES = {1: "MVT", 6: "MLT"}
 class ArchiveLimits:
     """How much of an archive one read may touch (settings, docs/security.md)."""
 
-    max_directory_bytes: int = 8 << 20
+    max_directory_bytes: int = 4 << 20
     max_tile_bytes: int = 2 << 20
     cache_bytes: int = 32 << 20
 
@@ -97,7 +99,9 @@ class TileArchive:
             self._open(header)
         except CorruptArchive as e:
             raise CorruptArchive(f"{path}: {e}") from None
-        self._leaves: LRU[Directory] = LRU(limits.cache_bytes, lambda d: d.nbytes)
+        # Decoded leaf directories, keyed (True, offset, length), and recently served
+        # tiles, keyed (False, offset, length): what a request can have from memory.
+        self._cache: LRU[Directory | bytes] = LRU(limits.cache_bytes, _weight)
 
     def _open(self, header: Any) -> None:
         kind = header["tile_type"].value
@@ -173,10 +177,9 @@ class TileArchive:
             return ""
         return " ".join(unescape(re.sub(r"<[^>]*>", " ", value)).split())[:300]
 
-    def tile(self, z: int, x: int, y: int) -> bytes | None:
-        """The bytes of tile z/x/y, or None when the archive has none there. BadRequest
-        for coordinates no map has; Unavailable when that part of the archive cannot be
-        read (logged: the operator's file is at fault, not the request)."""
+    def tile_id(self, z: int, x: int, y: int) -> int | None:
+        """The spec's tile id of z/x/y, or None outside the archive's zoom levels;
+        BadRequest for coordinates no map has."""
         if not 0 <= z <= MAX_ZOOM:
             raise BadRequest(f"Zoom {z} is out of range (0 to {MAX_ZOOM})")
         if not (0 <= x < 1 << z and 0 <= y < 1 << z):
@@ -184,7 +187,36 @@ class TileArchive:
                              f"(0 to {(1 << z) - 1})")
         if not self.min_zoom <= z <= self.max_zoom:
             return None
-        tile_id = self._tile_id(z, x, y)
+        return int(self._tile_id(z, x, y))
+
+    def peek(self, tile_id: int | None) -> tuple[bool, bytes | None]:
+        """(True, the tile or None) when memory alone answers — the directories on the
+        way are decoded and, for a tile, its bytes cached —, else (False, None): then
+        :meth:`tile` reads the file (in a worker thread: it may wait for the disk)."""
+        if tile_id is None:
+            return True, None
+        directory = self._root
+        for _ in range(MAX_DEPTH):
+            found = directory.find(tile_id)
+            if found is None:
+                return True, None
+            offset, length, leaf = found
+            cached = self._cache.peek((leaf, offset, length))
+            if cached is None:
+                return False, None
+            if not leaf:
+                assert isinstance(cached, bytes)
+                return True, cached
+            assert isinstance(cached, Directory)
+            directory = cached
+        return False, None  # nested too deep: tile() says so
+
+    def tile(self, tile_id: int | None, where: str = "") -> bytes | None:
+        """The bytes of the tile ``tile_id`` (:meth:`tile_id`), or None when the archive
+        has none there. Unavailable when that part of the archive cannot be read (logged:
+        the operator's file is at fault, not the request)."""
+        if tile_id is None:
+            return None
         directory = self._root
         try:
             for _ in range(MAX_DEPTH):
@@ -196,11 +228,11 @@ class TileArchive:
                     return self._tile(offset, length)
                 directory = self._leaf(offset, length)
         except CorruptArchive as e:
-            log.error("explorer_map_pmtiles: %s: %s (tile %d/%d/%d)", self.path, e, z, x, y)
+            log.error("explorer_map_pmtiles: %s: %s (tile %s)", self.path, e, where)
             raise Unavailable(f"This part of the map's tile archive cannot be read: {e}") \
                 from None
         log.error("explorer_map_pmtiles: %s: leaf directories nested deeper than %d "
-                  "(tile %d/%d/%d)", self.path, MAX_DEPTH - 1, z, x, y)
+                  "(tile %s)", self.path, MAX_DEPTH - 1, where)
         raise Unavailable("This part of the map's tile archive cannot be read: leaf "
                           "directories nested too deep")
 
@@ -208,12 +240,20 @@ class TileArchive:
         if length > self.limits.max_tile_bytes:
             raise CorruptArchive(f"a tile of {length} bytes (more than "
                                  "explorer_map_pmtiles_max_tile_bytes)")
-        return self._read(self._sections["tile_data"][0] + offset, length, "tile")
+        data = self._read(self._sections["tile_data"][0] + offset, length, "tile")
+        self._cache.put((False, offset, length), data)
+        return data
 
     def _leaf(self, offset: int, length: int) -> Directory:
-        key = (offset, length)
-        cached = self._leaves.peek(key)
-        if cached is None:
-            cached = self._leaves.put(key, self._directory(
-                self._sections["leaf_directory"][0] + offset, length, "leaf directory"))
-        return cached
+        key = (True, offset, length)
+        cached = self._cache.peek(key)
+        if isinstance(cached, Directory):
+            return cached
+        directory = self._directory(self._sections["leaf_directory"][0] + offset, length,
+                                    "leaf directory")
+        self._cache.put(key, directory)
+        return directory
+
+
+def _weight(value: Directory | bytes) -> int:
+    return value.nbytes if isinstance(value, Directory) else len(value)

@@ -45,8 +45,10 @@ class TileEndpoint(FixedMethodsEndpoint):
             raise BadRequest("A tile's path is /explore/tiles/{z}/{x}/{y} with whole "
                              "numbers")
         z, x, y = (int(g) for g in found.groups())
-        # A pread or two and maybe a leaf directory to inflate: off the event loop.
-        body = await asyncio.to_thread(self.archive.tile, z, x, y)
+        tile_id = self.archive.tile_id(z, x, y)  # BadRequest for coordinates no map has
+        known, body = self.archive.peek(tile_id)
+        if not known:  # a pread or two, maybe a leaf to inflate: off the event loop
+            body = await asyncio.to_thread(self.archive.tile, tile_id, f"{z}/{x}/{y}")
         out = [(b"cache-control", CACHE)]
         if body is None:  # no Content-Length on a 204 (RFC 9110 8.6)
             await send({"type": "http.response.start", "status": 204, "headers": out})
