@@ -234,17 +234,18 @@ def test_a_tile_over_the_size_bound_is_a_503_problem(tmp_path: Path, archive: Pa
 
 
 def _handmade(root: bytes, metadata: bytes = b"", data: bytes = b"0123456789",
-              **fields: object) -> bytes:
-    """An archive laid out by hand: header, root directory, metadata, tile data."""
+              leaves: bytes = b"", **fields: object) -> bytes:
+    """An archive laid out by hand: header, root directory, metadata, leaves, tile data."""
+    at = 127 + len(root) + len(metadata)
     header = {"root_offset": 127, "root_length": len(root),
               "metadata_offset": 127 + len(root), "metadata_length": len(metadata),
-              "leaf_directory_offset": 127 + len(root) + len(metadata),
-              "leaf_directory_length": 0,
-              "tile_data_offset": 127 + len(root) + len(metadata), "tile_data_length": len(data),
+              "leaf_directory_offset": at, "leaf_directory_length": len(leaves),
+              "tile_data_offset": at + len(leaves), "tile_data_length": len(data),
               "clustered": True, "internal_compression": Compression.GZIP,
               "tile_compression": Compression.NONE, "tile_type": TileType.PNG,
               "min_zoom": 0, "max_zoom": 0, **fields}
-    return serialize_header(header) + root + metadata + data  # type: ignore[arg-type]
+    return (serialize_header(header) + root + metadata  # type: ignore[arg-type]
+            + leaves + data)
 
 
 def _patched(good: bytes, at: int, value: int) -> bytes:
@@ -253,6 +254,22 @@ def _patched(good: bytes, at: int, value: int) -> bytes:
 
 GOOD_ROOT = serialize_directory([Entry(0, 0, 10, 1)])
 BOMB = gzip.compress(b"\x00" * (3 << 20), mtime=0)
+
+
+def test_a_leaf_directory_that_points_to_itself_is_a_503_not_a_loop(tmp_path: Path) -> None:
+    length = 0
+    while True:  # a leaf whose one entry is itself: its length written inside it
+        leaf = serialize_directory([Entry(0, 0, length, 0)])
+        if len(leaf) == length:
+            break
+        length = len(leaf)
+    path = tmp_path / "cycle.pmtiles"
+    path.write_bytes(_handmade(serialize_directory([Entry(0, 0, length, 0)]), leaves=leaf))
+    with local_node(tmp_path, settings={"explorer_map_pmtiles": str(path)}) as node, \
+            node.client() as http:
+        r = http.get("/explore/tiles/0/0/0")
+    assert r.status_code == 503
+    assert "nested too deep" in r.json()["detail"]
 
 
 @pytest.mark.parametrize(("name", "make", "reason"), [
