@@ -1,6 +1,7 @@
 """Duplicate candidates at scale (issue 13): the blocked product that skips the lower
 triangle and the measure checks read once per text find exactly the pairs of the plain
-all-pairs definition, on real Make.org proposals and across block boundaries."""
+all-pairs definition, on real Make.org proposals and across block boundaries; an
+incremental run does not rewrite every link for its score's fourth decimal."""
 
 from __future__ import annotations
 
@@ -8,13 +9,20 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import pyoxigraph
 import pytest
 
 from ddsnode.analysis import duplicates
-from ddsnode.analysis.corpus import Contribution
+from ddsnode.analysis.corpus import Contribution, from_store
+from ddsnode.analysis.documents import duplicate_iri
 from ddsnode.analysis.measures import difference, differs, read, statement
+from ddsnode.analysis.run import analyse
 from ddsnode.analysis.text import analyse_text
+from ddsnode.ldp.node import Node
+from ddsnode.settings import Settings
+from tests.support.analysis_corpus import BASE, make_node, proposal_doc, write
 
+DDS = "https://w3id.org/dds/ns#"
 DATA = (Path(__file__).resolve().parent.parent.parent / "shared" / "data"
         / "makeorg-mondedapres" / "mondedapres_2020_05_28.csv")
 
@@ -58,3 +66,69 @@ def test_read_once_agrees_with_the_pairwise_check() -> None:
         for b in texts:
             assert differs(read(statement(a), "fr"), read(statement(b), "fr")) \
                 == difference(a, b, "fr")
+
+
+def _links(node_dir: Path) -> dict[str, tuple[float, str]]:
+    """Duplicate link IRI -> (similarity score, the run that wrote it)."""
+    node = Node.open(Settings.load(node_dir))
+    try:
+        out = {}
+        for child in node.store.children(BASE + "analysis/", limit=500).items:
+            if "/duplicate-" not in child.iri:
+                continue
+            resource = node.store.get(child.iri)
+            assert resource is not None
+            score, run = None, None
+            for t in pyoxigraph.parse(resource.ntriples.encode(),
+                                      pyoxigraph.RdfFormat.N_TRIPLES):
+                if t.predicate.value == DDS + "similarityScore":
+                    score = float(t.object.value)
+                elif t.predicate.value == "http://www.w3.org/ns/prov#wasGeneratedBy":
+                    run = t.object.value
+            assert score is not None and run is not None
+            out[child.iri] = (score, run)
+        return out
+    finally:
+        node.close()
+
+
+def _fresh(node_dir: Path) -> dict[str, float]:
+    """Duplicate link IRI -> the score a run computes now (every weight from today's data)."""
+    settings = Settings.load(node_dir)
+    node = Node.open(settings)
+    try:
+        items = list(from_store(node.store, BASE, max_items=10_000, max_chars=20_000))
+    finally:
+        node.close()
+    return {duplicate_iri(BASE, a, b): c.score
+            for (a, b), c in duplicates.scores(items, settings.analysis_duplicate_threshold
+                                               ).items()}
+
+
+def test_an_incremental_run_keeps_a_link_whose_score_barely_moved(tmp_path: Path) -> None:
+    """New contributions shift every TF-IDF weight: a link is rewritten when its score moves
+    by SCORE_TOLERANCE or more (or with --full), not for its fourth decimal."""
+    make_node(tmp_path / "node")
+    node_dir = tmp_path / "node"
+    settings = Settings.load(node_dir)
+    first = analyse(settings, node_dir)
+    before = _links(node_dir)
+    assert before and {run for _, run in before.values()} == {first.run}
+    write(node_dir, proposal_doc("trees", {
+        "title": {"fr": "Planter des arbres dans les cours d'école"},
+        "body": {"fr": "Des arbres et de l'ombre dans chaque cour d'école, pour les enfants "
+                       "l'été."}}))
+    fresh = _fresh(node_dir)
+    second = analyse(settings, node_dir)
+    after = _links(node_dir)
+    kept = 0
+    for iri, (score, run) in before.items():
+        assert iri in fresh
+        if abs(fresh[iri] - score) < duplicates.SCORE_TOLERANCE:
+            assert after[iri] == (score, first.run)  # not rewritten
+            kept += fresh[iri] != score
+        else:
+            assert after[iri] == (fresh[iri], second.run)
+    assert kept  # a score that moved a little, kept
+    analyse(settings, node_dir, full=True)
+    assert {iri: score for iri, (score, _) in _links(node_dir).items()} == fresh

@@ -24,6 +24,8 @@ from ddsnode.analysis.text import analyse_text
 
 METHOD = "tfidf-cosine+measures"
 _BLOCK = 2_000
+# A stored link keeps its score while a later run's moves by less (run.py, _kept_score).
+SCORE_TOLERANCE = 0.01
 _COMMENT_KINDS = frozenset({"Comment"})
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -79,20 +79,54 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _review(node: Node, iri: str) -> tuple[str, str | None] | None:
-    """(status, reviewer) of a stored duplicate link a person reviewed, else None."""
+@dataclass
+class _StoredLink:
+    """What a run needs of a stored duplicate link: its review, score and method."""
+
+    review: tuple[str, str | None] | None  # (status, reviewer) when a person reviewed it
+    score: float | None
+    method: str | None
+
+
+def _stored_link(node: Node, iri: str) -> _StoredLink | None:
+    """The stored duplicate link ``iri``, or None."""
     current = node.store.get(iri)
     if current is None or current.kind != "rdf":
         return None
-    status, reviewer = None, None
+    status, reviewer, score, method = None, None, None, None
     for t in pyoxigraph.parse(current.ntriples.encode(), pyoxigraph.RdfFormat.N_TRIPLES):
+        if t.subject.value != iri:
+            continue
         if t.predicate.value == _DDS + "reviewStatus":
             status = t.object.value.removeprefix(_REVIEW)
         elif t.predicate.value == _DDS + "reviewedBy":
             reviewer = t.object.value
-    if status in ("confirmed", "rejected"):
-        return status, reviewer
-    return None
+        elif t.predicate.value == _DDS + "similarityScore":
+            score = float(t.object.value)
+        elif t.predicate.value == _DDS + "method":
+            method = t.object.value
+    review = (status, reviewer) if status in ("confirmed", "rejected") else None
+    return _StoredLink(review, score, method)
+
+
+def _review(node: Node, iri: str) -> tuple[str, str | None] | None:
+    """(status, reviewer) of a stored duplicate link a person reviewed, else None."""
+    stored = _stored_link(node, iri)
+    return stored.review if stored is not None else None
+
+
+def _kept_score(candidate: duplicates.Candidate, stored: _StoredLink | None
+                ) -> duplicates.Candidate:
+    """``candidate`` with the stored link's score when it moved by less than
+    ``duplicates.SCORE_TOLERANCE`` (same method): new contributions shift every TF-IDF
+    weight a little, and rewriting each link for its fourth decimal made an incremental
+    run rewrite nearly all of them (docs/analysis.md). The link keeps the score of the
+    run that wrote it, its ``generatedBy``."""
+    if stored is None or stored.score is None or stored.method != candidate.method:
+        return candidate
+    if abs(stored.score - candidate.score) < duplicates.SCORE_TOLERANCE:
+        return replace(candidate, score=stored.score)
+    return candidate
 
 
 def analyse(settings: Settings, node_dir: Path, *, scope: str = "local", since: str = "",
@@ -205,10 +239,12 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
         else:
             report.notes.append(embeddings.status(settings))
         for candidate in pairs.values():
+            stored = _stored_link(node, documents.duplicate_iri(base, candidate.a, candidate.b))
+            if not full:  # --full recomputes every output, scores included
+                candidate = _kept_score(candidate, stored)
             doc = documents.duplicate_doc(base, candidate)
-            reviewed = _review(node, doc["id"])
-            if reviewed:
-                doc = documents.duplicate_doc(base, candidate, *reviewed)
+            if stored is not None and stored.review:
+                doc = documents.duplicate_doc(base, candidate, *stored.review)
             docs[doc["id"]] = doc
             report.duplicates += 1
 
@@ -238,7 +274,8 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
 
         progress.stage("writing", len(docs) + 1)
         _write(node, state, docs, run, report, progress, found)
-        parameters = {"duplicate_threshold": threshold, "topics": model.size if model else 0,
+        parameters = {"duplicate_threshold": threshold,
+                      "duplicate_score_tolerance": 0 if full else duplicates.SCORE_TOLERANCE, "topics": model.size if model else 0,
                       "summary_statements": settings.analysis_summary_statements,
                       "seed": topics.SEED, "since": since, "refit": report.refitted,
                       "model_id": model.model_id if model else "",
