@@ -47,6 +47,7 @@ from ddsnode.analysis.duplicates import matrix
 from ddsnode.analysis.embeddings import neighbourhood
 from ddsnode.analysis.measures import difference, difference_across
 from ddsnode.analysis.text import analyse_text
+from ddsnode.analysis.trigram import similarity
 from ddsnode.settings import Settings
 
 PAIRS = ROOT / "bench" / "analysis_eval" / "makeorg_pairs.csv"
@@ -262,7 +263,7 @@ def across_languages(encoder: Any, texts: dict[str, str], corpus: list[Any], oth
     assert x is not None
     chars = char_matrix([c.texts["fr"] for c in corpus] + [c["b_pivot_fr"] for c in cross])
     pivot, e5_across, e5_pivot, both, char_pivot = [], [], [], [], []
-    cosine_across, control = [], []
+    cosine_across, control, trigram = [], [], []
     vetoes = {"across": [0, 0], "pivot": [0, 0]}
     for n, c in enumerate(cross):
         a = texts[c["a_id"]]
@@ -273,6 +274,7 @@ def across_languages(encoder: Any, texts: dict[str, str], corpus: list[Any], oth
         vetoes["across"][label] += bool(why_across)
         tfidf = float((x[index[c["a_id"]]] @ x[len(corpus) + n].T).toarray()[0, 0])
         pivot.append((label, 0.0 if why_pivot else tfidf))
+        trigram.append((label, similarity(a, c["b_translation"])))  # Decidim's, as it is
         # Control: the two originals, both French, through tier 1 (how hard the pairs are).
         b_fr = texts[c["b_id"]]
         control.append((label, 0.0 if difference(a, b_fr, "fr") else
@@ -312,6 +314,7 @@ def across_languages(encoder: Any, texts: dict[str, str], corpus: list[Any], oth
                           ("tier 2, no pivot (measures across)", e5_across, t2),
                           ("tier 2, measures on the pivot", e5_pivot, t2),
                           ("tried: pivot, tier 1 or tier 2", node_union, t2),
+                          ("Decidim: pg_trgm of the two texts", trigram, 0.25),
                           ("control: the originals in French, tier 1", control, t1)):
         at_point(name, rows, origin, t)
     print("margin thresholds around it (tier 2, no pivot):")
