@@ -1,9 +1,10 @@
 """Tier 2 end to end: ``analyse`` with ``analysis_embeddings`` on a node, cold then warm.
 
-The node holds 404 Make.org proposals in French (the 26 French sides of the labelled pairs
-across languages and 378 drawn at random, seed 1) and the 30 translations of
-``bench/analysis_eval/crosslang_pairs.csv`` (es/ca/en) as proposals of their own, with no
-machine translation. Prints each run's time and what it embedded, then the tier 2 links:
+The node holds 404 Make.org proposals in French (the distinct French sides of the labelled
+pairs across languages, the rest drawn at random, seed 1, never a translated proposal's own
+original) and the 161 translations of ``bench/analysis_eval/crosslang_pairs.csv`` and
+``crosslang_pairs_extended.csv`` (es/ca/en) as proposals of their own, with no machine
+translation. Prints each run's time and what it embedded, then the tier 2 links:
 how many are labelled pairs (same, or not), and the others, to read by hand.
 
     .venv/bin/pip install -e '.[embeddings]'
@@ -34,13 +35,15 @@ from ddsnode.settings import Settings
 
 BASE = "http://127.0.0.1:8000/"
 DATA = ROOT.parent / "shared" / "data" / "makeorg-mondedapres" / "mondedapres_2020_05_28.csv"
-CROSS = ROOT / "bench" / "analysis_eval" / "crosslang_pairs.csv"
+CROSS = [ROOT / "bench" / "analysis_eval" / name
+         for name in ("crosslang_pairs.csv", "crosslang_pairs_extended.csv")]
 
 
 def build(node_dir: Path, texts: dict[str, str], cross: list[dict[str, str]]) -> None:
     """The node: French proposals ``m<id>``, translations ``x<n>``."""
     ids = sorted({c["a_id"] for c in cross})
-    ids += random.Random(1).sample(sorted(set(texts) - set(ids)), 404 - len(ids))
+    pool = sorted(set(texts) - set(ids) - {c["b_id"] for c in cross})
+    ids += random.Random(1).sample(pool, 404 - len(ids))
     node = Node.open(init_node(node_dir, base_url=BASE, extra={"analysis_embeddings": True}))
     try:
         items = [(f"m{i}", "fr", texts[i]) for i in ids]
@@ -87,8 +90,10 @@ def main() -> None:
     shutil.rmtree(node_dir, ignore_errors=True)
     with DATA.open(encoding="utf-8") as f:
         texts = {r["id"]: r["proposition"].strip() for r in csv.DictReader(f)}
-    with CROSS.open(encoding="utf-8") as f:
-        cross = list(csv.DictReader(f))
+    cross = []
+    for path in CROSS:
+        with path.open(encoding="utf-8") as f:
+            cross += list(csv.DictReader(f))
     build(node_dir, texts, cross)
     for name in ("cold", "warm"):
         started = time.perf_counter()
