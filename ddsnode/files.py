@@ -12,11 +12,12 @@ import os
 import uuid
 from pathlib import Path
 
-__all__ = ["fsync_dir", "replace_durably"]
+__all__ = ["fsync_path", "replace_durably"]
 
 
-def fsync_dir(path: Path) -> None:
-    """Flush ``path``'s directory entries (the renames and creations made in it)."""
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """Flush one file's bytes, or one folder's entries (the renames and creations made
+    in it), to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -39,4 +40,4 @@ def replace_durably(path: Path, data: bytes, *, mode: int = 0o666) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    fsync_path(path.parent)

@@ -29,7 +29,7 @@ from ddsnode.catalog import csvw
 from ddsnode.catalog.dump import Slice, write_dumps
 from ddsnode.catalog.elections import Election, write_elections
 from ddsnode.catalog.terms import CSV, CSVW_METADATA, format_of
-from ddsnode.files import fsync_dir, replace_durably
+from ddsnode.files import fsync_path, replace_durably
 from ddsnode.ldp.node import Node
 
 FOLDER = "catalog"  # under the node directory
@@ -116,9 +116,9 @@ def build(node: Node, node_dir: Path, *, max_processes: int, issuer: str) -> Bui
                     "slices": [asdict(s) for s in slices],
                     "elections": [asdict(e) for e in elections]}
         replace_durably(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode())
-        fsync_dir(tmp)
+        fsync_path(tmp)
         os.replace(tmp, root / build_id)
-        fsync_dir(root)
+        fsync_path(root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

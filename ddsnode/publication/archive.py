@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ddsnode import paths
-from ddsnode.files import fsync_dir, replace_durably
+from ddsnode.files import fsync_path, replace_durably
 from ddsnode.lru import LRU
 from ddsnode.publication.listing import (
     FILE_PATH,
@@ -39,7 +39,7 @@ from ddsnode.publication.listing import (
     parse_part,
     part_manifest_for,
 )
-from ddsnode.publication.objects import OBJECTS, Objects, fsync_path
+from ddsnode.publication.objects import OBJECTS, Objects
 
 POINTER = "current"
 RESULTS = "results"
@@ -238,12 +238,12 @@ class Archive:
         # log) and the machine wrote meanwhile.
         batch.sync_names()
         fsync_path(f"{os.fspath(temp)}/{MANIFEST}")
-        fsync_dir(temp)
+        fsync_path(temp)
         if final.exists():
             # Written by a run that stopped before switching the pointer: never served.
             shutil.rmtree(final)
         os.replace(temp, final)
-        fsync_dir(generations)
+        fsync_path(generations)
         # Bounded by one generation's files: the next one shares most of them.
         self._stored[election_path] = frozenset(batch.digests |
                                                 set((unchanged or {}).values()))

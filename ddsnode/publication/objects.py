@@ -25,6 +25,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from ddsnode.files import fsync_path
+
 OBJECTS = "objects"
 
 
@@ -50,14 +52,6 @@ def syncfs(folder: Path | str) -> bool:
     finally:
         os.close(fd)
 
-
-def fsync_path(path: str) -> None:
-    """fsync one file or folder by its path."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Objects:

@@ -33,7 +33,7 @@ from typing import Any
 
 from ddsnode import paths
 from ddsnode.elections.model import ElectionModel
-from ddsnode.files import fsync_dir
+from ddsnode.files import fsync_path
 from ddsnode.ldp.access import PUBLIC, ReadRule
 from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
@@ -257,7 +257,7 @@ def build(node: Node) -> BuildSummary:
     finally:
         db.close()
     os.replace(part, target)  # SQLite flushed the file at COMMIT; the rename is flushed next
-    fsync_dir(target.parent)
+    fsync_path(target.parent)
     return BuildSummary(target, len(places.stations), len(places.units), len(segments),
                         len({p for p, _, _ in pairs}), len(cells), contests)
 
