@@ -240,6 +240,29 @@ def print_table(rows: list[tuple[str, dict[str, float]]], width: int) -> None:
               f"{r['rps'] / top:10.3f} {r['errors']:6.0f}")
 
 
+def run_concurrencies(scenarios: list[tuple[str, str, list[str], str]],
+                      bare: tuple[str, str, list[str], str], connections: str, duration: int,
+                      stalls: tuple[int, Path] | None, width: int,
+                      ) -> dict[str, dict[str, dict[str, float]]]:
+    """Every scenario and then the bare ceiling at each of the comma-separated
+    ``connections``, a table printed per concurrency; with ``stalls`` (the server's pid
+    and report file), the node's own instruments printed after each scenario."""
+    every: dict[str, dict[str, dict[str, float]]] = {}
+    for count in (int(c) for c in connections.split(",")):
+        rows = []
+        for name, url, paths, accept in [*scenarios, bare]:
+            if stalls and name != bare[0]:
+                request_report(*stalls)  # a fresh start of the instruments
+            rows.append((name, wrk(url, paths, accept, duration, count)))
+            if stalls and name != bare[0]:
+                print_report(name, request_report(*stalls))
+        print(f"\n{count} connections (load average "
+              f"{', '.join(f'{x:.2f}' for x in os.getloadavg())})\n")
+        print_table(rows, width)
+        every[str(count)] = dict(rows)
+    return every
+
+
 def main() -> int:
     """Build, serve, measure, print."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -346,19 +369,8 @@ def main() -> int:
               f"export in {imported_s:.0f} s, {counts['cloned']} clones, {counts['peer']} "
               f"cached peer copies); index built in {index_s:.1f} s "
               f"({total / index_s:.0f}/s); {args.duration} s each")
-        every: dict[str, dict[str, dict[str, float]]] = {}
-        for connections in (int(c) for c in args.connections.split(",")):
-            rows = []
-            for name, url, paths, accept in [*scenarios, bare]:
-                if args.stalls and name != bare[0]:
-                    request_report(server.pid, report)  # a fresh start of the instruments
-                rows.append((name, wrk(url, paths, accept, args.duration, connections)))
-                if args.stalls and name != bare[0]:
-                    print_report(name, request_report(server.pid, report))
-            print(f"\n{connections} connections (load average "
-                  f"{', '.join(f'{x:.2f}' for x in os.getloadavg())})\n")
-            print_table(rows, 38)
-            every[str(connections)] = dict(rows)
+        every = run_concurrencies(scenarios, bare, args.connections, args.duration,
+                                  (server.pid, report) if args.stalls else None, 38)
         json.dump({"counts": counts, "index_seconds": index_s, "rows": every}, sys.stderr)
         print(file=sys.stderr)
     finally:

@@ -42,9 +42,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.explorer import print_table, wrk
+from bench.explorer import run_concurrencies
 from bench.run import PY, Servers, free_port, wait_http
-from bench.stalls import print_report, request_report
 
 SOUTH, WEST, SPAN = 33.3, -112.3, 0.5
 BLOCK = 20  # house numbers per segment (odd or even)
@@ -170,19 +169,8 @@ def main() -> int:
               f"{args.precincts} precincts and polling places; imported and the table built "
               f"in {imported_s:.0f} s; {args.duration} s each; {wrong} wrong answers in 300 "
               f"checked")
-        every: dict[str, dict[str, dict[str, float]]] = {}
-        for connections in (int(c) for c in args.connections.split(",")):
-            rows = []
-            for name, url, paths, accept in [*scenarios, bare]:
-                if args.stalls and name != bare[0]:
-                    request_report(server.pid, report)  # a fresh start of the instruments
-                rows.append((name, wrk(url, paths, accept, args.duration, connections)))
-                if args.stalls and name != bare[0]:
-                    print_report(name, request_report(server.pid, report))
-            print(f"\n{connections} connections (load average "
-                  f"{', '.join(f'{x:.2f}' for x in os.getloadavg())})\n")
-            print_table(rows, 30)
-            every[str(connections)] = dict(rows)
+        every = run_concurrencies(scenarios, bare, args.connections, args.duration,
+                                  (server.pid, report) if args.stalls else None, 30)
         json.dump({"import_seconds": imported_s, "wrong": wrong, "rows": every},
                   sys.stderr)
         print(file=sys.stderr)
