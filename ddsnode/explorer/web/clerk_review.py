@@ -30,14 +30,11 @@ from dataclasses import dataclass
 from functools import cache
 from types import SimpleNamespace
 
-import anyio.to_thread
-
 from ddsnode.explorer.i18n import Translator
 from ddsnode.explorer.labels import local_name
 from ddsnode.explorer.web.clerk import FIGURES, ClerkPage, message
-from ddsnode.explorer.web.clerk_form import Posted, read_form
+from ddsnode.explorer.web.clerk_form import Posted
 from ddsnode.explorer.web.clerk_refusal import reasons
-from ddsnode.http.exchange import Receive, Scope, Send, query_params, read_body, send_response
 from ddsnode.intake.desk import Answer, Submission
 from ddsnode.intake.refusals import MAX_REASON
 from ddsnode.intake.review import (
@@ -88,24 +85,14 @@ class ReviewPage(ClerkPage):
         """A decision's form: no file, a reason and a few fields."""
         return MAX_REVIEW_FORM
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, method: str,
-                     headers: dict[str, str]) -> None:
-        if method == "POST":
-            self._same_origin(headers)  # before reading a byte of the body
-            body = await read_body(scope, receive, headers, self.max_form_bytes())
-            posted = read_form(body, headers.get("content-type", ""))
-            lang = self._lang(posted.fields, headers)
-            html = "text/html" in headers.get("accept", "")
-            page = await anyio.to_thread.run_sync(self._post_review, posted, lang, html)
-        else:
-            self._check_reader(headers)
-            lang = self._lang(query_params(scope), headers)
-            page = self._render("clerk_review.html", lang, {
-                "step": "token", "errors": {}, "done": None, "query": {}})
-        await send_response(send, 200, [
-            (b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store"),
-            (b"vary", b"Accept-Language, Cookie")], page.encode("utf-8"),
-            head=method == "HEAD")
+    def _get(self, params: dict[str, str], lang: str) -> tuple[int, str]:
+        """The token form: the list is posted, never in a URL (the token goes with it)."""
+        return 200, self._render("clerk_review.html", lang, {
+            "step": "token", "errors": {}, "done": None, "query": {}})
+
+    def _post(self, posted: Posted, lang: str, html: bool) -> tuple[int, str]:
+        """The list, or a decision and the list (:meth:`_post_review`)."""
+        return 200, self._post_review(posted, lang, html)
 
     def _grant(self, token: str) -> TokenInfo:
         """The token's grant: scope ``write`` and ``review`` (or ``admin``), else 401/403."""
