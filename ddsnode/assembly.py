@@ -19,11 +19,13 @@ rules of a write do not depend on the way in. :meth:`Assembly.start` and
 from __future__ import annotations
 
 import gc
+import threading
 from dataclasses import dataclass
 
 from ddsnode.analysis.schedule import Schedule
 from ddsnode.catalog.portal import Portal
 from ddsnode.elections.hook import plausible_results
+from ddsnode.explorer import text
 from ddsnode.federation.hub import Federation
 from ddsnode.federation.reactions import keep_counts
 from ddsnode.intake.desk import Desk
@@ -45,6 +47,7 @@ class Assembly:
     intake: Desk | None = None  # election night's tallies (issue 15); needs a node directory
     publication: Publication | None = None  # election night's signed generations and mirrors
     analysis: Schedule | None = None  # background analysis runs (docs/analysis.md)
+    warming: threading.Thread | None = None  # loads the lemma dictionaries after start
 
     async def start(self) -> None:
         """Run the background loops (federation push, delivery, sync)."""
@@ -57,6 +60,12 @@ class Assembly:
             await self.catalog.start()  # rebuilds the open-data files when data changes
         if self.analysis is not None:
             await self.analysis.start()  # analyses changed contributions every N minutes
+        if bool(self.node.settings.explorer_warm_lemmas):
+            # In a thread of its own, so the server answers meanwhile; a search that
+            # comes first loads what it needs itself (at worst one dictionary twice).
+            self.warming = threading.Thread(target=text.warm, name="ddsnode-lemmas",
+                                            daemon=True)
+            self.warming.start()
         if bool(self.node.settings.gc_freeze):
             # A full garbage collection walks every tracked object, and the objects built
             # at start-up (the ontology's and shapes' graphs, templates, label maps) live

@@ -194,6 +194,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("render_timeout", 2.0,
             "Seconds a read waits for a first render (JSON-LD, HTML …) of a resource; past it "
             "503 with Retry-After, and the render goes on to the cache"),
+    Setting("explorer_warm_lemmas", True,
+            "After start-up, load the fr/en/ca/es lemma dictionaries in the background, "
+            "so the first search with words does not wait for them (seconds of CPU)"),
     Setting("gc_freeze", True,
             "After start-up, keep what it built (ontology, shapes, templates, caches) out of "
             "the garbage collector's full passes (gc.freeze), which stall every request"),

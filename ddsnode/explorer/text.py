@@ -39,6 +39,18 @@ def lemma(word: str, lang: str | None) -> str:
         return fold(word)
 
 
+# One word per language, whose lookup loads that language's dictionary.
+_WARM_WORDS = {"fr": "écoles", "en": "schools", "ca": "escoles", "es": "escuelas"}
+
+
+def warm() -> dict[str, str]:
+    """Load the four languages' lemma dictionaries now, and say what one word of each
+    became. simplemma loads a language's dictionary on its first lookup in it (1–2 s of
+    CPU each here), so without this the first search with words after a start waits
+    for them."""
+    return {lang: lemma(word, lang) for lang, word in _WARM_WORDS.items()}
+
+
 def words(text: str, limit: int = 100_000) -> list[str]:
     """The words of ``text`` (at most ``limit`` characters read), each cut to MAX_WORD."""
     return [w[:MAX_WORD] for w in _WORD.findall(text[:limit])]

@@ -83,7 +83,10 @@ def local_node(root: Path, *, settings: Mapping[str, Any] | None = None,
     # gc_freeze off: a test process starts hundreds of nodes, and freezing each one's
     # start-up objects would keep the cyclic garbage of every stopped node
     # (tests/test_gc_freeze.py checks the setting itself).
-    init_node(node_dir, base_url=base, extra={"gc_freeze": False, **(settings or {})})
+    # explorer_warm_lemmas off too: a search test loads the dictionaries it needs.
+    init_node(node_dir, base_url=base, extra={"gc_freeze": False,
+                                               "explorer_warm_lemmas": False,
+                                               **(settings or {})})
     tokens = TokenRegistry(node_dir)
     token = tokens.create(label="tests")
     read_token = tokens.create(["read"], label="tests-read")

@@ -106,6 +106,9 @@ def running_node(root: Path, *, settings: Mapping[str, Any] | None = None,
     base = f"http://127.0.0.1:{port}/"
     node_dir = root / f"node-{port}"
     _cli("init", str(node_dir), "--base-url", base)
+    # Not the lemma dictionaries after start (1–2 s of CPU per node, dozens of nodes per
+    # run) unless a test asks: a search loads what it needs (tests/test_lemma_warm.py).
+    settings = {"explorer_warm_lemmas": False, **(settings or {})}
     if settings:
         with (node_dir / "settings.toml").open("a", encoding="utf-8") as f:
             f.write("\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in settings.items()))
