@@ -57,8 +57,8 @@ from ddsnode.files import replace_durably
 from ddsnode.settings import Settings
 
 __all__ = ["METHOD", "NEIGHBOURS", "Encoder", "Outcome", "VectorCache", "across",
-           "candidates", "cross_language", "installed", "merged", "neighbourhood", "require",
-           "status"]
+           "candidates", "cross_language", "encoder", "installed", "key", "merged",
+           "neighbourhood", "require", "status"]
 
 log = logging.getLogger(__name__)
 METHOD = "e5-cosine+measures"
