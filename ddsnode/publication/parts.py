@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from ddsnode.publication import documents as docs
 from ddsnode.publication.documents import ElectionFacts, Json, Key
 from ddsnode.publication.listing import PART_MANIFEST
+from ddsnode.publication.nist import UnitIds, nist_bytes
 
 SNAPSHOT = "results.json"
 PART_SUFFIX = ".results.json"
@@ -188,6 +189,14 @@ class Tables:
         self._split: dict[tuple[str, str], int] = {}  # split levels: digits of parts
         self._dirty: set[GroupKey] = set()
         self._pieces: dict[Key, _Pieces] = {}
+        self._ids = UnitIds()  # NIST GpUnit ids, one per unit
+        self._stems: dict[GroupKey, str] = {}
+
+    def _stem(self, where: GroupKey) -> str:
+        found = self._stems.get(where)
+        if found is None:
+            found = self._stems[where] = stem(*where)
+        return found
 
     def _group_key(self, rec: Json) -> GroupKey:
         contest, level = rec["contest"], rec["level"]
@@ -265,7 +274,7 @@ class Tables:
                 continue
             recs = [group.records[u] for u in sorted(group.records)]
             contest, level, part = where
-            base = stem(contest, level, part)
+            base = self._stem(where)
             pieces = []
             for rec in recs:
                 key = (contest, rec["unit"])
@@ -274,9 +283,11 @@ class Tables:
                     cached = self._pieces[key] = _pieces(rec)
                 pieces.append(cached)
             snapshot, jsonld, table = _joined(self.election, pieces)
+            group.status = docs.least_final(r["status"] for r in recs)
             views = {f"{base}.jsonld": jsonld, f"{base}.csv": table,
-                     f"{base}.nist.json": docs.nist_view(self.election, facts, contest,
-                                                         level, recs, generated)}
+                     f"{base}.nist.json": nist_bytes(self.election, facts, contest, level,
+                                                     recs, generated, group.status,
+                                                     self._ids)}
             if part:
                 views[base + PART_SUFFIX] = snapshot
             made = {**views, **{p + ".gz": gzipped(b) for p, b in views.items()}}
@@ -287,7 +298,6 @@ class Tables:
                 new[base + PART_MANIFEST] = listed
                 group.manifest = {base + PART_MANIFEST: (_sha(listed), len(listed))}
             group.top = max(recs, key=lambda r: (r["stationsTotal"], r["unit"]))
-            group.status = docs.least_final(r["status"] for r in recs)
             group.cutoff = max(r["asOf"] for r in recs)
         self._dirty.clear()
         listing: dict[str, FileInfo] = {}
@@ -301,15 +311,28 @@ class Tables:
                 manifests.update(group.manifest)
                 indexed.update(group.files)
             if part:
-                parts.append(stem(contest, level, part) + PART_SUFFIX)
+                parts.append(self._stem((contest, level, part)) + PART_SUFFIX)
             else:
                 rest.extend(group.records.values())
         listing.update(manifests)
-        snapshot = index_bytes(self.election, rest, parts)
+        snapshot = self._index(rest, parts)
         new[SNAPSHOT], new[SNAPSHOT + ".gz"] = snapshot, gzipped(snapshot)
         for path in (SNAPSHOT, SNAPSHOT + ".gz"):
             listing[path] = (_sha(new[path]), len(new[path]))
         return Built(new, listing, manifests, indexed, *self._summary())
+
+    def _index(self, records: list[Json], parts: list[str]) -> bytes:
+        """:func:`index_bytes` joined from the records' pieces (each serialised when its
+        group was built): at 100,000 stations × 10 contests ``results.json`` holds the
+        10,000 district results, serialised again at every generation before."""
+        items = []
+        for rec in sorted(records, key=docs.key_of):
+            cached = self._pieces.get(docs.key_of(rec))
+            items.append(cached.snapshot if cached is not None and cached.record is rec
+                         else docs.canonical(rec))
+        listed = b',"parts":' + docs.canonical(sorted(parts)) if parts else b""
+        return b'{"election":' + docs.canonical(self.election) + listed + b',"results":' + \
+            _array(items) + b"}\n"
 
     def _summary(self) -> tuple[list[Json], str, str, Json | None]:
         contests: dict[str, Json] = {}
