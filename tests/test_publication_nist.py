@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import random
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from ddsnode.publication import documents as docs
 from ddsnode.publication.documents import ElectionFacts, Json
 from ddsnode.publication.nist import UnitIds, nist_bytes
+from ddsnode.publication.parts import PART_SUFFIX, Tables, index_bytes, part_bytes, part_of, stem
 
 ELECTION = "https://node.example/elections/municipal-2026"
 CONTEST = ELECTION + "/mayor"
@@ -75,3 +77,56 @@ def test_records_out_of_order_are_built_the_slow_way_with_the_same_bytes() -> No
     expected = docs.nist_view(ELECTION, None, CONTEST, "district", records, "2026-03-15")
     assert nist_bytes(ELECTION, None, CONTEST, "district", records, "2026-03-15",
                       docs.least_final(r["status"] for r in records), UnitIds()) == expected
+
+
+
+def test_tables_files_are_the_views_built_whole_generation_after_generation() -> None:
+    """results.json, each part's snapshot and each NIST view are what the functions that
+    build them whole make, after changes, removals and a split (the pieces and ids kept
+    between builds are never stale)."""
+    rng = random.Random(3)
+    tables = Tables(ELECTION, part_units=20)
+    live: dict[tuple[str, str], Json] = {}
+    split_seen = 0
+    for step in range(4):
+        generated = f"2026-03-15T2{step}:00:00Z"
+        changes: dict[tuple[str, str], Json | None] = {}
+        for _ in range(120 if step == 0 else 12):
+            level = rng.choice(["polling-place", "district"])
+            rec = {**_records(rng, 1, False)[0], "unit":
+                   f"https://node.example/{level}/{rng.randrange(60)}", "level": level}
+            changes[docs.key_of(rec)] = rec
+        if step == 3:
+            changes.update({k: None for k in sorted(live)[:5]})
+        tables.apply(changes)
+        for k, v in changes.items():
+            if v is None:
+                live.pop(k, None)
+            else:
+                live[k] = v
+        built = tables.build(None, generated, lambda b: gzip.compress(b, 6, mtime=0))
+        parts = sorted(p for p in built.listing if p.endswith(PART_SUFFIX))
+        split_seen += bool(parts)
+        in_parts: dict[str, list[Json]] = {}
+        rest = []
+        for rec in live.values():
+            digits = len(parts[0].rsplit("/", 1)[1].removesuffix(PART_SUFFIX)) \
+                if parts and rec["level"] == "polling-place" else 0
+            if digits:
+                in_parts.setdefault(stem(CONTEST, rec["level"], part_of(rec["unit"], digits)),
+                                    []).append(rec)
+            else:
+                rest.append(rec)
+        assert built.files["results.json"] == index_bytes(ELECTION, rest, parts)
+        groups = {**in_parts, **{stem(CONTEST, lv, ""): [r for r in rest if r["level"] == lv]
+                                 for lv in {r["level"] for r in rest}}}
+        rebuilt = [p for p in built.files if p.endswith(".nist.json")]
+        assert rebuilt
+        for path in rebuilt:
+            recs = sorted(groups[path.removesuffix(".nist.json")], key=lambda r: r["unit"])
+            assert built.files[path] == docs.nist_view(ELECTION, None, CONTEST,
+                                                       recs[0]["level"], recs, generated)
+            snapshot = path.removesuffix(".nist.json") + PART_SUFFIX
+            if snapshot in built.files:
+                assert built.files[snapshot] == part_bytes(ELECTION, recs)
+    assert split_seen == 4
