@@ -52,6 +52,10 @@ def test_joined_report_is_nist_view_byte_for_byte(facts: ElectionFacts | None, l
     records = [{**r, "level": level} for r in _records(rng, count, odd)]
     ids = UnitIds()
     status = docs.least_final(r["status"] for r in records)
+    # ids kept from a build where the same units were at another level (a unit that moved)
+    other = [{**r, "level": "elsewhere"} for r in records]
+    nist_bytes(ELECTION, facts, CONTEST, "elsewhere", other, "2026-03-15T21:00:00Z", status,
+               ids)
     expected = docs.nist_view(ELECTION, facts, CONTEST, level, records,
                               "2026-03-15T21:00:00Z")
     made = nist_bytes(ELECTION, facts, CONTEST, level, records, "2026-03-15T21:00:00Z",

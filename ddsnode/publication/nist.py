@@ -34,20 +34,26 @@ _MARK_BYTES = docs.canonical(_MARK)  # as the frame serialises it
 
 
 class UnitIds:
-    """The NIST GpUnit id of each unit (:func:`documents.slug`) as a JSON string,
-    computed once per unit."""
+    """Per unit, computed once: its NIST GpUnit id (:func:`documents.slug`) as a JSON
+    string, and its GpUnit (a ReportingUnit of its level) as canonical JSON. One entry per
+    unit of the election (about 100,000: some 30 MB), whatever the number of contests."""
 
     def __init__(self) -> None:
-        self._ids: dict[str, bytes] = {}
+        self._units: dict[str, tuple[bytes, str, bytes]] = {}
 
-    def __call__(self, unit: str) -> bytes:
-        found = self._ids.get(unit)
-        if found is None:
-            found = self._ids[unit] = docs.canonical(docs.slug(unit))
-        return found
+    def __call__(self, unit: str, level: str) -> tuple[bytes, bytes]:
+        """The id and the GpUnit of ``unit`` at ``level``."""
+        found = self._units.get(unit)
+        if found is None or found[1] != level:
+            gid = found[0] if found is not None else docs.canonical(docs.slug(unit))
+            found = self._units[unit] = (gid, level, (
+                b'{"@id":' + gid + b',"@type":"ElectionResults.ReportingUnit","Name":' +
+                _text(unit) + b',"OtherType":' + docs.canonical(level) +
+                b',"Type":"other"}'))
+        return found[0], found[2]
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._units)
 
 
 def _number(value: Any) -> bytes:
@@ -79,9 +85,8 @@ def nist_bytes(election: str, facts: ElectionFacts | None, contest: str, level: 
     counts: dict[str, list[bytes]] = {}
     ballots: list[bytes] = []
     units: list[bytes] = []
-    level_bytes = docs.canonical(level)
     for rec in records:
-        gid = ids(rec["unit"])
+        gid, gp_unit = ids(rec["unit"], level)
         for s, n in rec["counts"]:
             counts.setdefault(s, []).append(
                 b'{"@type":"ElectionResults.VoteCounts","Count":' + _number(n) +
@@ -92,9 +97,7 @@ def nist_bytes(election: str, facts: ElectionFacts | None, contest: str, level: 
             ballots.append(b'{"@type":"ElectionResults.BallotCounts","BallotsCast":' +
                            _number(rec["ballotsCast"]) + rejected + b',"GpUnitId":' + gid +
                            b',"Type":"total"}')
-        units.append(b'{"@id":' + gid + b',"@type":"ElectionResults.ReportingUnit","Name":' +
-                     _text(rec["unit"]) + b',"OtherType":' + level_bytes +
-                     b',"Type":"other"}')
+        units.append(gp_unit)
     selections = sorted(counts)
     scope = docs.slug(records[0]["unit"]) if records else "scope"
     day = (records[0]["asOf"][:10] if records else generated[:10])
