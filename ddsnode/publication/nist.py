@@ -36,7 +36,8 @@ _MARK_BYTES = docs.canonical(_MARK)  # as the frame serialises it
 class UnitIds:
     """Per unit, computed once: its NIST GpUnit id (:func:`documents.slug`) as a JSON
     string, and its GpUnit (a ReportingUnit of its level) as canonical JSON. One entry per
-    unit of the election (about 100,000: some 30 MB), whatever the number of contests."""
+    unit of the election (about 560 bytes each, measured: 56 MB at 100,000 stations), whatever the
+    number of contests."""
 
     def __init__(self) -> None:
         self._units: dict[str, tuple[bytes, str, bytes]] = {}
