@@ -240,6 +240,19 @@ def print_table(rows: list[tuple[str, dict[str, float]]], width: int) -> None:
               f"{r['rps'] / top:10.3f} {r['errors']:6.0f}")
 
 
+def load_options(ap: argparse.ArgumentParser, connections: str, words: str) -> None:
+    """``--connections``, ``--only`` and ``--stalls``, as every load benchmark takes them."""
+    ap.add_argument("--connections", default=connections,
+                    help="wrk connections; several separated by commas (8,16,64): every "
+                         "scenario and the ceiling at each")
+    ap.add_argument("--only", default="",
+                    help="run only the scenarios whose name contains one of these words "
+                         f"(comma-separated: {words}); the ceiling always")
+    ap.add_argument("--stalls", action="store_true",
+                    help="serve through bench/stalls.py and print, per scenario, the "
+                         "event-loop lag, collections, handler time and stall stacks")
+
+
 def run_concurrencies(scenarios: list[tuple[str, str, list[str], str]],
                       bare: tuple[str, str, list[str], str], connections: str, duration: int,
                       stalls: tuple[int, Path] | None, width: int,
@@ -269,15 +282,7 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=10_000)
     ap.add_argument("--peer-share", type=float, default=0.1)
     ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--connections", default="16",
-                    help="wrk connections; several separated by commas (8,16,64): every "
-                         "scenario and the ceiling at each")
-    ap.add_argument("--only", default="",
-                    help="run only the scenarios whose name contains one of these words "
-                         "(comma-separated: search,resource,JSON-LD); the ceiling always")
-    ap.add_argument("--stalls", action="store_true",
-                    help="serve through bench/stalls.py and print, per scenario, the "
-                         "event-loop lag, collections, handler time and stall stacks")
+    load_options(ap, "16", "search,resource,JSON-LD")
     ap.add_argument("--node", type=Path, metavar="DIR",
                     help="build the node here and keep it; reuse it when it exists")
     ap.add_argument("--cost", type=int, metavar="N", default=0,

@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.explorer import run_concurrencies
+from bench.explorer import load_options, run_concurrencies
 from bench.run import PY, Servers, free_port, wait_http
 
 SOUTH, WEST, SPAN = 33.3, -112.3, 0.5
@@ -96,17 +96,9 @@ def main() -> int:
     ap.add_argument("--streets", type=int, default=10_000)
     ap.add_argument("--precincts", type=int, default=200)
     ap.add_argument("--duration", type=int, default=6)
-    ap.add_argument("--connections", default="64",
-                    help="wrk connections; several separated by commas (8,16,64): every "
-                         "scenario and the ceiling at each")
+    load_options(ap, "64", "JSON,HTML,postcode,point")
     ap.add_argument("--node", type=Path, metavar="DIR",
                     help="build the node here and keep it; reuse it when it exists")
-    ap.add_argument("--only", default="",
-                    help="run only the scenarios whose name contains one of these words "
-                         "(comma-separated: JSON,HTML,postcode,point); the ceiling always")
-    ap.add_argument("--stalls", action="store_true",
-                    help="serve through bench/stalls.py and print, per scenario, the "
-                         "event-loop lag, collections, handler time and stall stacks")
     args = ap.parse_args()
     servers = Servers()
     try:

@@ -203,15 +203,23 @@ def nist_view(election: str, facts: ElectionFacts | None, contest: str, level: s
                          for s in selections]}]}
     if ballots:
         election_doc["BallotCounts"] = ballots
-    precinct = level in ("precinct", "polling-place")
     status = least_final(rec["status"] for rec in records)
-    report: Json = {
+    report = nist_report(level, generated, status, election_doc, [
+        {"@id": ids[u], "@type": "ElectionResults.ReportingUnit",
+         "Name": _text(u), "Type": "other", "OtherType": level} for u in units])
+    return canonical(report) + b"\n"
+
+
+def nist_report(level: str, generated: str, status: str, election: Json,
+                units: object) -> Json:
+    """The NIST CDF ``ElectionReport`` (SP 1500-100 v2) of one contest at one reporting
+    ``level``: its ``Election`` and its ``GpUnit`` list (or a placeholder for it)."""
+    precinct = level in ("precinct", "polling-place")
+    return {
         "@type": "ElectionResults.ElectionReport",
         "Format": "precinct-level" if precinct else "summary-contest",
         "GeneratedDate": generated, "Issuer": "ddsnode", "IssuerAbbreviation": "ddsnode",
         "SequenceStart": 1, "SequenceEnd": 1,
         "Status": NIST_STATUSES.get(status, "pre-election"),
-        "VendorApplicationId": f"ddsnode {__version__}", "Election": [election_doc],
-        "GpUnit": [{"@id": ids[u], "@type": "ElectionResults.ReportingUnit",
-                    "Name": _text(u), "Type": "other", "OtherType": level} for u in units]}
-    return canonical(report) + b"\n"
+        "VendorApplicationId": f"ddsnode {__version__}", "Election": [election],
+        "GpUnit": units}

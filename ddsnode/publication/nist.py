@@ -22,8 +22,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ddsnode import __version__
-from ddsnode.elections.documents import NIST_STATUSES
 from ddsnode.publication import documents as docs
 from ddsnode.publication.documents import ElectionFacts, Json
 
@@ -120,15 +118,7 @@ def nist_bytes(election: str, facts: ElectionFacts | None, contest: str, level: 
         election_doc["BallotCounts"] = _MARK
         pieces.append(ballots)
     pieces.extend(counts[s] for s in selections)
-    precinct = level in ("precinct", "polling-place")
-    report: Json = {
-        "@type": "ElectionResults.ElectionReport",
-        "Format": "precinct-level" if precinct else "summary-contest",
-        "GeneratedDate": generated, "Issuer": "ddsnode", "IssuerAbbreviation": "ddsnode",
-        "SequenceStart": 1, "SequenceEnd": 1,
-        "Status": NIST_STATUSES.get(status, "pre-election"),
-        "VendorApplicationId": f"ddsnode {__version__}", "Election": [election_doc],
-        "GpUnit": _MARK}
+    report = docs.nist_report(level, generated, status, election_doc, _MARK)
     pieces.append(units)
     frame = docs.canonical(report).split(_MARK_BYTES)
     if len(frame) != len(pieces) + 1:  # a result held the placeholder: the slow way
