@@ -25,7 +25,9 @@ from ddsnode.catalog.check import SHAPE_FILES, SHAPES_DIR, check
 from ddsnode.catalog.portal import Portal
 from ddsnode.commands.demo import rebase
 from ddsnode.elections.export import schema_errors
+from ddsnode.federation.push import PUSH_CURSOR
 from ddsnode.rdf.jsonld import parse_rdf
+from tests.support.cluster import wait_for
 from tests.support.inprocess import LocalNode, local_node
 
 SHARED_DCAT_AP = Path(__file__).resolve().parents[2] / "shared" / "data" / "dcat-ap"
@@ -62,6 +64,12 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
                               "private_containers": "participants/",
                               "catalog_rebuild_seconds": 0}) as running:
         fill(running)
+        # The federation's push loop counts the examples' reactions after their writes
+        # and restates their targets' counts (one more write each): the dumps are built
+        # once it has turned every change into activities, or they miss those counts.
+        federation = running.app.assembly.federation  # type: ignore[attr-defined]
+        wait_for(lambda: int(federation.db.get_meta(PUSH_CURSOR, "0") or 0)
+                 >= federation.feed.latest(), what="the push loop caught up")
         portal_of(running).rebuild()
         yield running
 
