@@ -160,6 +160,46 @@ def never_asked(vocabulary: list[str], kinds: list[str], topics: list[str],
     return sorted(out, key=lambda _: pick.random())
 
 
+async def asgi_get(app: Any, path: str, accept: str = "text/html",
+                   server: tuple[str, int] = ("127.0.0.1", 80)) -> bytes:
+    """The body of ``GET path`` (a query after ``?``) from ``app`` in this process; the
+    status must be 200. ``server`` is the host and port the request names."""
+    path, _, query = path.partition("?")
+    host = server[0] if server[1] == 80 else f"{server[0]}:{server[1]}"
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": query.encode(), "root_path": "", "client": ("127.0.0.1", 1),
+             "headers": [(b"host", host.encode()), (b"accept", accept.encode())],
+             "server": server}
+    out: dict[str, Any] = {"body": b""}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            out["status"] = message["status"]
+        else:
+            out["body"] += message.get("body", b"")
+    await app(scope, receive, send)
+    assert out["status"] == 200, (path, out["status"])
+    return bytes(out["body"])
+
+
+def serve_node(servers: Servers, node_dir: Path, port: int, stalls: bool,
+               ) -> tuple[subprocess.Popen[bytes], Path]:
+    """``ddsnode serve`` on ``node_dir`` (through bench/stalls.py with ``stalls``), up
+    and answering; the process and the file the stall instruments report to."""
+    report = servers.tmp / "stalls.json"
+    command = [PY, str(HERE / "stalls.py"), str(node_dir), "--port", str(port), "--report",
+               str(report)] if stalls else \
+        [PY, "-m", "ddsnode", "serve", str(node_dir), "--port", str(port)]
+    server = subprocess.Popen(command, env={**os.environ, "DDS_LOG_LEVEL": "warning"})
+    servers.procs.append(server)
+    wait_http(f"http://127.0.0.1:{port}/", timeout=600)
+    return server, report
+
+
 def cost(node_dir: Path, rounds: int) -> None:
     """CPU ms per request (all threads), the node's app driven in this process."""
     from ddsnode.http.app import create_app
@@ -170,25 +210,7 @@ def cost(node_dir: Path, rounds: int) -> None:
     app = create_app(settings)
 
     async def get(path: str, accept: str = "text/html") -> bytes:
-        path, _, query = path.partition("?")
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
-                 "query_string": query.encode(), "root_path": "", "client": ("127.0.0.1", 1),
-                 "headers": [(b"host", b"127.0.0.1"), (b"accept", accept.encode())],
-                 "server": ("127.0.0.1", 80)}
-        out: dict[str, Any] = {"body": b""}
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                out["status"] = message["status"]
-            else:
-                out["body"] += message.get("body", b"")
-        await app(scope, receive, send)  # type: ignore[arg-type]
-        assert out["status"] == 200, (path, out["status"])
-        return bytes(out["body"])
+        return await asgi_get(app, path, accept)
 
     async def measure(name: str, paths: list[str], accept: str = "text/html") -> None:
         started, clock = time.process_time(), time.perf_counter()
@@ -313,13 +335,7 @@ def main() -> int:
         if args.cost:
             cost(node_dir, args.cost)
             return 0
-        report = servers.tmp / "stalls.json"
-        command = [PY, str(HERE / "stalls.py"), str(node_dir), "--port", str(port), "--report",
-                   str(report)] if args.stalls else \
-            [PY, "-m", "ddsnode", "serve", str(node_dir), "--port", str(port)]
-        server = subprocess.Popen(command, env={**os.environ, "DDS_LOG_LEVEL": "warning"})
-        servers.procs.append(server)
-        wait_http(base, timeout=600)
+        server, report = serve_node(servers, node_dir, port, args.stalls)
         ceiling = servers.start_bare()
         import httpx
         with httpx.Client(timeout=120) as client:

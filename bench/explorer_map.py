@@ -42,6 +42,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench.explorer import asgi_get  # noqa: E402
 from ddsnode.commands.node import init_node  # noqa: E402
 from ddsnode.explorer.map import MapPoint, geojson  # noqa: E402
 
@@ -123,27 +124,7 @@ def best(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 def page(app: Any, path: str) -> bytes:
     """The body of ``GET path`` (HTML) from the node's app, in this process."""
     import asyncio
-
-    async def get() -> bytes:
-        out: dict[str, Any] = {"body": b""}
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
-                 "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
-                 "headers": [(b"host", b"127.0.0.1:8000"), (b"accept", b"text/html")],
-                 "server": ("127.0.0.1", 8000)}
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                out["status"] = message["status"]
-            else:
-                out["body"] += message.get("body", b"")
-        await app(scope, receive, send)
-        assert out["status"] == 200, (path, out["status"])
-        return bytes(out["body"])
-    return asyncio.run(get())
+    return asyncio.run(asgi_get(app, path, server=("127.0.0.1", 8000)))
 
 
 def row(name: str, raw: int, zipped: int, seconds: float | None, base: tuple[int, int, float]

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -42,8 +41,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.explorer import load_options, run_concurrencies
-from bench.run import PY, Servers, free_port, wait_http
+from bench.explorer import load_options, run_concurrencies, serve_node
+from bench.run import PY, Servers, free_port
 
 SOUTH, WEST, SPAN = 33.3, -112.3, 0.5
 BLOCK = 20  # house numbers per segment (odd or even)
@@ -120,13 +119,7 @@ def main() -> int:
                             "--slug", "bench", "--quiet"], check=True, stdout=subprocess.DEVNULL)
             imported_s = time.perf_counter() - started
             (node_dir / "bench.json").write_text(json.dumps({"import_seconds": imported_s}))
-        report = servers.tmp / "stalls.json"
-        command = [PY, str(HERE / "stalls.py"), str(node_dir), "--port", str(port), "--report",
-                   str(report)] if args.stalls else \
-            [PY, "-m", "ddsnode", "serve", str(node_dir), "--port", str(port)]
-        server = subprocess.Popen(command, env={**os.environ, "DDS_LOG_LEVEL": "warning"})
-        servers.procs.append(server)
-        wait_http(base, timeout=600)
+        server, report = serve_node(servers, node_dir, port, args.stalls)
         ceiling = servers.start_bare()
         rng = random.Random(6)
         sample = [(rng.randrange(args.streets), rng.randrange(1, 100)) for _ in range(20_000)]
