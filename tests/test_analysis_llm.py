@@ -7,7 +7,6 @@ as a draft, and the run records how many statements were dropped.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,21 +21,10 @@ from ddsnode.analysis.verifier import reason
 from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
 from tests.support.analysis_corpus import BASE, make_node
+from tests.support.connections import connections
 from tests.support.fake_llm import FakeLLM, fake_llm
 
 DDS = "https://w3id.org/dds/ns#"
-_CONNECTS: list[Any] = []
-_WATCHING: list[bool] = [False]
-
-
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if event == "socket.connect" and _WATCHING[0]:
-        _CONNECTS.append(args[1])
-
-
-sys.addaudithook(_audit)  # PEP 578: sees every socket.connect of the process
-
-
 @pytest.fixture
 def server() -> Iterator[FakeLLM]:
     with fake_llm() as s:
@@ -80,28 +68,20 @@ def _run_value(node_dir: Path, run: str, name: str) -> str | None:
 
 def test_no_connection_at_all_by_default(tmp_path: Path) -> None:
     settings, node_dir = _node(tmp_path, None)
-    _CONNECTS.clear()
-    _WATCHING[0] = True
-    try:
+    with connections() as connected:
         report = analyse(settings, node_dir)
-    finally:
-        _WATCHING[0] = False
     assert report.summaries and report.topics
-    assert _CONNECTS == []
+    assert connected == []
     assert _run_value(node_dir, report.run, "modelName") is None
 
 
 def test_a_good_model_gives_verified_drafts_and_provenance(tmp_path: Path,
                                                           server: FakeLLM) -> None:
     settings, node_dir = _node(tmp_path, server)
-    _CONNECTS.clear()
-    _WATCHING[0] = True
-    try:
+    with connections() as connected:
         report = analyse(settings, node_dir)
-    finally:
-        _WATCHING[0] = False
     # Only the configured model's address was connected to.
-    assert _CONNECTS and {tuple(a)[:2] for a in _CONNECTS} == {("127.0.0.1",
+    assert connected and {tuple(a)[:2] for a in connected} == {("127.0.0.1",
                                                                server.server_address[1])}
     assert report.drafts >= 1
     drafts = [iri for iri in _analysis_iris(node_dir) if "/analysis/draft-" in iri]
