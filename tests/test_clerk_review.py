@@ -327,3 +327,40 @@ def _refusal(node: LocalNode, http: httpx.Client,
     elif case == "token-403":
         token = node.read_token
     return hidden, fields, token, files
+
+
+# --- hostile posts ----------------------------------------------------------------------
+
+
+def test_what_the_review_page_cannot_read_or_did_not_offer_changes_nothing(
+        node: LocalNode, http: httpx.Client, tokens: dict[str, str]) -> None:
+    """Too big, not a form, a form cut short, and decisions about items the page never
+    listed (another station, forged IRIs): a 4xx problem or the page's refusal, and not
+    one event in the log."""
+    before = events(http)
+    token = tokens["review"]
+    big = http.post(REVIEW, data={"action": "list", "token": token, "reason": "x" * 20_000},
+                    headers=HTML)
+    assert big.status_code == 413
+    assert big.headers["content-type"].startswith("application/problem+json")
+    for content, media_type, status in (
+            (b'{"action": "list"}', "application/json", 415),
+            (b"\xff\xfe%%%&&==;;", "application/x-www-form-urlencoded", 400),
+            (b"--x\r\nbroken", "multipart/form-data; boundary=x", 400)):
+        r = http.post(REVIEW, content=content, headers={**HTML, "Content-Type": media_type})
+        assert r.status_code == status, (media_type, r.status_code, r.text[:300])
+        assert r.headers["content-type"].startswith("application/problem+json")
+    decision = {"action": "accept", "item": "i-1", "event": "1", "reason": "forged",
+                "token": token}
+    for n, (contest, station) in enumerate((
+            (node.url(COUNCIL), node.url("places/bureau-104")),  # nothing waits there
+            ("http://evil.example/x", "javascript:alert(1)"))):
+        page = review(http, {**decision, "contest": contest, "station": station,
+                             "key": f"forged-{n}"}).text
+        assert 'class="govuk-error-summary"' in page
+        assert 'href="javascript:' not in page
+        api = http.post(REVIEW, data={**decision, "contest": contest, "station": station,
+                                      "key": f"forged-api-{n}"})
+        assert api.status_code == 422
+        assert api.headers["content-type"].startswith("application/problem+json")
+    assert events(http) == before
