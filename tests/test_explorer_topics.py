@@ -153,6 +153,12 @@ def test_a_malformed_topic_filter_is_a_400_or_no_result(node: LocalNode) -> None
         r = http.get("/explore", params={"cluster": "not an iri"}, headers=HTML)
         assert r.status_code == 200 and _panel(r.text) is None
         assert _total(r.text) == 0
+        r = http.get("/explore", params={"cluster": "javascript:alert(1)"}, headers=HTML)
+        assert r.status_code == 200 and _total(r.text) == 0
+        assert 'href="javascript:' not in r.text  # the filter shown, never a live link
+        r = http.get("/explore?cluster=%00", headers=HTML)  # raw on the wire
+        assert r.status_code == 400
+        assert r.headers["content-type"].startswith("application/problem+json")
 
 
 @pytest.mark.parametrize(("lang", "heading", "label", "count"), [
