@@ -2,13 +2,27 @@
 
 No inference (``inference='none'``) and no SHACL-AF (``advanced=False``): the fast engine
 implements exactly SHACL Core, and both must give the same results.
+
+pyshacl's ``validate()`` builds a ``ShapesGraph`` and harvests every shape from it at
+each call (``ShapesGraph._build_node_shape_cache``: a third of a call on the bundled
+shapes). The harvested shapes depend on the shapes graph alone; the data graph and the
+constraint objects are per call (``Shape.validate`` builds its constraint components
+again each time). So this module runs pyshacl's ``Validator`` itself, with the options
+``validate()`` would pass, and keeps one harvested ``ShapesGraph`` per shapes graph
+(:func:`_harvested`); tests/test_validation_differential.py and tests/test_catalog.py
+compare its reports with the fast engine's.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections import OrderedDict
+
 import pyshacl.entrypoints
 import rdflib
-from pyshacl import validate as pyshacl_validate
+from pyshacl import ShapesGraph, Validator
+from pyshacl.graph_abstraction import DataGraph
 from rdflib.term import Node, URIRef, _parseBoolean, _toPythonMapping
 
 from ddsnode.rdf.vocab import SH
@@ -58,6 +72,50 @@ def results_from_graph(report: rdflib.Graph) -> list[ShapeResult]:
     return results
 
 
+# At most this many harvested shapes graphs are kept, least recently used dropped first:
+# the bundled shapes, and the few another tree's check or a test loads. An entry holds
+# its shapes graph (pyshacl's ShapesGraph refers to it), so the bound is what frees them.
+HARVESTED_MAX = 8
+
+# id(shapes graph) -> (triple count, harvested ShapesGraph). Keyed by identity, as the
+# fast engine's compiled cache is (ddsnode/validation/fast.py): two graphs with one
+# identifier are equal for rdflib, and an id is not reused while the entry holds its
+# graph. The triple count catches a shapes graph changed in place, harvested again then.
+_HARVESTED: OrderedDict[int, tuple[int, ShapesGraph]] = OrderedDict()
+_LOCK = threading.Lock()
+_LOG: list[logging.Logger] = []  # pyshacl's "pyshacl-validate" logger, set up once
+
+
+def _logger() -> logging.Logger:
+    """The logger pyshacl's ``validate()`` sets up (stderr, INFO), made on first use."""
+    if not _LOG:
+        _LOG.append(pyshacl.entrypoints.make_default_logger(name="pyshacl-validate"))
+    return _LOG[0]
+
+
+def _harvested(shapes: rdflib.Graph) -> ShapesGraph:
+    """pyshacl's ShapesGraph over ``shapes`` with every shape harvested, kept per graph.
+
+    Sharing it between calls and threads is sound: once harvested it is only read
+    (``Shape.validate`` builds its constraint components again at every call).
+    """
+    key = id(shapes)
+    with _LOCK:
+        entry = _HARVESTED.get(key)
+        if entry is not None and entry[1].graph is shapes and entry[0] == len(shapes):
+            _HARVESTED.move_to_end(key)
+            return entry[1]
+        # Under the lock: the harvest reads the graph and, the first time, adds pyshacl's
+        # two "system triples" to it (ShapesGraph._add_system_triples), as validate() did.
+        harvested = ShapesGraph(shapes, False, _logger())
+        _ = harvested.shapes  # the harvest; ShapeLoadError for a malformed shapes graph
+        _HARVESTED[key] = (len(shapes), harvested)
+        _HARVESTED.move_to_end(key)
+        while len(_HARVESTED) > HARVESTED_MAX:
+            _HARVESTED.popitem(last=False)
+    return harvested
+
+
 def validate_pyshacl(graph: rdflib.Graph, *, shapes: rdflib.Graph | None = None) -> ShapeReport:
     """Validate ``graph`` with pyshacl against ``shapes`` (default: the bundled shapes)."""
     if not graph.store.context_aware:  # pyshacl needs a context-aware store (rdfio.new_graph)
@@ -65,15 +123,27 @@ def validate_pyshacl(graph: rdflib.Graph, *, shapes: rdflib.Graph | None = None)
         for triple in graph:
             copy.add(triple)
         graph = copy
+    shapes = shapes if shapes is not None else shapes_graph()
+    harvested = _harvested(shapes)
+    # What pyshacl.validate(graph, shacl_graph=shapes, inference="none", advanced=False,
+    # inplace=True, abort_on_first=False, allow_warnings=False, allow_infos=False) builds
+    # (pyshacl 0.40, entrypoints.validate), with the harvested shapes put in place of the
+    # ShapesGraph the Validator makes (whose shapes are harvested on first use only). An
+    # rdflib graph passed as a source is used as is (rdfutil.load_from_source), so neither
+    # graph is parsed or copied here either.
+    validator = Validator(DataGraph.from_rdflib(graph), shacl_graph=shapes, options={
+        "debug": False, "inference": "none", "inplace": True, "abort_on_first": False,
+        "allow_infos": False, "allow_warnings": False, "advanced": False,
+        "iterate_rules": False, "use_js": None, "sparql_mode": False, "logger": _logger(),
+        "focus_nodes": None, "use_shapes": None})
+    validator.shacl_graph = harvested
     try:
-        _, report, _ = pyshacl_validate(
-            graph, shacl_graph=shapes if shapes is not None else shapes_graph(),
-            inference="none", advanced=False, inplace=True, abort_on_first=False,
-            allow_warnings=False, allow_infos=False)
+        _, report, _ = validator.run()  # type: ignore[no-untyped-call]  # pyshacl: untyped
     finally:
-        # pyshacl turns rdflib's literal normalisation back ON when it finishes
-        # (pyshacl/monkey rdflib_bool_unpatch), which would rewrite every lexical form
-        # parsed afterwards in this process; the node keeps terms as sent (ddsnode/__init__).
+        # pyshacl's own validate() turns rdflib's literal normalisation back ON when it
+        # finishes (pyshacl/monkey rdflib_bool_unpatch, replaced above); should anything
+        # else have, it would rewrite every lexical form parsed afterwards in this
+        # process. The node keeps terms as sent (ddsnode/__init__).
         rdflib.NORMALIZE_LITERALS = False
     assert isinstance(report, rdflib.Graph)
     return ShapeReport(results_from_graph(report))
