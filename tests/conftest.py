@@ -4,7 +4,8 @@
 browser tests (tests/test_browser_*.py), started on first use; ``demo_site``: the demo node
 they browse (``ddsnode demo``, served on a free port); ``postgres_server``: a throwaway
 PostgreSQL per test module (tests/support/postgres.py). Modules run longest first
-(tests/support/order.py).
+(tests/support/order.py). A test that starts a program or a real server is marked ``slow``
+(tests/support/fastloop.py checks it).
 
 Before any test runs, ``SSL_CERT_FILE`` points at a one-CA bundle (tests/support/trust.py):
 httpx loads its trust store for every client it builds, and certifi's whole bundle made
@@ -40,6 +41,12 @@ if ("TMPDIR" not in os.environ and os.path.isdir(SHM) and os.access(SHM, os.W_OK
 import pytest  # noqa: E402 (after the byte-code switch above)
 
 from tests.support.browser import browser, demo_site  # noqa: F401, E402 (fixtures, registered once)
+from tests.support.fastloop import (  # noqa: F401, E402 (its two hooks, registered here:
+    # the fast loop's rule, checked while tests run: a test that starts a program is slow)
+    mark_real_servers,
+    pytest_runtest_makereport,
+    pytest_runtest_protocol,
+)
 from tests.support.order import longest_first  # noqa: E402
 from tests.support.postgres import postgres_server  # noqa: F401, E402 (fixture, registered once)
 from tests.support.trust import use_small_bundle  # noqa: E402
@@ -47,7 +54,11 @@ from tests.support.trust import use_small_bundle  # noqa: E402
 use_small_bundle()
 
 
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m "not slow"`` deselects by mark
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest modules first, so that parallel workers finish together
-    (tests/support/order.py; scripts/test turns pytest-xdist's own reordering off)."""
+    """Tests on real servers marked slow (tests/support/fastloop.py), then the longest
+    modules first, so that parallel workers finish together (tests/support/order.py;
+    scripts/test turns pytest-xdist's own reordering off)."""
+    mark_real_servers(items)
     longest_first(items)

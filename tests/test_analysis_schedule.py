@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ddsnode.analysis.run import analyse
 from ddsnode.analysis.schedule import Schedule, due
 from ddsnode.ldp.node import Node
@@ -72,6 +74,7 @@ def test_off_by_default(tmp_path: Path) -> None:
         assert not (node.dir / "analysis" / "schedule.lock").exists()
 
 
+@pytest.mark.slow  # the scheduler's analysis processes, run and killed at their limits
 def test_runs_when_contributions_change_and_not_on_its_own_writes(tmp_path: Path) -> None:
     slugs = sorted(PROPOSALS)
     with local_node(tmp_path, settings={"analysis_every_minutes": 0.002}) as node, \
@@ -100,6 +103,7 @@ def test_runs_when_contributions_change_and_not_on_its_own_writes(tmp_path: Path
         assert len(runs(http)) == len(schedule.outcomes)
 
 
+@pytest.mark.slow  # the scheduler's analysis processes, run and killed at their limits
 def test_a_run_past_its_time_is_killed_and_writes_nothing(tmp_path: Path) -> None:
     settings = {"analysis_every_minutes": 0.002, "analysis_max_seconds": 0.05}
     with local_node(tmp_path, settings=settings) as node, node.client() as http:
@@ -112,6 +116,7 @@ def test_a_run_past_its_time_is_killed_and_writes_nothing(tmp_path: Path) -> Non
         assert not (node.dir / "analysis" / "schedule.json").exists()  # it will try again
 
 
+@pytest.mark.slow  # the scheduler's analysis processes, run and killed at their limits
 def test_a_run_past_its_memory_fails_and_the_server_stays(tmp_path: Path) -> None:
     settings = {"analysis_every_minutes": 0.002, "analysis_max_memory_mb": 32}
     with local_node(tmp_path, settings=settings) as node, node.client() as http:
@@ -123,6 +128,7 @@ def test_a_run_past_its_memory_fails_and_the_server_stays(tmp_path: Path) -> Non
         assert http.get("/proposals/", headers={"Accept": "application/ld+json"}).status_code == 200
 
 
+@pytest.mark.slow  # the scheduler's analysis processes, run and killed at their limits
 def test_one_scheduler_per_node_directory(tmp_path: Path) -> None:
     settings = {"analysis_every_minutes": 0.002}
     with local_node(tmp_path, settings=settings) as node, node.client() as http:
@@ -141,6 +147,7 @@ def test_one_scheduler_per_node_directory(tmp_path: Path) -> None:
         put_proposals(node, http, sorted(PROPOSALS)[:2])
 
 
+@pytest.mark.slow  # the scheduler's analysis processes, run and killed at their limits
 def test_stopping_the_server_kills_a_run_in_progress(tmp_path: Path) -> None:
     settings = {"analysis_every_minutes": 0.002}
     with local_node(tmp_path, settings=settings) as node, node.client() as http:

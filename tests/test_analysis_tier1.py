@@ -244,6 +244,7 @@ def test_pg_trgm_similarity_matches_postgresql() -> None:
     assert similarity("", "abc") == 0.0
 
 
+@pytest.mark.slow  # ddsnode analyse as typed, twice (tests/support/fastloop.py)
 def test_cli_runs_with_a_progress_bar_and_twice(corpus: Path) -> None:
     cmd = [sys.executable, "-m", "ddsnode", "analyse", str(corpus)]
     first = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300)

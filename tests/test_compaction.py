@@ -257,6 +257,7 @@ def test_equal_graphs_give_equal_bytes() -> None:
 
 
 @pytest.mark.skipif(not node_available(), reason="needs node and npm")
+@pytest.mark.slow  # conformance judges: Node.js parsers (tests/support/fastloop.py)
 def test_independent_parsers_read_our_output() -> None:
     """jsonld.js reads our compacted JSON-LD and N3.js our Turtle as the input graph."""
     sample = [_load(p) for p in EXAMPLES[::6]]

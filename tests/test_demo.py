@@ -138,6 +138,7 @@ def test_bad_address_is_one_line_and_changes_nothing(
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing created
 
 
+@pytest.mark.slow  # ddsnode demo as typed (tests/support/fastloop.py)
 def test_port_in_use_from_the_shell(tmp_path: Path, taken_port: int) -> None:
     """What the user sees in a terminal: one line, exit status 2, no traceback."""
     command = [sys.executable, "-m", "ddsnode", "demo", str(tmp_path / "demo"),
@@ -151,6 +152,7 @@ def test_port_in_use_from_the_shell(tmp_path: Path, taken_port: int) -> None:
     assert not (tmp_path / "demo").exists()
 
 
+@pytest.mark.slow  # the printed commands, each a ddsnode process (tests/support/fastloop.py)
 def test_hints_work_as_printed(tmp_path: Path) -> None:
     """``init`` prints its next commands as the user typed ddsnode (item 8: not on PATH)."""
     (tmp_path / ".venv").symlink_to(Path(sys.executable).parents[1])

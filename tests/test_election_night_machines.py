@@ -38,6 +38,8 @@ from tests.support.postgres import PostgresServer
 from tests.test_intake import ELECTION, events, load_election, post, tally, totals, votes
 from tests.test_multiprocess_machines import second_machine
 
+pytestmark = pytest.mark.slow  # two served nodes on one PostgreSQL (tests/support/fastloop.py)
+
 
 def machine(directory: Path, url: str) -> Settings:
     directory.mkdir(parents=True, exist_ok=True)

@@ -282,6 +282,7 @@ def test_a_hostile_peer_document_is_never_cached_as_valid(
     peer.answers()
 
 
+@pytest.mark.slow  # load scenario: a 20,000-part peer document parsed while reads are served
 def test_a_large_peer_document_is_ingested_off_the_event_loop(tmp_path: Path) -> None:
     with peered(tmp_path, **{**SETTINGS, "peer_max_document_bytes": 16 * 1024 * 1024,
                              "jsonld_max_values": 1_000_000}) as p:

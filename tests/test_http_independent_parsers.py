@@ -19,7 +19,8 @@ from ddsnode import resources
 from tests.support.judges import node_available, parse_many
 from tests.support.node import RunningNode, shared_node
 
-pytestmark = pytest.mark.skipif(not node_available(), reason="node and npm are needed")
+pytestmark = [pytest.mark.slow,  # conformance judges: Node.js parsers and a served node (tests/support/fastloop.py)
+              pytest.mark.skipif(not node_available(), reason="node and npm are needed")]
 
 FORMATS = {
     "application/ld+json": "json-ld",

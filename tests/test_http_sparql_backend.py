@@ -29,7 +29,8 @@ def _has_oxigraph() -> bool:
         return shutil.which("oxigraph") is not None
 
 
-pytestmark = pytest.mark.skipif(not _has_oxigraph(), reason="needs the oxigraph CLI (dev extra)")
+pytestmark = [pytest.mark.slow,  # a real oxigraph server and a served node (tests/support/fastloop.py)
+              pytest.mark.skipif(not _has_oxigraph(), reason="needs the oxigraph CLI (dev extra)")]
 
 
 @pytest.fixture(scope="module")

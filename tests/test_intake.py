@@ -399,6 +399,7 @@ def verify_log(node_dir: Path) -> subprocess.CompletedProcess[str]:
                            str(node_dir)], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # ddsnode intake verify-log as typed (tests/support/fastloop.py)
 def test_verify_log_finds_a_garbled_event(node: LocalNode) -> None:
     with node.client() as http:
         for i, station in enumerate(("bureau-101", "bureau-104", "bureau-201")):

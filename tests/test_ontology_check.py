@@ -176,6 +176,7 @@ def test_defect_is_reported(capsys: pytest.CaptureFixture[str], tree: Path, name
     assert lines[-1].startswith("ontology check: ") and "finding(s)" in lines[-1]
 
 
+@pytest.mark.slow  # the console script as typed (tests/support/fastloop.py)
 def test_console_script() -> None:
     """The real entry point (`python -m ddsnode ontology check`): exit 0, nothing on stderr."""
     proc = subprocess.run([sys.executable, "-m", "ddsnode", "ontology", "check", "--root",

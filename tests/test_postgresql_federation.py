@@ -25,6 +25,8 @@ from ddsnode.federation.shared_connection import postgresql_sql
 from ddsnode.settings import Settings
 from tests.support.postgres import MISSING, PostgresServer, server_binaries
 
+pytestmark = pytest.mark.slow  # a real PostgreSQL server (tests/support/fastloop.py)
+
 BASE = "http://node.test/"
 PEER = "http://peer.test/"
 

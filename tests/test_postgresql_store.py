@@ -20,6 +20,8 @@ from ddsnode.store.postgresql_schema import SCHEMA_VERSION
 from tests.support.postgres import MISSING, PostgresServer, server_binaries
 from tests.test_store import BASE, PROPOSALS, resource, tombstone
 
+pytestmark = pytest.mark.slow  # a real PostgreSQL server (tests/support/fastloop.py)
+
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[PostgresServer]:

@@ -76,6 +76,7 @@ def test_publish_static_writes_generations_pointer_and_jwks(tmp_path: Path,
     assert f"{ELECTION}: generation 2" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # ddsnode publish as typed (tests/support/fastloop.py)
 def test_publish_refuses_a_directory_that_is_no_node(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "ddsnode", "publish", str(tmp_path),
                            "--static", str(tmp_path / "site")], capture_output=True, text=True,

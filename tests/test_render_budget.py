@@ -20,6 +20,8 @@ import pytest
 from ddsnode.ldp import conneg
 from tests.support.inprocess import LocalNode, local_node
 
+pytestmark = pytest.mark.slow  # load scenario: first renders of a 12,000-triple resource past their budget
+
 EX = "http://example.org/"
 ITEMS = 6000
 

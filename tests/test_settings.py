@@ -49,6 +49,7 @@ def test_unknown_setting_in_file_is_refused(tmp_path: Path) -> None:
         Settings.load(tmp_path, env={})
 
 
+@pytest.mark.slow  # ddsnode commands as typed (tests/support/fastloop.py)
 def test_cli_reports_a_broken_settings_file_in_one_line(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "ddsnode", "init", str(tmp_path / "n")], check=True,
                    capture_output=True)

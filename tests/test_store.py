@@ -63,7 +63,9 @@ def sparql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparqlSe
         yield server
 
 
-@pytest.fixture(params=["embedded", "postgresql", "sparql"])
+# The real servers are slow-loop tests (tests/support/fastloop.py); CI runs all three.
+@pytest.fixture(params=["embedded", pytest.param("postgresql", marks=pytest.mark.slow),
+                        pytest.param("sparql", marks=pytest.mark.slow)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     s: Store
     if request.param == "embedded":

@@ -261,6 +261,7 @@ print(len(outcomes), sorted(set(outcomes)))
 '''
 
 
+@pytest.mark.slow  # a separate interpreter (tests/support/fastloop.py)
 def test_closing_the_store_under_reading_threads_is_a_clean_error(tmp_path: Path) -> None:
     """A catalogue build still reading in its thread when the node stops: closing the
     store must give that thread "store is closed", not free the connection under its

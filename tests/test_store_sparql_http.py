@@ -28,6 +28,8 @@ from ddsnode.store.sparql import SparqlStore
 from tests.support.sparql_server import SparqlServer
 from tests.test_store import BASE, PROPOSALS, resource
 
+pytestmark = pytest.mark.slow  # a real oxigraph server (tests/support/fastloop.py)
+
 REALM, NONCE, USER, PASSWORD = "dds", "5f3e1a", "node", "s3cret"
 
 

@@ -25,7 +25,8 @@ def pg_settings(directory: Path, url: str) -> Settings:
     return Settings({"store": "postgresql", "database_url": url}, directory)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# PostgreSQL is a slow-loop test (tests/support/fastloop.py); CI runs both.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[NodeState]]:
     """Two independent openers of one node state (as two processes would be)."""
     opened: list[NodeState] = []

@@ -11,6 +11,8 @@ import pytest
 
 from ddsnode.ldp.tokens import TokenRegistry
 
+pytestmark = pytest.mark.slow  # the token commands as typed, each a ddsnode process (tests/support/fastloop.py)
+
 
 def ddsnode(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "ddsnode", *args], capture_output=True, text=True)

@@ -110,6 +110,7 @@ def test_unreadable_input_exits_two_with_one_line(capsys: pytest.CaptureFixture[
     assert f"{VALID}: OK" in out
 
 
+@pytest.mark.slow  # the console script as typed (tests/support/fastloop.py)
 def test_console_script_prints_no_traceback() -> None:
     """The real entry point (``python -m ddsnode``), unreadable and invalid input together."""
     proc = subprocess.run(
