@@ -26,7 +26,6 @@ from ddsnode.authoring.terms import (
 )
 from ddsnode.problem import Problem
 from ddsnode.rdf.vocab import DCTERMS, OWL, RDF, RDFS, SCHEMA, SKOS
-from ddsnode.validation.shapes import parse_turtle
 
 # rdfs:domain/range, and schema.org's looser "includes" that several of our modules use.
 DOMAINS = (RDFS.domain, SCHEMA.domainIncludes)
@@ -61,7 +60,7 @@ class Catalog:
     def load(cls, src: Sources) -> Catalog:
         """Read the tree: ontology, shapes, context prefixes and parseable examples."""
         onto = src.ontology
-        modules = {src.relative(p): parse_turtle(p) for p in src.ontology_files()}
+        modules = {src.relative(p): src.file_graph(p) for p in src.ontology_files()}
         schemes = sorted(s for s in set(onto.subjects(RDF.type, SKOS.ConceptScheme))
                          if isinstance(s, rdflib.URIRef))
         catalog = cls(src, onto, src.shapes, prefixes_of(src.context), our_classes(onto),

@@ -18,7 +18,7 @@ import rdflib
 from pyld import jsonld
 
 from ddsnode.authoring import manifest
-from ddsnode.authoring.sources import Sources, parse_turtle_file
+from ddsnode.authoring.sources import Sources
 from ddsnode.authoring.terms import (
     compact,
     context_datatypes,
@@ -34,7 +34,6 @@ from ddsnode.authoring.terms import (
 from ddsnode.problem import Problem
 from ddsnode.rdf.vocab import DDS_NS, RDF, RDFS, SCHEMA, SH, SKOS
 from ddsnode.validation.reference import validate_pyshacl
-from ddsnode.validation.shapes import parse_turtle
 
 LANGUAGES = ("en", "fr")
 
@@ -58,7 +57,7 @@ def check_parse(src: Sources) -> list[Finding]:
     findings = []
     for path in src.ontology_files() + src.shape_files():
         try:
-            parse_turtle_file(path)
+            src.file_graph(path)
         except ValueError as e:
             findings.append(Finding("parse", src.relative(path), "",
                                     str(e).removeprefix(f"{path}: ")))
@@ -104,8 +103,8 @@ def _duplicate_keys(path: Path) -> list[str]:
     return twice
 
 
-def _per_file(files: list[Path]) -> dict[Path, rdflib.Graph]:
-    return {path: parse_turtle(path) for path in files}
+def _per_file(src: Sources, files: list[Path]) -> dict[Path, rdflib.Graph]:
+    return {path: src.file_graph(path) for path in files}
 
 
 def _home(graphs: dict[Path, rdflib.Graph], term: rdflib.URIRef) -> Path | None:
@@ -121,7 +120,7 @@ def check_labels(src: Sources) -> list[Finding]:
     skos:prefLabel, and the property shapes of targeted node shapes sh:message.
     """
     findings = []
-    graphs = _per_file(src.ontology_files())
+    graphs = _per_file(src, src.ontology_files())
     onto = src.ontology
     wanted: list[tuple[rdflib.URIRef, tuple[rdflib.URIRef, ...]]] = [
         (t, (RDFS.label, RDFS.comment)) for t in our_classes(onto) + our_properties(onto)]
@@ -148,7 +147,7 @@ def check_messages(src: Sources) -> list[Finding]:
     """
     findings = []
     shapes = src.shapes
-    homes = {s: path for path, graph in _per_file(src.shape_files()).items()
+    homes = {s: path for path, graph in _per_file(src, src.shape_files()).items()
              for s in graph.subjects(SH.path, None)}
     listed = {ps for node_shape in set(shapes.subjects(SH.targetClass, None))
               for ps in shapes.objects(node_shape, SH.property)}
@@ -199,14 +198,14 @@ def check_declared(src: Sources) -> list[Finding]:
                                     f"ontology/external.ttl declares{note}"
                                     f"{_did_you_mean(iri, declared, src)}"))
 
-    for path, graph in _per_file(src.shape_files()).items():
+    for path, graph in _per_file(src, src.shape_files()).items():
         for iri in sorted(_shape_terms(graph) | iris_in(graph, DDS_NS)):
             need(iri, path, _curie(iri, src), "a shape uses")
     for term, expanded in context_terms(src.context).items():
         need(rdflib.URIRef(expanded), src.context_path, term, "context term expands to")
     for term, expanded in context_datatypes(src.context).items():
         need(rdflib.URIRef(expanded), src.context_path, term, "context term has the datatype")
-    for path, graph in _per_file(src.ontology_files()).items():
+    for path, graph in _per_file(src, src.ontology_files()).items():
         for iri in sorted(iris_in(graph, DDS_NS)):
             need(iri, path, _curie(iri, src), "the ontology mentions")
     # Valid examples only: an invalid one may misuse a term on purpose, and its manifest
@@ -287,7 +286,7 @@ def _closest_term(word: str, src: Sources, otherwise: str) -> str:
 
 def _node_shape_files(src: Sources) -> dict[rdflib.URIRef, Path]:
     """Node shape -> the shapes file that gives it a target."""
-    return {s: path for path, graph in _per_file(src.shape_files()).items()
+    return {s: path for path, graph in _per_file(src, src.shape_files()).items()
             for s in graph.subjects(SH.targetClass, None) if isinstance(s, rdflib.URIRef)}
 
 

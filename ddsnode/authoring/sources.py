@@ -19,7 +19,7 @@ import rdflib
 from ddsnode import resources
 from ddsnode.problem import BadRequest
 from ddsnode.rdf.jsonld import RemoteContextRefused, jsonld_to_graph
-from ddsnode.validation.shapes import load_shapes, parse_turtle
+from ddsnode.validation.shapes import parse_turtle
 
 
 def turtle_error(path: Path, error: ValueError) -> ValueError:
@@ -111,22 +111,33 @@ class Sources:
         return ctx
 
     @cached_property
+    def _parsed(self) -> dict[Path, rdflib.Graph]:
+        return {}
+
+    def file_graph(self, path: Path) -> rdflib.Graph:
+        """One Turtle file of this tree, parsed once for the life of this object (the checks
+        ask for each file three or four times: parsing was a third of ``ontology check``);
+        ValueError names the file and the precise syntax error. Callers must not change it."""
+        graph = self._parsed.get(path)
+        if graph is None:
+            graph = self._parsed[path] = parse_turtle_file(path)
+        return graph
+
+    def _merged(self, paths: list[Path]) -> rdflib.Graph:
+        graph = rdflib.Graph()
+        for path in paths:
+            graph += self.file_graph(path)  # blank nodes stay apart, as in separate parses
+        return graph
+
+    @cached_property
     def ontology(self) -> rdflib.Graph:
         """Every ontology file parsed into one graph."""
-        graph = rdflib.Graph()
-        for path in self.ontology_files():
-            parse_turtle_file(path, graph)
-        return graph
+        return self._merged(self.ontology_files())
 
     @cached_property
     def shapes(self) -> rdflib.Graph:
         """Every shapes file parsed into one graph."""
-        try:
-            return load_shapes(self.shape_files())
-        except ValueError:
-            for path in self.shape_files():
-                parse_turtle_file(path)  # raises the precise error for the bad file
-            raise
+        return self._merged(self.shape_files())
 
     def document_loader(self, url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
         """pyld loader: the shared context IRI gives this tree's context; nothing is fetched."""
