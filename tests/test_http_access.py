@@ -1,25 +1,36 @@
-"""Access and cross-cutting behaviour over real HTTP: CORS, private and open containers,
-Solid container rules, and the 500 problem (through httpx's ASGI transport)."""
+"""Access and cross-cutting behaviour over HTTP: CORS, private and open containers,
+Solid container rules, and the 500 problem (an in-process node, tests/support/inprocess.py)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from ddsnode.http.errors import ProblemMiddleware
 from ddsnode.http.exchange import Receive, Scope, Send
-from tests.support.node import RunningNode, shared_node
+from tests.support.inprocess import LocalNode, local_node
+from tests.support.node import SHARED_SETTINGS
 
 
 @pytest.fixture(scope="module")
-def node() -> RunningNode:
-    return shared_node()
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
+    """One node for the module: each test writes under fresh names."""
+    with local_node(tmp_path_factory.mktemp("access"), settings=SHARED_SETTINGS) as running:
+        yield running
 
 
-def test_cors_preflight(node: RunningNode) -> None:
-    r = httpx.options(node.url("proposals/"), headers={
+@pytest.fixture
+def http(node: LocalNode) -> Iterator[httpx.Client]:
+    """A client whose requests go to the node's app (a new one per test, as httpx.get)."""
+    with node.client() as client:
+        yield client
+
+
+def test_cors_preflight(node: LocalNode, http: httpx.Client) -> None:
+    r = http.options(node.url("proposals/"), headers={
         "Origin": "https://app.example", "Access-Control-Request-Method": "PUT",
         "Access-Control-Request-Headers": "authorization, content-type"})
     assert r.status_code == 204
@@ -28,51 +39,51 @@ def test_cors_preflight(node: RunningNode) -> None:
     assert r.headers["access-control-allow-headers"] == "authorization, content-type"
 
 
-def test_cors_on_reads_exposes_ldp_headers(node: RunningNode) -> None:
-    r = httpx.get(node.url("proposals/"), headers={"Origin": "https://app.example"})
+def test_cors_on_reads_exposes_ldp_headers(node: LocalNode, http: httpx.Client) -> None:
+    r = http.get(node.url("proposals/"), headers={"Origin": "https://app.example"})
     assert r.headers["access-control-allow-origin"] == "*"
     exposed = r.headers["access-control-expose-headers"]
     for name in ("Link", "ETag", "Location", "Allow", "Accept-Patch", "Accept-Post",
                  "Last-Modified"):
         assert name in exposed
-    problem = httpx.get(node.url("proposals/none"), headers={"Origin": "https://app.example"})
+    problem = http.get(node.url("proposals/none"), headers={"Origin": "https://app.example"})
     assert problem.headers["access-control-allow-origin"] == "*"
 
 
-def test_private_container_needs_a_token_to_read(node: RunningNode) -> None:
+def test_private_container_needs_a_token_to_read(node: LocalNode, http: httpx.Client) -> None:
     iri = node.url(f"private/note-{uuid.uuid4().hex[:6]}.ttl")
-    assert httpx.put(iri, content=b"<#a> <#b> <#c> .",
-                     headers={"Content-Type": "text/turtle"}).status_code == 401
-    assert httpx.put(iri, content=b"<#a> <#b> <#c> .",
-                     headers={"Content-Type": "text/turtle",
-                              **node.auth(node.read_token)}).status_code == 403
-    assert httpx.put(iri, content=b"<#a> <#b> <#c> .",
-                     headers={"Content-Type": "text/turtle", **node.auth()}).status_code == 201
-    assert httpx.get(iri).status_code == 401
-    assert httpx.get(node.url("private/")).status_code == 401
-    assert httpx.get(iri, headers=node.auth(node.read_token)).status_code == 200
-    root = httpx.get(node.base, headers={"Accept": "text/turtle"}).text
+    assert http.put(iri, content=b"<#a> <#b> <#c> .",
+                    headers={"Content-Type": "text/turtle"}).status_code == 401
+    assert http.put(iri, content=b"<#a> <#b> <#c> .",
+                    headers={"Content-Type": "text/turtle",
+                             **node.auth(node.read_token)}).status_code == 403
+    assert http.put(iri, content=b"<#a> <#b> <#c> .",
+                    headers={"Content-Type": "text/turtle", **node.auth()}).status_code == 201
+    assert http.get(iri).status_code == 401
+    assert http.get(node.url("private/")).status_code == 401
+    assert http.get(iri, headers=node.auth(node.read_token)).status_code == 200
+    root = http.get(node.base, headers={"Accept": "text/turtle"}).text
     assert "instanceContainer <" + node.url("private/") not in root
 
 
-def test_open_container_solid_rules(node: RunningNode) -> None:
+def test_open_container_solid_rules(node: LocalNode, http: httpx.Client) -> None:
     folder = node.url(f"open/solid-{uuid.uuid4().hex[:6]}/")
-    put = httpx.put(folder + "a/b/c.txt", content=b"hi", headers={"Content-Type": "text/plain"})
+    put = http.put(folder + "a/b/c.txt", content=b"hi", headers={"Content-Type": "text/plain"})
     assert put.status_code == 201
-    assert httpx.get(folder + "a/b/").status_code == 200  # intermediate containers
-    assert httpx.delete(folder + "a/").status_code == 409  # not empty
-    clash = httpx.put(folder + "a/b", content=b"x", headers={"Content-Type": "text/plain"})
+    assert http.get(folder + "a/b/").status_code == 200  # intermediate containers
+    assert http.delete(folder + "a/").status_code == 409  # not empty
+    clash = http.put(folder + "a/b", content=b"x", headers={"Content-Type": "text/plain"})
     assert clash.status_code == 409  # a resource and a container cannot share a name
-    made = httpx.post(folder, content=b"", headers={
+    made = http.post(folder, content=b"", headers={
         "Content-Type": "text/turtle", "Slug": "box",
         "Link": '<http://www.w3.org/ns/ldp#BasicContainer>; rel="type"'})
     assert made.status_code == 201 and made.headers["location"] == folder + "box/"
-    contains = httpx.put(folder + "box/", content=f"<> <http://www.w3.org/ns/ldp#contains> "
-                         f"<{folder}x> .".encode(), headers={"Content-Type": "text/turtle"})
+    contains = http.put(folder + "box/", content=f"<> <http://www.w3.org/ns/ldp#contains> "
+                        f"<{folder}x> .".encode(), headers={"Content-Type": "text/turtle"})
     assert contains.status_code == 409
-    assert httpx.delete(folder + "a/b/c.txt").status_code == 204
-    assert httpx.get(folder + "a/b/c.txt").status_code == 404  # open containers forget
-    assert httpx.delete(folder + "a/b/").status_code == 204
+    assert http.delete(folder + "a/b/c.txt").status_code == 204
+    assert http.get(folder + "a/b/c.txt").status_code == 404  # open containers forget
+    assert http.delete(folder + "a/b/").status_code == 204
 
 
 def test_unexpected_errors_are_500_without_internals() -> None:

@@ -1,4 +1,5 @@
-"""Containers over real HTTP: the root description and type index, discovery, paging, filters."""
+"""Containers over HTTP: the root description and type index, discovery, paging, filters (an
+in-process node, tests/support/inprocess.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 
@@ -16,7 +18,8 @@ import rdflib.compare
 
 from ddsnode.ldp.containers import ContainerRegistry, unresolved_terms
 from ddsnode.rdf.vocab import DDS
-from tests.support.node import RunningNode, shared_node
+from tests.support.inprocess import LocalNode, local_node
+from tests.support.node import SHARED_SETTINGS
 from tests.support.rdf import parse_rdf
 
 LDP = rdflib.Namespace("http://www.w3.org/ns/ldp#")
@@ -28,18 +31,27 @@ TURTLE = {"Accept": "text/turtle"}
 
 
 @pytest.fixture(scope="module")
-def node() -> RunningNode:
-    return shared_node()
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
+    """One node for the module: each test fills containers of its own."""
+    with local_node(tmp_path_factory.mktemp("containers"), settings=SHARED_SETTINGS) as running:
+        yield running
 
 
-def turtle(url: str, **headers: str) -> rdflib.Graph:
-    response = httpx.get(url, headers={**TURTLE, **headers})
+@pytest.fixture
+def http(node: LocalNode) -> Iterator[httpx.Client]:
+    """A client whose requests go to the node's app (a new one per test, as httpx.get)."""
+    with node.client() as client:
+        yield client
+
+
+def turtle(http: httpx.Client, url: str, **headers: str) -> rdflib.Graph:
+    response = http.get(url, headers={**TURTLE, **headers})
     assert response.status_code == 200, response.text
     return parse_rdf(response.content, "turtle", base=url)
 
 
-def members(url: str) -> list[str]:
-    graph = turtle(url)
+def members(http: httpx.Client, url: str) -> list[str]:
+    graph = turtle(http, url)
     return sorted(str(o) for o in graph.objects(rdflib.URIRef(url.split("?")[0]), LDP.contains))
 
 
@@ -56,9 +68,9 @@ def test_the_container_table_matches_the_ontology() -> None:
     assert unresolved_terms() == []
 
 
-def test_root_describes_the_node_with_a_type_index(node: RunningNode) -> None:
+def test_root_describes_the_node_with_a_type_index(node: LocalNode, http: httpx.Client) -> None:
     root = rdflib.URIRef(node.base)
-    graph = turtle(node.base)
+    graph = turtle(http, node.base)
     types = set(graph.objects(root, rdflib.RDF.type))
     assert {LDP.BasicContainer, LDP.Container, PIM.Storage, DCAT.DataService,
             SOLID.TypeIndex} <= types
@@ -75,38 +87,38 @@ def test_root_describes_the_node_with_a_type_index(node: RunningNode) -> None:
     contained = set(graph.objects(root, LDP.contains))
     for container in ContainerRegistry(open_containers="open/"):
         assert rdflib.URIRef(node.url(container.path)) in contained
-    response = httpx.get(node.base)
+    response = http.get(node.base)
     assert links(response)["type"]
     assert '<http://www.w3.org/ns/pim/space#Storage>; rel="type"' in response.headers["link"]
 
 
-def test_well_known_storage_description_and_void(node: RunningNode) -> None:
-    response = httpx.get(node.base)
+def test_well_known_storage_description_and_void(node: LocalNode, http: httpx.Client) -> None:
+    response = http.get(node.base)
     described = links(response)["http://www.w3.org/ns/solid/terms#storageDescription"]
     assert described == node.url(".well-known/solid")
-    solid = turtle(described)
+    solid = turtle(http, described)
     assert (rdflib.URIRef(node.base), rdflib.RDF.type, PIM.Storage) in solid
-    void = turtle(node.url(".well-known/void"))
+    void = turtle(http, node.url(".well-known/void"))
     sparql = rdflib.URIRef("http://rdfs.org/ns/void#sparqlEndpoint")
     assert (None, sparql, rdflib.URIRef(node.url("sparql"))) in void
-    assert httpx.post(node.url(".well-known/void")).status_code == 405
+    assert http.post(node.url(".well-known/void")).status_code == 405
 
 
-def test_container_lists_members_with_type_and_title(node: RunningNode) -> None:
+def test_container_lists_members_with_type_and_title(node: LocalNode, http: httpx.Client) -> None:
     iri, body = node.example("a-proposal-school-streets")
-    httpx.put(iri, content=body, headers={"Content-Type": "application/ld+json", **node.auth()})
-    graph = turtle(node.url("proposals/?limit=200"))
+    http.put(iri, content=body, headers={"Content-Type": "application/ld+json", **node.auth()})
+    graph = turtle(http, node.url("proposals/?limit=200"))
     member = rdflib.URIRef(iri)
     assert (rdflib.URIRef(node.url("proposals/")), LDP.contains, member) in graph
     assert (member, rdflib.RDF.type, DDS.Proposal) in graph
     assert graph.value(member, DCT.title) is not None
 
 
-def _fill(node: RunningNode, container: str, count: int) -> list[str]:
+def _fill(node: LocalNode, http: httpx.Client, container: str, count: int) -> list[str]:
     def one(i: int) -> str:
         url = node.url(f"{container}item-{i:04d}.ttl")
-        r = httpx.put(url, content=f"<#it> <#n> {i} .".encode(),
-                      headers={"Content-Type": "text/turtle"}, timeout=60)
+        r = http.put(url, content=f"<#it> <#n> {i} .".encode(),
+                     headers={"Content-Type": "text/turtle"}, timeout=60)
         assert r.status_code == 201, r.text
         return url
 
@@ -114,14 +126,15 @@ def _fill(node: RunningNode, container: str, count: int) -> list[str]:
         return list(pool.map(one, range(count)))
 
 
-def test_paging_through_300_members_has_no_gaps_or_duplicates(node: RunningNode) -> None:
+def test_paging_through_300_members_has_no_gaps_or_duplicates(node: LocalNode,
+                                                              http: httpx.Client) -> None:
     container = f"open/paging-{uuid.uuid4().hex[:6]}/"
-    expected = _fill(node, container, 300)
+    expected = _fill(node, http, container, 300)
     seen: list[str] = []
     url: str | None = node.url(container + "?limit=40")
     pages = 0
     while url:
-        response = httpx.get(url, headers=TURTLE)
+        response = http.get(url, headers=TURTLE)
         assert response.status_code == 200
         rels = links(response)
         assert rels["first"] == node.url(container + "?limit=40")
@@ -136,12 +149,12 @@ def test_paging_through_300_members_has_no_gaps_or_duplicates(node: RunningNode)
     assert sorted(seen) == sorted(expected)
 
 
-def test_prev_links_walk_back_over_the_same_pages(node: RunningNode) -> None:
+def test_prev_links_walk_back_over_the_same_pages(node: LocalNode, http: httpx.Client) -> None:
     container = f"open/back-{uuid.uuid4().hex[:6]}/"
-    _fill(node, container, 95)
+    _fill(node, http, container, 95)
 
     def page(url: str) -> tuple[list[str], dict[str, str]]:
-        response = httpx.get(url, headers=TURTLE)
+        response = http.get(url, headers=TURTLE)
         assert response.status_code == 200
         graph = parse_rdf(response.content, "turtle")
         return sorted(str(o) for o in graph.objects(rdflib.URIRef(node.url(container)),
@@ -165,33 +178,34 @@ def test_prev_links_walk_back_over_the_same_pages(node: RunningNode) -> None:
     assert backward == list(reversed(forward[:-1]))
 
 
-def test_a_container_page_is_as_recent_as_its_latest_member(node: RunningNode) -> None:
+def test_a_container_page_is_as_recent_as_its_latest_member(node: LocalNode,
+                                                            http: httpx.Client) -> None:
     container = f"open/dated-{uuid.uuid4().hex[:6]}/"
-    _fill(node, container, 2)
+    _fill(node, http, container, 2)
     url = node.url(container)
-    response = httpx.get(url, headers=TURTLE)
+    response = http.get(url, headers=TURTLE)
     modified = response.headers["last-modified"]
-    assert httpx.get(url, headers={**TURTLE, "If-Modified-Since": modified}).status_code == 304
+    assert http.get(url, headers={**TURTLE, "If-Modified-Since": modified}).status_code == 304
     time.sleep(1.1)  # HTTP dates have one-second resolution (RFC 9110 5.6.7)
     member = url + "item-0000.ttl"
-    assert httpx.put(member, content=b"<#it> <#n> 42 .",
-                     headers={"Content-Type": "text/turtle"}).status_code == 204
-    again = httpx.get(url, headers={**TURTLE, "If-Modified-Since": modified})
+    assert http.put(member, content=b"<#it> <#n> 42 .",
+                    headers={"Content-Type": "text/turtle"}).status_code == 204
+    again = http.get(url, headers={**TURTLE, "If-Modified-Since": modified})
     assert again.status_code == 200  # a member changed, so the container did
     assert parsedate_to_datetime(again.headers["last-modified"]) > \
         parsedate_to_datetime(modified)
-    assert again.headers["last-modified"] == httpx.get(member).headers["last-modified"]
+    assert again.headers["last-modified"] == http.get(member).headers["last-modified"]
 
 
-def test_page_size_is_bounded(node: RunningNode) -> None:
-    response = httpx.get(node.url("proposals/?limit=100000"))
+def test_page_size_is_bounded(node: LocalNode, http: httpx.Client) -> None:
+    response = http.get(node.url("proposals/?limit=100000"))
     assert response.status_code == 400
-    assert httpx.get(node.url("proposals/?limit=0")).status_code == 400
-    assert httpx.get(node.url("proposals/?cursor=%%%")).status_code == 400
+    assert http.get(node.url("proposals/?limit=0")).status_code == 400
+    assert http.get(node.url("proposals/?cursor=%%%")).status_code == 400
 
 
 @pytest.fixture(scope="module")
-def filtered(node: RunningNode) -> dict[str, str]:
+def filtered(node: LocalNode) -> dict[str, str]:
     """Three proposals that differ in state, topic, area, place, platform, date and text."""
     base, body = node.example("a-proposal-protected-bike-lanes")
     template = json.loads(body)
@@ -208,24 +222,25 @@ def filtered(node: RunningNode) -> dict[str, str]:
                  "platform": "https://decidim.a.example/", "word": "benches"},
     }
     iris = {}
-    for name, v in variants.items():
-        iri = node.url(f"proposals/filter-{tag}-{name}")
-        doc = json.loads(json.dumps(template).replace(base, iri))
-        doc.update(state=v["state"], topic=v["topic"], published=v["published"],
-                   sourcePlatform=v["platform"])
-        doc["title"] = {"en": f"{tag} about {v['word']}"}
-        doc["place"]["lat"], doc["place"]["long"] = v["lat"], v["long"]
-        doc["place"]["inArea"] = node.url(f"places/area-{tag}-{name}")
-        r = httpx.put(iri, content=json.dumps(doc).encode(),
-                      headers={"Content-Type": "application/ld+json", **node.auth()})
-        assert r.status_code == 201, r.text
-        iris[name] = iri
+    with node.client() as http:
+        for name, v in variants.items():
+            iri = node.url(f"proposals/filter-{tag}-{name}")
+            doc = json.loads(json.dumps(template).replace(base, iri))
+            doc.update(state=v["state"], topic=v["topic"], published=v["published"],
+                       sourcePlatform=v["platform"])
+            doc["title"] = {"en": f"{tag} about {v['word']}"}
+            doc["place"]["lat"], doc["place"]["long"] = v["lat"], v["long"]
+            doc["place"]["inArea"] = node.url(f"places/area-{tag}-{name}")
+            r = http.put(iri, content=json.dumps(doc).encode(),
+                         headers={"Content-Type": "application/ld+json", **node.auth()})
+            assert r.status_code == 201, r.text
+            iris[name] = iri
     iris["tag"] = tag
     return iris
 
 
-def _names(node: RunningNode, filtered: dict[str, str], query: str) -> set[str]:
-    found = members(node.url(f"proposals/?limit=200&{query}"))
+def _names(node: LocalNode, http: httpx.Client, filtered: dict[str, str], query: str) -> set[str]:
+    found = members(http, node.url(f"proposals/?limit=200&{query}"))
     return {name for name, iri in filtered.items() if name != "tag" and iri in found}
 
 
@@ -244,46 +259,49 @@ def _names(node: RunningNode, filtered: dict[str, str], query: str) -> set[str]:
     ("from=2026-05-01&to=2026-06-30", {"south"}),
     ("state=accepted&topic=ddstopic:environment", {"east"}),
 ])
-def test_each_filter(node: RunningNode, filtered: dict[str, str], query: str,
+def test_each_filter(node: LocalNode, http: httpx.Client, filtered: dict[str, str], query: str,
                      expected: set[str]) -> None:
-    assert _names(node, filtered, query) == expected
+    assert _names(node, http, filtered, query) == expected
 
 
-def test_area_and_text_filters(node: RunningNode, filtered: dict[str, str]) -> None:
+def test_area_and_text_filters(node: LocalNode, http: httpx.Client,
+                               filtered: dict[str, str]) -> None:
     tag = filtered["tag"]
     area = node.url(f"places/area-{tag}-south")
-    assert _names(node, filtered, f"area={area}") == {"south"}
-    assert _names(node, filtered, "q=benches") == {"east"}
-    assert _names(node, filtered, f"q={tag}") == {"north", "south", "east"}
+    assert _names(node, http, filtered, f"area={area}") == {"south"}
+    assert _names(node, http, filtered, "q=benches") == {"east"}
+    assert _names(node, http, filtered, f"q={tag}") == {"north", "south", "east"}
 
 
 @pytest.mark.parametrize("query", ["bbox=1,2,3", "bbox=5,45,4,46", "from=yesterday",
                                    "type=nope:Thing", "colour=red", "limit=1&limit=2"])
-def test_bad_filters_are_400(node: RunningNode, query: str) -> None:
-    response = httpx.get(node.url(f"proposals/?{query}"))
+def test_bad_filters_are_400(node: LocalNode, http: httpx.Client, query: str) -> None:
+    response = http.get(node.url(f"proposals/?{query}"))
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_next_link_keeps_the_filters(node: RunningNode, filtered: dict[str, str]) -> None:
-    response = httpx.get(node.url("proposals/?state=accepted&limit=1"), headers=TURTLE)
+def test_next_link_keeps_the_filters(node: LocalNode, http: httpx.Client,
+                                     filtered: dict[str, str]) -> None:
+    response = http.get(node.url("proposals/?state=accepted&limit=1"), headers=TURTLE)
     nxt = links(response)["next"]
     assert "state=accepted" in nxt and "cursor=" in nxt and "limit=1" in nxt
 
 
 @pytest.mark.parametrize("container", ["proposals/?limit=5", "open/", ""])
-def test_container_pages_round_trip_in_every_format(node: RunningNode, container: str) -> None:
+def test_container_pages_round_trip_in_every_format(node: LocalNode, http: httpx.Client,
+                                                    container: str) -> None:
     url = node.url(container)
     base = url.split("?")[0]
-    reference = parse_rdf(httpx.get(url, headers={"Accept": "application/n-triples"}).content,
+    reference = parse_rdf(http.get(url, headers={"Accept": "application/n-triples"}).content,
                           "nt")
     assert (rdflib.URIRef(base), rdflib.RDF.type, LDP.BasicContainer) in reference
     for accept, fmt in (("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
                         ('application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"',
                          "json-ld")):
-        got = parse_rdf(httpx.get(url, headers={"Accept": accept}).content, fmt, base=base)
+        got = parse_rdf(http.get(url, headers={"Accept": accept}).content, fmt, base=base)
         assert rdflib.compare.isomorphic(got, reference), accept
-    html = httpx.get(url, headers={"Accept": "text/html"})
+    html = http.get(url, headers={"Accept": "text/html"})
     # A browser at the root gets the explorer's home (docs/explorer.md), and at a
     # container its members as cards (the explorer's container page), not a triple table.
     members = 'action="/explore"' if container == "" else 'id="result-count"'

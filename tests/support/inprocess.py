@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +43,8 @@ class LocalNode:
     dir: Path
     token: str  # scopes read + write
     read_token: str  # scope read only
+    loop: asyncio.AbstractEventLoop
+    publisher_token: str = ""  # read + write + review: can write every example (analysis/)
 
     def url(self, path: str = "") -> str:
         """The absolute URL of ``path`` (relative to the base)."""
@@ -51,8 +53,6 @@ class LocalNode:
     def auth(self, token: str | None = None) -> dict[str, str]:
         """An Authorization header with the write token (or ``token``)."""
         return {"Authorization": f"Bearer {token or self.token}"}
-
-    loop: asyncio.AbstractEventLoop
 
     def client(self, **kwargs: Any) -> httpx.Client:
         """A synchronous httpx client whose requests go to the app (no socket)."""
@@ -78,7 +78,8 @@ class LocalNode:
 @contextmanager
 def local_node(root: Path, *, settings: Mapping[str, Any] | None = None,
                base: str = BASE) -> Iterator[LocalNode]:
-    """Init a node directory under ``root`` and build its app (not yet started)."""
+    """Init a node directory under ``root``, start its app, yield it, stop it. Its tokens
+    are minted as ``ddsnode token create`` mints them (``TokenRegistry.create``)."""
     node_dir = root / "node"
     # gc_freeze off: a test process starts hundreds of nodes, and freezing each one's
     # start-up objects would keep the cyclic garbage of every stopped node
@@ -90,9 +91,10 @@ def local_node(root: Path, *, settings: Mapping[str, Any] | None = None,
     tokens = TokenRegistry(node_dir)
     token = tokens.create(label="tests")
     read_token = tokens.create(["read"], label="tests-read")
+    publisher = tokens.create(["read", "write", "review"], label="tests-publisher")
     app = create_app(Settings.load(node_dir))
     with running(app) as loop:
-        yield LocalNode(app, base, node_dir, token, read_token, loop)
+        yield LocalNode(app, base, node_dir, token, read_token, loop, publisher)
 
 
 @contextmanager
@@ -141,21 +143,38 @@ class _Lifespan:
 
 
 class _LoopTransport(httpx.BaseTransport):
-    """httpx's ASGITransport, run on the app's own event loop from synchronous code."""
+    """httpx's ASGITransport, run on the app's own event loop from synchronous code.
+
+    The request reaches the app as the client sent it: its headers as they are (no
+    Content-Length added to a streamed body) and its body in the client's chunks, one
+    ``http.request`` message each, as uvicorn passes a chunked upload on.
+    """
 
     def __init__(self, app: ASGIApp, loop: asyncio.AbstractEventLoop) -> None:
-        self.inner = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        self.inner = httpx.ASGITransport(app=app)
         self.loop = loop
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
+        assert isinstance(request.stream, httpx.SyncByteStream)  # a sync client's body
+        chunks = list(request.stream)
 
         async def exchange() -> httpx.Response:
             forwarded = httpx.Request(request.method, request.url, headers=request.headers,
-                                      content=body)
+                                      stream=_Chunks(chunks))
             response = await self.inner.handle_async_request(forwarded)
             content = await response.aread()
             return httpx.Response(response.status_code, headers=response.headers,
                                   content=content, request=request)
 
         return asyncio.run_coroutine_threadsafe(exchange(), self.loop).result()
+
+
+class _Chunks(httpx.AsyncByteStream):
+    """A request body already read, given back in the chunks it was read in."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk

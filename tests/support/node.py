@@ -3,9 +3,10 @@
     with running_node(tmp_path, settings={"open_containers": "open/"}) as node:
         httpx.get(node.url("proposals/"))
 
-:func:`shared_node` starts one node per test session (the HTTP tests share it, which
-keeps the suite fast) and stops it at exit; tests that need their own settings start
-their own with :func:`running_node`.
+:func:`shared_node` starts one node per test session and stops it at exit, for the slow
+tests that need a real server with the HTTP modules' settings (``SHARED_SETTINGS``); the
+HTTP modules themselves run in-process (:mod:`tests.support.inprocess`). Tests that need
+their own settings start their own with :func:`running_node`.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from ddsnode import resources
 from ddsnode.commands.demo import rebase
 
 REPO = Path(__file__).resolve().parents[2]
-# Settings of the shared node: an open container for free-form tests, a private one,
-# and a small body limit so that 413 is cheap to provoke.
+# Settings of the shared node and of the tests/test_http_*.py modules' in-process nodes:
+# an open container for free-form tests, a private one, and a small body limit so that
+# 413 is cheap to provoke.
 SHARED_SETTINGS = {"open_containers": "open/", "private_containers": "private/",
                    "max_body_bytes": 262144, "page_size": 50, "max_page_size": 200,
                    "name": "Test node", "operator": "Ville de Rivemont",
