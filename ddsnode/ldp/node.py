@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import rdflib
@@ -40,6 +41,7 @@ from ddsnode.ldp.records import (
     WriteHook,
     container_record,
     from_body,
+    now,
     rdf_record,
     tombstone_record,
 )
@@ -104,6 +106,28 @@ class ContainerView:
     query: dict[str, str]  # the filter parameters, to build first/next/prev links
     prev_cursor: str | None = None
     modified: datetime | None = None
+
+
+# Configured containers' records kept per process (least recently used dropped first):
+# the root's 16 containers for each base IRI a process serves. A test process starts
+# hundreds of nodes, and every CLI command opens one, each with the same containers.
+CONFIGURED_CONTAINERS_MAX = 256
+
+
+@lru_cache(maxsize=CONFIGURED_CONTAINERS_MAX)
+def _configured_container(iri: str, parent: str, title: str,
+                          shapes: tuple[rdflib.URIRef, ...]) -> StoredResource:
+    """A configured container's record, its triples serialised and indexed once: they
+    depend on these arguments alone (the times are set when it is stored, ``_ensure``)."""
+    graph = rdflib.Graph()
+    container_triples(graph, rdflib.URIRef(iri), title, shapes)
+    return container_record(iri, parent, graph)
+
+
+def _holds(current: StoredResource | None, record: StoredResource) -> bool:
+    """Whether ``current`` is the container ``record`` describes, with the same triples."""
+    return current is not None and current.kind == "container" and \
+        current.ntriples == record.ntriples
 
 
 class Node:
@@ -187,20 +211,27 @@ class Node:
 
     def ensure_containers(self) -> None:
         """Create (or refresh the description of) the root and every configured container."""
-        root = rdflib.URIRef(self.base)
-        self._ensure(self.base, None, node_description(self.settings, self.containers))
-        for container in self.containers:
-            g = rdflib.Graph()
-            iri = self.base + container.path
-            container_triples(g, rdflib.URIRef(iri), container.title, container.shapes)
-            self._ensure(iri, str(root), g)
+        records = [container_record(self.base, None,
+                                    node_description(self.settings, self.containers))]
+        records += [_configured_container(self.base + c.path, self.base, c.title, c.shapes)
+                    for c in self.containers]
+        stale = [r for r in records if not _holds(self.store.get(r.iri), r)]
+        if not stale:
+            return  # an existing node: nothing to write, no write lock taken
+        # One transaction for them all: one commit (and fsync) where each container made
+        # its own; on a store without transactions, each write commits by itself as before.
+        with self.store.transaction():
+            for record in stale:
+                self._ensure(record)
 
-    def _ensure(self, iri: str, parent: str | None, graph: rdflib.Graph) -> None:
-        current = self.store.get(iri)
-        resource = container_record(iri, parent, graph, current)
-        if current is not None and current.kind == "container" and \
-                current.ntriples == resource.ntriples:
-            return
+    def _ensure(self, record: StoredResource) -> None:
+        """Store ``record`` (its times set now) unless the same triples are stored there."""
+        current = self.store.get(record.iri)
+        if _holds(current, record):
+            return  # written meanwhile
+        moment = now()
+        resource = replace(record, representations={}, modified=moment,
+                           created=current.created if current is not None else moment)
         live = current is not None and current.kind != "tombstone"
         try:
             self.store.put(resource, expect_version=current.version if live and current else 0)

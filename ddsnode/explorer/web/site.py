@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Hashable, MutableMapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -56,6 +57,26 @@ def _version() -> bytes:
 
 
 VERSION = _version()
+
+
+@cache
+def templates() -> Environment:
+    """The explorer's templates, one Environment per process that every node's Site shares.
+
+    Jinja2 compiles a template on its first ``get_template`` and keeps it in its
+    Environment (up to 400 by default): shared, a test process that starts hundreds of
+    nodes compiles each template once, not once per node. Sharing is sound because
+    nothing in it is a node's own: the loader reads the package, the globals are two
+    pure functions, and everything about a node or a reader is passed to ``render``
+    (:meth:`Site.render`). Environments are safe to share between threads.
+    """
+    env = Environment(loader=PackageLoader("ddsnode.explorer", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      trim_blocks=True, lstrip_blocks=True,
+                      # Templates ship with the package: no stat() per render.
+                      auto_reload=False)
+    env.globals.update(safe_href=safe_href, host=host)
+    return env
 
 
 @dataclass(frozen=True)
@@ -108,13 +129,7 @@ class Site:
                                queried=_is_search)
         self._chains: LRU[Chain] = LRU(1024)
         self._memo: LRU[tuple[Any]] = LRU(256)
-        self.env = Environment(loader=PackageLoader("ddsnode.explorer", "templates"),
-                               autoescape=select_autoescape(default=True,
-                                                            default_for_string=True),
-                               trim_blocks=True, lstrip_blocks=True,
-                               # Templates ship with the package: no stat() per render.
-                               auto_reload=False)
-        self.env.globals.update(safe_href=safe_href, host=host)
+        self.env = templates()
 
     async def synced(self) -> None:
         """Bring the index up to date with the store (and, every few seconds, the peer
