@@ -398,3 +398,94 @@ def test_a_malformed_parts_list_is_refused_not_crashed_on(parts: object) -> None
     if isinstance(parts, list) and all(isinstance(p, str) for p in parts):
         expected = snapshot_files("e", {}, parts)
         assert any(files.get(p) != b for p, b in expected.items())
+
+
+def test_threads_that_compress_and_hash_make_the_same_files() -> None:
+    """A build whose gzip twins and hashes are made by threads (the publisher's) makes
+    the same files, listing and part manifests as one made in the build's thread, over
+    generations with changes, a removal and a split (issue 15: not a byte moved)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ddsnode.publication.generation import gzipped
+    from ddsnode.publication.parts import Tables
+
+    def index(files: dict[str, tuple[str, int]]) -> bytes:
+        return json.dumps(sorted(files.items())).encode()
+
+    night = Night("http://127.0.0.1:9/")
+    alone, threaded = Tables(night.election, 8), Tables(night.election, 8)
+    split = []
+    with ThreadPoolExecutor(2) as pool:
+        for step, stations in enumerate((range(6), range(STATIONS), range(2, 5))):
+            night.report(step % 2, stations, 40 + step)
+            changes = {(r.contest, r.unit): None if r.withdrawn else docs.record(r)
+                       for r, _ in night.latest.values()}
+            if step == 2:
+                night.withdraw(0, 3)
+                changes[(night.station(0, 3, 0).contest, night.station(0, 3, 0).unit)] = None
+            assert alone.apply(changes) == threaded.apply(changes)
+            generated = f"2026-06-07T21:0{step}:00Z"
+            one = alone.build(None, generated, gzipped, index)
+            other = threaded.build(None, generated, gzipped, index, pool)
+            assert one.files
+            split.append(bool(one.manifests))
+            assert one == other
+            assert list(one.files) == list(other.files)
+    assert split == [False, True, True]  # one level split into parts from the second
+
+
+def test_the_next_check_is_when_p_has_passed_since_the_last_build_began(
+        tmp_path: Path) -> None:
+    """The publisher asks the feed again when P has passed since its last generation
+    began, not a fixed pause after it was written (which made start to start up to
+    CHECK_SECONDS longer than P); with nothing due, every CHECK_SECONDS."""
+    from ddsnode.publication.publisher import CHECK_SECONDS
+
+    night, quick = publish(tmp_path)
+    publisher = Publisher(night, quick.archive, quick.keyring, base=night.base,
+                          interval=2, part_units=8)
+    now = time.monotonic()
+    assert publisher.pause(now) == CHECK_SECONDS  # nothing built yet
+    night.report(0, range(STATIONS), 50)
+    [_] = publisher.publish_once()
+    began = publisher._states[night.election].started_at
+    assert began > 0
+    assert publisher.pause(began + 0.5) == CHECK_SECONDS
+    assert publisher.pause(began + 1.75) == pytest.approx(0.25)
+    assert publisher.pause(began + 2.25) == CHECK_SECONDS  # due: asked at every check
+    night.report(0, range(1), 60)
+    assert publisher.publish_once() == []  # less than P since the last began
+
+
+def test_generations_written_while_the_next_is_built_are_the_same_chain(
+        tmp_path: Path) -> None:
+    """The loop of run() writes a generation while the next is built (wait=False): the
+    generations are written in order, each chained to the one before, and are the bytes
+    a publisher that writes each before building the next makes."""
+    nights = []
+    for folder, wait in (("waited", True), ("pipelined", False)):
+        night, publisher = publish(tmp_path / folder)
+        for step in range(4):
+            night.report(step % 2, range(step, STATIONS), 30 + step)
+            [built] = publisher.publish_once(force=True, wait=wait)
+            assert built.number == step + 1
+        night.report(0, range(1), 99)
+        publisher.publish_once(force=True)  # waits for the write before, then writes
+        assert publisher.archive.pointer(ELECTION).generation == 5  # type: ignore[union-attr]
+        nights.append(publisher.archive)
+    waited, pipelined = nights
+
+    def timeless(archive: Archive, n: int) -> dict[str, str]:
+        # The NIST views hold the generation's time (and the part manifests their hash).
+        return {p: ln.sha256 for p, ln in listed_of(archive, n).items()
+                if ".nist.json" not in p and not p.endswith(PART_MANIFEST)}
+    for n in range(1, 6):
+        assert manifest_of(pipelined, n)["generation"] == n
+        assert timeless(pipelined, n) == timeless(waited, n)
+        assert any(p.endswith(".results.json") for p in timeless(pipelined, n))
+    # Each generation's previous is the hash of the one before (the chain holds).
+    for n in range(2, 6):
+        assert manifest_of(pipelined, n)["previous"] == hashlib.sha256(
+            docs_payload((generation_dir(pipelined, n - 1) / "manifest.jws").read_bytes())
+        ).hexdigest()
+    assert len(replayed(pipelined, 5)) == len(replayed(waited, 5))

@@ -104,9 +104,11 @@ class Batch:
             self._folders.add(folder)
         return folder
 
-    def add(self, data: bytes) -> str:
-        """Store ``data`` (unless it is stored already); returns its SHA-256."""
-        digest = hashlib.sha256(data).hexdigest()
+    def add(self, data: bytes, digest: str | None = None) -> str:
+        """Store ``data`` (unless it is stored already); returns its SHA-256 (``digest``:
+        computed already by whoever made ``data``, e.g. for its manifest line)."""
+        if digest is None:
+            digest = hashlib.sha256(data).hexdigest()
         if digest in self.digests:
             return digest
         self.digests.add(digest)
