@@ -11,11 +11,19 @@ Labellers: the pairs were labelled twice, blind (``bench/analysis_agreement.py``
 agreement (Cohen's kappa) is printed first, and the duplicate figures are given on the first
 labels and on the adjudicated ones.
 
+Design and held-out halves: the adjudicated pairs are split once, by pair, with a fixed
+seed (``SPLIT_SEED``, stratified by kind) into a **design** half, whose errors may be read
+to design the measure checks (``--errors`` prints them, and never the other half's), and a
+**held-out** half, read only as figures. Each half's figures are printed at the node's
+operating point, beside Decidim's. ``pairs_design_extra.csv`` (83 more pairs drawn among the
+node's candidates, labelled by the same rule) is a second design set, printed the same way.
+
 Topics: stability across reruns on 90% subsamples: for two runs, topics are matched by
 member overlap (Hungarian assignment), and a contribution in both samples keeps its topic
 when its two topics are matched.
 
     .venv/bin/python bench/analysis_quality.py [--sample N] [--runs R]   # 1-2 minutes here
+    .venv/bin/python bench/analysis_quality.py --errors     # the design half's errors only
 """
 
 from __future__ import annotations
@@ -47,6 +55,10 @@ from ddsnode.settings import Settings
 DATA = ROOT.parent / "shared" / "data" / "makeorg-mondedapres" / "mondedapres_2020_05_28.csv"
 PAIRS = ROOT / "bench" / "analysis_eval" / "makeorg_pairs.csv"
 CROSS = ROOT / "bench" / "analysis_eval" / "crosslang_pairs.csv"
+CROSS_EXTENDED = ROOT / "bench" / "analysis_eval" / "crosslang_pairs_extended.csv"
+DESIGN_EXTRA = ROOT / "bench" / "analysis_eval" / "pairs_design_extra.csv"
+# The seed of the design / held-out split (chosen before any error was read; never tuned).
+SPLIT_SEED = 2026
 
 
 def load() -> list[Contribution]:
@@ -66,7 +78,19 @@ def metrics(rows: list[tuple[int, str, float]], threshold: float) -> dict[str, f
             "hard_fp_rate": sum(1 for s in hard if s >= threshold) / max(1, len(hard))}
 
 
-def duplicates(corpus: list[Contribution]) -> None:
+def design_split(rows: list[dict[str, str]], seed: int = SPLIT_SEED) -> list[int]:
+    """0 (design) or 1 (held out) for each labelled pair: within each kind (adjudicated),
+    the pairs shuffled with ``seed``, every other one held out."""
+    half = [0] * len(rows)
+    for kind in sorted({r["kind"] for r in rows}):
+        members = [i for i, r in enumerate(rows) if r["kind"] == kind]
+        random.Random(f"{seed}:{kind}").shuffle(members)
+        for k, i in enumerate(members):
+            half[i] = k % 2
+    return half
+
+
+def duplicates(corpus: list[Contribution], errors: bool = False) -> None:
     index = {c.iri: i for i, c in enumerate(corpus)}
     started = time.perf_counter()
     x = matrix([analyse_text(c.texts["fr"], "fr") for c in corpus])
@@ -74,6 +98,7 @@ def duplicates(corpus: list[Contribution]) -> None:
     took = time.perf_counter() - started
     node_rows, cosine_rows, trgm_rows = [], [], []
     vetoed: dict[str, int] = {}
+    statements: list[tuple[str, str, float, str | None]] = []
     with PAIRS.open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
             a, b = index[f"makeorg:{row['a_id']}"], index[f"makeorg:{row['b_id']}"]
@@ -85,6 +110,7 @@ def duplicates(corpus: list[Contribution]) -> None:
                     f"{why} ({'same' if label else 'not'})", 0) + 1
             cosine_rows.append((label, kind, cosine))
             node_rows.append((label, kind, 0.0 if why else cosine))
+            statements.append((corpus[a].texts["fr"], corpus[b].texts["fr"], cosine, why))
             trgm_rows.append((label, kind, similarity(corpus[a].texts["fr"],
                                                       corpus[b].texts["fr"])))
     kinds = [k for _, k, _ in node_rows]
@@ -101,9 +127,80 @@ def duplicates(corpus: list[Contribution]) -> None:
     again = [[(label, kind, s) for (label, kind), (_, _, s) in zip(settled, rows, strict=True)]
              for rows in (node_rows, cosine_rows, trgm_rows)]
     table(*again)
+    halves_report(again[0], again[2], statements, errors)
+    other_sets(corpus, index, x, errors)
     held_out(corpus, index, x, cosine_rows, trgm_rows, node_rows, "first labels")
     # The same halves (stratified by the first labels' kinds), the adjudicated labels.
     held_out(corpus, index, x, again[1], again[2], again[0], "adjudicated labels")
+
+
+def halves_report(node_rows: list[tuple[int, str, float]],
+                  trgm_rows: list[tuple[int, str, float]],
+                  statements: list[tuple[str, str, float, str | None]], errors: bool) -> None:
+    """The adjudicated labels' design and held-out halves at the node's operating point."""
+    operating = float(Settings({}).analysis_duplicate_threshold)
+    half = design_split(adjudicated_rows())
+    print(f"adjudicated labels, split by pair (seed {SPLIT_SEED}, stratified by kind): "
+          f"design {half.count(0)} pairs, held out {half.count(1)}")
+    print(f"{'method':<46}{'half':>10}{'pairs':>7}{'precision':>10}{'recall':>8}{'F1':>7}"
+          f"{'FP on hard neg':>16}")
+    for name, rows, threshold in (
+            (f"node, measure checks >= {operating}", node_rows, operating),
+            ("pg_trgm similarity >= 0.25 (Decidim)", trgm_rows, 0.25),
+            ("pg_trgm similarity >= 0.5", trgm_rows, 0.5)):
+        for h, which in ((0, "design"), (1, "held out"), (None, "all")):
+            part = [r for r, k in zip(rows, half, strict=True) if h is None or k == h]
+            m = metrics(part, threshold)
+            print(f"{name:<46}{which:>10}{len(part):>7}{m['precision']:>10.2f}"
+                  f"{m['recall']:>8.2f}{m['f1']:>7.2f}{m['hard_fp_rate']:>16.2f}")
+    if not errors:
+        return
+    print(f"errors of the node at {operating} on the design half (the held-out half is not "
+          "printed):")
+    for (label, kind, score), (a, b, cosine, why), h in zip(node_rows, statements, half,
+                                                              strict=True):
+        if h != 0 or (score >= operating) == bool(label) and not (why and cosine >= operating):
+            continue
+        tag = ("false positive" if score >= operating and not label
+               else "false negative" if label and score < operating else "vetoed, right")
+        print(f"  {tag} ({kind}, cosine {cosine:.2f}, check: {why})\n    {a[:160]!r}\n"
+              f"    {b[:160]!r}")
+
+
+def other_sets(corpus: list[Contribution], index: dict[str, int], x: Any,
+               errors: bool) -> None:
+    """Two more labelled sets in one language: ``pairs_design_extra.csv`` (a design set:
+    83 pairs drawn among the node's candidates, cosine >= 0.45), and the two French
+    originals of each pair of ``crosslang_pairs_extended.csv`` (131 pairs, one labeller,
+    every negative a TF-IDF nearest neighbour; held out: never read to design the checks)."""
+    operating = float(Settings({}).analysis_duplicate_threshold)
+    for path, title in ((DESIGN_EXTRA, "design set (its errors may be read)"),
+                        (CROSS_EXTENDED, "French originals, held out")):
+        node, trgm, wrong = [], [], []
+        with path.open(encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                a, b = index[f"makeorg:{row['a_id']}"], index[f"makeorg:{row['b_id']}"]
+                label = int(row["label"])
+                kind = row.get("kind") or ("same" if label else "hard-negative")
+                cosine = float((x[a] @ x[b].T).toarray()[0, 0])
+                first, second = corpus[a].texts["fr"], corpus[b].texts["fr"]
+                why = difference(first, second, "fr")
+                node.append((label, kind, 0.0 if why else cosine))
+                trgm.append((label, kind, similarity(first, second)))
+                if path == DESIGN_EXTRA and (cosine >= operating and not why) != bool(label):
+                    wrong.append(f"  {'false positive' if not label else 'false negative'} "
+                                 f"(cosine {cosine:.2f}, check: {why}; {row['note']})\n"
+                                 f"    {first[:160]!r}\n    {second[:160]!r}")
+        print(f"{path.name}, {title}: {len(node)} pairs, {sum(r[0] for r in node)} same")
+        for name, rows, threshold in (
+                (f"node, measure checks >= {operating}", node, operating),
+                ("pg_trgm similarity >= 0.25 (Decidim)", trgm, 0.25),
+                ("pg_trgm similarity >= 0.5", trgm, 0.5)):
+            m = metrics(rows, threshold)
+            print(f"  {name:<44}P {m['precision']:.2f} R {m['recall']:.2f} "
+                  f"F1 {m['f1']:.2f} FP on hard neg {m['hard_fp_rate']:.2f}")
+        if errors and wrong:
+            print("\n".join(wrong))
 
 
 def table(node_rows: list[tuple[int, str, float]], cosine_rows: list[tuple[int, str, float]],
@@ -221,7 +318,7 @@ def cross_language(corpus: list[Contribution]) -> None:
         kind = "same" if label else "hard-negative"
         pivot = float((x[a] @ x[len(corpus) + n].T).toarray()[0, 0])
         cosine.append((label, kind, pivot))
-        why = difference(corpus[a].texts["fr"], p["b_pivot_fr"], "fr")
+        why = difference(corpus[a].texts["fr"], p["b_pivot_fr"], "fr", translated=True)
         node.append((label, kind, 0.0 if why else pivot))
         through = float((chars[a] @ chars[len(corpus) + n].T).toarray()[0, 0])
         char.append((label, kind, 0.0 if why else through))
@@ -240,7 +337,8 @@ def cross_language(corpus: list[Contribution]) -> None:
         m = metrics(rows, threshold)
         print(f"{name:<46}{m['precision']:>10.2f}{m['recall']:>8.2f}{m['f1']:>7.2f}"
               f"{m['hard_fp_rate']:>16.2f}")
-    for name, rows in (("with the pivot (node)", node), ("with the pivot, cosine alone", cosine),
+    for name, rows in (("with the pivot (node)", node),
+                       ("with the pivot, cosine alone", cosine),
                        ("with the pivot, char 3-5-gram cosine + measures (not shipped)", char),
                        ("without a pivot", direct)):
         best = max((metrics(rows, t / 100) | {"t": t / 100} for t in range(5, 100)),
@@ -320,9 +418,11 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=3000,
                         help="contributions for the topic stability runs (0: all 18,690)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--errors", action="store_true",
+                        help="print the node's errors on the design half (never the held-out)")
     args = parser.parse_args()
     corpus = load()
-    duplicates(corpus)
+    duplicates(corpus, args.errors)
     cross_language(corpus)
     subset = random.Random(7).sample(corpus, args.sample) if args.sample else corpus
     stability(subset, args.runs)
