@@ -95,6 +95,8 @@ MODIFIER_CASES = [
     ("fr", "Il faut instaurer un revenu universel", "Il faut instaurer un revenu universel de base",
      None),
     ("en", "Ban single-use plastic", "Ban plastic bags", None),  # the head comes last in en
+    ("en", "Ban plastic bags", "We must ban plastic bottles", "another object"),
+    ("en", "Ban plastic bags", "Ban plastic bags everywhere", None),
     ("en", "We must introduce a carbon tax", "Introduce a tax on financial transactions", None),
     ("ca", "Cal crear un impost sobre el carboni",
      "Cal crear un impost sobre les transaccions financeres", "another object"),
