@@ -156,9 +156,11 @@ def from_peer_cache(node_dir: Path, *, max_items: int, max_chars: int, since: st
             yield c
 
 
-def input_hash(contributions: list[Contribution]) -> str:
-    """SHA-256 over the contributions' digests in IRI order (dds:inputHash)."""
+def input_hash(contributions: list[Contribution],
+               digests: dict[str, str] | None = None) -> str:
+    """SHA-256 over the contributions' digests in IRI order (dds:inputHash); ``digests``
+    (IRI -> digest) when the caller has them already."""
     h = hashlib.sha256()
     for c in sorted(contributions, key=lambda c: c.iri):
-        h.update(c.digest().encode())
+        h.update((digests[c.iri] if digests is not None else c.digest()).encode())
     return h.hexdigest()

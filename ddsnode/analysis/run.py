@@ -19,9 +19,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import pyoxigraph
-
-from ddsnode.analysis import corpus, documents, duplicates, labels, lineage, summaries, topics
+from ddsnode.analysis import (
+    corpus,
+    documents,
+    duplicates,
+    labels,
+    lineage,
+    published,
+    snapshot,
+    summaries,
+    topics,
+)
 from ddsnode.analysis.progress import Progress
 from ddsnode.analysis.state import DIRECTORY, State, load_model, save_model
 from ddsnode.analysis.verifier import verified
@@ -30,8 +38,6 @@ from ddsnode.problem import Conflict, Problem
 from ddsnode.settings import Settings
 
 MEDIA_TYPE = "application/ld+json"
-_REVIEW = "https://w3id.org/dds/review-status/"
-_DDS = "https://w3id.org/dds/ns#"
 _PACKAGES = ("scikit-learn", "numpy", "scipy", "simplemma", "stopwordsiso", "py3langid")
 
 
@@ -79,43 +85,7 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass
-class _StoredLink:
-    """What a run needs of a stored duplicate link: its review, score and method."""
-
-    review: tuple[str, str | None] | None  # (status, reviewer) when a person reviewed it
-    score: float | None
-    method: str | None
-
-
-def _stored_link(node: Node, iri: str) -> _StoredLink | None:
-    """The stored duplicate link ``iri``, or None."""
-    current = node.store.get(iri)
-    if current is None or current.kind != "rdf":
-        return None
-    status, reviewer, score, method = None, None, None, None
-    for t in pyoxigraph.parse(current.ntriples.encode(), pyoxigraph.RdfFormat.N_TRIPLES):
-        if t.subject.value != iri:
-            continue
-        if t.predicate.value == _DDS + "reviewStatus":
-            status = t.object.value.removeprefix(_REVIEW)
-        elif t.predicate.value == _DDS + "reviewedBy":
-            reviewer = t.object.value
-        elif t.predicate.value == _DDS + "similarityScore":
-            score = float(t.object.value)
-        elif t.predicate.value == _DDS + "method":
-            method = t.object.value
-    review = (status, reviewer) if status in ("confirmed", "rejected") else None
-    return _StoredLink(review, score, method)
-
-
-def _review(node: Node, iri: str) -> tuple[str, str | None] | None:
-    """(status, reviewer) of a stored duplicate link a person reviewed, else None."""
-    stored = _stored_link(node, iri)
-    return stored.review if stored is not None else None
-
-
-def _kept_score(candidate: duplicates.Candidate, stored: _StoredLink | None
+def _kept_score(candidate: duplicates.Candidate, stored: published.StoredLink | None
                 ) -> duplicates.Candidate:
     """``candidate`` with the stored link's score when it moved by less than
     ``duplicates.SCORE_TOLERANCE`` (same method): new contributions shift every TF-IDF
@@ -155,18 +125,25 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
     node = Node.open(settings)
     try:
         base = node.base
+        container = base + documents.CONTAINER
+        # Before reading: what others write from here on is read back at the next run.
+        start = published.position(node.store, [container] + [
+            base + path for path in corpus.CONTAINERS])
         progress.stage("reading", node.store.count_children(base + "proposals/")
                        + node.store.count_children(base + "comments/"))
-        found = {c.iri: c for c in corpus.from_store(
-            node.store, base, max_items=settings.analysis_max_contributions,
-            max_chars=settings.analysis_max_text_chars, since=since, tick=progress.advance)}
+        read, keep = snapshot.read(
+            node.store, base, node_dir / DIRECTORY, max_items=settings.analysis_max_contributions,
+            max_chars=settings.analysis_max_text_chars, since=since, position=start,
+            tick=progress.advance)
+        found = {c.iri: c for c in read}
         if scope == "federation":
             for c in corpus.from_peer_cache(node_dir, max_items=settings.analysis_max_contributions,
                                             max_chars=settings.analysis_max_text_chars,
                                             since=since):
                 found.setdefault(c.iri, c)
         items = [found[iri] for iri in sorted(found)]
-        input_hash = corpus.input_hash(items)
+        digests = {c.iri: c.digest() for c in items}  # once: 100,000 texts hashed
+        input_hash = corpus.input_hash(items, digests)
         run = documents.run_iri(base, started_at, input_hash)
         report = RunReport(run, len(items), refitted=False)
         state = State.load(node_dir)
@@ -177,13 +154,15 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
                                  if v[1] is not None}) \
             if known is not None and known.model_id == state.model_id else ([], {})
         if full:  # forget the model and the assignments, not the outputs (to remove stale ones)
-            state = State(outputs=state.outputs)
+            state = State(outputs=state.outputs, links=state.links, position=state.position,
+                          pending=state.pending)
+        outputs = published.Published(node.store, state, container)
 
         progress.stage("topics", len(items))
         docs: dict[str, dict[str, Any]] = {}
         model = None if full else known
         changed = [c for c in items
-                   if state.contributions.get(c.iri, [None])[0] != c.digest()]
+                   if state.contributions.get(c.iri, [None])[0] != digests[c.iri]]
         changed_iris = {c.iri for c in changed}
         seeded_from = ""
         refit = (model is None or model.model_id != state.model_id
@@ -208,7 +187,7 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
                           and state.contributions.get(c.iri, [None, None])[1] is not None}
             assignment.update(topics.assign(model, changed))
         progress.advance(len(items))
-        state.contributions = {c.iri: [c.digest(), *assignment.get(c.iri, (None, None))]
+        state.contributions = {c.iri: [digests[c.iri], *assignment.get(c.iri, (None, None))]
                                for c in items}
         if model is not None:
             made_clusters = topics.clusters(model, assignment, found)
@@ -220,7 +199,14 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
 
         progress.stage("duplicates")
         threshold = settings.analysis_duplicate_threshold
-        pairs = duplicates.scores(items, threshold)
+        # All pairs on a refit (or --full, or a new threshold); else only those touching a
+        # new or changed contribution, and the published links scored again (duplicates.py)
+        every_pair = refit or full or threshold != state.threshold
+        pairs = duplicates.scores(
+            items, threshold, changed=None if every_pair else changed_iris,
+            known={(f[0], f[1]): f[4] for iri, f in state.links.items()
+                   if f[3] == duplicates.METHOD and iri in state.outputs})
+        state.threshold = threshold
         model_info: dict[str, Any] | None = None
         methods = ["tfidf-nmf", duplicates.METHOD, summaries.METHOD, "stance-arguments"]
         from ddsnode.analysis import embeddings
@@ -238,14 +224,13 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
             methods.insert(2, embeddings.METHOD)
         else:
             report.notes.append(embeddings.status(settings))
+        links: dict[str, list[Any]] = {}  # iri -> its fields (published.fields)
         for candidate in pairs.values():
-            stored = _stored_link(node, documents.duplicate_iri(base, candidate.a, candidate.b))
+            iri = documents.duplicate_iri(base, candidate.a, candidate.b)
+            stored = outputs.link(iri)
             if not full:  # --full recomputes every output, scores included
                 candidate = _kept_score(candidate, stored)
-            doc = documents.duplicate_doc(base, candidate)
-            if stored is not None and stored.review:
-                doc = documents.duplicate_doc(base, candidate, *stored.review)
-            docs[doc["id"]] = doc
+            links[iri] = published.fields(candidate, stored.review if stored else None)
             report.duplicates += 1
 
         progress.stage("summaries")
@@ -272,10 +257,21 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
                 docs[doc["id"]] = doc
                 report.drafts += 1
 
-        progress.stage("writing", len(docs) + 1)
-        _write(node, state, docs, run, report, progress, found)
+        progress.stage("writing", len(docs) + len(links) + 1)
+        end, mine = _write(node, state, outputs, docs, links, run, report, progress, found)
+        # The next run reads back what others wrote in analysis/ after this run's last
+        # write, and while it ran (a reviewer's verdict on a link it did not rewrite).
+        state.position = end if start and end else 0
+        contributions = {base + path for path in corpus.CONTAINERS}
+        during = published.changed(node.store, {container, *contributions}, start, end) \
+            if state.position else set()
+        state.pending = sorted(iri for iri in during - mine if iri.startswith(container))
+        # The contributions as read are those of the store at ``start``; at ``end`` too
+        # when none was written meanwhile (then the next run need not scan this run's writes)
+        read_at = end if state.position and during <= {*mine, *state.pending} else start
         parameters = {"duplicate_threshold": threshold,
-                      "duplicate_score_tolerance": 0 if full else duplicates.SCORE_TOLERANCE, "topics": model.size if model else 0,
+                      "duplicate_score_tolerance": 0 if full else duplicates.SCORE_TOLERANCE,
+                      "topics": model.size if model else 0,
                       "summary_statements": settings.analysis_summary_statements,
                       "seed": topics.SEED, "since": since, "refit": report.refitted,
                       "model_id": model.model_id if model else "",
@@ -296,6 +292,8 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
         node.close()
     if model is not None and refit:
         save_model(node_dir, model)
+    if keep:  # the store's contributions as read: the next run reads only what changed
+        snapshot.save(node_dir / DIRECTORY, read_at, read, settings.analysis_max_text_chars)
     state.save(node_dir)
     return report
 
@@ -312,19 +310,33 @@ def _both(embedding: dict[str, Any] | None, language: dict[str, Any]) -> dict[st
     return joined
 
 
-def _write(node: Node, state: State, docs: dict[str, dict[str, Any]], run: str,
+def _write(node: Node, state: State, outputs: published.Published,
+           docs: dict[str, dict[str, Any]], links: dict[str, list[Any]], run: str,
            report: RunReport, progress: Progress, found: dict[str, corpus.Contribution]
-           ) -> None:
-    """Write changed outputs, delete stale ones; one transaction."""
-    outputs: dict[str, str] = {}
+           ) -> tuple[int, set[str]]:
+    """Write changed outputs, delete stale ones; one transaction. A link whose fields are
+    those the state kept, and that nobody wrote since, is unchanged without a document.
+    Returns the change-log position of the last write to analysis/ (0: the backend keeps
+    none) and the outputs written or deleted."""
+    mine: set[str] = set()
+    written: dict[str, str] = {}
+    kept_links: dict[str, list[Any]] = {}
     with node.store.transaction():
-        for iri in sorted(docs):
-            doc = docs[iri]
+        for iri in sorted(docs.keys() | links.keys()):
+            progress.advance()
+            if iri in links:
+                if outputs.unchanged(iri) and state.links.get(iri) == links[iri]:
+                    written[iri], kept_links[iri] = state.outputs[iri], links[iri]
+                    report.unchanged += 1
+                    continue
+                a, b, score, method, language, mt, status, reviewer = links[iri]
+                doc = documents.duplicate_doc(
+                    node.base, duplicates.Candidate(a, b, score, language, mt, method),
+                    status, reviewer)
+            else:
+                doc = docs[iri]
             digest = documents.digest(doc)
-            outputs[iri] = digest
-            current = node.store.get(iri)
-            live = current is not None and current.kind != "tombstone"
-            if live and state.outputs.get(iri) == digest:
+            if state.outputs.get(iri) == digest and outputs.live(iri):
                 report.unchanged += 1
             else:
                 body = json.dumps({**doc, "generatedBy": run}, ensure_ascii=False)
@@ -333,29 +345,25 @@ def _write(node: Node, state: State, docs: dict[str, dict[str, Any]], run: str,
                         node.write_document(iri, body.encode("utf-8"), MEDIA_TYPE)
                 except Problem as exc:  # one refused output must not lose the others
                     report.notes.append(f"not written {iri}: {exc.detail}"[:500])
-                    del outputs[iri]
                     continue
                 report.written += 1
-            progress.advance()
-        for iri in sorted(set(state.outputs) - set(outputs)):
-            current = node.store.get(iri)
-            if current is None or current.kind == "tombstone":
+                mine.add(iri)
+            written[iri] = digest
+            if iri in links:
+                kept_links[iri] = links[iri]
+        for iri in sorted(set(state.outputs) - set(written)):
+            if not outputs.live(iri):
                 continue
-            if _kept_review(node, iri, found):
-                outputs[iri] = state.outputs[iri]
+            stored = outputs.link(iri) if "/duplicate-" in iri else None
+            if stored is not None and stored.review is not None \
+                    and len(stored.pair) == 2 and all(p in found for p in stored.pair):
+                # a reviewed duplicate link stays while both its contributions are there
+                written[iri], kept_links[iri] = state.outputs[iri], stored.fields()
                 continue
             node.delete(iri)
+            mine.add(iri)
             report.deleted += 1
-    state.outputs = outputs
-
-
-def _kept_review(node: Node, iri: str, found: dict[str, corpus.Contribution]) -> bool:
-    """A reviewed duplicate link stays while both its contributions are there."""
-    if _review(node, iri) is None:
-        return False
-    current = node.store.get(iri)
-    assert current is not None
-    pair = [t.object.value for t in pyoxigraph.parse(current.ntriples.encode(),
-                                                     pyoxigraph.RdfFormat.N_TRIPLES)
-            if t.predicate.value == _DDS + "linksContribution"]
-    return bool(pair) and all(p in found for p in pair)
+        # In the transaction: no one else's write can come between the last one and this
+        end = node.store.container_stamp(node.base + documents.CONTAINER) or 0
+    state.outputs, state.links = written, kept_links
+    return end, mine

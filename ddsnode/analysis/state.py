@@ -23,12 +23,20 @@ _MODEL = "model.npz"
 
 @dataclass
 class State:
-    """Per contribution: digest, topic, weight; per output IRI: digest; the model's size."""
+    """Per contribution: digest, topic, weight; per output IRI: digest; per duplicate link:
+    what it says; the model's size; where the change log stood when the run started."""
 
     fitted_on: int = 0
     model_id: str = ""
     contributions: dict[str, list[Any]] = field(default_factory=dict)  # iri -> [digest, topic, w]
     outputs: dict[str, str] = field(default_factory=dict)  # iri -> digest
+    # A published link's fields (published.py): its review and score without reading it.
+    links: dict[str, list[Any]] = field(default_factory=dict)
+    # The change-log position of the run's last write (0: unknown, read every output
+    # back), and the outputs others wrote during the run (read back at the next).
+    position: int = 0
+    pending: list[str] = field(default_factory=list)
+    threshold: float = -1.0  # the duplicate threshold the links were found at
 
     @classmethod
     def load(cls, node_dir: Path) -> State:
@@ -37,7 +45,9 @@ class State:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             return cls(int(raw["fitted_on"]), str(raw["model_id"]), dict(raw["contributions"]),
-                       dict(raw["outputs"]))
+                       dict(raw["outputs"]), dict(raw.get("links", {})),
+                       int(raw.get("position", 0)), list(raw.get("pending", [])),
+                       float(raw.get("threshold", -1.0)))
         except (OSError, ValueError, KeyError, TypeError):
             return cls()
 
@@ -47,7 +57,9 @@ class State:
         folder.mkdir(exist_ok=True)
         replace_durably(folder / _STATE, json.dumps(
             {"fitted_on": self.fitted_on, "model_id": self.model_id,
-             "contributions": self.contributions, "outputs": self.outputs},
+             "contributions": self.contributions, "outputs": self.outputs,
+             "links": self.links, "position": self.position, "pending": self.pending,
+             "threshold": self.threshold},
             sort_keys=True).encode("utf-8"))
 
 
