@@ -214,10 +214,10 @@ class Archive:
         temp = generations / f".{number}.partial"
         shutil.rmtree(temp, ignore_errors=True)
         batch = self.objects(election_path).batch()
-        for path in sorted(files):
+        for path in files:
             if not FILE_PATH.match(path):
                 raise ArchiveError(f"{path[:100]!r} is not a generation file path")
-            batch.add(files[path], (digests or {}).get(path))
+        batch.add_all([(files[p], (digests or {}).get(p)) for p in sorted(files)])
         stored = self._stored.get(election_path, frozenset())
         adopted = 0
         for path, digest in sorted((unchanged or {}).items()):
