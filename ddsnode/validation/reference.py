@@ -9,8 +9,8 @@ shapes). The harvested shapes depend on the shapes graph alone; the data graph a
 constraint objects are per call (``Shape.validate`` builds its constraint components
 again each time). So this module runs pyshacl's ``Validator`` itself, with the options
 ``validate()`` would pass, and keeps one harvested ``ShapesGraph`` per shapes graph
-(:func:`_harvested`); tests/test_validation_differential.py and tests/test_catalog.py
-compare its reports with the fast engine's.
+(:func:`_harvested`). tests/test_validation_differential.py compares its reports with
+the fast engine's.
 """
 
 from __future__ import annotations
@@ -116,21 +116,24 @@ def _harvested(shapes: rdflib.Graph) -> ShapesGraph:
     return harvested
 
 
-def validate_pyshacl(graph: rdflib.Graph, *, shapes: rdflib.Graph | None = None) -> ShapeReport:
-    """Validate ``graph`` with pyshacl against ``shapes`` (default: the bundled shapes)."""
+def _report(graph: rdflib.Graph, shapes: rdflib.Graph) -> rdflib.Graph:
+    """pyshacl's sh:ValidationReport graph of ``graph`` against ``shapes``, SHACL Core
+    without inference, the shapes harvested once (:func:`_harvested`).
+
+    What ``pyshacl.validate(graph, shacl_graph=shapes, inference="none",
+    advanced=False, inplace=True, abort_on_first=False, allow_warnings=False,
+    allow_infos=False)`` reports (pyshacl 0.40, ``entrypoints.validate``): the same
+    ``Validator`` with the same options, the harvested ShapesGraph put in place of the
+    one it makes (whose shapes it would harvest on first use). An rdflib graph passed as
+    a source is used as is there (``rdfutil.load_from_source``), so neither graph is
+    parsed or copied here either.
+    """
     if not graph.store.context_aware:  # pyshacl needs a context-aware store (rdfio.new_graph)
         copy = rdflib.Graph()
         for triple in graph:
             copy.add(triple)
         graph = copy
-    shapes = shapes if shapes is not None else shapes_graph()
     harvested = _harvested(shapes)
-    # What pyshacl.validate(graph, shacl_graph=shapes, inference="none", advanced=False,
-    # inplace=True, abort_on_first=False, allow_warnings=False, allow_infos=False) builds
-    # (pyshacl 0.40, entrypoints.validate), with the harvested shapes put in place of the
-    # ShapesGraph the Validator makes (whose shapes are harvested on first use only). An
-    # rdflib graph passed as a source is used as is (rdfutil.load_from_source), so neither
-    # graph is parsed or copied here either.
     validator = Validator(DataGraph.from_rdflib(graph), shacl_graph=shapes, options={
         "debug": False, "inference": "none", "inplace": True, "abort_on_first": False,
         "allow_infos": False, "allow_warnings": False, "advanced": False,
@@ -146,4 +149,10 @@ def validate_pyshacl(graph: rdflib.Graph, *, shapes: rdflib.Graph | None = None)
         # process. The node keeps terms as sent (ddsnode/__init__).
         rdflib.NORMALIZE_LITERALS = False
     assert isinstance(report, rdflib.Graph)
+    return report
+
+
+def validate_pyshacl(graph: rdflib.Graph, *, shapes: rdflib.Graph | None = None) -> ShapeReport:
+    """Validate ``graph`` with pyshacl against ``shapes`` (default: the bundled shapes)."""
+    report = _report(graph, shapes if shapes is not None else shapes_graph())
     return ShapeReport(results_from_graph(report))
