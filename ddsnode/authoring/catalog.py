@@ -55,6 +55,11 @@ class Catalog:
     examples: dict[str, rdflib.Graph] = field(default_factory=dict)
     json_terms: dict[str, list[str]] = field(default_factory=dict)
     term_types: dict[str, str] = field(default_factory=dict)
+    # (term, lang, up) -> its link: a site links the same terms from page after page
+    # (a label is a scan of the term's literals), and the catalogue is read-only once
+    # loaded. At most one entry per term, language and depth of the site.
+    _refs: dict[tuple[Node, str, str], str] = field(default_factory=dict, repr=False,
+                                                    compare=False)
 
     @classmethod
     def load(cls, src: Sources) -> Catalog:
@@ -109,6 +114,13 @@ class Catalog:
 
     def ref(self, term: Node, lang: str, up: str) -> str:
         """A link to ``term``: its page, else the IRI itself (external terms)."""
+        key = (term, lang, up)
+        found = self._refs.get(key)
+        if found is None:
+            found = self._refs[key] = self._ref(term, lang, up)
+        return found
+
+    def _ref(self, term: Node, lang: str, up: str) -> str:
         if isinstance(term, rdflib.Literal):
             return f"<code>{esc(term)}</code>"
         if isinstance(term, rdflib.BNode):  # a path: inverse, sequence, ...
