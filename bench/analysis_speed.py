@@ -76,16 +76,18 @@ def end_to_end(node_dir: Path, texts: list[str], n: int) -> None:
 
     took = fill(list(enumerate(texts[:n])))
     print(f"filled {n:,} proposals through the write path in {took:.0f} s (not analysis)")
-    start = time.perf_counter()
+    start, cpu, load = time.perf_counter(), time.process_time(), _load()
     report = analyse(settings, node_dir)
     cold = time.perf_counter() - start
-    print(f"analyse, cold, {n:,}: {cold:.1f} s ({report.topics} topics, "
-          f"{report.duplicates} duplicate links, written {report.written})")
+    print(f"analyse, cold, {n:,}: {cold:.1f} s, {time.process_time() - cpu:.1f} s CPU, "
+          f"load {load}-{_load()} ({report.topics} topics, "
+          f"{report.duplicates} duplicate links, written {report.written})", flush=True)
     fill(list(enumerate(texts[n:], n)))
-    start = time.perf_counter()
+    start, cpu, load = time.perf_counter(), time.process_time(), _load()
     report = analyse(settings, node_dir)
     warm = time.perf_counter() - start
-    print(f"analyse, incremental, +{len(texts) - n:,}: {warm:.1f} s "
+    print(f"analyse, incremental, +{len(texts) - n:,}: {warm:.1f} s, "
+          f"{time.process_time() - cpu:.1f} s CPU, load {load}-{_load()} "
           f"(refitted: {report.refitted}; written {report.written}, unchanged "
           f"{report.unchanged}); {warm / cold:.2f} x the cold run")
 

@@ -199,3 +199,27 @@ def test_outputs_are_read_back_only_where_someone_else_wrote(tmp_path: Path) -> 
     third = analyse(settings, node_dir)
     assert third.written == 0 and third.unchanged == second.unchanged + 1
     assert _links(node_dir)[(fields[0], fields[1])][1] == "rejected"
+
+
+@pytest.mark.parametrize("language", ["fr", ""])
+@pytest.mark.parametrize("machine", [True, False])
+@pytest.mark.parametrize("review", [("candidate", None), ("rejected", BASE + "participants/r")])
+@pytest.mark.parametrize("method", [duplicates.METHOD, "e5-cosine+measures"])
+def test_a_link_written_as_ntriples_is_the_graph_of_its_json_ld(
+        language: str, machine: bool, review: tuple[str, str | None], method: str) -> None:
+    """documents.duplicate_ntriples: the triples the JSON-LD parser makes of the link's
+    document, for every kind of link and scores from the threshold to 1."""
+    from ddsnode.analysis import documents
+    from ddsnode.rdf import rdfio
+    from ddsnode.rdf.jsonld import parse_document
+    run = BASE + "analysis/run-20260101t000000000000z-abcdef12"
+    scores = [1.0, 0.45, 0.5, 0.9999, 0.4501, 0.1, *(round(0.45 + i * 0.0137, 4)
+                                                   for i in range(40))]
+    for score in scores:
+        candidate = duplicates.Candidate(BASE + "proposals/a", BASE + "proposals/b-é", score,
+                                         language, machine, method)
+        doc = {**documents.duplicate_doc(BASE, candidate, *review), "generatedBy": run}
+        expected = parse_document(json.dumps(doc), doc["id"])
+        body = documents.duplicate_ntriples(BASE, candidate, *review, run)
+        assert body is not None
+        assert set(rdfio.parse(body, "nt")) == set(expected), score

@@ -46,6 +46,16 @@ class Contribution:
     created: str = ""
     support_count: int | None = None
     votes_against: int | None = None
+    # language -> its text as analysis tokens (text.analyse_text), kept by snapshot.py so
+    # that a run does not tokenise 100,000 unchanged texts again; not part of the digest
+    analysed: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def tokens(self, lang: str) -> str:
+        """Its text in ``lang`` as the space-joined tokens the vectorisers read."""
+        found = self.analysed.get(lang)
+        if found is None:
+            found = self.analysed[lang] = textmod.analyse_text(self.texts[lang], lang)
+        return found
 
     @property
     def language(self) -> str:

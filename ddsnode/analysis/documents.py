@@ -11,7 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
+
+import pyoxigraph
 
 from ddsnode.analysis.duplicates import Candidate
 from ddsnode.analysis.summaries import Statement, ThreadSummary
@@ -133,3 +136,73 @@ def digest(doc: dict[str, Any]) -> str:
     body = {k: v for k, v in doc.items() if k != "generatedBy"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
                           ).hexdigest()
+
+
+# --- duplicate links as N-Triples --------------------------------------------------------
+# An incremental run on 100,000 contributions writes about 4,500 new links, and the JSON-LD
+# parse was 40% of each write (docs/analysis.md). A link is written as N-Triples instead,
+# through the same Node.write_document (the same checks, shapes and index): the triples are
+# those the JSON-LD parser makes of the link's document, taken from a template document
+# the real parser reads once per kind of link, with the values put in its place
+# (tests/test_analysis_incremental.py compares the two for every kind and many scores).
+_SENTINEL = "http://sentinel.invalid/"
+_SCORE = 0.123456789
+
+
+@lru_cache(maxsize=64)
+def _link_template(base: str, method: str, machine: bool, status: str, language: bool,
+                   reviewer: bool) -> tuple[str, str] | None:
+    """The N-Triples of a link of this kind with sentinel values (its score a placeholder),
+    and the score's datatype; None when the score is not found in them."""
+    from ddsnode.rdf import jsonld, rdfio
+    candidate = Candidate(_SENTINEL + "a", _SENTINEL + "b", _SCORE,
+                          "xx-sentinel" if language else "", machine, method)
+    doc = duplicate_doc(base, candidate, status, _SENTINEL + "reviewer" if reviewer else None)
+    doc["id"] = _SENTINEL + "link"
+    doc["generatedBy"] = _SENTINEL + "run"
+    graph = jsonld.parse_document(json.dumps(doc), doc["id"])
+    text = rdfio.ntriples(graph).decode("utf-8")
+    scores = [o for o in graph.objects() if _is_score(o)]
+    if len(scores) != 1:
+        return None
+    datatype = str(getattr(scores[0], "datatype", ""))
+    token = _score_token(_SCORE, datatype)
+    if text.count(token) != 1:
+        return None
+    return text.replace(token, "\x00score\x00"), datatype
+
+
+def _is_score(term: Any) -> bool:
+    try:
+        return abs(float(term) - _SCORE) < 1e-12
+    except (TypeError, ValueError):
+        return False
+
+
+@lru_cache(maxsize=16_384)
+def _score_token(score: float, datatype: str) -> str:
+    """``score`` as the JSON-LD parser writes a number coerced to ``datatype``."""
+    found = pyoxigraph.parse(json.dumps({
+        "@context": {"p": {"@id": "urn:x:p", "@type": datatype}}, "@id": "urn:x:s",
+        "p": score}), format=pyoxigraph.RdfFormat.JSON_LD)
+    return str(next(iter(found)).object)
+
+
+def duplicate_ntriples(base: str, candidate: Candidate, status: str, reviewer: str | None,
+                       run: str) -> bytes | None:
+    """The N-Triples of :func:`duplicate_doc`'s document with ``generatedBy`` ``run``; None
+    when the template cannot be made (write the JSON-LD then)."""
+    template = _link_template(base, candidate.method, candidate.machine_translated,
+                              status, bool(candidate.language), bool(reviewer))
+    if template is None:
+        return None
+    text, datatype = template
+    text = (text.replace("\x00score\x00", _score_token(candidate.score, datatype))
+            .replace(f"<{_SENTINEL}link>", f"<{duplicate_iri(base, candidate.a, candidate.b)}>")
+            .replace(f"<{_SENTINEL}a>", f"<{candidate.a}>")
+            .replace(f"<{_SENTINEL}b>", f"<{candidate.b}>")
+            .replace(f"<{_SENTINEL}run>", f"<{run}>")
+            .replace('"xx-sentinel"', json.dumps(candidate.language)))
+    if reviewer:
+        text = text.replace(f"<{_SENTINEL}reviewer>", f"<{reviewer}>")
+    return None if _SENTINEL in text or "xx-sentinel" in text else text.encode("utf-8")

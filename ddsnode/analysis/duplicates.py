@@ -22,7 +22,6 @@ from scipy import sparse
 
 from ddsnode.analysis.corpus import Contribution
 from ddsnode.analysis.measures import Reading, differs, read, statement
-from ddsnode.analysis.text import analyse_text
 
 METHOD = "tfidf-cosine+measures"
 _BLOCK = 2_000
@@ -88,7 +87,7 @@ def scores(contributions: list[Contribution], threshold: float, *,
         members = [c for c in items if c.texts.get(lang, "").strip()]
         if len(members) < 2:
             continue
-        x = matrix([analyse_text(c.texts[lang], lang) for c in members])
+        x = matrix([c.tokens(lang) for c in members])
         if x is None:
             continue
         # Each statement read once for the run, when first in a pair: a cache of texts

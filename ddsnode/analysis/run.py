@@ -38,6 +38,7 @@ from ddsnode.problem import Conflict, Problem
 from ddsnode.settings import Settings
 
 MEDIA_TYPE = "application/ld+json"
+NTRIPLES = "application/n-triples"
 _PACKAGES = ("scikit-learn", "numpy", "scipy", "simplemma", "stopwordsiso", "py3langid")
 
 
@@ -92,7 +93,8 @@ def _kept_score(candidate: duplicates.Candidate, stored: published.StoredLink | 
     weight a little, and rewriting each link for its fourth decimal made an incremental
     run rewrite nearly all of them (docs/analysis.md). The link keeps the score of the
     run that wrote it, its ``generatedBy``."""
-    if stored is None or stored.score is None or stored.method != candidate.method:
+    if stored is None or stored.score is None or stored.method != candidate.method \
+            or stored.score == candidate.score:
         return candidate
     if abs(stored.score - candidate.score) < duplicates.SCORE_TOLERANCE:
         return replace(candidate, score=stored.score)
@@ -131,6 +133,8 @@ def _analyse(settings: Settings, node_dir: Path, scope: str, since: str, full: b
             base + path for path in corpus.CONTAINERS])
         progress.stage("reading", node.store.count_children(base + "proposals/")
                        + node.store.count_children(base + "comments/"))
+        if full:  # recompute everything: the kept contributions (and tokens) too
+            snapshot.forget(node_dir / DIRECTORY)
         read, keep = snapshot.read(
             node.store, base, node_dir / DIRECTORY, max_items=settings.analysis_max_contributions,
             max_chars=settings.analysis_max_text_chars, since=since, position=start,
@@ -330,19 +334,25 @@ def _write(node: Node, state: State, outputs: published.Published,
                     report.unchanged += 1
                     continue
                 a, b, score, method, language, mt, status, reviewer = links[iri]
-                doc = documents.duplicate_doc(
-                    node.base, duplicates.Candidate(a, b, score, language, mt, method),
-                    status, reviewer)
+                candidate = duplicates.Candidate(a, b, score, language, mt, method)
+                doc = documents.duplicate_doc(node.base, candidate, status, reviewer)
             else:
-                doc = docs[iri]
+                doc, candidate = docs[iri], None
             digest = documents.digest(doc)
             if state.outputs.get(iri) == digest and outputs.live(iri):
                 report.unchanged += 1
             else:
-                body = json.dumps({**doc, "generatedBy": run}, ensure_ascii=False)
+                # a link as N-Triples (the same triples, cheaper to parse: documents.py)
+                body, media = (documents.duplicate_ntriples(node.base, candidate, status,
+                                                            reviewer, run)
+                               if candidate is not None else None), NTRIPLES
+                if body is None:
+                    body = json.dumps({**doc, "generatedBy": run},
+                                      ensure_ascii=False).encode("utf-8")
+                    media = MEDIA_TYPE
                 try:
                     with node.store.savepoint():
-                        node.write_document(iri, body.encode("utf-8"), MEDIA_TYPE)
+                        node.write_document(iri, body, media)
                 except Problem as exc:  # one refused output must not lose the others
                     report.notes.append(f"not written {iri}: {exc.detail}"[:500])
                     continue

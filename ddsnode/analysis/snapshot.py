@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +23,29 @@ from ddsnode.analysis.published import changed
 from ddsnode.files import replace_durably
 from ddsnode.store.base import Store
 
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
 FILE = "contributions.json"
+# The tokeniser's versions: kept tokens are used only with the lemmatiser that made them
+_TOKENS = f"simplemma {_version('simplemma')}; stopwordsiso {_version('stopwordsiso')}"
 
 
 def _plain(c: Contribution) -> list[Any]:
     return [c.iri, c.kind, c.texts, sorted(c.machine), c.stance, c.reply_to, c.platform,
-            list(c.topics), c.created, c.support_count, c.votes_against]
+            list(c.topics), c.created, c.support_count, c.votes_against, c.analysed]
 
 
 def _contribution(row: list[Any]) -> Contribution:
     iri, kind, texts, machine, stance, reply_to, platform, topics, created, support, \
-        against = row
+        against, analysed = row
     return Contribution(iri, kind, dict(texts), set(machine), stance, reply_to, platform,
-                        tuple(topics), created, support, against)
+                        tuple(topics), created, support, against, dict(analysed))
 
 
 def read(store: Store, base: str, folder: Path, *, max_items: int, max_chars: int, since: str,
@@ -68,7 +79,8 @@ def read(store: Store, base: str, folder: Path, *, max_items: int, max_chars: in
 def _load(folder: Path, max_chars: int) -> tuple[int, dict[str, Contribution]] | None:
     try:
         raw = json.loads((folder / FILE).read_text(encoding="utf-8"))
-        if int(raw["max_chars"]) != max_chars or int(raw["position"]) <= 0:
+        if int(raw["max_chars"]) != max_chars or int(raw["position"]) <= 0 \
+                or raw.get("tokens") != _TOKENS:
             return None
         return int(raw["position"]), {row[0]: _contribution(row) for row in raw["items"]}
     except (OSError, ValueError, KeyError, TypeError):
@@ -79,7 +91,7 @@ def save(folder: Path, position: int, items: list[Contribution], max_chars: int)
     """Keep ``items``, read from the store from change-log ``position`` on."""
     folder.mkdir(exist_ok=True)
     replace_durably(folder / FILE, json.dumps(
-        {"position": position, "max_chars": max_chars,
+        {"position": position, "max_chars": max_chars, "tokens": _TOKENS,
          "items": [_plain(c) for c in items]}, ensure_ascii=False).encode("utf-8"))
 
 
