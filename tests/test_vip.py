@@ -7,6 +7,11 @@ coordinates, no street segments, no contests. The variant adds what the real fil
 (street segments with odd/even ranges, precincts with their own polling places, an
 electoral district, a candidate contest with parties, a ballot measure) as VIP 6.0
 elements, so every mapping is exercised on the real feed's ids.
+
+The fast tests import a slice of the real feed (:func:`sliced`: its first precincts and
+polling places, the places of ZIP 85050 and those the variant names, every other element
+whole); their expected counts are read from the slice. The whole feed is imported by the
+slow tests.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -61,9 +67,43 @@ EXTRA = """
 """
 
 
+#: How many precincts and polling places of the real feed a slice keeps (document order).
+SLICE = 40
+#: Places a slice keeps whatever their position: those of ZIP 85050 (the lookup tests'
+#: postcode) are found by address; these two are named by :data:`EXTRA`.
+NAMED_PLACES = {"pl10042_0", "pl10074_0"}
+
+
+def sliced() -> bytes:
+    """A slice of the real feed: the first :data:`SLICE` precincts and polling places, the
+    places in ZIP 85050 and :data:`NAMED_PLACES`, the hours those places name, and every
+    other element whole (the county's list of places cut to those kept)."""
+    root = ElementTree.fromstring(VIP.read_bytes())
+    places = [e for e in root if e.tag == "PollingLocation"]
+    kept = {e.get("id") for e in places[:SLICE]} | NAMED_PLACES | {
+        e.get("id") for e in places if "85050" in ElementTree.tostring(e, encoding="unicode")}
+    kept_precincts = [e.get("id") for e in root if e.tag == "Precinct"][:SLICE]
+    hours = {h.text for e in places if e.get("id") in kept for h in e.iter("HoursOpenId")}
+    for element in list(root):
+        ident = element.get("id")
+        if element.tag == "PollingLocation" and ident not in kept or \
+                element.tag == "Precinct" and ident not in kept_precincts or \
+                element.tag == "HoursOpen" and ident not in hours:
+            root.remove(element)
+    for ids in root.iter("PollingLocationIds"):
+        ids.text = " ".join(i for i in (ids.text or "").split() if i in kept)
+    assert kept_precincts and {"db12812_0", *NAMED_PLACES} <= kept
+    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def counted(data: bytes, *tags: str) -> int:
+    """How many elements of ``tags`` the feed ``data`` has."""
+    return sum(1 for e in ElementTree.fromstring(data) if e.tag in tags)
+
+
 def fuller() -> bytes:
-    """The real feed with :data:`EXTRA` and a directions text and coordinates on one place."""
-    text = VIP.read_text(encoding="utf-8")
+    """A slice of the real feed with :data:`EXTRA` and a directions text on one place."""
+    text = sliced().decode("utf-8")
     text = text.replace("</VipObject>", EXTRA + "</VipObject>")
     place = '<PollingLocation id="pl10042_0">'
     assert place in text
@@ -87,7 +127,8 @@ def import_vip(tmp: Path, data: bytes, *extra: str) -> tuple[int, Path, dict[str
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    status, node_dir, report = import_vip(tmp_path_factory.mktemp("vip"), VIP.read_bytes())
+    """A node holding a slice of the real feed, and the report of its import."""
+    status, node_dir, report = import_vip(tmp_path_factory.mktemp("vip"), sliced())
     assert status == 0
     return node_dir, report
 
@@ -103,19 +144,38 @@ def lookup(node_dir: Path) -> Lookup:
     return Lookup(table_path(Settings.load(node_dir)))
 
 
-def test_real_feed_imports_whole(real: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+def test_real_feed_imports_whole(real: tuple[Path, dict[str, Any]]) -> None:
     _, report = real
+    data = sliced()
     created = {k: v["created"] for k, v in report["counts"].items()}
-    # 1 state + 1 county + 748 precincts; 560 polling locations; 1 election
-    assert created == {"unit": 750, "station": 560, "election": 1}
+    # state + county + precincts; polling locations; the election
+    assert created == {"unit": counted(data, "State", "Locality", "Precinct"),
+                       "station": counted(data, "PollingLocation"), "election": 1}
     assert report["totals"]["rejected"] == 0
     assert any("SpatialBoundary" in n for n in report["notes"])
 
 
 def test_reimport_changes_nothing(real: tuple[Path, dict[str, Any]]) -> None:
-    status, _, again = import_vip(real[0].parent, VIP.read_bytes())
+    status, _, again = import_vip(real[0].parent, sliced())
+    assert status == 0
+    assert again["totals"]["unchanged"] == real[1]["totals"]["created"] > 0
+    assert again["totals"]["created"] == 0
+
+
+@pytest.mark.slow  # the whole real feed (1,311 resources); the slice above checks the rules
+def test_the_whole_real_feed(tmp_path: Path) -> None:
+    status, node_dir, report = import_vip(tmp_path, VIP.read_bytes())
+    assert status == 0
+    created = {k: v["created"] for k, v in report["counts"].items()}
+    # 1 state + 1 county + 748 precincts; 560 polling locations; 1 election
+    assert created == {"unit": 750, "station": 560, "election": 1}
+    assert report["totals"]["rejected"] == 0
+    status, _, again = import_vip(tmp_path, VIP.read_bytes())
     assert status == 0
     assert again["totals"]["unchanged"] == 1311 and again["totals"]["created"] == 0
+    answer = lookup(node_dir).by_postcode("85050")
+    assert [s["name"] for s in answer.stations[:3]] == ["SHILOH COMMUNITY CHURCH"] * 3
+    assert answer.unit == BASE + "places/maricopa-unit-loc04013"
 
 
 def test_stations_carry_address_hours_and_facts(real: tuple[Path, dict[str, Any]]) -> None:
@@ -199,7 +259,7 @@ def test_ballots_follow_the_districts(full: Path) -> None:
 def test_rebuild_is_idempotent(full: Path) -> None:
     before = lookup(full).by_postcode("85050").choices
     summary = rebuild(Settings.load(full))
-    assert summary.segments == 3 and summary.stations == 560
+    assert summary.segments == 3 and summary.stations == counted(sliced(), "PollingLocation")
     assert lookup(full).by_postcode("85050").choices == before
 
 

@@ -15,6 +15,7 @@ from collections import deque
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pyoxigraph as ox
 import rdflib
 from rdflib import RDF, BNode, URIRef
 from rdflib.term import Node as Node_
@@ -46,17 +47,54 @@ def merge(graph: rdflib.Graph, part: rdflib.Graph) -> None:
         graph.add((term(s), p, term(o)))
 
 
+def stored_triples(text: str, scope: str) -> list[tuple[Node_, Node_, Node_]]:
+    """A stored resource's N-Triples as rdflib triples, its blank nodes renamed into
+    ``scope`` (a label no other resource of the same graph uses), so they can be added
+    to a graph of many resources as they are: parsed once by pyoxigraph, never parsed
+    into a graph of their own and copied over."""
+    fresh: dict[str, BNode] = {}
+
+    def term(node: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node_:
+        if isinstance(node, ox.BlankNode):
+            found = fresh.get(node.value)
+            if found is None:
+                found = fresh[node.value] = BNode(f"{scope}x{node.value}")
+            return found
+        return rdfio.from_ox(node)
+
+    try:
+        quads = list(ox.parse(text, format=ox.RdfFormat.N_TRIPLES, without_named_graphs=True))
+    except (SyntaxError, ValueError):  # what pyoxigraph refuses, rdflib may read
+        own = rdfio.graph_from_ntriples(text)
+        renamed: dict[BNode, BNode] = {}
+
+        def again(node: Node_) -> Node_:
+            if isinstance(node, BNode):
+                return renamed.setdefault(node, BNode(f"{scope}y{len(renamed)}"))
+            return node
+
+        return [(again(s), p, again(o)) for s, p, o in own]
+    return [(term(q.subject), rdfio.from_ox(q.predicate), term(q.object)) for q in quads]
+
+
+def merge_ntriples(graph: rdflib.Graph, text: str, scope: str) -> None:
+    """Add a stored resource's N-Triples to ``graph`` (see :func:`stored_triples`)."""
+    for triple in stored_triples(text, scope):
+        graph.add(triple)
+
+
 def _document_iri(iri: str) -> str:
     return iri.split("#", 1)[0]
 
 
 def node_graph(node: Node, election: str | None = None) -> rdflib.Graph:
     """The graph of ``election`` (or of every election on the node) and what it names."""
-    graph = rdflib.Graph()
+    graph = rdfio.new_graph()  # read by pattern only: no context bookkeeping
     seen: set[str] = set()
     todo: deque[str] = deque()
     starts = [election] if election else _members(node, "elections/")
     todo.extend(starts)
+    followed = set(FOLLOWED)
     while todo:
         iri = _document_iri(todo.popleft())
         if iri in seen or not iri.startswith(node.base):
@@ -65,34 +103,35 @@ def node_graph(node: Node, election: str | None = None) -> rdflib.Graph:
         stored = node.store.get(iri)
         if stored is None or stored.kind != "rdf":
             continue
-        part = rdfio.graph_from_ntriples(stored.ntriples)
-        merge(graph, part)
-        for predicate in FOLLOWED:
-            for value in part.objects(None, predicate):
-                if isinstance(value, URIRef):
-                    todo.append(str(value))
+        for s, p, o in stored_triples(stored.ntriples, f"r{len(seen)}"):
+            graph.add((s, p, o))
+            if p in followed and isinstance(o, URIRef):
+                todo.append(str(o))
     contests = {str(c) for c in graph.subjects(RDF.type, DDS.CandidateContest)} | \
         {str(c) for c in graph.subjects(RDF.type, DDS.BallotMeasureContest)}
-    for iri in _members(node, "results/"):
+    for number, iri in enumerate(_members(node, "results/")):
         stored = node.store.get(iri)
         if stored is None or stored.kind != "rdf" or "ContestResult" not in stored.ntriples:
             continue
-        part = rdfio.graph_from_ntriples(stored.ntriples)
-        if any(str(c) in contests for c in part.objects(None, DDS.contest)):
-            merge(graph, part)
-            for unit in part.objects(None, DDS.reportingUnit):
+        part = stored_triples(stored.ntriples, f"c{number}")
+        if any(p == DDS.contest and str(o) in contests for _, p, o in part):
+            for triple in part:
+                graph.add(triple)
+            for unit in {o for _, p, o in part if p == DDS.reportingUnit}:
                 if _document_iri(str(unit)) not in seen:
-                    merge(graph, node_graph_one(node, str(unit), seen))
+                    for triple in node_graph_one(node, str(unit), seen):
+                        graph.add(triple)
     return graph
 
 
-def node_graph_one(node: Node, iri: str, seen: set[str]) -> rdflib.Graph:
-    """One resource's graph (a unit a result names that the election did not)."""
+def node_graph_one(node: Node, iri: str,
+                   seen: set[str]) -> list[tuple[Node_, Node_, Node_]]:
+    """One resource's triples (a unit a result names that the election did not)."""
     seen.add(_document_iri(iri))
     stored = node.store.get(_document_iri(iri))
     if stored is None or stored.kind != "rdf":
-        return rdflib.Graph()
-    return rdfio.graph_from_ntriples(stored.ntriples)
+        return []
+    return stored_triples(stored.ntriples, f"u{len(seen)}")
 
 
 def _members(node: Node, container: str) -> list[str]:

@@ -142,24 +142,28 @@ def _local(iri: Node | None, ns: str) -> str | None:
 def units_of(g: rdflib.Graph) -> dict[str, Unit]:
     """Every GpUnit (and subclass) in ``g``, with parents from either direction."""
     out: dict[str, Unit] = {}
+    subjects: dict[str, URIRef] = {}  # the graph's own terms, not one built per lookup
+    unit_type, ocd, registered = DDS.gpUnitType, DDS.ocdId, DDS.registeredVoters
     for cls in (DDS.GpUnit, DDS.ElectoralDistrict, DDS.PollingStation):
         for s in g.subjects(RDF.type, cls):
             if str(s) in out or not isinstance(s, URIRef):
                 continue
+            subjects[str(s)] = s
             out[str(s)] = Unit(str(s), _ident(g, s), _text(g, s, FOAF_NAME),
-                               _text(g, s, DDS.gpUnitType) or "other",
-                               _text(g, s, DDS.ocdId) or None, integer_of(g, s, DDS.registeredVoters))
+                               _text(g, s, unit_type) or "other",
+                               _text(g, s, ocd) or None, integer_of(g, s, registered))
+    composing, part_of, serves = DDS.composingUnit, DDS.partOfUnit, DDS.servesUnit
     for unit in out.values():
-        s = URIRef(unit.iri)
-        for child in g.objects(s, DDS.composingUnit):
+        s = subjects[unit.iri]
+        for child in g.objects(s, composing):
             if str(child) in out:
                 out[str(child)].parent = unit.iri
-        parent = g.value(s, DDS.partOfUnit)
+        parent = g.value(s, part_of)
         if parent is not None and str(parent) in out:
             unit.parent = str(parent)
         # A polling station is placed by the unit its voters belong to (dds:servesUnit)
         # when nothing else places it; one served unit only, or the tree would not be one.
-        served = [str(o) for o in g.objects(s, DDS.servesUnit) if str(o) in out]
+        served = [str(o) for o in g.objects(s, serves) if str(o) in out]
         if unit.parent is None and len(served) == 1:
             unit.parent = served[0]
     for unit in out.values():

@@ -16,11 +16,13 @@ import rdflib
 from rdflib import RDF, Literal, URIRef
 from rdflib.term import Node as Term
 
-from ddsnode.elections.loading import merge
+from ddsnode.elections.loading import merge_ntriples
 from ddsnode.elections.model import ElectionModel, Unit, election_of, units_of
 from ddsnode.rdf import rdfio
 from ddsnode.rdf.vocab import DDS, GEO, LOCN, SCHEMA
 from ddsnode.store.base import Store
+
+FOAF_NAME = URIRef("http://xmlns.com/foaf/0.1/name")
 
 
 @dataclass
@@ -73,8 +75,10 @@ def _bool(g: rdflib.Graph, s: Term, p: URIRef) -> bool | None:
 
 def read_graph(store: Store, base: str, containers: list[str],
                may_read: Callable[[str], bool]) -> rdflib.Graph:
-    """The public resources of ``containers`` as one graph."""
-    graph = rdflib.Graph()
+    """The public resources of ``containers`` as one graph (rdflib's SimpleMemory store:
+    read back by pattern only, never by named graph, so no context bookkeeping)."""
+    graph = rdfio.new_graph()
+    scope = 0
     for container in containers:
         cursor: str | None = None
         while True:
@@ -84,7 +88,8 @@ def read_graph(store: Store, base: str, containers: list[str],
                     continue
                 stored = store.get(child.iri)
                 if stored is not None and stored.kind == "rdf":
-                    merge(graph, rdfio.graph_from_ntriples(stored.ntriples))
+                    scope += 1
+                    merge_ntriples(graph, stored.ntriples, f"r{scope}")
             if not page.next:
                 break
             cursor = page.next
@@ -94,21 +99,25 @@ def read_graph(store: Store, base: str, containers: list[str],
 def stations_of(g: rdflib.Graph) -> list[Station]:
     """Every PollingStation of ``g``."""
     out = []
+    address_p, full_p, code_p, city_p = (LOCN.address, LOCN.fullAddress, LOCN.postCode,
+                                         LOCN.postName)
+    lat, long, hours, serves = GEO.lat, GEO.long, SCHEMA.openingHours, DDS.servesUnit
+    drop_box, early, wheelchair, directions = (DDS.dropBox, DDS.earlyVoting,
+                                               DDS.wheelchairAccessible, DDS.directions)
     for s in sorted(g.subjects(RDF.type, DDS.PollingStation), key=str):
         if not isinstance(s, URIRef):
             continue
-        address = g.value(s, LOCN.address)
-        full = _text(g, address, LOCN.fullAddress) if address is not None else ""
+        address = g.value(s, address_p)
+        full = _text(g, address, full_p) if address is not None else ""
         out.append(Station(
-            str(s), _text(g, s, URIRef("http://xmlns.com/foaf/0.1/name")) or full, full,
-            _text(g, address, LOCN.postCode) if address is not None else "",
-            _text(g, address, LOCN.postName) if address is not None else "",
-            _float(g, s, GEO.lat), _float(g, s, GEO.long),
-            sorted(str(o) for o in g.objects(s, SCHEMA.openingHours)),
-            sorted(str(o) for o in g.objects(s, DDS.servesUnit)),
-            _bool(g, s, DDS.dropBox), _bool(g, s, DDS.earlyVoting),
-            _bool(g, s, DDS.wheelchairAccessible),
-            {(o.language or "und"): str(o) for o in g.objects(s, DDS.directions)
+            str(s), _text(g, s, FOAF_NAME) or full, full,
+            _text(g, address, code_p) if address is not None else "",
+            _text(g, address, city_p) if address is not None else "",
+            _float(g, s, lat), _float(g, s, long),
+            sorted(str(o) for o in g.objects(s, hours)),
+            sorted(str(o) for o in g.objects(s, serves)),
+            _bool(g, s, drop_box), _bool(g, s, early), _bool(g, s, wheelchair),
+            {(o.language or "und"): str(o) for o in g.objects(s, directions)
              if isinstance(o, Literal)}))
     return out
 
