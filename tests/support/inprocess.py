@@ -88,11 +88,12 @@ def local_node(root: Path, *, settings: Mapping[str, Any] | None = None,
     init_node(node_dir, base_url=base, extra={"gc_freeze": False,
                                                "explorer_warm_lemmas": False,
                                                **(settings or {})})
-    tokens = TokenRegistry(node_dir)
+    loaded = Settings.load(node_dir)  # once: the tokens and the app read the same file
+    tokens = TokenRegistry(node_dir, settings=loaded)
     token = tokens.create(label="tests")
     read_token = tokens.create(["read"], label="tests-read")
     publisher = tokens.create(["read", "write", "review"], label="tests-publisher")
-    app = create_app(Settings.load(node_dir))
+    app = create_app(loaded)
     with running(app) as loop:
         yield LocalNode(app, base, node_dir, token, read_token, loop, publisher)
 
