@@ -60,14 +60,20 @@ def highest_averages(votes: dict[str, int], number: int, divisors: list[Fraction
     seats = dict.fromkeys(votes, 0)
     eligible = _eligible(votes, threshold)
     left = number
-    while left > 0 and eligible:
-        quotients = {k: Fraction(v) / divisors[seats[k]] for k, v in eligible.items()}
+    # Only a list that has just won a seat has a new quotient: the others' stand (one
+    # division per seat, not one per list and seat).
+    quotients = {k: Fraction(v) / divisors[0] for k, v in eligible.items()}
+    while left > 0 and quotients:
         best = max(quotients.values())
         winners = sorted(k for k, q in quotients.items() if q == best)
         if len(winners) > left:
             return Allocation(seats, left, tuple(winners))
         for k in winners:
             seats[k] += 1
+            if seats[k] < len(divisors):
+                quotients[k] = Fraction(eligible[k]) / divisors[seats[k]]
+            else:  # every seat there is: no seat is left for anyone
+                del quotients[k]
         left -= len(winners)
     return Allocation(seats, left)
 
