@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ddsnode.analysis.topics import TopicModel
 from ddsnode.files import replace_durably
+
+if TYPE_CHECKING:  # topics imports numpy, scipy and scikit-learn (0.25-0.45 s): every
+    # process that builds a node reads this module (the scheduler's DIRECTORY), few fit
+    from ddsnode.analysis.topics import TopicModel
 
 DIRECTORY = "analysis"
 _STATE = "state.json"
@@ -65,6 +68,8 @@ class State:
 
 def load_model(node_dir: Path) -> TopicModel | None:
     """The fitted topic model, if any."""
+    from ddsnode.analysis.topics import TopicModel
+
     try:
         return TopicModel.load(node_dir / DIRECTORY / _MODEL)
     except (OSError, ValueError, KeyError):
