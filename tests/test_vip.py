@@ -17,6 +17,7 @@ slow tests.
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -74,6 +75,7 @@ SLICE = 40
 NAMED_PLACES = {"pl10042_0", "pl10074_0"}
 
 
+@cache  # the same bytes for every test that asks
 def sliced() -> bytes:
     """A slice of the real feed: the first :data:`SLICE` precincts and polling places, the
     places in ZIP 85050 and :data:`NAMED_PLACES`, the hours those places name, and every
