@@ -268,7 +268,7 @@ def across_languages(encoder: Any, texts: dict[str, str], corpus: list[Any], oth
     for n, c in enumerate(cross):
         a = texts[c["a_id"]]
         label = labels[n]
-        why_pivot = difference(a, c["b_pivot_fr"], "fr")
+        why_pivot = difference(a, c["b_pivot_fr"], "fr", translated=True)  # b's pivot
         why_across = difference_across(a, "fr", c["b_translation"], c["b_lang"])
         vetoes["pivot"][label] += bool(why_pivot)
         vetoes["across"][label] += bool(why_across)

@@ -105,10 +105,12 @@ def scores(contributions: list[Contribution], threshold: float, *,
             if current is None or score > current.score:
                 # similar words, another measure (measures.py); a known pair passed the
                 # checks in its language, and its texts are unchanged
-                if not checked and differs(_reading(readings, members, r, lang),
-                                           _reading(readings, members, col, lang)):
-                    continue
                 mt = lang in first.machine or lang in second.machine
+                # a machine translation keeps the checks it was measured with (measures.py)
+                if not checked and differs(_reading(readings, members, r, lang),
+                                           _reading(readings, members, col, lang),
+                                           translated=mt):
+                    continue
                 best[key] = Candidate(first.iri, second.iri, score, lang, mt)
     return best
 

@@ -367,5 +367,6 @@ def _checked(a: Contribution, b: Contribution) -> tuple[str, str | None]:
     if common:  # the pivot: both in one language, so the full checks
         lang = a.language if a.language in common else \
             b.language if b.language in common else common[0]
-        return lang, difference(a.texts[lang], b.texts[lang], lang)
+        return lang, difference(a.texts[lang], b.texts[lang], lang,
+                                translated=lang in a.machine or lang in b.machine)
     return "", difference_across(a.original, a.language, b.original, b.language)
