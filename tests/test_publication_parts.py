@@ -459,7 +459,7 @@ def test_the_next_check_is_when_p_has_passed_since_the_last_build_began(
 
 def test_generations_written_while_the_next_is_built_are_the_same_chain(
         tmp_path: Path) -> None:
-    """The loop of run() writes a generation while the next is built (wait=False): the
+    """A generation written while the next is built (wait=False): the
     generations are written in order, each chained to the one before, and are the bytes
     a publisher that writes each before building the next makes."""
     nights = []

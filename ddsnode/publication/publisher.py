@@ -77,8 +77,8 @@ class Publisher:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="publication")
         self._compress = ThreadPoolExecutor(COMPRESS_THREADS,
                                             thread_name_prefix="publication-gzip")
-        # The loop of run() writes a generation here while its thread builds the next
-        # (P start to start, even when a build and its write together take longer).
+        # publish_once(wait=False) writes a generation here while its thread builds the
+        # next (P start to start, even when a build and its write together take longer).
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="publication-write")
         self._writing: dict[str, Future[None]] = {}  # election -> its last write
 
@@ -117,7 +117,7 @@ class Publisher:
     def publish_once(self, *, force: bool = False, wait: bool = True) -> list[Generation]:
         """Ask the feed; build a generation for each election whose results changed and
         whose last generation is at least ``interval`` old (``force``: whatever its age).
-        ``wait=False`` (the loop of :meth:`run`): a generation is written by the writer
+        ``wait=False``: a generation is written by the writer
         thread while the next is built; otherwise it is written (switched to) on return."""
         built = []
         for election in self.feed.elections():
@@ -232,8 +232,13 @@ class Publisher:
         """Publish forever (until cancelled), off the event loop."""
         while True:
             try:
+                # wait=True: written before the next is built. Written while the next
+                # was built (wait=False), p95 fell at load 5-9 but rose at load 2 (10.3 s
+                # against 7.0 s) and the intake's answers waited (p50 2.3 s against
+                # 0.16 s): the write, the build and the intake shared one GIL
+                # (docs/election-night.md, "Threads, a pipeline and the schedule").
                 await asyncio.get_running_loop().run_in_executor(
-                    self._thread, functools.partial(self.publish_once, wait=False))
+                    self._thread, functools.partial(self.publish_once, wait=True))
             except Exception:  # a bad generation must not stop election night: log, go on
                 log.exception("publication failed; trying again")
             await asyncio.sleep(self.pause(time.monotonic()))
