@@ -4,29 +4,16 @@ Solid container rules, and the 500 problem (an in-process node, tests/support/in
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from ddsnode.http.errors import ProblemMiddleware
 from ddsnode.http.exchange import Receive, Scope, Send
-from tests.support.inprocess import LocalNode, local_node
-from tests.support.node import SHARED_SETTINGS
-
-
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
-    """One node for the module: each test writes under fresh names."""
-    with local_node(tmp_path_factory.mktemp("access"), settings=SHARED_SETTINGS) as running:
-        yield running
-
-
-@pytest.fixture
-def http(node: LocalNode) -> Iterator[httpx.Client]:
-    """A client whose requests go to the node's app (a new one per test, as httpx.get)."""
-    with node.client() as client:
-        yield client
+from tests.support.inprocess import (  # noqa: F401 (the "node" and "http" fixtures)
+    LocalNode,
+    module_node,
+    node_client,
+)
 
 
 def test_cors_preflight(node: LocalNode, http: httpx.Client) -> None:

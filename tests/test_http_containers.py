@@ -7,7 +7,6 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 
@@ -18,8 +17,11 @@ import rdflib.compare
 
 from ddsnode.ldp.containers import ContainerRegistry, unresolved_terms
 from ddsnode.rdf.vocab import DDS
-from tests.support.inprocess import LocalNode, local_node
-from tests.support.node import SHARED_SETTINGS
+from tests.support.inprocess import (  # noqa: F401 (the "node" and "http" fixtures)
+    LocalNode,
+    module_node,
+    node_client,
+)
 from tests.support.rdf import parse_rdf
 
 LDP = rdflib.Namespace("http://www.w3.org/ns/ldp#")
@@ -30,18 +32,6 @@ PIM = rdflib.Namespace("http://www.w3.org/ns/pim/space#")
 TURTLE = {"Accept": "text/turtle"}
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
-    """One node for the module: each test fills containers of its own."""
-    with local_node(tmp_path_factory.mktemp("containers"), settings=SHARED_SETTINGS) as running:
-        yield running
-
-
-@pytest.fixture
-def http(node: LocalNode) -> Iterator[httpx.Client]:
-    """A client whose requests go to the node's app (a new one per test, as httpx.get)."""
-    with node.client() as client:
-        yield client
 
 
 def turtle(http: httpx.Client, url: str, **headers: str) -> rdflib.Graph:

@@ -4,33 +4,23 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 import rdflib
 
 from ddsnode import resources
-from tests.support.inprocess import LocalNode, local_node
-from tests.support.node import SHARED_SETTINGS
+from tests.support.inprocess import (  # noqa: F401 (the "node" and "http" fixtures)
+    LocalNode,
+    module_node,
+    node_client,
+)
 from tests.support.rdf import parse_rdf
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
-    """One node for the module: each test writes under fresh names."""
-    with local_node(tmp_path_factory.mktemp("files"), settings=SHARED_SETTINGS) as running:
-        yield running
-
-
-@pytest.fixture
-def http(node: LocalNode) -> Iterator[httpx.Client]:
-    """A client whose requests go to the node's app (a new one per test, as httpx.get)."""
-    with node.client() as client:
-        yield client
 
 
 def test_post_a_pdf_creates_the_file_and_its_description(node: LocalNode,

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 import rdflib
 
-from tests.support.inprocess import LocalNode, local_node
-from tests.support.node import SHARED_SETTINGS
+from tests.support.inprocess import (  # noqa: F401 (the "node" and "http" fixtures)
+    LocalNode,
+    module_node,
+    node_client,
+)
 from tests.support.rdf import parse_rdf
 
 N3 = "text/n3"
@@ -24,18 +26,6 @@ DCT = rdflib.Namespace("http://purl.org/dc/terms/")
 EX = rdflib.Namespace("http://example.org/")
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
-    """One node for the module: each test patches a proposal of its own."""
-    with local_node(tmp_path_factory.mktemp("patch"), settings=SHARED_SETTINGS) as running:
-        yield running
-
-
-@pytest.fixture
-def http(node: LocalNode) -> Iterator[httpx.Client]:
-    """A client whose requests go to the node's app (a new one per test, as httpx.get)."""
-    with node.client() as client:
-        yield client
 
 
 @pytest.fixture

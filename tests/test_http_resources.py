@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import socket
 import uuid
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
@@ -22,8 +21,12 @@ from rdflib.compare import isomorphic
 
 from ddsnode import resources
 from ddsnode.problem import MEDIA_TYPE, PROBLEM_BASE
-from tests.support.inprocess import LocalNode, local_node
-from tests.support.node import SHARED_SETTINGS, RunningNode, shared_node
+from tests.support.inprocess import (  # noqa: F401 (the "node" and "http" fixtures)
+    LocalNode,
+    module_node,
+    node_client,
+)
+from tests.support.node import RunningNode, shared_node
 from tests.support.rdf import parse_rdf
 
 JSONLD = "application/ld+json"
@@ -32,18 +35,6 @@ DCT = rdflib.Namespace("http://purl.org/dc/terms/")
 LDP = "http://www.w3.org/ns/ldp#"
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
-    """One node for the module: each test writes under fresh names."""
-    with local_node(tmp_path_factory.mktemp("resources"), settings=SHARED_SETTINGS) as running:
-        yield running
-
-
-@pytest.fixture
-def http(node: LocalNode) -> Iterator[httpx.Client]:
-    """A client whose requests go to the node's app (a new one per test, as httpx.get)."""
-    with node.client() as client:
-        yield client
 
 
 def proposal(node: LocalNode, slug: str | None = None, **extra: object) -> tuple[str, bytes]:

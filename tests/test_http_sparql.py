@@ -7,7 +7,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.inprocess import LocalNode, local_node
+from tests.support.inprocess import (  # noqa: F401 (the "http" fixture)
+    LocalNode,
+    local_node,
+    node_client,
+)
 from tests.support.node import SHARED_SETTINGS
 from tests.support.rdf import parse_rdf
 
@@ -25,12 +29,6 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
                                                    **running.auth()})
         yield running
 
-
-@pytest.fixture
-def http(node: LocalNode) -> Iterator[httpx.Client]:
-    """A client whose requests go to the node's app (a new one per test, as httpx.get)."""
-    with node.client() as client:
-        yield client
 
 
 def auth(node: LocalNode) -> dict[str, str]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from ddsnode import resources
 from ddsnode.commands.demo import rebase
@@ -179,3 +180,24 @@ class _Chunks(httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for chunk in self.chunks:
             yield chunk
+
+
+# The single-node HTTP modules' fixtures (tests/test_http_*.py), named ``node`` and ``http``
+# where a module imports them: one in-process node per module, with the settings the served
+# node of tests/support/node.py has, each test writing under fresh names; a client per test.
+@pytest.fixture(scope="module", name="node")
+def module_node(tmp_path_factory: pytest.TempPathFactory,
+                request: pytest.FixtureRequest) -> Iterator[LocalNode]:
+    """One node for the module (``SHARED_SETTINGS``): each test writes under fresh names."""
+    from tests.support.node import SHARED_SETTINGS
+
+    folder = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    with local_node(folder, settings=SHARED_SETTINGS) as running:
+        yield running
+
+
+@pytest.fixture(name="http")
+def node_client(node: LocalNode) -> Iterator[httpx.Client]:
+    """A client whose requests go to the node's app (a new one per test, as httpx.get)."""
+    with node.client() as client:
+        yield client
