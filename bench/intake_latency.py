@@ -55,8 +55,7 @@ CONTESTS = ["mayor", "measure"]
 
 class Generations(logging.Handler):
     """The publisher's figures of each generation it built (its log record's
-    ``generation_stats``: build and write seconds, how long it waited, built, for the
-    write of the one before, files listed and written)."""
+    ``generation_stats``: build and write seconds, files listed and written)."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
@@ -77,8 +76,7 @@ class Generations(logging.Handler):
             values = sorted(float(s.get(key, 0)) for s in timed)
             return f"{statistics.median(values):.2f} (max {values[-1]:.2f})"
         print(f"  generations in the timed run: {len(timed)}; build s {mid('build_seconds')}; "
-              f"write s {mid('write_seconds')}; built, waiting for the write before s "
-              f"{mid('wait_seconds')}; files listed {mid('files')}; files "
+              f"write s {mid('write_seconds')}; files listed {mid('files')}; files "
               f"written {mid('objects_written')}; hard links {mid('linked')}")
 
 

@@ -3,7 +3,7 @@ digest of every file it made (to show that a change to the build keeps the bytes
 
     .venv/bin/python bench/publication_parts.py [--stations 100000] [--contests 10]
                                                 [--tallies 100] [--generations 5]
-                                                [--profile] [--digest] [--threads N]
+                                                [--profile] [--digest]
 
 Records shaped like the intake bench's (bench/intake_latency.py): stations in districts of
 100 under one city, every contest voted at every station, four selections. A first
@@ -14,10 +14,7 @@ publisher does between the feed and the archive, without the writes. Prints the 
 seconds (process time) of each build, the load average beside them, and with
 ``--digest`` one SHA-256 over every generation's listing (path, hash, size), its
 manifest payload and its files, which must not change when only speed changes.
-``--profile`` prints the top of cProfile for the timed builds. ``--threads N`` gives the
-build N threads that compress and hash (as the publisher does); the wall seconds of each
-build are printed beside the CPU seconds (which then count every thread). A script,
-never a test.
+``--profile`` prints the top of cProfile for the timed builds. A script, never a test.
 """
 
 from __future__ import annotations
@@ -32,7 +29,6 @@ import random
 import statistics
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -141,18 +137,15 @@ def main() -> None:
     ap.add_argument("--generations", type=int, default=5)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--digest", action="store_true")
-    ap.add_argument("--threads", type=int, default=0,
-                    help="threads compressing and hashing (0: none, in the build's thread)")
     args = ap.parse_args()
     night = Night(args.stations, args.contests)
     key = _key()
     facts = ElectionFacts("Municipal 2026", "2026-03-15", "2026-03-15")
     tables = Tables(ELECTION)
-    pool = ThreadPoolExecutor(args.threads) if args.threads else None
     digest = hashlib.sha256()
     t0 = time.process_time()
     g = build_next(tables, 1, None, night.everything(), key=key,
-                   generated="2026-03-15T20:00:00Z", facts=facts, pool=pool)
+                   generated="2026-03-15T20:00:00Z", facts=facts)
     print(f"first generation (every file): {time.process_time() - t0:.2f} CPU s, "
           f"{len(g.listing or {})} files listed; load {os.getloadavg()[0]:.2f}")
     previous, last = g.manifest_hash, dict(g.listing or {})
@@ -164,29 +157,24 @@ def main() -> None:
 
     feed(g)
     cpu: list[float] = []
-    wall: list[float] = []
     profile = cProfile.Profile() if args.profile else None
     for number in range(2, args.generations + 2):
         as_of = f"2026-03-15T20:{number:02d}:00Z"
         changes = night.tallies(args.tallies, as_of)
-        start, wall_start = time.process_time(), time.perf_counter()
+        start = time.process_time()
         if profile:
             profile.enable()
         g = build_next(tables, number, previous, changes, key=key, generated=as_of,
-                       facts=facts, last=last, pool=pool)
+                       facts=facts, last=last)
         if profile:
             profile.disable()
         cpu.append(time.process_time() - start)
-        wall.append(time.perf_counter() - wall_start)
         previous, last = g.manifest_hash, dict(g.listing or {})
         feed(g)
-        print(f"  generation {number}: {cpu[-1]:.3f} CPU s, {wall[-1]:.3f} s wall, "
-              f"{len(g.files)} files made new; "
+        print(f"  generation {number}: {cpu[-1]:.3f} CPU s, {len(g.files)} files made new; "
               f"load {os.getloadavg()[0]:.2f}", flush=True)
     print(f"build CPU s per generation: median {statistics.median(cpu):.3f}, "
-          f"max {max(cpu):.3f}; wall s median {statistics.median(wall):.3f}, max "
-          f"{max(wall):.3f} ({args.tallies} tallies each, {args.threads} threads, "
-          f"{args.stations} stations × "
+          f"max {max(cpu):.3f} ({args.tallies} tallies each, {args.stations} stations × "
           f"{args.contests} contests); load {os.getloadavg()}")
     if args.digest:
         print(f"digest of every generation's manifest and files: {digest.hexdigest()}")

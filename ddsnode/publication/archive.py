@@ -198,15 +198,12 @@ class Archive:
     def write_generation(self, election_path: str, number: int, files: Mapping[str, bytes],
                          manifest_jws: bytes, pointer: bytes | None, *,
                          link_from: int | None = None,
-                         unchanged: Mapping[str, str] | None = None,
-                         digests: Mapping[str, str] | None = None) -> Written:
+                         unchanged: Mapping[str, str] | None = None) -> Written:
         """Write generation ``number`` (the objects of ``files``, then its manifest), then
         switch the pointer (``None``: leave it, for a generation a mirror keeps only the
         diff of). ``unchanged`` (path -> SHA-256) are files of the generation whose bytes
         are stored already: nothing is written for them, unless generation ``link_from``
-        was written before objects, whose file then becomes the object (a hard link).
-        ``digests`` (path -> SHA-256): the hashes of ``files`` the caller computed for
-        the manifest, not computed again (the manifest is signed over them either way)."""
+        was written before objects, whose file then becomes the object (a hard link)."""
         results = self.results_dir(election_path)
         generations = results / "g"
         generations.mkdir(parents=True, exist_ok=True)
@@ -214,10 +211,10 @@ class Archive:
         temp = generations / f".{number}.partial"
         shutil.rmtree(temp, ignore_errors=True)
         batch = self.objects(election_path).batch()
-        for path in files:
+        for path in sorted(files):
             if not FILE_PATH.match(path):
                 raise ArchiveError(f"{path[:100]!r} is not a generation file path")
-        batch.add_all([(files[p], (digests or {}).get(p)) for p in sorted(files)])
+            batch.add(files[path])
         stored = self._stored.get(election_path, frozenset())
         adopted = 0
         for path, digest in sorted((unchanged or {}).items()):

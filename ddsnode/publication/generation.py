@@ -20,7 +20,6 @@ import gzip
 import hashlib
 import json
 from collections.abc import Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,18 +83,16 @@ class Generation:
 def build_next(tables: Tables, number: int, previous: str | None,
                changes: Mapping[Key, Json | None], *, key: SigningKey, generated: str,
                facts: ElectionFacts | None = None,
-               last: Mapping[str, FileInfo] | None = None,
-               pool: Executor | None = None) -> Generation:
+               last: Mapping[str, FileInfo] | None = None) -> Generation:
     """Generation ``number``: ``tables`` (the previous generation's records, updated in
     place) with ``changes`` applied (None: removed). Only the groups that changed are
     serialised; ``last`` (path -> hash and size of the previous generation) tells which
-    files are the same and are listed in ``reused`` instead of being written again;
-    ``pool``: threads that compress and hash the changed groups' files (the same bytes)."""
+    files are the same and are listed in ``reused`` instead of being written again."""
     changed, removed = tables.apply(changes)
     election = tables.election
     body = {"election": election, "generation": number, "changed": changed,
             "removed": [list(k) for k in removed]}
-    made = tables.build(facts, generated, gzipped, _part_manifest, pool)
+    made = tables.build(facts, generated, gzipped, _part_manifest)
     diff = docs.canonical(body) + b"\n"
     files = {**made.files, DIFF: diff, DIFF + ".gz": gzipped(diff)}
     listing = {**made.listing, DIFF: (sha256(diff), len(diff)),

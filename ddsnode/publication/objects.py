@@ -22,14 +22,12 @@ import functools
 import hashlib
 import os
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ddsnode.files import fsync_path
 
 OBJECTS = "objects"
-SYNC_THREADS = 16  # folders fsynced at once (a thread each, waiting on the disk)
 
 
 @functools.cache
@@ -106,11 +104,9 @@ class Batch:
             self._folders.add(folder)
         return folder
 
-    def add(self, data: bytes, digest: str | None = None) -> str:
-        """Store ``data`` (unless it is stored already); returns its SHA-256 (``digest``:
-        computed already by whoever made ``data``, e.g. for its manifest line)."""
-        if digest is None:
-            digest = hashlib.sha256(data).hexdigest()
+    def add(self, data: bytes) -> str:
+        """Store ``data`` (unless it is stored already); returns its SHA-256."""
+        digest = hashlib.sha256(data).hexdigest()
         if digest in self.digests:
             return digest
         self.digests.add(digest)
@@ -123,39 +119,6 @@ class Batch:
         self.written += 1
         self.written_bytes += len(data)
         return digest
-
-    def add_all(self, items: list[tuple[bytes, str | None]]) -> None:
-        """:meth:`add` for each ``(data, digest)``, the new objects' temporaries written by
-        ``SYNC_THREADS`` threads at once (each write waits on the file system, not on the
-        interpreter: 0.3–0.9 s for a generation's 1,000 files one after the other on the
-        shared machine)."""
-        todo: list[tuple[bytes, str]] = []
-        for data, digest in items:
-            digest = digest or hashlib.sha256(data).hexdigest()
-            if digest not in self.digests:
-                self.digests.add(digest)
-                self._folder(digest)  # created here, in one thread
-                todo.append((data, digest))
-
-        def put(item: tuple[bytes, str]) -> tuple[str, str, int] | None:
-            data, digest = item
-            if self.objects.has(digest, len(data)):
-                return None  # the same bytes as before: nothing to write
-            temp = f"{os.fspath(self.objects.root)}/{digest[:2]}/.{digest}.tmp"
-            with open(temp, "wb") as f:
-                f.write(data)
-            return temp, self.objects.path(digest), len(data)
-
-        if len(todo) > 1:
-            with ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="publication-put") as pool:
-                done = list(pool.map(put, todo))
-        else:
-            done = [put(item) for item in todo]
-        for staged in done:
-            if staged is not None:
-                self._staged.append(staged[:2])
-                self.written += 1
-                self.written_bytes += staged[2]
 
     def adopt(self, source: str, digest: str) -> None:
         """Store, as the object ``digest``, the file ``source`` of a generation written
@@ -195,19 +158,9 @@ class Batch:
 
     def sync_names(self) -> None:
         """Make the names :meth:`commit` gave durable: each folder written to fsynced
-        (and, when folders were created, the folders that hold them). The folders are
-        fsynced by ``SYNC_THREADS`` threads at once, each returning only once its folder
-        is durable: a generation writes to most of the 256 folders, and one after the
-        other they took 0.8–1.0 s on the shared machine, at once 0.06–0.09 s (the file
-        system commits them together)."""
-        if len(self._folders) > 1:
-            with ThreadPoolExecutor(min(SYNC_THREADS, len(self._folders)),
-                                    thread_name_prefix="publication-fsync") as pool:
-                for _ in pool.map(fsync_path, sorted(self._folders)):
-                    pass  # each raises here if its fsync failed
-        else:
-            for folder in self._folders:
-                fsync_path(folder)
+        (and, when folders were created, the folders that hold them)."""
+        for folder in self._folders:
+            fsync_path(folder)
         if self._made:
             fsync_path(os.fspath(self.objects.root))
             fsync_path(os.fspath(self.objects.root.parent))

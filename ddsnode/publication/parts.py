@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 
 from ddsnode.publication import documents as docs
@@ -153,15 +152,6 @@ def _joined(election: str, pieces: list[_Pieces]) -> tuple[bytes, bytes, bytes]:
     return snapshot, jsonld, docs.csv_view([])[:_CSV_HEAD] + b"".join(p.csv for p in pieces)
 
 
-_Made = tuple[dict[str, bytes], dict[str, FileInfo]]  # a group's files, their hashes
-
-
-def _twins(views: dict[str, bytes], gzipped: Callable[[bytes], bytes]) -> _Made:
-    """``views`` and their gzip twins (``….gz``), with the SHA-256 and size of each."""
-    files = {**views, **{p + ".gz": gzipped(b) for p, b in views.items()}}
-    return files, {p: (_sha(b), len(b)) for p, b in files.items()}
-
-
 @dataclass
 class _Group:
     records: dict[str, Json] = field(default_factory=dict)  # unit -> record
@@ -272,16 +262,11 @@ class Tables:
 
     def build(self, facts: ElectionFacts | None, generated: str,
               gzipped: Callable[[bytes], bytes],
-              index: Callable[[dict[str, FileInfo]], bytes] | None = None,
-              pool: Executor | None = None) -> Built:
+              index: Callable[[dict[str, FileInfo]], bytes] | None = None) -> Built:
         """The files of the groups that changed (and ``results.json``), and the listing
         of every file with its hash; ``index`` makes a part's part manifest from its files'
-        hashes (None: no part manifests, every file listed flat). With ``pool``, each
-        group's gzip twins and hashes are made by its threads while the next group's
-        views are joined (zlib and hashlib let go of the GIL: the same bytes, on another
-        core, and the node's other threads run meanwhile)."""
+        hashes (None: no part manifests, every file listed flat)."""
         new: dict[str, bytes] = {}
-        made: list[tuple[GroupKey, _Group, Future[_Made] | _Made]] = []
         for where in sorted(self._dirty):
             group = self._groups[where]
             if not group.records:
@@ -305,18 +290,15 @@ class Tables:
                                                      self._ids)}
             if part:
                 views[base + PART_SUFFIX] = snapshot
-            made.append((where, group, pool.submit(_twins, views, gzipped) if pool
-                         else _twins(views, gzipped)))
-            group.top = max(recs, key=lambda r: (r["stationsTotal"], r["unit"]))
-            group.cutoff = max(r["asOf"] for r in recs)
-        for where, group, done in made:
-            files, group.files = done.result() if isinstance(done, Future) else done
-            new.update(files)
-            if where[2] and index is not None:
-                base = self._stem(where)
+            made = {**views, **{p + ".gz": gzipped(b) for p, b in views.items()}}
+            group.files = {p: (_sha(b), len(b)) for p, b in made.items()}
+            new.update(made)
+            if part and index is not None:
                 listed = index(group.files)
                 new[base + PART_MANIFEST] = listed
                 group.manifest = {base + PART_MANIFEST: (_sha(listed), len(listed))}
+            group.top = max(recs, key=lambda r: (r["stationsTotal"], r["unit"]))
+            group.cutoff = max(r["asOf"] for r in recs)
         self._dirty.clear()
         listing: dict[str, FileInfo] = {}
         manifests: dict[str, FileInfo] = {}
@@ -333,9 +315,10 @@ class Tables:
             else:
                 rest.extend(group.records.values())
         listing.update(manifests)
-        files, infos = _twins({SNAPSHOT: self._index(rest, parts)}, gzipped)
-        new.update(files)
-        listing.update(infos)
+        snapshot = self._index(rest, parts)
+        new[SNAPSHOT], new[SNAPSHOT + ".gz"] = snapshot, gzipped(snapshot)
+        for path in (SNAPSHOT, SNAPSHOT + ".gz"):
+            listing[path] = (_sha(new[path]), len(new[path]))
         return Built(new, listing, manifests, indexed, *self._summary())
 
     def _index(self, records: list[Json], parts: list[str]) -> bytes:

@@ -10,14 +10,12 @@ in production it is refused and logged (docs/election-night.md, Rehearsal).
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_for
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ddsnode.clock import stamp
@@ -33,10 +31,6 @@ from ddsnode.publication.parts import PART_UNITS, FileInfo, Tables, read_snapsho
 
 log = logging.getLogger("ddsnode.publication")
 CHECK_SECONDS = 0.5  # how often the feed is asked; generations stay at most one per P
-# Threads compressing and hashing a generation's changed files (zlib and hashlib let go
-# of the GIL): two, the cores of the machine election night was measured on; each holds
-# at most one group's files (a part's, or one contest's level) at a time.
-COMPRESS_THREADS = 2
 
 
 @dataclass
@@ -75,12 +69,6 @@ class Publisher:
         # One thread: generations of one node are built one at a time, and close()
         # waits for the one being written (the store must outlive its readers).
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="publication")
-        self._compress = ThreadPoolExecutor(COMPRESS_THREADS,
-                                            thread_name_prefix="publication-gzip")
-        # publish_once(wait=False) writes a generation here while its thread builds the
-        # next (P start to start, even when a build and its write together take longer).
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="publication-write")
-        self._writing: dict[str, Future[None]] = {}  # election -> its last write
 
     def election_path(self, election: str) -> str:
         """The election's path on the node (``elections/municipal-2026``)."""
@@ -114,15 +102,13 @@ class Publisher:
             self._states[election] = state
         return state
 
-    def publish_once(self, *, force: bool = False, wait: bool = True) -> list[Generation]:
+    def publish_once(self, *, force: bool = False) -> list[Generation]:
         """Ask the feed; build a generation for each election whose results changed and
-        whose last generation is at least ``interval`` old (``force``: whatever its age).
-        ``wait=False``: a generation is written by the writer
-        thread while the next is built; otherwise it is written (switched to) on return."""
+        whose last generation is at least ``interval`` old (``force``: whatever its age)."""
         built = []
         for election in self.feed.elections():
             try:
-                generation = self._tick(election, force, wait)
+                generation = self._tick(election, force)
             except RehearsalRefused as refused:
                 if election not in self._refused:  # once, not at every tick of the night
                     log.error("%s: not published: %s", election, refused)
@@ -132,14 +118,7 @@ class Publisher:
                 built.append(generation)
         return built
 
-    def _tick(self, election: str, force: bool, wait: bool) -> Generation | None:
-        writing = self._writing.get(election)
-        # Waited for when done, when asked to, and before the state is read back from the
-        # archive (never while a generation is being written there).
-        if writing is not None and (wait or writing.done() or election not in self._states):
-            del self._writing[election]
-            self._written(election, writing)  # raises when it failed
-            writing = None
+    def _tick(self, election: str, force: bool) -> Generation | None:
         state = self._state(election)
         started = time.monotonic()
         if not force and started - state.started_at < self.interval:
@@ -164,101 +143,52 @@ class Publisher:
             generation = build_next(tables, number, state.manifest_hash, state.pending,
                                     key=key, generated=generated,
                                     facts=self.facts(election) if self.facts else None,
-                                    last=state.listing, pool=self._compress)
+                                    last=state.listing)
             built = time.monotonic()
+            raw = pointer_bytes(election, number, sha256(generation.jws), generated)
             listing = generation.listing or {}
-            link_from = state.number or None
-            if writing is not None:
-                # One generation written at a time, in order, and at most one built ahead
-                # of the one being written (its files held in memory meanwhile).
-                del self._writing[election]
-                self._written(election, writing)
+            written = self.archive.write_generation(
+                path, number, generation.files, generation.jws, raw,
+                link_from=state.number or None,
+                unchanged={p: listing[p][0] for p in generation.reused})
         except BaseException:
             # The tables already hold the changes: start again from the archive (and the
-            # feed from mark 0), or the next diff would miss them; once the generation
-            # being written, if any, is (or failed).
-            if writing is not None and self._writing.get(election) is writing:
-                del self._writing[election]
-                wait_for([writing])
-            self._states.pop(election, None)
+            # feed from mark 0), or the next diff would miss them.
+            del self._states[election]
             raise
         state.pending = {}
-        state.listing = dict(listing)
+        state.listing = dict(generation.listing or {})
         state.number = number
         state.manifest_hash = generation.manifest_hash
         state.started_at = started
-
-        def write() -> None:
-            wrote = time.monotonic()
-            raw = pointer_bytes(election, number, sha256(generation.jws), generated)
-            written = self.archive.write_generation(
-                path, number, generation.files, generation.jws, raw, link_from=link_from,
-                unchanged={p: listing[p][0] for p in generation.reused},
-                digests={p: listing[p][0] for p in generation.files if p in listing})
-            # The figures in ``extra`` are for benchmarks (bench/intake_latency.py).
-            stats = {"build_seconds": built - begun,
-                     "write_seconds": time.monotonic() - wrote, "files": written.files,
-                     "objects_written": written.objects, "bytes_written": written.bytes,
-                     "adopted": written.adopted, "wait_seconds": wrote - built}
-            log.info("%s: generation %d (%d results changed; %d of its %d files written, "
-                     "%.2f s to build, %.2f s to write)", election, number,
-                     len(generation.changed), written.objects, written.files,
-                     stats["build_seconds"], stats["write_seconds"],
-                     extra={"generation_stats": stats})
-            if self.on_publish is not None:
-                self.on_publish(path, Pointer.parse(raw))
-
-        if wait:
-            self._written(election, None, write)
-        else:
-            self._writing[election] = self._writer.submit(write)
+        # The figures in ``extra`` are for benchmarks (bench/intake_latency.py).
+        stats = {"build_seconds": built - begun,
+                 "write_seconds": time.monotonic() - built, "files": written.files,
+                 "objects_written": written.objects, "bytes_written": written.bytes,
+                 "adopted": written.adopted}
+        log.info("%s: generation %d (%d results changed; %d of its %d files written, "
+                 "%.2f s to build, %.2f s to write)", election, number,
+                 len(generation.changed), written.objects, written.files,
+                 stats["build_seconds"], stats["write_seconds"],
+                 extra={"generation_stats": stats})
+        if self.on_publish is not None:
+            self.on_publish(path, Pointer.parse(raw))
         return generation
-
-    def _written(self, election: str, writing: Future[None] | None,
-                 write: Callable[[], None] | None = None) -> None:
-        """Wait for a generation's write (``writing``, or ``write`` run here); when it
-        failed, forget the election's state (the tables hold generations the archive does
-        not: the next tick starts again from the archive's pointer) and raise."""
-        try:
-            if writing is not None:
-                writing.result()
-            elif write is not None:
-                write()
-        except BaseException:
-            self._states.pop(election, None)
-            raise
 
     async def run(self) -> None:
         """Publish forever (until cancelled), off the event loop."""
         while True:
             try:
-                # wait=True: written before the next is built. Written while the next
-                # was built (wait=False), p95 fell at load 5-9 but rose at load 2 (10.3 s
-                # against 7.0 s) and the intake's answers waited (p50 2.3 s against
-                # 0.16 s): the write, the build and the intake shared one GIL
-                # (docs/election-night.md, "Threads, a pipeline and the schedule").
-                await asyncio.get_running_loop().run_in_executor(
-                    self._thread, functools.partial(self.publish_once, wait=True))
+                await asyncio.get_running_loop().run_in_executor(self._thread,
+                                                                 self.publish_once)
             except Exception:  # a bad generation must not stop election night: log, go on
                 log.exception("publication failed; trying again")
-            await asyncio.sleep(self.pause(time.monotonic()))
+            await asyncio.sleep(min(CHECK_SECONDS, self.interval))
 
-    def pause(self, now: float) -> float:
-        """Seconds to wait before asking the feed again: until the first moment an
-        election's next generation may begin (P after its last began), at most
-        ``CHECK_SECONDS``. A fixed pause after each build made start to start P plus up
-        to ``CHECK_SECONDS`` (a 1.1 s build and P = 2 s: checks at 1.6 s and 2.1 s), time
-        that every tally waiting for the next generation waited too."""
-        pause = min(CHECK_SECONDS, self.interval)
-        due = [s.started_at + self.interval - now for s in self._states.values()
-               if s.started_at + self.interval > now]
-        return min([pause, *due])
 
     async def close(self) -> None:
         """Wait for a generation being built (after the loop was cancelled)."""
         await asyncio.to_thread(self._thread.shutdown, True)
-        await asyncio.to_thread(self._writer.shutdown, True)
-        self._compress.shutdown(wait=True)
 
 
 def manifest_hash(jws: bytes) -> str:
