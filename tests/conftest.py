@@ -46,6 +46,7 @@ from tests.support.fastloop import (  # noqa: F401, E402 (its two hooks, registe
     mark_real_servers,
     pytest_runtest_makereport,
     pytest_runtest_protocol,
+    pytest_runtest_teardown,
 )
 from tests.support.order import longest_first  # noqa: E402
 from tests.support.postgres import postgres_server  # noqa: F401, E402 (fixture, registered once)

@@ -8,8 +8,9 @@ subprocess (a new interpreter importing the package: 0.3–1.5 s of CPU each), a
 are the real-process tests the style guide names (CLI as a user types it, servers,
 conformance judges) and they keep running in CI (``./scripts/test`` runs everything).
 
-So, while a test not marked ``slow`` runs (its setup, call and teardown), an audit hook
-(PEP 578) watches every process it starts. The node's own worker processes are part of the
+So, while a test not marked ``slow`` runs (its setup and call), an audit hook (PEP 578)
+watches every process it starts. Teardown is not watched: a module's fixtures stop their
+servers there (``pg_ctl stop``), after whichever of the module's tests ran last. The node's own worker processes are part of the
 behaviour under test and are allowed: the SPARQL index worker (``ddsnode.store.index``), the
 analysis child (``ddsnode.analysis.child``) and the PATCH worker
 (``ddsnode.ldp.patch_worker``), which any in-process node starts as a served one does; so is
@@ -90,13 +91,20 @@ sys.addaudithook(_audit)
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """Watch the processes a test outside the ``slow`` mark starts, setup to teardown."""
+    """Watch the processes a test outside the ``slow`` mark starts (setup and call)."""
     fast = item.get_closest_marker("slow") is None
     _watched[0] = item.nodeid if fast else None
     try:
         yield
     finally:
         _watched[0] = None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Teardown unwatched: a module-scoped server stops after the module's last test."""
+    _watched[0] = None
+    yield
 
 
 @pytest.hookimpl(hookwrapper=True)
