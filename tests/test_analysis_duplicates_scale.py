@@ -9,7 +9,6 @@ import csv
 from pathlib import Path
 
 import numpy as np
-import pyoxigraph
 import pytest
 
 from ddsnode.analysis import duplicates
@@ -20,7 +19,14 @@ from ddsnode.analysis.run import analyse
 from ddsnode.analysis.text import analyse_text
 from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
-from tests.support.analysis_corpus import BASE, make_node, proposal_doc, write
+from tests.support.analysis_corpus import (
+    BASE,
+    make_node,
+    proposal_doc,
+    stored_outputs,
+    triples,
+    write,
+)
 
 DDS = "https://w3id.org/dds/ns#"
 DATA = (Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -70,26 +76,17 @@ def test_read_once_agrees_with_the_pairwise_check() -> None:
 
 def _links(node_dir: Path) -> dict[str, tuple[float, str]]:
     """Duplicate link IRI -> (similarity score, the run that wrote it)."""
-    node = Node.open(Settings.load(node_dir))
-    try:
-        out = {}
-        for child in node.store.children(BASE + "analysis/", limit=500).items:
-            if "/duplicate-" not in child.iri:
-                continue
-            resource = node.store.get(child.iri)
-            assert resource is not None
-            score, run = None, None
-            for t in pyoxigraph.parse(resource.ntriples.encode(),
-                                      pyoxigraph.RdfFormat.N_TRIPLES):
-                if t.predicate.value == DDS + "similarityScore":
-                    score = float(t.object.value)
-                elif t.predicate.value == "http://www.w3.org/ns/prov#wasGeneratedBy":
-                    run = t.object.value
-            assert score is not None and run is not None
-            out[child.iri] = (score, run)
-        return out
-    finally:
-        node.close()
+    out = {}
+    for iri, ntriples in stored_outputs(node_dir, "/duplicate-").items():
+        score, run = None, None
+        for t in triples(ntriples):
+            if t.predicate.value == DDS + "similarityScore":
+                score = float(t.object.value)
+            elif t.predicate.value == "http://www.w3.org/ns/prov#wasGeneratedBy":
+                run = t.object.value
+        assert score is not None and run is not None
+        out[iri] = (score, run)
+    return out
 
 
 def _fresh(node_dir: Path) -> dict[str, float]:

@@ -25,6 +25,7 @@ from ddsnode.cli import main
 from ddsnode.commands.node import init_node
 from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
+from tests.support.analysis_corpus import stored_outputs, triples
 from tests.support.connections import connections
 
 BASE = "http://127.0.0.1:8000/"
@@ -94,26 +95,17 @@ def _node(path: Path, **extra: Any) -> Path:
 
 def _links(node_dir: Path) -> dict[frozenset[str], dict[str, str]]:
     """The duplicate links: pair -> {predicate local name: value}."""
-    node = Node.open(Settings.load(node_dir))
-    try:
-        found = {}
-        for child in node.store.children(BASE + "analysis/", limit=500).items:
-            if "/analysis/duplicate-" not in child.iri:
-                continue
-            resource = node.store.get(child.iri)
-            assert resource is not None and resource.kind == "rdf"
-            pair, values = set(), {}
-            for t in pyoxigraph.parse(resource.ntriples.encode(),
-                                      pyoxigraph.RdfFormat.N_TRIPLES):
-                name = t.predicate.value.removeprefix(DDS)
-                if name == "linksContribution":
-                    pair.add(t.object.value)
-                else:
-                    values[name] = t.object.value
-            found[frozenset(pair)] = values
-        return found
-    finally:
-        node.close()
+    found = {}
+    for ntriples in stored_outputs(node_dir, "/analysis/duplicate-").values():
+        pair, values = set(), {}
+        for t in triples(ntriples):
+            name = t.predicate.value.removeprefix(DDS)
+            if name == "linksContribution":
+                pair.add(t.object.value)
+            else:
+                values[name] = t.object.value
+        found[frozenset(pair)] = values
+    return found
 
 
 def _run(node_dir: Path, run: str) -> dict[str, list[str]]:

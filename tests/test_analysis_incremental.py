@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyoxigraph
 import pytest
 
 from ddsnode.analysis import duplicates
@@ -24,7 +23,14 @@ from ddsnode.analysis.run import analyse
 from ddsnode.analysis.state import State
 from ddsnode.ldp.node import Node
 from ddsnode.settings import Settings
-from tests.support.analysis_corpus import BASE, CTX, MEDIA, make_node
+from tests.support.analysis_corpus import (
+    BASE,
+    CTX,
+    MEDIA,
+    make_node,
+    stored_outputs,
+    triples,
+)
 
 DDS = "https://w3id.org/dds/ns#"
 DATA = (Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -62,31 +68,18 @@ def _items(node_dir: Path) -> list[Contribution]:
 
 def _links(node_dir: Path) -> dict[tuple[str, ...], tuple[float, str]]:
     """(a, b) -> (score, review status) of each live duplicate link."""
-    node = Node.open(Settings.load(node_dir))
-    try:
-        out, cursor = {}, None
-        while True:
-            page = node.store.children(BASE + "analysis/", after=cursor, limit=500)
-            for child in page.items:
-                if "/duplicate-" not in child.iri:
-                    continue
-                resource = node.store.get(child.iri)
-                assert resource is not None
-                pair, score, status = [], -1.0, ""
-                for t in pyoxigraph.parse(resource.ntriples.encode(),
-                                          pyoxigraph.RdfFormat.N_TRIPLES):
-                    if t.predicate.value == DDS + "linksContribution":
-                        pair.append(t.object.value)
-                    elif t.predicate.value == DDS + "similarityScore":
-                        score = float(t.object.value)
-                    elif t.predicate.value == DDS + "reviewStatus":
-                        status = t.object.value.rsplit("/", 1)[1]
-                out[tuple(sorted(pair))] = (score, status)
-            cursor = page.next
-            if cursor is None:
-                return out
-    finally:
-        node.close()
+    out = {}
+    for ntriples in stored_outputs(node_dir, "/duplicate-").values():
+        pair, score, status = [], -1.0, ""
+        for t in triples(ntriples):
+            if t.predicate.value == DDS + "linksContribution":
+                pair.append(t.object.value)
+            elif t.predicate.value == DDS + "similarityScore":
+                score = float(t.object.value)
+            elif t.predicate.value == DDS + "reviewStatus":
+                status = t.object.value.rsplit("/", 1)[1]
+        out[tuple(sorted(pair))] = (score, status)
+    return out
 
 
 def _review(node_dir: Path, a: str, b: str, status: str) -> None:

@@ -27,6 +27,7 @@ from tests.support.analysis_corpus import (
     delete,
     make_node,
     proposal_doc,
+    stored_outputs,
     write,
 )
 
@@ -37,23 +38,10 @@ _VOLATILE = ("http://purl.org/dc/terms/created", "http://purl.org/dc/terms/modif
 
 def outputs(node_dir: Path, *, with_runs: bool = False) -> dict[str, set[str]]:
     """IRI -> N-Triples lines of each live output, less what changes with time."""
-    node = Node.open(Settings.load(node_dir))
-    try:
-        out, cursor = {}, None
-        while True:
-            page = node.store.children(BASE + "analysis/", after=cursor, limit=200)
-            for child in page.items:
-                if "/analysis/run-" in child.iri and not with_runs:
-                    continue
-                resource = node.store.get(child.iri)
-                assert resource is not None
-                out[child.iri] = {line for line in resource.ntriples.splitlines()
-                                  if not any(p in line for p in _VOLATILE)}
-            cursor = page.next
-            if cursor is None:
-                return out
-    finally:
-        node.close()
+    return {iri: {line for line in ntriples.splitlines()
+                  if not any(p in line for p in _VOLATILE)}
+            for iri, ntriples in stored_outputs(node_dir).items()
+            if with_runs or "/analysis/run-" not in iri}
 
 
 def objects(lines: set[str], predicate: str) -> set[str]:

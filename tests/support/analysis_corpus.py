@@ -8,8 +8,11 @@ proposal (one of them carrying a prompt injection), and one untagged text.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pyoxigraph
 
 from ddsnode.commands.node import init_node
 from ddsnode.ldp.node import Node
@@ -119,3 +122,28 @@ def make_node(path: Path, extra: dict[str, Any] | None = None) -> Settings:
     finally:
         node.close()
     return Settings.load(path)
+
+
+def stored_outputs(node_dir: Path, contains: str = "") -> dict[str, str]:
+    """IRI -> N-Triples of each live resource under ``analysis/`` whose IRI has ``contains``
+    in it, every page of the container read (the node opened and closed here)."""
+    node = Node.open(Settings.load(node_dir))
+    try:
+        out, cursor = {}, None
+        while True:
+            page = node.store.children(BASE + "analysis/", after=cursor, limit=500)
+            for child in page.items:
+                if contains in child.iri:
+                    resource = node.store.get(child.iri)
+                    assert resource is not None and resource.kind == "rdf"
+                    out[child.iri] = resource.ntriples
+            cursor = page.next
+            if cursor is None:
+                return out
+    finally:
+        node.close()
+
+
+def triples(ntriples: str) -> Iterator[pyoxigraph.Triple]:
+    """The triples of an N-Triples text."""
+    return iter(pyoxigraph.parse(ntriples.encode(), pyoxigraph.RdfFormat.N_TRIPLES))
