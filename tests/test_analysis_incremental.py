@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ddsnode.analysis import duplicates
+from ddsnode.analysis import duplicates, snapshot
 from ddsnode.analysis.corpus import Contribution, from_store
 from ddsnode.analysis.documents import duplicate_iri
 from ddsnode.analysis.published import Published
@@ -192,6 +192,25 @@ def test_outputs_are_read_back_only_where_someone_else_wrote(tmp_path: Path) -> 
     third = analyse(settings, node_dir)
     assert third.written == 0 and third.unchanged == second.unchanged + 1
     assert _links(node_dir)[(fields[0], fields[1])][1] == "rejected"
+
+
+@pytest.mark.parametrize("damage", [b"", b'{"position": 3, "max_chars"', b"[1, 2]",
+                                    b"an empty row", b"\xff\xfe not UTF-8"])
+def test_a_damaged_kept_file_is_read_again_whole(tmp_path: Path, damage: bytes) -> None:
+    """contributions.json cut short, of another shape or not text: the next run reads every
+    contribution from the store, and writes what an intact file would have let it write."""
+    make_node(tmp_path / "node")
+    node_dir = tmp_path / "node"
+    settings = Settings.load(node_dir)
+    analyse(settings, node_dir)
+    before = _links(node_dir)
+    kept = node_dir / "analysis" / snapshot.FILE
+    if damage == b"an empty row":  # the right version and bounds, a row with nothing in it
+        damage = json.dumps({**json.loads(kept.read_bytes()), "items": [[]]}).encode()
+    kept.write_bytes(damage)
+    again = analyse(settings, node_dir)
+    assert again.written == 0 and _links(node_dir) == before  # nothing changed
+    assert json.loads((node_dir / "analysis" / snapshot.FILE).read_bytes())["position"] > 0
 
 
 @pytest.mark.parametrize("language", ["fr", ""])

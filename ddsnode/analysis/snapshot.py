@@ -83,8 +83,8 @@ def _load(folder: Path, max_chars: int) -> tuple[int, dict[str, Contribution]] |
                 or raw.get("tokens") != _TOKENS:
             return None
         return int(raw["position"]), {row[0]: _contribution(row) for row in raw["items"]}
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None  # damaged or from another version: the run reads every contribution
 
 
 def save(folder: Path, position: int, items: list[Contribution], max_chars: int) -> None:
